@@ -1,0 +1,165 @@
+//! Standard API keys of an account (`/2010-04-01/Accounts/{AccountSid}/Keys`). The secret is
+//! returned once, at creation ("for security reasons, this field is ONLY returned when the API
+//! Key is first created"), and stored only as an argon2id hash.
+
+use tracing::instrument;
+
+use super::{
+    Core,
+    accounts::reachable,
+    auth::Principal,
+    paging::{Page, PageRequest},
+    secrets,
+    sid::{AccountSid, KeySid},
+    time,
+};
+use crate::{
+    error::{Error, Result},
+    store::keys::KeyRow,
+};
+
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub sid: KeySid,
+    pub friendly_name: Option<String>,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+fn to_key(row: KeyRow) -> Result<Key> {
+    Ok(Key {
+        sid: KeySid::parse(&row.sid)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("malformed key row {}", row.seq)))?,
+        friendly_name: row.friendly_name,
+        date_created: row.date_created,
+        date_updated: row.date_updated,
+    })
+}
+
+/// "up to 64 characters" (spec, `CreateNewKey`).
+fn check_friendly_name(name: Option<&str>) -> Result<()> {
+    if name.is_some_and(|n| n.chars().count() > 64) {
+        return Err(Error::invalid(
+            "Invalid parameter FriendlyName: must be at most 64 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Keys are managed only with account credentials, on an account the caller may reach.
+async fn owning_account(core: &Core, principal: &Principal, account: &AccountSid) -> Result<()> {
+    principal.require_account_credential()?;
+    reachable(core, principal, account).await.map(|_| ())
+}
+
+#[instrument(skip_all)]
+pub async fn create(
+    core: &Core,
+    principal: &Principal,
+    account: &AccountSid,
+    friendly_name: Option<String>,
+) -> Result<(Key, String)> {
+    owning_account(core, principal, account).await?;
+    check_friendly_name(friendly_name.as_deref())?;
+    let secret = secrets::new_key_secret()?;
+    let hash = {
+        let secret = secret.clone();
+        tokio::task::spawn_blocking(move || secrets::hash_secret(&secret))
+            .await
+            .map_err(Error::internal)??
+    };
+    let row = core
+        .store
+        .insert_key(
+            KeySid::new().as_str(),
+            account.as_str(),
+            friendly_name.as_deref(),
+            &hash,
+            time::now(),
+        )
+        .await?;
+    Ok((to_key(row)?, secret))
+}
+
+pub async fn fetch(
+    core: &Core,
+    principal: &Principal,
+    account: &AccountSid,
+    sid: &KeySid,
+) -> Result<Key> {
+    owning_account(core, principal, account).await?;
+    let row = core
+        .store
+        .fetch_key(account.as_str(), sid.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    to_key(row)
+}
+
+pub async fn list(
+    core: &Core,
+    principal: &Principal,
+    account: &AccountSid,
+    request: PageRequest,
+) -> Result<Page<Key>> {
+    owning_account(core, principal, account).await?;
+    let rows = core
+        .store
+        .list_keys(account.as_str(), request.keyset())
+        .await?;
+    let page = Page::from_rows(request, rows, |row| row.seq);
+    let items = page
+        .items
+        .into_iter()
+        .map(to_key)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        request: page.request,
+        next_token: page.next_token,
+        previous_token: page.previous_token,
+    })
+}
+
+pub async fn update(
+    core: &Core,
+    principal: &Principal,
+    account: &AccountSid,
+    sid: &KeySid,
+    friendly_name: Option<String>,
+) -> Result<Key> {
+    owning_account(core, principal, account).await?;
+    check_friendly_name(friendly_name.as_deref())?;
+    let row = core
+        .store
+        .update_key(
+            account.as_str(),
+            sid.as_str(),
+            friendly_name.as_deref(),
+            time::now(),
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    to_key(row)
+}
+
+/// Deletes the key; it stops authenticating at once.
+#[instrument(skip_all)]
+pub async fn delete(
+    core: &Core,
+    principal: &Principal,
+    account: &AccountSid,
+    sid: &KeySid,
+) -> Result<()> {
+    owning_account(core, principal, account).await?;
+    let deleted = core
+        .store
+        .delete_key(account.as_str(), sid.as_str())
+        .await?;
+    core.auth.forget_key(sid);
+    if deleted {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}

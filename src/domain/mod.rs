@@ -1,0 +1,22 @@
+//! Product rules, free of HTTP types. May import `store` and `error`, never `http`.
+
+pub mod accounts;
+pub mod auth;
+pub mod keys;
+pub mod paging;
+pub mod secrets;
+pub mod sid;
+pub mod time;
+
+use std::sync::Arc;
+
+use crate::store::Store;
+
+/// What every domain operation needs: the store, the key that seals tokens, and the
+/// verified-credential cache (which writes must invalidate).
+#[derive(Clone)]
+pub struct Core {
+    pub store: Store,
+    pub server_key: secrets::ServerKey,
+    pub auth: Arc<auth::Authenticator>,
+}

@@ -1,0 +1,188 @@
+//! Credentials at rest. Auth tokens are 32 lowercase hex; the 2010 Account resource returns
+//! `auth_token`, so tokens are stored twice: an argon2id hash for checking and a sealed copy
+//! (XChaCha20-Poly1305 under the server key) for showing and, later, webhook signing. API key
+//! secrets are stored as an argon2id hash only (DESIGN.md "Accounts and credentials").
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use chacha20poly1305::{
+    XChaCha20Poly1305, XNonce,
+    aead::{Aead, KeyInit},
+};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, Internal, Result};
+
+/// Random bytes from the OS.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(Internal)?;
+    Ok(bytes)
+}
+
+/// A new auth token: 32 lowercase hex digits, like Twilio's.
+pub fn new_auth_token() -> Result<String> {
+    Ok(hex::encode(random_bytes::<16>()?))
+}
+
+/// A new API key secret: 32 alphanumerics, like Twilio's.
+pub fn new_key_secret() -> Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // 248 = 4 * 62: rejecting bytes above it keeps the choice unbiased.
+    let mut out = String::with_capacity(32);
+    while out.len() < 32 {
+        for b in random_bytes::<48>()? {
+            if b < 248 && out.len() < 32 {
+                out.push(ALPHABET[(b % 62) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// True for a well-formed auth token (bootstrap input check).
+pub fn is_auth_token(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// argon2id PHC string of `secret` with a random salt. Slow by design (~19 MiB, tens of ms):
+/// call it from `spawn_blocking`.
+pub fn hash_secret(secret: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(secret.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hash failed: {e}")))
+}
+
+/// Checks `secret` against a PHC string; argon2's own comparison is constant-time.
+pub fn verify_secret(secret: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// The server key: seals auth tokens at rest.
+#[derive(Clone)]
+pub struct ServerKey([u8; 32]);
+
+impl ServerKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text.trim()).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// nonce (24 bytes) || ciphertext+tag. `context` (the owner's SID) is bound in as associated
+    /// data, so a sealed token copied onto another row does not open.
+    pub fn seal(&self, plaintext: &str, context: &str) -> Result<Vec<u8>> {
+        let cipher = XChaCha20Poly1305::new(&self.0.into());
+        let nonce_bytes = random_bytes::<24>()?;
+        let nonce = XNonce::from(nonce_bytes);
+        let sealed = cipher
+            .encrypt(
+                &nonce,
+                chacha20poly1305::aead::Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| Error::Internal(anyhow::anyhow!("sealing failed")))?;
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &str) -> Result<String> {
+        let unreadable = || {
+            Error::Internal(anyhow::anyhow!(
+                "a sealed credential does not open with this server key (was the key file replaced?)"
+            ))
+        };
+        if sealed.len() < 24 {
+            return Err(unreadable());
+        }
+        let (nonce, body) = sealed.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().map_err(|_| unreadable())?;
+        let cipher = XChaCha20Poly1305::new(&self.0.into());
+        let plain = cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: body,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| unreadable())?;
+        String::from_utf8(plain).map_err(|_| unreadable())
+    }
+}
+
+/// HMAC-SHA256 under a per-process key: names a verified credential in the in-memory cache
+/// without keeping the secret itself.
+#[derive(Clone)]
+pub struct CacheKeyer([u8; 32]);
+
+impl CacheKeyer {
+    pub fn random() -> Result<Self> {
+        Ok(Self(random_bytes::<32>()?))
+    }
+
+    pub fn key(&self, username: &str, secret: &str) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return [0; 32];
+        };
+        mac.update(username.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_credentials_have_twilio_shapes() {
+        let token = new_auth_token().unwrap();
+        assert!(is_auth_token(&token));
+        assert_eq!(token, token.to_lowercase());
+        let secret = new_key_secret().unwrap();
+        assert_eq!(secret.len(), 32);
+        assert!(secret.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn hashes_verify_only_the_right_secret() {
+        let hash = hash_secret("s3cret").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_secret("s3cret", &hash));
+        assert!(!verify_secret("s3cret ", &hash));
+        assert!(!verify_secret("s3cret", "not a phc string"));
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_with_the_same_key_and_context() {
+        let key = ServerKey::from_bytes([7; 32]);
+        let sealed = key.seal("token", "AC1").unwrap();
+        assert_eq!(key.open(&sealed, "AC1").unwrap(), "token");
+        assert!(key.open(&sealed, "AC2").is_err());
+        assert!(ServerKey::from_bytes([8; 32]).open(&sealed, "AC1").is_err());
+    }
+}

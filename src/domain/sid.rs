@@ -1,0 +1,108 @@
+//! SID newtypes. A SID is a two-letter prefix plus 32 hex digits; the spec's patterns accept
+//! either case (`^AC[0-9a-fA-F]{32}$`), we generate lowercase from a v4 UUID (API.md §1.8).
+
+use std::fmt;
+
+/// True when `s` is `prefix` followed by exactly 32 hex digits.
+pub fn matches_pattern(s: &str, prefix: &str) -> bool {
+    s.len() == prefix.len() + 32
+        && s.starts_with(prefix)
+        && s.as_bytes()[prefix.len()..]
+            .iter()
+            .all(u8::is_ascii_hexdigit)
+}
+
+macro_rules! sid {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A fresh SID: prefix + 32 lowercase hex digits.
+            pub fn new() -> Self {
+                Self(format!("{}{}", $prefix, uuid::Uuid::new_v4().simple()))
+            }
+
+            /// Parses against the spec pattern; `None` when it does not match.
+            pub fn parse(s: &str) -> Option<Self> {
+                matches_pattern(s, $prefix).then(|| Self(s.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+sid!(/// An Account (`api.v2010.account`).
+    AccountSid, "AC");
+sid!(/// A Standard API key (`api.v2010.account.key`).
+    KeySid, "SK");
+sid!(/// A Studio Flow.
+    FlowSid, "FW");
+sid!(/// A Conversations User.
+    UserSid, "US");
+sid!(/// A Conversations Service.
+    ServiceSid, "IS");
+sid!(/// A Conversations Role.
+    RoleSid, "RL");
+sid!(/// A TrustHub EndUser.
+    EndUserSid, "IT");
+sid!(/// A TrustHub EndUserType.
+    EndUserTypeSid, "OY");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_sids_match_their_own_pattern_in_lowercase() {
+        let sid = AccountSid::new();
+        assert_eq!(sid.as_str().len(), 34);
+        assert!(AccountSid::parse(sid.as_str()).is_some());
+        assert_eq!(sid.as_str()[2..], sid.as_str()[2..].to_lowercase());
+    }
+
+    #[test]
+    fn parse_accepts_either_case_and_rejects_wrong_prefix_or_length() {
+        assert!(AccountSid::parse("ACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_some());
+        assert!(AccountSid::parse("SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").is_none());
+        assert!(AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").is_none());
+        assert!(AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag").is_none());
+        assert!(AccountSid::parse("acaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").is_none());
+    }
+}

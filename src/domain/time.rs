@@ -1,0 +1,107 @@
+//! Timestamps. Stored as Unix seconds; shown in the two wire formats Twilio uses (API.md §1.5):
+//! v1/v2 `2019-12-16T22:18:37Z` (the SDKs parse exactly `%Y-%m-%dT%H:%M:%SZ`) and 2010
+//! `Thu, 30 Jul 2015 20:00:00 +0000` (RFC 2822 with a literal `+0000`, not `GMT`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Broken-down UTC time.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    weekday: u32, // 0 = Sunday
+}
+
+/// Howard Hinnant's `civil_from_days`, exact for the proleptic Gregorian calendar.
+fn civil(ts: i64) -> Civil {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Civil {
+        year,
+        month,
+        day,
+        hour: (secs / 3600) as u32,
+        minute: (secs % 3600 / 60) as u32,
+        second: (secs % 60) as u32,
+        weekday: (days + 4).rem_euclid(7) as u32,
+    }
+}
+
+/// `2019-12-16T22:18:37Z` (v1/v2 `date-time`).
+pub fn iso8601(ts: i64) -> String {
+    let c = civil(ts);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `Thu, 30 Jul 2015 20:00:00 +0000` (2010 `date-time-rfc-2822`).
+pub fn rfc2822(ts: i64) -> String {
+    let c = civil(ts);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
+        DAYS[c.weekday as usize],
+        c.day,
+        MONTHS[(c.month - 1) as usize],
+        c.year,
+        c.hour,
+        c.minute,
+        c.second
+    )
+}
+
+/// `2015-07-30 08:00 pm`: the spec's default subaccount name is
+/// `SubAccount Created at {YYYY-MM-DD HH:MM meridian}`.
+pub fn meridian(ts: i64) -> String {
+    let c = civil(ts);
+    let (hour, half) = match c.hour {
+        0 => (12, "am"),
+        h @ 1..=11 => (h, "am"),
+        12 => (12, "pm"),
+        h => (h - 12, "pm"),
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} {}",
+        c.year, c.month, c.day, hour, c.minute, half
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_match_the_spec_examples() {
+        // 2015-07-30T20:00:00Z, the spec's example date for accounts.
+        assert_eq!(rfc2822(1_438_286_400), "Thu, 30 Jul 2015 20:00:00 +0000");
+        assert_eq!(iso8601(1_438_286_400), "2015-07-30T20:00:00Z");
+        assert_eq!(meridian(1_438_286_400), "2015-07-30 08:00 pm");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc2822(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+}

@@ -1,0 +1,211 @@
+//! Extractors. Each rejection is a `crate::Error`, so clients only ever see Twilio errors.
+//!
+//! - `Authed`: the caller, put in the request by `http::auth::authenticate`.
+//! - `TwilioForm<T>`: a form body decoded with `serde_html_form`, which (unlike axum's `Form`
+//!   and `serde_urlencoded`) fills `Vec` fields from repeated keys (`TestUsers=a&TestUsers=b`).
+//! - `TwilioQuery<T>`: the same for the query string.
+//! - `PathParams`: the raw path segments (2010 SIDs arrive with a `.json` suffix, which the router
+//!   cannot match: see `json_sid`).
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Path, Request},
+    http::{header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{domain::auth::Principal, error::Error};
+
+/// Largest form body accepted.
+pub const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+pub struct Authed(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Authed)
+            .ok_or(Error::Unauthenticated)
+    }
+}
+
+pub struct TwilioForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for TwilioForm<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| Error::invalid("The request body could not be read"))?;
+        if body.len() > MAX_FORM_BYTES {
+            return Err(Error::invalid("The request body is too large"));
+        }
+        let is_form = content_type.as_deref().is_some_and(|ct| {
+            ct.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+        // An empty body needs no type (`curl -X POST`); anything else must be a form, as every
+        // write in the spec takes only application/x-www-form-urlencoded.
+        if !body.is_empty() && !is_form {
+            return Err(Error::invalid(
+                "Invalid request: the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        decode(&body).map(TwilioForm)
+    }
+}
+
+pub struct TwilioQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for TwilioQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        decode(parts.uri.query().unwrap_or("").as_bytes()).map(TwilioQuery)
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` bytes strictly: a `%` not followed by two hex
+/// digits, invalid UTF-8 after decoding, or a NUL is refused (form_urlencoded would quietly
+/// substitute or pass them), as is a scalar parameter given twice *(ours)*. Unknown parameters
+/// are ignored, as Twilio appears to do (API.md §1.3).
+pub fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
+    check_encoding(raw)?;
+    serde_html_form::from_bytes(raw).map_err(|e| {
+        let detail = e.to_string();
+        if detail.contains("unsupported value") {
+            Error::invalid("Invalid parameter: a single-valued parameter was given more than once")
+        } else {
+            Error::invalid(format!("Invalid parameters: {detail}"))
+        }
+    })
+}
+
+fn check_encoding(raw: &[u8]) -> Result<(), Error> {
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'%' => {
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex
+                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| Error::invalid("Invalid percent-encoding in the request"))?;
+                decoded.push(byte);
+                i += 3;
+            }
+            b => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    if decoded.contains(&0) {
+        return Err(Error::invalid(
+            "Invalid parameter: NUL bytes are not allowed",
+        ));
+    }
+    if std::str::from_utf8(&decoded).is_err() {
+        return Err(Error::invalid("Invalid parameter: values must be UTF-8"));
+    }
+    Ok(())
+}
+
+/// The path's parameters in order, percent-decoded. Any trouble decoding means no resource can
+/// exist there: 404.
+pub struct PathParams(pub Vec<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Path(pairs)| PathParams(pairs.into_iter().map(|(_, v)| v).collect()))
+            .map_err(|_| Error::NotFound)
+    }
+}
+
+impl PathParams {
+    /// The `n`th parameter.
+    pub fn get(&self, n: usize) -> Result<&str, Error> {
+        self.0.get(n).map(String::as_str).ok_or(Error::NotFound)
+    }
+}
+
+/// A 2010 path SID: `{Sid}.json` (the router cannot match a suffix after a parameter, so the
+/// route captures `ACxxx.json` whole). No suffix or a malformed SID: 404 *(ours)*.
+pub fn json_sid<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Error> {
+    raw.strip_suffix(".json")
+        .and_then(parse)
+        .ok_or(Error::NotFound)
+}
+
+/// A v1/v2 path SID: malformed → 404 *(ours)*.
+pub fn sid<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Error> {
+    parse(raw).ok_or(Error::NotFound)
+}
+
+/// A required form value: absent or empty → 400 20001 "Missing required parameter …".
+pub fn required(value: Option<String>, name: &str) -> Result<String, Error> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::missing(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "PascalCase")]
+    struct Form {
+        #[serde(default)]
+        test_users: Vec<String>,
+        friendly_name: Option<String>,
+    }
+
+    #[test]
+    fn repeated_keys_fill_a_vec_and_plus_and_utf8_decode() {
+        let form: Form =
+            decode(b"TestUsers=a+b&TestUsers=%2B1415&TestUsers=%F0%9F%98%80&FriendlyName=x%25y")
+                .unwrap();
+        assert_eq!(form.test_users, vec!["a b", "+1415", "\u{1F600}"]);
+        assert_eq!(form.friendly_name.as_deref(), Some("x%y"));
+    }
+
+    #[test]
+    fn bad_encodings_and_repeated_scalars_are_20001() {
+        for raw in [
+            &b"FriendlyName=%zz"[..],
+            b"FriendlyName=%F0%9F",
+            b"FriendlyName=a%00b",
+            b"FriendlyName=a&FriendlyName=b",
+            b"FriendlyName=%4",
+        ] {
+            let err = decode::<Form>(raw).unwrap_err();
+            assert_eq!(err.code(), 20001, "{}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    #[test]
+    fn unknown_parameters_are_ignored() {
+        let form: Form = decode(b"Nope=1&FriendlyName=ok").unwrap();
+        assert_eq!(form.friendly_name.as_deref(), Some("ok"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Shared state handed to every handler.
+
+use crate::domain::Core;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    /// `LOCALTWILIO_PUBLIC_URL` without a trailing slash, when set.
+    pub public_url: Option<String>,
+}

@@ -1,0 +1,63 @@
+//! The scheme+host put in v1/v2 `url`, `links` and paging URLs: `LOCALTWILIO_PUBLIC_URL` when set,
+//! else the request's own `Host` over http, so `curl` users can follow `next_page_url` *(ours,
+//! DESIGN.md "Routing and URLs")*. 2010 resources use relative URIs and need none of this.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts},
+};
+
+use super::state::AppState;
+use crate::error::Error;
+
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        Ok(BaseUrl(base_url(state.public_url.as_deref(), parts)))
+    }
+}
+
+fn base_url(public_url: Option<&str>, parts: &Parts) -> String {
+    if let Some(url) = public_url {
+        return url.to_owned();
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(host: Option<&str>) -> Parts {
+        let mut builder = Request::builder().uri("/v2/Flows");
+        if let Some(host) = host {
+            builder = builder.header("host", host);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn public_url_wins_over_the_request_host() {
+        assert_eq!(
+            base_url(Some("https://tw.example"), &parts(Some("127.0.0.1:1"))),
+            "https://tw.example"
+        );
+        assert_eq!(
+            base_url(None, &parts(Some("127.0.0.1:8080"))),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(base_url(None, &parts(Some("bad host"))), "http://localhost");
+        assert_eq!(base_url(None, &parts(None)), "http://localhost");
+    }
+}

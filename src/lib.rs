@@ -1,0 +1,109 @@
+//! localtwilio: a self-hosted, persistent, Twilio-compatible API server.
+//!
+//! Layers (dependencies point one way): `http` (axum handlers, extractors, routing, error
+//! rendering) → `domain` (Twilio's rules, no HTTP types) → `store` (sqlx over SQLite, all SQL).
+//! `error`, `config` and `telemetry` are leaves anyone may import.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+use std::{future::Future, path::Path, sync::Arc};
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use domain::{Core, accounts::Bootstrap, auth::Authenticator, secrets::ServerKey};
+use store::Store;
+
+/// An opened server: database migrated, main account present, not yet listening.
+pub struct Server {
+    state: http::AppState,
+    /// What start-up did about the main account (main.rs prints it).
+    pub bootstrap: Bootstrap,
+}
+
+impl Server {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database).await?;
+        let server_key = load_server_key(config)?;
+        let core = Core {
+            store,
+            server_key,
+            auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
+        };
+        let bootstrap =
+            domain::accounts::bootstrap(&core, &config.account_sid, &config.auth_token).await?;
+        Ok(Self {
+            state: http::AppState {
+                core,
+                public_url: config.public_url(),
+            },
+            bootstrap,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the pool.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let store = self.state.core.store.clone();
+        let app = http::router(self.state);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// `LOCALTWILIO_SECRET_KEY` (64 hex digits), else `secret.key` beside the database, created
+/// with mode 0600 at first start.
+fn load_server_key(config: &Config) -> anyhow::Result<ServerKey> {
+    if !config.secret_key.is_empty() {
+        return ServerKey::from_hex(&config.secret_key)
+            .ok_or_else(|| anyhow::anyhow!("LOCALTWILIO_SECRET_KEY must be 64 hex digits"));
+    }
+    let dir = config
+        .database
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let path = dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => ServerKey::from_hex(&text)
+            .ok_or_else(|| anyhow::anyhow!("{} does not hold 64 hex digits", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = ServerKey::from_bytes(domain::secrets::random_bytes::<32>()?);
+            write_private(&path, key.to_hex().as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}

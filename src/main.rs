@@ -1,0 +1,75 @@
+//! `localtwilio [serve] [--config PATH]`: parse arguments, load configuration, start serving.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use localtwilio::{Config, Server, domain::accounts::Bootstrap, telemetry};
+
+const USAGE: &str = "usage: localtwilio [serve] [--config PATH]\n\n\
+Environment: LOCALTWILIO_LISTEN, LOCALTWILIO_DATABASE, LOCALTWILIO_ACCOUNT_SID,\n\
+LOCALTWILIO_AUTH_TOKEN, LOCALTWILIO_PUBLIC_URL, LOCALTWILIO_LOG, LOCALTWILIO_CONFIG,\n\
+LOCALTWILIO_SECRET_KEY, LOCALTWILIO_AUTH_CONCURRENCY";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut config_file = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "serve" => {}
+            "--config" => config_file = Some(PathBuf::from(args.next().context(USAGE)?)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => anyhow::bail!("unknown argument `{other}`\n{USAGE}"),
+        }
+    }
+    let config = Config::load(config_file)?;
+    telemetry::init(&config.log);
+
+    let server = Server::open(&config).await?;
+    if let Bootstrap::Created {
+        account_sid,
+        auth_token,
+        generated,
+    } = &server.bootstrap
+    {
+        // Printed to stdout, never through the log: the token is shown exactly once.
+        println!("Created the main account.");
+        println!("  Account SID: {account_sid}");
+        if *generated {
+            println!(
+                "  Auth token:  {auth_token}   (shown once; GET /2010-04-01/Accounts/{account_sid}.json returns it)"
+            );
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, database = %config.database.display(), "localtwilio listening");
+    server.serve(listener, shutdown_signal()).await
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,181 @@
+//! Rows of `accounts`.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::{Keyset, Store, StoreResult, error::classify};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AccountRow {
+    pub seq: i64,
+    pub sid: String,
+    pub owner_account_sid: String,
+    pub friendly_name: String,
+    pub status: String,
+    pub r#type: String,
+    pub auth_token_sealed: Vec<u8>,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+/// What authentication needs to know about an account credential.
+#[derive(Debug, Clone, FromRow)]
+pub struct AccountCredentialRow {
+    pub sid: String,
+    pub owner_account_sid: String,
+    pub auth_token_hash: String,
+    pub status: String,
+    pub owner_status: String,
+}
+
+pub struct NewAccount<'a> {
+    pub sid: &'a str,
+    pub owner_account_sid: &'a str,
+    pub friendly_name: &'a str,
+    pub auth_token_hash: &'a str,
+    pub auth_token_sealed: &'a [u8],
+    pub now: i64,
+}
+
+const COLUMNS: &str = "seq, sid, owner_account_sid, friendly_name, status, type, auth_token_sealed, date_created, date_updated";
+
+/// Why a subaccount was not created.
+pub enum CreateSubaccount {
+    Created(AccountRow),
+    LimitReached,
+}
+
+impl Store {
+    pub async fn count_accounts(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("select count(*) from accounts")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Inserts a main account (its own owner).
+    pub async fn insert_main_account(&self, new: NewAccount<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
+             auth_token_hash, auth_token_sealed, date_created, date_updated) \
+             values (?1, ?1, ?2, 'active', 'Full', ?3, ?4, ?5, ?5)",
+        )
+        .bind(new.sid)
+        .bind(new.friendly_name)
+        .bind(new.auth_token_hash)
+        .bind(new.auth_token_sealed)
+        .bind(new.now)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Inserts a subaccount unless its owner already has `max` of them (checked under the write
+    /// lock, so concurrent creates cannot overshoot).
+    pub async fn create_subaccount(
+        &self,
+        new: NewAccount<'_>,
+        max: i64,
+    ) -> StoreResult<CreateSubaccount> {
+        let mut tx = self.begin_write().await?;
+        let existing: i64 = sqlx::query_scalar(
+            "select count(*) from accounts where owner_account_sid = ?1 and sid != ?1",
+        )
+        .bind(new.owner_account_sid)
+        .fetch_one(&mut *tx)
+        .await?;
+        if existing >= max {
+            return Ok(CreateSubaccount::LimitReached);
+        }
+        let row = sqlx::query_as::<_, AccountRow>(
+            "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
+             auth_token_hash, auth_token_sealed, date_created, date_updated) \
+             values (?1, ?2, ?3, 'active', 'Full', ?4, ?5, ?6, ?6) \
+             returning seq, sid, owner_account_sid, friendly_name, status, type, \
+             auth_token_sealed, date_created, date_updated",
+        )
+        .bind(new.sid)
+        .bind(new.owner_account_sid)
+        .bind(new.friendly_name)
+        .bind(new.auth_token_hash)
+        .bind(new.auth_token_sealed)
+        .bind(new.now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await?;
+        Ok(CreateSubaccount::Created(row))
+    }
+
+    pub async fn fetch_account(&self, sid: &str) -> StoreResult<Option<AccountRow>> {
+        Ok(sqlx::query_as::<_, AccountRow>(
+            "select seq, sid, owner_account_sid, friendly_name, status, type, auth_token_sealed, \
+             date_created, date_updated from accounts where sid = ?",
+        )
+        .bind(sid)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The account itself and the accounts it owns, filtered, in creation order.
+    pub async fn list_accounts(
+        &self,
+        visible_to: &str,
+        friendly_name: Option<&str>,
+        status: Option<&str>,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<AccountRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        qb.push(COLUMNS)
+            .push(" from accounts where (sid = ")
+            .push_bind(visible_to)
+            .push(" or owner_account_sid = ")
+            .push_bind(visible_to)
+            .push(")");
+        if let Some(name) = friendly_name {
+            qb.push(" and friendly_name = ").push_bind(name);
+        }
+        if let Some(status) = status {
+            qb.push(" and status = ").push_bind(status);
+        }
+        keyset.push(&mut qb, "seq");
+        Ok(qb
+            .build_query_as::<AccountRow>()
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Applies the given changes. A closed account stays closed: the WHERE clause refuses any
+    /// status other than `closed` for it, so a racing reopen cannot slip through. `None` when no
+    /// row was changed (missing, or a refused reopen).
+    pub async fn update_account(
+        &self,
+        sid: &str,
+        friendly_name: Option<&str>,
+        status: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Option<AccountRow>> {
+        Ok(sqlx::query_as::<_, AccountRow>(
+            "update accounts set friendly_name = coalesce(?2, friendly_name), \
+             status = coalesce(?3, status), date_updated = ?4 \
+             where sid = ?1 and (status != 'closed' or ?3 is null or ?3 = 'closed') \
+             returning seq, sid, owner_account_sid, friendly_name, status, type, \
+             auth_token_sealed, date_created, date_updated",
+        )
+        .bind(sid)
+        .bind(friendly_name)
+        .bind(status)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn account_credential(&self, sid: &str) -> StoreResult<Option<AccountCredentialRow>> {
+        Ok(sqlx::query_as::<_, AccountCredentialRow>(
+            "select a.sid, a.owner_account_sid, a.auth_token_hash, a.status, o.status as owner_status \
+             from accounts a join accounts o on o.sid = a.owner_account_sid where a.sid = ?",
+        )
+        .bind(sid)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,105 @@
+//! SQLite through sqlx. All SQL of the service lives below this module; it imports nothing from
+//! `domain` or `http`. Every multi-statement write is one transaction inside one fn here.
+
+pub mod accounts;
+pub mod error;
+pub mod keys;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    QueryBuilder, Sqlite, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+pub use error::{StoreError, StoreResult};
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and applies the embedded migrations.
+    /// WAL with `synchronous=FULL` makes a committed write durable even on power loss, so a 2xx
+    /// sent after commit is a promise kept (DESIGN.md "Persistence").
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A cheap liveness query for `/healthz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction that takes SQLite's write lock at once, so a read-then-write
+    /// cannot fail half-way with SQLITE_BUSY.
+    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Which slice of a list to read, in `seq` order (see `domain::paging`).
+#[derive(Debug, Clone, Copy)]
+pub struct Keyset {
+    after: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+}
+
+impl Keyset {
+    pub fn after(seq: Option<i64>, limit: i64) -> Self {
+        Self {
+            after: seq,
+            before: None,
+            limit,
+        }
+    }
+
+    pub fn before(seq: i64, limit: i64) -> Self {
+        Self {
+            after: None,
+            before: Some(seq),
+            limit,
+        }
+    }
+
+    /// Appends ` AND seq > ? ORDER BY seq LIMIT ?` (or the `before` mirror, descending) to a
+    /// query that already has a WHERE clause. `column` is the table's seq column.
+    pub(crate) fn push(&self, qb: &mut QueryBuilder<Sqlite>, column: &'static str) {
+        if let Some(after) = self.after {
+            qb.push(" and ").push(column).push(" > ").push_bind(after);
+        }
+        if let Some(before) = self.before {
+            qb.push(" and ").push(column).push(" < ").push_bind(before);
+        }
+        qb.push(" order by ").push(column);
+        qb.push(if self.before.is_some() {
+            " desc"
+        } else {
+            " asc"
+        });
+        qb.push(" limit ").push_bind(self.limit);
+    }
+}

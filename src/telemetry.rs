@@ -1,0 +1,10 @@
+//! tracing setup. Handlers and domain fns never log request bodies, headers or secrets: the one
+//! request span (http::trace) records method, matched route, account SID, status and latency.
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Installs the global subscriber once; later calls (tests) are no-ops.
+pub fn init(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+}
