@@ -1,0 +1,131 @@
+use reqwest::Method;
+
+use crate::helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json};
+
+#[tokio::test]
+async fn healthz_needs_no_credentials() {
+    let app = TestApp::spawn().await;
+    let response = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn bad_credentials_get_401_20003_with_the_basic_challenge() {
+    let app = TestApp::spawn().await;
+    let path = format!("/2010-04-01/Accounts/{MAIN_SID}.json");
+    let headers = [
+        None,
+        Some("Basic"),
+        Some("Basic !!!notbase64"),
+        Some("Bearer abc"),
+        Some("Basic QUM6"),             // "AC:"
+        Some("Basic YWRtaW46YWRtaW4="), // admin:admin
+    ];
+    for header in headers {
+        let mut req = app.client.get(format!("{}{path}", app.base));
+        if let Some(h) = header {
+            req = req.header("authorization", h);
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Basic realm=\"Twilio API\"",
+            "{header:?}"
+        );
+        let (status, body) = into_json(response).await;
+        assert_twilio_error(status, &body, 401, 20003);
+    }
+    for creds in [
+        Creds::new(MAIN_SID, "ffffffffffffffffffffffffffffffff"),
+        Creds::new(MAIN_SID, &format!("{MAIN_TOKEN} ")),
+        Creds::new(&MAIN_SID.to_lowercase(), MAIN_TOKEN),
+        Creds::new("ACffffffffffffffffffffffffffffffff", MAIN_TOKEN),
+        Creds::new("SKffffffffffffffffffffffffffffffff", MAIN_TOKEN),
+    ] {
+        let (status, body) = app.get(&path, &creds).await;
+        assert_twilio_error(status, &body, 401, 20003);
+    }
+}
+
+#[tokio::test]
+async fn authentication_comes_before_routing() {
+    let app = TestApp::spawn().await;
+    let response = app.request(Method::GET, "/no/such/route", None, None).await;
+    let (status, body) = into_json(response).await;
+    assert_twilio_error(status, &body, 401, 20003);
+}
+
+#[tokio::test]
+async fn suspending_a_subaccount_stops_its_cached_token_at_once() {
+    let app = TestApp::spawn().await;
+    let sub = app.subaccount(&app.main(), "s").await;
+    let path = format!("/2010-04-01/Accounts/{}.json", sub.user);
+    // Twice, so the second is served from the verified-credential cache.
+    for _ in 0..2 {
+        assert_eq!(app.get(&path, &sub).await.0, 200);
+    }
+    let (status, _) = app
+        .post(&path, &app.main(), &[("Status", "suspended")])
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app.get(&path, &sub).await;
+    assert_twilio_error(status, &body, 401, 20003);
+
+    // Reactivated, it works again; closed, it never does.
+    app.post(&path, &app.main(), &[("Status", "active")]).await;
+    assert_eq!(app.get(&path, &sub).await.0, 200);
+    app.post(&path, &app.main(), &[("Status", "closed")]).await;
+    let (status, body) = app.get(&path, &sub).await;
+    assert_twilio_error(status, &body, 401, 20003);
+}
+
+#[tokio::test]
+async fn a_suspended_subaccounts_keys_stop_too() {
+    let app = TestApp::spawn().await;
+    let sub = app.subaccount(&app.main(), "s").await;
+    let (_, key) = app
+        .post(
+            &format!("/2010-04-01/Accounts/{}/Keys.json", sub.user),
+            &sub,
+            &[],
+        )
+        .await;
+    let key = Creds::new(
+        key["sid"].as_str().unwrap(),
+        key["secret"].as_str().unwrap(),
+    );
+    // A Standard key passes authentication: an unknown route then answers 404, not 401.
+    let (status, _) = app.get("/v1/Nothing", &key).await;
+    assert_eq!(status, 404);
+    app.post(
+        &format!("/2010-04-01/Accounts/{}.json", sub.user),
+        &app.main(),
+        &[("Status", "suspended")],
+    )
+    .await;
+    let (status, body) = app.get("/v1/Nothing", &key).await;
+    assert_twilio_error(status, &body, 401, 20003);
+}
+
+#[tokio::test]
+async fn many_concurrent_first_requests_of_one_credential_all_succeed() {
+    let app = TestApp::spawn().await;
+    let path = format!("/2010-04-01/Accounts/{MAIN_SID}.json");
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let client = app.client.clone();
+        let url = format!("{}{path}", app.base);
+        tasks.push(tokio::spawn(async move {
+            client
+                .get(url)
+                .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+}

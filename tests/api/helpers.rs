@@ -1,0 +1,217 @@
+//! TestApp: the real server on 127.0.0.1:0 over a real SQLite file in a temp dir, and a reqwest
+//! client. `restart()` stops it (graceful shutdown) and opens the same file again.
+
+use std::path::PathBuf;
+
+use localtwilio::{Config, Server};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub const MAIN_SID: &str = "ACa1b2c3d4e5f60718293a4b5c6d7e8f90";
+pub const MAIN_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+pub fn config(dir: &std::path::Path) -> Config {
+    let mut config = Config::defaults().unwrap();
+    config.database = dir.join("db").join("localtwilio.db");
+    config.account_sid = MAIN_SID.into();
+    config.auth_token = MAIN_TOKEN.into();
+    config.listen = "127.0.0.1:0".into();
+    config
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = TestApp {
+            base: String::new(),
+            client: reqwest::Client::new(),
+            dir,
+            shutdown: None,
+            handle: None,
+        };
+        app.start().await;
+        app
+    }
+
+    async fn start(&mut self) {
+        let config = config(self.dir.path());
+        let server = Server::open(&config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel();
+        self.shutdown = Some(tx);
+        self.handle = Some(tokio::spawn(async move {
+            server
+                .serve(listener, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        }));
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap();
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("db").join("localtwilio.db")
+    }
+
+    pub fn main(&self) -> Creds {
+        Creds::new(MAIN_SID, MAIN_TOKEN)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        creds: Option<&Creds>,
+        form: Option<&[(&str, &str)]>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(c) = creds {
+            req = req.basic_auth(&c.user, Some(&c.secret));
+        }
+        if let Some(form) = form {
+            req = req.form(form);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, creds: &Creds) -> (StatusCode, Value) {
+        into_json(self.request(Method::GET, path, Some(creds), None).await).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        creds: &Creds,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        into_json(
+            self.request(Method::POST, path, Some(creds), Some(form))
+                .await,
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, creds: &Creds) -> (StatusCode, String) {
+        let response = self.request(Method::DELETE, path, Some(creds), None).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Creates a subaccount of `parent`, returning its credentials.
+    pub async fn subaccount(&self, parent: &Creds, name: &str) -> Creds {
+        let (status, body) = self
+            .post(
+                "/2010-04-01/Accounts.json",
+                parent,
+                &[("FriendlyName", name)],
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        Creds::new(
+            body["sid"].as_str().unwrap(),
+            body["auth_token"].as_str().unwrap(),
+        )
+    }
+
+    /// Counts rows straight from the SQLite file (proves what was or was not written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let url = format!("sqlite://{}?mode=ro", self.db_path().display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let sql = format!("select count(*) from {table}");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        n
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Creds {
+    pub user: String,
+    pub secret: String,
+}
+
+impl Creds {
+    pub fn new(user: &str, secret: &str) -> Self {
+        Creds {
+            user: user.into(),
+            secret: secret.into(),
+        }
+    }
+}
+
+pub async fn into_json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts a Twilio error body: exactly the four keys (plus optional `details`), the right
+/// status and code, and `more_info` naming the code.
+pub fn assert_twilio_error(status: StatusCode, body: &Value, want_status: u16, want_code: u64) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["code"], want_code, "{body}");
+    assert_eq!(body["status"], want_status, "{body}");
+    assert_eq!(
+        body["more_info"],
+        format!("https://www.twilio.com/docs/errors/{want_code}"),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in &keys {
+        assert!(
+            ["code", "message", "more_info", "status", "details"].contains(key),
+            "extra key {key} in {body}"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real server over HTTP on a real SQLite file.
+
+mod accounts;
+mod auth;
+mod errors;
+mod helpers;
+mod keys;
+mod paging;
+mod restart;
+mod spec;
