@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit + integration tests, then the official-client SDK suites
+# against the real binary. Prints each suite's result and a total; fails if any suite fails.
+# Run one suite alone with: scripts/test.sh rust | python
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+want="${1:-all}"
+results=()
+failed=0
+
+run_suite() { # name, command...
+  local name=$1; shift
+  echo "=== suite: $name"
+  if "$@"; then results+=("$name: passed"); else results+=("$name: FAILED"); failed=1; fi
+}
+
+rust_suite() {
+  cargo test --all-targets
+}
+
+python_suite() {
+  cargo build --bin localtwilio || return 1
+  local venv=.venv/sdk-python
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || return 1
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/python/requirements.txt || return 1
+  LOCALTWILIO_BIN="$PWD/target/debug/localtwilio" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/sdk/python
+}
+
+case "$want" in
+  all) run_suite rust rust_suite; run_suite python python_suite ;;
+  rust) run_suite rust rust_suite ;;
+  python) run_suite python python_suite ;;
+  *) echo "usage: scripts/test.sh [all|rust|python]"; exit 2 ;;
+esac
+
+echo "=== results"
+printf '%s\n' "${results[@]}"
+exit $failed

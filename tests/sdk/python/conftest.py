@@ -1,0 +1,81 @@
+"""Starts the real localtwilio binary on a free port over a temporary database, and builds
+official-library clients that talk to it (../../../README.md, "Using the official libraries")."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+MAIN_SID = "AC" + "5" * 32
+MAIN_TOKEN = "abcdef0123456789abcdef0123456789"
+
+
+class LocalTwilio(TwilioHttpClient):
+    """Sends every request, paging included, to the local server instead of *.twilio.com."""
+
+    def __init__(self, base, **kwargs):
+        super().__init__(**kwargs)
+        self._base = urlsplit(base)
+
+    def request(self, method, url, **kwargs):
+        u = urlsplit(url)
+        url = urlunsplit((self._base.scheme, self._base.netloc, u.path, u.query, u.fragment))
+        return super().request(method, url, **kwargs)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    binary = os.environ.get("LOCALTWILIO_BIN", "target/debug/localtwilio")
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(
+            os.environ,
+            LOCALTWILIO_LISTEN=f"127.0.0.1:{port}",
+            LOCALTWILIO_DATABASE=os.path.join(tmp, "db", "localtwilio.db"),
+            LOCALTWILIO_ACCOUNT_SID=MAIN_SID,
+            LOCALTWILIO_AUTH_TOKEN=MAIN_TOKEN,
+            LOCALTWILIO_LOG="warn",
+        )
+        for var in ("TWILIO_REGION", "TWILIO_EDGE"):
+            env.pop(var, None)
+        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    proc.kill()
+                    raise RuntimeError("localtwilio did not start")
+                time.sleep(0.1)
+        yield url
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def make_client(base_url):
+    def make(username=MAIN_SID, password=MAIN_TOKEN, account_sid=None):
+        return Client(username, password, account_sid, http_client=LocalTwilio(base_url))
+
+    return make
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
