@@ -244,18 +244,7 @@ pub async fn list(
             request.keyset(),
         )
         .await?;
-    let page = Page::from_rows(request, rows, |row| row.seq);
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| to_account(core, row))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page {
-        items,
-        request: page.request,
-        next_token: page.next_token,
-        previous_token: page.previous_token,
-    })
+    Page::from_rows(request, rows, |row| row.seq).try_map(|row| to_account(core, row))
 }
 
 /// Updates `FriendlyName` and/or `Status`. `closed` is final ("This cannot be undone"); the

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod paging;
 pub mod secrets;
 pub mod sid;
+pub mod studio;
 pub mod time;
 
 use std::sync::Arc;

@@ -145,13 +145,14 @@ impl<T> Page<T> {
         }
     }
 
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
+    /// Converts every item, failing if any conversion fails.
+    pub fn try_map<U>(self, f: impl FnMut(T) -> Result<U>) -> Result<Page<U>> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<Vec<_>>>()?,
             request: self.request,
             next_token: self.next_token,
             previous_token: self.previous_token,
-        }
+        })
     }
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod paging;
 pub mod state;
+pub mod studio;
 pub mod trace;
 pub mod urls;
 
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(accounts::routes())
+        .merge(studio::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Outermost last: trace → render errors → authenticate → route.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod error;
+pub mod flows;
 pub mod keys;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -45,7 +45,18 @@ impl TestApp {
     async fn start(&mut self) {
         let config = config(self.dir.path());
         let server = Server::open(&config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A restart listens where the server was, as an operator's restart would.
+        let address = self
+            .base
+            .strip_prefix("http://")
+            .unwrap_or("127.0.0.1:0")
+            .to_owned();
+        let address = if address.is_empty() {
+            "127.0.0.1:0".to_owned()
+        } else {
+            address
+        };
+        let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
         self.base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         self.shutdown = Some(tx);

@@ -8,3 +8,5 @@ mod keys;
 mod paging;
 mod restart;
 mod spec;
+mod studio;
+mod test_users;

@@ -177,3 +177,40 @@ pub fn assert_2010_page(body: &Value, key: &str) {
     want.sort();
     assert_eq!(keys, want, "{body}");
 }
+
+/// Asserts a v1/v2 list: exactly `key` and `meta`, with meta's seven keys.
+pub fn assert_v1_page(body: &Value, key: &str) {
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    let mut want = vec![key, "meta"];
+    want.sort();
+    assert_eq!(keys, want, "{body}");
+    let meta = body["meta"].as_object().unwrap();
+    let mut meta_keys: Vec<&str> = meta.keys().map(String::as_str).collect();
+    meta_keys.sort();
+    assert_eq!(
+        meta_keys,
+        vec![
+            "first_page_url",
+            "key",
+            "next_page_url",
+            "page",
+            "page_size",
+            "previous_page_url",
+            "url"
+        ]
+    );
+    assert_eq!(meta["key"], key);
+    assert!(meta["page"].is_u64() && meta["page_size"].is_u64());
+    for url in ["first_page_url", "url"] {
+        assert!(
+            meta[url].as_str().unwrap().starts_with("http"),
+            "{url}: {body}"
+        );
+    }
+}
