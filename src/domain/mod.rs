@@ -8,6 +8,7 @@ pub mod secrets;
 pub mod sid;
 pub mod studio;
 pub mod time;
+pub mod trusthub;
 
 use std::sync::Arc;
 

@@ -9,6 +9,7 @@ pub mod paging;
 pub mod state;
 pub mod studio;
 pub mod trace;
+pub mod trusthub;
 pub mod urls;
 
 use axum::{
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(accounts::routes())
         .merge(studio::routes())
+        .merge(trusthub::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Outermost last: trace → render errors → authenticate → route.

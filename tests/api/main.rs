@@ -10,3 +10,4 @@ mod restart;
 mod spec;
 mod studio;
 mod test_users;
+mod trusthub;

@@ -1,0 +1,154 @@
+//! Rows of `end_users` and the read-only `end_user_types` catalog.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::{Keyset, Store, StoreResult};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EndUserRow {
+    pub seq: i64,
+    pub sid: String,
+    pub account_sid: String,
+    pub friendly_name: String,
+    pub r#type: String,
+    pub attributes: String,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EndUserTypeRow {
+    pub seq: i64,
+    pub sid: String,
+    pub machine_name: String,
+    pub friendly_name: String,
+    pub fields: String,
+}
+
+const END_USER_COLUMNS: &str =
+    "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated";
+const TYPE_SELECT: &str =
+    "select seq, sid, machine_name, friendly_name, fields from end_user_types";
+
+impl Store {
+    pub async fn insert_end_user(
+        &self,
+        sid: &str,
+        account_sid: &str,
+        friendly_name: &str,
+        kind: &str,
+        attributes: &str,
+        now: i64,
+    ) -> StoreResult<EndUserRow> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "insert into end_users (sid, account_sid, friendly_name, type, attributes, date_created, date_updated) values (",
+        );
+        let mut values = qb.separated(", ");
+        values.push_bind(sid);
+        values.push_bind(account_sid);
+        values.push_bind(friendly_name);
+        values.push_bind(kind);
+        values.push_bind(attributes);
+        values.push_bind(now);
+        values.push_bind(now);
+        qb.push(") returning ").push(END_USER_COLUMNS);
+        Ok(qb
+            .build_query_as::<EndUserRow>()
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn fetch_end_user(
+        &self,
+        account_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<EndUserRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        qb.push(END_USER_COLUMNS)
+            .push(" from end_users where account_sid = ")
+            .push_bind(account_sid)
+            .push(" and sid = ")
+            .push_bind(sid);
+        Ok(qb
+            .build_query_as::<EndUserRow>()
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_end_users(
+        &self,
+        account_sid: &str,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<EndUserRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        qb.push(END_USER_COLUMNS)
+            .push(" from end_users where account_sid = ")
+            .push_bind(account_sid);
+        keyset.push(&mut qb, "seq");
+        Ok(qb
+            .build_query_as::<EndUserRow>()
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn update_end_user(
+        &self,
+        account_sid: &str,
+        sid: &str,
+        friendly_name: Option<&str>,
+        attributes: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Option<EndUserRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("update end_users set friendly_name = coalesce(");
+        qb.push_bind(friendly_name)
+            .push(", friendly_name), attributes = coalesce(")
+            .push_bind(attributes)
+            .push(", attributes), date_updated = ")
+            .push_bind(now)
+            .push(" where account_sid = ")
+            .push_bind(account_sid)
+            .push(" and sid = ")
+            .push_bind(sid)
+            .push(" returning ")
+            .push(END_USER_COLUMNS);
+        Ok(qb
+            .build_query_as::<EndUserRow>()
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn delete_end_user(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
+        let done = sqlx::query("delete from end_users where account_sid = ? and sid = ?")
+            .bind(account_sid)
+            .bind(sid)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A catalog entry by its `OY` SID or its `machine_name`.
+    pub async fn fetch_end_user_type(
+        &self,
+        sid_or_name: &str,
+    ) -> StoreResult<Option<EndUserTypeRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(TYPE_SELECT);
+        qb.push(" where sid = ")
+            .push_bind(sid_or_name)
+            .push(" or machine_name = ")
+            .push_bind(sid_or_name);
+        Ok(qb
+            .build_query_as::<EndUserTypeRow>()
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_end_user_types(&self, keyset: Keyset) -> StoreResult<Vec<EndUserTypeRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(TYPE_SELECT);
+        qb.push(" where 1 = 1");
+        keyset.push(&mut qb, "seq");
+        Ok(qb
+            .build_query_as::<EndUserTypeRow>()
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
