@@ -8,6 +8,7 @@ use tracing::instrument;
 use super::{
     Core,
     auth::Principal,
+    conversations,
     paging::{Page, PageRequest},
     secrets,
     sid::AccountSid,
@@ -87,6 +88,14 @@ const MAIN_ACCOUNT_NAME: &str = "localtwilio main account";
 /// freshly generated ones.
 pub async fn bootstrap(core: &Core, sid: &str, token: &str) -> anyhow::Result<Bootstrap> {
     if core.store.count_accounts().await? > 0 {
+        // Accounts from before the Conversations migration get their default service now.
+        for account in core.store.accounts_without_default_service().await? {
+            let account = AccountSid::parse(&account)
+                .ok_or_else(|| anyhow::anyhow!("malformed account SID in store"))?;
+            core.store
+                .create_default_service(&conversations::default_service(&account, time::now()))
+                .await?;
+        }
         return Ok(Bootstrap::Existing);
     }
     let sid = match sid {
@@ -105,6 +114,7 @@ pub async fn bootstrap(core: &Core, sid: &str, token: &str) -> anyhow::Result<Bo
         tokio::task::spawn_blocking(move || secrets::hash_secret(&token)).await??
     };
     let sealed = core.server_key.seal(&token, sid.as_str())?;
+    let now = time::now();
     core.store
         .insert_main_account(NewAccount {
             sid: sid.as_str(),
@@ -112,7 +122,8 @@ pub async fn bootstrap(core: &Core, sid: &str, token: &str) -> anyhow::Result<Bo
             friendly_name: MAIN_ACCOUNT_NAME,
             auth_token_hash: &hash,
             auth_token_sealed: &sealed,
-            now: time::now(),
+            now,
+            default_service: &conversations::default_service(&sid, now),
         })
         .await?;
     Ok(Bootstrap::Created {
@@ -195,6 +206,7 @@ pub async fn create_subaccount(
                 auth_token_hash: &hash,
                 auth_token_sealed: &sealed,
                 now,
+                default_service: &conversations::default_service(&sid, now),
             },
             MAX_SUBACCOUNTS,
         )

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod conversations;
 pub mod error;
 pub mod extract;
 pub mod paging;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(studio::routes())
         .merge(trusthub::routes())
+        .merge(conversations::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Outermost last: trace → render errors → authenticate → route.

@@ -2,7 +2,11 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::{Keyset, Store, StoreResult, error::classify};
+use super::{
+    Keyset, Store, StoreResult,
+    conversations::{NewService, insert_default_service},
+    error::classify,
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AccountRow {
@@ -34,6 +38,8 @@ pub struct NewAccount<'a> {
     pub auth_token_hash: &'a str,
     pub auth_token_sealed: &'a [u8],
     pub now: i64,
+    /// Every account gets its default Conversations service in the same transaction.
+    pub default_service: &'a NewService,
 }
 
 const COLUMNS: &str = "seq, sid, owner_account_sid, friendly_name, status, type, auth_token_sealed, date_created, date_updated";
@@ -53,6 +59,7 @@ impl Store {
 
     /// Inserts a main account (its own owner).
     pub async fn insert_main_account(&self, new: NewAccount<'_>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
              auth_token_hash, auth_token_sealed, date_created, date_updated) \
@@ -63,9 +70,11 @@ impl Store {
         .bind(new.auth_token_hash)
         .bind(new.auth_token_sealed)
         .bind(new.now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(classify)?;
+        insert_default_service(&mut tx, new.default_service).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -102,6 +111,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
+        insert_default_service(&mut tx, new.default_service).await?;
         tx.commit().await?;
         Ok(CreateSubaccount::Created(row))
     }

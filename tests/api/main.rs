@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod conversations;
 mod errors;
 mod helpers;
 mod keys;
