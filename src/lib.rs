@@ -11,6 +11,7 @@
 )]
 
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -24,6 +25,12 @@ use tokio::net::TcpListener;
 pub use config::Config;
 use domain::{Core, accounts::Bootstrap, auth::Authenticator, secrets::ServerKey};
 use store::Store;
+
+/// Installs the process-wide rustls crypto provider (ring) that outbound HTTPS (webhook
+/// delivery) uses. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// An opened server: database migrated, main account present, not yet listening.
 pub struct Server {
@@ -40,6 +47,7 @@ impl Server {
             store,
             server_key,
             auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
         };
         let bootstrap =
             domain::accounts::bootstrap(&core, &config.account_sid, &config.auth_token).await?;
@@ -59,12 +67,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let store = self.state.core.store.clone();
+        let worker = tokio::spawn(delivery::Worker::new(self.state.core.clone())?.run());
         let app = http::router(self.state);
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        // Deliveries not yet recorded stay pending in the database and go out after a restart.
+        worker.abort();
+        let _ = worker.await;
         store.close().await;
-        Ok(())
+        Ok(served?)
     }
 }
 

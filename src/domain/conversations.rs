@@ -17,6 +17,7 @@ use super::{
     paging::{Page, PageRequest},
     sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
     time,
+    webhooks::{Targets, UserEvent, targets},
 };
 use crate::{
     error::{Error, Result},
@@ -635,6 +636,7 @@ pub async fn create_user(
     scope: Scope<'_>,
     identity: Option<String>,
     input: UserInput,
+    webhooks: bool,
 ) -> Result<(ServiceRow, UserRow)> {
     let service = resolve(core, principal, scope).await?;
     let identity = required(identity, "Identity")?;
@@ -659,8 +661,27 @@ pub async fn create_user(
         date_created: now,
         date_updated: now,
     };
-    match core.store.insert_user(&row).await {
-        Ok(row) => Ok((service, row)),
+    let targets = fire_targets(
+        core,
+        &row.account_sid,
+        &service.sid,
+        UserEvent::Added,
+        webhooks,
+    )
+    .await?;
+    let inserted = core
+        .store
+        .insert_user(
+            &row,
+            |stored| targets.deliveries(UserEvent::Added, stored),
+            time::now_ms(),
+        )
+        .await;
+    match inserted {
+        Ok(row) => {
+            wake_delivery(core, &targets);
+            Ok((service, row))
+        }
         Err(StoreError::Conflict(_)) => Err(Error::Conflict {
             code: USER_ALREADY_EXISTS,
             status: 409,
@@ -715,6 +736,7 @@ pub async fn update_user(
     scope: Scope<'_>,
     key: &str,
     input: UserInput,
+    webhooks: bool,
 ) -> Result<UserUpdate> {
     let (service, before) = fetch_user(core, principal, scope, key).await?;
     if let Some(attributes) = &input.attributes {
@@ -724,6 +746,14 @@ pub async fn update_user(
         Some(raw) => Some(check_user_role(core, &service, raw).await?),
         None => None,
     };
+    let targets = fire_targets(
+        core,
+        &before.account_sid,
+        &service.sid,
+        UserEvent::Updated,
+        webhooks,
+    )
+    .await?;
     let after = core
         .store
         .update_user(
@@ -732,9 +762,12 @@ pub async fn update_user(
             input.attributes.as_deref(),
             role_sid.as_deref(),
             time::now(),
+            |stored| targets.deliveries(UserEvent::Updated, stored),
+            time::now_ms(),
         )
         .await?
         .ok_or(Error::NotFound)?;
+    wake_delivery(core, &targets);
     Ok(UserUpdate {
         service,
         before,
@@ -742,6 +775,30 @@ pub async fn update_user(
     })
 }
 
+/// The post-event targets of `event`, or none when the request did not ask for webhooks.
+async fn fire_targets(
+    core: &Core,
+    account: &str,
+    service: &str,
+    event: UserEvent,
+    webhooks: bool,
+) -> Result<Targets> {
+    if webhooks {
+        targets(core, account, service, event).await
+    } else {
+        Ok(Targets::default())
+    }
+}
+
+/// After commit: tell the delivery worker there is work.
+fn wake_delivery(core: &Core, targets: &Targets) {
+    if !targets.is_empty() {
+        core.webhook_wake.notify_one();
+    }
+}
+
+/// Deletes a user. `X-Twilio-Webhook-Enabled` is accepted here too, but Twilio documents no
+/// post-event for a removed user, so nothing is sent.
 #[instrument(skip_all)]
 pub async fn delete_user(
     core: &Core,

@@ -10,6 +10,7 @@ pub mod sid;
 pub mod studio;
 pub mod time;
 pub mod trusthub;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -22,4 +23,6 @@ pub struct Core {
     pub store: Store,
     pub server_key: secrets::ServerKey,
     pub auth: Arc<auth::Authenticator>,
+    /// Woken after a commit that queued webhook deliveries.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }

@@ -11,6 +11,14 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Unix milliseconds (the webhook queue's clock).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Broken-down UTC time.
 struct Civil {
     year: i64,

@@ -510,13 +510,20 @@ async fn create_user(
     State(state): State<AppState>,
     Authed(principal): Authed,
     BaseUrl(base): BaseUrl,
-    WebhookEnabled(_webhooks): WebhookEnabled,
+    WebhookEnabled(webhooks): WebhookEnabled,
     path: ScopedPath,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let (identity, input) = form.input();
-    let (service, user) =
-        conversations::create_user(&state.core, &principal, path.scope(), identity, input).await?;
+    let (service, user) = conversations::create_user(
+        &state.core,
+        &principal,
+        path.scope(),
+        identity,
+        input,
+        webhooks,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(user_json(&user, &prefix(&base, &path, &service))),
@@ -558,14 +565,20 @@ async fn update_user(
     State(state): State<AppState>,
     Authed(principal): Authed,
     BaseUrl(base): BaseUrl,
-    WebhookEnabled(_webhooks): WebhookEnabled,
+    WebhookEnabled(webhooks): WebhookEnabled,
     path: ScopedPath,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<Json<Value>> {
     let (_, input) = form.input();
-    let update =
-        conversations::update_user(&state.core, &principal, path.scope(), path.get(0)?, input)
-            .await?;
+    let update = conversations::update_user(
+        &state.core,
+        &principal,
+        path.scope(),
+        path.get(0)?,
+        input,
+        webhooks,
+    )
+    .await?;
     Ok(Json(user_json(
         &update.after,
         &prefix(&base, &path, &update.service),
@@ -575,9 +588,11 @@ async fn update_user(
 async fn delete_user(
     State(state): State<AppState>,
     Authed(principal): Authed,
-    WebhookEnabled(_webhooks): WebhookEnabled,
+    WebhookEnabled(webhooks): WebhookEnabled,
     path: ScopedPath,
 ) -> Result<StatusCode> {
+    // Validated, but no event exists for a removed user (see domain::conversations::delete_user).
+    let _ = webhooks;
     conversations::delete_user(&state.core, &principal, path.scope(), path.get(0)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

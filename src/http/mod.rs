@@ -12,6 +12,7 @@ pub mod studio;
 pub mod trace;
 pub mod trusthub;
 pub mod urls;
+pub mod webhooks;
 
 use axum::{
     Json, Router,
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(studio::routes())
         .merge(trusthub::routes())
         .merge(conversations::routes())
+        .merge(webhooks::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Outermost last: trace → render errors → authenticate → route.

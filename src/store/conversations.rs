@@ -2,7 +2,11 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{Keyset, Store, StoreResult, error::classify};
+use super::{
+    Keyset, Store, StoreResult,
+    error::classify,
+    webhooks::{NewDelivery, enqueue},
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ServiceRow {
@@ -421,8 +425,15 @@ impl Store {
         Ok(RoleDelete::Deleted)
     }
 
-    /// Inserts a user; a taken identity in the service is `StoreError::Conflict`.
-    pub async fn insert_user(&self, row: &UserRow) -> StoreResult<UserRow> {
+    /// Inserts a user and queues the webhooks `fire` derives from the stored row, in one
+    /// transaction; a taken identity in the service is `StoreError::Conflict`.
+    pub async fn insert_user(
+        &self,
+        row: &UserRow,
+        fire: impl FnOnce(&UserRow) -> Vec<NewDelivery>,
+        now_ms: i64,
+    ) -> StoreResult<UserRow> {
+        let mut tx = self.begin_write().await?;
         let mut qb = QueryBuilder::<Sqlite>::new(
             "insert into conversation_users (sid, service_sid, account_sid, identity, friendly_name, attributes, role_sid, date_created, date_updated) values (",
         );
@@ -437,10 +448,14 @@ impl Store {
         values.push_bind(row.date_created);
         values.push_bind(row.date_updated);
         qb.push(") returning ").push(USER_COLUMNS);
-        qb.build_query_as::<UserRow>()
-            .fetch_one(&self.pool)
+        let stored = qb
+            .build_query_as::<UserRow>()
+            .fetch_one(&mut *tx)
             .await
-            .map_err(classify)
+            .map_err(classify)?;
+        enqueue(&mut tx, &fire(&stored), now_ms).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// A user of the service by `US` SID (`by_sid`) or by identity.
@@ -475,6 +490,8 @@ impl Store {
         Ok(qb.build_query_as::<UserRow>().fetch_all(&self.pool).await?)
     }
 
+    /// Updates a user and queues the webhooks `fire` derives from the new row, in one transaction.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_user(
         &self,
         sid: &str,
@@ -482,7 +499,10 @@ impl Store {
         attributes: Option<&str>,
         role_sid: Option<&str>,
         now: i64,
+        fire: impl FnOnce(&UserRow) -> Vec<NewDelivery>,
+        now_ms: i64,
     ) -> StoreResult<Option<UserRow>> {
+        let mut tx = self.begin_write().await?;
         let mut qb =
             QueryBuilder::<Sqlite>::new("update conversation_users set friendly_name = coalesce(");
         qb.push_bind(friendly_name)
@@ -496,10 +516,16 @@ impl Store {
             .push_bind(sid)
             .push(" returning ")
             .push(USER_COLUMNS);
-        Ok(qb
+        let Some(stored) = qb
             .build_query_as::<UserRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        enqueue(&mut tx, &fire(&stored), now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(stored))
     }
 
     pub async fn delete_user(&self, sid: &str) -> StoreResult<bool> {

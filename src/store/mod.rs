@@ -7,6 +7,7 @@ pub mod end_users;
 pub mod error;
 pub mod flows;
 pub mod keys;
+pub mod webhooks;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

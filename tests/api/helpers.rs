@@ -30,6 +30,7 @@ pub fn config(dir: &std::path::Path) -> Config {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        localtwilio::install_tls_provider();
         let dir = tempfile::tempdir().unwrap();
         let mut app = TestApp {
             base: String::new(),

@@ -1,0 +1,247 @@
+//! Rows of the webhook tables: targets, the delivery queue and the attempt log.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{Store, StoreResult};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AccountWebhookRow {
+    pub account_sid: String,
+    pub method: String,
+    pub filters: String,
+    pub pre_webhook_url: Option<String>,
+    pub post_webhook_url: Option<String>,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ServiceWebhookRow {
+    pub service_sid: String,
+    pub account_sid: String,
+    pub method: String,
+    pub filters: String,
+    pub pre_webhook_url: Option<String>,
+    pub post_webhook_url: Option<String>,
+}
+
+/// A request to send, queued with the change that fired it.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub account_sid: String,
+    pub event_type: String,
+    pub url: String,
+    pub method: String,
+    pub params: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub account_sid: String,
+    pub event_type: String,
+    pub url: String,
+    pub method: String,
+    pub params: String,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub delivery_id: i64,
+    pub attempted_at: i64,
+    pub url: String,
+    pub event_type: String,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+/// The outcome of one attempt.
+pub struct Attempt<'a> {
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<&'a str>,
+    /// `Some(at)` to try again at `at` (ms), `None` when final.
+    pub retry_at: Option<i64>,
+    pub delivered: bool,
+}
+
+/// Queues deliveries on an open transaction.
+pub(crate) async fn enqueue(
+    conn: &mut SqliteConnection,
+    deliveries: &[NewDelivery],
+    now_ms: i64,
+) -> StoreResult<()> {
+    for d in deliveries {
+        sqlx::query(
+            "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
+             next_attempt_at, created_at) values (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        )
+        .bind(&d.account_sid)
+        .bind(&d.event_type)
+        .bind(&d.url)
+        .bind(&d.method)
+        .bind(&d.params)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn account_webhook(
+        &self,
+        account_sid: &str,
+    ) -> StoreResult<Option<AccountWebhookRow>> {
+        Ok(sqlx::query_as::<_, AccountWebhookRow>(
+            "select account_sid, method, filters, pre_webhook_url, post_webhook_url, target \
+             from account_webhooks where account_sid = ?",
+        )
+        .bind(account_sid)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn save_account_webhook(&self, row: &AccountWebhookRow) -> StoreResult<()> {
+        sqlx::query(
+            "insert into account_webhooks (account_sid, method, filters, pre_webhook_url, post_webhook_url, target) \
+             values (?, ?, ?, ?, ?, ?) on conflict (account_sid) do update set method = excluded.method, \
+             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
+             post_webhook_url = excluded.post_webhook_url, target = excluded.target",
+        )
+        .bind(&row.account_sid)
+        .bind(&row.method)
+        .bind(&row.filters)
+        .bind(&row.pre_webhook_url)
+        .bind(&row.post_webhook_url)
+        .bind(&row.target)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn service_webhook(
+        &self,
+        service_sid: &str,
+    ) -> StoreResult<Option<ServiceWebhookRow>> {
+        Ok(sqlx::query_as::<_, ServiceWebhookRow>(
+            "select service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url \
+             from service_webhooks where service_sid = ?",
+        )
+        .bind(service_sid)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn save_service_webhook(&self, row: &ServiceWebhookRow) -> StoreResult<()> {
+        sqlx::query(
+            "insert into service_webhooks (service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url) \
+             values (?, ?, ?, ?, ?, ?) on conflict (service_sid) do update set method = excluded.method, \
+             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
+             post_webhook_url = excluded.post_webhook_url",
+        )
+        .bind(&row.service_sid)
+        .bind(&row.account_sid)
+        .bind(&row.method)
+        .bind(&row.filters)
+        .bind(&row.pre_webhook_url)
+        .bind(&row.post_webhook_url)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Pending deliveries whose time has come, oldest first.
+    pub async fn due_deliveries(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<DeliveryRow>> {
+        Ok(sqlx::query_as::<_, DeliveryRow>(
+            "select id, account_sid, event_type, url, method, params, attempts from webhook_deliveries \
+             where status = 'pending' and next_attempt_at <= ? order by next_attempt_at, id limit ?",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Milliseconds until the next pending delivery is due, if any is pending.
+    pub async fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "select min(next_attempt_at) from webhook_deliveries where status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Logs an attempt and moves the delivery on, in one transaction.
+    pub async fn record_attempt(
+        &self,
+        delivery: &DeliveryRow,
+        now_ms: i64,
+        attempt: &Attempt<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "insert into webhook_attempts (delivery_id, account_sid, attempted_at, url, event_type, \
+             status_code, latency_ms, error) values (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(delivery.id)
+        .bind(&delivery.account_sid)
+        .bind(now_ms)
+        .bind(&delivery.url)
+        .bind(&delivery.event_type)
+        .bind(attempt.status_code)
+        .bind(attempt.latency_ms)
+        .bind(attempt.error)
+        .execute(&mut *tx)
+        .await?;
+        let status = match (attempt.delivered, attempt.retry_at) {
+            (true, _) => "delivered",
+            (false, Some(_)) => "pending",
+            (false, None) => "failed",
+        };
+        sqlx::query(
+            "update webhook_deliveries set status = ?, attempts = attempts + 1, \
+             next_attempt_at = coalesce(?, next_attempt_at) where id = ?",
+        )
+        .bind(status)
+        .bind(attempt.retry_at)
+        .bind(delivery.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The account's most recent attempts, newest first.
+    pub async fn recent_attempts(
+        &self,
+        account_sid: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<AttemptRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "select id, delivery_id, attempted_at, url, event_type, status_code, latency_ms, error \
+             from webhook_attempts where account_sid = ",
+        );
+        qb.push_bind(account_sid)
+            .push(" order by id desc limit ")
+            .push_bind(limit);
+        Ok(qb
+            .build_query_as::<AttemptRow>()
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Forgets finished deliveries (and their attempts) older than `before_ms`.
+    pub async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "delete from webhook_deliveries where status != 'pending' and created_at < ?",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
