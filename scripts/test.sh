@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit + integration tests, then the official-client SDK suites
 # against the real binary. Prints each suite's result and a total; fails if any suite fails.
-# Run one suite alone with: scripts/test.sh rust | python
+# Run one suite alone with: scripts/test.sh rust | python | node
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,11 +30,19 @@ python_suite() {
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/sdk/python
 }
 
+node_suite() {
+  cargo build --bin localtwilio || return 1
+  command -v node >/dev/null || { echo "node is not installed"; return 1; }
+  (cd tests/sdk/node && npm ci --no-audit --no-fund --silent) || return 1
+  (cd tests/sdk/node && LOCALTWILIO_BIN="$PWD/../../../target/debug/localtwilio" node --test --test-concurrency=1)
+}
+
 case "$want" in
-  all) run_suite rust rust_suite; run_suite python python_suite ;;
+  all) run_suite rust rust_suite; run_suite python python_suite; run_suite node node_suite ;;
   rust) run_suite rust rust_suite ;;
   python) run_suite python python_suite ;;
-  *) echo "usage: scripts/test.sh [all|rust|python]"; exit 2 ;;
+  node) run_suite node node_suite ;;
+  *) echo "usage: scripts/test.sh [all|rust|python|node]"; exit 2 ;;
 esac
 
 echo "=== results"
