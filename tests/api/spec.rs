@@ -214,3 +214,164 @@ pub fn assert_v1_page(body: &Value, key: &str) {
         );
     }
 }
+
+/// Which spec file describes `path`.
+fn spec_file(path: &str) -> Option<&'static str> {
+    if path.starts_with("/2010-04-01/") {
+        Some("twilio_api_v2010.json")
+    } else if path.starts_with("/v2/") {
+        Some("twilio_studio_v2.json")
+    } else if path.starts_with("/v1/EndUser") {
+        Some("twilio_trusthub_v1.json")
+    } else if path.starts_with("/v1/") {
+        Some("twilio_conversations_v1.json")
+    } else {
+        None
+    }
+}
+
+/// The spec's path template for a concrete (percent-encoded) path: literal segments must be
+/// equal, `{Param}` takes any segment (`{Param}.json` one ending in `.json`); the template with
+/// the most literal matches wins (`/v2/Flows/Validate` over `/v2/Flows/{Sid}`).
+fn template_for<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut best: Option<(&str, usize)> = None;
+    for template in doc["paths"].as_object()?.keys() {
+        let parts: Vec<&str> = template.split('/').collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        let mut literal = 0;
+        let fits = parts.iter().zip(&segments).all(|(t, s)| {
+            if t.starts_with('{') {
+                match t.strip_suffix(".json") {
+                    Some(_) => s.ends_with(".json") && s.len() > 5,
+                    None => !s.is_empty(),
+                }
+            } else {
+                literal += 1;
+                t == s
+            }
+        });
+        if fits && best.is_none_or(|(_, n)| literal > n) {
+            best = Some((template.as_str(), literal));
+        }
+    }
+    best.map(|(t, _)| t)
+}
+
+/// Checks any response the tests receive against the official spec: a 2xx body against its
+/// operation's response schema (every property present, none extra, types, nullability, enums,
+/// SID patterns, date formats); 204 has no body; errors are Twilio-shaped.
+pub fn check_response(method: &str, raw_path: &str, status: u16, body: &Value) {
+    let path = raw_path.split('?').next().unwrap_or(raw_path);
+    if status >= 400 {
+        let keys: Vec<&str> = body
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        for key in ["code", "message", "more_info", "status"] {
+            assert!(
+                keys.contains(&key),
+                "{method} {path}: error body lacks {key}: {body}"
+            );
+        }
+        assert!(
+            keys.iter()
+                .all(|k| ["code", "message", "more_info", "status", "details"].contains(k)),
+            "{method} {path}: {body}"
+        );
+        assert_eq!(body["status"], status, "{method} {path}: {body}");
+        return;
+    }
+    let Some(file) = spec_file(path) else { return };
+    let doc = spec(file);
+    let template = template_for(doc, path).unwrap_or_else(|| {
+        panic!("{method} {path} answered {status} but the spec has no such path")
+    });
+    let operation = &doc["paths"][template][method.to_ascii_lowercase()];
+    assert!(
+        operation.is_object(),
+        "{method} {template}: no such operation in {file}"
+    );
+    let response = &operation["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method} {template}: the spec has no {status} response"
+    );
+    if status == 204 {
+        assert!(body.is_null(), "{method} {path}: 204 with a body: {body}");
+        return;
+    }
+    let schema = &response["content"]["application/json"]["schema"];
+    let mut problems = Vec::new();
+    check_value(
+        doc,
+        schema,
+        body,
+        &format!("{method} {template}"),
+        &mut problems,
+    );
+    assert!(problems.is_empty(), "{problems:#?}\nbody: {body:#}");
+}
+
+#[test]
+fn templates_prefer_literal_segments() {
+    let doc = spec("twilio_studio_v2.json");
+    assert_eq!(
+        template_for(doc, "/v2/Flows/Validate"),
+        Some("/v2/Flows/Validate")
+    );
+    assert_eq!(
+        template_for(doc, "/v2/Flows/FWx/TestUsers"),
+        Some("/v2/Flows/{Sid}/TestUsers")
+    );
+    let api = spec("twilio_api_v2010.json");
+    assert_eq!(
+        template_for(api, "/2010-04-01/Accounts/ACx.json"),
+        Some("/2010-04-01/Accounts/{Sid}.json")
+    );
+    assert_eq!(
+        template_for(api, "/2010-04-01/Accounts/ACx/Keys.json"),
+        Some("/2010-04-01/Accounts/{AccountSid}/Keys.json")
+    );
+}
+
+fn sample_key() -> Value {
+    serde_json::json!({"sid": "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "friendly_name": null,
+        "date_created": "Mon, 13 Jun 2016 22:50:08 +0000", "date_updated": "Mon, 13 Jun 2016 22:50:08 +0000"})
+}
+
+#[test]
+fn the_automatic_check_accepts_a_conforming_body() {
+    check_response(
+        "GET",
+        "/2010-04-01/Accounts/ACx/Keys/SKx.json",
+        200,
+        &sample_key(),
+    );
+}
+
+#[test]
+#[should_panic(expected = "not in the schema")]
+fn the_automatic_check_rejects_an_extra_property() {
+    let mut body = sample_key();
+    body["secret"] = Value::from("leaked");
+    check_response("GET", "/2010-04-01/Accounts/ACx/Keys/SKx.json", 200, &body);
+}
+
+#[test]
+#[should_panic(expected = "missing")]
+fn the_automatic_check_rejects_a_missing_property() {
+    let mut body = sample_key();
+    body.as_object_mut().unwrap().remove("date_updated");
+    check_response("GET", "/2010-04-01/Accounts/ACx/Keys/SKx.json", 200, &body);
+}
+
+#[test]
+#[should_panic(expected = "is not RFC 2822")]
+fn the_automatic_check_rejects_a_wrong_date_format() {
+    let mut body = sample_key();
+    body["date_created"] = Value::from("2016-06-13T22:50:08Z");
+    check_response("GET", "/2010-04-01/Accounts/ACx/Keys/SKx.json", 200, &body);
+}
