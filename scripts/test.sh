@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit + integration tests, then the official-client SDK suites
 # against the real binary. Prints each suite's result and a total; fails if any suite fails.
-# Run one suite alone with: scripts/test.sh rust | python | node
+# Run one suite alone with: scripts/test.sh rust | python | node | schemathesis
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,14 +37,34 @@ node_suite() {
   (cd tests/sdk/node && LOCALTWILIO_BIN="$PWD/../../../target/debug/localtwilio" node --test --test-concurrency=1)
 }
 
+schemathesis_suite() {
+  cargo build --bin localtwilio || return 1
+  local venv=.venv/fuzz
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || return 1
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/fuzz/requirements.txt || return 1
+  PATH="$PWD/$venv/bin:$PATH" LOCALTWILIO_BIN="$PWD/target/debug/localtwilio" \
+    "$venv/bin/python" tests/fuzz/run.py --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}"
+}
+
 case "$want" in
-  all) run_suite rust rust_suite; run_suite python python_suite; run_suite node node_suite ;;
+  all)
+    run_suite rust rust_suite
+    run_suite python python_suite
+    run_suite node node_suite
+    run_suite schemathesis schemathesis_suite
+    ;;
   rust) run_suite rust rust_suite ;;
   python) run_suite python python_suite ;;
   node) run_suite node node_suite ;;
-  *) echo "usage: scripts/test.sh [all|rust|python|node]"; exit 2 ;;
+  schemathesis) run_suite schemathesis schemathesis_suite ;;
+  *) echo "usage: scripts/test.sh [all|rust|python|node|schemathesis]"; exit 2 ;;
 esac
 
 echo "=== results"
 printf '%s\n' "${results[@]}"
+passed_count=$(printf '%s\n' "${results[@]}" | grep -c ': passed$')
+failed_count=$(printf '%s\n' "${results[@]}" | grep -c ': FAILED$')
+echo "suites: $passed_count passed, $failed_count failed"
 exit $failed
