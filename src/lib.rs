@@ -14,6 +14,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod generate;
 pub mod http;
 pub mod store;
 pub mod telemetry;
@@ -58,6 +59,11 @@ impl Server {
             },
             bootstrap,
         })
+    }
+
+    /// The domain core (for commands such as `seed --generate` that work without serving).
+    pub fn core(&self) -> &Core {
+        &self.state.core
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the pool.

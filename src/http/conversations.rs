@@ -147,16 +147,16 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookEnabled {
 }
 
 /// `/v1` for the default family, `/v1/Services/{IS}` for the explicit one.
-fn family(path: &ScopedPath, service: &ServiceRow) -> String {
+fn family(path: &ScopedPath, service_sid: &str) -> String {
     match path.service {
-        Some(_) => format!("/v1/Services/{}", service.sid),
+        Some(_) => format!("/v1/Services/{service_sid}"),
         None => "/v1".to_owned(),
     }
 }
 
 /// The absolute URL prefix of the family.
-fn prefix(base: &str, path: &ScopedPath, service: &ServiceRow) -> String {
-    format!("{base}{}", family(path, service))
+fn prefix(base: &str, path: &ScopedPath, service_sid: &str) -> String {
+    format!("{base}{}", family(path, service_sid))
 }
 
 fn service_json(s: &ServiceRow, base: &str) -> Value {
@@ -420,7 +420,7 @@ async fn create_role(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(role_json(&role, &prefix(&base, &path, &service))),
+        Json(role_json(&role, &prefix(&base, &path, &service.sid))),
     ))
 }
 
@@ -438,9 +438,9 @@ async fn list_roles(
         paging.request(MAX_PAGE)?,
     )
     .await?;
-    let prefix = prefix(&base, &path, &service);
+    let prefix = prefix(&base, &path, &service.sid);
     let items = page.items.iter().map(|r| role_json(r, &prefix)).collect();
-    let list_path = format!("{}/Roles", family(&path, &service));
+    let list_path = format!("{}/Roles", family(&path, &service.sid));
     Ok(Json(v1_page("roles", items, &page, &base, &list_path, &[])))
 }
 
@@ -452,7 +452,7 @@ async fn fetch_role(
 ) -> Result<Json<Value>> {
     let (service, role) =
         conversations::fetch_role(&state.core, &principal, path.scope(), path.get(0)?).await?;
-    Ok(Json(role_json(&role, &prefix(&base, &path, &service))))
+    Ok(Json(role_json(&role, &prefix(&base, &path, &service.sid))))
 }
 
 async fn update_role(
@@ -470,7 +470,7 @@ async fn update_role(
         form.permission,
     )
     .await?;
-    Ok(Json(role_json(&role, &prefix(&base, &path, &service))))
+    Ok(Json(role_json(&role, &prefix(&base, &path, &service.sid))))
 }
 
 async fn delete_role(
@@ -526,7 +526,7 @@ async fn create_user(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(user_json(&user, &prefix(&base, &path, &service))),
+        Json(user_json(&user, &prefix(&base, &path, &service.sid))),
     ))
 }
 
@@ -544,9 +544,9 @@ async fn list_users(
         paging.request(MAX_PAGE)?,
     )
     .await?;
-    let prefix = prefix(&base, &path, &service);
+    let prefix = prefix(&base, &path, &service.sid);
     let items = page.items.iter().map(|u| user_json(u, &prefix)).collect();
-    let list_path = format!("{}/Users", family(&path, &service));
+    let list_path = format!("{}/Users", family(&path, &service.sid));
     Ok(Json(v1_page("users", items, &page, &base, &list_path, &[])))
 }
 
@@ -556,9 +556,12 @@ async fn fetch_user(
     BaseUrl(base): BaseUrl,
     path: ScopedPath,
 ) -> Result<Json<Value>> {
-    let (service, user) =
+    let user =
         conversations::fetch_user(&state.core, &principal, path.scope(), path.get(0)?).await?;
-    Ok(Json(user_json(&user, &prefix(&base, &path, &service))))
+    Ok(Json(user_json(
+        &user,
+        &prefix(&base, &path, &user.service_sid),
+    )))
 }
 
 async fn update_user(
@@ -581,7 +584,7 @@ async fn update_user(
     .await?;
     Ok(Json(user_json(
         &update.after,
-        &prefix(&base, &path, &update.service),
+        &prefix(&base, &path, &update.after.service_sid),
     )))
 }
 
@@ -606,12 +609,12 @@ async fn list_user_conversations(
     path: ScopedPath,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<Value>> {
-    let (service, user) =
+    let user =
         conversations::fetch_user(&state.core, &principal, path.scope(), path.get(0)?).await?;
     let page: Page<()> = Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
     let list_path = format!(
         "{}/Users/{}/Conversations",
-        family(&path, &service),
+        family(&path, &user.service_sid),
         user.sid
     );
     Ok(Json(v1_page(

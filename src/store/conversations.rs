@@ -458,23 +458,43 @@ impl Store {
         Ok(stored)
     }
 
-    /// A user of the service by `US` SID (`by_sid`) or by identity.
+    /// A user by `US` SID (`by_sid`) or identity, in one query: in the account's default
+    /// service (`service_sid` None) or in the named service, which must be the account's.
     pub async fn fetch_user(
         &self,
-        service_sid: &str,
+        account_sid: &str,
+        service_sid: Option<&str>,
         key: &str,
         by_sid: bool,
     ) -> StoreResult<Option<UserRow>> {
         let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(USER_COLUMNS)
-            .push(" from conversation_users where service_sid = ")
-            .push_bind(service_sid)
-            .push(if by_sid {
-                " and sid = "
-            } else {
-                " and identity = "
-            })
-            .push_bind(key);
+        match service_sid {
+            None => {
+                qb.push(
+                    "u.seq, u.sid, u.service_sid, u.account_sid, u.identity, u.friendly_name, \
+                     u.attributes, u.role_sid, u.date_created, u.date_updated \
+                     from conversation_configurations c join conversation_users u \
+                     on u.service_sid = c.default_chat_service_sid where c.account_sid = ",
+                )
+                .push_bind(account_sid);
+            }
+            Some(service) => {
+                qb.push(
+                    "u.seq, u.sid, u.service_sid, u.account_sid, u.identity, u.friendly_name, \
+                     u.attributes, u.role_sid, u.date_created, u.date_updated \
+                     from conversation_users u where u.account_sid = ",
+                )
+                .push_bind(account_sid)
+                .push(" and u.service_sid = ")
+                .push_bind(service);
+            }
+        }
+        qb.push(if by_sid {
+            " and u.sid = "
+        } else {
+            " and u.identity = "
+        })
+        .push_bind(key);
         Ok(qb
             .build_query_as::<UserRow>()
             .fetch_optional(&self.pool)

@@ -2,6 +2,7 @@
 //! `domain` or `http`. Every multi-statement write is one transaction inside one fn here.
 
 pub mod accounts;
+pub mod bulk;
 pub mod conversations;
 pub mod end_users;
 pub mod error;

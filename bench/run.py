@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""localtwilio benchmark: builds nothing itself (bench/run.sh does), seeds a deterministic data
+set, starts the release server on a temporary database, drives it with wrk from another process
+on loopback, and prints one table (scenario, req/s, ratio to the ceiling, p50, p99, errors,
+server CPU µs per request, server RSS). Each wrk scenario runs RUNS times; the median run (by
+req/s) is reported. Bounded: every load runs DURATION seconds; nothing leaves 127.0.0.1."""
+
+import base64
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BIN = os.environ.get("LOCALTWILIO_BIN", os.path.join(ROOT, "target", "release", "localtwilio"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = 64
+SIZES = ["--accounts", os.environ.get("BENCH_ACCOUNTS", "10"), "--users", os.environ.get("BENCH_USERS", "100000"),
+         "--flows", os.environ.get("BENCH_FLOWS", "10000"), "--end-users", os.environ.get("BENCH_END_USERS", "100000"),
+         "--keys", "64", "--seed", "1"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def basic(user, secret):
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def cpu_ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def memory_kib(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def lua_list(name, values):
+    return f"local {name} = {{" + ",".join(json.dumps(v) for v in values) + "}\n"
+
+
+def write_script(tmp, name, body):
+    path = os.path.join(tmp, name + ".lua")
+    with open(path, "w") as f:
+        f.write(body)
+    return path
+
+
+def parse_wrk(out):
+    def duration_ms(text):
+        m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = duration_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = duration_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
+    return {"rps": rps, "total": total, "p50": p50, "p99": p99, "errors": errors}
+
+
+def wrk(base, auth, path, script=None, pid=None):
+    runs = []
+    for _ in range(RUNS):
+        cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", "-H", f"Authorization: {auth}"]
+        if script:
+            cmd += ["-s", script]
+        before = cpu_ticks(pid)
+        out = subprocess.run(cmd + [base + path], capture_output=True, text=True, timeout=DURATION + 30).stdout
+        used = cpu_ticks(pid) - before
+        result = parse_wrk(out)
+        result["cpu_us"] = used / TICKS * 1e6 / max(result["total"], 1)
+        result["rss_mib"] = memory_kib(pid, "VmRSS") / 1024
+        runs.append(result)
+    runs.sort(key=lambda r: r["rps"])
+    return runs[len(runs) // 2]
+
+
+def timed_get(port, path, auth):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    start = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": auth})
+    status = conn.getresponse().status
+    elapsed = (time.perf_counter() - start) * 1000
+    conn.close()
+    return status, elapsed
+
+
+def fsync_reference(tmp):
+    """One durable insert per transaction (WAL, synchronous=FULL) on this machine's disk."""
+    db = sqlite3.connect(os.path.join(tmp, "fsync.db"), isolation_level=None)
+    db.execute("pragma journal_mode=wal")
+    db.execute("pragma synchronous=full")
+    db.execute("create table t (id integer primary key, v text)")
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 3:
+        db.execute("begin")
+        db.execute("insert into t (v) values ('x')")
+        db.execute("commit")
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (bench/run.sh installs it)")
+    tmp = tempfile.mkdtemp(prefix="localtwilio-bench-")
+    db = os.path.join(tmp, "bench.db")
+    env = dict(os.environ, LOCALTWILIO_DATABASE=db, LOCALTWILIO_LOG="warn")
+    print(f"seeding {' '.join(SIZES)} ...", flush=True)
+    seed = subprocess.run([BIN, "seed", "--generate", *SIZES, "--manifest", os.path.join(tmp, "manifest.json")],
+                          env=env, capture_output=True, text=True)
+    if seed.returncode != 0:
+        sys.exit(seed.stderr)
+    print(seed.stderr.strip(), flush=True)
+    manifest = json.load(open(os.path.join(tmp, "manifest.json")))
+    account = manifest["accounts"][0]
+    auth = basic(account["sid"], account["auth_token"])
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([BIN], env=dict(env, LOCALTWILIO_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
+    rows = []
+    try:
+        while True:
+            try:
+                if timed_get(port, "/healthz", "")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        pid = server.pid
+        timed_get(port, "/v1/Users?PageSize=1", auth)  # the one argon2 check for this credential
+
+        sids = lua_list("sids", account["sample_user_sids"])
+        identities = lua_list("ids", account["sample_identities"])
+        flows = lua_list("flows", account["sample_flow_sids"])
+        counter = "local n = 0\nlocal tag = tostring(math.random(1, 1e9))\n"
+        scripts = {
+            "by_sid": write_script(tmp, "by_sid", sids + 'request = function() return wrk.format("GET", "/v1/Users/" .. sids[math.random(#sids)]) end\n'),
+            "by_identity": write_script(tmp, "by_identity", identities + 'request = function() return wrk.format("GET", "/v1/Users/" .. ids[math.random(#ids)]) end\n'),
+            "create_user": write_script(tmp, "create_user", counter + 'request = function() n = n + 1\n return wrk.format("POST", "/v1/Users", {["Content-Type"]="application/x-www-form-urlencoded"}, "Identity=bench-" .. tag .. "-" .. n) end\n'),
+            "test_users": write_script(tmp, "test_users", flows + 'request = function() return wrk.format("POST", "/v2/Flows/" .. flows[math.random(#flows)] .. "/TestUsers", {["Content-Type"]="application/x-www-form-urlencoded"}, "TestUsers=%2B15550000001&TestUsers=%2B15550000002&TestUsers=client%3Aalice") end\n'),
+            "end_user": write_script(tmp, "end_user", 'request = function() return wrk.format("POST", "/v1/EndUsers", {["Content-Type"]="application/x-www-form-urlencoded"}, "FriendlyName=bench&Type=individual&Attributes=%7B%22first_name%22%3A%22B%22%7D") end\n'),
+            "mixed": write_script(tmp, "mixed", sids + 'request = function() local sid = sids[math.random(#sids)]\n if math.random(10) == 1 then return wrk.format("POST", "/v1/Users/" .. sid, {["Content-Type"]="application/x-www-form-urlencoded"}, "FriendlyName=m" .. math.random(1e6)) end\n return wrk.format("GET", "/v1/Users/" .. sid) end\n'),
+        }
+        scenarios = [
+            ("ceiling: GET /healthz", "/healthz", None),
+            ("fetch user by SID", "/", scripts["by_sid"]),
+            ("fetch user by identity", "/", scripts["by_identity"]),
+            ("list users, first page (PageSize=10)", "/v1/Users?PageSize=10", None),
+            ("list users, page 1,000 (PageSize=10)", account["deep_users_page"], None),
+            ("create user (durable)", "/", scripts["create_user"]),
+            ("TestUsers update (durable)", "/", scripts["test_users"]),
+            ("end-user create (durable)", "/", scripts["end_user"]),
+            ("mixed 90% fetch / 10% update", "/", scripts["mixed"]),
+        ]
+        for name, path, script in scenarios:
+            print(f"running: {name}", flush=True)
+            rows.append((name, wrk(base, auth, path, script, pid)))
+
+        # Cold start: the first request of 64 distinct credentials at once (each pays argon2).
+        print("running: cold start", flush=True)
+        latencies = []
+        def cold(key):
+            latencies.append(timed_get(port, "/v1/Users?PageSize=1", basic(key["sid"], key["secret"])))
+        threads = [threading.Thread(target=cold, args=(k,)) for k in manifest["keys"]]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cold_total = (time.perf_counter() - start) * 1000
+        cold_ok = sum(1 for s, _ in latencies if s == 200)
+        cold_ms = sorted(ms for _, ms in latencies)
+
+        # A flood of wrong passwords (argon2 each) while valid cached traffic continues.
+        print("running: wrong-password flood", flush=True)
+        stop = threading.Event()
+        flood_count = [0]
+        wrong = basic(manifest["keys"][0]["sid"], "0" * 32)
+        def flood():
+            while not stop.is_set():
+                try:
+                    timed_get(port, "/v1/Users?PageSize=1", wrong)
+                    flood_count[0] += 1
+                except OSError:
+                    pass
+        flooders = [threading.Thread(target=flood) for _ in range(64)]
+        for t in flooders:
+            t.start()
+        peak_rss = [0]
+        def watch():
+            while not stop.is_set():
+                peak_rss[0] = max(peak_rss[0], memory_kib(pid, "VmRSS"))
+                time.sleep(0.05)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        flood_row = wrk(base, auth, "/", scripts["by_sid"], pid)
+        stop.set()
+        for t in flooders + [watcher]:
+            t.join()
+        flood_row["rss_mib"] = peak_rss[0] / 1024
+        rows.append((f"fetch by SID during a wrong-password flood ({flood_count[0]} bad attempts)", flood_row))
+        hwm = memory_kib(pid, "VmHWM") / 1024
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    fsync_rate = fsync_reference(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    ceiling = rows[0][1]["rps"]
+    lines = [
+        "| scenario | req/s | × ceiling | p50 ms | p99 ms | errors | server CPU µs/req | server RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['rps']:,.0f} | {r['rps'] / ceiling:.2f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['cpu_us']:.0f} | {r['rss_mib']:.0f} |")
+    cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    summary = [
+        "",
+        f"- cold start, 64 credentials at once: {cold_ok}/64 answered 200; first answer {cold_ms[0]:.0f} ms, median {cold_ms[len(cold_ms)//2]:.0f} ms, last {cold_ms[-1]:.0f} ms (all done in {cold_total:.0f} ms)",
+        f"- one-fsync-per-request reference on this disk (SQLite WAL, synchronous=FULL, one insert per transaction): {fsync_rate:,.0f} commits/s",
+        f"- server peak RSS (VmHWM) over the whole run, full data set loaded: {hwm:.0f} MiB",
+        f"- machine: {os.cpu_count()} cores, {cpu_model}, Linux {platform.release()}; wrk -t2 -c{CONNECTIONS}, {DURATION} s per run, median of {RUNS} runs; data set: {' '.join(SIZES)}",
+    ]
+    print("\n".join(lines + summary))
+    with open(os.path.join(ROOT, "bench", "last-run.md"), "w") as f:
+        f.write("\n".join(lines + summary) + "\n")
+
+
+if __name__ == "__main__":
+    main()
