@@ -75,9 +75,12 @@ impl Server {
         let store = self.state.core.store.clone();
         let worker = tokio::spawn(delivery::Worker::new(self.state.core.clone())?.run());
         let app = http::router(self.state);
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;

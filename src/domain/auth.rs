@@ -4,25 +4,32 @@
 //! - a verified credential is remembered, keyed by an HMAC of sid+secret under a per-process key
 //!   (the secret itself is never kept), and forgotten the moment its token, key or account status
 //!   changes; failures are never cached;
-//! - at most `auth_concurrency` argon2 checks run at once, so a flood of wrong passwords cannot
-//!   exhaust memory.
+//! - argon2 runs on `auth_concurrency` dedicated threads, so at most that many checks run at
+//!   once and their ~19 MiB buffers are reused in those threads' own memory (spread over the
+//!   blocking pool, freed buffers stayed in many malloc arenas: a flood pushed RSS past 450 MiB);
+//! - failed attempts are limited per client address: a burst of 20, then 2 a second. Past that
+//!   the client gets 429 20429 with `Retry-After` for any credential that is not already
+//!   verified — so a flood of wrong passwords costs no argon2, while valid clients (whose
+//!   credentials are in the cache) go on unslowed.
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{
-        RwLock,
+        Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
+    time::Instant,
 };
 
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     secrets::{self, CacheKeyer},
     sid::{AccountSid, KeySid},
 };
 use crate::{
-    error::{Error, Internal, Result},
+    error::{Error, Result},
     store::Store,
 };
 
@@ -52,30 +59,72 @@ impl Principal {
     }
 }
 
+/// One argon2 check for the verifier threads.
+struct VerifyJob {
+    secret: String,
+    hash: String,
+    reply: oneshot::Sender<bool>,
+}
+
+/// Failed-attempt budget of one client address.
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// Failed attempts allowed in a burst, and refilled per second, per client address.
+const FAILURE_BURST: f64 = 20.0;
+const FAILURE_REFILL_PER_SEC: f64 = 2.0;
+
 pub struct Authenticator {
     keyer: CacheKeyer,
     verified: RwLock<HashMap<[u8; 32], Principal>>,
     /// Bumped by every invalidation; a check that started before one does not cache its result.
     generation: AtomicU64,
-    argon2_slots: Semaphore,
+    verifier: mpsc::Sender<VerifyJob>,
+    failures: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
 impl Authenticator {
+    /// Starts `concurrency` verifier threads; they end when the authenticator is dropped.
     pub fn new(concurrency: usize) -> Result<Self> {
+        let (verifier, jobs) = mpsc::channel::<VerifyJob>(4096);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..concurrency.max(1) {
+            let jobs = Arc::clone(&jobs);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match jobs.lock() {
+                            Ok(mut queue) => queue.blocking_recv(),
+                            Err(_) => None,
+                        };
+                        let Some(job) = job else { return };
+                        let _ = job
+                            .reply
+                            .send(secrets::verify_secret(&job.secret, &job.hash));
+                    }
+                })
+                .map_err(Error::internal)?;
+        }
         Ok(Self {
             keyer: CacheKeyer::random()?,
             verified: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
-            argon2_slots: Semaphore::new(concurrency.max(1)),
+            verifier,
+            failures: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Checks a username/secret pair; `Unauthenticated` for anything but a valid, active one.
+    /// Checks a username/secret pair; `Unauthenticated` for anything but a valid, active one,
+    /// `TooManyRequests` when `client` has used up its failed-attempt budget.
     pub async fn authenticate(
         &self,
         store: &Store,
         username: &str,
         secret: &str,
+        client: Option<IpAddr>,
     ) -> Result<Principal> {
         let cache_key = self.keyer.key(username, secret);
         if let Ok(verified) = self.verified.read()
@@ -83,6 +132,25 @@ impl Authenticator {
         {
             return Ok(principal.clone());
         }
+        if let Some(ip) = client {
+            self.check_budget(ip)?;
+        }
+        let result = self
+            .verify_uncached(store, username, secret, cache_key)
+            .await;
+        if let (Err(Error::Unauthenticated), Some(ip)) = (&result, client) {
+            self.record_failure(ip);
+        }
+        result
+    }
+
+    async fn verify_uncached(
+        &self,
+        store: &Store,
+        username: &str,
+        secret: &str,
+        cache_key: [u8; 32],
+    ) -> Result<Principal> {
         let generation = self.generation.load(Ordering::Acquire);
 
         let (principal, hash) = if let Some(sid) = AccountSid::parse(username) {
@@ -126,13 +194,67 @@ impl Authenticator {
         Ok(principal)
     }
 
-    /// One argon2 check, waiting for a free slot and run off the async threads.
+    /// One argon2 check on a verifier thread.
     async fn verify(&self, secret: &str, hash: String) -> Result<bool> {
-        let _slot = self.argon2_slots.acquire().await.map_err(Internal)?;
-        let secret = secret.to_owned();
-        tokio::task::spawn_blocking(move || secrets::verify_secret(&secret, &hash))
+        let (reply, answer) = oneshot::channel();
+        let job = VerifyJob {
+            secret: secret.to_owned(),
+            hash,
+            reply,
+        };
+        self.verifier
+            .send(job)
             .await
-            .map_err(Error::internal)
+            .map_err(|_| Error::internal(anyhow::anyhow!("argon2 verifier threads are gone")))?;
+        answer.await.map_err(Error::internal)
+    }
+
+    /// Refills the client's budget and refuses when less than one attempt is left.
+    fn check_budget(&self, ip: IpAddr) -> Result<()> {
+        let mut failures = match self.failures.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(bucket) = failures.get_mut(&ip) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC)
+            .min(FAILURE_BURST);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            Ok(())
+        } else {
+            let wait = ((1.0 - bucket.tokens) / FAILURE_REFILL_PER_SEC).ceil() as u64;
+            Err(Error::TooManyRequests {
+                retry_after_secs: wait.max(1),
+            })
+        }
+    }
+
+    fn record_failure(&self, ip: IpAddr) {
+        let mut failures = match self.failures.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = Instant::now();
+        // Forget clients whose budget is full again, so the map stays small.
+        if failures.len() > 10_000 {
+            failures.retain(|_, b| {
+                b.tokens + now.duration_since(b.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC
+                    < FAILURE_BURST
+            });
+        }
+        let bucket = failures.entry(ip).or_insert(Bucket {
+            tokens: FAILURE_BURST,
+            updated: now,
+        });
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC)
+            .min(FAILURE_BURST)
+            - 1.0;
+        bucket.updated = now;
     }
 
     /// Forgets every credential of `account` and of the accounts it owns (status or token

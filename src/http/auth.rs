@@ -23,10 +23,14 @@ pub async fn authenticate(
     let Some((username, secret)) = basic_credentials(&request) else {
         return Error::Unauthenticated.into_response();
     };
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     match state
         .core
         .auth
-        .authenticate(&state.core.store, &username, &secret)
+        .authenticate(&state.core.store, &username, &secret, client)
         .await
     {
         Ok(principal) => {

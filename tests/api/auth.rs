@@ -129,3 +129,42 @@ async fn many_concurrent_first_requests_of_one_credential_all_succeed() {
         assert_eq!(task.await.unwrap(), 200);
     }
 }
+
+#[tokio::test]
+async fn a_flood_of_wrong_passwords_is_limited_but_verified_clients_are_not() {
+    let app = TestApp::spawn().await;
+    let path = format!("/2010-04-01/Accounts/{MAIN_SID}.json");
+    assert_eq!(
+        app.get(&path, &app.main()).await.0,
+        200,
+        "verified and cached first"
+    );
+    let wrong = Creds::new(MAIN_SID, "ffffffffffffffffffffffffffffffff");
+    let mut limited = None;
+    for attempt in 0..40 {
+        let response = app.request(Method::GET, &path, Some(&wrong), None).await;
+        if response.status() == 429 {
+            let retry_after = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
+            assert!((1..=60).contains(&retry_after));
+            let (status, body) = into_json(response).await;
+            assert_twilio_error(status, &body, 429, 20429);
+            limited = Some(attempt);
+            break;
+        }
+        let (status, body) = into_json(response).await;
+        assert_twilio_error(status, &body, 401, 20003);
+    }
+    let limited = limited.expect("the flood was never limited");
+    assert!(
+        (20..=21).contains(&limited),
+        "a burst of 20 failures is allowed, got {limited}"
+    );
+    // The verified credential goes on working from the same address.
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, &app.main()).await.0, 200);
+    }
+}
