@@ -155,14 +155,21 @@ def main():
         sids = lua_list("sids", account["sample_user_sids"])
         identities = lua_list("ids", account["sample_identities"])
         flows = lua_list("flows", account["sample_flow_sids"])
-        counter = "local n = 0\nlocal tag = tostring(math.random(1, 1e9))\n"
+        # Each wrk thread gets its own id from setup(); with the clock it makes identities unique
+        # across threads and runs.
+        counter = ('local threads = 0\nfunction setup(thread) threads = threads + 1; thread:set("tid", threads) end\n'
+                   'local n = 0\nlocal tag = nil\n')
+        # wrk.format replaces the default headers when given a table, so copy -H's Authorization.
+        form = ('local form = nil\nlocal function headers() if form == nil then form = {} '
+                'for k, v in pairs(wrk.headers) do form[k] = v end '
+                'form["Content-Type"] = "application/x-www-form-urlencoded" end return form end\n')
         scripts = {
             "by_sid": write_script(tmp, "by_sid", sids + 'request = function() return wrk.format("GET", "/v1/Users/" .. sids[math.random(#sids)]) end\n'),
             "by_identity": write_script(tmp, "by_identity", identities + 'request = function() return wrk.format("GET", "/v1/Users/" .. ids[math.random(#ids)]) end\n'),
-            "create_user": write_script(tmp, "create_user", counter + 'request = function() n = n + 1\n return wrk.format("POST", "/v1/Users", {["Content-Type"]="application/x-www-form-urlencoded"}, "Identity=bench-" .. tag .. "-" .. n) end\n'),
-            "test_users": write_script(tmp, "test_users", flows + 'request = function() return wrk.format("POST", "/v2/Flows/" .. flows[math.random(#flows)] .. "/TestUsers", {["Content-Type"]="application/x-www-form-urlencoded"}, "TestUsers=%2B15550000001&TestUsers=%2B15550000002&TestUsers=client%3Aalice") end\n'),
-            "end_user": write_script(tmp, "end_user", 'request = function() return wrk.format("POST", "/v1/EndUsers", {["Content-Type"]="application/x-www-form-urlencoded"}, "FriendlyName=bench&Type=individual&Attributes=%7B%22first_name%22%3A%22B%22%7D") end\n'),
-            "mixed": write_script(tmp, "mixed", sids + 'request = function() local sid = sids[math.random(#sids)]\n if math.random(10) == 1 then return wrk.format("POST", "/v1/Users/" .. sid, {["Content-Type"]="application/x-www-form-urlencoded"}, "FriendlyName=m" .. math.random(1e6)) end\n return wrk.format("GET", "/v1/Users/" .. sid) end\n'),
+            "create_user": write_script(tmp, "create_user", form + counter + 'request = function() n = n + 1\n if tag == nil then tag = os.time() .. "-" .. tostring(tid) end\n return wrk.format("POST", "/v1/Users", headers(), "Identity=bench-" .. tag .. "-" .. n) end\n'),
+            "test_users": write_script(tmp, "test_users", form + flows + 'request = function() return wrk.format("POST", "/v2/Flows/" .. flows[math.random(#flows)] .. "/TestUsers", headers(), "TestUsers=%2B15550000001&TestUsers=%2B15550000002&TestUsers=client%3Aalice") end\n'),
+            "end_user": write_script(tmp, "end_user", form + 'request = function() return wrk.format("POST", "/v1/EndUsers", headers(), "FriendlyName=bench&Type=individual&Attributes=%7B%22first_name%22%3A%22B%22%7D") end\n'),
+            "mixed": write_script(tmp, "mixed", form + sids + 'request = function() local sid = sids[math.random(#sids)]\n if math.random(10) == 1 then return wrk.format("POST", "/v1/Users/" .. sid, headers(), "FriendlyName=m" .. math.random(1e6)) end\n return wrk.format("GET", "/v1/Users/" .. sid) end\n'),
         }
         scenarios = [
             ("ceiling: GET /healthz", "/healthz", None),

@@ -673,7 +673,10 @@ pub async fn create_user(
         .store
         .insert_user(
             &row,
-            |stored| targets.deliveries(UserEvent::Added, stored),
+            {
+                let targets = targets.clone();
+                move |stored: &UserRow| targets.deliveries(UserEvent::Added, stored)
+            },
             time::now_ms(),
         )
         .await;
@@ -766,7 +769,10 @@ pub async fn update_user(
             input.attributes.as_deref(),
             role_sid.as_deref(),
             time::now(),
-            |stored| targets.deliveries(UserEvent::Updated, stored),
+            {
+                let targets = targets.clone();
+                move |stored: &UserRow| targets.deliveries(UserEvent::Updated, stored)
+            },
             time::now_ms(),
         )
         .await?

@@ -430,32 +430,36 @@ impl Store {
     pub async fn insert_user(
         &self,
         row: &UserRow,
-        fire: impl FnOnce(&UserRow) -> Vec<NewDelivery>,
+        fire: impl FnOnce(&UserRow) -> Vec<NewDelivery> + Send + 'static,
         now_ms: i64,
     ) -> StoreResult<UserRow> {
-        let mut tx = self.begin_write().await?;
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "insert into conversation_users (sid, service_sid, account_sid, identity, friendly_name, attributes, role_sid, date_created, date_updated) values (",
-        );
-        let mut values = qb.separated(", ");
-        values.push_bind(row.sid.clone());
-        values.push_bind(row.service_sid.clone());
-        values.push_bind(row.account_sid.clone());
-        values.push_bind(row.identity.clone());
-        values.push_bind(row.friendly_name.clone());
-        values.push_bind(row.attributes.clone());
-        values.push_bind(row.role_sid.clone());
-        values.push_bind(row.date_created);
-        values.push_bind(row.date_updated);
-        qb.push(") returning ").push(USER_COLUMNS);
-        let stored = qb
-            .build_query_as::<UserRow>()
-            .fetch_one(&mut *tx)
+        let row = row.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let stored = sqlx::query_as::<_, UserRow>(
+                        "insert into conversation_users (sid, service_sid, account_sid, identity, \
+                         friendly_name, attributes, role_sid, date_created, date_updated) \
+                         values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning seq, sid, service_sid, \
+                         account_sid, identity, friendly_name, attributes, role_sid, date_created, date_updated",
+                    )
+                    .bind(&row.sid)
+                    .bind(&row.service_sid)
+                    .bind(&row.account_sid)
+                    .bind(&row.identity)
+                    .bind(&row.friendly_name)
+                    .bind(&row.attributes)
+                    .bind(&row.role_sid)
+                    .bind(row.date_created)
+                    .bind(row.date_updated)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+                    enqueue(conn, &fire(&stored), now_ms).await?;
+                    Ok(stored)
+                })
+            })
             .await
-            .map_err(classify)?;
-        enqueue(&mut tx, &fire(&stored), now_ms).await?;
-        tx.commit().await?;
-        Ok(stored)
     }
 
     /// A user by `US` SID (`by_sid`) or identity, in one query: in the account's default
@@ -519,33 +523,38 @@ impl Store {
         attributes: Option<&str>,
         role_sid: Option<&str>,
         now: i64,
-        fire: impl FnOnce(&UserRow) -> Vec<NewDelivery>,
+        fire: impl FnOnce(&UserRow) -> Vec<NewDelivery> + Send + 'static,
         now_ms: i64,
     ) -> StoreResult<Option<UserRow>> {
-        let mut tx = self.begin_write().await?;
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("update conversation_users set friendly_name = coalesce(");
-        qb.push_bind(friendly_name)
-            .push(", friendly_name), attributes = coalesce(")
-            .push_bind(attributes)
-            .push(", attributes), role_sid = coalesce(")
-            .push_bind(role_sid)
-            .push(", role_sid), date_updated = ")
-            .push_bind(now)
-            .push(" where sid = ")
-            .push_bind(sid)
-            .push(" returning ")
-            .push(USER_COLUMNS);
-        let Some(stored) = qb
-            .build_query_as::<UserRow>()
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        enqueue(&mut tx, &fire(&stored), now_ms).await?;
-        tx.commit().await?;
-        Ok(Some(stored))
+        let (sid, friendly_name, attributes, role_sid) = (
+            sid.to_owned(),
+            friendly_name.map(str::to_owned),
+            attributes.map(str::to_owned),
+            role_sid.map(str::to_owned),
+        );
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let stored = sqlx::query_as::<_, UserRow>(
+                        "update conversation_users set friendly_name = coalesce(?, friendly_name), \
+                         attributes = coalesce(?, attributes), role_sid = coalesce(?, role_sid), \
+                         date_updated = ? where sid = ? returning seq, sid, service_sid, account_sid, \
+                         identity, friendly_name, attributes, role_sid, date_created, date_updated",
+                    )
+                    .bind(&friendly_name)
+                    .bind(&attributes)
+                    .bind(&role_sid)
+                    .bind(now)
+                    .bind(&sid)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some(stored) = &stored {
+                        enqueue(conn, &fire(stored), now_ms).await?;
+                    }
+                    Ok(stored)
+                })
+            })
+            .await
     }
 
     pub async fn delete_user(&self, sid: &str) -> StoreResult<bool> {

@@ -31,6 +31,7 @@ const TYPE_SELECT: &str =
     "select seq, sid, machine_name, friendly_name, fields from end_user_types";
 
 impl Store {
+    /// Inserts through the group-commit writer.
     pub async fn insert_end_user(
         &self,
         sid: &str,
@@ -40,22 +41,29 @@ impl Store {
         attributes: &str,
         now: i64,
     ) -> StoreResult<EndUserRow> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "insert into end_users (sid, account_sid, friendly_name, type, attributes, date_created, date_updated) values (",
-        );
-        let mut values = qb.separated(", ");
-        values.push_bind(sid);
-        values.push_bind(account_sid);
-        values.push_bind(friendly_name);
-        values.push_bind(kind);
-        values.push_bind(attributes);
-        values.push_bind(now);
-        values.push_bind(now);
-        qb.push(") returning ").push(END_USER_COLUMNS);
-        Ok(qb
-            .build_query_as::<EndUserRow>()
-            .fetch_one(&self.pool)
-            .await?)
+        let values: [String; 5] =
+            [sid, account_sid, friendly_name, kind, attributes].map(str::to_owned);
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let [sid, account_sid, friendly_name, kind, attributes] = &values;
+                    Ok(sqlx::query_as::<_, EndUserRow>(
+                        "insert into end_users (sid, account_sid, friendly_name, type, attributes, \
+                         date_created, date_updated) values (?, ?, ?, ?, ?, ?, ?) returning seq, sid, \
+                         account_sid, friendly_name, type, attributes, date_created, date_updated",
+                    )
+                    .bind(sid)
+                    .bind(account_sid)
+                    .bind(friendly_name)
+                    .bind(kind)
+                    .bind(attributes)
+                    .bind(now)
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?)
+                })
+            })
+            .await
     }
 
     pub async fn fetch_end_user(

@@ -203,32 +203,36 @@ impl Store {
         sid: &str,
         identities: &[String],
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let found: Option<i64> =
-            sqlx::query_scalar("select seq from flows where account_sid = ? and sid = ?")
-                .bind(account_sid)
-                .bind(sid)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if found.is_none() {
-            return Ok(false);
-        }
-        sqlx::query("delete from flow_test_users where flow_sid = ?")
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-        for (position, identity) in identities.iter().enumerate() {
-            sqlx::query(
-                "insert into flow_test_users (flow_sid, position, identity) values (?, ?, ?)",
-            )
-            .bind(sid)
-            .bind(position as i64)
-            .bind(identity)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        let (account_sid, sid, identities) =
+            (account_sid.to_owned(), sid.to_owned(), identities.to_vec());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let found: Option<i64> =
+                        sqlx::query_scalar("select seq from flows where account_sid = ? and sid = ?")
+                            .bind(&account_sid)
+                            .bind(&sid)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    if found.is_none() {
+                        return Ok(false);
+                    }
+                    sqlx::query("delete from flow_test_users where flow_sid = ?")
+                        .bind(&sid)
+                        .execute(&mut *conn)
+                        .await?;
+                    for (position, identity) in identities.iter().enumerate() {
+                        sqlx::query("insert into flow_test_users (flow_sid, position, identity) values (?, ?, ?)")
+                            .bind(&sid)
+                            .bind(position as i64)
+                            .bind(identity)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .await
     }
 }
 

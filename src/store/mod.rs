@@ -9,6 +9,7 @@ pub mod error;
 pub mod flows;
 pub mod keys;
 pub mod webhooks;
+pub mod writer;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -22,6 +23,8 @@ pub use error::{StoreError, StoreResult};
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: SqlitePool,
+    /// The group-commit writer for the hot write paths (see `writer`).
+    pub(crate) writer: writer::Writer,
 }
 
 impl Store {
@@ -41,10 +44,11 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
+        Ok(Self { pool, writer })
     }
 
     /// Closes every connection (checkpointing the WAL).
