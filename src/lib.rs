@@ -49,6 +49,7 @@ impl Server {
             server_key,
             auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            services: Arc::new(domain::conversations::ServiceCache::default()),
         };
         let bootstrap =
             domain::accounts::bootstrap(&core, &config.account_sid, &config.auth_token).await?;

@@ -95,15 +95,14 @@ impl Authenticator {
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
+                    let mut verifier = secrets::ReusableVerifier::default();
                     loop {
                         let job = match jobs.lock() {
                             Ok(mut queue) => queue.blocking_recv(),
                             Err(_) => None,
                         };
                         let Some(job) = job else { return };
-                        let _ = job
-                            .reply
-                            .send(secrets::verify_secret(&job.secret, &job.hash));
+                        let _ = job.reply.send(verifier.verify(&job.secret, &job.hash));
                     }
                 })
                 .map_err(Error::internal)?;

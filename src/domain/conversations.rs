@@ -173,6 +173,17 @@ pub enum Scope<'a> {
 /// Resolves a scope to one of the caller's services; foreign, unknown or malformed → 404.
 pub async fn resolve(core: &Core, principal: &Principal, scope: Scope<'_>) -> Result<ServiceRow> {
     let account = principal.account_sid.as_str();
+    let key = (
+        account.to_owned(),
+        match scope {
+            Scope::Default => None,
+            Scope::Service(raw) => Some(raw.to_owned()),
+        },
+    );
+    if let Some(service) = core.services.get(&key) {
+        return Ok(service);
+    }
+    let generation = core.services.generation();
     let sid = match scope {
         Scope::Service(raw) => ServiceSid::parse(raw).ok_or(Error::NotFound)?.to_string(),
         Scope::Default => {
@@ -183,10 +194,54 @@ pub async fn resolve(core: &Core, principal: &Principal, scope: Scope<'_>) -> Re
                 .default_chat_service_sid
         }
     };
-    core.store
+    let service = core
+        .store
         .fetch_service(account, &sid)
         .await?
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    core.services.put(key, service.clone(), generation);
+    Ok(service)
+}
+
+/// Resolved services by (account, path service), so the hot user and role paths skip two
+/// queries. Any change to an account's services or configuration forgets the account's entries;
+/// a lookup that raced with such a change does not store its result.
+#[derive(Default)]
+pub struct ServiceCache {
+    entries: std::sync::RwLock<std::collections::HashMap<(String, Option<String>), ServiceRow>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl ServiceCache {
+    fn get(&self, key: &(String, Option<String>)) -> Option<ServiceRow> {
+        self.entries.read().ok()?.get(key).cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn put(&self, key: (String, Option<String>), service: ServiceRow, generation: u64) {
+        if let Ok(mut entries) = self.entries.write()
+            && self.generation() == generation
+        {
+            if entries.len() > 100_000 {
+                entries.clear();
+            }
+            entries.insert(key, service);
+        }
+    }
+
+    /// Forgets everything cached for `account`.
+    pub fn forget(&self, account: &str) {
+        let mut entries = match self.entries.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        entries.retain(|(a, _), _| a != account);
+    }
 }
 
 /// A required value: absent or empty → 400 20001 "Missing required parameter …".
@@ -231,11 +286,12 @@ pub async fn list_services(
 #[instrument(skip_all)]
 pub async fn delete_service(core: &Core, principal: &Principal, raw_sid: &str) -> Result<()> {
     let service = resolve(core, principal, Scope::Service(raw_sid)).await?;
-    match core
+    let deleted = core
         .store
         .delete_service(principal.account_sid.as_str(), &service.sid)
-        .await?
-    {
+        .await;
+    core.services.forget(principal.account_sid.as_str());
+    match deleted? {
         Some(true) => Ok(()),
         Some(false) => Err(Error::NotFound),
         None => Err(Error::invalid(
@@ -344,10 +400,9 @@ pub async fn update_configuration(
         )?,
         default_closed_timer: check_timer(input.default_closed_timer, "DefaultClosedTimer", 600)?,
     };
-    core.store
-        .update_configuration(account, &change)
-        .await?
-        .ok_or(Error::NotFound)
+    let updated = core.store.update_configuration(account, &change).await;
+    core.services.forget(account);
+    updated?.ok_or(Error::NotFound)
 }
 
 pub struct ServiceConfigInput {
@@ -417,15 +472,17 @@ pub async fn update_service_configuration(
         .await?,
         reachability_enabled: input.reachability_enabled,
     };
-    core.store
+    let updated = core
+        .store
         .update_service_config(
             principal.account_sid.as_str(),
             &service.sid,
             &change,
             time::now(),
         )
-        .await?
-        .ok_or(Error::NotFound)
+        .await;
+    core.services.forget(principal.account_sid.as_str());
+    updated?.ok_or(Error::NotFound)
 }
 
 // ---- roles ----

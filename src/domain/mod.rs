@@ -23,6 +23,8 @@ pub struct Core {
     pub store: Store,
     pub server_key: secrets::ServerKey,
     pub auth: Arc<auth::Authenticator>,
+    /// Resolved Conversations services (see `conversations::ServiceCache`).
+    pub services: Arc<conversations::ServiceCache>,
     /// Woken after a commit that queued webhook deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
 }
