@@ -43,6 +43,34 @@ impl TestApp {
         app
     }
 
+    /// Starts on a copy of a checked-in database (`tests/fixtures/{name}.db` with its
+    /// `{name}.secret.key`), as an upgrade would find it.
+    pub async fn from_fixture(name: &str) -> Self {
+        localtwilio::install_tls_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        std::fs::create_dir_all(dir.path().join("db")).unwrap();
+        std::fs::copy(
+            fixtures.join(format!("{name}.db")),
+            dir.path().join("db/localtwilio.db"),
+        )
+        .unwrap();
+        std::fs::copy(
+            fixtures.join(format!("{name}.secret.key")),
+            dir.path().join("db/secret.key"),
+        )
+        .unwrap();
+        let mut app = TestApp {
+            base: String::new(),
+            client: reqwest::Client::new(),
+            dir,
+            shutdown: None,
+            handle: None,
+        };
+        app.start().await;
+        app
+    }
+
     async fn start(&mut self) {
         let config = config(self.dir.path());
         let server = Server::open(&config).await.unwrap();

@@ -1,0 +1,146 @@
+//! No secret reaches a log: the real binary runs at the most verbose log level through a session
+//! that creates and uses tokens, key secrets and Authorization headers (right and wrong), and
+//! its whole output is searched for them. The sealing key file is private to its owner.
+
+use std::{process::Stdio, time::Duration};
+
+use base64::Engine;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+
+use crate::helpers::{MAIN_SID, MAIN_TOKEN, TestApp};
+
+#[tokio::test]
+async fn no_token_secret_or_authorization_header_appears_in_the_logs() {
+    localtwilio::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
+        .env("LOCALTWILIO_DATABASE", dir.path().join("s.db"))
+        .env("LOCALTWILIO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOCALTWILIO_ACCOUNT_SID", MAIN_SID)
+        .env("LOCALTWILIO_AUTH_TOKEN", MAIN_TOKEN)
+        .env("LOCALTWILIO_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let post = |path: &str, user: &str, secret: &str, form: Vec<(&'static str, String)>| {
+        client
+            .post(format!("{base}{path}"))
+            .basic_auth(user, Some(secret))
+            .form(&form)
+            .send()
+    };
+    let sub: Value = post(
+        "/2010-04-01/Accounts.json",
+        MAIN_SID,
+        MAIN_TOKEN,
+        vec![("FriendlyName", "logs".into())],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sub_token = sub["auth_token"].as_str().unwrap().to_owned();
+    let key: Value = post(
+        &format!("/2010-04-01/Accounts/{MAIN_SID}/Keys.json"),
+        MAIN_SID,
+        MAIN_TOKEN,
+        vec![],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let (key_sid, key_secret) = (
+        key["sid"].as_str().unwrap().to_owned(),
+        key["secret"].as_str().unwrap().to_owned(),
+    );
+    let wrong = "feedfacefeedfacefeedfacefeedface";
+    for (user, secret) in [
+        (MAIN_SID, MAIN_TOKEN),
+        (key_sid.as_str(), key_secret.as_str()),
+        (sub["sid"].as_str().unwrap(), sub_token.as_str()),
+        (MAIN_SID, wrong),
+    ] {
+        post(
+            "/v1/Users",
+            user,
+            secret,
+            vec![("Identity", format!("id-{}", &secret[..6]))],
+        )
+        .await
+        .unwrap();
+        client
+            .get(format!("{base}/2010-04-01/Accounts.json"))
+            .basic_auth(user, Some(secret))
+            .send()
+            .await
+            .unwrap();
+    }
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    let mut logs = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    assert!(
+        logs.len() > 1000,
+        "the run logged too little to prove anything: {} bytes",
+        logs.len()
+    );
+    let basic =
+        |u: &str, s: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{s}"));
+    for secret in [
+        MAIN_TOKEN.to_owned(),
+        sub_token.clone(),
+        key_secret.clone(),
+        wrong.to_owned(),
+        basic(MAIN_SID, MAIN_TOKEN),
+        basic(&key_sid, &key_secret),
+        basic(MAIN_SID, wrong),
+    ] {
+        assert!(
+            !logs.contains(&secret),
+            "a secret reached the log: {secret}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sealing_key_file_is_created_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn().await;
+    let mode = std::fs::metadata(app.dir.path().join("db").join("secret.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
