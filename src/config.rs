@@ -19,6 +19,7 @@ pub struct Config {
     pub auth_token: String,
     pub secret_key: String,
     pub auth_concurrency: usize,
+    pub max_body_bytes: usize,
 }
 
 /// The environment variable for each key (DESIGN.md's table, plus two of ours).
@@ -31,6 +32,7 @@ const ENV: &[(&str, &str)] = &[
     ("auth_token", "LOCALTWILIO_AUTH_TOKEN"),
     ("secret_key", "LOCALTWILIO_SECRET_KEY"),
     ("auth_concurrency", "LOCALTWILIO_AUTH_CONCURRENCY"),
+    ("max_body_bytes", "LOCALTWILIO_MAX_BODY_BYTES"),
 ];
 
 impl Config {
@@ -69,7 +71,7 @@ impl Config {
         }
         for (key, var) in ENV {
             if let Some(value) = env.get(*var) {
-                let value = if *key == "auth_concurrency" {
+                let value = if matches!(*key, "auth_concurrency" | "max_body_bytes") {
                     toml::Value::Integer(
                         value
                             .parse()

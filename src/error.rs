@@ -33,6 +33,9 @@ pub enum Error {
     /// 405 / 20004 (https://www.twilio.com/docs/errors/20004).
     #[error("Method not allowed")]
     MethodNotAllowed,
+    /// 413 with code 20001 *(ours: Twilio documents no code for an oversized body)*.
+    #[error("Invalid request: the body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
     /// 429 / 20429 (https://www.twilio.com/docs/errors/20429).
     #[error("Too Many Requests")]
     TooManyRequests { retry_after_secs: u64 },
@@ -82,6 +85,7 @@ impl Error {
             Self::Conflict { status, .. } => *status,
             Self::Unauthenticated => 401,
             Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge { .. } => 413,
             Self::TooManyRequests { .. } => 429,
             Self::Internal(_) => 500,
         }
@@ -91,6 +95,7 @@ impl Error {
         match self {
             Self::NotFound => 20404,
             Self::Invalid { code, .. } | Self::Conflict { code, .. } => *code,
+            Self::PayloadTooLarge { .. } => INVALID_PARAMETER,
             Self::Unauthenticated => 20003,
             Self::MethodNotAllowed => 20004,
             Self::TooManyRequests { .. } => 20429,

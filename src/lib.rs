@@ -57,6 +57,7 @@ impl Server {
             state: http::AppState {
                 core,
                 public_url: config.public_url(),
+                max_body_bytes: config.max_body_bytes,
             },
             bootstrap,
         })

@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::{domain::auth::Principal, error::Error};
 
-/// Largest form body accepted.
-pub const MAX_FORM_BYTES: usize = 1024 * 1024;
+/// The body size limit in force, put in each request by the router (`max_body_bytes`).
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 pub struct Authed(pub Principal);
 
@@ -44,12 +45,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for TwilioForm<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("").to_owned());
+        let limit = request
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(usize::MAX, |l| l.0);
         let body = Bytes::from_request(request, state)
             .await
-            .map_err(|_| Error::invalid("The request body could not be read"))?;
-        if body.len() > MAX_FORM_BYTES {
-            return Err(Error::invalid("The request body is too large"));
-        }
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge { limit }
+                } else {
+                    Error::invalid("The request body could not be read")
+                }
+            })?;
         let is_form = content_type.as_deref().is_some_and(|ct| {
             ct.split(';').next().is_some_and(|m| {
                 m.trim()

@@ -27,6 +27,7 @@ use serde_json::json;
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
+    let limit = state.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
         .merge(accounts::routes())
@@ -38,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         // Outermost last: trace → render errors → authenticate → route.
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(extract::BodyLimit(limit)))
         .layer(from_fn(error::render_errors))
         .layer(from_fn(trace::request_span))
         .with_state(state)

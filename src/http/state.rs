@@ -7,4 +7,6 @@ pub struct AppState {
     pub core: Core,
     /// `LOCALTWILIO_PUBLIC_URL` without a trailing slash, when set.
     pub public_url: Option<String>,
+    /// Largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
 }

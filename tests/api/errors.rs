@@ -138,3 +138,35 @@ async fn bad_paging_parameters_are_rejected() {
         assert_twilio_error(status, &body, 400, code);
     }
 }
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let before = app.count("accounts").await;
+    let huge = format!("FriendlyName={}", "x".repeat(1024 * 1024 + 1));
+    let response = app
+        .client
+        .post(format!("{}/2010-04-01/Accounts.json", app.base))
+        .basic_auth(MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = into_json(response).await;
+    assert_twilio_error(status, &body, 413, 20001);
+    assert_eq!(app.count("accounts").await, before);
+    // Just under the limit is read (and refused for its content, not its size).
+    let near = format!("FriendlyName={}", "x".repeat(1024 * 1024 - 100));
+    let response = app
+        .client
+        .post(format!("{}/2010-04-01/Accounts.json", app.base))
+        .basic_auth(MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(near)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = into_json(response).await;
+    assert_twilio_error(status, &body, 400, 20001);
+}
