@@ -170,3 +170,60 @@ async fn bodies_over_the_limit_are_413_and_write_nothing() {
     let (status, body) = into_json(response).await;
     assert_twilio_error(status, &body, 400, 20001);
 }
+
+#[tokio::test]
+async fn hostile_identities_are_just_data_and_bad_paths_are_404() {
+    let app = TestApp::spawn().await;
+    let hostile = [
+        "'; drop table conversation_users; --",
+        "../../etc/passwd",
+        "\" OR 1=1 --",
+        "<script>alert(1)</script>",
+        "%00%2e%2e",
+        "ünï©ødé ✓",
+    ];
+    for identity in hostile {
+        let (status, created) = app
+            .post("/v1/Users", &app.main(), &[("Identity", identity)])
+            .await;
+        assert_eq!(status, 201, "{identity}: {created}");
+        let path = format!("/v1/Users/{}", crate::conversations::encode(identity));
+        let (status, fetched) = app.get(&path, &app.main()).await;
+        assert_eq!(
+            (status.as_u16(), fetched["identity"].as_str()),
+            (200, Some(identity))
+        );
+    }
+    assert_eq!(
+        app.count("conversation_users").await,
+        hostile.len() as i64,
+        "nothing dropped, nothing extra"
+    );
+    // Values of 100,000 characters get a 4xx where a limit exists, and never a 5xx.
+    let long = "x".repeat(100_000);
+    let (status, body) = app
+        .post("/v1/Users", &app.main(), &[("Identity", &long)])
+        .await;
+    assert_twilio_error(status, &body, 400, 50207);
+    let (status, body) = app
+        .post(
+            "/2010-04-01/Accounts.json",
+            &app.main(),
+            &[("FriendlyName", &long)],
+        )
+        .await;
+    assert_twilio_error(status, &body, 400, 20001);
+    // Invalid UTF-8 or a stray % in a path can name nothing.
+    for path in [
+        "/v1/Users/%FF%FE",
+        "/v1/Users/%",
+        "/v2/Flows/%C3%28/TestUsers",
+        "/v1/EndUsers/..%2F..%2Fetc",
+    ] {
+        let response = app
+            .request(Method::GET, path, Some(&app.main()), None)
+            .await;
+        let (status, body) = into_json(response).await;
+        assert_twilio_error(status, &body, 404, 20404);
+    }
+}
