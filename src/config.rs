@@ -20,6 +20,7 @@ pub struct Config {
     pub secret_key: String,
     pub auth_concurrency: usize,
     pub max_body_bytes: usize,
+    pub max_database_pages: u64,
 }
 
 /// The environment variable for each key (DESIGN.md's table, plus two of ours).
@@ -33,6 +34,7 @@ const ENV: &[(&str, &str)] = &[
     ("secret_key", "LOCALTWILIO_SECRET_KEY"),
     ("auth_concurrency", "LOCALTWILIO_AUTH_CONCURRENCY"),
     ("max_body_bytes", "LOCALTWILIO_MAX_BODY_BYTES"),
+    ("max_database_pages", "LOCALTWILIO_MAX_DATABASE_PAGES"),
 ];
 
 impl Config {
@@ -71,7 +73,10 @@ impl Config {
         }
         for (key, var) in ENV {
             if let Some(value) = env.get(*var) {
-                let value = if matches!(*key, "auth_concurrency" | "max_body_bytes") {
+                let value = if matches!(
+                    *key,
+                    "auth_concurrency" | "max_body_bytes" | "max_database_pages"
+                ) {
                     toml::Value::Integer(
                         value
                             .parse()

@@ -39,6 +39,10 @@ pub enum Error {
     /// 429 / 20429 (https://www.twilio.com/docs/errors/20429).
     #[error("Too Many Requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 503 / 20503 "Service unavailable" (https://www.twilio.com/docs/api/errors/20503): the
+    /// database cannot be written (disk full, read-only file, I/O error). The cause is logged.
+    #[error("Service unavailable: the database cannot be written right now; retry later")]
+    Unavailable(#[source] anyhow::Error),
     /// 500 / 20500: must not happen. The cause is logged once and never sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -87,6 +91,7 @@ impl Error {
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge { .. } => 413,
             Self::TooManyRequests { .. } => 429,
+            Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -99,6 +104,7 @@ impl Error {
             Self::Unauthenticated => 20003,
             Self::MethodNotAllowed => 20004,
             Self::TooManyRequests { .. } => 20429,
+            Self::Unavailable(_) => 20503,
             Self::Internal(_) => 20500,
         }
     }

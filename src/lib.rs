@@ -42,7 +42,7 @@ pub struct Server {
 
 impl Server {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
-        let store = Store::open(&config.database).await?;
+        let store = Store::open(&config.database, config.max_database_pages).await?;
         let server_key = load_server_key(config)?;
         let core = Core {
             store,
@@ -58,6 +58,7 @@ impl Server {
                 core,
                 public_url: config.public_url(),
                 max_body_bytes: config.max_body_bytes,
+                storage: http::error::StorageHealth::default(),
             },
             bootstrap,
         })

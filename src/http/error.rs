@@ -21,6 +21,11 @@ use crate::error::Error;
 #[derive(Clone)]
 struct PendingError(Arc<Error>);
 
+/// Set while the last write hit a storage fault (disk full, read-only, I/O error); `/healthz`
+/// answers 503 until a write succeeds again.
+#[derive(Clone, Default)]
+pub struct StorageHealth(pub Arc<std::sync::atomic::AtomicBool>);
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status =
@@ -39,6 +44,9 @@ pub fn body(error: &Error, path: &str) -> serde_json::Value {
     let message = match error {
         Error::NotFound => format!("The requested resource {path} was not found"),
         Error::Internal(_) => "Internal Server Error".to_owned(),
+        Error::Unavailable(_) => {
+            "Service unavailable: the database cannot be written right now; retry later".to_owned()
+        }
         other => other.to_string(),
     };
     let mut body = json!({
@@ -60,12 +68,28 @@ pub fn body(error: &Error, path: &str) -> serde_json::Value {
 /// Writes the body of every error response (see the module docs).
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let writes = request.method() != axum::http::Method::GET;
+    let health = request.extensions().get::<StorageHealth>().cloned();
     let mut response = next.run(request).await;
     let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() else {
+        // A write that went through means the storage takes writes again.
+        if writes
+            && response.status().is_success()
+            && let Some(health) = health
+        {
+            health.0.store(false, std::sync::atomic::Ordering::Release);
+        }
         return response;
     };
-    if let Error::Internal(cause) = error.as_ref() {
-        tracing::error!(error = %format!("{cause:#}"), "internal error");
+    match error.as_ref() {
+        Error::Internal(cause) => tracing::error!(error = %format!("{cause:#}"), "internal error"),
+        Error::Unavailable(cause) => {
+            tracing::error!(error = %format!("{cause:#}"), "storage fault");
+            if let Some(health) = health {
+                health.0.store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
+        _ => {}
     }
     let status = response.status();
     let mut rendered = (status, axum::Json(body(&error, &path))).into_response();

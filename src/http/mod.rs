@@ -37,22 +37,32 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        // Outermost last: trace → render errors → authenticate → route.
+        // Outermost last: trace → extensions → render errors → body limit → authenticate → route.
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .layer(axum::Extension(extract::BodyLimit(limit)))
         .layer(from_fn(error::render_errors))
+        // Outside render_errors, so it finds the health flag in the request.
+        .layer(axum::Extension(extract::BodyLimit(limit)))
+        .layer(axum::Extension(state.storage.clone()))
         .layer(from_fn(trace::request_span))
         .with_state(state)
 }
 
-/// 200 once the database is open and migrated and answers; 503 otherwise. No auth.
+/// 200 once the database is open, migrated and answering, and the last write did not hit a
+/// storage fault; 503 otherwise. No auth.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let faulted = state.storage.0.load(std::sync::atomic::Ordering::Acquire);
     match state.core.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Ok(()) if !faulted => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Ok(()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "unavailable", "reason": "the last write failed: the database cannot be written"}),
+            ),
+        ),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable"})),
+            Json(json!({"status": "unavailable", "reason": "the database does not answer"})),
         ),
     }
 }

@@ -9,4 +9,6 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Largest request body accepted (413 above it).
     pub max_body_bytes: usize,
+    /// Whether the last write failed on a storage fault.
+    pub storage: super::error::StorageHealth,
 }

@@ -21,8 +21,27 @@ pub fn classify(err: sqlx::Error) -> StoreError {
     }
 }
 
+impl StoreError {
+    /// A fault of the storage rather than of the request: SQLite's BUSY (lock wait exhausted),
+    /// READONLY, IOERR, FULL or CANTOPEN, or an I/O error.
+    pub fn is_storage_fault(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(db)) => db
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14)),
+            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => true,
+            _ => false,
+        }
+    }
+}
+
 impl From<StoreError> for crate::error::Error {
     fn from(err: StoreError) -> Self {
-        crate::error::Error::Internal(err.into())
+        if err.is_storage_fault() {
+            crate::error::Error::Unavailable(err.into())
+        } else {
+            crate::error::Error::Internal(err.into())
+        }
     }
 }

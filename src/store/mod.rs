@@ -31,7 +31,9 @@ impl Store {
     /// Opens (creating if needed) the database file and applies the embedded migrations.
     /// WAL with `synchronous=FULL` makes a committed write durable even on power loss, so a 2xx
     /// sent after commit is a promise kept (DESIGN.md "Persistence").
-    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+    /// `max_pages` > 0 caps the file (`PRAGMA max_page_count`): writes past it fail as on a full
+    /// disk.
+    pub async fn open(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
@@ -42,6 +44,11 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let options = if max_pages > 0 {
+            options.pragma("max_page_count", max_pages.to_string())
+        } else {
+            options
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.clone())

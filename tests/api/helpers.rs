@@ -12,6 +12,8 @@ pub const MAIN_SID: &str = "ACa1b2c3d4e5f60718293a4b5c6d7e8f90";
 pub const MAIN_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 pub struct TestApp {
+    /// `max_database_pages` for the next (re)start; 0 = no cap.
+    pub max_pages: u64,
     pub base: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
@@ -33,6 +35,7 @@ impl TestApp {
         localtwilio::install_tls_provider();
         let dir = tempfile::tempdir().unwrap();
         let mut app = TestApp {
+            max_pages: 0,
             base: String::new(),
             client: reqwest::Client::new(),
             dir,
@@ -61,6 +64,7 @@ impl TestApp {
         )
         .unwrap();
         let mut app = TestApp {
+            max_pages: 0,
             base: String::new(),
             client: reqwest::Client::new(),
             dir,
@@ -72,7 +76,8 @@ impl TestApp {
     }
 
     async fn start(&mut self) {
-        let config = config(self.dir.path());
+        let mut config = config(self.dir.path());
+        config.max_database_pages = self.max_pages;
         let server = Server::open(&config).await.unwrap();
         // A restart listens where the server was, as an operator's restart would.
         let address = self

@@ -12,6 +12,7 @@ mod receiver;
 mod restart;
 mod secrets;
 mod spec;
+mod storage;
 mod studio;
 mod test_users;
 mod trusthub;
