@@ -21,6 +21,9 @@ pub struct Config {
     pub auth_concurrency: usize,
     pub max_body_bytes: usize,
     pub max_database_pages: u64,
+    pub max_connections: usize,
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
 }
 
 /// The environment variable for each key (DESIGN.md's table, plus two of ours).
@@ -35,6 +38,15 @@ const ENV: &[(&str, &str)] = &[
     ("auth_concurrency", "LOCALTWILIO_AUTH_CONCURRENCY"),
     ("max_body_bytes", "LOCALTWILIO_MAX_BODY_BYTES"),
     ("max_database_pages", "LOCALTWILIO_MAX_DATABASE_PAGES"),
+    ("max_connections", "LOCALTWILIO_MAX_CONNECTIONS"),
+    (
+        "header_read_timeout_secs",
+        "LOCALTWILIO_HEADER_READ_TIMEOUT_SECS",
+    ),
+    (
+        "body_read_timeout_secs",
+        "LOCALTWILIO_BODY_READ_TIMEOUT_SECS",
+    ),
 ];
 
 impl Config {
@@ -73,10 +85,8 @@ impl Config {
         }
         for (key, var) in ENV {
             if let Some(value) = env.get(*var) {
-                let value = if matches!(
-                    *key,
-                    "auth_concurrency" | "max_body_bytes" | "max_database_pages"
-                ) {
+                // Numbers where the default is a number (so no list of numeric keys can drift).
+                let value = if matches!(table.get(*key), Some(toml::Value::Integer(_))) {
                     toml::Value::Integer(
                         value
                             .parse()
@@ -114,6 +124,29 @@ mod tests {
         assert_eq!(config.listen, "0.0.0.0:9");
         assert_eq!(config.log, "debug");
         assert_eq!(config.database, PathBuf::from("data/localtwilio.db"));
+    }
+
+    #[test]
+    fn numeric_settings_come_from_the_environment_as_numbers() {
+        let env = HashMap::from([
+            (
+                "LOCALTWILIO_BODY_READ_TIMEOUT_SECS".to_owned(),
+                "7".to_owned(),
+            ),
+            ("LOCALTWILIO_MAX_DATABASE_PAGES".to_owned(), "99".to_owned()),
+            ("LOCALTWILIO_MAX_CONNECTIONS".to_owned(), "3".to_owned()),
+        ]);
+        let config = Config::layered(None, &env).unwrap();
+        assert_eq!(
+            (
+                config.body_read_timeout_secs,
+                config.max_database_pages,
+                config.max_connections
+            ),
+            (7, 99, 3)
+        );
+        let bad = HashMap::from([("LOCALTWILIO_MAX_CONNECTIONS".to_owned(), "many".to_owned())]);
+        assert!(Config::layered(None, &bad).is_err());
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum Error {
     /// 413 with code 20001 *(ours: Twilio documents no code for an oversized body)*.
     #[error("Invalid request: the body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// 408 with code 20001 *(ours)*: the client did not send its body in time.
+    #[error("Invalid request: the request body was not received in time")]
+    RequestTimeout,
     /// 429 / 20429 (https://www.twilio.com/docs/errors/20429).
     #[error("Too Many Requests")]
     TooManyRequests { retry_after_secs: u64 },
@@ -90,6 +93,7 @@ impl Error {
             Self::Unauthenticated => 401,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge { .. } => 413,
+            Self::RequestTimeout => 408,
             Self::TooManyRequests { .. } => 429,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
@@ -100,7 +104,7 @@ impl Error {
         match self {
             Self::NotFound => 20404,
             Self::Invalid { code, .. } | Self::Conflict { code, .. } => *code,
-            Self::PayloadTooLarge { .. } => INVALID_PARAMETER,
+            Self::PayloadTooLarge { .. } | Self::RequestTimeout => INVALID_PARAMETER,
             Self::Unauthenticated => 20003,
             Self::MethodNotAllowed => 20004,
             Self::TooManyRequests { .. } => 20429,

@@ -33,9 +33,16 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Connection-level limits.
+struct Limits {
+    max_connections: usize,
+    header_read_timeout_secs: u64,
+}
+
 /// An opened server: database migrated, main account present, not yet listening.
 pub struct Server {
     state: http::AppState,
+    limits: Limits,
     /// What start-up did about the main account (main.rs prints it).
     pub bootstrap: Bootstrap,
 }
@@ -54,10 +61,17 @@ impl Server {
         let bootstrap =
             domain::accounts::bootstrap(&core, &config.account_sid, &config.auth_token).await?;
         Ok(Self {
+            limits: Limits {
+                max_connections: config.max_connections,
+                header_read_timeout_secs: config.header_read_timeout_secs,
+            },
             state: http::AppState {
                 core,
                 public_url: config.public_url(),
                 max_body_bytes: config.max_body_bytes,
+                body_read_timeout: std::time::Duration::from_secs(
+                    config.body_read_timeout_secs.max(1),
+                ),
                 storage: http::error::StorageHealth::default(),
             },
             bootstrap,
@@ -69,26 +83,77 @@ impl Server {
         &self.state.core
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the pool.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests (30 s at most) and
+    /// closes the database.
+    ///
+    /// At most `max_connections` connections are served at once; past that, new connections
+    /// wait in the listen backlog until one closes. A client that does not send its request
+    /// headers within `header_read_timeout_secs` is disconnected (slow or stalled clients).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        use hyper_util::rt::{TokioIo, TokioTimer};
+        use tower::ServiceExt;
+
         let store = self.state.core.store.clone();
         let worker = tokio::spawn(delivery::Worker::new(self.state.core.clone())?.run());
-        let app = http::router(self.state);
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let router = http::router(self.state);
+        let connections = Arc::new(tokio::sync::Semaphore::new(
+            self.limits.max_connections.max(1),
+        ));
+        let header_timeout =
+            std::time::Duration::from_secs(self.limits.header_read_timeout_secs.max(1));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                permit = Arc::clone(&connections).acquire_owned() => permit?,
+                () = &mut shutdown => break,
+            };
+            let (stream, remote) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let router = router.clone();
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(remote));
+                    router.clone().oneshot(request.map(axum::body::Body::new))
+                },
+            );
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(std::time::Duration::from_secs(30), graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish within 30 s");
+        }
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;
         store.close().await;
-        Ok(served?)
+        Ok(())
     }
 }
 

@@ -16,9 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::{domain::auth::Principal, error::Error};
 
-/// The body size limit in force, put in each request by the router (`max_body_bytes`).
+/// The body size limit and read timeout in force, put in each request by the router.
 #[derive(Clone, Copy)]
-pub struct BodyLimit(pub usize);
+pub struct BodyLimit(pub usize, pub std::time::Duration);
 
 pub struct Authed(pub Principal);
 
@@ -45,19 +45,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for TwilioForm<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("").to_owned());
-        let limit = request
+        let (limit, timeout) = request
             .extensions()
             .get::<BodyLimit>()
-            .map_or(usize::MAX, |l| l.0);
-        let body = Bytes::from_request(request, state)
+            .map_or((usize::MAX, std::time::Duration::from_secs(30)), |l| {
+                (l.0, l.1)
+            });
+        let read = tokio::time::timeout(timeout, Bytes::from_request(request, state))
             .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::PayloadTooLarge { limit }
-                } else {
-                    Error::invalid("The request body could not be read")
-                }
-            })?;
+            .map_err(|_| Error::RequestTimeout)?;
+        let body = read.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge { limit }
+            } else {
+                Error::invalid("The request body could not be read")
+            }
+        })?;
         let is_form = content_type.as_deref().is_some_and(|ct| {
             ct.split(';').next().is_some_and(|m| {
                 m.trim()

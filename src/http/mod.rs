@@ -28,6 +28,7 @@ pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
+    let body_timeout = state.body_read_timeout;
     Router::new()
         .route("/healthz", get(healthz))
         .merge(accounts::routes())
@@ -42,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(from_fn(error::render_errors))
         // Outside render_errors, so it finds the health flag in the request.
-        .layer(axum::Extension(extract::BodyLimit(limit)))
+        .layer(axum::Extension(extract::BodyLimit(limit, body_timeout)))
         .layer(axum::Extension(state.storage.clone()))
         .layer(from_fn(trace::request_span))
         .with_state(state)

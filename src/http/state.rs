@@ -9,6 +9,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Largest request body accepted (413 above it).
     pub max_body_bytes: usize,
+    /// How long a client may take to send its body.
+    pub body_read_timeout: std::time::Duration,
     /// Whether the last write failed on a storage fault.
     pub storage: super::error::StorageHealth,
 }

@@ -12,8 +12,8 @@ pub const MAIN_SID: &str = "ACa1b2c3d4e5f60718293a4b5c6d7e8f90";
 pub const MAIN_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 pub struct TestApp {
-    /// `max_database_pages` for the next (re)start; 0 = no cap.
-    pub max_pages: u64,
+    /// Applied to the configuration at each (re)start.
+    pub tune: fn(&mut Config),
     pub base: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
@@ -31,11 +31,19 @@ pub fn config(dir: &std::path::Path) -> Config {
 }
 
 impl TestApp {
+    /// A server whose configuration `tune` adjusts.
+    pub async fn spawn_tuned(tune: fn(&mut Config)) -> Self {
+        let mut app = Self::spawn().await;
+        app.tune = tune;
+        app.restart().await;
+        app
+    }
+
     pub async fn spawn() -> Self {
         localtwilio::install_tls_provider();
         let dir = tempfile::tempdir().unwrap();
         let mut app = TestApp {
-            max_pages: 0,
+            tune: |_| {},
             base: String::new(),
             client: reqwest::Client::new(),
             dir,
@@ -64,7 +72,7 @@ impl TestApp {
         )
         .unwrap();
         let mut app = TestApp {
-            max_pages: 0,
+            tune: |_| {},
             base: String::new(),
             client: reqwest::Client::new(),
             dir,
@@ -77,7 +85,7 @@ impl TestApp {
 
     async fn start(&mut self) {
         let mut config = config(self.dir.path());
-        config.max_database_pages = self.max_pages;
+        (self.tune)(&mut config);
         let server = Server::open(&config).await.unwrap();
         // A restart listens where the server was, as an operator's restart would.
         let address = self

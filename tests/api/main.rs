@@ -7,6 +7,7 @@ mod crash;
 mod errors;
 mod helpers;
 mod keys;
+mod limits;
 mod paging;
 mod receiver;
 mod restart;
