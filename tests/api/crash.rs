@@ -51,6 +51,9 @@ async fn start(db: &std::path::Path) -> Binary {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("localtwilio did not start");
 }
 
@@ -214,8 +217,16 @@ async fn every_acknowledged_write_survives_sigkill_and_the_file_stays_intact() {
         drop(conn);
 
         server = start(&db).await;
-        let ledger = ledger.lock().unwrap();
-        for (path, tag) in &ledger.acked {
+        // A snapshot, so no lock is held across the awaits below.
+        let (acked, refused, last_test_users) = {
+            let ledger = ledger.lock().unwrap();
+            (
+                ledger.acked.clone(),
+                ledger.refused.clone(),
+                ledger.test_users.last().cloned(),
+            )
+        };
+        for (path, tag) in &acked {
             let response = client
                 .get(format!("{}{path}", server.base))
                 .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
@@ -234,7 +245,7 @@ async fn every_acknowledged_write_survives_sigkill_and_the_file_stays_intact() {
                 .and_then(Value::as_str);
             assert_eq!(name, Some(tag.as_str()));
         }
-        for path in &ledger.refused {
+        for path in &refused {
             let status = client
                 .get(format!("{}{path}", server.base))
                 .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
@@ -244,7 +255,7 @@ async fn every_acknowledged_write_survives_sigkill_and_the_file_stays_intact() {
                 .status();
             assert_eq!(status, 404, "cycle {cycle}: refused write {path} exists");
         }
-        if let Some((flow, list)) = ledger.test_users.last() {
+        if let Some((flow, list)) = &last_test_users {
             let body: Value = client
                 .get(format!("{}/v2/Flows/{flow}/TestUsers", server.base))
                 .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
