@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod conversations;
+mod corpus;
 mod crash;
 mod errors;
 mod helpers;
