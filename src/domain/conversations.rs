@@ -655,6 +655,8 @@ pub fn check_identity(identity: &str) -> Result<()> {
 
 /// `Attributes` must parse as JSON; it is stored and returned verbatim (DESIGN.md).
 pub fn check_attributes(text: &str) -> Result<()> {
+    // "User (up to 16 KB)" (https://twilio.com/docs/conversations/attributes).
+    super::check_bytes(Some(text), "Attributes", 16 * 1024)?;
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map(|_| ())
         .map_err(|e| {
@@ -698,6 +700,8 @@ pub async fn create_user(
     let service = resolve(core, principal, scope).await?;
     let identity = required(identity, "Identity")?;
     check_identity(&identity)?;
+    // Not documented for users; Conversations names are limited to 256 characters *(ours)*.
+    super::check_chars(input.friendly_name.as_deref(), "FriendlyName", 256)?;
     if let Some(attributes) = &input.attributes {
         check_attributes(attributes)?;
     }
@@ -800,6 +804,7 @@ pub async fn update_user(
     webhooks: bool,
 ) -> Result<UserUpdate> {
     let before = fetch_user(core, principal, scope, key).await?;
+    super::check_chars(input.friendly_name.as_deref(), "FriendlyName", 256)?;
     if let Some(attributes) = &input.attributes {
         check_attributes(attributes)?;
     }

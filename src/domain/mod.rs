@@ -14,6 +14,28 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
+use crate::error::{Error, Result};
+
+/// A parameter limited to `max` characters; longer → 400 20001 naming it.
+pub fn check_chars(value: Option<&str>, name: &str, max: usize) -> Result<()> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(Error::invalid(format!(
+            "Invalid parameter {name}: must be at most {max} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A parameter limited to `max` bytes of UTF-8; longer → 400 20001 naming it.
+pub fn check_bytes(value: Option<&str>, name: &str, max: usize) -> Result<()> {
+    match value {
+        Some(v) if v.len() > max => Err(Error::invalid(format!(
+            "Invalid parameter {name}: must be at most {max} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 use crate::store::Store;
 
 /// What every domain operation needs: the store, the key that seals tokens, and the

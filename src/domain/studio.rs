@@ -224,6 +224,9 @@ fn content(
     definition: &Value,
     commit_message: Option<String>,
 ) -> Result<RevisionContent> {
+    // Twilio documents no limits here *(ours)*.
+    super::check_chars(Some(&friendly_name), "FriendlyName", 256)?;
+    super::check_chars(commit_message.as_deref(), "CommitMessage", 1024)?;
     let problems = validate_definition(definition);
     if status == "published" && !problems.is_empty() {
         return Err(validation_failed(problems));

@@ -114,6 +114,8 @@ const CLOSED_SETS: &[(&str, &[&str])] = &[
 /// `Attributes`: JSON text of an object, with documented closed sets respected. Returns the
 /// canonical text to store.
 pub fn parse_attributes(text: &str) -> Result<String> {
+    // Twilio documents no limit for end users; 16 KiB as for Conversations attributes *(ours)*.
+    super::check_bytes(Some(text), "Attributes", 16 * 1024)?;
     let value: Value = serde_json::from_str(text).map_err(|e| {
         Error::invalid(format!(
             "Invalid parameter Attributes: not valid JSON ({e})"
@@ -145,6 +147,7 @@ pub async fn create(
     kind: &str,
     attributes: Option<&str>,
 ) -> Result<EndUser> {
+    super::check_chars(Some(friendly_name), "FriendlyName", 256)?;
     let known = core
         .store
         .fetch_end_user_type(kind)
@@ -202,6 +205,7 @@ pub async fn update(
     friendly_name: Option<&str>,
     attributes: Option<&str>,
 ) -> Result<EndUser> {
+    super::check_chars(friendly_name, "FriendlyName", 256)?;
     let attributes = attributes.map(parse_attributes).transpose()?;
     let row = core
         .store

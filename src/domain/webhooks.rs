@@ -104,6 +104,10 @@ fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Resu
     match value {
         None => Ok(current),
         Some(v) if v.is_empty() => Ok(None),
+        // *(ours)*: no documented limit; long enough for any real endpoint.
+        Some(v) if v.len() > 2048 => Err(Error::invalid(format!(
+            "Invalid parameter {name}: must be at most 2048 characters"
+        ))),
         Some(v) => {
             let ok = reqwest::Url::parse(&v).ok().is_some_and(|u| {
                 matches!(u.scheme(), "http" | "https")

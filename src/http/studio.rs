@@ -208,6 +208,9 @@ async fn validate_flow(
     TwilioForm(form): TwilioForm<FlowForm>,
 ) -> Result<Json<Value>> {
     let input = form.complete()?;
+    // The same limits as create, so Validate answers as create would.
+    crate::domain::check_chars(input.friendly_name.as_deref(), "FriendlyName", 256)?;
+    crate::domain::check_chars(input.commit_message.as_deref(), "CommitMessage", 1024)?;
     if let Some(definition) = &input.definition {
         studio::validate(definition)?;
     }

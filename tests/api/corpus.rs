@@ -132,3 +132,209 @@ async fn every_write_endpoint_refuses_every_malformed_body_and_writes_nothing() 
         "still serving"
     );
 }
+
+#[tokio::test]
+async fn a_100k_character_value_in_any_field_is_refused_with_a_4xx() {
+    let app = TestApp::spawn().await;
+    let flow = new_flow(&app, &app.main()).await;
+    let (_, key) = app
+        .post(
+            &format!("/2010-04-01/Accounts/{MAIN_SID}/Keys.json"),
+            &app.main(),
+            &[],
+        )
+        .await;
+    let (_, user) = app
+        .post("/v1/Users", &app.main(), &[("Identity", "target")])
+        .await;
+    let (_, end_user) = app
+        .post(
+            "/v1/EndUsers",
+            &app.main(),
+            &[("FriendlyName", "t"), ("Type", "individual")],
+        )
+        .await;
+    let (_, roles) = app.get("/v1/Roles", &app.main()).await;
+    let (_, config) = app.get("/v1/Configuration", &app.main()).await;
+    let is = config["default_chat_service_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rl = roles["roles"][0]["sid"].as_str().unwrap().to_owned();
+    let us = user["sid"].as_str().unwrap().to_owned();
+    let sk = key["sid"].as_str().unwrap().to_owned();
+    let it = end_user["sid"].as_str().unwrap().to_owned();
+    let long = "x".repeat(100_000);
+    let json_long = format!("{{\"k\":\"{long}\"}}");
+    let url_long = format!("https://example.com/{long}");
+    let def = r#"{"initial_state":"Trigger","states":[{"name":"Trigger","type":"trigger","properties":{},"transitions":[]}]}"#;
+    // (path, the long field, its value, the other fields the request needs)
+    let cases: Vec<(String, &str, &str, Vec<(&str, &str)>)> = vec![
+        (
+            "/2010-04-01/Accounts.json".into(),
+            "FriendlyName",
+            &long,
+            vec![],
+        ),
+        (
+            format!("/2010-04-01/Accounts/{MAIN_SID}.json"),
+            "FriendlyName",
+            &long,
+            vec![],
+        ),
+        (
+            format!("/2010-04-01/Accounts/{MAIN_SID}/Keys.json"),
+            "FriendlyName",
+            &long,
+            vec![],
+        ),
+        (
+            format!("/2010-04-01/Accounts/{MAIN_SID}/Keys/{sk}.json"),
+            "FriendlyName",
+            &long,
+            vec![],
+        ),
+        (
+            "/v2/Flows".into(),
+            "FriendlyName",
+            &long,
+            vec![("Status", "draft"), ("Definition", def)],
+        ),
+        (
+            "/v2/Flows".into(),
+            "CommitMessage",
+            &long,
+            vec![
+                ("FriendlyName", "f"),
+                ("Status", "draft"),
+                ("Definition", def),
+            ],
+        ),
+        (
+            "/v2/Flows".into(),
+            "Definition",
+            &long,
+            vec![("FriendlyName", "f"), ("Status", "draft")],
+        ),
+        (
+            "/v2/Flows/Validate".into(),
+            "FriendlyName",
+            &long,
+            vec![("Status", "draft"), ("Definition", def)],
+        ),
+        (
+            format!("/v2/Flows/{flow}"),
+            "FriendlyName",
+            &long,
+            vec![("Status", "draft")],
+        ),
+        (
+            format!("/v2/Flows/{flow}/TestUsers"),
+            "TestUsers",
+            &long,
+            vec![],
+        ),
+        (
+            "/v1/Configuration".into(),
+            "DefaultInactiveTimer",
+            &long,
+            vec![],
+        ),
+        (
+            "/v1/Configuration".into(),
+            "DefaultChatServiceSid",
+            &long,
+            vec![],
+        ),
+        (
+            "/v1/Configuration/Webhooks".into(),
+            "PostWebhookUrl",
+            &url_long,
+            vec![],
+        ),
+        (
+            "/v1/Configuration/Webhooks".into(),
+            "Filters",
+            &long,
+            vec![],
+        ),
+        ("/v1/Services".into(), "FriendlyName", &long, vec![]),
+        (
+            format!("/v1/Services/{is}/Configuration"),
+            "DefaultChatServiceRoleSid",
+            &long,
+            vec![],
+        ),
+        (
+            format!("/v1/Services/{is}/Configuration/Webhooks"),
+            "PreWebhookUrl",
+            &url_long,
+            vec![],
+        ),
+        (
+            "/v1/Roles".into(),
+            "FriendlyName",
+            &long,
+            vec![("Type", "service"), ("Permission", "joinConversation")],
+        ),
+        (format!("/v1/Roles/{rl}"), "Permission", &long, vec![]),
+        ("/v1/Users".into(), "Identity", &long, vec![]),
+        (
+            "/v1/Users".into(),
+            "FriendlyName",
+            &long,
+            vec![("Identity", "u1")],
+        ),
+        (
+            "/v1/Users".into(),
+            "Attributes",
+            &json_long,
+            vec![("Identity", "u2")],
+        ),
+        (format!("/v1/Users/{us}"), "FriendlyName", &long, vec![]),
+        (format!("/v1/Users/{us}"), "Attributes", &json_long, vec![]),
+        (format!("/v1/Users/{us}"), "RoleSid", &long, vec![]),
+        (
+            format!("/v1/Services/{is}/Users"),
+            "Identity",
+            &long,
+            vec![],
+        ),
+        (
+            "/v1/EndUsers".into(),
+            "FriendlyName",
+            &long,
+            vec![("Type", "individual")],
+        ),
+        (
+            "/v1/EndUsers".into(),
+            "Attributes",
+            &json_long,
+            vec![("FriendlyName", "e"), ("Type", "individual")],
+        ),
+        (
+            "/v1/EndUsers".into(),
+            "Type",
+            &long,
+            vec![("FriendlyName", "e")],
+        ),
+        (
+            format!("/v1/EndUsers/{it}"),
+            "Attributes",
+            &json_long,
+            vec![],
+        ),
+    ];
+    let before = snapshot(&app).await;
+    for (path, field, value, mut rest) in cases {
+        rest.push((field, value));
+        let (status, body) = app.post(&path, &app.main(), &rest).await;
+        assert!(status.is_client_error(), "{path} {field}: {status} {body}");
+        assert_eq!(body["status"], status.as_u16(), "{path} {field}: {body}");
+    }
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "a refused request changed the database"
+    );
+}
