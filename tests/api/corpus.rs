@@ -169,7 +169,8 @@ async fn a_100k_character_value_in_any_field_is_refused_with_a_4xx() {
     let url_long = format!("https://example.com/{long}");
     let def = r#"{"initial_state":"Trigger","states":[{"name":"Trigger","type":"trigger","properties":{},"transitions":[]}]}"#;
     // (path, the long field, its value, the other fields the request needs)
-    let cases: Vec<(String, &str, &str, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (String, &'a str, &'a str, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (
             "/2010-04-01/Accounts.json".into(),
             "FriendlyName",
