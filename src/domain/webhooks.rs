@@ -143,6 +143,39 @@ fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Resul
     Ok(Value::from(kept).to_string())
 }
 
+/// The fields both target resources have.
+struct Shared {
+    method: String,
+    filters: String,
+    pre_webhook_url: Option<String>,
+    post_webhook_url: Option<String>,
+}
+
+impl Shared {
+    /// `input` over the current values, each checked; `allowed` is the resource's filter list.
+    fn merge(self, input: WebhookInput, allowed: &[&str]) -> Result<Self> {
+        Ok(Self {
+            method: input
+                .method
+                .as_deref()
+                .map(check_method)
+                .transpose()?
+                .unwrap_or(self.method),
+            filters: check_filters(input.filters, allowed, &self.filters)?,
+            pre_webhook_url: check_url(
+                input.pre_webhook_url,
+                "PreWebhookUrl",
+                self.pre_webhook_url,
+            )?,
+            post_webhook_url: check_url(
+                input.post_webhook_url,
+                "PostWebhookUrl",
+                self.post_webhook_url,
+            )?,
+        })
+    }
+}
+
 pub async fn account_config(core: &Core, principal: &Principal) -> Result<AccountWebhookRow> {
     let account = principal.account_sid.as_str();
     Ok(core
@@ -174,24 +207,18 @@ pub async fn update_account_config(
             ));
         }
     };
+    let shared = Shared {
+        method: current.method,
+        filters: current.filters,
+        pre_webhook_url: current.pre_webhook_url,
+        post_webhook_url: current.post_webhook_url,
+    }
+    .merge(input, ACCOUNT_FILTERS)?;
     let row = AccountWebhookRow {
-        method: input
-            .method
-            .as_deref()
-            .map(check_method)
-            .transpose()?
-            .unwrap_or(current.method),
-        filters: check_filters(input.filters, ACCOUNT_FILTERS, &current.filters)?,
-        pre_webhook_url: check_url(
-            input.pre_webhook_url,
-            "PreWebhookUrl",
-            current.pre_webhook_url,
-        )?,
-        post_webhook_url: check_url(
-            input.post_webhook_url,
-            "PostWebhookUrl",
-            current.post_webhook_url,
-        )?,
+        method: shared.method,
+        filters: shared.filters,
+        pre_webhook_url: shared.pre_webhook_url,
+        post_webhook_url: shared.post_webhook_url,
         target,
         account_sid: current.account_sid,
     };
@@ -226,24 +253,18 @@ pub async fn update_service_config(
     input: WebhookInput,
 ) -> Result<ServiceWebhookRow> {
     let current = service_config(core, principal, raw_sid).await?;
+    let shared = Shared {
+        method: current.method,
+        filters: current.filters,
+        pre_webhook_url: current.pre_webhook_url,
+        post_webhook_url: current.post_webhook_url,
+    }
+    .merge(input, SERVICE_FILTERS)?;
     let row = ServiceWebhookRow {
-        method: input
-            .method
-            .as_deref()
-            .map(check_method)
-            .transpose()?
-            .unwrap_or(current.method),
-        filters: check_filters(input.filters, SERVICE_FILTERS, &current.filters)?,
-        pre_webhook_url: check_url(
-            input.pre_webhook_url,
-            "PreWebhookUrl",
-            current.pre_webhook_url,
-        )?,
-        post_webhook_url: check_url(
-            input.post_webhook_url,
-            "PostWebhookUrl",
-            current.post_webhook_url,
-        )?,
+        method: shared.method,
+        filters: shared.filters,
+        pre_webhook_url: shared.pre_webhook_url,
+        post_webhook_url: shared.post_webhook_url,
         service_sid: current.service_sid,
         account_sid: current.account_sid,
     };

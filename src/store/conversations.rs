@@ -212,15 +212,14 @@ impl Store {
         account_sid: &str,
         keyset: Keyset,
     ) -> StoreResult<Vec<ServiceRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(SERVICE_COLUMNS)
-            .push(" from conversation_services where account_sid = ")
-            .push_bind(account_sid);
-        keyset.push(&mut qb, "seq");
-        Ok(qb
-            .build_query_as::<ServiceRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        self.page_of(
+            SERVICE_COLUMNS,
+            " from conversation_services where account_sid = ",
+            account_sid,
+            "seq",
+            keyset,
+        )
+        .await
     }
 
     /// Deletes a service with its roles and users. `Ok(None)` when it is the account's default
@@ -361,12 +360,14 @@ impl Store {
     }
 
     pub async fn list_roles(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<RoleRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(ROLE_COLUMNS)
-            .push(" from conversation_roles where service_sid = ")
-            .push_bind(service_sid);
-        keyset.push(&mut qb, "seq");
-        Ok(qb.build_query_as::<RoleRow>().fetch_all(&self.pool).await?)
+        self.page_of(
+            ROLE_COLUMNS,
+            " from conversation_roles where service_sid = ",
+            service_sid,
+            "seq",
+            keyset,
+        )
+        .await
     }
 
     pub async fn update_role_permissions(
@@ -506,12 +507,14 @@ impl Store {
     }
 
     pub async fn list_users(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<UserRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(USER_COLUMNS)
-            .push(" from conversation_users where service_sid = ")
-            .push_bind(service_sid);
-        keyset.push(&mut qb, "seq");
-        Ok(qb.build_query_as::<UserRow>().fetch_all(&self.pool).await?)
+        self.page_of(
+            USER_COLUMNS,
+            " from conversation_users where service_sid = ",
+            service_sid,
+            "seq",
+            keyset,
+        )
+        .await
     }
 
     /// Updates a user and queues the webhooks `fire` derives from the new row, in one transaction.

@@ -88,15 +88,14 @@ impl Store {
         account_sid: &str,
         keyset: Keyset,
     ) -> StoreResult<Vec<EndUserRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(END_USER_COLUMNS)
-            .push(" from end_users where account_sid = ")
-            .push_bind(account_sid);
-        keyset.push(&mut qb, "seq");
-        Ok(qb
-            .build_query_as::<EndUserRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        self.page_of(
+            END_USER_COLUMNS,
+            " from end_users where account_sid = ",
+            account_sid,
+            "seq",
+            keyset,
+        )
+        .await
     }
 
     pub async fn update_end_user(

@@ -71,13 +71,14 @@ impl Store {
     }
 
     pub async fn list_keys(&self, account_sid: &str, keyset: Keyset) -> StoreResult<Vec<KeyRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "select seq, sid, account_sid, friendly_name, date_created, date_updated \
-             from api_keys where account_sid = ",
-        );
-        qb.push_bind(account_sid);
-        keyset.push(&mut qb, "seq");
-        Ok(qb.build_query_as::<KeyRow>().fetch_all(&self.pool).await?)
+        self.page_of(
+            "seq, sid, account_sid, friendly_name, date_created, date_updated",
+            " from api_keys where account_sid = ",
+            account_sid,
+            "seq",
+            keyset,
+        )
+        .await
     }
 
     pub async fn update_key(

@@ -76,6 +76,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// One keyset page of an owner's rows: `select {columns} {from_where} ? {keyset over
+    /// seq_column}`, where `from_where` ends in `… where <owner column> = `. Every list whose
+    /// rows belong to one owner (account, service) reads through here.
+    pub(crate) async fn page_of<R>(
+        &self,
+        columns: &'static str,
+        from_where: &'static str,
+        owner: &str,
+        seq_column: &'static str,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        qb.push(columns)
+            .push(from_where)
+            .push_bind(owner.to_owned());
+        keyset.push(&mut qb, seq_column);
+        Ok(qb.build_query_as::<R>().fetch_all(&self.pool).await?)
+    }
+}
+
 /// Which slice of a list to read, in `seq` order (see `domain::paging`).
 #[derive(Debug, Clone, Copy)]
 pub struct Keyset {
