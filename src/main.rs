@@ -6,6 +6,7 @@ use anyhow::Context;
 use localtwilio::{Config, Server, domain::accounts::Bootstrap, telemetry};
 
 const USAGE: &str = "usage: localtwilio [serve] [--config PATH]\n\
+       localtwilio backup PATH [--config PATH]\n\
        localtwilio seed --generate [--accounts N] [--users N] [--flows N] [--end-users N] [--keys N] [--seed N] [--manifest PATH] [--config PATH]\n\n\
 Environment: LOCALTWILIO_LISTEN, LOCALTWILIO_DATABASE, LOCALTWILIO_ACCOUNT_SID,\n\
 LOCALTWILIO_AUTH_TOKEN, LOCALTWILIO_PUBLIC_URL, LOCALTWILIO_LOG, LOCALTWILIO_CONFIG,\n\
@@ -15,6 +16,7 @@ LOCALTWILIO_SECRET_KEY, LOCALTWILIO_AUTH_CONCURRENCY";
 async fn main() -> anyhow::Result<()> {
     let mut config_file = None;
     let mut seed_command = false;
+    let mut backup_target: Option<PathBuf> = None;
     let mut generate = false;
     let mut manifest_path: Option<PathBuf> = None;
     let mut sizes = localtwilio::generate::Sizes {
@@ -36,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "serve" => {}
             "seed" => seed_command = true,
+            "backup" => backup_target = Some(PathBuf::from(args.next().context(USAGE)?)),
             "--generate" => generate = true,
             "--accounts" => sizes.accounts = number(&mut args)? as usize,
             "--users" => sizes.users = number(&mut args)? as usize,
@@ -55,6 +58,29 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(config_file)?;
     telemetry::init(&config.log);
 
+    if let Some(target) = backup_target {
+        // A copy of the configured database, taken while any server on it keeps serving.
+        anyhow::ensure!(
+            !target.exists(),
+            "{} already exists; choose a new file",
+            target.display()
+        );
+        let store = localtwilio::store::Store::open(&config.database, 0).await?;
+        let started = std::time::Instant::now();
+        store
+            .backup_into(&target)
+            .await
+            .with_context(|| format!("backup to {} failed", target.display()))?;
+        store.close().await;
+        let bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+        eprintln!(
+            "backed up {} to {} ({bytes} bytes) in {:.2} s",
+            config.database.display(),
+            target.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     let server = Server::open(&config).await?;
     if seed_command {
         anyhow::ensure!(

@@ -58,6 +58,18 @@ impl Store {
         Ok(Self { pool, writer })
     }
 
+    /// Writes a consistent copy of the database to `target` (which must not exist) with
+    /// `VACUUM INTO`: it reads one snapshot, so writers go on while it runs, and the copy is a
+    /// compact, self-contained database file (no WAL needed).
+    pub async fn backup_into(&self, target: &Path) -> StoreResult<()> {
+        let target = target.to_string_lossy().into_owned();
+        sqlx::query("vacuum into ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod backup;
 mod conversations;
 mod corpus;
 mod crash;
