@@ -110,6 +110,12 @@ impl Worker {
             Err(e) => (None, Some(e.clone())),
         };
         let delivered = error.is_none();
+        let counter = if delivered {
+            &self.core.delivery.delivered
+        } else {
+            &self.core.delivery.failed
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let attempts = delivery.attempts + 1;
         let retry_at = (!delivered && attempts < MAX_ATTEMPTS)
             .then(|| time::now_ms() + backoff_ms(delivery.attempts));

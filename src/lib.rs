@@ -56,6 +56,7 @@ impl Server {
             server_key,
             auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            delivery: Arc::new(domain::DeliveryStats::default()),
             services: Arc::new(domain::conversations::ServiceCache::default()),
         };
         let bootstrap =
@@ -73,6 +74,7 @@ impl Server {
                     config.body_read_timeout_secs.max(1),
                 ),
                 storage: http::error::StorageHealth::default(),
+                metrics: Arc::new(http::metrics::HttpMetrics::default()),
             },
             bootstrap,
         })

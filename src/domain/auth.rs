@@ -76,7 +76,25 @@ struct Bucket {
 const FAILURE_BURST: f64 = 20.0;
 const FAILURE_REFILL_PER_SEC: f64 = 2.0;
 
+/// Counters for `/metrics`.
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    failures: AtomicU64,
+    limited: AtomicU64,
+}
+
+/// A snapshot of the counters.
+pub struct AuthStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub failures: u64,
+    pub limited: u64,
+}
+
 pub struct Authenticator {
+    counters: Counters,
     keyer: CacheKeyer,
     verified: RwLock<HashMap<[u8; 32], Principal>>,
     /// Bumped by every invalidation; a check that started before one does not cache its result.
@@ -108,6 +126,7 @@ impl Authenticator {
                 .map_err(Error::internal)?;
         }
         Ok(Self {
+            counters: Counters::default(),
             keyer: CacheKeyer::random()?,
             verified: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
@@ -129,16 +148,24 @@ impl Authenticator {
         if let Ok(verified) = self.verified.read()
             && let Some(principal) = verified.get(&cache_key)
         {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(principal.clone());
         }
-        if let Some(ip) = client {
-            self.check_budget(ip)?;
+        if let Some(ip) = client
+            && let Err(limited) = self.check_budget(ip)
+        {
+            self.counters.limited.fetch_add(1, Ordering::Relaxed);
+            return Err(limited);
         }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
         let result = self
             .verify_uncached(store, username, secret, cache_key)
             .await;
-        if let (Err(Error::Unauthenticated), Some(ip)) = (&result, client) {
-            self.record_failure(ip);
+        if matches!(result, Err(Error::Unauthenticated)) {
+            self.counters.failures.fetch_add(1, Ordering::Relaxed);
+            if let Some(ip) = client {
+                self.record_failure(ip);
+            }
         }
         result
     }
@@ -274,6 +301,15 @@ impl Authenticator {
         };
         self.generation.fetch_add(1, Ordering::AcqRel);
         verified.retain(|_, principal| !matches(principal));
+    }
+
+    pub fn stats(&self) -> AuthStats {
+        AuthStats {
+            hits: self.counters.hits.load(Ordering::Relaxed),
+            misses: self.counters.misses.load(Ordering::Relaxed),
+            failures: self.counters.failures.load(Ordering::Relaxed),
+            limited: self.counters.limited.load(Ordering::Relaxed),
+        }
     }
 
     /// How many verified credentials are remembered (for metrics and tests).

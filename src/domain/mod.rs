@@ -16,6 +16,13 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+/// Webhook attempts by outcome, counted by the delivery worker.
+#[derive(Default)]
+pub struct DeliveryStats {
+    pub delivered: std::sync::atomic::AtomicU64,
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
 /// A parameter limited to `max` characters; longer → 400 20001 naming it.
 pub fn check_chars(value: Option<&str>, name: &str, max: usize) -> Result<()> {
     match value {
@@ -47,6 +54,8 @@ pub struct Core {
     pub auth: Arc<auth::Authenticator>,
     /// Resolved Conversations services (see `conversations::ServiceCache`).
     pub services: Arc<conversations::ServiceCache>,
+    /// Webhook attempt counters (for `/metrics`).
+    pub delivery: Arc<DeliveryStats>,
     /// Woken after a commit that queued webhook deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
 }

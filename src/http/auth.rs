@@ -17,7 +17,7 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path() == "/healthz" {
+    if matches!(request.uri().path(), "/healthz" | "/metrics") {
         return next.run(request).await;
     }
     let Some((username, secret)) = basic_credentials(&request) else {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod conversations;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod paging;
 pub mod state;
 pub mod studio;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let body_timeout = state.body_read_timeout;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .merge(accounts::routes())
         .merge(studio::routes())
         .merge(trusthub::routes())
@@ -45,7 +47,10 @@ pub fn router(state: AppState) -> Router {
         // Outside render_errors, so it finds the health flag in the request.
         .layer(axum::Extension(extract::BodyLimit(limit, body_timeout)))
         .layer(axum::Extension(state.storage.clone()))
-        .layer(from_fn(trace::request_span))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            trace::request_span,
+        ))
         .with_state(state)
 }
 

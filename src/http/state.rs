@@ -11,6 +11,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How long a client may take to send its body.
     pub body_read_timeout: std::time::Duration,
+    /// Request counters for `/metrics`.
+    pub metrics: std::sync::Arc<super::metrics::HttpMetrics>,
     /// Whether the last write failed on a storage fault.
     pub storage: super::error::StorageHealth,
 }

@@ -70,6 +70,21 @@ impl Store {
         Ok(())
     }
 
+    /// (pending webhook deliveries, database size in bytes) for `/metrics`.
+    pub async fn gauges(&self) -> StoreResult<(i64, i64)> {
+        let depth: i64 =
+            sqlx::query_scalar("select count(*) from webhook_deliveries where status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        let pages: i64 = sqlx::query_scalar("pragma page_count")
+            .fetch_one(&self.pool)
+            .await?;
+        let page_size: i64 = sqlx::query_scalar("pragma page_size")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((depth, pages * page_size))
+    }
+
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;

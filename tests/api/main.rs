@@ -10,6 +10,7 @@ mod errors;
 mod helpers;
 mod keys;
 mod limits;
+mod metrics;
 mod paging;
 mod receiver;
 mod restart;
