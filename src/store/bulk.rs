@@ -1,5 +1,7 @@
 //! Bulk inserts for generated data sets (`localtwilio seed --generate`): one transaction per
-//! call, many rows each, prepared statements reused.
+//! call, many rows each, multi-row statements where the rows are uniform.
+
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::{Store, StoreResult, conversations::UserRow, end_users::EndUserRow};
 
@@ -14,22 +16,25 @@ pub struct BulkFlow {
 impl Store {
     pub async fn bulk_users(&self, rows: &[UserRow]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        for r in rows {
-            sqlx::query(
+        // Multi-row INSERTs: one statement per chunk instead of one per row (each statement is a
+        // round trip to sqlx's worker thread). 9 values × 500 rows stays under SQLite's limit.
+        for chunk in rows.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
                 "insert into conversation_users (sid, service_sid, account_sid, identity, friendly_name, \
-                 attributes, role_sid, date_created, date_updated) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&r.sid)
-            .bind(&r.service_sid)
-            .bind(&r.account_sid)
-            .bind(&r.identity)
-            .bind(&r.friendly_name)
-            .bind(&r.attributes)
-            .bind(&r.role_sid)
-            .bind(r.date_created)
-            .bind(r.date_updated)
-            .execute(&mut *tx)
-            .await?;
+                 attributes, role_sid, date_created, date_updated) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.sid.clone())
+                    .push_bind(r.service_sid.clone())
+                    .push_bind(r.account_sid.clone())
+                    .push_bind(r.identity.clone())
+                    .push_bind(r.friendly_name.clone())
+                    .push_bind(r.attributes.clone())
+                    .push_bind(r.role_sid.clone())
+                    .push_bind(r.date_created)
+                    .push_bind(r.date_updated);
+            });
+            qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -37,20 +42,20 @@ impl Store {
 
     pub async fn bulk_end_users(&self, rows: &[EndUserRow]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        for r in rows {
-            sqlx::query(
-                "insert into end_users (sid, account_sid, friendly_name, type, attributes, date_created, \
-                 date_updated) values (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&r.sid)
-            .bind(&r.account_sid)
-            .bind(&r.friendly_name)
-            .bind(&r.r#type)
-            .bind(&r.attributes)
-            .bind(r.date_created)
-            .bind(r.date_updated)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in rows.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "insert into end_users (sid, account_sid, friendly_name, type, attributes, date_created, date_updated) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.sid.clone())
+                    .push_bind(r.account_sid.clone())
+                    .push_bind(r.friendly_name.clone())
+                    .push_bind(r.r#type.clone())
+                    .push_bind(r.attributes.clone())
+                    .push_bind(r.date_created)
+                    .push_bind(r.date_updated);
+            });
+            qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -63,34 +68,51 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        for f in flows {
-            sqlx::query(
-                "insert into flows (sid, account_sid, revision, date_created) values (?, ?, 1, ?)",
-            )
-            .bind(&f.sid)
-            .bind(account_sid)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
+        for chunk in flows.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "insert into flows (sid, account_sid, revision, date_created) ",
+            );
+            qb.push_values(chunk, |mut b, f| {
+                b.push_bind(f.sid.clone())
+                    .push_bind(account_sid.to_owned())
+                    .push_bind(1i64)
+                    .push_bind(now);
+            });
+            qb.build().execute(&mut *tx).await?;
+            let mut qb = QueryBuilder::<Sqlite>::new(
                 "insert into flow_revisions (flow_sid, revision, friendly_name, status, definition, \
-                 commit_message, errors, date_created) values (?, 1, ?, 'published', ?, null, '[]', ?)",
-            )
-            .bind(&f.sid)
-            .bind(&f.friendly_name)
-            .bind(&f.definition)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            for (position, identity) in f.test_users.iter().enumerate() {
-                sqlx::query(
-                    "insert into flow_test_users (flow_sid, position, identity) values (?, ?, ?)",
-                )
-                .bind(&f.sid)
-                .bind(position as i64)
-                .bind(identity)
-                .execute(&mut *tx)
-                .await?;
+                 commit_message, errors, date_created) ",
+            );
+            qb.push_values(chunk, |mut b, f| {
+                b.push_bind(f.sid.clone())
+                    .push_bind(1i64)
+                    .push_bind(f.friendly_name.clone())
+                    .push_bind("published")
+                    .push_bind(f.definition.clone())
+                    .push_bind(None::<String>)
+                    .push_bind("[]")
+                    .push_bind(now);
+            });
+            qb.build().execute(&mut *tx).await?;
+            let test_users: Vec<(&str, i64, &str)> = chunk
+                .iter()
+                .flat_map(|f| {
+                    f.test_users
+                        .iter()
+                        .enumerate()
+                        .map(|(i, u)| (f.sid.as_str(), i as i64, u.as_str()))
+                })
+                .collect();
+            for users in test_users.chunks(1000) {
+                let mut qb = QueryBuilder::<Sqlite>::new(
+                    "insert into flow_test_users (flow_sid, position, identity) ",
+                );
+                qb.push_values(users, |mut b, (sid, position, identity)| {
+                    b.push_bind(sid.to_string())
+                        .push_bind(*position)
+                        .push_bind(identity.to_string());
+                });
+                qb.build().execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;

@@ -87,6 +87,7 @@ impl Store {
 
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 

@@ -19,18 +19,25 @@ type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 type Job =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
+enum Message {
+    Job(Job),
+    /// Close the connection (checkpointing its WAL) and answer; later writes fail.
+    Close(oneshot::Sender<()>),
+}
+
 /// Writes queued at most per batch.
 const MAX_BATCH: usize = 128;
 
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
 }
 
 impl Writer {
-    /// Starts the writer task on its own connection; it ends when every `Writer` is dropped.
+    /// Starts the writer task on its own connection; it ends on `close` or when every `Writer`
+    /// is dropped.
     pub fn start(conn: SqliteConnection) -> Self {
-        let (jobs, queue) = mpsc::channel::<Job>(4096);
+        let (jobs, queue) = mpsc::channel::<Message>(4096);
         tokio::spawn(run(conn, queue));
         Self { jobs }
     }
@@ -61,12 +68,21 @@ impl Writer {
             })
         });
         self.jobs
-            .send(job)
+            .send(Message::Job(job))
             .await
             .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
         answer
             .await
             .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+    }
+
+    /// Finishes the writes already queued, closes the writer's connection and waits until it is
+    /// closed, so nothing touches the database file afterwards (shutdown, restore from backup).
+    pub async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Message::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
     }
 }
 
@@ -78,54 +94,73 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), Stri
         .map_err(|e| e.to_string())
 }
 
-async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
+async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.recv().await {
-        batch.push(first);
+    let mut closing: Option<oneshot::Sender<()>> = None;
+    while closing.is_none() {
+        match queue.recv().await {
+            Some(Message::Job(first)) => batch.push(first),
+            Some(Message::Close(done)) => {
+                closing = Some(done);
+                continue;
+            }
+            None => break,
+        }
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Message::Job(job)) => batch.push(job),
+                Ok(Message::Close(done)) => {
+                    closing = Some(done);
+                    break;
+                }
                 Err(_) => break,
             }
         }
-        let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
-        let begun = exec(&mut conn, "BEGIN IMMEDIATE").await;
-        if let Err(e) = begun {
-            tracing::error!(error = %e, "group commit could not begin");
-            // Nothing ran: fail every job of the batch without running it.
-            for job in batch.drain(..) {
-                drop(job);
-            }
+        run_batch(&mut conn, &mut batch).await;
+    }
+    // Whatever is still queued is refused (its callers get an error), then the file is closed.
+    queue.close();
+    let _ = conn.close().await;
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// One transaction: a savepoint per job, one commit, then every caller is answered.
+async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+        tracing::error!(error = %e, "group commit could not begin");
+        // Nothing ran: dropping the jobs fails their callers.
+        batch.clear();
+        return;
+    }
+    let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        if let Err(e) = exec(conn, "SAVEPOINT job").await {
+            tracing::error!(error = %e, "savepoint failed");
             continue;
         }
-        for job in batch.drain(..) {
-            if let Err(e) = exec(&mut conn, "SAVEPOINT job").await {
-                tracing::error!(error = %e, "savepoint failed");
-                continue;
+        let (keep, finish) = job(conn).await;
+        let closed = if keep {
+            exec(conn, "RELEASE job").await
+        } else {
+            match exec(conn, "ROLLBACK TO job").await {
+                Ok(()) => exec(conn, "RELEASE job").await,
+                Err(e) => Err(e),
             }
-            let (keep, finish) = job(&mut conn).await;
-            let closed = if keep {
-                exec(&mut conn, "RELEASE job").await
-            } else {
-                match exec(&mut conn, "ROLLBACK TO job").await {
-                    Ok(()) => exec(&mut conn, "RELEASE job").await,
-                    Err(e) => Err(e),
-                }
-            };
-            if let Err(e) = closed {
-                tracing::error!(error = %e, "closing a savepoint failed");
-            }
-            finishes.push(finish);
+        };
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "closing a savepoint failed");
         }
-        let committed = exec(&mut conn, "COMMIT").await;
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, "group commit failed");
-            let _ = exec(&mut conn, "ROLLBACK").await;
-        }
-        let error = committed.err();
-        for finish in finishes {
-            finish(error.as_deref());
-        }
+        finishes.push(finish);
     }
-    let _ = conn.close().await;
+    let committed = exec(conn, "COMMIT").await;
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, "group commit failed");
+        let _ = exec(conn, "ROLLBACK").await;
+    }
+    let error = committed.err();
+    for finish in finishes {
+        finish(error.as_deref());
+    }
 }
