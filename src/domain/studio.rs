@@ -448,8 +448,15 @@ pub async fn replace_test_users(
     sid: &FlowSid,
     identities: Vec<String>,
 ) -> Result<Vec<String>> {
-    require_flow(core, principal, sid).await?;
-    let identities = normalize_test_users(identities)?;
+    // The write itself answers "no such flow"; only a refused list looks the flow up, so that
+    // an unknown flow is 404 before the list is judged (DESIGN.md's order of checks).
+    let identities = match normalize_test_users(identities) {
+        Ok(identities) => identities,
+        Err(refused) => {
+            require_flow(core, principal, sid).await?;
+            return Err(refused);
+        }
+    };
     if core
         .store
         .replace_test_users(principal.account_sid.as_str(), sid.as_str(), &identities)

@@ -189,8 +189,16 @@ async fn update_flow(
     TwilioForm(form): TwilioForm<FlowForm>,
 ) -> Result<Json<Value>> {
     let sid = flow_sid(&path)?;
-    studio::require_flow(&state.core, &principal, &sid).await?;
-    let flow = studio::update(&state.core, &principal, &sid, form.changes()?).await?;
+    // The update answers "no such flow" itself; only refused parameters look the flow up first,
+    // so an unknown flow is 404 before its parameters are judged.
+    let changes = match form.changes() {
+        Ok(changes) => changes,
+        Err(refused) => {
+            studio::require_flow(&state.core, &principal, &sid).await?;
+            return Err(refused);
+        }
+    };
+    let flow = studio::update(&state.core, &principal, &sid, changes).await?;
     Ok(Json(flow_json(&flow, &base, true)))
 }
 

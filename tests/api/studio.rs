@@ -472,3 +472,31 @@ async fn malformed_flow_sids_are_404() {
     let (status, body) = crate::helpers::into_json(response).await;
     assert_twilio_error(status, &body, 405, 20004);
 }
+
+#[tokio::test]
+async fn an_unknown_flow_is_404_before_its_parameters_are_judged() {
+    let app = TestApp::spawn().await;
+    let other = app.subaccount(&app.main(), "other").await;
+    let sid = new_flow(&app, &app.main()).await;
+    for (path, form) in [
+        (format!("/v2/Flows/{sid}"), vec![]), // Status missing
+        (format!("/v2/Flows/{sid}"), vec![("Status", "live")]), // bad Status
+        (format!("/v2/Flows/{sid}/TestUsers"), vec![]), // TestUsers missing
+        (
+            format!("/v2/Flows/{sid}/TestUsers"),
+            vec![("TestUsers", "")],
+        ), // empty identity
+        (
+            "/v2/Flows/FWffffffffffffffffffffffffffffffff/TestUsers".to_owned(),
+            vec![("TestUsers", "ok")],
+        ),
+    ] {
+        let (status, body) = app.post(&path, &other, &form).await;
+        assert_twilio_error(status, &body, 404, 20404);
+    }
+    // The owner gets the parameter errors.
+    let (status, body) = app
+        .post(&format!("/v2/Flows/{sid}/TestUsers"), &app.main(), &[])
+        .await;
+    assert_twilio_error(status, &body, 400, 20001);
+}
