@@ -4,8 +4,6 @@
 //!
 //! Codes are Twilio's, see `../shared/reference/API.md` §3.2 for the source of each.
 
-use std::fmt;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// 404 / 20404 "The requested resource {path} was not found" (https://www.twilio.com/docs/errors/20404).
@@ -111,15 +109,6 @@ impl Error {
             Self::Unavailable(_) => 20503,
             Self::Internal(_) => 20500,
         }
-    }
-}
-
-/// Lets `?` turn any displayable failure into an internal error where one is truly unexpected.
-pub struct Internal<E>(pub E);
-
-impl<E: fmt::Display> From<Internal<E>> for Error {
-    fn from(value: Internal<E>) -> Self {
-        Error::Internal(anyhow::anyhow!("{}", value.0))
     }
 }
 

@@ -222,12 +222,7 @@ pub async fn create_subaccount(
 
 /// `friendly_name` is "up to 64 characters" (spec, `api.v2010.account`).
 fn check_friendly_name(name: &str) -> Result<()> {
-    if name.chars().count() > 64 {
-        return Err(Error::invalid(
-            "Invalid parameter FriendlyName: must be at most 64 characters",
-        ));
-    }
-    Ok(())
+    super::check_chars(Some(name), "FriendlyName", 64)
 }
 
 pub async fn fetch(core: &Core, principal: &Principal, sid: &AccountSid) -> Result<Account> {

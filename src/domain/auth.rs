@@ -311,11 +311,6 @@ impl Authenticator {
             limited: self.counters.limited.load(Ordering::Relaxed),
         }
     }
-
-    /// How many verified credentials are remembered (for metrics and tests).
-    pub fn cached(&self) -> usize {
-        self.verified.read().map(|v| v.len()).unwrap_or(0)
-    }
 }
 
 /// SIDs read back from our own rows always match; anything else is corruption.

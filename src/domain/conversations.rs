@@ -15,6 +15,7 @@ use super::{
     Core,
     auth::Principal,
     paging::{Page, PageRequest},
+    required,
     sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
     time,
     webhooks::{Targets, UserEvent, targets},
@@ -242,13 +243,6 @@ impl ServiceCache {
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         entries.retain(|(a, _), _| a != account);
     }
-}
-
-/// A required value: absent or empty → 400 20001 "Missing required parameter …".
-fn required(value: Option<String>, name: &str) -> Result<String> {
-    value
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::missing(name))
 }
 
 // ---- services ----
@@ -788,9 +782,8 @@ pub async fn list_users(
     Ok((service, Page::from_rows(request, rows, |r| r.seq)))
 }
 
-/// What an update did, for the webhook that may follow.
+/// What an update did.
 pub struct UserUpdate {
-    pub before: UserRow,
     pub after: UserRow,
 }
 
@@ -840,7 +833,7 @@ pub async fn update_user(
         .await?
         .ok_or(Error::NotFound)?;
     wake_delivery(core, &targets);
-    Ok(UserUpdate { before, after })
+    Ok(UserUpdate { after })
 }
 
 /// The post-event targets of `event`, or none when the request did not ask for webhooks.

@@ -38,12 +38,7 @@ fn to_key(row: KeyRow) -> Result<Key> {
 
 /// "up to 64 characters" (spec, `CreateNewKey`).
 fn check_friendly_name(name: Option<&str>) -> Result<()> {
-    if name.is_some_and(|n| n.chars().count() > 64) {
-        return Err(Error::invalid(
-            "Invalid parameter FriendlyName: must be at most 64 characters",
-        ));
-    }
-    Ok(())
+    super::check_chars(name, "FriendlyName", 64)
 }
 
 /// Keys are managed only with account credentials, on an account the caller may reach.

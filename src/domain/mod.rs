@@ -23,6 +23,14 @@ pub struct DeliveryStats {
     pub failed: std::sync::atomic::AtomicU64,
 }
 
+/// A required parameter: absent or empty → 400 20001 "Missing required parameter X in the post
+/// body" (present-but-empty counts as missing, DESIGN.md).
+pub fn required(value: Option<String>, name: &str) -> Result<String> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::missing(name))
+}
+
 /// A parameter limited to `max` characters; longer → 400 20001 naming it.
 pub fn check_chars(value: Option<&str>, name: &str, max: usize) -> Result<()> {
     match value {

@@ -15,12 +15,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::error::{Error, Internal, Result};
+use crate::error::{Error, Result};
 
 /// Random bytes from the OS.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(Internal)?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(anyhow::anyhow!("getrandom: {e}")))?;
     Ok(bytes)
 }
 

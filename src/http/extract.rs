@@ -172,12 +172,7 @@ pub fn sid<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Error> 
     parse(raw).ok_or(Error::NotFound)
 }
 
-/// A required form value: absent or empty → 400 20001 "Missing required parameter …".
-pub fn required(value: Option<String>, name: &str) -> Result<String, Error> {
-    value
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::missing(name))
-}
+pub use crate::domain::required;
 
 #[cfg(test)]
 mod tests {
