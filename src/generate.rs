@@ -86,7 +86,20 @@ async fn hash(secret: &str) -> anyhow::Result<String> {
     Ok(tokio::task::spawn_blocking(move || secrets::hash_secret(&secret)).await??)
 }
 
-pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
+/// Rows a data set of `sizes` has (for a progress bar's length): per account its row, its
+/// default service and 4 roles; users and end users one row each; a flow five (flow, revision,
+/// three test users); keys one each.
+pub fn expected_rows(sizes: &Sizes) -> u64 {
+    let accounts = sizes.accounts.max(1);
+    (accounts * 6 + sizes.users + sizes.end_users + sizes.flows * 5 + sizes.keys) as u64
+}
+
+/// Generates the data set; `progress` is told the rows written so far after each batch.
+pub async fn generate(
+    core: &Core,
+    sizes: &Sizes,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<Manifest> {
     let started = std::time::Instant::now();
     let mut rng = Rng(sizes.seed);
     let now = time::now();
@@ -137,7 +150,9 @@ pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
                 default_service: &service,
             })
             .await?;
-        manifest.rows += 1;
+        // The account, its default service and the service's 4 roles.
+        manifest.rows += 6;
+        progress(manifest.rows as u64);
 
         let users = share(sizes.users, accounts, a);
         let mut sample_user_sids = Vec::new();
@@ -169,12 +184,14 @@ pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
             if batch.len() == BATCH {
                 core.store.bulk_users(&batch).await?;
                 manifest.rows += batch.len();
+                progress(manifest.rows as u64);
                 batch.clear();
             }
         }
         if !batch.is_empty() {
             core.store.bulk_users(&batch).await?;
             manifest.rows += batch.len();
+            progress(manifest.rows as u64);
         }
         let deep_users_page = if users >= 20 {
             let pages = users / 10;
@@ -214,6 +231,7 @@ pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
                     .bulk_flows(sid.as_str(), &flow_batch, now)
                     .await?;
                 manifest.rows += flow_batch.len() * 5;
+                progress(manifest.rows as u64);
                 flow_batch.clear();
             }
         }
@@ -222,6 +240,7 @@ pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
                 .bulk_flows(sid.as_str(), &flow_batch, now)
                 .await?;
             manifest.rows += flow_batch.len() * 5;
+            progress(manifest.rows as u64);
         }
 
         let end_users = share(sizes.end_users, accounts, a);
@@ -240,12 +259,14 @@ pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
             if eu_batch.len() == BATCH {
                 core.store.bulk_end_users(&eu_batch).await?;
                 manifest.rows += eu_batch.len();
+                progress(manifest.rows as u64);
                 eu_batch.clear();
             }
         }
         if !eu_batch.is_empty() {
             core.store.bulk_end_users(&eu_batch).await?;
             manifest.rows += eu_batch.len();
+            progress(manifest.rows as u64);
         }
 
         if a == 0 {
@@ -261,6 +282,8 @@ pub async fn generate(core: &Core, sizes: &Sizes) -> anyhow::Result<Manifest> {
                         now,
                     )
                     .await?;
+                manifest.rows += 1;
+                progress(manifest.rows as u64);
                 manifest.keys.push(KeyManifest {
                     sid: key_sid,
                     secret,

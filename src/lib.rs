@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod http;
+pub mod progress;
 pub mod store;
 pub mod telemetry;
 
@@ -47,18 +48,29 @@ pub struct Server {
     pub bootstrap: Bootstrap,
 }
 
+/// Opens the database (migrated) and the server key, without creating any account: what
+/// `seed FILE` and `export` work on, and what `Server::start` builds on.
+pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
+    let store = Store::open(&config.database, config.max_database_pages).await?;
+    let server_key = load_server_key(config)?;
+    Ok(Core {
+        store,
+        server_key,
+        auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
+        webhook_wake: Arc::new(tokio::sync::Notify::new()),
+        delivery: Arc::new(domain::DeliveryStats::default()),
+        services: Arc::new(domain::conversations::ServiceCache::default()),
+    })
+}
+
 impl Server {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
-        let store = Store::open(&config.database, config.max_database_pages).await?;
-        let server_key = load_server_key(config)?;
-        let core = Core {
-            store,
-            server_key,
-            auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
-            webhook_wake: Arc::new(tokio::sync::Notify::new()),
-            delivery: Arc::new(domain::DeliveryStats::default()),
-            services: Arc::new(domain::conversations::ServiceCache::default()),
-        };
+        Self::start(open_core(config).await?, config).await
+    }
+
+    /// Creates the main account if the database has none (after any `--seed` fixture, so a
+    /// fixture's accounts count) and prepares serving.
+    pub async fn start(core: Core, config: &Config) -> anyhow::Result<Self> {
         let bootstrap =
             domain::accounts::bootstrap(&core, &config.account_sid, &config.auth_token).await?;
         Ok(Self {

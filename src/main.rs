@@ -1,24 +1,56 @@
-//! `localtwilio [serve] [--config PATH]`: parse arguments, load configuration, start serving.
+//! `localtwilio [serve] …`, `seed`, `export`, `backup`: parse arguments, load configuration, run
+//! the command. Every failure ends in one line on stderr (`error: …`) and exit code 1; usage
+//! mistakes exit with 2.
 
-use std::path::PathBuf;
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use anyhow::Context;
-use localtwilio::{Config, Server, domain::accounts::Bootstrap, telemetry};
+use localtwilio::{
+    Config, Server,
+    domain::{accounts::Bootstrap, fixtures, sid::AccountSid},
+    progress::Progress,
+    telemetry,
+};
 
-const USAGE: &str = "usage: localtwilio [serve] [--config PATH]\n\
-       localtwilio backup PATH [--config PATH]\n\
-       localtwilio seed --generate [--accounts N] [--users N] [--flows N] [--end-users N] [--keys N] [--seed N] [--manifest PATH] [--config PATH]\n\n\
+const USAGE: &str = "usage: localtwilio [serve] [--seed FILE] [--config PATH]\n\
+       localtwilio seed FILE [--config PATH]\n\
+       localtwilio seed --generate [--accounts N] [--users N] [--flows N] [--end-users N] [--keys N] [--seed N] [--manifest PATH] [--config PATH]\n\
+       localtwilio export [--account AC…] [--secrets] [--output FILE] [--config PATH]\n\
+       localtwilio backup PATH [--config PATH]\n\n\
 Environment: LOCALTWILIO_LISTEN, LOCALTWILIO_DATABASE, LOCALTWILIO_ACCOUNT_SID,\n\
 LOCALTWILIO_AUTH_TOKEN, LOCALTWILIO_PUBLIC_URL, LOCALTWILIO_LOG, LOCALTWILIO_CONFIG,\n\
 LOCALTWILIO_SECRET_KEY, LOCALTWILIO_AUTH_CONCURRENCY";
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let mut config_file = None;
-    let mut seed_command = false;
-    let mut backup_target: Option<PathBuf> = None;
-    let mut generate = false;
-    let mut manifest_path: Option<PathBuf> = None;
+enum Command {
+    Serve {
+        seed: Option<PathBuf>,
+    },
+    SeedFile(PathBuf),
+    Generate {
+        manifest: Option<PathBuf>,
+    },
+    Export {
+        account: Option<String>,
+        secrets: bool,
+        output: Option<PathBuf>,
+    },
+    Backup(PathBuf),
+}
+
+/// A mistake in the command line (exit code 2, with the usage text).
+struct Usage(String);
+
+struct Args {
+    command: Command,
+    config_file: Option<PathBuf>,
+    sizes: localtwilio::generate::Sizes,
+}
+
+fn parse_args() -> Result<Option<Args>, Usage> {
+    let mut args = std::env::args().skip(1).peekable();
     let mut sizes = localtwilio::generate::Sizes {
         accounts: 10,
         users: 100_000,
@@ -27,82 +59,157 @@ async fn main() -> anyhow::Result<()> {
         keys: 64,
         seed: 1,
     };
-    let mut args = std::env::args().skip(1);
+    let first = args.peek().cloned().unwrap_or_default();
+    let name = match first.as_str() {
+        "serve" | "seed" | "export" | "backup" => {
+            args.next();
+            first
+        }
+        _ => "serve".to_owned(),
+    };
+    let (mut config_file, mut seed, mut generate, mut manifest) = (None, None, false, None);
+    let (mut account, mut secrets, mut output, mut positional) = (None, false, None, None);
     while let Some(arg) = args.next() {
-        let number = |args: &mut std::iter::Skip<std::env::Args>| -> anyhow::Result<u64> {
+        let mut value = |flag: &str| {
             args.next()
-                .context(USAGE)?
-                .parse::<u64>()
-                .with_context(|| format!("{arg} takes a whole number"))
+                .ok_or_else(|| Usage(format!("{flag} needs a value")))
         };
-        match arg.as_str() {
-            "serve" => {}
-            "seed" => seed_command = true,
-            "backup" => backup_target = Some(PathBuf::from(args.next().context(USAGE)?)),
-            "--generate" => generate = true,
-            "--accounts" => sizes.accounts = number(&mut args)? as usize,
-            "--users" => sizes.users = number(&mut args)? as usize,
-            "--flows" => sizes.flows = number(&mut args)? as usize,
-            "--end-users" => sizes.end_users = number(&mut args)? as usize,
-            "--keys" => sizes.keys = number(&mut args)? as usize,
-            "--seed" => sizes.seed = number(&mut args)?,
-            "--manifest" => manifest_path = Some(PathBuf::from(args.next().context(USAGE)?)),
-            "--config" => config_file = Some(PathBuf::from(args.next().context(USAGE)?)),
-            "-h" | "--help" => {
+        let mut number = |flag: &str| -> Result<u64, Usage> {
+            let text = value(flag)?;
+            text.parse::<u64>()
+                .map_err(|_| Usage(format!("{flag} takes a whole number, not '{text}'")))
+        };
+        match (name.as_str(), arg.as_str()) {
+            (_, "-h" | "--help") => {
                 println!("{USAGE}");
-                return Ok(());
+                return Ok(None);
             }
-            other => anyhow::bail!("unknown argument `{other}`\n{USAGE}"),
+            (_, "--config") => config_file = Some(PathBuf::from(value("--config")?)),
+            ("serve", "--seed") => seed = Some(PathBuf::from(value("--seed")?)),
+            ("seed", "--generate") => generate = true,
+            ("seed", "--accounts") => sizes.accounts = number("--accounts")? as usize,
+            ("seed", "--users") => sizes.users = number("--users")? as usize,
+            ("seed", "--flows") => sizes.flows = number("--flows")? as usize,
+            ("seed", "--end-users") => sizes.end_users = number("--end-users")? as usize,
+            ("seed", "--keys") => sizes.keys = number("--keys")? as usize,
+            ("seed", "--seed") => sizes.seed = number("--seed")?,
+            ("seed", "--manifest") => manifest = Some(PathBuf::from(value("--manifest")?)),
+            ("export", "--account") => account = Some(value("--account")?),
+            ("export", "--secrets") => secrets = true,
+            ("export", "--output") => output = Some(PathBuf::from(value("--output")?)),
+            ("seed" | "backup", other) if !other.starts_with('-') && positional.is_none() => {
+                positional = Some(PathBuf::from(other));
+            }
+            (_, other) => return Err(Usage(format!("unknown argument '{other}' for {name}"))),
         }
     }
-    let config = Config::load(config_file)?;
-    telemetry::init(&config.log);
+    let command = match name.as_str() {
+        "serve" => Command::Serve { seed },
+        "seed" => match (generate, positional) {
+            (true, None) => Command::Generate { manifest },
+            (false, Some(file)) => Command::SeedFile(file),
+            (true, Some(_)) => {
+                return Err(Usage("seed takes a FILE or --generate, not both".into()));
+            }
+            (false, None) => return Err(Usage("seed needs a FILE or --generate".into())),
+        },
+        "export" => Command::Export {
+            account,
+            secrets,
+            output,
+        },
+        _ => Command::Backup(positional.ok_or_else(|| Usage("backup needs a target PATH".into()))?),
+    };
+    Ok(Some(Args {
+        command,
+        config_file,
+        sizes,
+    }))
+}
 
-    if let Some(target) = backup_target {
-        // A copy of the configured database, taken while any server on it keeps serving.
-        anyhow::ensure!(
-            !target.exists(),
-            "{} already exists; choose a new file",
-            target.display()
-        );
-        let store = localtwilio::store::Store::open(&config.database, 0).await?;
-        let started = std::time::Instant::now();
-        store
-            .backup_into(&target)
-            .await
-            .with_context(|| format!("backup to {} failed", target.display()))?;
-        store.close().await;
-        let bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
-        eprintln!(
-            "backed up {} to {} ({bytes} bytes) in {:.2} s",
-            config.database.display(),
-            target.display(),
-            started.elapsed().as_secs_f64()
-        );
-        return Ok(());
-    }
-    let server = Server::open(&config).await?;
-    if seed_command {
-        anyhow::ensure!(
-            generate,
-            "seed needs --generate (fixture files are not supported yet)\n{USAGE}"
-        );
-        let manifest = localtwilio::generate::generate(server.core(), &sizes).await?;
-        let text = serde_json::to_string_pretty(&manifest)?;
-        match manifest_path {
-            Some(path) => std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-            None => println!("{text}"),
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(Usage(problem)) => {
+            eprintln!("error: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
         }
-        eprintln!(
-            "generated {} rows in {:.2} s ({:.0} rows/s) into {}",
-            manifest.rows,
-            manifest.seconds,
-            manifest.rows as f64 / manifest.seconds.max(1e-9),
-            config.database.display()
-        );
-        return Ok(());
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the causes joined with ": ".
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config::load(args.config_file)?;
+    telemetry::init(&config.log);
+    match args.command {
+        Command::Serve { seed } => serve(&config, seed.as_deref()).await,
+        Command::SeedFile(file) => {
+            let core = localtwilio::open_core(&config).await?;
+            let result = seed_file(&core, &file).await;
+            core.store.close().await;
+            result
+        }
+        Command::Generate { manifest } => generate(&config, &args.sizes, manifest).await,
+        Command::Export {
+            account,
+            secrets,
+            output,
+        } => export(&config, account, secrets, output).await,
+        Command::Backup(target) => backup(&config, &target).await,
+    }
+}
+
+/// Applies a fixture file and prints what it did, plus any credential it had to make.
+async fn seed_file(core: &localtwilio::domain::Core, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read fixture {}", file.display()))?;
+    let applied = match fixtures::apply(core, &text).await {
+        Ok(applied) => applied,
+        Err(e) => match e.downcast::<fixtures::FixtureError>() {
+            // file:line:column: why — nothing was applied.
+            Ok(refused) => anyhow::bail!("{}:{refused} (nothing was applied)", file.display()),
+            Err(other) => {
+                return Err(other.context(format!("cannot apply {}", file.display())));
+            }
+        },
+    };
+    for generated in &applied.generated {
+        // stdout, never the log: shown once, like the bootstrap token.
+        println!("{}: generated secret {}", generated.sid, generated.secret);
+    }
+    let summary = format!(
+        "seeded {}: {} created, {} updated, {} unchanged",
+        file.display(),
+        applied.created,
+        applied.updated,
+        applied.unchanged
+    );
+    eprintln!("{summary}");
+    tracing::info!("{summary}");
+    Ok(())
+}
+
+async fn serve(config: &Config, seed: Option<&Path>) -> anyhow::Result<()> {
+    let core = localtwilio::open_core(config).await?;
+    if let Some(file) = seed {
+        seed_file(&core, file).await?;
+    }
+    let server = Server::start(core, config).await?;
     if let Bootstrap::Created {
         account_sid,
         auth_token,
@@ -120,9 +227,129 @@ async fn main() -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (set LOCALTWILIO_LISTEN to a free address)",
+                config.listen
+            )
+        })?;
     tracing::info!(address = %listener.local_addr()?, database = %config.database.display(), "localtwilio listening");
     server.serve(listener, shutdown_signal()).await
+}
+
+async fn generate(
+    config: &Config,
+    sizes: &localtwilio::generate::Sizes,
+    manifest_path: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let server = Server::open(config).await?;
+    let progress = Progress::new(Some(localtwilio::generate::expected_rows(sizes)), "rows");
+    let manifest =
+        localtwilio::generate::generate(server.core(), sizes, &|rows| progress.set(rows)).await?;
+    server.core().store.close().await;
+    let text = serde_json::to_string_pretty(&manifest)?;
+    match manifest_path {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write the manifest to {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    progress.finish(&format!(
+        "generated {} rows in {:.2} s ({:.0} rows/s) into {}",
+        manifest.rows,
+        manifest.seconds,
+        manifest.rows as f64 / manifest.seconds.max(1e-9),
+        config.database.display()
+    ));
+    Ok(())
+}
+
+async fn export(
+    config: &Config,
+    account: Option<String>,
+    secrets: bool,
+    output: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let account = match account {
+        Some(text) => Some(AccountSid::parse(&text).with_context(|| {
+            format!("--account '{text}' is not an account SID (AC followed by 32 hex digits)")
+        })?),
+        None => None,
+    };
+    if let Some(path) = &output
+        && path.exists()
+    {
+        anyhow::bail!("{} already exists; choose a new file", path.display());
+    }
+    let core = localtwilio::open_core(config).await?;
+    let progress = Progress::new(None, "rows");
+    let mut rows = 0u64;
+    let exported = fixtures::export(&core, account.as_ref(), secrets, &mut |n| {
+        rows += n;
+        progress.set(rows);
+    })
+    .await;
+    core.store.close().await;
+    let fixture = exported?;
+    let text = serde_json::to_string_pretty(&fixture)? + "\n";
+    match &output {
+        Some(path) => {
+            // Written beside the target, then renamed: a failed export leaves no partial file.
+            let partial = path.with_extension("partial");
+            std::fs::write(&partial, &text)
+                .with_context(|| format!("cannot write {}", partial.display()))?;
+            std::fs::rename(&partial, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => print!("{text}"),
+    }
+    let target = output.map_or("stdout".to_owned(), |p| p.display().to_string());
+    let seconds = progress.elapsed().as_secs_f64();
+    progress.finish(&format!(
+        "exported {rows} rows ({} accounts at top level) to {target} in {seconds:.2} s{}",
+        fixture.accounts.len(),
+        if secrets {
+            " — it holds credentials; keep it private"
+        } else {
+            " (no secrets; add --secrets to include them)"
+        }
+    ));
+    Ok(())
+}
+
+/// A copy of the configured database, taken while any server on it keeps serving.
+async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !target.exists(),
+        "{} already exists; choose a new file",
+        target.display()
+    );
+    let store = localtwilio::store::Store::open(&config.database, 0).await?;
+    let (_, database_bytes) = store.gauges().await?;
+    let progress = Progress::new(Some(database_bytes.max(0) as u64), "bytes");
+    // VACUUM INTO is one statement; the bar follows the copy's size as it grows.
+    let watch = {
+        let (target, bar) = (target.to_owned(), progress.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Ok(meta) = std::fs::metadata(&target) {
+                    bar.set(meta.len());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let result = store.backup_into(target).await;
+    watch.abort();
+    store.close().await;
+    result.with_context(|| format!("backup to {} failed", target.display()))?;
+    let bytes = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
+    let seconds = progress.elapsed().as_secs_f64();
+    progress.finish(&format!(
+        "backed up {} to {} ({bytes} bytes) in {seconds:.2} s",
+        config.database.display(),
+        target.display(),
+    ));
+    Ok(())
 }
 
 /// SIGINT or SIGTERM.

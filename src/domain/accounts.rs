@@ -221,7 +221,7 @@ pub async fn create_subaccount(
 }
 
 /// `friendly_name` is "up to 64 characters" (spec, `api.v2010.account`).
-fn check_friendly_name(name: &str) -> Result<()> {
+pub(crate) fn check_friendly_name(name: &str) -> Result<()> {
     super::check_chars(Some(name), "FriendlyName", 64)
 }
 

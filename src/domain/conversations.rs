@@ -492,7 +492,7 @@ pub fn parse_role_type(s: &str) -> Result<&'static str> {
 }
 
 /// At least one permission, each valid for the role's type; duplicates collapse.
-fn check_permissions(kind: &str, permissions: Vec<String>) -> Result<String> {
+pub(crate) fn check_permissions(kind: &str, permissions: Vec<String>) -> Result<String> {
     if permissions.is_empty() {
         return Err(Error::missing("Permission"));
     }

@@ -37,7 +37,7 @@ fn to_key(row: KeyRow) -> Result<Key> {
 }
 
 /// "up to 64 characters" (spec, `CreateNewKey`).
-fn check_friendly_name(name: Option<&str>) -> Result<()> {
+pub(crate) fn check_friendly_name(name: Option<&str>) -> Result<()> {
     super::check_chars(name, "FriendlyName", 64)
 }
 

@@ -49,6 +49,16 @@ pub fn is_auth_token(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// True for a secret shaped like the ones `new_key_secret` makes (fixture input check).
+pub fn is_key_secret(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// True for an argon2 PHC string (a key's `secret_hash` carried through export and seed).
+pub fn is_secret_hash(s: &str) -> bool {
+    s.starts_with("$argon2") && PasswordHash::new(s).is_ok()
+}
+
 /// argon2id PHC string of `secret` with a random salt. Slow by design (~19 MiB, tens of ms):
 /// call it from `spawn_blocking`.
 pub fn hash_secret(secret: &str) -> Result<String> {

@@ -218,7 +218,7 @@ pub fn validate(definition: &Value) -> Result<()> {
     }
 }
 
-fn content(
+pub(crate) fn content(
     friendly_name: String,
     status: &str,
     definition: &Value,

@@ -54,6 +54,48 @@ fn civil(ts: i64) -> Civil {
     }
 }
 
+/// Howard Hinnant's `days_from_civil`: the inverse of `civil`'s date part.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses exactly the v1/v2 form `2019-12-16T22:18:37Z` (fixture dates); anything else is
+/// `None`, including impossible dates such as February 30.
+pub fn parse_iso8601(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let shape_ok = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if !shape_ok {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 || day < 1 {
+        return None;
+    }
+    let ts = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    // Round-tripping rejects days past the month's end.
+    (iso8601(ts) == text).then_some(ts)
+}
+
 /// `2019-12-16T22:18:37Z` (v1/v2 `date-time`).
 pub fn iso8601(ts: i64) -> String {
     let c = civil(ts);
@@ -102,6 +144,18 @@ pub fn meridian(ts: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_iso8601_inverts_iso8601_and_refuses_impossible_dates() {
+        for ts in [0, 1_450_000_000, 951_782_400, 4_102_444_799] {
+            assert_eq!(parse_iso8601(&iso8601(ts)), Some(ts));
+        }
+        assert_eq!(parse_iso8601("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(parse_iso8601("2001-02-29T00:00:00Z"), None);
+        assert_eq!(parse_iso8601("2019-12-16 22:18:37Z"), None);
+        assert_eq!(parse_iso8601("2019-12-16T24:00:00Z"), None);
+        assert_eq!(parse_iso8601("2019-12-16T22:18:37+00:00"), None);
+    }
 
     #[test]
     fn formats_match_the_spec_examples() {

@@ -8,7 +8,7 @@ use super::{
     webhooks::{NewDelivery, enqueue},
 };
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ServiceRow {
     pub seq: i64,
     pub sid: String,
@@ -22,7 +22,7 @@ pub struct ServiceRow {
     pub date_updated: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct RoleRow {
     pub seq: i64,
     pub sid: String,
@@ -35,7 +35,7 @@ pub struct RoleRow {
     pub date_updated: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct UserRow {
     pub seq: i64,
     pub sid: String,

@@ -4,7 +4,7 @@ use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::{Keyset, Store, StoreResult};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct EndUserRow {
     pub seq: i64,
     pub sid: String,

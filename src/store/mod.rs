@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod conversations;
 pub mod end_users;
 pub mod error;
+pub mod fixtures;
 pub mod flows;
 pub mod keys;
 pub mod webhooks;
