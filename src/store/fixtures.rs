@@ -207,9 +207,11 @@ impl FixtureTx {
     }
 
     pub async fn put<R: Record>(&mut self, row: &R) -> StoreResult<()> {
+        // A UNIQUE clash (a user identity taken in its service) is `Conflict`.
         row.bind(sqlx::query(R::UPSERT))
             .execute(&mut *self.tx)
-            .await?;
+            .await
+            .map_err(super::error::classify)?;
         Ok(())
     }
 

@@ -40,8 +40,13 @@ impl TestApp {
     }
 
     pub async fn spawn() -> Self {
+        Self::spawn_in(tempfile::tempdir().unwrap()).await
+    }
+
+    /// A server on whatever `dir/db/localtwilio.db` already holds (e.g. a database the CLI
+    /// seeded); the main account is bootstrapped only if it holds none.
+    pub async fn spawn_in(dir: tempfile::TempDir) -> Self {
         localtwilio::install_tls_provider();
-        let dir = tempfile::tempdir().unwrap();
         let mut app = TestApp {
             tune: |_| {},
             base: String::new(),
@@ -71,16 +76,7 @@ impl TestApp {
             dir.path().join("db/secret.key"),
         )
         .unwrap();
-        let mut app = TestApp {
-            tune: |_| {},
-            base: String::new(),
-            client: reqwest::Client::new(),
-            dir,
-            shutdown: None,
-            handle: None,
-        };
-        app.start().await;
-        app
+        Self::spawn_in(dir).await
     }
 
     async fn start(&mut self) {

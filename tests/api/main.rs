@@ -7,6 +7,7 @@ mod conversations;
 mod corpus;
 mod crash;
 mod errors;
+mod fixtures;
 mod helpers;
 mod keys;
 mod limits;
