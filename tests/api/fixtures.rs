@@ -102,7 +102,7 @@ async fn the_demo_fixture_seeds_what_it_says_and_a_second_apply_changes_nothing(
         stderr(&output)
     );
 
-    let (_, account) = app.get(&DEMO_READS[0].to_string(), &demo()).await;
+    let (_, account) = app.get(DEMO_READS[0], &demo()).await;
     assert_eq!(account["friendly_name"], "Acme Demo");
     assert_eq!(account["auth_token"], DEMO_TOKEN);
     assert_eq!(account["date_created"], "Mon, 05 Jan 2026 09:00:00 +0000");
