@@ -200,7 +200,6 @@ async fn seed_file(core: &localtwilio::domain::Core, file: &Path) -> anyhow::Res
         applied.unchanged
     );
     eprintln!("{summary}");
-    tracing::info!("{summary}");
     Ok(())
 }
 

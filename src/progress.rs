@@ -1,6 +1,6 @@
 //! Progress of long-running commands (`seed --generate`, `export`, `backup`): a bar on a
-//! terminal (stderr), nothing while running otherwise; either way one summary line at the end,
-//! on stderr and in the log, so scripted runs stay quiet but leave a record.
+//! terminal (stderr), nothing while running otherwise; either way one summary line on stderr
+//! at the end, so scripted runs stay quiet but leave a record.
 
 use std::time::{Duration, Instant};
 
@@ -50,10 +50,9 @@ impl Progress {
         self.started.elapsed()
     }
 
-    /// Clears the bar and prints `summary` (stderr and log).
+    /// Clears the bar and prints the one-line `summary` on stderr.
     pub fn finish(self, summary: &str) {
         self.bar.finish_and_clear();
         eprintln!("{summary}");
-        tracing::info!("{summary}");
     }
 }

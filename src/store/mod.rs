@@ -26,6 +26,8 @@ pub struct Store {
     pub(crate) pool: SqlitePool,
     /// The group-commit writer for the hot write paths (see `writer`).
     pub(crate) writer: writer::Writer,
+    /// How connections are opened (bulk loading opens one of its own).
+    pub(crate) options: SqliteConnectOptions,
 }
 
 impl Store {
@@ -56,7 +58,11 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            options,
+        })
     }
 
     /// Writes a consistent copy of the database to `target` (which must not exist) with
