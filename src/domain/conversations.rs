@@ -332,7 +332,11 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     (date.len() + clock.map_or(0, str::len) > 0).then_some(days + time)
 }
 
-fn check_timer(value: Option<String>, name: &str, minimum_secs: u64) -> Result<Option<String>> {
+pub(crate) fn check_timer(
+    value: Option<String>,
+    name: &str,
+    minimum_secs: u64,
+) -> Result<Option<String>> {
     match value {
         None => Ok(None),
         Some(text) => match parse_duration(&text) {

@@ -176,20 +176,39 @@ impl Shared {
     }
 }
 
+/// What an account's target reads as before anything was configured.
+pub(crate) fn default_account_webhook(account: &str) -> AccountWebhookRow {
+    AccountWebhookRow {
+        account_sid: account.to_owned(),
+        method: "POST".into(),
+        filters: "[]".into(),
+        pre_webhook_url: None,
+        post_webhook_url: None,
+        target: "webhook".into(),
+    }
+}
+
+/// What a service's target reads as before anything was configured.
+pub(crate) fn default_service_webhook(
+    service: &crate::store::conversations::ServiceRow,
+) -> ServiceWebhookRow {
+    ServiceWebhookRow {
+        service_sid: service.sid.clone(),
+        account_sid: service.account_sid.clone(),
+        method: "POST".into(),
+        filters: "[]".into(),
+        pre_webhook_url: None,
+        post_webhook_url: None,
+    }
+}
+
 pub async fn account_config(core: &Core, principal: &Principal) -> Result<AccountWebhookRow> {
     let account = principal.account_sid.as_str();
     Ok(core
         .store
         .account_webhook(account)
         .await?
-        .unwrap_or_else(|| AccountWebhookRow {
-            account_sid: account.to_owned(),
-            method: "POST".into(),
-            filters: "[]".into(),
-            pre_webhook_url: None,
-            post_webhook_url: None,
-            target: "webhook".into(),
-        }))
+        .unwrap_or_else(|| default_account_webhook(account)))
 }
 
 pub async fn update_account_config(
@@ -198,6 +217,16 @@ pub async fn update_account_config(
     input: WebhookInput,
 ) -> Result<AccountWebhookRow> {
     let current = account_config(core, principal).await?;
+    let row = merge_account(current, input)?;
+    core.store.save_account_webhook(&row).await?;
+    Ok(row)
+}
+
+/// The account target after `input`, each field checked (API and fixtures).
+pub(crate) fn merge_account(
+    current: AccountWebhookRow,
+    input: WebhookInput,
+) -> Result<AccountWebhookRow> {
     let target = match input.target.as_deref() {
         None => current.target.clone(),
         Some(t @ ("webhook" | "flex")) => t.to_owned(),
@@ -214,16 +243,14 @@ pub async fn update_account_config(
         post_webhook_url: current.post_webhook_url,
     }
     .merge(input, ACCOUNT_FILTERS)?;
-    let row = AccountWebhookRow {
+    Ok(AccountWebhookRow {
         method: shared.method,
         filters: shared.filters,
         pre_webhook_url: shared.pre_webhook_url,
         post_webhook_url: shared.post_webhook_url,
         target,
         account_sid: current.account_sid,
-    };
-    core.store.save_account_webhook(&row).await?;
-    Ok(row)
+    })
 }
 
 pub async fn service_config(
@@ -236,14 +263,7 @@ pub async fn service_config(
         .store
         .service_webhook(&service.sid)
         .await?
-        .unwrap_or(ServiceWebhookRow {
-            service_sid: service.sid,
-            account_sid: service.account_sid,
-            method: "POST".into(),
-            filters: "[]".into(),
-            pre_webhook_url: None,
-            post_webhook_url: None,
-        }))
+        .unwrap_or_else(|| default_service_webhook(&service)))
 }
 
 pub async fn update_service_config(
@@ -253,6 +273,16 @@ pub async fn update_service_config(
     input: WebhookInput,
 ) -> Result<ServiceWebhookRow> {
     let current = service_config(core, principal, raw_sid).await?;
+    let row = merge_service(current, input)?;
+    core.store.save_service_webhook(&row).await?;
+    Ok(row)
+}
+
+/// The service target after `input`, each field checked (API and fixtures).
+pub(crate) fn merge_service(
+    current: ServiceWebhookRow,
+    input: WebhookInput,
+) -> Result<ServiceWebhookRow> {
     let shared = Shared {
         method: current.method,
         filters: current.filters,
@@ -260,16 +290,14 @@ pub async fn update_service_config(
         post_webhook_url: current.post_webhook_url,
     }
     .merge(input, SERVICE_FILTERS)?;
-    let row = ServiceWebhookRow {
+    Ok(ServiceWebhookRow {
         method: shared.method,
         filters: shared.filters,
         pre_webhook_url: shared.pre_webhook_url,
         post_webhook_url: shared.post_webhook_url,
         service_sid: current.service_sid,
         account_sid: current.account_sid,
-    };
-    core.store.save_service_webhook(&row).await?;
-    Ok(row)
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

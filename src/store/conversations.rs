@@ -49,7 +49,7 @@ pub struct UserRow {
     pub date_updated: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ConfigurationRow {
     pub account_sid: String,
     pub default_chat_service_sid: String,

@@ -8,6 +8,7 @@ use super::{
     Store, StoreResult,
     conversations::{ConfigurationRow, RoleRow, ServiceRow, UserRow},
     end_users::EndUserRow,
+    webhooks::{self, AccountWebhookRow, ServiceWebhookRow},
 };
 
 /// `accounts` with its credential columns.
@@ -335,6 +336,43 @@ impl FixtureTx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// Sets the configuration's messaging service and timers as given.
+    pub async fn put_configuration(&mut self, row: &ConfigurationRow) -> StoreResult<()> {
+        sqlx::query(
+            "update conversation_configurations set default_messaging_service_sid = ?, \
+             default_inactive_timer = ?, default_closed_timer = ? where account_sid = ?",
+        )
+        .bind(row.default_messaging_service_sid.clone())
+        .bind(row.default_inactive_timer.clone())
+        .bind(row.default_closed_timer.clone())
+        .bind(row.account_sid.clone())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn account_webhook(
+        &mut self,
+        account_sid: &str,
+    ) -> StoreResult<Option<AccountWebhookRow>> {
+        webhooks::account_webhook_in(self.conn(), account_sid).await
+    }
+
+    pub async fn put_account_webhook(&mut self, row: &AccountWebhookRow) -> StoreResult<()> {
+        webhooks::save_account_webhook_in(self.conn(), row).await
+    }
+
+    pub async fn service_webhook(
+        &mut self,
+        service_sid: &str,
+    ) -> StoreResult<Option<ServiceWebhookRow>> {
+        webhooks::service_webhook_in(self.conn(), service_sid).await
+    }
+
+    pub async fn put_service_webhook(&mut self, row: &ServiceWebhookRow) -> StoreResult<()> {
+        webhooks::save_service_webhook_in(self.conn(), row).await
     }
 
     /// Whether `machine_name` is in the EndUserTypes catalog.

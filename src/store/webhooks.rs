@@ -4,7 +4,7 @@ use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{Store, StoreResult};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct AccountWebhookRow {
     pub account_sid: String,
     pub method: String,
@@ -14,7 +14,7 @@ pub struct AccountWebhookRow {
     pub target: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ServiceWebhookRow {
     pub service_sid: String,
     pub account_sid: String,
@@ -96,62 +96,22 @@ impl Store {
         &self,
         account_sid: &str,
     ) -> StoreResult<Option<AccountWebhookRow>> {
-        Ok(sqlx::query_as::<_, AccountWebhookRow>(
-            "select account_sid, method, filters, pre_webhook_url, post_webhook_url, target \
-             from account_webhooks where account_sid = ?",
-        )
-        .bind(account_sid)
-        .fetch_optional(&self.pool)
-        .await?)
+        account_webhook_in(&self.pool, account_sid).await
     }
 
     pub async fn save_account_webhook(&self, row: &AccountWebhookRow) -> StoreResult<()> {
-        sqlx::query(
-            "insert into account_webhooks (account_sid, method, filters, pre_webhook_url, post_webhook_url, target) \
-             values (?, ?, ?, ?, ?, ?) on conflict (account_sid) do update set method = excluded.method, \
-             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
-             post_webhook_url = excluded.post_webhook_url, target = excluded.target",
-        )
-        .bind(&row.account_sid)
-        .bind(&row.method)
-        .bind(&row.filters)
-        .bind(&row.pre_webhook_url)
-        .bind(&row.post_webhook_url)
-        .bind(&row.target)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        save_account_webhook_in(&self.pool, row).await
     }
 
     pub async fn service_webhook(
         &self,
         service_sid: &str,
     ) -> StoreResult<Option<ServiceWebhookRow>> {
-        Ok(sqlx::query_as::<_, ServiceWebhookRow>(
-            "select service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url \
-             from service_webhooks where service_sid = ?",
-        )
-        .bind(service_sid)
-        .fetch_optional(&self.pool)
-        .await?)
+        service_webhook_in(&self.pool, service_sid).await
     }
 
     pub async fn save_service_webhook(&self, row: &ServiceWebhookRow) -> StoreResult<()> {
-        sqlx::query(
-            "insert into service_webhooks (service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url) \
-             values (?, ?, ?, ?, ?, ?) on conflict (service_sid) do update set method = excluded.method, \
-             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
-             post_webhook_url = excluded.post_webhook_url",
-        )
-        .bind(&row.service_sid)
-        .bind(&row.account_sid)
-        .bind(&row.method)
-        .bind(&row.filters)
-        .bind(&row.pre_webhook_url)
-        .bind(&row.post_webhook_url)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        save_service_webhook_in(&self.pool, row).await
     }
 
     /// Pending deliveries whose time has come, oldest first.
@@ -244,4 +204,72 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+pub(crate) async fn account_webhook_in<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    account_sid: &str,
+) -> StoreResult<Option<AccountWebhookRow>> {
+    Ok(sqlx::query_as::<_, AccountWebhookRow>(
+        "select account_sid, method, filters, pre_webhook_url, post_webhook_url, target \
+             from account_webhooks where account_sid = ?",
+    )
+    .bind(account_sid)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub(crate) async fn save_account_webhook_in<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    row: &AccountWebhookRow,
+) -> StoreResult<()> {
+    sqlx::query(
+            "insert into account_webhooks (account_sid, method, filters, pre_webhook_url, post_webhook_url, target) \
+             values (?, ?, ?, ?, ?, ?) on conflict (account_sid) do update set method = excluded.method, \
+             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
+             post_webhook_url = excluded.post_webhook_url, target = excluded.target",
+        )
+        .bind(&row.account_sid)
+        .bind(&row.method)
+        .bind(&row.filters)
+        .bind(&row.pre_webhook_url)
+        .bind(&row.post_webhook_url)
+        .bind(&row.target)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn service_webhook_in<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    service_sid: &str,
+) -> StoreResult<Option<ServiceWebhookRow>> {
+    Ok(sqlx::query_as::<_, ServiceWebhookRow>(
+        "select service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url \
+             from service_webhooks where service_sid = ?",
+    )
+    .bind(service_sid)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub(crate) async fn save_service_webhook_in<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    row: &ServiceWebhookRow,
+) -> StoreResult<()> {
+    sqlx::query(
+            "insert into service_webhooks (service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url) \
+             values (?, ?, ?, ?, ?, ?) on conflict (service_sid) do update set method = excluded.method, \
+             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
+             post_webhook_url = excluded.post_webhook_url",
+        )
+        .bind(&row.service_sid)
+        .bind(&row.account_sid)
+        .bind(&row.method)
+        .bind(&row.filters)
+        .bind(&row.pre_webhook_url)
+        .bind(&row.post_webhook_url)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -337,6 +337,18 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
             "not a date",
         ),
         (
+            "webhook filter of no such event",
+            "\"conversation_services\": [",
+            "\"conversation_webhooks\": {\"filters\": [\"onNothing\"]}, \"conversation_services\": [".into(),
+            "is not a webhook event",
+        ),
+        (
+            "timer below its minimum",
+            "\"conversation_services\": [",
+            "\"conversation_configuration\": {\"default_closed_timer\": \"PT1M\"}, \"conversation_services\": [".into(),
+            "DefaultClosedTimer",
+        ),
+        (
             "bad JSON",
             "\"test_users\": [\"+15005550006\"]",
             "\"test_users\": [\"+15005550006\",]".into(),
@@ -464,6 +476,42 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
     )
     .await;
 
+    // Configuration and webhook targets, account and service level.
+    for (path, form) in [
+        (
+            "/v1/Configuration".to_owned(),
+            vec![
+                ("DefaultInactiveTimer", "PT5M"),
+                (
+                    "DefaultMessagingServiceSid",
+                    "MG00000000000000000000000000000001",
+                ),
+            ],
+        ),
+        (
+            "/v1/Configuration/Webhooks".to_owned(),
+            vec![
+                ("Method", "GET"),
+                ("Filters", "onMessageAdded"),
+                ("PostWebhookUrl", "https://hooks.example/post"),
+                ("Target", "webhook"),
+            ],
+        ),
+        (
+            format!("/v1/Services/{service_sid}/Configuration/Webhooks"),
+            vec![
+                ("Filters", "onParticipantAdded"),
+                ("PreWebhookUrl", "https://hooks.example/pre"),
+            ],
+        ),
+        (
+            format!("/v1/Services/{service_sid}/Configuration"),
+            vec![("ReachabilityEnabled", "true")],
+        ),
+    ] {
+        let (status, body) = app.post(&path, &main, &form).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
     let paths: Vec<String> = [
         format!("/2010-04-01/Accounts/{}.json", main.user),
         "/2010-04-01/Accounts.json".into(),
@@ -480,6 +528,9 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
         "/v1/Users".into(),
         "/v1/Roles".into(),
         "/v1/Configuration".into(),
+        "/v1/Configuration/Webhooks".into(),
+        format!("/v1/Services/{service_sid}/Configuration"),
+        format!("/v1/Services/{service_sid}/Configuration/Webhooks"),
         "/v1/EndUsers".into(),
     ]
     .into();
