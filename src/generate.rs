@@ -8,7 +8,12 @@ use serde_json::json;
 
 use crate::{
     domain::{Core, conversations::default_service, secrets, sid::AccountSid, time},
-    store::{accounts::NewAccount, bulk::BulkFlow, conversations::UserRow, end_users::EndUserRow},
+    store::{
+        accounts::NewAccount,
+        bulk::{BulkFlow, BulkSession},
+        conversations::{NewService, UserRow},
+        end_users::EndUserRow,
+    },
 };
 
 #[derive(Debug, Clone)]
@@ -39,6 +44,117 @@ impl Rng {
 
     fn sid(&mut self, prefix: &str) -> String {
         format!("{prefix}{}", self.hex32())
+    }
+}
+
+/// SIDs handed out in ascending order, a batch at a time: a batch's rows then enter the SID
+/// index in order (appends instead of inserts at random places: a fifth less load time), and
+/// the data set stays the same for the same seed.
+struct SortedSids {
+    prefix: &'static str,
+    pending: std::vec::IntoIter<String>,
+    left: usize,
+}
+
+impl SortedSids {
+    fn new(prefix: &'static str, total: usize) -> Self {
+        Self {
+            prefix,
+            pending: Vec::new().into_iter(),
+            left: total,
+        }
+    }
+
+    fn next(&mut self, rng: &mut Rng) -> String {
+        if let Some(sid) = self.pending.next() {
+            return sid;
+        }
+        let n = BATCH.min(self.left).max(1);
+        self.left = self.left.saturating_sub(n);
+        let mut batch: Vec<String> = (0..n).map(|_| rng.sid(self.prefix)).collect();
+        batch.sort_unstable();
+        self.pending = batch.into_iter();
+        self.pending.next().unwrap_or_default()
+    }
+}
+
+/// Work for the loader task: rows are built on the calling task while the loader writes the
+/// previous batch, so building and SQLite's inserts run on both cores at once.
+enum Load {
+    Account {
+        sid: String,
+        friendly_name: String,
+        hash: String,
+        sealed: Vec<u8>,
+        service: NewService,
+        now: i64,
+    },
+    Users(Vec<UserRow>),
+    Flows(String, Vec<BulkFlow>, i64),
+    EndUsers(Vec<EndUserRow>),
+}
+
+/// Writes what arrives in order, on one connection, then makes it durable.
+async fn load(
+    mut bulk: BulkSession,
+    mut work: tokio::sync::mpsc::Receiver<Load>,
+) -> anyhow::Result<()> {
+    while let Some(next) = work.recv().await {
+        match next {
+            Load::Account {
+                sid,
+                friendly_name,
+                hash,
+                sealed,
+                service,
+                now,
+            } => {
+                bulk.main_account(NewAccount {
+                    sid: &sid,
+                    owner_account_sid: &sid,
+                    friendly_name: &friendly_name,
+                    auth_token_hash: &hash,
+                    auth_token_sealed: &sealed,
+                    now,
+                    default_service: &service,
+                })
+                .await?
+            }
+            Load::Users(rows) => bulk.bulk_users(rows).await?,
+            Load::Flows(account, flows, now) => bulk.bulk_flows(&account, &flows, now).await?,
+            Load::EndUsers(rows) => bulk.bulk_end_users(rows).await?,
+        }
+    }
+    bulk.finish().await?;
+    Ok(())
+}
+
+/// The loading side of `generate`: hands work to the loader; a closed channel means the loader
+/// failed, and `finish` says why.
+struct Loader {
+    work: tokio::sync::mpsc::Sender<Load>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Loader {
+    fn start(bulk: BulkSession) -> Self {
+        let (work, queue) = tokio::sync::mpsc::channel(1);
+        Self {
+            work,
+            task: tokio::spawn(load(bulk, queue)),
+        }
+    }
+
+    async fn send(&self, next: Load) -> anyhow::Result<()> {
+        self.work
+            .send(next)
+            .await
+            .map_err(|_| anyhow::anyhow!("the loader stopped"))
+    }
+
+    async fn finish(self) -> anyhow::Result<()> {
+        drop(self.work);
+        self.task.await?
     }
 }
 
@@ -135,7 +251,6 @@ pub async fn generate(
     progress: &dyn Fn(u64),
 ) -> anyhow::Result<Manifest> {
     let started = std::time::Instant::now();
-    let mut rng = Rng(sizes.seed);
     let now = time::now();
     let mut manifest = Manifest {
         seed: sizes.seed,
@@ -144,8 +259,39 @@ pub async fn generate(
         rows: 0,
         seconds: 0.0,
     };
+    let loader = Loader::start(core.store.bulk_session().await?);
+    let result = generate_into(core, sizes, progress, &loader, &mut manifest, now).await;
+    let loaded = loader.finish().await;
+    // The loader's own error explains a send that failed.
+    loaded?;
+    result?;
+    // Deep-page tokens carry a row's seq, known once the rows are in.
+    for account in &mut manifest.accounts {
+        if let Some((anchor, page)) = account.deep_users_page.take().and_then(|t| {
+            let (anchor, page) = t.split_once(' ')?;
+            Some((anchor.to_owned(), page.to_owned()))
+        }) {
+            let seq = core.store.user_seq(&anchor).await?.unwrap_or(0);
+            account.deep_users_page = Some(format!(
+                "/v1/Users?PageSize=10&Page={page}&PageToken=PA{seq:x}"
+            ));
+        }
+    }
+    manifest.seconds = started.elapsed().as_secs_f64();
+    Ok(manifest)
+}
+
+/// Builds the data set and hands it to the loader.
+async fn generate_into(
+    core: &Core,
+    sizes: &Sizes,
+    progress: &dyn Fn(u64),
+    loader: &Loader,
+    manifest: &mut Manifest,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut rng = Rng(sizes.seed);
     let accounts = sizes.accounts.max(1);
-    let mut bulk = core.store.bulk_session().await?;
     // Credentials come from a stream of their own so they can be hashed up front.
     let mut credential_rng = Rng(sizes.seed ^ 0x5eed_c0de_0000_0001);
     let tokens: Vec<String> = (0..accounts).map(|_| credential_rng.hex32()).collect();
@@ -186,15 +332,14 @@ pub async fn generate(
             renamed(&service.default_conversation_creator_role_sid);
         service.sid = rng.sid("IS");
         service.friendly_name = format!("Load test service {a}");
-        core.store
-            .insert_main_account(NewAccount {
-                sid: sid.as_str(),
-                owner_account_sid: sid.as_str(),
-                friendly_name: &format!("Load test account {a}"),
-                auth_token_hash: &hashes.next().await?,
-                auth_token_sealed: &core.server_key.seal(&token, sid.as_str())?,
+        loader
+            .send(Load::Account {
+                sid: sid.to_string(),
+                friendly_name: format!("Load test account {a}"),
+                hash: hashes.next().await?,
+                sealed: core.server_key.seal(&token, sid.as_str())?,
+                service: service.clone(),
                 now,
-                default_service: &service,
             })
             .await?;
         // The account, its default service and the service's 4 roles.
@@ -206,9 +351,10 @@ pub async fn generate(
         let mut sample_identities = Vec::new();
         let mut all_sids = Vec::with_capacity(users);
         let mut batch = Vec::with_capacity(BATCH.min(users));
+        let mut user_sids = SortedSids::new("US", users);
         for i in 0..users {
-            let user_sid = rng.sid("US");
-            let identity = format!("user-{a}-{i}");
+            let user_sid = user_sids.next(&mut rng);
+            let identity = format!("user-{a}-{i:07}");
             if i < 1000 {
                 sample_user_sids.push(user_sid.clone());
                 sample_identities.push(identity.clone());
@@ -221,33 +367,32 @@ pub async fn generate(
                 account_sid: sid.to_string(),
                 identity,
                 friendly_name: Some(format!("User {i}")),
-                attributes:
-                    json!({"tier": TIERS[(rng.next() % 3) as usize], "score": rng.next() % 1000})
-                        .to_string(),
+                attributes: {
+                    // What json!({"tier": …, "score": …}).to_string() writes, without the map.
+                    let tier = TIERS[(rng.next() % 3) as usize];
+                    let score = rng.next() % 1000;
+                    format!(r#"{{"score":{score},"tier":"{tier}"}}"#)
+                },
                 role_sid: Some(service.default_chat_service_role_sid.clone()),
                 date_created: now,
                 date_updated: now,
             });
             if batch.len() == BATCH {
-                bulk.bulk_users(&batch).await?;
                 manifest.rows += batch.len();
+                loader.send(Load::Users(std::mem::take(&mut batch))).await?;
                 progress(manifest.rows as u64);
-                batch.clear();
             }
         }
         if !batch.is_empty() {
-            bulk.bulk_users(&batch).await?;
             manifest.rows += batch.len();
+            loader.send(Load::Users(std::mem::take(&mut batch))).await?;
             progress(manifest.rows as u64);
         }
         let deep_users_page = if users >= 20 {
             let pages = users / 10;
             let anchor = &all_sids[(pages - 1) * 10 - 1];
-            let seq = core.store.user_seq(anchor).await?.unwrap_or(0);
-            Some(format!(
-                "/v1/Users?PageSize=10&Page={}&PageToken=PA{seq:x}",
-                pages - 1
-            ))
+            // "<anchor SID> <page>": `generate` makes the token once the rows are in.
+            Some(format!("{anchor} {}", pages - 1))
         } else {
             None
         };
@@ -259,8 +404,9 @@ pub async fn generate(
         .to_string();
         let mut sample_flow_sids = Vec::new();
         let mut flow_batch = Vec::new();
+        let mut flow_sids = SortedSids::new("FW", flows);
         for i in 0..flows {
-            let flow_sid = rng.sid("FW");
+            let flow_sid = flow_sids.next(&mut rng);
             if i < 1000 {
                 sample_flow_sids.push(flow_sid.clone());
             }
@@ -274,41 +420,59 @@ pub async fn generate(
                 test_users,
             });
             if flow_batch.len() == BATCH / 5 {
-                bulk.bulk_flows(sid.as_str(), &flow_batch, now).await?;
                 manifest.rows += flow_batch.len() * 5;
+                loader
+                    .send(Load::Flows(
+                        sid.to_string(),
+                        std::mem::take(&mut flow_batch),
+                        now,
+                    ))
+                    .await?;
                 progress(manifest.rows as u64);
-                flow_batch.clear();
             }
         }
         if !flow_batch.is_empty() {
-            bulk.bulk_flows(sid.as_str(), &flow_batch, now).await?;
             manifest.rows += flow_batch.len() * 5;
+            loader
+                .send(Load::Flows(
+                    sid.to_string(),
+                    std::mem::take(&mut flow_batch),
+                    now,
+                ))
+                .await?;
             progress(manifest.rows as u64);
         }
 
         let end_users = share(sizes.end_users, accounts, a);
         let mut eu_batch = Vec::new();
+        let mut end_user_sids = SortedSids::new("IT", end_users);
         for i in 0..end_users {
             eu_batch.push(EndUserRow {
                 seq: 0,
-                sid: rng.sid("IT"),
+                sid: end_user_sids.next(&mut rng),
                 account_sid: sid.to_string(),
                 friendly_name: format!("End user {i}"),
                 r#type: "individual".into(),
-                attributes: json!({"first_name": format!("F{i}"), "last_name": format!("L{}", rng.next() % 1000)}).to_string(),
+                attributes: format!(
+                    r#"{{"first_name":"F{i}","last_name":"L{}"}}"#,
+                    rng.next() % 1000
+                ),
                 date_created: now,
                 date_updated: now,
             });
             if eu_batch.len() == BATCH {
-                bulk.bulk_end_users(&eu_batch).await?;
                 manifest.rows += eu_batch.len();
+                loader
+                    .send(Load::EndUsers(std::mem::take(&mut eu_batch)))
+                    .await?;
                 progress(manifest.rows as u64);
-                eu_batch.clear();
             }
         }
         if !eu_batch.is_empty() {
-            bulk.bulk_end_users(&eu_batch).await?;
             manifest.rows += eu_batch.len();
+            loader
+                .send(Load::EndUsers(std::mem::take(&mut eu_batch)))
+                .await?;
             progress(manifest.rows as u64);
         }
 
@@ -325,7 +489,6 @@ pub async fn generate(
             deep_users_page,
         });
     }
-    bulk.finish().await?;
     // Keys belong to the first account; their hashes were queued after every account token.
     let first_account = manifest
         .accounts
@@ -350,8 +513,7 @@ pub async fn generate(
             account_sid: first_account.clone(),
         });
     }
-    manifest.seconds = started.elapsed().as_secs_f64();
-    Ok(manifest)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -60,20 +60,7 @@ impl Store {
     /// Inserts a main account (its own owner).
     pub async fn insert_main_account(&self, new: NewAccount<'_>) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
-             auth_token_hash, auth_token_sealed, date_created, date_updated) \
-             values (?1, ?1, ?2, 'active', 'Full', ?3, ?4, ?5, ?5)",
-        )
-        .bind(new.sid)
-        .bind(new.friendly_name)
-        .bind(new.auth_token_hash)
-        .bind(new.auth_token_sealed)
-        .bind(new.now)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        insert_default_service(&mut tx, new.default_service).await?;
+        insert_main_account_in(&mut tx, new).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -188,4 +175,25 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?)
     }
+}
+
+/// A main account and its default service, on an open transaction.
+pub(crate) async fn insert_main_account_in(
+    conn: &mut sqlx::SqliteConnection,
+    new: NewAccount<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
+         auth_token_hash, auth_token_sealed, date_created, date_updated) \
+         values (?1, ?1, ?2, 'active', 'Full', ?3, ?4, ?5, ?5)",
+    )
+    .bind(new.sid)
+    .bind(new.friendly_name)
+    .bind(new.auth_token_hash)
+    .bind(new.auth_token_sealed)
+    .bind(new.now)
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    insert_default_service(conn, new.default_service).await
 }
