@@ -86,7 +86,7 @@ enum Load {
         friendly_name: String,
         hash: String,
         sealed: Vec<u8>,
-        service: NewService,
+        service: Box<NewService>,
         now: i64,
     },
     Users(Vec<UserRow>),
@@ -338,7 +338,7 @@ async fn generate_into(
                 friendly_name: format!("Load test account {a}"),
                 hash: hashes.next().await?,
                 sealed: core.server_key.seal(&token, sid.as_str())?,
-                service: service.clone(),
+                service: Box::new(service.clone()),
                 now,
             })
             .await?;

@@ -64,8 +64,19 @@ impl BulkSession {
         Ok(())
     }
 
-    /// Copies everything loaded into the database file and syncs it.
+    /// Checks the references the load did not check row by row, then copies everything loaded
+    /// into the database file and syncs it.
     pub async fn finish(mut self) -> StoreResult<()> {
+        let dangling: Vec<(String, Option<i64>)> =
+            sqlx::query_as("select \"table\", rowid from pragma_foreign_key_check limit 1")
+                .fetch_all(&mut self.conn)
+                .await?;
+        if let Some((table, rowid)) = dangling.first() {
+            return Err(sqlx::Error::Protocol(format!(
+                "generated row {rowid:?} of {table} references a missing row"
+            ))
+            .into());
+        }
         sqlx::query("pragma synchronous = full")
             .execute(&mut self.conn)
             .await?;

@@ -8,6 +8,7 @@ mod corpus;
 mod crash;
 mod errors;
 mod fixtures;
+mod generate;
 mod helpers;
 mod keys;
 mod limits;
