@@ -241,11 +241,12 @@ async fn generate(
     sizes: &localtwilio::generate::Sizes,
     manifest_path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let server = Server::open(config).await?;
+    // No main account is bootstrapped: the generated accounts are the data set's.
+    let core = localtwilio::open_core(config).await?;
     let progress = Progress::new(Some(localtwilio::generate::expected_rows(sizes)), "rows");
-    let manifest =
-        localtwilio::generate::generate(server.core(), sizes, &|rows| progress.set(rows)).await?;
-    server.core().store.close().await;
+    let generated = localtwilio::generate::generate(&core, sizes, &|rows| progress.set(rows)).await;
+    core.store.close().await;
+    let manifest = generated?;
     let text = serde_json::to_string_pretty(&manifest)?;
     match manifest_path {
         Some(path) => std::fs::write(&path, text)
