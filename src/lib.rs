@@ -51,7 +51,15 @@ pub struct Server {
 /// Opens the database (migrated) and the server key, without creating any account: what
 /// `seed FILE` and `export` work on, and what `Server::start` builds on.
 pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
-    let store = Store::open(&config.database, config.max_database_pages).await?;
+    use anyhow::Context;
+    let store = Store::open(&config.database, config.max_database_pages)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {} (set LOCALTWILIO_DATABASE to a writable file)",
+                config.database.display()
+            )
+        })?;
     let server_key = load_server_key(config)?;
     Ok(Core {
         store,

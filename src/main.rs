@@ -204,6 +204,15 @@ async fn seed_file(core: &localtwilio::domain::Core, file: &Path) -> anyhow::Res
 }
 
 async fn serve(config: &Config, seed: Option<&Path>) -> anyhow::Result<()> {
+    // Bound first: a taken address changes nothing (no fixture applied, no account created).
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (set LOCALTWILIO_LISTEN to a free address)",
+                config.listen
+            )
+        })?;
     let core = localtwilio::open_core(config).await?;
     if let Some(file) = seed {
         seed_file(&core, file).await?;
@@ -224,14 +233,6 @@ async fn serve(config: &Config, seed: Option<&Path>) -> anyhow::Result<()> {
             );
         }
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (set LOCALTWILIO_LISTEN to a free address)",
-                config.listen
-            )
-        })?;
     tracing::info!(address = %listener.local_addr()?, database = %config.database.display(), "localtwilio listening");
     server.serve(listener, shutdown_signal()).await
 }
@@ -323,7 +324,9 @@ async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
         "{} already exists; choose a new file",
         target.display()
     );
-    let store = localtwilio::store::Store::open(&config.database, 0).await?;
+    let store = localtwilio::store::Store::open(&config.database, 0)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database.display()))?;
     let (_, database_bytes) = store.gauges().await?;
     let progress = Progress::new(Some(database_bytes.max(0) as u64), "bytes");
     // VACUUM INTO is one statement; the bar follows the copy's size as it grows.

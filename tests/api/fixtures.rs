@@ -677,6 +677,11 @@ async fn every_command_fails_in_one_actionable_line() {
         &["backup", dir.path().join("taken.db").to_str().unwrap()],
     ));
     assert!(taken.contains("already exists"), "{taken}");
+    let unopenable = assert_one_line_error(&cli(Path::new("/proc/no-such-dir/x.db"), &["export"]));
+    assert!(
+        unopenable.contains("cannot open the database"),
+        "{unopenable}"
+    );
     // Usage mistakes: exit code 2 and the usage text.
     let usage = cli(&db, &["seed"]);
     assert_eq!(usage.status.code(), Some(2));
