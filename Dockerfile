@@ -9,6 +9,8 @@ FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home-dir /data localtwilio \
     && mkdir -p /data && chown localtwilio /data
 COPY --from=build /src/target/release/localtwilio /usr/local/bin/localtwilio
+# The demo data set, for `docker run … serve --seed /usr/share/localtwilio/demo.json`.
+COPY config/demo.json /usr/share/localtwilio/demo.json
 USER localtwilio
 ENV LOCALTWILIO_LISTEN=0.0.0.0:8080 \
     LOCALTWILIO_DATABASE=/data/localtwilio.db
