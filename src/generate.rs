@@ -10,7 +10,7 @@ use crate::{
     domain::{Core, conversations::default_service, secrets, sid::AccountSid, time},
     store::{
         accounts::NewAccount,
-        bulk::{BulkFlow, BulkSession},
+        bulk::{BulkFlow, BulkKey, BulkSession},
         conversations::{NewService, UserRow},
         end_users::EndUserRow,
     },
@@ -92,6 +92,7 @@ enum Load {
     Users(Vec<UserRow>),
     Flows(String, Vec<BulkFlow>, i64),
     EndUsers(Vec<EndUserRow>),
+    Keys(String, Vec<BulkKey>, i64),
 }
 
 /// Writes what arrives in order, on one connection, then makes it durable.
@@ -123,6 +124,7 @@ async fn load(
             Load::Users(rows) => bulk.bulk_users(rows).await?,
             Load::Flows(account, flows, now) => bulk.bulk_flows(&account, &flows, now).await?,
             Load::EndUsers(rows) => bulk.bulk_end_users(rows).await?,
+            Load::Keys(account, keys, now) => bulk.keys(&account, &keys, now).await?,
         }
     }
     bulk.finish().await?;
@@ -217,10 +219,11 @@ impl Hashes {
         for _ in 0..2 {
             let jobs = std::sync::Arc::clone(&jobs);
             std::thread::spawn(move || {
+                let mut hasher = secrets::ReusableHasher::default();
                 loop {
                     let job = jobs.lock().ok().and_then(|mut q| q.pop_front());
                     let Some((secret, done)) = job else { break };
-                    let _ = done.send(secrets::hash_secret(&secret).map_err(anyhow::Error::from));
+                    let _ = done.send(hasher.hash(&secret).map_err(anyhow::Error::from));
                 }
             });
         }
@@ -495,24 +498,22 @@ async fn generate_into(
         .first()
         .map(|a| a.sid.clone())
         .unwrap_or_default();
+    let mut keys = Vec::with_capacity(key_credentials.len());
     for (k, (key_sid, secret)) in key_credentials.into_iter().enumerate() {
-        core.store
-            .insert_key(
-                &key_sid,
-                &first_account,
-                Some(&format!("load key {k}")),
-                &hashes.next().await?,
-                now,
-            )
-            .await?;
-        manifest.rows += 1;
-        progress(manifest.rows as u64);
+        keys.push(BulkKey {
+            sid: key_sid.clone(),
+            friendly_name: format!("load key {k}"),
+            secret_hash: hashes.next().await?,
+        });
         manifest.keys.push(KeyManifest {
             sid: key_sid,
             secret,
             account_sid: first_account.clone(),
         });
     }
+    manifest.rows += keys.len();
+    loader.send(Load::Keys(first_account, keys, now)).await?;
+    progress(manifest.rows as u64);
     Ok(())
 }
 

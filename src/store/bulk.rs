@@ -10,6 +10,13 @@ use super::{
     end_users::EndUserRow,
 };
 
+/// A generated API key with its secret's hash.
+pub struct BulkKey {
+    pub sid: String,
+    pub friendly_name: String,
+    pub secret_hash: String,
+}
+
 /// A generated flow: one published revision and its test users.
 pub struct BulkFlow {
     pub sid: String,
@@ -25,6 +32,9 @@ pub struct BulkFlow {
 /// else uses this connection, so its settings never reach API requests.
 pub struct BulkSession {
     conn: SqliteConnection,
+    /// Copies committed batches from the WAL into the database file on another connection
+    /// (and core) while the next batches load, so little is left for `finish`.
+    checkpointer: tokio::task::JoinHandle<()>,
 }
 
 impl Store {
@@ -39,7 +49,17 @@ impl Store {
         ] {
             sqlx::query(pragma).execute(&mut conn).await?;
         }
-        Ok(BulkSession { conn })
+        let pool = self.pool.clone();
+        let checkpointer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                // PASSIVE never blocks the loader; a failure here only leaves more for `finish`.
+                let _ = sqlx::query("pragma wal_checkpoint(passive)")
+                    .execute(&pool)
+                    .await;
+            }
+        });
+        Ok(BulkSession { conn, checkpointer })
     }
 }
 
@@ -64,9 +84,31 @@ impl BulkSession {
         Ok(())
     }
 
+    /// API keys of one account, in one transaction.
+    pub async fn keys(&mut self, account_sid: &str, keys: &[BulkKey], now: i64) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for key in keys {
+            sqlx::query(
+                "insert or rollback into api_keys (sid, account_sid, friendly_name, secret_hash, \
+                 date_created, date_updated) values (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(key.sid.clone())
+            .bind(account_sid.to_owned())
+            .bind(key.friendly_name.clone())
+            .bind(key.secret_hash.clone())
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Checks the references the load did not check row by row, then copies everything loaded
     /// into the database file and syncs it.
     pub async fn finish(mut self) -> StoreResult<()> {
+        self.checkpointer.abort();
         let dangling: Vec<(String, Option<i64>)> =
             sqlx::query_as("select \"table\", rowid from pragma_foreign_key_check limit 1")
                 .fetch_all(&mut self.conn)
