@@ -38,6 +38,17 @@ def _free_port():
 
 @pytest.fixture(scope="session")
 def base_url():
+    yield from _serve([])
+
+
+@pytest.fixture(scope="session")
+def demo_url():
+    """A server started with the shipped demo data set (`serve --seed config/demo.json`)."""
+    demo = os.path.join(os.path.dirname(__file__), "..", "..", "..", "config", "demo.json")
+    yield from _serve(["serve", "--seed", os.path.abspath(demo)])
+
+
+def _serve(args):
     binary = os.environ.get("LOCALTWILIO_BIN", "target/debug/localtwilio")
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,7 +62,7 @@ def base_url():
         )
         for var in ("TWILIO_REGION", "TWILIO_EDGE"):
             env.pop(var, None)
-        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen([binary, *args], env=env, stdout=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 30
         while True:
