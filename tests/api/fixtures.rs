@@ -689,3 +689,64 @@ async fn every_command_fails_in_one_actionable_line() {
     let usage = cli(&db, &["export", "--bogus"]);
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_new_service_naming_no_default_roles_gets_the_standard_four() {
+    let app = TestApp::spawn().await;
+    let with_sales = demo_text().replacen(
+        "\"conversation_services\": [",
+        "\"conversation_services\": [{\"sid\": \"IS00000000000000000000000000000de9\", \"friendly_name\": \"Sales\"},",
+        1,
+    );
+    let file = app.dir.path().join("sales.json");
+    std::fs::write(&file, with_sales).unwrap();
+    assert_ok(&seed(&app.db_path(), &file));
+    let (status, roles) = app
+        .get(
+            "/v1/Services/IS00000000000000000000000000000de9/Roles",
+            &demo(),
+        )
+        .await;
+    assert_eq!(status, 200, "{roles}");
+    let names: Vec<&str> = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["friendly_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "service admin",
+            "service user",
+            "channel admin",
+            "channel user"
+        ]
+    );
+    assert!(
+        roles["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["account_sid"] == DEMO_SID)
+    );
+    let (_, configuration) = app
+        .get(
+            "/v1/Services/IS00000000000000000000000000000de9/Configuration",
+            &demo(),
+        )
+        .await;
+    assert_eq!(
+        configuration["default_chat_service_role_sid"],
+        roles["roles"][1]["sid"]
+    );
+    // Applying it again adds no second set of roles.
+    assert_ok(&seed(&app.db_path(), &file));
+    let (_, again) = app
+        .get(
+            "/v1/Services/IS00000000000000000000000000000de9/Roles",
+            &demo(),
+        )
+        .await;
+    assert_eq!(again, roles);
+}
