@@ -287,13 +287,7 @@ impl Store {
         &self,
         account_sid: &str,
     ) -> StoreResult<Option<ConfigurationRow>> {
-        Ok(sqlx::query_as::<_, ConfigurationRow>(
-            "select account_sid, default_chat_service_sid, default_messaging_service_sid, \
-             default_inactive_timer, default_closed_timer from conversation_configurations where account_sid = ?",
-        )
-        .bind(account_sid)
-        .fetch_optional(&self.pool)
-        .await?)
+        configuration_in(&self.pool, account_sid).await
     }
 
     pub async fn update_configuration(
@@ -584,4 +578,18 @@ async fn fetch_service_on(
         .build_query_as::<ServiceRow>()
         .fetch_optional(conn)
         .await?)
+}
+
+/// An account's Conversations configuration row.
+pub(crate) async fn configuration_in<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    account_sid: &str,
+) -> StoreResult<Option<ConfigurationRow>> {
+    Ok(sqlx::query_as::<_, ConfigurationRow>(
+        "select account_sid, default_chat_service_sid, default_messaging_service_sid, \
+         default_inactive_timer, default_closed_timer from conversation_configurations where account_sid = ?",
+    )
+    .bind(account_sid)
+    .fetch_optional(db)
+    .await?)
 }

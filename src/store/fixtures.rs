@@ -6,8 +6,9 @@ use sqlx::{FromRow, Sqlite, SqliteConnection, query::Query, sqlite::SqliteArgume
 
 use super::{
     Store, StoreResult,
-    conversations::{ConfigurationRow, RoleRow, ServiceRow, UserRow},
+    conversations::{self, ConfigurationRow, RoleRow, ServiceRow, UserRow},
     end_users::EndUserRow,
+    flows::{self, RevisionContent},
     webhooks::{self, AccountWebhookRow, ServiceWebhookRow},
 };
 
@@ -54,11 +55,8 @@ pub struct FlowRecord {
 pub struct RevisionRecord {
     pub flow_sid: String,
     pub revision: i64,
-    pub friendly_name: String,
-    pub status: String,
-    pub definition: String,
-    pub commit_message: Option<String>,
-    pub errors: String,
+    #[sqlx(flatten)]
+    pub content: RevisionContent,
     pub date_created: i64,
 }
 
@@ -257,31 +255,20 @@ impl FixtureTx {
             .execute(self.conn())
             .await?;
         for r in revisions {
-            sqlx::query(
-                "insert into flow_revisions (flow_sid, revision, friendly_name, status, definition, \
-                 commit_message, errors, date_created) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            flows::insert_revision(
+                &mut self.tx,
+                &r.flow_sid,
+                r.revision,
+                &r.content,
+                r.date_created,
             )
-            .bind(&r.flow_sid)
-            .bind(r.revision)
-            .bind(&r.friendly_name)
-            .bind(&r.status)
-            .bind(&r.definition)
-            .bind(&r.commit_message)
-            .bind(&r.errors)
-            .bind(r.date_created)
-            .execute(&mut *self.tx)
             .await?;
         }
         Ok(())
     }
 
     pub async fn test_users(&mut self, flow_sid: &str) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "select identity from flow_test_users where flow_sid = ? order by position",
-        )
-        .bind(flow_sid.to_owned())
-        .fetch_all(self.conn())
-        .await?)
+        flows::select_test_users(self.conn(), flow_sid).await
     }
 
     pub async fn replace_test_users(
@@ -289,35 +276,14 @@ impl FixtureTx {
         flow_sid: &str,
         identities: &[String],
     ) -> StoreResult<()> {
-        sqlx::query("delete from flow_test_users where flow_sid = ?")
-            .bind(flow_sid.to_owned())
-            .execute(self.conn())
-            .await?;
-        for (position, identity) in identities.iter().enumerate() {
-            sqlx::query(
-                "insert into flow_test_users (flow_sid, position, identity) values (?, ?, ?)",
-            )
-            .bind(flow_sid.to_owned())
-            .bind(position as i64)
-            .bind(identity.clone())
-            .execute(self.conn())
-            .await?;
-        }
-        Ok(())
+        flows::write_test_users(self.conn(), flow_sid, identities).await
     }
 
     pub async fn configuration(
         &mut self,
         account_sid: &str,
     ) -> StoreResult<Option<ConfigurationRow>> {
-        Ok(sqlx::query_as::<_, ConfigurationRow>(
-            "select account_sid, default_chat_service_sid, default_messaging_service_sid, \
-             default_inactive_timer, default_closed_timer from conversation_configurations \
-             where account_sid = ?",
-        )
-        .bind(account_sid.to_owned())
-        .fetch_optional(self.conn())
-        .await?)
+        conversations::configuration_in(self.conn(), account_sid).await
     }
 
     /// Points the account's Conversations configuration at its default service.

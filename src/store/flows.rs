@@ -21,7 +21,7 @@ pub struct FlowRow {
 }
 
 /// The content of one revision.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct RevisionContent {
     pub friendly_name: String,
     pub status: String,
@@ -185,14 +185,7 @@ impl Store {
         if !self.flow_exists(account_sid, sid).await? {
             return Ok(None);
         }
-        Ok(Some(
-            sqlx::query_scalar(
-                "select identity from flow_test_users where flow_sid = ? order by position",
-            )
-            .bind(sid)
-            .fetch_all(&self.pool)
-            .await?,
-        ))
+        Ok(Some(select_test_users(&self.pool, sid).await?))
     }
 
     /// Replaces the whole list in one transaction: readers see the old list or the new one,
@@ -208,27 +201,17 @@ impl Store {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let found: Option<i64> =
-                        sqlx::query_scalar("select seq from flows where account_sid = ? and sid = ?")
-                            .bind(&account_sid)
-                            .bind(&sid)
-                            .fetch_optional(&mut *conn)
-                            .await?;
+                    let found: Option<i64> = sqlx::query_scalar(
+                        "select seq from flows where account_sid = ? and sid = ?",
+                    )
+                    .bind(&account_sid)
+                    .bind(&sid)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                     if found.is_none() {
                         return Ok(false);
                     }
-                    sqlx::query("delete from flow_test_users where flow_sid = ?")
-                        .bind(&sid)
-                        .execute(&mut *conn)
-                        .await?;
-                    for (position, identity) in identities.iter().enumerate() {
-                        sqlx::query("insert into flow_test_users (flow_sid, position, identity) values (?, ?, ?)")
-                            .bind(&sid)
-                            .bind(position as i64)
-                            .bind(identity)
-                            .execute(&mut *conn)
-                            .await?;
-                    }
+                    write_test_users(conn, &sid, &identities).await?;
                     Ok(true)
                 })
             })
@@ -236,7 +219,41 @@ impl Store {
     }
 }
 
-async fn insert_revision(
+/// A flow's test users, in order.
+pub(super) async fn select_test_users<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    sid: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "select identity from flow_test_users where flow_sid = ? order by position",
+    )
+    .bind(sid)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Makes the flow's test users exactly `identities` (on an open transaction).
+pub(super) async fn write_test_users(
+    conn: &mut sqlx::SqliteConnection,
+    sid: &str,
+    identities: &[String],
+) -> StoreResult<()> {
+    sqlx::query("delete from flow_test_users where flow_sid = ?")
+        .bind(sid)
+        .execute(&mut *conn)
+        .await?;
+    for (position, identity) in identities.iter().enumerate() {
+        sqlx::query("insert into flow_test_users (flow_sid, position, identity) values (?, ?, ?)")
+            .bind(sid)
+            .bind(position as i64)
+            .bind(identity)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_revision(
     conn: &mut sqlx::SqliteConnection,
     sid: &str,
     revision: i64,
