@@ -247,18 +247,28 @@ impl ServiceCache {
 
 // ---- services ----
 
+/// "limited to 256 characters" (spec, conversations.v1.service.friendly_name).
+pub(crate) fn check_service_name(name: &str) -> Result<()> {
+    super::check_chars(Some(name), "FriendlyName", 256)
+}
+
+/// "up to 64 characters" (spec, CreateRole FriendlyName).
+pub(crate) fn check_role_name(name: &str) -> Result<()> {
+    super::check_chars(Some(name), "FriendlyName", 64)
+}
+
+/// Not documented for users; Conversations names are limited to 256 characters *(ours)*.
+pub(crate) fn check_user_name(name: Option<&str>) -> Result<()> {
+    super::check_chars(name, "FriendlyName", 256)
+}
+
 #[instrument(skip_all)]
 pub async fn create_service(
     core: &Core,
     principal: &Principal,
     friendly_name: &str,
 ) -> Result<ServiceRow> {
-    // "limited to 256 characters" (spec, conversations.v1.service.friendly_name)
-    if friendly_name.chars().count() > 256 {
-        return Err(Error::invalid(
-            "Invalid parameter FriendlyName: must be at most 256 characters",
-        ));
-    }
+    check_service_name(friendly_name)?;
     let new = new_service(&principal.account_sid, friendly_name, time::now());
     Ok(core.store.create_service(&new).await?)
 }
@@ -535,12 +545,7 @@ pub async fn create_role(
         return Err(Error::missing("Permission"));
     }
     let kind = parse_role_type(&kind)?;
-    // "up to 64 characters" (spec, CreateRole FriendlyName)
-    if friendly_name.chars().count() > 64 {
-        return Err(Error::invalid(
-            "Invalid parameter FriendlyName: must be at most 64 characters",
-        ));
-    }
+    check_role_name(&friendly_name)?;
     let role = NewRole {
         sid: RoleSid::new().to_string(),
         friendly_name,
@@ -698,8 +703,7 @@ pub async fn create_user(
     let service = resolve(core, principal, scope).await?;
     let identity = required(identity, "Identity")?;
     check_identity(&identity)?;
-    // Not documented for users; Conversations names are limited to 256 characters *(ours)*.
-    super::check_chars(input.friendly_name.as_deref(), "FriendlyName", 256)?;
+    check_user_name(input.friendly_name.as_deref())?;
     if let Some(attributes) = &input.attributes {
         check_attributes(attributes)?;
     }
@@ -801,7 +805,7 @@ pub async fn update_user(
     webhooks: bool,
 ) -> Result<UserUpdate> {
     let before = fetch_user(core, principal, scope, key).await?;
-    super::check_chars(input.friendly_name.as_deref(), "FriendlyName", 256)?;
+    check_user_name(input.friendly_name.as_deref())?;
     if let Some(attributes) = &input.attributes {
         check_attributes(attributes)?;
     }

@@ -139,6 +139,27 @@ pub fn parse_attributes(text: &str) -> Result<String> {
     Ok(value.to_string())
 }
 
+/// Twilio documents no limit for end-user names *(ours: 256, as for other names)*.
+pub(crate) fn check_friendly_name(name: Option<&str>) -> Result<()> {
+    super::check_chars(name, "FriendlyName", 256)
+}
+
+/// `Type` must be a `machine_name` of the catalog (the catalog is read-only: migration data).
+pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
+    let known = core
+        .store
+        .fetch_end_user_type(kind)
+        .await?
+        .is_some_and(|t| t.machine_name == kind);
+    if known {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid parameter Type: '{kind}' is not an EndUserType machine_name (see GET /v1/EndUserTypes)"
+        )))
+    }
+}
+
 #[instrument(skip_all)]
 pub async fn create(
     core: &Core,
@@ -147,17 +168,8 @@ pub async fn create(
     kind: &str,
     attributes: Option<&str>,
 ) -> Result<EndUser> {
-    super::check_chars(Some(friendly_name), "FriendlyName", 256)?;
-    let known = core
-        .store
-        .fetch_end_user_type(kind)
-        .await?
-        .is_some_and(|t| t.machine_name == kind);
-    if !known {
-        return Err(Error::invalid(format!(
-            "Invalid parameter Type: '{kind}' is not an EndUserType machine_name (see GET /v1/EndUserTypes)"
-        )));
-    }
+    check_friendly_name(Some(friendly_name))?;
+    require_known_type(core, kind).await?;
     let attributes = match attributes {
         Some(text) => parse_attributes(text)?,
         None => "{}".to_owned(),
@@ -205,7 +217,7 @@ pub async fn update(
     friendly_name: Option<&str>,
     attributes: Option<&str>,
 ) -> Result<EndUser> {
-    super::check_chars(friendly_name, "FriendlyName", 256)?;
+    check_friendly_name(friendly_name)?;
     let attributes = attributes.map(parse_attributes).transpose()?;
     let row = core
         .store

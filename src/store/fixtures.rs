@@ -341,16 +341,6 @@ impl FixtureTx {
         webhooks::save_service_webhook_in(self.conn(), row).await
     }
 
-    /// Whether `machine_name` is in the EndUserTypes catalog.
-    pub async fn end_user_type_exists(&mut self, machine_name: &str) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("select seq from end_user_types where machine_name = ?")
-                .bind(machine_name.to_owned())
-                .fetch_optional(self.conn())
-                .await?;
-        Ok(found.is_some())
-    }
-
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())
