@@ -267,13 +267,9 @@ pub async fn generate(
     let loaded = loader.finish().await;
     // The loader's own error explains a send that failed.
     loaded?;
-    result?;
     // Deep-page tokens carry a row's seq, known once the rows are in.
-    for account in &mut manifest.accounts {
-        if let Some((anchor, page)) = account.deep_users_page.take().and_then(|t| {
-            let (anchor, page) = t.split_once(' ')?;
-            Some((anchor.to_owned(), page.to_owned()))
-        }) {
+    for (account, deep) in manifest.accounts.iter_mut().zip(result?) {
+        if let Some(DeepPage { anchor, page }) = deep {
             let seq = core.store.user_seq(&anchor).await?.unwrap_or(0);
             account.deep_users_page = Some(format!(
                 "/v1/Users?PageSize=10&Page={page}&PageToken=PA{seq:x}"
@@ -284,7 +280,14 @@ pub async fn generate(
     Ok(manifest)
 }
 
-/// Builds the data set and hands it to the loader.
+/// The last full page of an account's users at PageSize=10: the user just before it, and its
+/// page number.
+struct DeepPage {
+    anchor: String,
+    page: usize,
+}
+
+/// Builds the data set and hands it to the loader; returns each account's deep page.
 async fn generate_into(
     core: &Core,
     sizes: &Sizes,
@@ -292,7 +295,8 @@ async fn generate_into(
     loader: &Loader,
     manifest: &mut Manifest,
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Option<DeepPage>>> {
+    let mut deep_pages = Vec::new();
     let mut rng = Rng(sizes.seed);
     let accounts = sizes.accounts.max(1);
     // Credentials come from a stream of their own so they can be hashed up front.
@@ -352,7 +356,9 @@ async fn generate_into(
         let users = share(sizes.users, accounts, a);
         let mut sample_user_sids = Vec::new();
         let mut sample_identities = Vec::new();
-        let mut all_sids = Vec::with_capacity(users);
+        // Users 1..=(pages-1)*10 fill pages 0..pages-1; the last of them anchors the deep page.
+        let deep_page = (users >= 20).then(|| users / 10 - 1);
+        let mut deep_anchor = None;
         let mut batch = Vec::with_capacity(BATCH.min(users));
         let mut user_sids = SortedSids::new("US", users);
         for i in 0..users {
@@ -362,7 +368,9 @@ async fn generate_into(
                 sample_user_sids.push(user_sid.clone());
                 sample_identities.push(identity.clone());
             }
-            all_sids.push(user_sid.clone());
+            if deep_page.is_some_and(|page| i + 1 == page * 10) {
+                deep_anchor = Some(user_sid.clone());
+            }
             batch.push(UserRow {
                 seq: 0,
                 sid: user_sid,
@@ -391,14 +399,11 @@ async fn generate_into(
             loader.send(Load::Users(std::mem::take(&mut batch))).await?;
             progress(manifest.rows as u64);
         }
-        let deep_users_page = if users >= 20 {
-            let pages = users / 10;
-            let anchor = &all_sids[(pages - 1) * 10 - 1];
-            // "<anchor SID> <page>": `generate` makes the token once the rows are in.
-            Some(format!("{anchor} {}", pages - 1))
-        } else {
-            None
-        };
+        deep_pages.push(
+            deep_page
+                .zip(deep_anchor)
+                .map(|(page, anchor)| DeepPage { anchor, page }),
+        );
 
         let flows = share(sizes.flows, accounts, a);
         let definition = json!({"description": "generated", "initial_state": "Trigger", "states": [
@@ -489,7 +494,7 @@ async fn generate_into(
             sample_user_sids,
             sample_identities,
             sample_flow_sids,
-            deep_users_page,
+            deep_users_page: None,
         });
     }
     // Keys belong to the first account; their hashes were queued after every account token.
@@ -514,7 +519,7 @@ async fn generate_into(
     manifest.rows += keys.len();
     loader.send(Load::Keys(first_account, keys, now)).await?;
     progress(manifest.rows as u64);
-    Ok(())
+    Ok(deep_pages)
 }
 
 #[cfg(test)]
