@@ -73,13 +73,7 @@ impl Store {
         max: i64,
     ) -> StoreResult<CreateSubaccount> {
         let mut tx = self.begin_write().await?;
-        let existing: i64 = sqlx::query_scalar(
-            "select count(*) from accounts where owner_account_sid = ?1 and sid != ?1",
-        )
-        .bind(new.owner_account_sid)
-        .fetch_one(&mut *tx)
-        .await?;
-        if existing >= max {
+        if subaccount_count_in(&mut *tx, new.owner_account_sid).await? >= max {
             return Ok(CreateSubaccount::LimitReached);
         }
         let row = sqlx::query_as::<_, AccountRow>(
@@ -196,4 +190,17 @@ pub(crate) async fn insert_main_account_in(
     .await
     .map_err(classify)?;
     insert_default_service(conn, new.default_service).await
+}
+
+/// How many subaccounts `owner` has (a main account is its own owner and does not count).
+pub(crate) async fn subaccount_count_in<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    owner: &str,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "select count(*) from accounts where owner_account_sid = ?1 and sid != ?1",
+    )
+    .bind(owner)
+    .fetch_one(db)
+    .await?)
 }

@@ -2,10 +2,12 @@
 //! of a row by SID or by owner, and write a row as given — dates included — in one transaction
 //! that the caller commits only when every entry of the file was accepted.
 
-use sqlx::{FromRow, Sqlite, SqliteConnection, query::Query, sqlite::SqliteArguments};
+use sqlx::{
+    FromRow, QueryBuilder, Sqlite, SqliteConnection, query::Query, sqlite::SqliteArguments,
+};
 
 use super::{
-    Store, StoreResult,
+    Store, StoreResult, accounts,
     conversations::{self, ConfigurationRow, RoleRow, ServiceRow, UserRow},
     end_users::EndUserRow,
     flows::{self, RevisionContent},
@@ -64,6 +66,8 @@ type Bound<'q> = Query<'q, Sqlite, SqliteArguments>;
 
 /// A table row addressed by its `sid`, owned by the row named in `owner` column.
 pub trait Record: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin {
+    /// `select <all columns> from <table>`
+    const SELECT: &'static str;
     /// `select <all columns> from <table> where sid = ?`
     const BY_SID: &'static str;
     /// `select <all columns> from <table> where <owner> = ? order by seq`
@@ -78,6 +82,7 @@ macro_rules! record {
     ($ty:ty, $table:literal, owner $owner:literal, columns $columns:literal,
      values $values:literal, updates $updates:literal, |$row:ident| [$($field:expr),+ $(,)?]) => {
         impl Record for $ty {
+            const SELECT: &'static str = concat!("select seq, ", $columns, " from ", $table);
             const BY_SID: &'static str =
                 concat!("select seq, ", $columns, " from ", $table, " where sid = ?");
             const BY_OWNER: &'static str = concat!(
@@ -216,22 +221,16 @@ impl FixtureTx {
 
     /// Main accounts (their own owner), in creation order.
     pub async fn main_accounts(&mut self) -> StoreResult<Vec<AccountRecord>> {
-        Ok(sqlx::query_as::<_, AccountRecord>(
-            "select seq, sid, owner_account_sid, friendly_name, status, type, auth_token_hash, \
-             auth_token_sealed, date_created, date_updated from accounts \
-             where owner_account_sid = sid order by seq",
-        )
-        .fetch_all(self.conn())
-        .await?)
+        let mut query = QueryBuilder::<Sqlite>::new(AccountRecord::SELECT);
+        query.push(" where owner_account_sid = sid order by seq");
+        Ok(query
+            .build_query_as::<AccountRecord>()
+            .fetch_all(self.conn())
+            .await?)
     }
 
     pub async fn subaccount_count(&mut self, owner: &str) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "select count(*) from accounts where owner_account_sid = ? and sid <> owner_account_sid",
-        )
-        .bind(owner.to_owned())
-        .fetch_one(self.conn())
-        .await?)
+        accounts::subaccount_count_in(self.conn(), owner).await
     }
 
     pub async fn revisions(&mut self, flow_sid: &str) -> StoreResult<Vec<RevisionRecord>> {
