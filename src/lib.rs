@@ -100,11 +100,6 @@ impl Server {
         })
     }
 
-    /// The domain core (for commands such as `seed --generate` that work without serving).
-    pub fn core(&self) -> &Core {
-        &self.state.core
-    }
-
     /// Serves until `shutdown` resolves, then finishes in-flight requests (30 s at most) and
     /// closes the database.
     ///
