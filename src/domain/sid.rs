@@ -65,7 +65,41 @@ macro_rules! sid {
                 s.serialize_str(&self.0)
             }
         }
+
+        /// Deserializes through `parse`: a value off the spec pattern is a deserialization
+        /// error (which `TwilioPath` turns into 404 20404).
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&raw).ok_or_else(|| {
+                    serde::de::Error::custom(concat!("not a ", $prefix, " SID"))
+                })
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                Self::parse(s).ok_or(())
+            }
+        }
     };
+}
+
+/// A 2010 path segment `{Sid}.json`: the router cannot match a suffix after a parameter
+/// (matchit 0.8), so the route captures `ACxxx.json` whole and this strips and checks it.
+/// No suffix or a malformed SID fails to deserialize, i.e. 404 20404 *(ours)*.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonSuffixed<T>(pub T);
+
+impl<'de, T: std::str::FromStr> serde::Deserialize<'de> for JsonSuffixed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        raw.strip_suffix(".json")
+            .and_then(|s| s.parse().ok())
+            .map(JsonSuffixed)
+            .ok_or_else(|| serde::de::Error::custom("not a {Sid}.json segment"))
+    }
 }
 
 sid!(/// An Account (`api.v2010.account`).
@@ -104,5 +138,20 @@ mod tests {
         assert!(AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").is_none());
         assert!(AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag").is_none());
         assert!(AccountSid::parse("acaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").is_none());
+    }
+
+    #[test]
+    fn sids_deserialize_through_their_pattern() {
+        let ok: AccountSid =
+            serde_json::from_str("\"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"").unwrap();
+        assert_eq!(ok.as_str(), "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        assert!(serde_json::from_str::<AccountSid>("\"ACzz\"").is_err());
+        let suffixed: JsonSuffixed<KeySid> =
+            serde_json::from_str("\"SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json\"").unwrap();
+        assert_eq!(suffixed.0.as_str(), "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        assert!(
+            serde_json::from_str::<JsonSuffixed<KeySid>>("\"SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"")
+                .is_err()
+        );
     }
 }

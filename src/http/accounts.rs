@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    extract::{Authed, PathParams, TwilioForm, TwilioQuery, json_sid},
+    extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
     paging::{PagingParams, v2010_page},
     state::AppState,
 };
@@ -14,7 +14,7 @@ use crate::{
     domain::{
         accounts::{self, Account, AccountStatus, ListFilter},
         keys::{self, Key},
-        sid::{AccountSid, KeySid},
+        sid::{AccountSid, JsonSuffixed, KeySid},
         time::rfc2822,
     },
     error::Result,
@@ -131,10 +131,9 @@ async fn create_account(
 async fn fetch_account(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
 ) -> Result<Json<Value>> {
     principal.require_account_credential()?;
-    let sid = json_sid(path.get(0)?, AccountSid::parse)?;
     Ok(Json(account_json(
         accounts::fetch(&state.core, &principal, &sid).await?,
     )?))
@@ -143,11 +142,10 @@ async fn fetch_account(
 async fn update_account(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
     TwilioForm(form): TwilioForm<AccountForm>,
 ) -> Result<Json<Value>> {
     principal.require_account_credential()?;
-    let sid = json_sid(path.get(0)?, AccountSid::parse)?;
     let status = form
         .status
         .as_deref()
@@ -230,11 +228,10 @@ struct KeyForm {
 async fn create_key(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath(account): TwilioPath<AccountSid>,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<(StatusCode, Json<Value>)> {
     principal.require_account_credential()?;
-    let account = AccountSid::parse(path.get(0)?).ok_or(crate::error::Error::NotFound)?;
     let (key, secret) = keys::create(&state.core, &principal, &account, form.friendly_name).await?;
     // `api.v2010.account.new_key`: the key plus its secret, shown this once.
     let mut body = key_json(key);
@@ -245,11 +242,10 @@ async fn create_key(
 async fn list_keys(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath(account): TwilioPath<AccountSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<Value>> {
     principal.require_account_credential()?;
-    let account = AccountSid::parse(path.get(0)?).ok_or(crate::error::Error::NotFound)?;
     let page = keys::list(
         &state.core,
         &principal,
@@ -262,19 +258,15 @@ async fn list_keys(
     Ok(Json(v2010_page("keys", items, &page, &list_path, &[])))
 }
 
-/// `(account, key)` from `/Accounts/{AccountSid}/Keys/{Sid}.json`.
-fn key_path(path: &PathParams) -> Result<(AccountSid, KeySid)> {
-    let account = AccountSid::parse(path.get(0)?).ok_or(crate::error::Error::NotFound)?;
-    Ok((account, json_sid(path.get(1)?, KeySid::parse)?))
-}
+/// `/Accounts/{AccountSid}/Keys/{Sid}.json`.
+type KeyPath = TwilioPath<(AccountSid, JsonSuffixed<KeySid>)>;
 
 async fn fetch_key(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
 ) -> Result<Json<Value>> {
     principal.require_account_credential()?;
-    let (account, sid) = key_path(&path)?;
     Ok(Json(key_json(
         keys::fetch(&state.core, &principal, &account, &sid).await?,
     )))
@@ -283,11 +275,10 @@ async fn fetch_key(
 async fn update_key(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<Json<Value>> {
     principal.require_account_credential()?;
-    let (account, sid) = key_path(&path)?;
     let key = keys::update(&state.core, &principal, &account, &sid, form.friendly_name).await?;
     Ok(Json(key_json(key)))
 }
@@ -295,10 +286,9 @@ async fn update_key(
 async fn delete_key(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
-    path: PathParams,
+    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
 ) -> Result<StatusCode> {
     principal.require_account_credential()?;
-    let (account, sid) = key_path(&path)?;
     keys::delete(&state.core, &principal, &account, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -137,6 +137,23 @@ fn check_encoding(raw: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Typed path parameters: `TwilioPath<FlowSid>`, `TwilioPath<(ServiceSid, UserKey)>` or a
+/// struct naming the route's parameters. SID types deserialize through their spec pattern and
+/// 2010 segments through `JsonSuffixed`, so a malformed SID, a missing `.json` or a segment
+/// that does not percent-decode is 404 20404 here, in one place: no resource can exist there.
+pub struct TwilioPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for TwilioPath<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| TwilioPath(value))
+            .map_err(|_| Error::NotFound)
+    }
+}
+
 /// The path's parameters in order, percent-decoded. Any trouble decoding means no resource can
 /// exist there: 404.
 pub struct PathParams(pub Vec<String>);
