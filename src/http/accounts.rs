@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{
     extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-    paging::{PagingParams, v2010_page},
+    paging::{PagingParams, V2010Page, v2010_page},
     state::AppState,
 };
 use crate::{
@@ -168,7 +168,7 @@ async fn list_accounts(
     Authed(principal): Authed,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
     TwilioQuery(filter): TwilioQuery<AccountFilter>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V2010Page<Value>>> {
     principal.require_account_credential()?;
     let friendly_name = filter.friendly_name.filter(|n| !n.is_empty());
     let status_text = filter.status.filter(|s| !s.is_empty());
@@ -244,7 +244,7 @@ async fn list_keys(
     Authed(principal): Authed,
     TwilioPath(account): TwilioPath<AccountSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V2010Page<Value>>> {
     principal.require_account_credential()?;
     let page = keys::list(
         &state.core,

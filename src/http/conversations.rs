@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{
     extract::{Authed, PathParams, TwilioForm, TwilioQuery, required},
-    paging::{PagingParams, v1_page},
+    paging::{PagingParams, V1Page, v1_page},
     state::AppState,
     urls::BaseUrl,
 };
@@ -271,7 +271,7 @@ async fn list_services(
     Authed(principal): Authed,
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let page =
         conversations::list_services(&state.core, &principal, paging.request(MAX_SERVICES_PAGE)?)
             .await?;
@@ -430,7 +430,7 @@ async fn list_roles(
     BaseUrl(base): BaseUrl,
     path: ScopedPath,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let (service, page) = conversations::list_roles(
         &state.core,
         &principal,
@@ -536,7 +536,7 @@ async fn list_users(
     BaseUrl(base): BaseUrl,
     path: ScopedPath,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let (service, page) = conversations::list_users(
         &state.core,
         &principal,
@@ -608,7 +608,7 @@ async fn list_user_conversations(
     BaseUrl(base): BaseUrl,
     path: ScopedPath,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let user =
         conversations::fetch_user(&state.core, &principal, path.scope(), path.get(0)?).await?;
     let page: Page<()> = Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);

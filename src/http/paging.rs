@@ -7,8 +7,7 @@
 //!
 //! Links repeat the list's filters, then `PageSize`, `Page` and (after the first page) the token.
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize, ser::SerializeMap};
 
 use crate::{
     domain::paging::{Page, PageRequest},
@@ -72,51 +71,131 @@ fn links<T>(page: &Page<T>, path: &str, filters: &[(&str, &str)]) -> Links {
     }
 }
 
+/// A v1/v2 list page (`{"<key>": [...], "meta": {...}}`), typed: items are the resource's wire
+/// struct. Keys come out in sorted order, exactly as the `serde_json::Value` pages this replaced
+/// printed them (serde_json's map is sorted without `preserve_order`), so the bytes are unchanged.
+pub struct V1Page<T> {
+    key: &'static str,
+    items: Vec<T>,
+    meta: V1Meta,
+}
+
+/// `meta` of a v1/v2 page; fields in sorted order (see `V1Page`).
+#[derive(Serialize)]
+struct V1Meta {
+    first_page_url: String,
+    key: &'static str,
+    next_page_url: Option<String>,
+    page: u32,
+    page_size: u32,
+    previous_page_url: Option<String>,
+    url: String,
+}
+
+impl<T: Serialize> Serialize for V1Page<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        if self.key < "meta" {
+            map.serialize_entry(self.key, &self.items)?;
+            map.serialize_entry("meta", &self.meta)?;
+        } else {
+            map.serialize_entry("meta", &self.meta)?;
+            map.serialize_entry(self.key, &self.items)?;
+        }
+        map.end()
+    }
+}
+
 /// A v1/v2 list. `base` is the scheme+host (see `urls`), `path` the list's path.
-pub fn v1_page(
-    key: &str,
-    items: Vec<Value>,
+pub fn v1_page<T>(
+    key: &'static str,
+    items: Vec<T>,
     page: &Page<impl Sized>,
     base: &str,
     path: &str,
     filters: &[(&str, &str)],
-) -> Value {
+) -> V1Page<T> {
     let l = links(page, &format!("{base}{path}"), filters);
-    json!({
-        key: items,
-        "meta": {
-            "page": page.request.page,
-            "page_size": page.request.size,
-            "first_page_url": l.first,
-            "previous_page_url": l.previous,
-            "url": l.this,
-            "next_page_url": l.next,
-            "key": key,
+    V1Page {
+        key,
+        items,
+        meta: V1Meta {
+            first_page_url: l.first,
+            key,
+            next_page_url: l.next,
+            page: page.request.page,
+            page_size: page.request.size,
+            previous_page_url: l.previous,
+            url: l.this,
+        },
+    }
+}
+
+/// A 2010 list page: flat paging keys plus the item key, in sorted order (see `V1Page`).
+pub struct V2010Page<T> {
+    key: &'static str,
+    items: Vec<T>,
+    end: u64,
+    first_page_uri: String,
+    next_page_uri: Option<String>,
+    page: u32,
+    page_size: u32,
+    previous_page_uri: Option<String>,
+    start: u64,
+    uri: String,
+}
+
+impl<T: Serialize> Serialize for V2010Page<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(9))?;
+        let mut items = Some(&self.items);
+        // The fixed keys in sorted order; the item key goes in its sorted place among them.
+        macro_rules! entry {
+            ($name:literal, $value:expr) => {
+                if let Some(pending) = items.filter(|_| self.key < $name) {
+                    map.serialize_entry(self.key, pending)?;
+                    items = None;
+                }
+                map.serialize_entry($name, $value)?;
+            };
         }
-    })
+        entry!("end", &self.end);
+        entry!("first_page_uri", &self.first_page_uri);
+        entry!("next_page_uri", &self.next_page_uri);
+        entry!("page", &self.page);
+        entry!("page_size", &self.page_size);
+        entry!("previous_page_uri", &self.previous_page_uri);
+        entry!("start", &self.start);
+        entry!("uri", &self.uri);
+        if let Some(pending) = items {
+            map.serialize_entry(self.key, pending)?;
+        }
+        map.end()
+    }
 }
 
 /// A 2010 list; `path` ends in `.json`.
-pub fn v2010_page(
-    key: &str,
-    items: Vec<Value>,
+pub fn v2010_page<T>(
+    key: &'static str,
+    items: Vec<T>,
     page: &Page<impl Sized>,
     path: &str,
     filters: &[(&str, &str)],
-) -> Value {
+) -> V2010Page<T> {
     let l = links(page, path, filters);
     let start = u64::from(page.request.page) * u64::from(page.request.size);
     // The spec's examples show `end: 0` for an empty first page.
     let end = start + (items.len() as u64).saturating_sub(1);
-    let mut body = Map::new();
-    body.insert(key.to_owned(), Value::Array(items));
-    body.insert("end".into(), json!(end));
-    body.insert("first_page_uri".into(), json!(l.first));
-    body.insert("next_page_uri".into(), json!(l.next));
-    body.insert("page".into(), json!(page.request.page));
-    body.insert("page_size".into(), json!(page.request.size));
-    body.insert("previous_page_uri".into(), json!(l.previous));
-    body.insert("start".into(), json!(start));
-    body.insert("uri".into(), json!(l.this));
-    Value::Object(body)
+    V2010Page {
+        key,
+        items,
+        end,
+        first_page_uri: l.first,
+        next_page_uri: l.next,
+        page: page.request.page,
+        page_size: page.request.size,
+        previous_page_uri: l.previous,
+        start,
+        uri: l.this,
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{
     extract::{Authed, PathParams, TwilioForm, TwilioQuery, required, sid},
-    paging::{PagingParams, v1_page},
+    paging::{PagingParams, V1Page, v1_page},
     state::AppState,
     urls::BaseUrl,
 };
@@ -154,7 +154,7 @@ async fn list_flows(
     Authed(principal): Authed,
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let page = studio::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
     let items = page
         .items
@@ -231,7 +231,7 @@ async fn list_revisions(
     BaseUrl(base): BaseUrl,
     path: PathParams,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let sid = flow_sid(&path)?;
     let page = studio::list_revisions(
         &state.core,
@@ -310,7 +310,7 @@ async fn list_executions(
     BaseUrl(base): BaseUrl,
     path: PathParams,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let sid = flow_sid(&path)?;
     studio::require_flow(&state.core, &principal, &sid).await?;
     let page: Page<()> = Page::from_rows(paging.request(50)?, Vec::new(), |_| 0);

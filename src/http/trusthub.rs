@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     extract::{Authed, PathParams, TwilioForm, TwilioQuery, required, sid},
-    paging::{PagingParams, v1_page},
+    paging::{PagingParams, V1Page, v1_page},
     state::AppState,
     urls::BaseUrl,
 };
@@ -92,7 +92,7 @@ async fn list_end_users(
     Authed(principal): Authed,
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let page = trusthub::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
     let items = page.items.iter().map(|u| end_user_json(u, &base)).collect();
     Ok(Json(v1_page(
@@ -160,7 +160,7 @@ async fn list_end_user_types(
     Authed(_): Authed,
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<V1Page<Value>>> {
     let page = trusthub::list_types(&state.core, paging.request(MAX_PAGE_SIZE)?).await?;
     let items = page
         .items
