@@ -81,6 +81,8 @@ impl Server {
     pub async fn start(core: Core, config: &Config) -> anyhow::Result<Self> {
         let bootstrap =
             domain::accounts::bootstrap(&core, &config.account_sid, &config.auth_token).await?;
+        // One registry per server: two servers in a process never share counts.
+        let metrics = Arc::new(http::metrics::Metrics::new(&core));
         Ok(Self {
             limits: Limits {
                 max_connections: config.max_connections,
@@ -94,7 +96,7 @@ impl Server {
                     config.body_read_timeout_secs.max(1),
                 ),
                 storage: http::error::StorageHealth::default(),
-                metrics: Arc::new(http::metrics::HttpMetrics::default()),
+                metrics,
             },
             bootstrap,
         })

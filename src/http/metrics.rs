@@ -1,171 +1,299 @@
-//! `GET /metrics`: Prometheus text format (version 0.0.4). No authentication, like `/healthz`:
-//! it holds counts by route template and status only — never a SID, identity or parameter.
+//! `GET /metrics` in the Prometheus text format (0.0.4), or OpenMetrics when the scraper asks
+//! for it (`Accept: application/openmetrics-text`). No authentication, like `/healthz`: it holds
+//! counts by route template and status only — never a SID, identity or parameter.
+//!
+//! Each server owns one [`Metrics`] (its own `prometheus_client` registry), so two servers in
+//! one process (the tests) never mix counts. Imports nothing from `http` but axum types: the
+//! state hands it over through `FromRef`, so `state.rs` → `metrics.rs` is the only direction.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::{Mutex, atomic::Ordering},
-    time::Duration,
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 use axum::{
-    extract::State,
-    http::{HeaderValue, header},
+    extract::{MatchedPath, State},
+    http::{HeaderMap, HeaderValue, Method, header},
     response::{IntoResponse, Response},
 };
+use prometheus_client::{
+    collector::Collector,
+    encoding::{
+        DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+    },
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::Gauge,
+        histogram::Histogram,
+    },
+    registry::{Registry, Unit},
+};
 
-use super::state::AppState;
+use crate::{
+    domain::{Core, DeliveryStats, auth::Authenticator},
+    error::Error,
+    store::Store,
+};
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
+/// The route label of a request no route matched.
+pub const UNMATCHED: &str = "(unmatched)";
 
-/// Request counters, filled by the request-span middleware.
-#[derive(Default)]
-pub struct HttpMetrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-}
+/// A route template label. Holds the router's own `MatchedPath` (an `Arc<str>`), so labelling a
+/// request clones a pointer instead of allocating a string.
+#[derive(Clone, Debug)]
+struct RouteLabel(Option<MatchedPath>);
 
-impl HttpMetrics {
-    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut latency) = self.latency.lock() {
-            let h = latency.entry(route.to_owned()).or_default();
-            let secs = elapsed.as_secs_f64();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.counts[i] += 1;
-                }
-            }
-            h.count += 1;
-            h.sum += secs;
-        }
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
     }
 }
 
-/// Label values are route templates and methods; escape anyway.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP localtwilio_http_requests_total HTTP requests by method, route template and status."
-    );
-    let _ = writeln!(out, "# TYPE localtwilio_http_requests_total counter");
-    if let Ok(requests) = state.metrics.requests.lock() {
-        for ((method, route, status), n) in requests.iter() {
-            let _ = writeln!(
-                out,
-                "localtwilio_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
-                label(method),
-                label(route)
-            );
-        }
+impl Eq for RouteLabel {}
+
+impl std::hash::Hash for RouteLabel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
-    let _ = writeln!(
-        out,
-        "# HELP localtwilio_http_request_duration_seconds Time from request to response, by route template."
-    );
-    let _ = writeln!(
-        out,
-        "# TYPE localtwilio_http_request_duration_seconds histogram"
-    );
-    if let Ok(latency) = state.metrics.latency.lock() {
-        for (route, h) in latency.iter() {
-            let route = label(route);
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "localtwilio_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "localtwilio_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "localtwilio_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "localtwilio_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), fmt::Error> {
+        fmt::Write::write_str(encoder, self.as_str())
     }
-    let auth = state.core.auth.stats();
-    for (name, help, value) in [
-        (
-            "auth_cache_hits_total",
-            "Requests whose credential was already verified.",
-            auth.hits,
-        ),
-        (
-            "auth_cache_misses_total",
-            "Credentials that needed an argon2 check (or an unknown SID).",
-            auth.misses,
-        ),
-        (
-            "auth_failures_total",
-            "Failed authentications.",
-            auth.failures,
-        ),
-        (
-            "auth_rate_limited_total",
-            "Requests refused with 429 for too many failures.",
-            auth.limited,
-        ),
-        (
-            "webhook_attempts_delivered_total",
-            "Webhook attempts answered 2xx.",
-            state.core.delivery.delivered.load(Ordering::Relaxed),
-        ),
-        (
-            "webhook_attempts_failed_total",
-            "Webhook attempts that failed (retried or given up).",
-            state.core.delivery.failed.load(Ordering::Relaxed),
-        ),
-    ] {
-        let _ = writeln!(
-            out,
-            "# HELP localtwilio_{name} {help}\n# TYPE localtwilio_{name} counter\nlocaltwilio_{name} {value}"
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: RouteLabel,
+    status: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LatencyLabels {
+    route: RouteLabel,
+}
+
+/// The method label: the standard methods by name, anything else as `OTHER`, so a client
+/// inventing methods cannot grow the series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// One server's metrics: its registry and the handles the request path updates.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
+    auth_refused: Counter,
+    auth_refused_unlogged: Counter,
+    webhook_queue_depth: Gauge,
+    database_size: Gauge,
+    /// Read at scrape time for the two gauges.
+    store: Store,
+}
+
+impl Metrics {
+    pub fn new(core: &Core) -> Self {
+        let mut registry = Registry::with_prefix("localtwilio");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            requests.clone(),
         );
+        let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from request to response, by route template",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        registry.register_collector(Box::new(CoreCounters {
+            auth: Arc::clone(&core.auth),
+            delivery: Arc::clone(&core.delivery),
+        }));
+        let auth_refused = Counter::default();
+        registry.register(
+            "auth_refused",
+            "Requests refused by authentication (401 or 429), every one whether logged or not",
+            auth_refused.clone(),
+        );
+        let auth_refused_unlogged = Counter::default();
+        registry.register(
+            "auth_refused_unlogged",
+            "Refused requests whose log line was suppressed by the log rate bound",
+            auth_refused_unlogged.clone(),
+        );
+        let webhook_queue_depth = Gauge::default();
+        registry.register(
+            "webhook_queue_depth",
+            "Webhook deliveries waiting to be sent",
+            webhook_queue_depth.clone(),
+        );
+        let database_size = Gauge::default();
+        registry.register_with_unit(
+            "database_size",
+            "Size of the SQLite database (pages in use)",
+            Unit::Bytes,
+            database_size.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            auth_refused,
+            auth_refused_unlogged,
+            webhook_queue_depth,
+            database_size,
+            store: core.store.clone(),
+        }
     }
-    let (depth, size) = state.core.store.gauges().await.unwrap_or((-1, -1));
-    let _ = writeln!(
-        out,
-        "# HELP localtwilio_webhook_queue_depth Webhook deliveries waiting to be sent.\n# TYPE localtwilio_webhook_queue_depth gauge\nlocaltwilio_webhook_queue_depth {depth}"
-    );
-    let _ = writeln!(
-        out,
-        "# HELP localtwilio_database_size_bytes Size of the SQLite database (pages in use).\n# TYPE localtwilio_database_size_bytes gauge\nlocaltwilio_database_size_bytes {size}"
-    );
-    let mut response = out.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+
+    /// Counts one request. Allocates only the first time a (method, route, status) is seen.
+    pub fn record(
+        &self,
+        method: &Method,
+        route: Option<&MatchedPath>,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let route = RouteLabel(route.cloned());
+        self.latency
+            .get_or_create(&LatencyLabels {
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method_label(method),
+                route,
+                status,
+            })
+            .inc();
+    }
+
+    /// Counts one request refused by authentication; `logged` says whether its log line was
+    /// written or suppressed by the rate bound (http::trace).
+    pub fn record_auth_refused(&self, logged: bool) {
+        self.auth_refused.inc();
+        if !logged {
+            self.auth_refused_unlogged.inc();
+        }
+    }
+}
+
+/// The counters the domain keeps (authentication, webhook delivery), read at each scrape.
+struct CoreCounters {
+    auth: Arc<Authenticator>,
+    delivery: Arc<DeliveryStats>,
+}
+
+impl fmt::Debug for CoreCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoreCounters").finish_non_exhaustive()
+    }
+}
+
+impl Collector for CoreCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        use std::sync::atomic::Ordering;
+        let auth = self.auth.stats();
+        for (name, help, value) in [
+            (
+                "auth_cache_hits",
+                "Requests whose credential was already verified",
+                auth.hits,
+            ),
+            (
+                "auth_cache_misses",
+                "Credentials that needed an argon2 check (or an unknown SID)",
+                auth.misses,
+            ),
+            ("auth_failures", "Failed authentications", auth.failures),
+            (
+                "auth_rate_limited",
+                "Requests refused with 429 for too many failures",
+                auth.limited,
+            ),
+            (
+                "webhook_attempts_delivered",
+                "Webhook attempts answered 2xx",
+                self.delivery.delivered.load(Ordering::Relaxed),
+            ),
+            (
+                "webhook_attempts_failed",
+                "Webhook attempts that failed (retried or given up)",
+                self.delivery.failed.load(Ordering::Relaxed),
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// The OpenMetrics content type, served when the scraper's `Accept` names it.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+pub async fn metrics(
+    State(metrics): State<Arc<Metrics>>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    // A gauge the database cannot answer shows -1 rather than failing the whole scrape.
+    let (depth, size) = metrics.store.gauges().await.unwrap_or((-1, -1));
+    metrics.webhook_queue_depth.set(depth);
+    metrics.database_size.set(size);
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    let mut text = String::new();
+    let (encoded, content_type) = if openmetrics {
+        (
+            prometheus_client::encoding::text::encode(&mut text, &metrics.registry),
+            OPENMETRICS,
+        )
+    } else {
+        (
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &metrics.registry),
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        )
+    };
+    // Writing into a String cannot fail; a collector that did is a bug (500, logged).
+    encoded.map_err(|_| Error::Internal(anyhow::anyhow!("encoding /metrics failed")))?;
+    let mut response = text.into_response();
     response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(response)
 }

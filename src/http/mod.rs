@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(extract::BodyLimit(limit, body_timeout)))
         .layer(axum::Extension(state.storage.clone()))
         .layer(from_fn_with_state(
-            state.metrics.clone(),
+            std::sync::Arc::new(trace::RequestLog::new(state.metrics.clone())),
             trace::request_span,
         ))
         .with_state(state)

@@ -1,5 +1,11 @@
-//! Shared state handed to every handler.
+//! Shared state handed to every handler. Imports the pieces it holds; none of them imports it
+//! back (`/metrics` and the request log take their part through `FromRef`).
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use super::metrics::Metrics;
 use crate::domain::Core;
 
 #[derive(Clone)]
@@ -11,8 +17,14 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How long a client may take to send its body.
     pub body_read_timeout: std::time::Duration,
-    /// Request counters for `/metrics`.
-    pub metrics: std::sync::Arc<super::metrics::HttpMetrics>,
+    /// This server's metrics registry (`/metrics`).
+    pub metrics: Arc<Metrics>,
     /// Whether the last write failed on a storage fault.
     pub storage: super::error::StorageHealth,
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.metrics)
+    }
 }
