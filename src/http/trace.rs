@@ -41,7 +41,9 @@ struct RefusedWindow {
 /// What to do with one refused request's log line.
 enum Refused {
     /// Write it; `unlogged_before` refused requests since the previous such line were not.
-    Log { unlogged_before: u64 },
+    Log {
+        unlogged_before: u64,
+    },
     Suppress,
 }
 

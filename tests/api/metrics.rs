@@ -72,3 +72,145 @@ async fn metrics_count_requests_auth_and_storage() {
     assert!(value(&text, "localtwilio_database_size_bytes").unwrap() > 0.0);
     assert!(!text.contains(MAIN_SID), "no account data in metrics");
 }
+
+/// Issue 15 F13: an unauthenticated flood wrote one log line per request (366 MB in 30 s). The
+/// real binary takes 2,000 refused requests (wrong token, then rate limited; and no credentials
+/// at all): its log holds a bounded number of lines, every refusal is either logged or counted
+/// in a later line's `unlogged_refusals`, and `/metrics` counts all of them.
+#[tokio::test]
+async fn a_flood_of_refused_credentials_is_logged_at_a_bounded_rate_and_counted() {
+    use std::{process::Stdio, time::Duration};
+    use tokio::io::AsyncReadExt;
+
+    localtwilio::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
+        .env("LOCALTWILIO_DATABASE", dir.path().join("flood.db"))
+        .env("LOCALTWILIO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOCALTWILIO_ACCOUNT_SID", MAIN_SID)
+        .env("LOCALTWILIO_AUTH_TOKEN", crate::helpers::MAIN_TOKEN)
+        .env("LOCALTWILIO_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..500 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(up, "the server did not start");
+
+    const FLOOD: usize = 2_000;
+    const WORKERS: usize = 8;
+    let started = std::time::Instant::now();
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|worker| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for i in 0..FLOOD / WORKERS {
+                    let request = client.get(format!("{base}/v1/Users"));
+                    // Half with a wrong token for a real account, half with no credentials.
+                    let request = if (worker + i) % 2 == 0 {
+                        request.basic_auth(MAIN_SID, Some("feedfacefeedfacefeedfacefeedface"))
+                    } else {
+                        request
+                    };
+                    statuses.push(request.send().await.unwrap().status().as_u16());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for worker in workers {
+        let statuses = worker.await.unwrap();
+        assert!(
+            statuses.iter().all(|s| *s == 401 || *s == 429),
+            "{statuses:?}"
+        );
+        refused += statuses.len();
+    }
+    assert_eq!(refused, FLOOD);
+    let flood_seconds = started.elapsed().as_secs_f64();
+    // One more after a quiet second: its line reports what the flood's suppression left out.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let last = client.get(format!("{base}/v1/Users")).send().await.unwrap();
+    assert_eq!(last.status(), 401);
+    let total = FLOOD + 1;
+
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        value(&text, "localtwilio_auth_refused_total"),
+        Some(total as f64),
+        "{text}"
+    );
+
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    let refused_lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("status=401") || l.contains("status=429"))
+        .collect();
+    let unlogged: u64 = refused_lines
+        .iter()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("unlogged_refusals=")?;
+            rest.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    // The bound the server promises: 10 lines per started second of flood, plus the last one.
+    let allowed = 10 * (flood_seconds.ceil() as usize + 1) + 1;
+    eprintln!(
+        "{total} refused requests in {flood_seconds:.2} s: {} log lines ({} bytes of log in all), {unlogged} counted as unlogged",
+        refused_lines.len(),
+        logs.len()
+    );
+    assert!(
+        refused_lines.len() <= allowed,
+        "{} refused-request lines for {total} requests in {flood_seconds:.1} s (at most {allowed})",
+        refused_lines.len()
+    );
+    assert!(
+        refused_lines.len() < total / 4,
+        "the log is not bounded: {} lines",
+        refused_lines.len()
+    );
+    assert_eq!(
+        refused_lines.len() as u64 + unlogged,
+        total as u64,
+        "every refusal is either logged or counted as unlogged:\n{}",
+        refused_lines.join("\n")
+    );
+    assert_eq!(
+        value(&text, "localtwilio_auth_refused_unlogged_total"),
+        Some(unlogged as f64),
+    );
+}
