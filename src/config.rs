@@ -26,28 +26,157 @@ pub struct Config {
     pub body_read_timeout_secs: u64,
 }
 
-/// The environment variable for each key (DESIGN.md's table, plus two of ours).
-const ENV: &[(&str, &str)] = &[
-    ("listen", "LOCALTWILIO_LISTEN"),
-    ("database", "LOCALTWILIO_DATABASE"),
-    ("log", "LOCALTWILIO_LOG"),
-    ("public_url", "LOCALTWILIO_PUBLIC_URL"),
-    ("account_sid", "LOCALTWILIO_ACCOUNT_SID"),
-    ("auth_token", "LOCALTWILIO_AUTH_TOKEN"),
-    ("secret_key", "LOCALTWILIO_SECRET_KEY"),
-    ("auth_concurrency", "LOCALTWILIO_AUTH_CONCURRENCY"),
-    ("max_body_bytes", "LOCALTWILIO_MAX_BODY_BYTES"),
-    ("max_database_pages", "LOCALTWILIO_MAX_DATABASE_PAGES"),
-    ("max_connections", "LOCALTWILIO_MAX_CONNECTIONS"),
-    (
-        "header_read_timeout_secs",
-        "LOCALTWILIO_HEADER_READ_TIMEOUT_SECS",
+/// One environment variable: the config key it sets (`None` for `LOCALTWILIO_CONFIG`, which
+/// names the file), what it means, and its default in words where the `default.toml` value alone
+/// does not say it. The one table behind the layering below, `localtwilio --help` and the
+/// README's configuration table (a test compares them).
+pub struct EnvVar {
+    pub name: &'static str,
+    pub key: Option<&'static str>,
+    pub meaning: &'static str,
+    /// `None`: the key's value in `config/default.toml`, shown as code.
+    pub default: Option<&'static str>,
+}
+
+const fn var(name: &'static str, key: &'static str, meaning: &'static str) -> EnvVar {
+    EnvVar {
+        name,
+        key: Some(key),
+        meaning,
+        default: None,
+    }
+}
+
+/// Every `LOCALTWILIO_*` variable, in the README's order (DESIGN.md's table, plus ours).
+pub const ENV: &[EnvVar] = &[
+    var("LOCALTWILIO_LISTEN", "listen", "address to bind"),
+    var(
+        "LOCALTWILIO_DATABASE",
+        "database",
+        "SQLite file (parent folders created)",
     ),
-    (
-        "body_read_timeout_secs",
+    EnvVar {
+        default: Some("generated, printed once at first start"),
+        ..var(
+            "LOCALTWILIO_ACCOUNT_SID",
+            "account_sid",
+            "SID of the main account created when the database has none",
+        )
+    },
+    EnvVar {
+        default: Some("generated, printed once at first start"),
+        ..var(
+            "LOCALTWILIO_AUTH_TOKEN",
+            "auth_token",
+            "auth token of that main account",
+        )
+    },
+    EnvVar {
+        default: Some("the request's own (`http://` + `Host`)"),
+        ..var(
+            "LOCALTWILIO_PUBLIC_URL",
+            "public_url",
+            "scheme+host used in v1/v2 `url`/`links`/paging URLs",
+        )
+    },
+    var("LOCALTWILIO_LOG", "log", "tracing filter"),
+    EnvVar {
+        name: "LOCALTWILIO_CONFIG",
+        key: None,
+        meaning: "configuration file (TOML, the keys of `config/default.toml`); `--config` wins",
+        default: Some("none"),
+    },
+    EnvVar {
+        default: Some("`secret.key` beside the database, created with mode 0600"),
+        ..var(
+            "LOCALTWILIO_SECRET_KEY",
+            "secret_key",
+            "64 hex digits: the key that seals auth tokens at rest",
+        )
+    },
+    var(
+        "LOCALTWILIO_AUTH_CONCURRENCY",
+        "auth_concurrency",
+        "argon2 verifier threads (~19 MiB each)",
+    ),
+    var(
+        "LOCALTWILIO_MAX_BODY_BYTES",
+        "max_body_bytes",
+        "largest request body; larger → 413",
+    ),
+    var(
+        "LOCALTWILIO_MAX_CONNECTIONS",
+        "max_connections",
+        "connections served at once; more wait in the listen backlog",
+    ),
+    var(
+        "LOCALTWILIO_HEADER_READ_TIMEOUT_SECS",
+        "header_read_timeout_secs",
+        "a client must send its request headers within this, or is disconnected",
+    ),
+    var(
         "LOCALTWILIO_BODY_READ_TIMEOUT_SECS",
+        "body_read_timeout_secs",
+        "… and its body within this, or gets 408",
+    ),
+    var(
+        "LOCALTWILIO_MAX_DATABASE_PAGES",
+        "max_database_pages",
+        "cap on the database file in 4 KiB pages (writes past it: 503); 0 = none",
     ),
 ];
+
+/// The default of `var` in words, or its `default.toml` value as code.
+fn default_text(var: &EnvVar) -> String {
+    if let Some(text) = var.default {
+        return text.to_owned();
+    }
+    let table: Option<toml::Table> = DEFAULTS.parse().ok();
+    let value = var
+        .key
+        .and_then(|key| table.as_ref()?.get(key).cloned())
+        .map(|value| match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Float(x) => x.to_string(),
+            // No key of default.toml is a table, array or date.
+            _ => String::new(),
+        })
+        .unwrap_or_default();
+    format!("`{value}`")
+}
+
+/// The README's configuration table (Markdown).
+pub fn env_table_markdown() -> String {
+    let mut out = String::from("| variable | meaning | default |\n| --- | --- | --- |\n");
+    for var in ENV {
+        out += &format!(
+            "| `{}` | {} | {} |\n",
+            var.name,
+            var.meaning,
+            default_text(var)
+        );
+    }
+    out
+}
+
+/// The same table as plain text, for `--help`.
+pub fn env_help() -> String {
+    let width = ENV.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    let mut out = String::from(
+        "Environment (overrides the --config file, which overrides the built-in defaults):\n",
+    );
+    for var in ENV {
+        out += &format!(
+            "  {:width$}  {} [default: {}]\n",
+            var.name,
+            var.meaning.replace('`', ""),
+            default_text(var).replace('`', "")
+        );
+    }
+    out
+}
 
 impl Config {
     /// The embedded defaults alone (what tests start from).
@@ -83,20 +212,21 @@ impl Config {
                 table.insert(key, value);
             }
         }
-        for (key, var) in ENV {
-            if let Some(value) = env.get(*var) {
-                // Numbers where the default is a number (so no list of numeric keys can drift).
-                let value = if matches!(table.get(*key), Some(toml::Value::Integer(_))) {
-                    toml::Value::Integer(
-                        value
-                            .parse()
-                            .map_err(|_| anyhow::anyhow!("{var} must be a whole number"))?,
-                    )
-                } else {
-                    toml::Value::String(value.clone())
-                };
-                table.insert((*key).to_owned(), value);
-            }
+        for EnvVar { name: var, key, .. } in ENV {
+            let (Some(key), Some(value)) = (key, env.get(*var)) else {
+                continue;
+            };
+            // Numbers where the default is a number (so no list of numeric keys can drift).
+            let value = if matches!(table.get(*key), Some(toml::Value::Integer(_))) {
+                toml::Value::Integer(
+                    value
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("{var} must be a whole number"))?,
+                )
+            } else {
+                toml::Value::String(value.clone())
+            };
+            table.insert((*key).to_owned(), value);
         }
         let config: Config = table.try_into()?;
         if config.auth_concurrency == 0 {
@@ -147,6 +277,61 @@ mod tests {
         );
         let bad = HashMap::from([("LOCALTWILIO_MAX_CONNECTIONS".to_owned(), "many".to_owned())]);
         assert!(Config::layered(None, &bad).is_err());
+    }
+
+    /// A key added to `default.toml` without its variable (or a variable naming no key) fails here.
+    #[test]
+    fn every_config_key_has_exactly_one_environment_variable() {
+        let table: toml::Table = DEFAULTS.parse().unwrap();
+        let mut keys: Vec<&str> = ENV.iter().filter_map(|v| v.key).collect();
+        keys.sort_unstable();
+        let mut want: Vec<&str> = table.keys().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        for var in ENV {
+            assert_eq!(
+                var.key.map(|k| format!("LOCALTWILIO_{}", k.to_uppercase())),
+                (var.name != "LOCALTWILIO_CONFIG").then(|| var.name.to_owned()),
+                "{} is not named after its key",
+                var.name
+            );
+        }
+    }
+
+    /// The README's configuration table is this one: edit `ENV`, then paste the table below.
+    #[test]
+    fn the_readme_configuration_table_is_the_environment_table() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let section = readme
+            .split_once("\n## Configuration\n")
+            .map(|(_, rest)| rest)
+            .expect("README has a Configuration section");
+        let table: String = section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let want = env_table_markdown();
+        assert!(
+            table == want,
+            "README.md's configuration table differs from config::ENV; it should read:\n{want}"
+        );
+    }
+
+    #[test]
+    fn the_help_text_lists_every_variable_with_its_default() {
+        let help = env_help();
+        for var in ENV {
+            let line = help
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{} ", var.name)))
+                .unwrap_or_else(|| panic!("{} missing from:\n{help}", var.name));
+            assert!(line.contains("[default: "), "{line}");
+        }
+        assert!(help.contains("LOCALTWILIO_MAX_CONNECTIONS") && help.contains("[default: 1024]"));
+        assert!(!help.contains('`'), "{help}");
     }
 
     #[test]

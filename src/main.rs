@@ -1,6 +1,6 @@
-//! `localtwilio [serve] …`, `seed`, `export`, `backup`: parse arguments, load configuration, run
-//! the command. Every failure ends in one line on stderr (`error: …`) and exit code 1; usage
-//! mistakes exit with 2.
+//! `localtwilio [serve] …`, `seed`, `export`, `backup`: parse arguments (clap), load
+//! configuration, run the command. Every failure ends in one line on stderr (`error: …`) and
+//! exit code 1; usage mistakes exit with 2 and the usage (clap's), `--help`/`--version` with 0.
 
 use std::{
     path::{Path, PathBuf},
@@ -8,6 +8,7 @@ use std::{
 };
 
 use anyhow::Context;
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use localtwilio::{
     Config, Server,
     domain::{accounts::Bootstrap, fixtures, sid::AccountSid},
@@ -15,127 +16,152 @@ use localtwilio::{
     telemetry,
 };
 
-const USAGE: &str = "usage: localtwilio [serve] [--seed FILE] [--config PATH]\n\
-       localtwilio seed FILE [--config PATH]\n\
-       localtwilio seed --generate [--accounts N] [--users N] [--flows N] [--end-users N] [--keys N] [--seed N] [--manifest PATH] [--config PATH]\n\
-       localtwilio export [--account AC…] [--secrets] [--output FILE] [--config PATH]\n\
-       localtwilio backup PATH [--config PATH]\n\n\
-Environment: LOCALTWILIO_LISTEN, LOCALTWILIO_DATABASE, LOCALTWILIO_ACCOUNT_SID,\n\
-LOCALTWILIO_AUTH_TOKEN, LOCALTWILIO_PUBLIC_URL, LOCALTWILIO_LOG, LOCALTWILIO_CONFIG,\n\
-LOCALTWILIO_SECRET_KEY, LOCALTWILIO_AUTH_CONCURRENCY";
+/// A self-hosted, persistent, Twilio-compatible API server.
+///
+/// Without a command it serves (`localtwilio` = `localtwilio serve`).
+#[derive(Parser)]
+#[command(
+    name = "localtwilio",
+    version,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// Configuration file (TOML, the keys of config/default.toml); else LOCALTWILIO_CONFIG
+    #[arg(long, value_name = "PATH", global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
+#[derive(Subcommand)]
 enum Command {
-    Serve {
-        seed: Option<PathBuf>,
+    /// Serve the API (the default command)
+    Serve(ServeArgs),
+    /// Apply a fixture FILE to the database, or fill it with a load-test data set (--generate)
+    #[command(after_help = ENVIRONMENT_SEE_MAIN_HELP)]
+    Seed(SeedArgs),
+    /// Write the database, or one account with its subaccounts, as a fixture file
+    #[command(after_help = ENVIRONMENT_SEE_MAIN_HELP)]
+    Export(ExportArgs),
+    /// Write a consistent copy of the database to a new file, while a server keeps serving
+    #[command(after_help = ENVIRONMENT_SEE_MAIN_HELP)]
+    Backup {
+        /// The copy to create (never overwritten)
+        #[arg(value_name = "PATH")]
+        target: PathBuf,
     },
-    SeedFile(PathBuf),
-    Generate {
-        manifest: Option<PathBuf>,
-    },
-    Export {
-        account: Option<String>,
-        secrets: bool,
-        output: Option<PathBuf>,
-    },
-    Backup(PathBuf),
 }
 
-/// A mistake in the command line (exit code 2, with the usage text).
-struct Usage(String);
+const ENVIRONMENT_SEE_MAIN_HELP: &str = "The database and other settings come from --config and the LOCALTWILIO_* variables listed by `localtwilio --help`.";
 
-struct Args {
-    command: Command,
-    config_file: Option<PathBuf>,
-    sizes: localtwilio::generate::Sizes,
+#[derive(Args)]
+struct ServeArgs {
+    /// Apply this fixture file before serving (as `seed FILE` does)
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
 }
 
-fn parse_args() -> Result<Option<Args>, Usage> {
-    let mut args = std::env::args().skip(1).peekable();
-    let mut sizes = localtwilio::generate::Sizes {
-        accounts: 10,
-        users: 100_000,
-        flows: 10_000,
-        end_users: 100_000,
-        keys: 64,
-        seed: 1,
-    };
-    let first = args.peek().cloned().unwrap_or_default();
-    let name = match first.as_str() {
-        "serve" | "seed" | "export" | "backup" => {
-            args.next();
-            first
-        }
-        _ => "serve".to_owned(),
-    };
-    let (mut config_file, mut seed, mut generate, mut manifest) = (None, None, false, None);
-    let (mut account, mut secrets, mut output, mut positional) = (None, false, None, None);
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| {
-            args.next()
-                .ok_or_else(|| Usage(format!("{flag} needs a value")))
-        };
-        let mut number = |flag: &str| -> Result<u64, Usage> {
-            let text = value(flag)?;
-            text.parse::<u64>()
-                .map_err(|_| Usage(format!("{flag} takes a whole number, not '{text}'")))
-        };
-        match (name.as_str(), arg.as_str()) {
-            (_, "-h" | "--help") => {
-                println!("{USAGE}");
-                return Ok(None);
-            }
-            (_, "--config") => config_file = Some(PathBuf::from(value("--config")?)),
-            ("serve", "--seed") => seed = Some(PathBuf::from(value("--seed")?)),
-            ("seed", "--generate") => generate = true,
-            ("seed", "--accounts") => sizes.accounts = number("--accounts")? as usize,
-            ("seed", "--users") => sizes.users = number("--users")? as usize,
-            ("seed", "--flows") => sizes.flows = number("--flows")? as usize,
-            ("seed", "--end-users") => sizes.end_users = number("--end-users")? as usize,
-            ("seed", "--keys") => sizes.keys = number("--keys")? as usize,
-            ("seed", "--seed") => sizes.seed = number("--seed")?,
-            ("seed", "--manifest") => manifest = Some(PathBuf::from(value("--manifest")?)),
-            ("export", "--account") => account = Some(value("--account")?),
-            ("export", "--secrets") => secrets = true,
-            ("export", "--output") => output = Some(PathBuf::from(value("--output")?)),
-            ("seed" | "backup", other) if !other.starts_with('-') && positional.is_none() => {
-                positional = Some(PathBuf::from(other));
-            }
-            (_, other) => return Err(Usage(format!("unknown argument '{other}' for {name}"))),
-        }
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["file", "generate"])))]
+struct SeedArgs {
+    /// Fixture file to apply (JSON; config/demo.json is an example)
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Generate a deterministic load-test data set instead of applying a file
+    #[arg(long)]
+    generate: bool,
+    #[command(flatten)]
+    sizes: GenerateArgs,
+}
+
+/// Only with --generate: giving one of these to `seed FILE` is a mistake (exit 2), not ignored.
+#[derive(Args)]
+#[command(next_help_heading = "With --generate")]
+struct GenerateArgs {
+    /// Main accounts (each with its default service and roles)
+    #[arg(long, value_name = "N", default_value_t = 10, conflicts_with = "file", value_parser = at_least_one)]
+    accounts: u64,
+    /// Conversations users, spread over the accounts
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000,
+        conflicts_with = "file"
+    )]
+    users: u64,
+    /// Studio flows (one published revision, three test users each)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        conflicts_with = "file"
+    )]
+    flows: u64,
+    /// TrustHub end users
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000,
+        conflicts_with = "file"
+    )]
+    end_users: u64,
+    /// API keys of the first account
+    #[arg(long, value_name = "N", default_value_t = 64, conflicts_with = "file")]
+    keys: u64,
+    /// Random seed: the same numbers and seed give the same data set everywhere
+    #[arg(
+        long = "seed",
+        value_name = "N",
+        default_value_t = 1,
+        conflicts_with = "file"
+    )]
+    random_seed: u64,
+    /// Write the manifest (accounts, tokens, sample SIDs, key secrets) here instead of stdout
+    #[arg(long, value_name = "PATH", conflicts_with = "file")]
+    manifest: Option<PathBuf>,
+}
+
+/// `--accounts`: a data set has at least one account (0 used to become 1 silently).
+fn at_least_one(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
     }
-    let command = match name.as_str() {
-        "serve" => Command::Serve { seed },
-        "seed" => match (generate, positional) {
-            (true, None) => Command::Generate { manifest },
-            (false, Some(file)) => Command::SeedFile(file),
-            (true, Some(_)) => {
-                return Err(Usage("seed takes a FILE or --generate, not both".into()));
-            }
-            (false, None) => return Err(Usage("seed needs a FILE or --generate".into())),
-        },
-        "export" => Command::Export {
-            account,
-            secrets,
-            output,
-        },
-        _ => Command::Backup(positional.ok_or_else(|| Usage("backup needs a target PATH".into()))?),
-    };
-    Ok(Some(Args {
-        command,
-        config_file,
-        sizes,
-    }))
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Only this account (AC…) and its subaccounts
+    #[arg(long, value_name = "AC…")]
+    account: Option<String>,
+    /// Include auth tokens (in clear) and API key hashes; keep such a file private
+    #[arg(long)]
+    secrets: bool,
+    /// Write to this new file (never overwritten, never left partial) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// The whole command-line interface, with the environment table under the main help.
+fn cli() -> clap::Command {
+    Cli::command().after_help(localtwilio::config::env_help())
+}
+
+/// Parses the process arguments; `--help`, `--version` and mistakes (exit 2) end here.
+fn parse_args() -> Cli {
+    match cli().try_get_matches() {
+        Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
+        Err(e) => e.exit(),
+    }
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(Usage(problem)) => {
-            eprintln!("error: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = parse_args();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -153,24 +179,44 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let config = Config::load(args.config_file)?;
+async fn run(args: Cli) -> anyhow::Result<()> {
+    let config = Config::load(args.config)?;
     telemetry::init(&config.log);
-    match args.command {
-        Command::Serve { seed } => serve(&config, seed.as_deref()).await,
-        Command::SeedFile(file) => {
+    match args.command.unwrap_or(Command::Serve(args.serve)) {
+        Command::Serve(ServeArgs { seed }) => serve(&config, seed.as_deref()).await,
+        Command::Seed(SeedArgs {
+            file: Some(file), ..
+        }) => {
             let core = localtwilio::open_core(&config).await?;
             let result = seed_file(&core, &file).await;
             core.store.close().await;
             result
         }
-        Command::Generate { manifest } => generate(&config, &args.sizes, manifest).await,
-        Command::Export {
+        Command::Seed(SeedArgs { sizes, .. }) => {
+            let manifest = sizes.manifest.clone();
+            generate(&config, &sizes.into(), manifest).await
+        }
+        Command::Export(ExportArgs {
             account,
             secrets,
             output,
-        } => export(&config, account, secrets, output).await,
-        Command::Backup(target) => backup(&config, &target).await,
+        }) => export(&config, account, secrets, output).await,
+        Command::Backup { target } => backup(&config, &target).await,
+    }
+}
+
+impl From<GenerateArgs> for localtwilio::generate::Sizes {
+    fn from(args: GenerateArgs) -> Self {
+        // u64 → usize: clap parsed them as u64; on a 64-bit target nothing is cut.
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Self {
+            accounts: size(args.accounts),
+            users: size(args.users),
+            flows: size(args.flows),
+            end_users: size(args.end_users),
+            keys: size(args.keys),
+            seed: args.random_seed,
+        }
     }
 }
 
@@ -376,4 +422,31 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own consistency checks over the whole definition (ids, groups, conflicts).
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        cli().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_and_keeps_its_flags() {
+        let parsed =
+            Cli::try_parse_from(["localtwilio", "--seed", "f.json", "--config", "c.toml"]).unwrap();
+        assert!(parsed.command.is_none());
+        assert_eq!(parsed.serve.seed, Some(PathBuf::from("f.json")));
+        assert_eq!(parsed.config, Some(PathBuf::from("c.toml")));
+        let parsed =
+            Cli::try_parse_from(["localtwilio", "seed", "--generate", "--users", "7"]).unwrap();
+        let Some(Command::Seed(seed)) = parsed.command else {
+            panic!("not seed");
+        };
+        let sizes = localtwilio::generate::Sizes::from(seed.sizes);
+        assert_eq!((sizes.users, sizes.accounts, sizes.seed), (7, 10, 1));
+    }
 }

@@ -685,7 +685,11 @@ async fn every_command_fails_in_one_actionable_line() {
     // Usage mistakes: exit code 2 and the usage text.
     let usage = cli(&db, &["seed"]);
     assert_eq!(usage.status.code(), Some(2));
-    assert!(stderr(&usage).contains("seed needs a FILE or --generate"));
+    assert!(
+        stderr(&usage).contains("<FILE|--generate>"),
+        "{}",
+        stderr(&usage)
+    );
     let usage = cli(&db, &["export", "--bogus"]);
     assert_eq!(usage.status.code(), Some(2));
 }
