@@ -229,28 +229,28 @@ impl Collector for CoreCounters {
         for (name, help, value) in [
             (
                 "auth_cache_hits",
-                "Requests whose credential was already verified",
+                "Requests whose credential was already verified.",
                 auth.hits,
             ),
             (
                 "auth_cache_misses",
-                "Credentials that needed an argon2 check (or an unknown SID)",
+                "Credentials that needed an argon2 check (or an unknown SID).",
                 auth.misses,
             ),
-            ("auth_failures", "Failed authentications", auth.failures),
+            ("auth_failures", "Failed authentications.", auth.failures),
             (
                 "auth_rate_limited",
-                "Requests refused with 429 for too many failures",
+                "Requests refused with 429 for too many failures.",
                 auth.limited,
             ),
             (
                 "webhook_attempts_delivered",
-                "Webhook attempts answered 2xx",
+                "Webhook attempts answered 2xx.",
                 self.delivery.delivered.load(Ordering::Relaxed),
             ),
             (
                 "webhook_attempts_failed",
-                "Webhook attempts that failed (retried or given up)",
+                "Webhook attempts that failed (retried or given up).",
                 self.delivery.failed.load(Ordering::Relaxed),
             ),
         ] {
