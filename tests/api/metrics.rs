@@ -71,6 +71,55 @@ async fn metrics_count_requests_auth_and_storage() {
     assert_eq!(value(&text, "localtwilio_webhook_queue_depth"), Some(0.0));
     assert!(value(&text, "localtwilio_database_size_bytes").unwrap() > 0.0);
     assert!(!text.contains(MAIN_SID), "no account data in metrics");
+    // The refused request above is counted as one.
+    assert_eq!(value(&text, "localtwilio_auth_refused_total"), Some(1.0));
+
+    // A scraper asking for OpenMetrics (as Prometheus does) gets it, same series.
+    let open = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        open.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let open = open.text().await.unwrap();
+    assert!(open.ends_with("# EOF\n"), "{open}");
+    assert!(
+        value(&open, "localtwilio_auth_cache_hits_total").unwrap() >= 3.0,
+        "{open}"
+    );
+}
+
+/// Invented methods share one label value, so they cannot multiply the series.
+#[tokio::test]
+async fn unknown_methods_are_counted_under_one_label() {
+    let app = TestApp::spawn().await;
+    for method in ["BREW", "WHEN", "PROPFIND"] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        app.request(method, "/v1/Users", None, None).await;
+    }
+    let text = app
+        .request(Method::GET, "/metrics", None, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        value(
+            &text,
+            r#"localtwilio_http_requests_total{method="OTHER",route="/v1/Users",status="401"}"#
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(!text.contains("BREW"), "{text}");
 }
 
 /// Issue 15 F13: an unauthenticated flood wrote one log line per request (366 MB in 30 s). The
