@@ -24,7 +24,6 @@ use localtwilio::{
     name = "localtwilio",
     version,
     propagate_version = true,
-    args_conflicts_with_subcommands = true,
     disable_help_subcommand = true
 )]
 struct Cli {
@@ -154,10 +153,25 @@ fn cli() -> clap::Command {
 
 /// Parses the process arguments; `--help`, `--version` and mistakes (exit 2) end here.
 fn parse_args() -> Cli {
-    match cli().try_get_matches() {
-        Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
-        Err(e) => e.exit(),
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = cli();
+    let parsed = Cli::from_arg_matches(&command.try_get_matches_from_mut(args)?)?;
+    // The top-level `--seed` is serve's (`localtwilio --seed FILE`); before another command it
+    // would be silently dropped. (`--config` is global: it goes before or after the command.)
+    if parsed.serve.seed.is_some() && parsed.command.is_some() {
+        return Err(command.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--seed FILE belongs to serve: `localtwilio --seed FILE` or `localtwilio serve --seed FILE`",
+        ));
     }
+    Ok(parsed)
 }
 
 fn main() -> ExitCode {
@@ -435,14 +449,31 @@ mod tests {
     }
 
     #[test]
+    fn config_goes_before_or_after_the_command_but_seed_file_only_with_serve() {
+        for args in [
+            &["localtwilio", "--config", "c.toml", "backup", "b.db"][..],
+            &["localtwilio", "backup", "b.db", "--config", "c.toml"],
+        ] {
+            let parsed = parse_from(args).unwrap();
+            assert_eq!(parsed.config, Some(PathBuf::from("c.toml")));
+            assert!(matches!(parsed.command, Some(Command::Backup { .. })));
+        }
+        for args in [
+            &["localtwilio", "--seed", "f.json", "seed", "g.json"][..],
+            &["localtwilio", "--seed", "f.json", "serve"],
+        ] {
+            let refused = parse_from(args).err().unwrap();
+            assert_eq!(refused.kind(), clap::error::ErrorKind::ArgumentConflict);
+        }
+    }
+
+    #[test]
     fn serve_is_the_default_and_keeps_its_flags() {
-        let parsed =
-            Cli::try_parse_from(["localtwilio", "--seed", "f.json", "--config", "c.toml"]).unwrap();
+        let parsed = parse_from(["localtwilio", "--seed", "f.json", "--config", "c.toml"]).unwrap();
         assert!(parsed.command.is_none());
         assert_eq!(parsed.serve.seed, Some(PathBuf::from("f.json")));
         assert_eq!(parsed.config, Some(PathBuf::from("c.toml")));
-        let parsed =
-            Cli::try_parse_from(["localtwilio", "seed", "--generate", "--users", "7"]).unwrap();
+        let parsed = parse_from(["localtwilio", "seed", "--generate", "--users", "7"]).unwrap();
         let Some(Command::Seed(seed)) = parsed.command else {
             panic!("not seed");
         };
