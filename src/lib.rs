@@ -93,7 +93,6 @@ impl Server {
                 body_read_timeout: std::time::Duration::from_secs(
                     config.body_read_timeout_secs.max(1),
                 ),
-                storage: http::error::StorageHealth::default(),
                 metrics: Arc::new(http::metrics::HttpMetrics::default()),
             },
             bootstrap,

@@ -13,6 +13,4 @@ pub struct AppState {
     pub body_read_timeout: std::time::Duration,
     /// Request counters for `/metrics`.
     pub metrics: std::sync::Arc<super::metrics::HttpMetrics>,
-    /// Whether the last write failed on a storage fault.
-    pub storage: super::error::StorageHealth,
 }

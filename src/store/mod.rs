@@ -8,11 +8,12 @@ pub mod end_users;
 pub mod error;
 pub mod fixtures;
 pub mod flows;
+pub mod health;
 pub mod keys;
 pub mod webhooks;
 pub mod writer;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     QueryBuilder, Sqlite, SqlitePool,
@@ -20,6 +21,7 @@ use sqlx::{
 };
 
 pub use error::{StoreError, StoreResult};
+pub use health::StorageHealth;
 
 #[derive(Clone)]
 pub struct Store {
@@ -28,6 +30,8 @@ pub struct Store {
     pub(crate) writer: writer::Writer,
     /// How connections are opened (bulk loading opens one of its own).
     pub(crate) options: SqliteConnectOptions,
+    /// Whether writes go through (`/healthz`): see `health`.
+    health: Arc<StorageHealth>,
 }
 
 impl Store {
@@ -58,10 +62,12 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
+        let health = StorageHealth::new(sqlx::ConnectOptions::connect(&options).await?);
         Ok(Self {
             pool,
             writer,
             options,
+            health: Arc::new(health),
         })
     }
 
@@ -95,7 +101,14 @@ impl Store {
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.writer.close().await;
+        self.health.close().await;
         self.pool.close().await;
+    }
+
+    /// Whether the database takes writes: storage faults are reported here, and it clears
+    /// itself once a write really committed.
+    pub fn health(&self) -> Arc<StorageHealth> {
+        Arc::clone(&self.health)
     }
 
     /// A cheap liveness query for `/healthz`.

@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod backup;
+mod binary;
 mod conversations;
 mod corpus;
 mod crash;
