@@ -27,6 +27,8 @@ fn free_port() -> u16 {
 /// `localtwilio serve` on `db` with the test's main account; `adjust` may add environment or
 /// process settings. Returns once the process runs (see `ready` to wait for it to answer).
 pub fn spawn(db: &Path, adjust: impl FnOnce(&mut Command)) -> Binary {
+    // The test's own reqwest clients need it.
+    localtwilio::install_tls_provider();
     let port = free_port();
     let output = db.with_extension(format!("{port}.out"));
     let log = std::fs::File::create(&output).unwrap();
