@@ -19,6 +19,7 @@ mod receiver;
 mod restart;
 mod secrets;
 mod spec;
+mod startup;
 mod storage;
 mod studio;
 mod test_users;
