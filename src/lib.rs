@@ -53,31 +53,30 @@ pub struct Server {
 /// database's exclusive lock (`Store::open_exclusive`): a second server (or a seed while a
 /// server runs) is refused in one line; `close` releases it.
 pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
-    core_on(open_store(config, true).await?, config).await
+    let store = Store::open_exclusive(&config.database, config.max_database_pages)
+        .await
+        .map_err(|e| cannot_open(e, config))?;
+    core_on(store, config).await
 }
 
 /// `open_core` without the exclusive lock, for commands that only read and may run beside a
 /// server (`export`).
 pub async fn open_core_alongside(config: &Config) -> anyhow::Result<Core> {
-    core_on(open_store(config, false).await?, config).await
+    let store = Store::open(&config.database, config.max_database_pages)
+        .await
+        .map_err(|e| cannot_open(e, config))?;
+    core_on(store, config).await
 }
 
-async fn open_store(config: &Config, exclusive: bool) -> anyhow::Result<Store> {
-    use anyhow::Context;
-    let opened = if exclusive {
-        Store::open_exclusive(&config.database, config.max_database_pages).await
-    } else {
-        Store::open(&config.database, config.max_database_pages).await
-    };
-    match opened {
-        Err(e) if e.is::<store::InUse>() => Err(e),
-        opened => opened.with_context(|| {
-            format!(
-                "cannot open the database {} (set LOCALTWILIO_DATABASE to a writable file)",
-                config.database.display()
-            )
-        }),
+/// Says which file could not be opened and what to do; a file in use says that itself.
+fn cannot_open(err: anyhow::Error, config: &Config) -> anyhow::Error {
+    if err.is::<store::InUse>() {
+        return err;
     }
+    err.context(format!(
+        "cannot open the database {} (set LOCALTWILIO_DATABASE to a writable file)",
+        config.database.display()
+    ))
 }
 
 async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
@@ -233,8 +232,9 @@ async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<Serve
                 return Ok(key);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
-                "{} is missing, but the database {} holds auth tokens sealed with it ({} accounts): put the \
-                 key file back (or set LOCALTWILIO_SECRET_KEY to it); a new key would not open them",
+                "{} is missing, but the database {} holds auth tokens sealed with it \
+                 ({} accounts): put the key file back (or set LOCALTWILIO_SECRET_KEY to it); \
+                 a new key would not open them",
                 path.display(),
                 config.database.display(),
                 sealed.len()

@@ -50,6 +50,14 @@ pub struct InUse {
     pub lock: std::path::PathBuf,
 }
 
+/// Creates the folders a database file is to live in.
+fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent),
+        None => Ok(()),
+    }
+}
+
 /// `{database}.lock`, beside the database file.
 fn lock_path(database: &Path) -> std::path::PathBuf {
     let mut name = database.as_os_str().to_owned();
@@ -72,9 +80,7 @@ impl Store {
     /// is refused with [`InUse`]. Several servers on one SQLite file would each trust their own
     /// caches (verified credentials, services) while the other changes the rows underneath.
     pub async fn open_exclusive(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
+        create_parent(path)?;
         let lock = lock_path(path);
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -103,9 +109,7 @@ impl Store {
         max_pages: u64,
         lock: Option<std::fs::File>,
     ) -> anyhow::Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
+        create_parent(path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
