@@ -153,12 +153,14 @@ async fn a_commit_that_fails_answers_503_and_health_returns_only_after_a_committ
         let form = [("Identity", identity.as_str()), ("Attributes", &attributes)];
         let (status, body) = binary_post(&server.base, "/v1/Users", &form).await;
         if status != 201 {
-            refused = Some((status, body, identity));
+            refused = Some((status, body, identity, i));
             break;
         }
     }
-    let (status, body, identity) = refused.expect("the WAL never reached the file-size limit");
+    let (status, body, identity, committed) =
+        refused.expect("the WAL never reached the file-size limit");
     assert_twilio_error(status, &body, 503, 20503);
+    assert!(committed > 0, "the limit left room for no write at all");
     assert!(
         server.output().contains("group commit failed"),
         "the fault was met at COMMIT: {}",
