@@ -70,9 +70,9 @@ impl Store {
     /// WAL with `synchronous=FULL` makes a committed write durable even on power loss, so a 2xx
     /// sent after commit is a promise kept (DESIGN.md "Persistence").
     /// `max_pages` > 0 caps the file (`PRAGMA max_page_count`): writes past it fail as on a full
-    /// disk.
+    /// disk. Takes no lock: for commands that may run beside a server (`backup`, `export`).
     pub async fn open(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
-        Self::open_locked(path, max_pages, None).await
+        Self::open_holding(path, max_pages, None).await
     }
 
     /// `open`, as the only process on the file: an exclusive lock on `{database}.lock` is taken
@@ -101,10 +101,11 @@ impl Store {
                 anyhow::bail!("cannot lock {}: {e}", lock.display());
             }
         }
-        Self::open_locked(path, max_pages, Some(file)).await
+        Self::open_holding(path, max_pages, Some(file)).await
     }
 
-    async fn open_locked(
+    /// Opens the file; `lock` (the exclusive lock, if any) lives as long as the store.
+    async fn open_holding(
         path: &Path,
         max_pages: u64,
         lock: Option<std::fs::File>,
