@@ -87,7 +87,7 @@ pub const ENV: &[EnvVar] = &[
         default: Some("none"),
     },
     EnvVar {
-        default: Some("`secret.key` beside the database, created with mode 0600"),
+        default: Some("`secret.key` beside the database, created with mode 0600 for a fresh database (never replaced: see Storage)"),
         ..var(
             "LOCALTWILIO_SECRET_KEY",
             "secret_key",

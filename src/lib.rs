@@ -49,18 +49,44 @@ pub struct Server {
 }
 
 /// Opens the database (migrated) and the server key, without creating any account: what
-/// `seed FILE` and `export` work on, and what `Server::start` builds on.
+/// `seed FILE` and `seed --generate` work on, and what `Server::start` builds on. Takes the
+/// database's exclusive lock (`Store::open_exclusive`): a second server (or a seed while a
+/// server runs) is refused in one line; `close` releases it.
 pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
-    use anyhow::Context;
+    let store = Store::open_exclusive(&config.database, config.max_database_pages)
+        .await
+        .map_err(|e| cannot_open(e, config))?;
+    core_on(store, config).await
+}
+
+/// `open_core` without the exclusive lock, for commands that only read and may run beside a
+/// server (`export`).
+pub async fn open_core_alongside(config: &Config) -> anyhow::Result<Core> {
     let store = Store::open(&config.database, config.max_database_pages)
         .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {} (set LOCALTWILIO_DATABASE to a writable file)",
-                config.database.display()
-            )
-        })?;
-    let server_key = load_server_key(config)?;
+        .map_err(|e| cannot_open(e, config))?;
+    core_on(store, config).await
+}
+
+/// Says which file could not be opened and what to do; a file in use says that itself.
+fn cannot_open(err: anyhow::Error, config: &Config) -> anyhow::Error {
+    if err.is::<store::InUse>() {
+        return err;
+    }
+    err.context(format!(
+        "cannot open the database {} (set LOCALTWILIO_DATABASE to a writable file)",
+        config.database.display()
+    ))
+}
+
+async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
+    let server_key = match load_server_key(config, &store).await {
+        Ok(key) => key,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     Ok(Core {
         store,
         server_key,
@@ -95,7 +121,6 @@ impl Server {
                 body_read_timeout: std::time::Duration::from_secs(
                     config.body_read_timeout_secs.max(1),
                 ),
-                storage: http::error::StorageHealth::default(),
                 metrics,
             },
             bootstrap,
@@ -177,28 +202,60 @@ impl Server {
 }
 
 /// `LOCALTWILIO_SECRET_KEY` (64 hex digits), else `secret.key` beside the database, created
-/// with mode 0600 at first start.
-fn load_server_key(config: &Config) -> anyhow::Result<ServerKey> {
-    if !config.secret_key.is_empty() {
-        return ServerKey::from_hex(&config.secret_key)
-            .ok_or_else(|| anyhow::anyhow!("LOCALTWILIO_SECRET_KEY must be 64 hex digits"));
-    }
+/// with mode 0600 when the database holds no sealed token yet (a fresh database).
+///
+/// A key that cannot open what the database sealed is refused, as is a missing key file beside
+/// a database that holds sealed tokens: replacing it silently would make every existing
+/// account's Account endpoints and webhooks fail for good, and rows sealed under the new key
+/// would then not open with the old one either.
+async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<ServerKey> {
+    let sealed = store.sealed_auth_tokens().await?;
     let dir = config
         .database
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let path = dir.join("secret.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => ServerKey::from_hex(&text)
-            .ok_or_else(|| anyhow::anyhow!("{} does not hold 64 hex digits", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = ServerKey::from_bytes(domain::secrets::random_bytes::<32>()?);
-            write_private(&path, key.to_hex().as_bytes())?;
-            Ok(key)
+    let (key, source) = if !config.secret_key.is_empty() {
+        let key = ServerKey::from_hex(&config.secret_key)
+            .ok_or_else(|| anyhow::anyhow!("LOCALTWILIO_SECRET_KEY must be 64 hex digits"))?;
+        (key, "LOCALTWILIO_SECRET_KEY".to_owned())
+    } else {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let key = ServerKey::from_hex(&text).ok_or_else(|| {
+                    anyhow::anyhow!("{} does not hold 64 hex digits", path.display())
+                })?;
+                (key, path.display().to_string())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && sealed.is_empty() => {
+                let key = ServerKey::from_bytes(domain::secrets::random_bytes::<32>()?);
+                write_private(&path, key.to_hex().as_bytes())?;
+                return Ok(key);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+                "{} is missing, but the database {} holds auth tokens sealed with it \
+                 ({} accounts): put the key file back (or set LOCALTWILIO_SECRET_KEY to it); \
+                 a new key would not open them",
+                path.display(),
+                config.database.display(),
+                sealed.len()
+            ),
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
         }
-        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
-    }
+    };
+    let unopened = sealed
+        .iter()
+        .filter(|(sid, token)| key.open(token, sid).is_err())
+        .count();
+    anyhow::ensure!(
+        unopened == 0,
+        "the key in {source} does not open {unopened} of the {} auth tokens sealed in the \
+         database {}: use the key this database was sealed with",
+        sealed.len(),
+        config.database.display()
+    );
+    Ok(key)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -341,7 +341,8 @@ async fn export(
     {
         anyhow::bail!("{} already exists; choose a new file", path.display());
     }
-    let core = localtwilio::open_core(config).await?;
+    // Reads only: runs beside a server on the same file.
+    let core = localtwilio::open_core_alongside(config).await?;
     let progress = Progress::new(None, "rows");
     let mut rows = 0u64;
     let exported = fixtures::export(&core, account.as_ref(), secrets, &mut |n| {

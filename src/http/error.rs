@@ -16,15 +16,10 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::error::Error;
+use crate::{error::Error, store::StorageHealth};
 
 #[derive(Clone)]
 struct PendingError(Arc<Error>);
-
-/// Set while the last write hit a storage fault (disk full, read-only, I/O error); `/healthz`
-/// answers 503 until a write succeeds again.
-#[derive(Clone, Default)]
-pub struct StorageHealth(pub Arc<std::sync::atomic::AtomicBool>);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
@@ -68,25 +63,19 @@ pub fn body(error: &Error, path: &str) -> serde_json::Value {
 /// Writes the body of every error response (see the module docs).
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let writes = request.method() != axum::http::Method::GET;
-    let health = request.extensions().get::<StorageHealth>().cloned();
+    let health = request.extensions().get::<Arc<StorageHealth>>().cloned();
     let mut response = next.run(request).await;
     let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() else {
-        // A write that went through means the storage takes writes again.
-        if writes
-            && response.status().is_success()
-            && let Some(health) = health
-        {
-            health.0.store(false, std::sync::atomic::Ordering::Release);
-        }
         return response;
     };
     match error.as_ref() {
         Error::Internal(cause) => tracing::error!(error = %format!("{cause:#}"), "internal error"),
         Error::Unavailable(cause) => {
             tracing::error!(error = %format!("{cause:#}"), "storage fault");
+            // Whichever store call met it, the store's health hears of it (only a later
+            // committed write clears it: see `store::health`).
             if let Some(health) = health {
-                health.0.store(true, std::sync::atomic::Ordering::Release);
+                health.report_fault().await;
             }
         }
         _ => {}

@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(error::render_errors))
         // Outside render_errors, so it finds the health flag in the request.
         .layer(axum::Extension(extract::BodyLimit(limit, body_timeout)))
-        .layer(axum::Extension(state.storage.clone()))
+        .layer(axum::Extension(state.core.store.health()))
         .layer(from_fn_with_state(
             std::sync::Arc::new(trace::RequestLog::new(state.metrics.clone())),
             trace::request_span,
@@ -54,12 +54,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// 200 once the database is open, migrated and answering, and the last write did not hit a
-/// storage fault; 503 otherwise. No auth.
+/// 200 once the database is open, migrated and answering, and no storage fault was met since
+/// the last write that committed; 503 otherwise. No auth.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let faulted = state.storage.0.load(std::sync::atomic::Ordering::Acquire);
-    match state.core.store.ping().await {
-        Ok(()) if !faulted => (StatusCode::OK, Json(json!({"status": "ok"}))),
+    let store = &state.core.store;
+    match store.ping().await {
+        Ok(()) if store.health().takes_writes().await => {
+            (StatusCode::OK, Json(json!({"status": "ok"})))
+        }
         Ok(()) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(

@@ -19,8 +19,6 @@ pub struct AppState {
     pub body_read_timeout: std::time::Duration,
     /// This server's metrics registry (`/metrics`).
     pub metrics: Arc<Metrics>,
-    /// Whether the last write failed on a storage fault.
-    pub storage: super::error::StorageHealth,
 }
 
 impl FromRef<AppState> for Arc<Metrics> {

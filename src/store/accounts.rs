@@ -160,6 +160,16 @@ impl Store {
         .await?)
     }
 
+    /// Every account's SID with its sealed auth token, in creation order: start-up checks that
+    /// the server key opens them all before serving.
+    pub async fn sealed_auth_tokens(&self) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        Ok(
+            sqlx::query_as("select sid, auth_token_sealed from accounts order by seq")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn account_credential(&self, sid: &str) -> StoreResult<Option<AccountCredentialRow>> {
         Ok(sqlx::query_as::<_, AccountCredentialRow>(
             "select a.sid, a.owner_account_sid, a.auth_token_hash, a.status, o.status as owner_status \

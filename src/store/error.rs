@@ -1,10 +1,16 @@
 //! Store failures. The domain maps them to Twilio errors, since only it knows what a clash means.
 
+use std::sync::Arc;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A UNIQUE index refused the write (the constraint text names the index).
     #[error("unique constraint violated: {0}")]
     Conflict(String),
+    /// The group commit's batch failed as a whole (its BEGIN, a savepoint or its COMMIT): every
+    /// write of the batch gets the same cause, so it is shared.
+    #[error("group commit failed")]
+    Batch(#[source] Arc<sqlx::Error>),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -22,17 +28,27 @@ pub fn classify(err: sqlx::Error) -> StoreError {
 }
 
 impl StoreError {
-    /// A fault of the storage rather than of the request: SQLite's BUSY (lock wait exhausted),
-    /// READONLY, IOERR, FULL or CANTOPEN, or an I/O error.
+    /// A fault of the storage rather than of the request (see [`is_storage_fault`]).
     pub fn is_storage_fault(&self) -> bool {
         match self {
-            StoreError::Db(sqlx::Error::Database(db)) => db
-                .code()
-                .and_then(|code| code.parse::<i32>().ok())
-                .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14)),
-            StoreError::Db(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => true,
-            _ => false,
+            StoreError::Db(err) => is_storage_fault(err),
+            StoreError::Batch(err) => is_storage_fault(err),
+            StoreError::Conflict(_) => false,
         }
+    }
+}
+
+/// SQLite's BUSY (lock wait exhausted), READONLY, IOERR, FULL or CANTOPEN (primary result codes
+/// 5, 8, 10, 13, 14 — <https://sqlite.org/rescode.html>; the driver reports extended codes, whose
+/// low byte is the primary one), an I/O error, or no connection within the pool's wait.
+pub fn is_storage_fault(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14)),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        _ => false,
     }
 }
 

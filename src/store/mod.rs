@@ -8,11 +8,12 @@ pub mod end_users;
 pub mod error;
 pub mod fixtures;
 pub mod flows;
+pub mod health;
 pub mod keys;
 pub mod webhooks;
 pub mod writer;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     QueryBuilder, Sqlite, SqlitePool,
@@ -20,6 +21,7 @@ use sqlx::{
 };
 
 pub use error::{StoreError, StoreResult};
+pub use health::StorageHealth;
 
 #[derive(Clone)]
 pub struct Store {
@@ -28,6 +30,39 @@ pub struct Store {
     pub(crate) writer: writer::Writer,
     /// How connections are opened (bulk loading opens one of its own).
     pub(crate) options: SqliteConnectOptions,
+    /// Whether writes go through (`/healthz`): see `health`.
+    health: Arc<StorageHealth>,
+    /// This process's exclusive use of the file, when opened with `open_exclusive`; released
+    /// by `close` (and by the OS when the process dies, SIGKILL included).
+    lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
+}
+
+/// A second process on the same file, refused by `Store::open_exclusive`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the database {} is in use by another localtwilio process ({} is locked): stop it first — \
+     one SQLite file serves one server at a time",
+    database.display(),
+    lock.display()
+)]
+pub struct InUse {
+    pub database: std::path::PathBuf,
+    pub lock: std::path::PathBuf,
+}
+
+/// Creates the folders a database file is to live in.
+fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent),
+        None => Ok(()),
+    }
+}
+
+/// `{database}.lock`, beside the database file.
+fn lock_path(database: &Path) -> std::path::PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    name.into()
 }
 
 impl Store {
@@ -35,11 +70,47 @@ impl Store {
     /// WAL with `synchronous=FULL` makes a committed write durable even on power loss, so a 2xx
     /// sent after commit is a promise kept (DESIGN.md "Persistence").
     /// `max_pages` > 0 caps the file (`PRAGMA max_page_count`): writes past it fail as on a full
-    /// disk.
+    /// disk. Takes no lock: for commands that may run beside a server (`backup`, `export`).
     pub async fn open(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+        Self::open_holding(path, max_pages, None).await
+    }
+
+    /// `open`, as the only process on the file: an exclusive lock on `{database}.lock` is taken
+    /// first (before any migration), and a second server, seed or generation on the same file
+    /// is refused with [`InUse`]. Several servers on one SQLite file would each trust their own
+    /// caches (verified credentials, services) while the other changes the rows underneath.
+    pub async fn open_exclusive(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
+        create_parent(path)?;
+        let lock = lock_path(path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", lock.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(InUse {
+                    database: path.to_owned(),
+                    lock,
+                }
+                .into());
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                anyhow::bail!("cannot lock {}: {e}", lock.display());
+            }
         }
+        Self::open_holding(path, max_pages, Some(file)).await
+    }
+
+    /// Opens the file; `lock` (the exclusive lock, if any) lives as long as the store.
+    async fn open_holding(
+        path: &Path,
+        max_pages: u64,
+        lock: Option<std::fs::File>,
+    ) -> anyhow::Result<Self> {
+        create_parent(path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -58,10 +129,13 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
+        let health = StorageHealth::new(sqlx::ConnectOptions::connect(&options).await?);
         Ok(Self {
             pool,
             writer,
             options,
+            health: Arc::new(health),
+            lock: Arc::new(std::sync::Mutex::new(lock)),
         })
     }
 
@@ -92,10 +166,22 @@ impl Store {
         Ok((depth, pages * page_size))
     }
 
-    /// Closes every connection (checkpointing the WAL).
+    /// Closes every connection (checkpointing the WAL), then gives up the exclusive lock, so
+    /// a restart on the same file can take it.
     pub async fn close(&self) {
         self.writer.close().await;
+        self.health.close().await;
         self.pool.close().await;
+        if let Ok(mut lock) = self.lock.lock() {
+            // Dropping the file releases the lock.
+            lock.take();
+        }
+    }
+
+    /// Whether the database takes writes: storage faults are reported here, and it clears
+    /// itself once a write really committed.
+    pub fn health(&self) -> Arc<StorageHealth> {
+        Arc::clone(&self.health)
     }
 
     /// A cheap liveness query for `/healthz`.

@@ -4,8 +4,13 @@
 //! then answers each caller. A 2xx therefore still means "committed and durable"
 //! (`synchronous=FULL`), but N concurrent writes cost one fsync instead of N, and writers queue
 //! on a channel instead of busy-waiting on SQLite's lock.
+//!
+//! When the batch itself fails — its BEGIN, a savepoint, or its COMMIT (in WAL mode a full disk
+//! often fails exactly there, when the pages are appended to the WAL) — every caller whose write
+//! it held gets SQLite's own error as `StoreError::Batch`, so a storage fault is a storage fault
+//! (503 20503) whichever statement met it.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
@@ -14,13 +19,50 @@ use super::{StoreError, StoreResult};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a job leaves for after the commit: whether its savepoint is kept, and how to answer.
-type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
-type Job =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+/// What a job leaves for after the commit: how to answer, given the commit's error if any.
+type Finish = Box<dyn FnOnce(Option<&Arc<sqlx::Error>>) + Send>;
+
+/// One queued write.
+trait Job: Send {
+    /// Runs the write inside its savepoint: whether the savepoint is kept, and how to answer.
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)>;
+    /// Answers without running: the batch failed before this write could start.
+    fn refuse(self: Box<Self>, cause: Arc<sqlx::Error>);
+}
+
+struct Queued<T, F> {
+    work: F,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Job for Queued<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+{
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> {
+        let Queued { work, reply } = *self;
+        Box::pin(async move {
+            let result = work(conn).await;
+            let keep = result.is_ok();
+            let finish: Finish = Box::new(move |commit_error| {
+                let outcome = match (commit_error, result) {
+                    (Some(cause), Ok(_)) => Err(StoreError::Batch(Arc::clone(cause))),
+                    (_, result) => result,
+                };
+                let _ = reply.send(outcome);
+            });
+            (keep, finish)
+        })
+    }
+
+    fn refuse(self: Box<Self>, cause: Arc<sqlx::Error>) {
+        let _ = self.reply.send(Err(StoreError::Batch(cause)));
+    }
+}
 
 enum Message {
-    Job(Job),
+    Job(Box<dyn Job>),
     /// Close the connection (checkpointing its WAL) and answer; later writes fail.
     Close(oneshot::Sender<()>),
 }
@@ -51,24 +93,8 @@ impl Writer {
             + 'static,
     {
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn| {
-            Box::pin(async move {
-                let result = work(conn).await;
-                let keep = result.is_ok();
-                let finish: Finish = Box::new(move |commit_error: Option<&str>| {
-                    let outcome = match (commit_error, result) {
-                        (Some(e), Ok(_)) => Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                            "batch commit failed: {e}"
-                        )))),
-                        (_, result) => result,
-                    };
-                    let _ = reply.send(outcome);
-                });
-                (keep, finish)
-            })
-        });
         self.jobs
-            .send(Message::Job(job))
+            .send(Message::Job(Box::new(Queued { work, reply })))
             .await
             .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
         answer
@@ -86,16 +112,12 @@ impl Writer {
     }
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), String> {
-    sqlx::query(sql)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(&mut *conn).await.map(|_| ())
 }
 
 async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
         match queue.recv().await {
@@ -127,20 +149,24 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
 }
 
 /// One transaction: a savepoint per job, one commit, then every caller is answered.
-async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
         tracing::error!(error = %e, "group commit could not begin");
-        // Nothing ran: dropping the jobs fails their callers.
-        batch.clear();
+        // Nothing ran: every caller gets the cause (a lock wait exhausted, a read-only file …).
+        let cause = Arc::new(e);
+        for job in batch.drain(..) {
+            job.refuse(Arc::clone(&cause));
+        }
         return;
     }
     let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
         if let Err(e) = exec(conn, "SAVEPOINT job").await {
             tracing::error!(error = %e, "savepoint failed");
+            job.refuse(Arc::new(e));
             continue;
         }
-        let (keep, finish) = job(conn).await;
+        let (keep, finish) = job.run(conn).await;
         let closed = if keep {
             exec(conn, "RELEASE job").await
         } else {
@@ -157,10 +183,11 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     let committed = exec(conn, "COMMIT").await;
     if let Err(e) = &committed {
         tracing::error!(error = %e, "group commit failed");
+        // SQLite may already have rolled the transaction back; then this fails harmlessly.
         let _ = exec(conn, "ROLLBACK").await;
     }
-    let error = committed.err();
+    let error = committed.err().map(Arc::new);
     for finish in finishes {
-        finish(error.as_deref());
+        finish(error.as_ref());
     }
 }

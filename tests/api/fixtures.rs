@@ -44,6 +44,15 @@ fn seed(db: &Path, file: &Path) -> Output {
     cli(db, &["seed", file.to_str().unwrap()])
 }
 
+/// `seed FILE` on a running app's database: the server is stopped first (a running server holds
+/// the file's exclusive lock, and seed is refused beside it), then started again on the result.
+async fn seed_restarting(app: &mut TestApp, file: &Path) -> Output {
+    app.stop().await;
+    let output = seed(&app.db_path(), file);
+    app.restart().await;
+    output
+}
+
 fn assert_ok(output: &Output) {
     assert!(output.status.success(), "{}", stderr(output));
 }
@@ -94,7 +103,7 @@ async fn reads(app: &TestApp, creds: &Creds, paths: &[&str]) -> Vec<Value> {
 #[tokio::test]
 async fn the_demo_fixture_seeds_what_it_says_and_a_second_apply_changes_nothing() {
     let mut app = TestApp::spawn().await;
-    let output = seed(&app.db_path(), &demo_path());
+    let output = seed_restarting(&mut app, &demo_path()).await;
     assert_ok(&output);
     assert!(
         stderr(&output).contains("0 updated, 0 unchanged"),
@@ -164,7 +173,7 @@ async fn the_demo_fixture_seeds_what_it_says_and_a_second_apply_changes_nothing(
 
     let before = reads(&app, &demo(), DEMO_READS).await;
     let rows = app.count("conversation_users").await + app.count("flow_revisions").await;
-    let again = seed(&app.db_path(), &demo_path());
+    let again = seed_restarting(&mut app, &demo_path()).await;
     assert_ok(&again);
     assert!(
         stderr(&again).contains("0 created, 0 updated"),
@@ -181,8 +190,8 @@ async fn the_demo_fixture_seeds_what_it_says_and_a_second_apply_changes_nothing(
 
 #[tokio::test]
 async fn an_edited_fixture_updates_only_what_changed() {
-    let app = TestApp::spawn().await;
-    assert_ok(&seed(&app.db_path(), &demo_path()));
+    let mut app = TestApp::spawn().await;
+    assert_ok(&seed_restarting(&mut app, &demo_path()).await);
     let (_, tom_before) = app
         .get(
             "/v1/Services/IS00000000000000000000000000000de1/Users/tom.agent",
@@ -208,7 +217,7 @@ async fn an_edited_fixture_updates_only_what_changed() {
         );
     let file = app.dir.path().join("edited.json");
     std::fs::write(&file, edited).unwrap();
-    let output = seed(&app.db_path(), &file);
+    let output = seed_restarting(&mut app, &file).await;
     assert_ok(&output);
     assert!(
         stderr(&output).contains("0 created, 2 updated"),
@@ -270,7 +279,7 @@ async fn an_edited_fixture_updates_only_what_changed() {
 /// column and not a row of it is written.
 #[tokio::test]
 async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let long_test_user = format!("\"+15005550006\", \"{}\"", "x".repeat(301));
     let long_identity = format!("\"identity\": \"{}\"", "i".repeat(257));
     type Case<'a> = (&'a str, &'a str, String, &'a str);
@@ -364,7 +373,7 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
         let broken = text.replacen(marker, &replacement, 1);
         let file = app.dir.path().join("broken.json");
         std::fs::write(&file, &broken).unwrap();
-        let output = seed(&app.db_path(), &file);
+        let output = seed_restarting(&mut app, &file).await;
         let line = assert_one_line_error(&output);
         assert!(line.contains(message), "{what}: {line}");
         assert!(line.contains("nothing was applied"), "{what}: {line}");
@@ -696,7 +705,7 @@ async fn every_command_fails_in_one_actionable_line() {
 
 #[tokio::test]
 async fn a_new_service_naming_no_default_roles_gets_the_standard_four() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let with_sales = demo_text().replacen(
         "\"conversation_services\": [",
         "\"conversation_services\": [{\"sid\": \"IS00000000000000000000000000000de9\", \"friendly_name\": \"Sales\"},",
@@ -704,7 +713,7 @@ async fn a_new_service_naming_no_default_roles_gets_the_standard_four() {
     );
     let file = app.dir.path().join("sales.json");
     std::fs::write(&file, with_sales).unwrap();
-    assert_ok(&seed(&app.db_path(), &file));
+    assert_ok(&seed_restarting(&mut app, &file).await);
     let (status, roles) = app
         .get(
             "/v1/Services/IS00000000000000000000000000000de9/Roles",
@@ -745,7 +754,7 @@ async fn a_new_service_naming_no_default_roles_gets_the_standard_four() {
         roles["roles"][1]["sid"]
     );
     // Applying it again adds no second set of roles.
-    assert_ok(&seed(&app.db_path(), &file));
+    assert_ok(&seed_restarting(&mut app, &file).await);
     let (_, again) = app
         .get(
             "/v1/Services/IS00000000000000000000000000000de9/Roles",

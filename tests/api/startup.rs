@@ -1,0 +1,167 @@
+//! What the binary refuses at start, each in one line with exit code 1: a database whose sealed
+//! auth tokens its key cannot open (a missing `secret.key` is never silently replaced), and a
+//! second process on a SQLite file a server already uses.
+
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+
+use crate::{
+    binary::{self, Binary},
+    helpers::{MAIN_SID, MAIN_TOKEN},
+};
+
+/// The only line of a refused start (stdout and stderr together): it starts with `error: `.
+fn one_error_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {text}");
+    assert!(lines[0].starts_with("error: "), "{text}");
+    lines[0].to_owned()
+}
+
+async fn refused(mut server: Binary) -> String {
+    let status = server
+        .exit()
+        .await
+        .expect("the server started instead of refusing");
+    assert_eq!(status.code(), Some(1), "{}", server.output());
+    one_error_line(&server.output())
+}
+
+async fn account_token(server: &Binary) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/2010-04-01/Accounts/{MAIN_SID}.json",
+            server.base
+        ))
+        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_secret_key_is_refused_and_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keys.db");
+    let key_file = dir.path().join("secret.key");
+    binary::spawn(&db, |_| {}).ready().await.stop().await;
+    let original = std::fs::read_to_string(&key_file).unwrap();
+
+    // Missing: refused, and no new key file appears.
+    std::fs::rename(&key_file, dir.path().join("kept.key")).unwrap();
+    let line = refused(binary::spawn(&db, |_| {})).await;
+    assert!(line.contains("secret.key is missing"), "{line}");
+    assert!(!key_file.exists(), "a replacement key was written");
+
+    // Another key, from the environment or the file: refused.
+    let other = "ab".repeat(32);
+    let line = refused(binary::spawn(&db, |c| {
+        c.env("LOCALTWILIO_SECRET_KEY", &other);
+    }))
+    .await;
+    assert!(
+        line.contains("does not open 1 of the 1 auth tokens"),
+        "{line}"
+    );
+    std::fs::write(&key_file, &other).unwrap();
+    let line = refused(binary::spawn(&db, |_| {})).await;
+    assert!(line.contains("secret.key does not open"), "{line}");
+
+    // The right key back: the stored token reads back as before.
+    std::fs::write(&key_file, &original).unwrap();
+    let server = binary::spawn(&db, |_| {}).ready().await;
+    let (status, account) = account_token(&server).await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["auth_token"], MAIN_TOKEN);
+    server.stop().await;
+}
+
+/// Runs a CLI command on `db`.
+fn cli(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_localtwilio"))
+        .args(args)
+        .env("LOCALTWILIO_DATABASE", db)
+        .env("LOCALTWILIO_LOG", "warn")
+        .env_remove("LOCALTWILIO_SECRET_KEY")
+        .env_remove("LOCALTWILIO_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_server_per_sqlite_file_and_the_lock_outlives_no_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("one.db");
+    let first = binary::spawn(&db, |_| {}).ready().await;
+
+    let line = refused(binary::spawn(&db, |_| {})).await;
+    assert!(
+        line.contains("in use by another localtwilio process"),
+        "{line}"
+    );
+
+    // Writers that would change rows under the server's caches are refused too …
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.json");
+    let seeded = cli(&db, &["seed", demo.to_str().unwrap()]);
+    assert_eq!(seeded.status.code(), Some(1));
+    let line = one_error_line(&String::from_utf8_lossy(&seeded.stderr));
+    assert!(
+        line.contains("in use by another localtwilio process"),
+        "{line}"
+    );
+    let generated = cli(
+        &db,
+        &["seed", "--generate", "--accounts", "1", "--keys", "0"],
+    );
+    assert_eq!(generated.status.code(), Some(1));
+    let line = one_error_line(&String::from_utf8_lossy(&generated.stderr));
+    assert!(
+        line.contains("in use by another localtwilio process"),
+        "{line}"
+    );
+    // … nothing of the fixture reached the database …
+    let (status, _) = account_token(&first).await;
+    assert_eq!(status, 200);
+    let demo_account = reqwest::Client::new()
+        .get(format!("{}/2010-04-01/Accounts.json", first.base))
+        .basic_auth(
+            "AC00000000000000000000000000000de0",
+            Some("0123456789abcdef0123456789abcdef"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demo_account.status(), 401);
+
+    // … while readers run beside it.
+    let exported = cli(&db, &["export"]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let export: Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!(export["accounts"][0]["sid"], MAIN_SID);
+    let copy = dir.path().join("copy.db");
+    let backed_up = cli(&db, &["backup", copy.to_str().unwrap()]);
+    assert!(
+        backed_up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backed_up.stderr)
+    );
+
+    // SIGKILL: the OS releases the lock, so the next server starts …
+    first.kill();
+    let second = binary::spawn(&db, |_| {}).ready().await;
+    assert_eq!(account_token(&second).await.0, 200);
+    // … and a clean stop releases it as well.
+    second.stop().await;
+    let third = binary::spawn(&db, |_| {}).ready().await;
+    third.stop().await;
+}
