@@ -22,8 +22,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_database_pages: u64,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub header_read_timeout_secs: u64,
     pub body_read_timeout_secs: u64,
+    pub webhook_concurrency: usize,
+    pub webhook_concurrency_per_target: usize,
 }
 
 /// The environment variable for each key (DESIGN.md's table, plus two of ours).
@@ -40,12 +43,21 @@ const ENV: &[(&str, &str)] = &[
     ("max_database_pages", "LOCALTWILIO_MAX_DATABASE_PAGES"),
     ("max_connections", "LOCALTWILIO_MAX_CONNECTIONS"),
     (
+        "max_connections_per_address",
+        "LOCALTWILIO_MAX_CONNECTIONS_PER_ADDRESS",
+    ),
+    (
         "header_read_timeout_secs",
         "LOCALTWILIO_HEADER_READ_TIMEOUT_SECS",
     ),
     (
         "body_read_timeout_secs",
         "LOCALTWILIO_BODY_READ_TIMEOUT_SECS",
+    ),
+    ("webhook_concurrency", "LOCALTWILIO_WEBHOOK_CONCURRENCY"),
+    (
+        "webhook_concurrency_per_target",
+        "LOCALTWILIO_WEBHOOK_CONCURRENCY_PER_TARGET",
     ),
 ];
 
