@@ -199,10 +199,9 @@ impl Server {
 /// without an answer (a flood of refusals must not cost more than a few tasks).
 const REFUSALS_AT_ONCE: usize = 64;
 
-/// Answers a connection refused by the per-address cap with 429 20429 and closes it. The
-/// answer is written without waiting (a socket's send buffer takes it whole); the client's
-/// request, if it sent one, is read and dropped for up to a second first, so closing does not
-/// reset the connection before the client reads the answer.
+/// Answers a connection refused by the per-address cap with 429 20429 and closes it, all
+/// within a second. The client's request, if it sent one, is read and dropped first (up to
+/// 64 KiB), so closing does not reset the connection before the client reads the answer.
 fn refuse(stream: tokio::net::TcpStream, refusing: &Arc<tokio::sync::Semaphore>) {
     tracing::debug!("connection refused: too many from one address");
     let Ok(place) = Arc::clone(refusing).try_acquire_owned() else {
@@ -211,21 +210,20 @@ fn refuse(stream: tokio::net::TcpStream, refusing: &Arc<tokio::sync::Semaphore>)
     tokio::spawn(async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = stream;
-        if stream.try_write(&http::edge::refused_too_many()).is_err() {
-            return;
-        }
-        let _ = stream.shutdown().await;
-        let mut sink = [0u8; 4096];
-        let drain = async {
+        let answer = async {
+            stream.write_all(&http::edge::refused_too_many()).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 4096];
             let mut total = 0usize;
-            while let Ok(n) = stream.read(&mut sink).await {
+            loop {
+                let n = stream.read(&mut sink).await?;
                 total += n;
                 if n == 0 || total > 64 * 1024 {
-                    break;
+                    return Ok::<(), std::io::Error>(());
                 }
             }
         };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), answer).await;
         drop(place);
     });
 }
