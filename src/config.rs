@@ -22,8 +22,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_database_pages: u64,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub header_read_timeout_secs: u64,
     pub body_read_timeout_secs: u64,
+    pub webhook_concurrency: usize,
+    pub webhook_concurrency_per_target: usize,
 }
 
 /// One environment variable: the config key it sets (`None` for `LOCALTWILIO_CONFIG`, which
@@ -110,6 +113,11 @@ pub const ENV: &[EnvVar] = &[
         "connections served at once; more wait in the listen backlog",
     ),
     var(
+        "LOCALTWILIO_MAX_CONNECTIONS_PER_ADDRESS",
+        "max_connections_per_address",
+        "of those, how many one client address (IPv6: one /64) may hold; past that a new connection gets 429 20429 and is closed; 0 = no cap",
+    ),
+    var(
         "LOCALTWILIO_HEADER_READ_TIMEOUT_SECS",
         "header_read_timeout_secs",
         "a client must send its request headers within this, or is disconnected",
@@ -123,6 +131,16 @@ pub const ENV: &[EnvVar] = &[
         "LOCALTWILIO_MAX_DATABASE_PAGES",
         "max_database_pages",
         "cap on the database file in 4 KiB pages (writes past it: 503); 0 = none",
+    ),
+    var(
+        "LOCALTWILIO_WEBHOOK_CONCURRENCY",
+        "webhook_concurrency",
+        "webhook requests in flight at once",
+    ),
+    var(
+        "LOCALTWILIO_WEBHOOK_CONCURRENCY_PER_TARGET",
+        "webhook_concurrency_per_target",
+        "… to one target (an account's webhook URL)",
     ),
 ];
 

@@ -9,6 +9,11 @@
 //! - The queue lives in SQLite, so deliveries pending at shutdown (or in flight at a crash) are
 //!   sent after the restart: delivery is at least once.
 //! - Finished deliveries and their attempts are kept for 24 hours.
+//! - Deliveries never wait on each other: each attempt runs as its own task the moment it is
+//!   claimed, at most `Limits::in_flight` at once and `Limits::per_target` per target (an
+//!   account's URL), and the claim is fair (every target's oldest due delivery first, see
+//!   `Store::claim_due_deliveries`). A receiver that never answers holds only its own target's
+//!   places, for 5 s each; other targets, and its own retries' schedule, do not wait for it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,7 +27,12 @@ use crate::{
 
 pub const MAX_ATTEMPTS: i64 = 8;
 const TIMEOUT: Duration = Duration::from_secs(5);
-const BATCH: i64 = 32;
+/// How long a claim lasts: longer than any attempt (the auth token read, the 5-second request,
+/// the record), so it only runs out for an attempt whose process stopped.
+const LEASE_MS: i64 = 60_000;
+/// The longest the worker sleeps before it looks at the queue again (a safety net: it is woken
+/// by new deliveries, finished attempts and the next due time).
+const IDLE_MS: i64 = 1000;
 const KEEP_FINISHED_MS: i64 = 24 * 3600 * 1000;
 /// What Twilio's webhook requests identify as.
 pub const USER_AGENT: &str = "TwilioProxy/1.1";
@@ -32,25 +42,45 @@ pub fn backoff_ms(attempts_so_far: i64) -> i64 {
     (1000i64 << attempts_so_far.clamp(0, 6)).min(60_000)
 }
 
+/// How many attempts may be in flight (`LOCALTWILIO_WEBHOOK_CONCURRENCY`,
+/// `LOCALTWILIO_WEBHOOK_CONCURRENCY_PER_TARGET`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub in_flight: usize,
+    pub per_target: usize,
+}
+
 pub struct Worker {
     core: Core,
     client: reqwest::Client,
+    limits: Limits,
 }
 
 impl Worker {
-    pub fn new(core: Core) -> anyhow::Result<Self> {
+    pub fn new(core: Core, limits: Limits) -> anyhow::Result<Self> {
         crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .user_agent(USER_AGENT)
             .build()?;
-        Ok(Self { core, client })
+        Ok(Self {
+            core,
+            client,
+            limits,
+        })
     }
 
-    /// Runs until the task is aborted.
+    /// Runs until the task is aborted (which aborts the attempts in flight; their deliveries
+    /// stay pending and go out after the restart).
     pub async fn run(self) {
         let worker = Arc::new(self);
+        // SQLite: this is the only server on the database, so any claim is a stopped
+        // process's.
+        if let Err(e) = worker.core.store.release_delivery_claims().await {
+            warn!(error = %e, "releasing webhook claims failed");
+        }
+        let mut sends = JoinSet::new();
         let mut last_prune = 0i64;
         loop {
             let now = time::now_ms();
@@ -65,32 +95,45 @@ impl Worker {
                     warn!(error = %e, "pruning webhook deliveries failed");
                 }
             }
-            let due = match worker.core.store.due_deliveries(now, BATCH).await {
-                Ok(due) => due,
-                Err(e) => {
-                    warn!(error = %e, "reading the webhook queue failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+            let free = worker.limits.in_flight.saturating_sub(sends.len());
+            let mut wait_ms = IDLE_MS;
+            if free > 0 {
+                match worker.claim(now, free).await {
+                    Ok(due) => {
+                        for delivery in due {
+                            let worker = Arc::clone(&worker);
+                            sends.spawn(async move { worker.attempt(delivery).await });
+                        }
+                        // Everything claimable now was claimed: what is left waits for a
+                        // place to free up, a new delivery, or its due time.
+                        if let Ok(Some(at)) = worker.core.store.next_due_after(now).await {
+                            wait_ms = (at - time::now_ms()).clamp(1, IDLE_MS);
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "reading the webhook queue failed"),
                 }
-            };
-            if due.is_empty() {
-                let wait = match worker.core.store.next_due_at().await {
-                    Ok(Some(at)) => Duration::from_millis((at - now).clamp(10, 1000) as u64),
-                    _ => Duration::from_secs(1),
-                };
-                tokio::select! {
-                    () = worker.core.webhook_wake.notified() => {}
-                    () = tokio::time::sleep(wait) => {}
+            }
+            let wait = Duration::from_millis(wait_ms as u64);
+            tokio::select! {
+                Some(_) = sends.join_next(), if !sends.is_empty() => {
+                    while sends.try_join_next().is_some() {}
                 }
-                continue;
+                () = worker.core.webhook_wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
             }
-            let mut sends = JoinSet::new();
-            for delivery in due {
-                let worker = Arc::clone(&worker);
-                sends.spawn(async move { worker.attempt(delivery).await });
-            }
-            while sends.join_next().await.is_some() {}
         }
+    }
+
+    async fn claim(&self, now: i64, free: usize) -> crate::store::StoreResult<Vec<DeliveryRow>> {
+        self.core
+            .store
+            .claim_due_deliveries(
+                now,
+                now + LEASE_MS,
+                self.limits.per_target as i64,
+                free as i64,
+            )
+            .await
     }
 
     async fn attempt(&self, delivery: DeliveryRow) {

@@ -37,6 +37,7 @@ pub fn install_tls_provider() {
 /// Connection-level limits.
 struct Limits {
     max_connections: usize,
+    max_connections_per_address: usize,
     header_read_timeout_secs: u64,
 }
 
@@ -44,6 +45,7 @@ struct Limits {
 pub struct Server {
     state: http::AppState,
     limits: Limits,
+    delivery_limits: delivery::Limits,
     /// What start-up did about the main account (main.rs prints it).
     pub bootstrap: Bootstrap,
 }
@@ -112,7 +114,12 @@ impl Server {
         Ok(Self {
             limits: Limits {
                 max_connections: config.max_connections,
+                max_connections_per_address: config.max_connections_per_address,
                 header_read_timeout_secs: config.header_read_timeout_secs,
+            },
+            delivery_limits: delivery::Limits {
+                in_flight: config.webhook_concurrency.max(1),
+                per_target: config.webhook_concurrency_per_target.max(1),
             },
             state: http::AppState {
                 core,
@@ -131,8 +138,11 @@ impl Server {
     /// closes the database.
     ///
     /// At most `max_connections` connections are served at once; past that, new connections
-    /// wait in the listen backlog until one closes. A client that does not send its request
-    /// headers within `header_read_timeout_secs` is disconnected (slow or stalled clients).
+    /// wait in the listen backlog until one closes. One client address holds at most
+    /// `max_connections_per_address` of them: a connection past that is answered 429 20429 and
+    /// closed at once, so one address cannot take the whole budget (slowloris). A client that
+    /// does not send its request headers within `header_read_timeout_secs` is disconnected
+    /// (slow or stalled clients).
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -142,11 +152,15 @@ impl Server {
         use tower::ServiceExt;
 
         let store = self.state.core.store.clone();
-        let worker = tokio::spawn(delivery::Worker::new(self.state.core.clone())?.run());
+        let worker = tokio::spawn(
+            delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
+        );
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
         ));
+        let per_address = http::edge::AddressLimiter::new(self.limits.max_connections_per_address);
+        let refusing = Arc::new(tokio::sync::Semaphore::new(REFUSALS_AT_ONCE));
         let header_timeout =
             std::time::Duration::from_secs(self.limits.header_read_timeout_secs.max(1));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -167,6 +181,11 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
+            let Some(address_permit) = per_address.admit(remote.ip()) else {
+                drop(permit);
+                refuse(stream, &refusing);
+                continue;
+            };
             let router = router.clone();
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
@@ -176,13 +195,15 @@ impl Server {
                     router.clone().oneshot(request.map(axum::body::Body::new))
                 },
             );
+            let io = http::edge::TwilioShapedParseErrors::new(stream);
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(io), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
                 let _ = connection.await;
+                drop(address_permit);
                 drop(permit);
             });
         }
@@ -199,6 +220,39 @@ impl Server {
         store.close().await;
         Ok(())
     }
+}
+
+/// Refused connections being answered at once; past that, a refused connection is closed
+/// without an answer (a flood of refusals must not cost more than a few tasks).
+const REFUSALS_AT_ONCE: usize = 64;
+
+/// Answers a connection refused by the per-address cap with 429 20429 and closes it, all
+/// within a second. The client's request, if it sent one, is read and dropped first (up to
+/// 64 KiB), so closing does not reset the connection before the client reads the answer.
+fn refuse(stream: tokio::net::TcpStream, refusing: &Arc<tokio::sync::Semaphore>) {
+    tracing::debug!("connection refused: too many from one address");
+    let Ok(place) = Arc::clone(refusing).try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let answer = async {
+            stream.write_all(&http::edge::refused_too_many()).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 4096];
+            let mut total = 0usize;
+            loop {
+                let n = stream.read(&mut sink).await?;
+                total += n;
+                if n == 0 || total > 64 * 1024 {
+                    return Ok::<(), std::io::Error>(());
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), answer).await;
+        drop(place);
+    });
 }
 
 /// `LOCALTWILIO_SECRET_KEY` (64 hex digits), else `secret.key` beside the database, created

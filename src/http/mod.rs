@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -40,9 +41,11 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        // Outermost last: trace → extensions → render errors → body limit → authenticate → route.
+        // Outermost last: trace → extensions → render errors → declared body size → body limit →
+        // authenticate → route.
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(from_fn(edge::refuse_oversized_bodies))
         .layer(from_fn(error::render_errors))
         // Outside render_errors, so it finds the health flag in the request.
         .layer(axum::Extension(extract::BodyLimit(limit, body_timeout)))

@@ -43,6 +43,8 @@ pub struct DeliveryRow {
     pub method: String,
     pub params: String,
     pub attempts: i64,
+    /// When this attempt was due (Unix ms).
+    pub next_attempt_at: i64,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -114,23 +116,68 @@ impl Store {
         save_service_webhook_in(&self.pool, row).await
     }
 
-    /// Pending deliveries whose time has come, oldest first.
-    pub async fn due_deliveries(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<DeliveryRow>> {
-        Ok(sqlx::query_as::<_, DeliveryRow>(
-            "select id, account_sid, event_type, url, method, params, attempts from webhook_deliveries \
-             where status = 'pending' and next_attempt_at <= ? order by next_attempt_at, id limit ?",
+    /// Claims deliveries to attempt now, until `lease_until_ms`: pending ones that are due and
+    /// not claimed, at most `per_target` in flight per target (an account's URL, counting the
+    /// claims already held) and `limit` in all. Fair: every target's oldest due delivery comes
+    /// before any target's second. One statement, so two claimers never take the same row.
+    ///
+    /// The seam for another backend: PostgreSQL would claim with `for update skip locked` on
+    /// the candidate rows (window functions cannot be locked, so the ranking moves to a
+    /// lateral join per target) and the same lease column.
+    pub async fn claim_due_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        per_target: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        let mut claimed = sqlx::query_as::<_, DeliveryRow>(
+            "with ranked as ( \
+                 select id, next_attempt_at, \
+                        coalesce(claimed_until > $1, false) as in_flight, \
+                        row_number() over ( \
+                            partition by account_sid, url \
+                            order by case when claimed_until > $1 then 0 else 1 end, next_attempt_at, id \
+                        ) as place \
+                 from webhook_deliveries \
+                 where status = 'pending' and (next_attempt_at <= $1 or claimed_until > $1) \
+             ) \
+             update webhook_deliveries set claimed_until = $2 \
+             where id in ( \
+                 select id from ranked where not in_flight and place <= $3 \
+                 order by place, next_attempt_at, id limit $4 \
+             ) and status = 'pending' and (claimed_until is null or claimed_until <= $1) \
+             returning id, account_sid, event_type, url, method, params, attempts, next_attempt_at",
         )
         .bind(now_ms)
+        .bind(lease_until_ms)
+        .bind(per_target)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
+        Ok(claimed)
     }
 
-    /// Milliseconds until the next pending delivery is due, if any is pending.
-    pub async fn next_due_at(&self) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "select min(next_attempt_at) from webhook_deliveries where status = 'pending'",
+    /// Releases every claim. Only for SQLite, where one server owns the database: a claim
+    /// found at start was left by a process that stopped mid-attempt, and its delivery should
+    /// go out now, not when the lease runs out.
+    pub async fn release_delivery_claims(&self) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "update webhook_deliveries set claimed_until = null where claimed_until is not null",
         )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// When the next pending delivery that is not due yet becomes due, if any.
+    pub async fn next_due_after(&self, now_ms: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "select min(next_attempt_at) from webhook_deliveries \
+             where status = 'pending' and next_attempt_at > $1",
+        )
+        .bind(now_ms)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -164,7 +211,7 @@ impl Store {
         };
         sqlx::query(
             "update webhook_deliveries set status = ?, attempts = attempts + 1, \
-             next_attempt_at = coalesce(?, next_attempt_at) where id = ?",
+             next_attempt_at = coalesce(?, next_attempt_at), claimed_until = null where id = ?",
         )
         .bind(status)
         .bind(attempt.retry_at)

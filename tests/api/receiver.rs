@@ -23,6 +23,8 @@ pub struct Received {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: String,
+    /// When it arrived (to order it against other events; never to measure).
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -58,6 +60,8 @@ struct Shared {
     hold: Mutex<bool>,
     release: Notify,
     status: Mutex<u16>,
+    /// (how many more requests, the status they get) before `status` applies again.
+    first: Mutex<(usize, u16)>,
 }
 
 pub struct Receiver {
@@ -78,6 +82,7 @@ async fn record(
         uri,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        at: std::time::Instant::now(),
     });
     shared.arrived.notify_waiters();
     loop {
@@ -87,7 +92,14 @@ async fn record(
         }
         released.await;
     }
-    StatusCode::from_u16(*shared.status.lock().unwrap()).unwrap()
+    let mut first = shared.first.lock().unwrap();
+    let status = if first.0 > 0 {
+        first.0 -= 1;
+        first.1
+    } else {
+        *shared.status.lock().unwrap()
+    };
+    StatusCode::from_u16(status).unwrap()
 }
 
 impl Receiver {
@@ -130,6 +142,11 @@ impl Receiver {
         *self.shared.status.lock().unwrap() = status;
     }
 
+    /// The next `n` requests get `status`, later ones the usual answer.
+    pub fn answer_first_with(&self, n: usize, status: u16) {
+        *self.shared.first.lock().unwrap() = (n, status);
+    }
+
     /// Requests wait until `release`.
     pub fn hold(&self) {
         *self.shared.hold.lock().unwrap() = true;
@@ -164,6 +181,81 @@ impl Receiver {
             let _ = tx.send(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A webhook target that accepts connections, reads what is sent and never answers, recording
+/// when each connection brought its first bytes and when the server gave up on it.
+pub struct BlackHole {
+    pub addr: SocketAddr,
+    events: Arc<Mutex<Vec<HoleEvent>>>,
+    arrived: Arc<Notify>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HoleEvent {
+    pub request_at: std::time::Instant,
+    pub closed_at: Option<std::time::Instant>,
+}
+
+impl BlackHole {
+    pub async fn start() -> Self {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let events: Arc<Mutex<Vec<HoleEvent>>> = Arc::default();
+        let arrived = Arc::new(Notify::new());
+        let (log, notify) = (Arc::clone(&events), Arc::clone(&arrived));
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (log, notify) = (Arc::clone(&log), Arc::clone(&notify));
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    if !matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                        return;
+                    }
+                    let index = {
+                        let mut log = log.lock().unwrap();
+                        log.push(HoleEvent {
+                            request_at: std::time::Instant::now(),
+                            closed_at: None,
+                        });
+                        log.len() - 1
+                    };
+                    notify.notify_waiters();
+                    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                    log.lock().unwrap()[index].closed_at = Some(std::time::Instant::now());
+                });
+            }
+        });
+        BlackHole {
+            addr,
+            events,
+            arrived,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn events(&self) -> Vec<HoleEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests are being held (panics after `limit`).
+    pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<HoleEvent> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let arrived = self.arrived.notified();
+            let got = self.events();
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!("expected {n} held requests, got {}", got.len());
+            }
+        }
     }
 }
 
