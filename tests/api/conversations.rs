@@ -853,3 +853,59 @@ async fn accounts_from_before_conversations_get_a_default_service_at_start() {
         assert_eq!(roles["roles"].as_array().unwrap().len(), 4);
     }
 }
+
+/// Issue 15 F5: users created while their service is being deleted. Each create either
+/// committed before the delete (201, then gone with the service) or finds no service (404);
+/// none may fail on the database's foreign key (500), and once the delete answered, nothing
+/// (cache included) hands the deleted service out again.
+#[tokio::test]
+async fn user_creates_racing_their_service_delete_are_201_or_404_never_500() {
+    let app = TestApp::spawn().await;
+    for round in 0..6 {
+        let service = new_service(&app, &format!("doomed {round}")).await;
+        let users = format!("/v1/Services/{service}/Users");
+        // Warm every read path (the service cache included) before the race.
+        let (status, body) = app.get(&users, &app.main()).await;
+        assert_eq!(status, 200, "{body}");
+        let creates: Vec<_> = (0..60)
+            .map(|i| {
+                let (client, url) = (app.client.clone(), format!("{}{users}", app.base));
+                tokio::spawn(async move {
+                    let response = client
+                        .post(url)
+                        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+                        .form(&[("Identity", format!("racer-{i}"))])
+                        .send()
+                        .await
+                        .unwrap();
+                    into_json(response).await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(2 * round)).await;
+        let (status, body) = app
+            .delete(&format!("/v1/Services/{service}"), &app.main())
+            .await;
+        assert_eq!(status, 204, "{body}");
+        for create in creates {
+            let (status, body) = create.await.unwrap();
+            match status.as_u16() {
+                201 => {}
+                404 => assert_twilio_error(status, &body, 404, 20404),
+                other => panic!("round {round}: a create racing the delete answered {other}: {body}"),
+            }
+        }
+        let (status, body) = app
+            .post(&users, &app.main(), &[("Identity", "after-the-delete")])
+            .await;
+        assert_twilio_error(status, &body, 404, 20404);
+        let (status, body) = app.get(&format!("/v1/Services/{service}"), &app.main()).await;
+        assert_twilio_error(status, &body, 404, 20404);
+    }
+    assert_eq!(
+        app.count("conversation_users where service_sid not in (select sid from conversation_services)")
+            .await,
+        0,
+        "no user outlives its service"
+    );
+}
