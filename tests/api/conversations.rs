@@ -892,19 +892,25 @@ async fn user_creates_racing_their_service_delete_are_201_or_404_never_500() {
             match status.as_u16() {
                 201 => {}
                 404 => assert_twilio_error(status, &body, 404, 20404),
-                other => panic!("round {round}: a create racing the delete answered {other}: {body}"),
+                other => {
+                    panic!("round {round}: a create racing the delete answered {other}: {body}")
+                }
             }
         }
         let (status, body) = app
             .post(&users, &app.main(), &[("Identity", "after-the-delete")])
             .await;
         assert_twilio_error(status, &body, 404, 20404);
-        let (status, body) = app.get(&format!("/v1/Services/{service}"), &app.main()).await;
+        let (status, body) = app
+            .get(&format!("/v1/Services/{service}"), &app.main())
+            .await;
         assert_twilio_error(status, &body, 404, 20404);
     }
     assert_eq!(
-        app.count("conversation_users where service_sid not in (select sid from conversation_services)")
-            .await,
+        app.count(
+            "conversation_users where service_sid not in (select sid from conversation_services)"
+        )
+        .await,
         0,
         "no user outlives its service"
     );

@@ -481,7 +481,8 @@ async fn webhook_urls_are_stored_normalised_and_signed_as_requested() {
             "stored normalised"
         );
         let identity = format!("normalised-{method}");
-        let (status, body) = send(&app, "/v1/Users", &[("Identity", &identity)], Some("true")).await;
+        let (status, body) =
+            send(&app, "/v1/Users", &[("Identity", &identity)], Some("true")).await;
         assert_eq!(status, 201, "{body}");
     }
     let got = receiver.wait_for(2, WAIT).await;
@@ -535,7 +536,15 @@ async fn webhook_urls_that_are_not_absolute_http_urls_are_refused_and_nothing_is
         }
         let (status, body) = app.get(&path, &app.main()).await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["post_webhook_url"], Value::Null, "{path}: nothing stored");
-        assert_eq!(body["pre_webhook_url"], Value::Null, "{path}: nothing stored");
+        assert_eq!(
+            body["post_webhook_url"],
+            Value::Null,
+            "{path}: nothing stored"
+        );
+        assert_eq!(
+            body["pre_webhook_url"],
+            Value::Null,
+            "{path}: nothing stored"
+        );
     }
 }
