@@ -28,7 +28,7 @@ pub async fn targets(
         return Ok(Targets::default());
     }
     let name = event.name();
-    let subscribed = |filters: &[String]| filters.iter().any(|f| *f == name);
+    let subscribed = |filters: &[String]| filters.contains(&name);
     let mut out = Vec::new();
     if let Some(row) = core.store.account_webhook(account.as_str()).await? {
         let account_target = AccountWebhook::try_from(row)?;
