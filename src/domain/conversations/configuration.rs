@@ -191,14 +191,6 @@ async fn check_role(
     }
 }
 
-pub async fn fetch_service_configuration(
-    core: &Core,
-    principal: &Principal,
-    sid: &ServiceSid,
-) -> Result<Service> {
-    resolve(core, principal, Scope::Service(sid)).await
-}
-
 #[instrument(skip_all)]
 pub async fn update_service_configuration(
     core: &Core,

@@ -8,6 +8,7 @@ use crate::{
     domain::{
         conversations::{
             ConfigInput, Configuration, Service, ServiceConfigInput, configuration as rules,
+            services,
         },
         sid::{AccountSid, RoleSid, ServiceSid},
     },
@@ -154,7 +155,7 @@ async fn fetch_service_configuration(
     BaseUrl(base): BaseUrl,
     TwilioPath(sid): TwilioPath<ServiceSid>,
 ) -> Result<Json<ServiceConfigurationResource>> {
-    let service = rules::fetch_service_configuration(&state.core, &principal, &sid).await?;
+    let service = services::fetch_service(&state.core, &principal, &sid).await?;
     Ok(Json(ServiceConfigurationResource::new(service, &base)))
 }
 

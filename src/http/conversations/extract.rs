@@ -6,16 +6,34 @@
 //! account's default service, `/v1/Services/{ServiceSid}/…` on the one named. The only
 //! difference is whether the route has a `ServiceSid`, which `url`/`links` then follow.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
 use serde::Deserialize;
 
 use crate::{
     domain::{conversations::Scope, sid::ServiceSid},
     error::{Error, Result},
+    http::state::AppState,
 };
 
 /// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
 pub const MAX_PAGE: u32 = 50;
+
+/// A resource's routes on both families: `list` at `/v1{tail}` and
+/// `/v1/Services/{ServiceSid}{tail}`, and `instance` (when given) at each of them + `/{Sid}`.
+pub fn on_both_families(
+    tail: &str,
+    list: MethodRouter<AppState>,
+    instance: Option<MethodRouter<AppState>>,
+) -> Router<AppState> {
+    let mut router = Router::new();
+    for family in ["/v1", "/v1/Services/{ServiceSid}"] {
+        router = router.route(&format!("{family}{tail}"), list.clone());
+        if let Some(instance) = &instance {
+            router = router.route(&format!("{family}{tail}/{{Sid}}"), instance.clone());
+        }
+    }
+    router
+}
 
 /// A list route's path: the `ServiceSid` of the `/v1/Services/{IS}/…` family, none on the
 /// default family.

@@ -3,7 +3,7 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE};
+use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, on_both_families};
 use crate::{
     domain::{
         conversations::{Role, RoleInput, roles},
@@ -20,20 +20,11 @@ use crate::{
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/Roles", get(list_roles).post(create_role))
-        .route(
-            "/v1/Roles/{Sid}",
-            get(fetch_role).post(update_role).delete(delete_role),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Roles",
-            get(list_roles).post(create_role),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Roles/{Sid}",
-            get(fetch_role).post(update_role).delete(delete_role),
-        )
+    on_both_families(
+        "/Roles",
+        get(list_roles).post(create_role),
+        Some(get(fetch_role).post(update_role).delete(delete_role)),
+    )
 }
 
 /// `conversations.v1.role` / `…service_role`; fields in alphabetical order (see `services`).

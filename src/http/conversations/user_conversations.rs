@@ -5,7 +5,7 @@
 use axum::{Json, Router, extract::State, routing::get};
 use serde::Serialize;
 
-use super::extract::{Family, InstancePath, MAX_PAGE};
+use super::extract::{Family, InstancePath, MAX_PAGE, on_both_families};
 use crate::{
     domain::{conversations::users, paging::Page},
     error::Result,
@@ -18,15 +18,11 @@ use crate::{
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/Users/{Sid}/Conversations",
-            get(list_user_conversations),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Users/{Sid}/Conversations",
-            get(list_user_conversations),
-        )
+    on_both_families(
+        "/Users/{Sid}/Conversations",
+        get(list_user_conversations),
+        None,
+    )
 }
 
 /// `conversations.v1.user.user_conversation`: none can exist yet, so the page's item type has

@@ -4,7 +4,7 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled};
+use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled, on_both_families};
 use crate::{
     domain::{
         conversations::{User, UserInput, users},
@@ -21,20 +21,11 @@ use crate::{
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/Users", get(list_users).post(create_user))
-        .route(
-            "/v1/Users/{Sid}",
-            get(fetch_user).post(update_user).delete(delete_user),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Users",
-            get(list_users).post(create_user),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Users/{Sid}",
-            get(fetch_user).post(update_user).delete(delete_user),
-        )
+    on_both_families(
+        "/Users",
+        get(list_users).post(create_user),
+        Some(get(fetch_user).post(update_user).delete(delete_user)),
+    )
 }
 
 /// `conversations.v1.user` / `…service_user`; fields in alphabetical order (see `services`).
