@@ -915,3 +915,73 @@ async fn user_creates_racing_their_service_delete_are_201_or_404_never_500() {
         "no user outlives its service"
     );
 }
+
+/// The typed wire structs print exactly the bytes the `serde_json::Value` bodies they replaced
+/// printed: keys sorted, compact. A field declared out of alphabetical order fails here.
+#[tokio::test]
+async fn every_conversations_body_is_printed_with_sorted_keys() {
+    let app = TestApp::spawn().await;
+    let service = new_service(&app, "bytes").await;
+    let (status, role) = app
+        .post(
+            &format!("/v1/Services/{service}/Roles"),
+            &app.main(),
+            &[
+                ("FriendlyName", "r"),
+                ("Type", "service"),
+                ("Permission", "joinConversation"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{role}");
+    let (status, user) = app
+        .post(
+            "/v1/Users",
+            &app.main(),
+            &[
+                ("Identity", "bytes"),
+                ("Attributes", "{\"b\": 1,  \"a\": 2}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let (status, body) = app
+        .post(
+            "/v1/Configuration/Webhooks",
+            &app.main(),
+            &[
+                ("PostWebhookUrl", "https://h.example/x"),
+                ("Filters", "onUserAdded"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let role_sid = role["sid"].as_str().unwrap();
+    for path in [
+        "/v1/Services".to_owned(),
+        format!("/v1/Services/{service}"),
+        "/v1/Configuration".to_owned(),
+        format!("/v1/Services/{service}/Configuration"),
+        "/v1/Roles".to_owned(),
+        format!("/v1/Services/{service}/Roles/{role_sid}"),
+        "/v1/Users".to_owned(),
+        "/v1/Users/bytes".to_owned(),
+        "/v1/Users/bytes/Conversations".to_owned(),
+        "/v1/Configuration/Webhooks".to_owned(),
+        format!("/v1/Services/{service}/Configuration/Webhooks"),
+        "/_localtwilio/WebhookAttempts".to_owned(),
+    ] {
+        let raw = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let parsed: Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(raw, parsed.to_string(), "{path}: keys sorted, compact");
+    }
+}
