@@ -150,12 +150,31 @@ pub async fn update_configuration(
         )?,
         default_closed_timer: check_timer(input.default_closed_timer, "DefaultClosedTimer", 600)?,
     };
+    let new_default = change.default_chat_service_sid.clone();
     let updated = core
         .store
         .update_configuration(account.as_str(), &change)
         .await;
     core.services.forget(account);
-    Configuration::try_from(updated?.ok_or(Error::NotFound)?)
+    match updated {
+        Ok(row) => Configuration::try_from(row.ok_or(Error::NotFound)?),
+        // The named service was deleted after the check (the foreign key refused it, issue 15
+        // F5): the same answer as a service that never existed.
+        Err(e) => match new_default {
+            Some(sid)
+                if core
+                    .store
+                    .fetch_service(account.as_str(), &sid)
+                    .await?
+                    .is_none() =>
+            {
+                Err(Error::invalid(
+                    "Invalid parameter DefaultChatServiceSid: no such service in this account",
+                ))
+            }
+            _ => Err(e.into()),
+        },
+    }
 }
 
 pub struct ServiceConfigInput {

@@ -360,7 +360,16 @@ pub async fn update_service_config(
     }
     let current = service_row(core, principal, sid).await?;
     let row = merge_service(current, input)?;
-    core.store.save_service_webhook(&row).await?;
+    if let Err(e) = core.store.save_service_webhook(&row).await {
+        // The service was deleted since it resolved (the foreign key refused the row, issue 15
+        // F5): 404, as a moment later.
+        let gone = core
+            .store
+            .fetch_service(&row.account_sid, &row.service_sid)
+            .await?
+            .is_none();
+        return Err(if gone { Error::NotFound } else { e.into() });
+    }
     ServiceWebhook::try_from(row)
 }
 
