@@ -21,7 +21,10 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::{
-    domain::{Core, time, webhooks::signature},
+    domain::{
+        Core, time,
+        webhooks::{request_url, signature},
+    },
     store::webhooks::{Attempt, DeliveryRow},
 };
 
@@ -201,19 +204,18 @@ impl Worker {
         token: &str,
     ) -> Result<u16, String> {
         let encoded = serde_html_form::to_string(params).map_err(|e| e.to_string())?;
-        let request = if delivery.method == "GET" {
-            let separator = if delivery.url.contains('?') { '&' } else { '?' };
-            let url = format!("{}{separator}{encoded}", delivery.url);
+        // Signed exactly as requested (issue 15 F11), see `webhooks::request_url`.
+        let is_get = delivery.method == "GET";
+        let url = request_url(&delivery.url, is_get.then_some(encoded.as_str()))
+            .ok_or_else(|| "the target URL is not valid".to_owned())?;
+        let request = if is_get {
             self.client
-                .get(&url)
-                .header("X-Twilio-Signature", signature(token, &url, &[]))
+                .get(url.as_str())
+                .header("X-Twilio-Signature", signature(token, url.as_str(), &[]))
         } else {
             self.client
-                .post(&delivery.url)
-                .header(
-                    "X-Twilio-Signature",
-                    signature(token, &delivery.url, params),
-                )
+                .post(url.as_str())
+                .header("X-Twilio-Signature", signature(token, url.as_str(), params))
                 .header(
                     reqwest::header::CONTENT_TYPE,
                     "application/x-www-form-urlencoded",

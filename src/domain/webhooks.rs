@@ -1,401 +1,152 @@
-//! Conversations webhooks (facts: ../shared/reference/conversations-webhook-events.md and
-//! webhook-signature.md; decisions: DESIGN.md "Conversations").
+//! Webhooks, product-neutral (facts: ../shared/reference/webhook-signature.md): events as
+//! declarations, the deliveries an event queues, the URL a delivery requests and the signature
+//! it carries. Which targets an event reaches is the product's business (for Conversations:
+//! `conversations::events`); sending is `crate::delivery`'s.
 //!
-//! - Targets: account level (`/v1/Configuration/Webhooks`, every service of the account) and
-//!   service level (`/v1/Services/{IS}/Configuration/Webhooks`, its own service).
-//! - A REST request fires webhooks only with `X-Twilio-Webhook-Enabled: true`, and only
-//!   **post-event** ones, as Twilio documents for REST-originated actions: `onUserAdded` after a
-//!   create, `onUserUpdated` after an update. Pre-event URLs are stored and shown, never called.
-//! - The request is queued in the same transaction as the change (store) and sent after commit
-//!   by `crate::delivery`, signed as Twilio signs (`signature`).
+//! A post-event is an `Event` (a resource and an action); a product declares each one it fires
+//! as a `Declaration` naming its parameters, so a new event (onParticipantAdded,
+//! onMessageAdded …) is a declaration, not a new code path.
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::Value;
 use sha1::Sha1;
 
-use super::{
-    Core,
-    auth::Principal,
-    conversations::{Scope, resolve},
-    time,
-};
+use super::{Core, auth::Principal, sid::AccountSid};
 use crate::{
     error::{Error, Result},
-    store::{
-        conversations::UserRow,
-        webhooks::{AccountWebhookRow, NewDelivery, ServiceWebhookRow},
-    },
+    store::webhooks::{AttemptRow, NewDelivery},
 };
 
-/// The account-level `Filters` values (spec, `configuration_webhook.filters`).
-pub const ACCOUNT_FILTERS: &[&str] = &[
-    "onMessageAdded",
-    "onMessageUpdated",
-    "onMessageRemoved",
-    "onMessageAdd",
-    "onMessageUpdate",
-    "onMessageRemove",
-    "onConversationUpdated",
-    "onConversationRemoved",
-    "onConversationAdd",
-    "onConversationAdded",
-    "onConversationRemove",
-    "onConversationUpdate",
-    "onConversationStateUpdated",
-    "onParticipantAdded",
-    "onParticipantUpdated",
-    "onParticipantRemoved",
-    "onParticipantAdd",
-    "onParticipantRemove",
-    "onParticipantUpdate",
-    "onDeliveryUpdated",
-    "onUserAdded",
-    "onUserUpdate",
-    "onUserUpdated",
-];
-
-/// The service-level `Filters` values (spec, `service_webhook_configuration.filters`). They do
-/// not include the user events, so user events reach account-level targets only.
-pub const SERVICE_FILTERS: &[&str] = &[
-    "onParticipantAdd",
-    "onParticipantAdded",
-    "onDeliveryUpdated",
-    "onConversationUpdated",
-    "onConversationRemove",
-    "onParticipantRemove",
-    "onConversationUpdate",
-    "onMessageAdd",
-    "onMessageRemoved",
-    "onParticipantUpdated",
-    "onConversationAdded",
-    "onMessageAdded",
-    "onConversationAdd",
-    "onConversationRemoved",
-    "onParticipantUpdate",
-    "onMessageRemove",
-    "onMessageUpdated",
-    "onParticipantRemoved",
-    "onMessageUpdate",
-    "onConversationStateUpdated",
-];
-
-/// What the webhook configuration endpoints accept; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct WebhookInput {
-    pub method: Option<String>,
-    pub filters: Vec<String>,
-    pub pre_webhook_url: Option<String>,
-    pub post_webhook_url: Option<String>,
-    pub target: Option<String>,
-}
-
-fn check_method(method: &str) -> Result<String> {
-    match method.to_ascii_uppercase().as_str() {
-        m @ ("GET" | "POST") => Ok(m.to_owned()),
-        _ => Err(Error::invalid(
-            "Invalid parameter Method: must be GET or POST",
-        )),
-    }
-}
-
-/// An absolute http/https URL; an empty value clears the URL *(ours)*.
-fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Result<Option<String>> {
-    match value {
-        None => Ok(current),
-        Some(v) if v.is_empty() => Ok(None),
-        // *(ours)*: no documented limit; long enough for any real endpoint.
-        Some(v) if v.len() > 2048 => Err(Error::invalid(format!(
-            "Invalid parameter {name}: must be at most 2048 characters"
-        ))),
-        Some(v) => {
-            let ok = reqwest::Url::parse(&v).ok().is_some_and(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host_str().is_some_and(|h| !h.is_empty())
-            });
-            if ok {
-                Ok(Some(v))
-            } else {
-                Err(Error::invalid(format!(
-                    "Invalid parameter {name}: must be an absolute http or https URL"
-                )))
-            }
-        }
-    }
-}
-
-/// `Filters` given replace the list; each must be one of `allowed`.
-fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Result<String> {
-    if filters.is_empty() {
-        return Ok(current.to_owned());
-    }
-    let mut kept: Vec<String> = Vec::new();
-    for f in filters {
-        if !allowed.contains(&f.as_str()) {
-            return Err(Error::invalid(format!(
-                "Invalid parameter Filters: '{f}' is not a webhook event of this resource"
-            )));
-        }
-        if !kept.contains(&f) {
-            kept.push(f);
-        }
-    }
-    Ok(Value::from(kept).to_string())
-}
-
-/// The fields both target resources have.
-struct Shared {
-    method: String,
-    filters: String,
-    pre_webhook_url: Option<String>,
-    post_webhook_url: Option<String>,
-}
-
-impl Shared {
-    /// `input` over the current values, each checked; `allowed` is the resource's filter list.
-    fn merge(self, input: WebhookInput, allowed: &[&str]) -> Result<Self> {
-        Ok(Self {
-            method: input
-                .method
-                .as_deref()
-                .map(check_method)
-                .transpose()?
-                .unwrap_or(self.method),
-            filters: check_filters(input.filters, allowed, &self.filters)?,
-            pre_webhook_url: check_url(
-                input.pre_webhook_url,
-                "PreWebhookUrl",
-                self.pre_webhook_url,
-            )?,
-            post_webhook_url: check_url(
-                input.post_webhook_url,
-                "PostWebhookUrl",
-                self.post_webhook_url,
-            )?,
-        })
-    }
-}
-
-/// What an account's target reads as before anything was configured.
-pub(crate) fn default_account_webhook(account: &str) -> AccountWebhookRow {
-    AccountWebhookRow {
-        account_sid: account.to_owned(),
-        method: "POST".into(),
-        filters: "[]".into(),
-        pre_webhook_url: None,
-        post_webhook_url: None,
-        target: "webhook".into(),
-    }
-}
-
-/// What a service's target reads as before anything was configured.
-pub(crate) fn default_service_webhook(
-    service: &crate::store::conversations::ServiceRow,
-) -> ServiceWebhookRow {
-    ServiceWebhookRow {
-        service_sid: service.sid.clone(),
-        account_sid: service.account_sid.clone(),
-        method: "POST".into(),
-        filters: "[]".into(),
-        pre_webhook_url: None,
-        post_webhook_url: None,
-    }
-}
-
-pub async fn account_config(core: &Core, principal: &Principal) -> Result<AccountWebhookRow> {
-    let account = principal.account_sid.as_str();
-    Ok(core
-        .store
-        .account_webhook(account)
-        .await?
-        .unwrap_or_else(|| default_account_webhook(account)))
-}
-
-pub async fn update_account_config(
-    core: &Core,
-    principal: &Principal,
-    input: WebhookInput,
-) -> Result<AccountWebhookRow> {
-    let current = account_config(core, principal).await?;
-    let row = merge_account(current, input)?;
-    core.store.save_account_webhook(&row).await?;
-    Ok(row)
-}
-
-/// The account target after `input`, each field checked (API and fixtures).
-pub(crate) fn merge_account(
-    current: AccountWebhookRow,
-    input: WebhookInput,
-) -> Result<AccountWebhookRow> {
-    let target = match input.target.as_deref() {
-        None => current.target.clone(),
-        Some(t @ ("webhook" | "flex")) => t.to_owned(),
-        Some(_) => {
-            return Err(Error::invalid(
-                "Invalid parameter Target: must be webhook or flex",
-            ));
-        }
-    };
-    let shared = Shared {
-        method: current.method,
-        filters: current.filters,
-        pre_webhook_url: current.pre_webhook_url,
-        post_webhook_url: current.post_webhook_url,
-    }
-    .merge(input, ACCOUNT_FILTERS)?;
-    Ok(AccountWebhookRow {
-        method: shared.method,
-        filters: shared.filters,
-        pre_webhook_url: shared.pre_webhook_url,
-        post_webhook_url: shared.post_webhook_url,
-        target,
-        account_sid: current.account_sid,
-    })
-}
-
-pub async fn service_config(
-    core: &Core,
-    principal: &Principal,
-    raw_sid: &str,
-) -> Result<ServiceWebhookRow> {
-    let service = resolve(core, principal, Scope::Service(raw_sid)).await?;
-    Ok(core
-        .store
-        .service_webhook(&service.sid)
-        .await?
-        .unwrap_or_else(|| default_service_webhook(&service)))
-}
-
-pub async fn update_service_config(
-    core: &Core,
-    principal: &Principal,
-    raw_sid: &str,
-    input: WebhookInput,
-) -> Result<ServiceWebhookRow> {
-    let current = service_config(core, principal, raw_sid).await?;
-    let row = merge_service(current, input)?;
-    core.store.save_service_webhook(&row).await?;
-    Ok(row)
-}
-
-/// The service target after `input`, each field checked (API and fixtures).
-pub(crate) fn merge_service(
-    current: ServiceWebhookRow,
-    input: WebhookInput,
-) -> Result<ServiceWebhookRow> {
-    let shared = Shared {
-        method: current.method,
-        filters: current.filters,
-        pre_webhook_url: current.pre_webhook_url,
-        post_webhook_url: current.post_webhook_url,
-    }
-    .merge(input, SERVICE_FILTERS)?;
-    Ok(ServiceWebhookRow {
-        method: shared.method,
-        filters: shared.filters,
-        pre_webhook_url: shared.pre_webhook_url,
-        post_webhook_url: shared.post_webhook_url,
-        service_sid: current.service_sid,
-        account_sid: current.account_sid,
-    })
-}
-
+/// What happened to the resource (the suffix of Twilio's post-event names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserEvent {
+pub enum Action {
     Added,
     Updated,
+    Removed,
 }
 
-impl UserEvent {
-    pub fn name(self) -> &'static str {
+impl Action {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Added => "onUserAdded",
-            Self::Updated => "onUserUpdated",
+            Self::Added => "Added",
+            Self::Updated => "Updated",
+            Self::Removed => "Removed",
         }
     }
 }
 
-/// Where an event goes: (url, method) of each post-event target whose filters include it.
-/// Loaded before the write; the write's transaction then queues one delivery per target.
+/// A post-event: what happened to which resource (`User`, `Participant`, `Message`,
+/// `Conversation` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub resource: &'static str,
+    pub action: Action,
+}
+
+impl Event {
+    /// `on` + resource + action (onUserAdded, onMessageUpdated …): the `EventType` sent, and the
+    /// `Filters` value that subscribes to it.
+    pub fn name(self) -> String {
+        format!("on{}{}", self.resource, self.action.as_str())
+    }
+}
+
+/// What an event is about: it belongs to an account (its `AccountSid`, and whose auth token
+/// signs the request).
+pub trait Subject {
+    fn account_sid(&self) -> &AccountSid;
+}
+
+/// One parameter of an event: its name and how it is read off the subject; `None` leaves it
+/// out *(ours: Twilio sends no value for a null field)*.
+pub type Param<T> = (&'static str, fn(&T) -> Option<String>);
+
+/// An event a product fires, with its own parameters in Twilio's documented order (after the
+/// common `AccountSid`, `EventType`, `Source`).
+pub struct Declaration<T: 'static> {
+    pub event: Event,
+    pub params: &'static [Param<T>],
+}
+
+impl<T: Subject> Declaration<T> {
+    /// The parameters sent: the common ones, then the event's own that have a value.
+    pub fn params(&self, subject: &T) -> Vec<(String, String)> {
+        let common = [
+            ("AccountSid", subject.account_sid().to_string()),
+            ("EventType", self.event.name()),
+            ("Source", "API".to_owned()),
+        ];
+        common
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(
+                self.params
+                    .iter()
+                    .filter_map(|(k, read)| read(subject).map(|v| ((*k).to_owned(), v))),
+            )
+            .collect()
+    }
+
+    /// One queued delivery per target.
+    pub fn deliveries(&self, targets: &Targets, subject: &T) -> Result<Vec<NewDelivery>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = serde_json::to_string(&self.params(subject)).map_err(Error::internal)?;
+        Ok(targets
+            .0
+            .iter()
+            .map(|target| NewDelivery {
+                account_sid: subject.account_sid().to_string(),
+                event_type: self.event.name(),
+                url: target.url.clone(),
+                method: target.method.clone(),
+                params: params.clone(),
+            })
+            .collect())
+    }
+}
+
+/// A post-event URL and its method (`GET`/`POST`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: String,
+    pub method: String,
+}
+
+/// Where an event goes. Loaded before the write; the write's transaction then queues one
+/// delivery per target.
 #[derive(Debug, Clone, Default)]
-pub struct Targets(Vec<(String, String)>);
-
-fn filters_include(filters: &str, event: &str) -> bool {
-    serde_json::from_str::<Vec<String>>(filters).is_ok_and(|f| f.iter().any(|x| x == event))
-}
-
-pub async fn targets(
-    core: &Core,
-    account_sid: &str,
-    service_sid: &str,
-    event: UserEvent,
-) -> Result<Targets> {
-    let mut out = Vec::new();
-    if let Some(a) = core.store.account_webhook(account_sid).await?
-        && a.target == "webhook"
-        && filters_include(&a.filters, event.name())
-        && let Some(url) = a.post_webhook_url
-    {
-        out.push((url, a.method));
-    }
-    if let Some(s) = core.store.service_webhook(service_sid).await?
-        && filters_include(&s.filters, event.name())
-        && let Some(url) = s.post_webhook_url
-    {
-        out.push((url, s.method));
-    }
-    Ok(Targets(out))
-}
-
-/// The documented parameters of a user event (common: AccountSid, EventType, Source; then the
-/// event's own). Null values are left out *(ours)*.
-pub fn user_params(event: UserEvent, user: &UserRow) -> Vec<(String, String)> {
-    let mut p: Vec<(&str, Option<String>)> = vec![
-        ("AccountSid", Some(user.account_sid.clone())),
-        ("EventType", Some(event.name().to_owned())),
-        ("Source", Some("API".to_owned())),
-        ("ChatServiceSid", Some(user.service_sid.clone())),
-        ("UserSid", Some(user.sid.clone())),
-        ("DateCreated", Some(time::iso8601(user.date_created))),
-    ];
-    if event == UserEvent::Updated {
-        p.push(("DateUpdated", Some(time::iso8601(user.date_updated))));
-    }
-    p.extend([
-        ("Identity", Some(user.identity.clone())),
-        ("RoleSid", user.role_sid.clone()),
-        ("Attributes", Some(user.attributes.clone())),
-        ("FriendlyName", user.friendly_name.clone()),
-    ]);
-    // isOnline / isNotifiable (onUserUpdated) are null: there is no reachability model.
-    p.into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-        .collect()
-}
+pub struct Targets(pub Vec<Target>);
 
 impl Targets {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// One queued delivery per target.
-    pub fn deliveries(&self, event: UserEvent, user: &UserRow) -> Vec<NewDelivery> {
-        if self.0.is_empty() {
-            return Vec::new();
+    /// After commit: tell the delivery worker there is work.
+    pub fn wake(&self, core: &Core) {
+        if !self.is_empty() {
+            core.webhook_wake.notify_one();
         }
-        let params =
-            serde_json::to_string(&user_params(event, user)).unwrap_or_else(|_| "[]".into());
-        self.0
-            .iter()
-            .map(|(url, method)| NewDelivery {
-                account_sid: user.account_sid.clone(),
-                event_type: event.name().to_owned(),
-                url: url.clone(),
-                method: method.clone(),
-                params: params.clone(),
-            })
-            .collect()
     }
+}
+
+/// The URL a delivery requests, which is exactly the URL it signs (issue 15 F11): the stored
+/// target parsed as the HTTP client sends it (lower-case scheme and host, no default port, no
+/// fragment — a fragment never leaves the client), with a GET's parameters appended to its
+/// query. `None` when the stored URL does not parse.
+pub fn request_url(target: &str, query: Option<&str>) -> Option<reqwest::Url> {
+    let mut url = reqwest::Url::parse(target).ok()?;
+    url.set_fragment(None);
+    if let Some(extra) = query.filter(|q| !q.is_empty()) {
+        let joined = match url.query() {
+            Some(existing) if !existing.is_empty() => format!("{existing}&{extra}"),
+            _ => extra.to_owned(),
+        };
+        url.set_query(Some(&joined));
+    }
+    Some(url)
 }
 
 /// `X-Twilio-Signature`: HMAC-SHA1 keyed with the auth token over the URL followed by each
@@ -424,6 +175,48 @@ pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> St
     };
     mac.update(data.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// One delivery attempt, as operators read it (`/_localtwilio/WebhookAttempts`).
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub id: i64,
+    pub delivery_id: i64,
+    /// Seconds since the epoch.
+    pub attempted_at: i64,
+    pub url: String,
+    pub event_type: String,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+impl From<AttemptRow> for AttemptRecord {
+    fn from(row: AttemptRow) -> Self {
+        Self {
+            id: row.id,
+            delivery_id: row.delivery_id,
+            attempted_at: row.attempted_at / 1000,
+            url: row.url,
+            event_type: row.event_type,
+            status_code: row.status_code,
+            latency_ms: row.latency_ms,
+            error: row.error,
+        }
+    }
+}
+
+/// The calling account's `limit` most recent delivery attempts, newest first.
+pub async fn recent_attempts(
+    core: &Core,
+    principal: &Principal,
+    limit: i64,
+) -> Result<Vec<AttemptRecord>> {
+    let rows = core
+        .store
+        .recent_attempts(principal.account_sid.as_str(), limit)
+        .await?;
+    Ok(rows.into_iter().map(AttemptRecord::from).collect())
 }
 
 #[cfg(test)]
@@ -493,23 +286,29 @@ mod tests {
     }
 
     #[test]
-    fn urls_and_filters_are_checked() {
-        assert!(check_url(Some("ftp://x".into()), "U", None).is_err());
-        assert!(check_url(Some("/relative".into()), "U", None).is_err());
+    fn the_requested_url_is_the_stored_one_normalised_without_its_fragment() {
+        let url = |target, query| request_url(target, query).map(|u| u.to_string());
         assert_eq!(
-            check_url(Some("".into()), "U", Some("http://a".into())).unwrap(),
-            None
+            url("HTTP://Hooks.Example.com:80/a?b=1#frag", None).as_deref(),
+            Some("http://hooks.example.com/a?b=1")
         );
-        assert!(check_url(Some("https://hooks.example.com/x?y=1".into()), "U", None).is_ok());
-        assert!(check_filters(vec!["onUserAdded".into()], SERVICE_FILTERS, "[]").is_err());
         assert_eq!(
-            check_filters(
-                vec!["onUserAdded".into(), "onUserAdded".into()],
-                ACCOUNT_FILTERS,
-                "[]"
-            )
-            .unwrap(),
-            "[\"onUserAdded\"]"
+            url("https://h.example/a?b=1", Some("X=2")).as_deref(),
+            Some("https://h.example/a?b=1&X=2")
         );
+        assert_eq!(
+            url("https://h.example/a", Some("X=2&Y=%2B1")).as_deref(),
+            Some("https://h.example/a?X=2&Y=%2B1")
+        );
+        assert_eq!(url("not a url", None), None);
+    }
+
+    #[test]
+    fn event_names_are_on_resource_action() {
+        let event = Event {
+            resource: "Participant",
+            action: Action::Removed,
+        };
+        assert_eq!(event.name(), "onParticipantRemoved");
     }
 }

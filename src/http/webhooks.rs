@@ -1,166 +1,66 @@
-//! Conversations webhook targets (`/v1/Configuration/Webhooks`,
-//! `/v1/Services/{IS}/Configuration/Webhooks`) and the operators' view of recent delivery
-//! attempts (`/_localtwilio/WebhookAttempts`, not a Twilio endpoint).
+//! The operators' view of recent webhook delivery attempts (`/_localtwilio/WebhookAttempts`, not
+//! a Twilio endpoint; the account's own credentials). Webhook targets are product resources
+//! (`http::conversations::webhooks`).
 
 use axum::{Json, Router, extract::State, routing::get};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{
-    extract::{Authed, PathParams, TwilioForm},
-    state::AppState,
-    urls::BaseUrl,
-};
+use super::{extract::Authed, state::AppState};
 use crate::{
     domain::{
         time::iso8601,
-        webhooks::{self, WebhookInput},
+        webhooks::{self, AttemptRecord},
     },
     error::Result,
-    store::webhooks::{AccountWebhookRow, ServiceWebhookRow},
 };
 
+/// How many attempts the view shows.
+const RECENT_ATTEMPTS: i64 = 100;
+
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/Configuration/Webhooks",
-            get(fetch_account_webhook).post(update_account_webhook),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Configuration/Webhooks",
-            get(fetch_service_webhook).post(update_service_webhook),
-        )
-        .route("/_localtwilio/WebhookAttempts", get(list_attempts))
+    Router::new().route("/_localtwilio/WebhookAttempts", get(list_attempts))
 }
 
-fn filters(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| json!([]))
+#[derive(Serialize)]
+struct AttemptsResource {
+    attempts: Vec<AttemptResource>,
 }
 
-/// `conversations.v1.configuration.configuration_webhook`.
-fn account_json(w: &AccountWebhookRow, base: &str) -> Value {
-    json!({
-        "account_sid": w.account_sid,
-        "method": w.method,
-        "filters": filters(&w.filters),
-        "pre_webhook_url": w.pre_webhook_url,
-        "post_webhook_url": w.post_webhook_url,
-        "target": w.target,
-        "url": format!("{base}/v1/Configuration/Webhooks"),
-    })
+/// One attempt; fields in alphabetical order (the bytes of the `Value` body this replaced).
+#[derive(Serialize)]
+struct AttemptResource {
+    attempted_at: String,
+    delivery_id: i64,
+    error: Option<String>,
+    event_type: String,
+    id: i64,
+    latency_ms: i64,
+    status_code: Option<i64>,
+    url: String,
 }
 
-/// `conversations.v1.service.service_configuration.service_webhook_configuration`.
-fn service_json(w: &ServiceWebhookRow, base: &str) -> Value {
-    json!({
-        "account_sid": w.account_sid,
-        "chat_service_sid": w.service_sid,
-        "pre_webhook_url": w.pre_webhook_url,
-        "post_webhook_url": w.post_webhook_url,
-        "filters": filters(&w.filters),
-        "method": w.method,
-        "url": format!("{base}/v1/Services/{}/Configuration/Webhooks", w.service_sid),
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WebhookForm {
-    method: Option<String>,
-    #[serde(default)]
-    filters: Vec<String>,
-    pre_webhook_url: Option<String>,
-    post_webhook_url: Option<String>,
-    target: Option<String>,
-}
-
-impl From<WebhookForm> for WebhookInput {
-    fn from(f: WebhookForm) -> Self {
-        WebhookInput {
-            method: f.method,
-            filters: f.filters,
-            pre_webhook_url: f.pre_webhook_url,
-            post_webhook_url: f.post_webhook_url,
-            target: f.target,
+impl From<AttemptRecord> for AttemptResource {
+    fn from(a: AttemptRecord) -> Self {
+        Self {
+            attempted_at: iso8601(a.attempted_at),
+            delivery_id: a.delivery_id,
+            error: a.error,
+            event_type: a.event_type,
+            id: a.id,
+            latency_ms: a.latency_ms,
+            status_code: a.status_code,
+            url: a.url,
         }
     }
 }
 
-async fn fetch_account_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-) -> Result<Json<Value>> {
-    Ok(Json(account_json(
-        &webhooks::account_config(&state.core, &principal).await?,
-        &base,
-    )))
-}
-
-async fn update_account_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioForm(form): TwilioForm<WebhookForm>,
-) -> Result<Json<Value>> {
-    let row = webhooks::update_account_config(&state.core, &principal, form.into()).await?;
-    Ok(Json(account_json(&row, &base)))
-}
-
-async fn fetch_service_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    path: PathParams,
-) -> Result<Json<Value>> {
-    Ok(Json(service_json(
-        &webhooks::service_config(&state.core, &principal, path.get(0)?).await?,
-        &base,
-    )))
-}
-
-async fn update_service_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    path: PathParams,
-    TwilioForm(form): TwilioForm<WebhookForm>,
-) -> Result<Json<Value>> {
-    if form.target.is_some() {
-        // The service-level resource has no Target (spec UpdateServiceWebhookConfiguration).
-        return Err(crate::error::Error::invalid(
-            "Invalid parameter Target: not a parameter of service webhooks",
-        ));
-    }
-    let row =
-        webhooks::update_service_config(&state.core, &principal, path.get(0)?, form.into()).await?;
-    Ok(Json(service_json(&row, &base)))
-}
-
-/// The calling account's 100 most recent delivery attempts, newest first.
+/// The calling account's most recent delivery attempts, newest first.
 async fn list_attempts(
     State(state): State<AppState>,
     Authed(principal): Authed,
-) -> Result<Json<Value>> {
-    let rows = state
-        .core
-        .store
-        .recent_attempts(principal.account_sid.as_str(), 100)
-        .await?;
-    let attempts: Vec<Value> = rows
-        .iter()
-        .map(|a| {
-            json!({
-                "id": a.id,
-                "delivery_id": a.delivery_id,
-                "attempted_at": iso8601(a.attempted_at / 1000),
-                "url": a.url,
-                "event_type": a.event_type,
-                "status_code": a.status_code,
-                "latency_ms": a.latency_ms,
-                "error": a.error,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "attempts": attempts })))
+) -> Result<Json<AttemptsResource>> {
+    let attempts = webhooks::recent_attempts(&state.core, &principal, RECENT_ATTEMPTS).await?;
+    Ok(Json(AttemptsResource {
+        attempts: attempts.into_iter().map(AttemptResource::from).collect(),
+    }))
 }

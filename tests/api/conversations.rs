@@ -853,3 +853,135 @@ async fn accounts_from_before_conversations_get_a_default_service_at_start() {
         assert_eq!(roles["roles"].as_array().unwrap().len(), 4);
     }
 }
+
+/// Issue 15 F5: users created while their service is being deleted. Each create either
+/// committed before the delete (201, then gone with the service) or finds no service (404);
+/// none may fail on the database's foreign key (500), and once the delete answered, nothing
+/// (cache included) hands the deleted service out again.
+#[tokio::test]
+async fn user_creates_racing_their_service_delete_are_201_or_404_never_500() {
+    let app = TestApp::spawn().await;
+    for round in 0..6 {
+        let service = new_service(&app, &format!("doomed {round}")).await;
+        let users = format!("/v1/Services/{service}/Users");
+        // Warm every read path (the service cache included) before the race.
+        let (status, body) = app.get(&users, &app.main()).await;
+        assert_eq!(status, 200, "{body}");
+        let creates: Vec<_> = (0..60)
+            .map(|i| {
+                let (client, url) = (app.client.clone(), format!("{}{users}", app.base));
+                tokio::spawn(async move {
+                    let response = client
+                        .post(url)
+                        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+                        .form(&[("Identity", format!("racer-{i}"))])
+                        .send()
+                        .await
+                        .unwrap();
+                    into_json(response).await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(2 * round)).await;
+        let (status, body) = app
+            .delete(&format!("/v1/Services/{service}"), &app.main())
+            .await;
+        assert_eq!(status, 204, "{body}");
+        for create in creates {
+            let (status, body) = create.await.unwrap();
+            match status.as_u16() {
+                201 => {}
+                404 => assert_twilio_error(status, &body, 404, 20404),
+                other => {
+                    panic!("round {round}: a create racing the delete answered {other}: {body}")
+                }
+            }
+        }
+        let (status, body) = app
+            .post(&users, &app.main(), &[("Identity", "after-the-delete")])
+            .await;
+        assert_twilio_error(status, &body, 404, 20404);
+        let (status, body) = app
+            .get(&format!("/v1/Services/{service}"), &app.main())
+            .await;
+        assert_twilio_error(status, &body, 404, 20404);
+    }
+    assert_eq!(
+        app.count(
+            "conversation_users where service_sid not in (select sid from conversation_services)"
+        )
+        .await,
+        0,
+        "no user outlives its service"
+    );
+}
+
+/// The typed wire structs print exactly the bytes the `serde_json::Value` bodies they replaced
+/// printed: keys sorted, compact. A field declared out of alphabetical order fails here.
+#[tokio::test]
+async fn every_conversations_body_is_printed_with_sorted_keys() {
+    let app = TestApp::spawn().await;
+    let service = new_service(&app, "bytes").await;
+    let (status, role) = app
+        .post(
+            &format!("/v1/Services/{service}/Roles"),
+            &app.main(),
+            &[
+                ("FriendlyName", "r"),
+                ("Type", "service"),
+                ("Permission", "joinConversation"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{role}");
+    let (status, user) = app
+        .post(
+            "/v1/Users",
+            &app.main(),
+            &[
+                ("Identity", "bytes"),
+                ("Attributes", "{\"b\": 1,  \"a\": 2}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let (status, body) = app
+        .post(
+            "/v1/Configuration/Webhooks",
+            &app.main(),
+            &[
+                ("PostWebhookUrl", "https://h.example/x"),
+                ("Filters", "onUserAdded"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let role_sid = role["sid"].as_str().unwrap();
+    for path in [
+        "/v1/Services".to_owned(),
+        format!("/v1/Services/{service}"),
+        "/v1/Configuration".to_owned(),
+        format!("/v1/Services/{service}/Configuration"),
+        "/v1/Roles".to_owned(),
+        format!("/v1/Services/{service}/Roles/{role_sid}"),
+        "/v1/Users".to_owned(),
+        "/v1/Users/bytes".to_owned(),
+        "/v1/Users/bytes/Conversations".to_owned(),
+        "/v1/Configuration/Webhooks".to_owned(),
+        format!("/v1/Services/{service}/Configuration/Webhooks"),
+        "/_localtwilio/WebhookAttempts".to_owned(),
+    ] {
+        let raw = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let parsed: Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(raw, parsed.to_string(), "{path}: keys sorted, compact");
+    }
+}

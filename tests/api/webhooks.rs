@@ -455,3 +455,96 @@ async fn delete_accepts_the_header_and_sends_nothing() {
     tokio::time::sleep(GRACE).await;
     assert_eq!(receiver.received().len(), 0);
 }
+
+/// The URL a receiver validates against: what it was requested at (scheme + `Host` + the
+/// request target), as the official validators are given it.
+fn url_as_received(received: &crate::receiver::Received) -> String {
+    format!(
+        "http://{}{}",
+        received.headers["host"].to_str().unwrap(),
+        received.uri
+    )
+}
+
+#[tokio::test]
+async fn webhook_urls_are_stored_normalised_and_signed_as_requested() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    // An upper-case scheme is a valid URL (RFC 3986 §3.1: schemes are case-insensitive); it is
+    // kept in its normalised form, which is the URL the request goes to and is signed with.
+    let upper = receiver.url("/Hook?x=1").replacen("http://", "HTTP://", 1);
+    for method in ["POST", "GET"] {
+        let config = configure(&app, &upper, &["onUserAdded"], method).await;
+        assert_eq!(
+            config["post_webhook_url"].as_str(),
+            Some(receiver.url("/Hook?x=1").as_str()),
+            "stored normalised"
+        );
+        let identity = format!("normalised-{method}");
+        let (status, body) =
+            send(&app, "/v1/Users", &[("Identity", &identity)], Some("true")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let got = receiver.wait_for(2, WAIT).await;
+    for received in &got {
+        let signed_url = url_as_received(received);
+        let params = if received.method == "GET" {
+            Vec::new()
+        } else {
+            received.params()
+        };
+        assert_eq!(
+            received.signature(),
+            expected_signature(MAIN_TOKEN, &signed_url, &params),
+            "{} signature validates against the URL requested ({signed_url})",
+            received.method
+        );
+    }
+}
+
+#[tokio::test]
+async fn webhook_urls_that_are_not_absolute_http_urls_are_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let service = {
+        let (status, body) = app
+            .post("/v1/Services", &app.main(), &[("FriendlyName", "hooks")])
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["sid"].as_str().unwrap().to_owned()
+    };
+    let bad = [
+        "http://hooks.example.com/a\r\nb",
+        "http://hooks.example.com/a\nX-Injected: 1",
+        "http://hooks.example.com/a\tb",
+        "http://hooks.example.com/a b",
+        "http:///x",
+        "http:hooks.example.com/x",
+        "http:\\\\hooks.example.com\\x",
+        "https://",
+        "ftp://hooks.example.com/x",
+        "/relative",
+    ];
+    for path in [
+        "/v1/Configuration/Webhooks".to_owned(),
+        format!("/v1/Services/{service}/Configuration/Webhooks"),
+    ] {
+        for field in ["PostWebhookUrl", "PreWebhookUrl"] {
+            for url in bad {
+                let (status, body) = app.post(&path, &app.main(), &[(field, url)]).await;
+                assert_twilio_error(status, &body, 400, 20001);
+            }
+        }
+        let (status, body) = app.get(&path, &app.main()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["post_webhook_url"],
+            Value::Null,
+            "{path}: nothing stored"
+        );
+        assert_eq!(
+            body["pre_webhook_url"],
+            Value::Null,
+            "{path}: nothing stored"
+        );
+    }
+}

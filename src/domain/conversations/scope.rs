@@ -1,0 +1,177 @@
+//! Which service a request addresses, at the bottom of the Conversations domain: every resource
+//! file imports this one, it imports none of them.
+//!
+//! - `/v1/Users…`, `/v1/Roles…` (the default family) act on the account's default service,
+//!   named by `GET /v1/Configuration`; `/v1/Services/{IS}/…` on the one named.
+//! - A foreign, unknown or deleted service is 404, as if it had never existed.
+//! - Resolved services are cached per (account, path service) so the hot user and role paths
+//!   skip two queries; every change to an account's services or configuration forgets them.
+
+use std::{
+    collections::HashMap,
+    str::FromStr,
+    sync::{
+        RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use crate::{
+    domain::{
+        Core,
+        auth::Principal,
+        sid::{AccountSid, RoleSid, ServiceSid},
+    },
+    error::{Error, Result},
+    store::conversations::ServiceRow,
+};
+
+/// `conversations.v1.service` with its configuration (`…service_configuration`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub sid: ServiceSid,
+    pub account_sid: AccountSid,
+    pub friendly_name: String,
+    pub default_chat_service_role_sid: Option<RoleSid>,
+    pub default_conversation_role_sid: Option<RoleSid>,
+    pub default_conversation_creator_role_sid: Option<RoleSid>,
+    pub reachability_enabled: bool,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+/// A stored SID (or other typed text) read back; one that does not parse is a bug in what was
+/// written: 500, logged.
+pub(crate) fn stored<T: FromStr>(raw: &str, what: &str) -> Result<T> {
+    raw.parse()
+        .map_err(|_| Error::internal(anyhow::anyhow!("stored {what} is malformed: {raw:?}")))
+}
+
+/// `stored` for an optional column.
+pub(crate) fn stored_opt<T: FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>> {
+    raw.map(|r| stored(r, what)).transpose()
+}
+
+/// A stored JSON column read back (permissions, filters); one that does not parse is a bug: 500.
+pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T> {
+    serde_json::from_str(raw)
+        .map_err(|e| Error::internal(anyhow::anyhow!("stored {what} is not valid JSON: {e}")))
+}
+
+impl TryFrom<ServiceRow> for Service {
+    type Error = Error;
+
+    fn try_from(row: ServiceRow) -> Result<Self> {
+        Ok(Self {
+            sid: stored(&row.sid, "service SID")?,
+            account_sid: stored(&row.account_sid, "service account SID")?,
+            friendly_name: row.friendly_name,
+            default_chat_service_role_sid: stored_opt(
+                row.default_chat_service_role_sid.as_deref(),
+                "service default role SID",
+            )?,
+            default_conversation_role_sid: stored_opt(
+                row.default_conversation_role_sid.as_deref(),
+                "service default role SID",
+            )?,
+            default_conversation_creator_role_sid: stored_opt(
+                row.default_conversation_creator_role_sid.as_deref(),
+                "service default role SID",
+            )?,
+            reachability_enabled: row.reachability_enabled,
+            date_created: row.date_created,
+            date_updated: row.date_updated,
+        })
+    }
+}
+
+/// Which service a request addresses: the account's default (`/v1/Users…`) or one named in the
+/// path (`/v1/Services/{IS}/…`).
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Default,
+    Service(&'a ServiceSid),
+}
+
+impl<'a> From<Option<&'a ServiceSid>> for Scope<'a> {
+    fn from(service: Option<&'a ServiceSid>) -> Self {
+        service.map_or(Scope::Default, Scope::Service)
+    }
+}
+
+/// Resolves a scope to one of the caller's services; foreign or unknown → 404.
+pub async fn resolve(core: &Core, principal: &Principal, scope: Scope<'_>) -> Result<Service> {
+    let account = &principal.account_sid;
+    let key = (account.clone(), scope_key(scope));
+    if let Some(service) = core.services.get(&key) {
+        return Ok(service);
+    }
+    let generation = core.services.generation();
+    let sid = match scope {
+        Scope::Service(sid) => sid.as_str().to_owned(),
+        Scope::Default => {
+            core.store
+                .fetch_configuration(account.as_str())
+                .await?
+                .ok_or(Error::NotFound)?
+                .default_chat_service_sid
+        }
+    };
+    let service = Service::try_from(
+        core.store
+            .fetch_service(account.as_str(), &sid)
+            .await?
+            .ok_or(Error::NotFound)?,
+    )?;
+    core.services.put(key, service.clone(), generation);
+    Ok(service)
+}
+
+fn scope_key(scope: Scope<'_>) -> Option<ServiceSid> {
+    match scope {
+        Scope::Default => None,
+        Scope::Service(sid) => Some(sid.clone()),
+    }
+}
+
+type CacheKey = (AccountSid, Option<ServiceSid>);
+
+/// Resolved services by (account, path service). Any change to an account's services or
+/// configuration forgets the account's entries (`forget`, called before and after the change);
+/// a lookup that raced with such a change does not store its result (the generation moved).
+#[derive(Default)]
+pub struct ServiceCache {
+    entries: RwLock<HashMap<CacheKey, Service>>,
+    generation: AtomicU64,
+}
+
+impl ServiceCache {
+    fn get(&self, key: &CacheKey) -> Option<Service> {
+        self.entries.read().ok()?.get(key).cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn put(&self, key: CacheKey, service: Service, generation: u64) {
+        if let Ok(mut entries) = self.entries.write()
+            && self.generation() == generation
+        {
+            if entries.len() > 100_000 {
+                entries.clear();
+            }
+            entries.insert(key, service);
+        }
+    }
+
+    /// Forgets everything cached for `account`.
+    pub fn forget(&self, account: &AccountSid) {
+        let mut entries = match self.entries.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|(a, _), _| a != account);
+    }
+}

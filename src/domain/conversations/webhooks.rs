@@ -1,0 +1,452 @@
+//! Conversations webhook targets (facts: ../shared/reference/conversations-webhook-events.md;
+//! decisions: DESIGN.md "Conversations"): the account level (`/v1/Configuration/Webhooks`,
+//! every service of the account) and the service level
+//! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
+//! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
+
+use serde_json::Value;
+
+use super::scope::{Scope, resolve, stored, stored_json};
+use crate::{
+    domain::{
+        Core,
+        auth::Principal,
+        sid::{AccountSid, ServiceSid},
+    },
+    error::{Error, Result},
+    store::{
+        conversations::ServiceRow,
+        webhooks::{AccountWebhookRow, ServiceWebhookRow},
+    },
+};
+
+/// The account-level `Filters` values (spec, `configuration_webhook.filters`).
+pub const ACCOUNT_FILTERS: &[&str] = &[
+    "onMessageAdded",
+    "onMessageUpdated",
+    "onMessageRemoved",
+    "onMessageAdd",
+    "onMessageUpdate",
+    "onMessageRemove",
+    "onConversationUpdated",
+    "onConversationRemoved",
+    "onConversationAdd",
+    "onConversationAdded",
+    "onConversationRemove",
+    "onConversationUpdate",
+    "onConversationStateUpdated",
+    "onParticipantAdded",
+    "onParticipantUpdated",
+    "onParticipantRemoved",
+    "onParticipantAdd",
+    "onParticipantRemove",
+    "onParticipantUpdate",
+    "onDeliveryUpdated",
+    "onUserAdded",
+    "onUserUpdate",
+    "onUserUpdated",
+];
+
+/// The service-level `Filters` values (spec, `service_webhook_configuration.filters`). They do
+/// not include the user events, so user events reach account-level targets only.
+pub const SERVICE_FILTERS: &[&str] = &[
+    "onParticipantAdd",
+    "onParticipantAdded",
+    "onDeliveryUpdated",
+    "onConversationUpdated",
+    "onConversationRemove",
+    "onParticipantRemove",
+    "onConversationUpdate",
+    "onMessageAdd",
+    "onMessageRemoved",
+    "onParticipantUpdated",
+    "onConversationAdded",
+    "onMessageAdded",
+    "onConversationAdd",
+    "onConversationRemoved",
+    "onParticipantUpdate",
+    "onMessageRemove",
+    "onMessageUpdated",
+    "onParticipantRemoved",
+    "onMessageUpdate",
+    "onConversationStateUpdated",
+];
+
+/// `conversations.v1.configuration.configuration_webhook`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountWebhook {
+    pub account_sid: AccountSid,
+    pub method: String,
+    pub filters: Vec<String>,
+    pub pre_webhook_url: Option<String>,
+    pub post_webhook_url: Option<String>,
+    pub target: String,
+}
+
+impl TryFrom<AccountWebhookRow> for AccountWebhook {
+    type Error = Error;
+
+    fn try_from(row: AccountWebhookRow) -> Result<Self> {
+        Ok(Self {
+            account_sid: stored(&row.account_sid, "webhook account SID")?,
+            method: row.method,
+            filters: stored_json(&row.filters, "webhook filters")?,
+            pre_webhook_url: row.pre_webhook_url,
+            post_webhook_url: row.post_webhook_url,
+            target: row.target,
+        })
+    }
+}
+
+/// `conversations.v1.service.service_configuration.service_webhook_configuration`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceWebhook {
+    pub service_sid: ServiceSid,
+    pub account_sid: AccountSid,
+    pub method: String,
+    pub filters: Vec<String>,
+    pub pre_webhook_url: Option<String>,
+    pub post_webhook_url: Option<String>,
+}
+
+impl TryFrom<ServiceWebhookRow> for ServiceWebhook {
+    type Error = Error;
+
+    fn try_from(row: ServiceWebhookRow) -> Result<Self> {
+        Ok(Self {
+            service_sid: stored(&row.service_sid, "webhook service SID")?,
+            account_sid: stored(&row.account_sid, "webhook account SID")?,
+            method: row.method,
+            filters: stored_json(&row.filters, "webhook filters")?,
+            pre_webhook_url: row.pre_webhook_url,
+            post_webhook_url: row.post_webhook_url,
+        })
+    }
+}
+
+/// What the webhook configuration endpoints accept; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct WebhookInput {
+    pub method: Option<String>,
+    pub filters: Vec<String>,
+    pub pre_webhook_url: Option<String>,
+    pub post_webhook_url: Option<String>,
+    pub target: Option<String>,
+}
+
+fn check_method(method: &str) -> Result<String> {
+    match method.to_ascii_uppercase().as_str() {
+        m @ ("GET" | "POST") => Ok(m.to_owned()),
+        _ => Err(Error::invalid(
+            "Invalid parameter Method: must be GET or POST",
+        )),
+    }
+}
+
+/// *(ours)*: no documented limit; long enough for any real endpoint.
+const MAX_URL_CHARS: usize = 2048;
+
+/// An absolute http(s) URL, in the normalised form it is stored, requested and signed in
+/// (issue 15 F11); an empty value clears the URL *(ours)*.
+fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Result<Option<String>> {
+    match value {
+        None => Ok(current),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.len() > MAX_URL_CHARS => Err(Error::invalid(format!(
+            "Invalid parameter {name}: must be at most {MAX_URL_CHARS} characters"
+        ))),
+        Some(v) => absolute_http_url(&v).map(Some).ok_or_else(|| {
+            Error::invalid(format!(
+                "Invalid parameter {name}: must be an absolute http or https URL"
+            ))
+        }),
+    }
+}
+
+/// `raw` normalised (lower-case scheme and host, no default port, `/` for an empty path) when
+/// it is an absolute http(s) URL: `http:` or `https:` in any case (RFC 3986 §3.1: schemes are
+/// case-insensitive), `//`, a non-empty host, and no whitespace, control character or `\`
+/// anywhere (RFC 3986 §2 has no place for them). The WHATWG parser alone is not enough: it
+/// silently drops tabs and line breaks, reads `\` as `/` and `http:host` or `http:///host` as
+/// `http://host/`, so what was checked would not be what is requested and signed.
+fn absolute_http_url(raw: &str) -> Option<String> {
+    if raw
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let (scheme, rest) = raw.split_once(':')?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let authority = rest.strip_prefix("//")?;
+    if authority.is_empty() || authority.starts_with('/') {
+        return None;
+    }
+    let url = reqwest::Url::parse(raw).ok()?;
+    url.host_str().filter(|host| !host.is_empty())?;
+    Some(url.into())
+}
+
+/// `Filters` given replace the list; each must be one of `allowed`.
+fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Result<String> {
+    if filters.is_empty() {
+        return Ok(current.to_owned());
+    }
+    let mut kept: Vec<String> = Vec::new();
+    for f in filters {
+        if !allowed.contains(&f.as_str()) {
+            return Err(Error::invalid(format!(
+                "Invalid parameter Filters: '{f}' is not a webhook event of this resource"
+            )));
+        }
+        if !kept.contains(&f) {
+            kept.push(f);
+        }
+    }
+    Ok(Value::from(kept).to_string())
+}
+
+/// The fields both target resources have.
+struct Shared {
+    method: String,
+    filters: String,
+    pre_webhook_url: Option<String>,
+    post_webhook_url: Option<String>,
+}
+
+impl Shared {
+    /// `input` over the current values, each checked; `allowed` is the resource's filter list.
+    fn merge(self, input: WebhookInput, allowed: &[&str]) -> Result<Self> {
+        Ok(Self {
+            method: input
+                .method
+                .as_deref()
+                .map(check_method)
+                .transpose()?
+                .unwrap_or(self.method),
+            filters: check_filters(input.filters, allowed, &self.filters)?,
+            pre_webhook_url: check_url(
+                input.pre_webhook_url,
+                "PreWebhookUrl",
+                self.pre_webhook_url,
+            )?,
+            post_webhook_url: check_url(
+                input.post_webhook_url,
+                "PostWebhookUrl",
+                self.post_webhook_url,
+            )?,
+        })
+    }
+}
+
+/// What an account's target reads as before anything was configured.
+pub(crate) fn default_account_webhook(account: &str) -> AccountWebhookRow {
+    AccountWebhookRow {
+        account_sid: account.to_owned(),
+        method: "POST".into(),
+        filters: "[]".into(),
+        pre_webhook_url: None,
+        post_webhook_url: None,
+        target: "webhook".into(),
+    }
+}
+
+/// What a service's target reads as before anything was configured.
+pub(crate) fn default_service_webhook(service: &ServiceRow) -> ServiceWebhookRow {
+    unconfigured_service_webhook(&service.sid, &service.account_sid)
+}
+
+fn unconfigured_service_webhook(service_sid: &str, account_sid: &str) -> ServiceWebhookRow {
+    ServiceWebhookRow {
+        service_sid: service_sid.to_owned(),
+        account_sid: account_sid.to_owned(),
+        method: "POST".into(),
+        filters: "[]".into(),
+        pre_webhook_url: None,
+        post_webhook_url: None,
+    }
+}
+
+async fn account_row(core: &Core, account: &AccountSid) -> Result<AccountWebhookRow> {
+    Ok(core
+        .store
+        .account_webhook(account.as_str())
+        .await?
+        .unwrap_or_else(|| default_account_webhook(account.as_str())))
+}
+
+pub async fn account_config(core: &Core, principal: &Principal) -> Result<AccountWebhook> {
+    AccountWebhook::try_from(account_row(core, &principal.account_sid).await?)
+}
+
+pub async fn update_account_config(
+    core: &Core,
+    principal: &Principal,
+    input: WebhookInput,
+) -> Result<AccountWebhook> {
+    let current = account_row(core, &principal.account_sid).await?;
+    let row = merge_account(current, input)?;
+    core.store.save_account_webhook(&row).await?;
+    AccountWebhook::try_from(row)
+}
+
+/// The account target after `input`, each field checked (API and fixtures).
+pub(crate) fn merge_account(
+    current: AccountWebhookRow,
+    input: WebhookInput,
+) -> Result<AccountWebhookRow> {
+    let target = match input.target.as_deref() {
+        None => current.target.clone(),
+        Some(t @ ("webhook" | "flex")) => t.to_owned(),
+        Some(_) => {
+            return Err(Error::invalid(
+                "Invalid parameter Target: must be webhook or flex",
+            ));
+        }
+    };
+    let shared = Shared {
+        method: current.method,
+        filters: current.filters,
+        pre_webhook_url: current.pre_webhook_url,
+        post_webhook_url: current.post_webhook_url,
+    }
+    .merge(input, ACCOUNT_FILTERS)?;
+    Ok(AccountWebhookRow {
+        method: shared.method,
+        filters: shared.filters,
+        pre_webhook_url: shared.pre_webhook_url,
+        post_webhook_url: shared.post_webhook_url,
+        target,
+        account_sid: current.account_sid,
+    })
+}
+
+async fn service_row(
+    core: &Core,
+    principal: &Principal,
+    sid: &ServiceSid,
+) -> Result<ServiceWebhookRow> {
+    let service = resolve(core, principal, Scope::Service(sid)).await?;
+    Ok(core
+        .store
+        .service_webhook(service.sid.as_str())
+        .await?
+        .unwrap_or_else(|| {
+            unconfigured_service_webhook(service.sid.as_str(), service.account_sid.as_str())
+        }))
+}
+
+pub async fn service_config(
+    core: &Core,
+    principal: &Principal,
+    sid: &ServiceSid,
+) -> Result<ServiceWebhook> {
+    ServiceWebhook::try_from(service_row(core, principal, sid).await?)
+}
+
+pub async fn update_service_config(
+    core: &Core,
+    principal: &Principal,
+    sid: &ServiceSid,
+    input: WebhookInput,
+) -> Result<ServiceWebhook> {
+    if input.target.is_some() {
+        // The service-level resource has no Target (spec UpdateServiceWebhookConfiguration).
+        return Err(Error::invalid(
+            "Invalid parameter Target: not a parameter of service webhooks",
+        ));
+    }
+    let current = service_row(core, principal, sid).await?;
+    let row = merge_service(current, input)?;
+    if let Err(e) = core.store.save_service_webhook(&row).await {
+        // The service was deleted since it resolved (the foreign key refused the row, issue 15
+        // F5): 404, as a moment later.
+        let gone = core
+            .store
+            .fetch_service(&row.account_sid, &row.service_sid)
+            .await?
+            .is_none();
+        return Err(if gone { Error::NotFound } else { e.into() });
+    }
+    ServiceWebhook::try_from(row)
+}
+
+/// The service target after `input`, each field checked (API and fixtures).
+pub(crate) fn merge_service(
+    current: ServiceWebhookRow,
+    input: WebhookInput,
+) -> Result<ServiceWebhookRow> {
+    let shared = Shared {
+        method: current.method,
+        filters: current.filters,
+        pre_webhook_url: current.pre_webhook_url,
+        post_webhook_url: current.post_webhook_url,
+    }
+    .merge(input, SERVICE_FILTERS)?;
+    Ok(ServiceWebhookRow {
+        method: shared.method,
+        filters: shared.filters,
+        pre_webhook_url: shared.pre_webhook_url,
+        post_webhook_url: shared.post_webhook_url,
+        service_sid: current.service_sid,
+        account_sid: current.account_sid,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_filters_are_checked() {
+        assert!(check_url(Some("ftp://x".into()), "U", None).is_err());
+        assert!(check_url(Some("/relative".into()), "U", None).is_err());
+        assert_eq!(
+            check_url(Some("".into()), "U", Some("http://a".into())).unwrap(),
+            None
+        );
+        assert!(check_url(Some("https://hooks.example.com/x?y=1".into()), "U", None).is_ok());
+        assert!(check_filters(vec!["onUserAdded".into()], SERVICE_FILTERS, "[]").is_err());
+        assert_eq!(
+            check_filters(
+                vec!["onUserAdded".into(), "onUserAdded".into()],
+                ACCOUNT_FILTERS,
+                "[]"
+            )
+            .unwrap(),
+            "[\"onUserAdded\"]"
+        );
+    }
+
+    #[test]
+    fn urls_are_stored_normalised_and_what_the_url_parser_would_repair_is_refused() {
+        for (given, stored) in [
+            (
+                "HTTP://Hooks.Example.com/Path?q=A",
+                "http://hooks.example.com/Path?q=A",
+            ),
+            ("https://h.example:443", "https://h.example/"),
+            ("http://h.example:8080/x#f", "http://h.example:8080/x#f"),
+            ("https://user@h.example/x", "https://user@h.example/x"),
+        ] {
+            assert_eq!(absolute_http_url(given).as_deref(), Some(stored), "{given}");
+        }
+        for bad in [
+            "http://h.example/a\r\nb",
+            "http://h.example/a\tb",
+            "http://h.example/a b",
+            "http:///x",
+            "http:h.example/x",
+            "http:/h.example/x",
+            "http:\\\\h.example\\x",
+            "http://",
+            "https://?q",
+            "mailto:a@h.example",
+            "h.example/x",
+        ] {
+            assert_eq!(absolute_http_url(bad), None, "{bad:?}");
+        }
+    }
+}

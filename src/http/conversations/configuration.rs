@@ -1,0 +1,187 @@
+//! `/v1/Configuration` (the account's) and `/v1/Services/{ServiceSid}/Configuration` (a
+//! service's).
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{
+        conversations::{
+            ConfigInput, Configuration, Service, ServiceConfigInput, configuration as rules,
+            services,
+        },
+        sid::{AccountSid, RoleSid, ServiceSid},
+    },
+    error::{Error, Result},
+    http::{
+        extract::{Authed, TwilioForm, TwilioPath},
+        state::AppState,
+        urls::BaseUrl,
+    },
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/Configuration",
+            get(fetch_configuration).post(update_configuration),
+        )
+        .route(
+            "/v1/Services/{ServiceSid}/Configuration",
+            get(fetch_service_configuration).post(update_service_configuration),
+        )
+}
+
+/// `conversations.v1.configuration`; fields in alphabetical order (see `services`).
+#[derive(Serialize)]
+struct ConfigurationResource {
+    account_sid: AccountSid,
+    default_chat_service_sid: ServiceSid,
+    default_closed_timer: Option<String>,
+    default_inactive_timer: Option<String>,
+    default_messaging_service_sid: Option<String>,
+    links: ConfigurationLinks,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ConfigurationLinks {
+    service: String,
+    webhooks: String,
+}
+
+impl ConfigurationResource {
+    fn new(c: Configuration, base: &str) -> Self {
+        Self {
+            links: ConfigurationLinks {
+                service: format!(
+                    "{base}/v1/Services/{}/Configuration",
+                    c.default_chat_service_sid
+                ),
+                webhooks: format!("{base}/v1/Configuration/Webhooks"),
+            },
+            url: format!("{base}/v1/Configuration"),
+            account_sid: c.account_sid,
+            default_chat_service_sid: c.default_chat_service_sid,
+            default_closed_timer: c.default_closed_timer,
+            default_inactive_timer: c.default_inactive_timer,
+            default_messaging_service_sid: c.default_messaging_service_sid,
+        }
+    }
+}
+
+/// `conversations.v1.service.service_configuration`; fields in alphabetical order.
+#[derive(Serialize)]
+struct ServiceConfigurationResource {
+    chat_service_sid: ServiceSid,
+    default_chat_service_role_sid: Option<RoleSid>,
+    default_conversation_creator_role_sid: Option<RoleSid>,
+    default_conversation_role_sid: Option<RoleSid>,
+    links: ServiceConfigurationLinks,
+    reachability_enabled: bool,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ServiceConfigurationLinks {
+    notifications: String,
+    webhooks: String,
+}
+
+impl ServiceConfigurationResource {
+    fn new(s: Service, base: &str) -> Self {
+        let url = format!("{base}/v1/Services/{}/Configuration", s.sid);
+        Self {
+            links: ServiceConfigurationLinks {
+                notifications: format!("{url}/Notifications"),
+                webhooks: format!("{url}/Webhooks"),
+            },
+            url,
+            chat_service_sid: s.sid,
+            default_chat_service_role_sid: s.default_chat_service_role_sid,
+            default_conversation_creator_role_sid: s.default_conversation_creator_role_sid,
+            default_conversation_role_sid: s.default_conversation_role_sid,
+            reachability_enabled: s.reachability_enabled,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConfigForm {
+    default_chat_service_sid: Option<String>,
+    default_messaging_service_sid: Option<String>,
+    default_inactive_timer: Option<String>,
+    default_closed_timer: Option<String>,
+}
+
+async fn fetch_configuration(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+) -> Result<Json<ConfigurationResource>> {
+    let config = rules::configuration(&state.core, &principal).await?;
+    Ok(Json(ConfigurationResource::new(config, &base)))
+}
+
+async fn update_configuration(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioForm(form): TwilioForm<ConfigForm>,
+) -> Result<Json<ConfigurationResource>> {
+    let input = ConfigInput {
+        default_chat_service_sid: form.default_chat_service_sid,
+        default_messaging_service_sid: form.default_messaging_service_sid,
+        default_inactive_timer: form.default_inactive_timer,
+        default_closed_timer: form.default_closed_timer,
+    };
+    let config = rules::update_configuration(&state.core, &principal, input).await?;
+    Ok(Json(ConfigurationResource::new(config, &base)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceConfigForm {
+    default_conversation_creator_role_sid: Option<String>,
+    default_conversation_role_sid: Option<String>,
+    default_chat_service_role_sid: Option<String>,
+    reachability_enabled: Option<String>,
+}
+
+async fn fetch_service_configuration(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<ServiceSid>,
+) -> Result<Json<ServiceConfigurationResource>> {
+    let service = services::fetch_service(&state.core, &principal, &sid).await?;
+    Ok(Json(ServiceConfigurationResource::new(service, &base)))
+}
+
+async fn update_service_configuration(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<ServiceSid>,
+    TwilioForm(form): TwilioForm<ServiceConfigForm>,
+) -> Result<Json<ServiceConfigurationResource>> {
+    let reachability_enabled = match form.reachability_enabled.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            return Err(Error::invalid(
+                "Invalid parameter ReachabilityEnabled: must be true or false",
+            ));
+        }
+    };
+    let input = ServiceConfigInput {
+        default_chat_service_role_sid: form.default_chat_service_role_sid,
+        default_conversation_role_sid: form.default_conversation_role_sid,
+        default_conversation_creator_role_sid: form.default_conversation_creator_role_sid,
+        reachability_enabled,
+    };
+    let service = rules::update_service_configuration(&state.core, &principal, &sid, input).await?;
+    Ok(Json(ServiceConfigurationResource::new(service, &base)))
+}

@@ -1,0 +1,107 @@
+//! What Conversations handlers read off a request besides the form: the path (which family,
+//! which service, which resource) and `X-Twilio-Webhook-Enabled`. At the bottom of
+//! `http::conversations`: resource files import it, it imports none of them.
+//!
+//! Both path families reach the same handlers: `/v1/Users…` and `/v1/Roles…` act on the
+//! account's default service, `/v1/Services/{ServiceSid}/…` on the one named. The only
+//! difference is whether the route has a `ServiceSid`, which `url`/`links` then follow.
+
+use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
+use serde::Deserialize;
+
+use crate::{
+    domain::{conversations::Scope, sid::ServiceSid},
+    error::{Error, Result},
+    http::state::AppState,
+};
+
+/// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
+pub const MAX_PAGE: u32 = 50;
+
+/// A resource's routes on both families: `list` at `/v1{tail}` and
+/// `/v1/Services/{ServiceSid}{tail}`, and `instance` (when given) at each of them + `/{Sid}`.
+pub fn on_both_families(
+    tail: &str,
+    list: MethodRouter<AppState>,
+    instance: Option<MethodRouter<AppState>>,
+) -> Router<AppState> {
+    let mut router = Router::new();
+    for family in ["/v1", "/v1/Services/{ServiceSid}"] {
+        router = router.route(&format!("{family}{tail}"), list.clone());
+        if let Some(instance) = &instance {
+            router = router.route(&format!("{family}{tail}/{{Sid}}"), instance.clone());
+        }
+    }
+    router
+}
+
+/// A list route's path: the `ServiceSid` of the `/v1/Services/{IS}/…` family, none on the
+/// default family.
+#[derive(Debug, Deserialize)]
+pub struct ListPath {
+    #[serde(rename = "ServiceSid", default)]
+    pub service: Option<ServiceSid>,
+}
+
+/// An instance route's path: the family's `ServiceSid` as in `ListPath`, and the resource's
+/// `{Sid}` — a typed SID, or a `String` where it may be an identity (users).
+#[derive(Debug, Deserialize)]
+pub struct InstancePath<K> {
+    #[serde(rename = "ServiceSid", default)]
+    pub service: Option<ServiceSid>,
+    #[serde(rename = "Sid")]
+    pub sid: K,
+}
+
+/// The path family a request used.
+pub trait Family {
+    fn service(&self) -> Option<&ServiceSid>;
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::from(self.service())
+    }
+
+    /// `/v1` for the default family, `/v1/Services/{IS}` for the explicit one (with the
+    /// resolved service's SID).
+    fn family_path(&self, service_sid: &ServiceSid) -> String {
+        match self.service() {
+            Some(_) => format!("/v1/Services/{service_sid}"),
+            None => "/v1".to_owned(),
+        }
+    }
+}
+
+impl Family for ListPath {
+    fn service(&self) -> Option<&ServiceSid> {
+        self.service.as_ref()
+    }
+}
+
+impl<K> Family for InstancePath<K> {
+    fn service(&self) -> Option<&ServiceSid> {
+        self.service.as_ref()
+    }
+}
+
+/// `X-Twilio-Webhook-Enabled`: absent = false; `true`/`false` (the spec enum); anything else is
+/// 400 20001 *(ours)*.
+pub struct WebhookEnabled(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for WebhookEnabled {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        match parts
+            .headers
+            .get("x-twilio-webhook-enabled")
+            .map(|v| v.to_str())
+        {
+            None => Ok(WebhookEnabled(false)),
+            Some(Ok("true")) => Ok(WebhookEnabled(true)),
+            Some(Ok("false")) => Ok(WebhookEnabled(false)),
+            Some(_) => Err(Error::invalid(
+                "Invalid header X-Twilio-Webhook-Enabled: must be true or false",
+            )),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `/v1/Services` and `/v1/Services/{ServiceSid}`.
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{
+        conversations::{Service, services},
+        sid::{AccountSid, ServiceSid},
+        time::iso8601,
+    },
+    error::Result,
+    http::{
+        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery, required},
+        paging::{PagingParams, V1Page, v1_page},
+        state::AppState,
+        urls::BaseUrl,
+    },
+};
+
+/// Spec maximum `PageSize` of the Services list.
+const MAX_SERVICES_PAGE: u32 = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/Services", get(list_services).post(create_service))
+        .route(
+            "/v1/Services/{ServiceSid}",
+            get(fetch_service).delete(delete_service),
+        )
+}
+
+/// `conversations.v1.service`; fields in alphabetical order (the bytes of the `Value` body this
+/// replaced, see `http::paging::V1Page`).
+#[derive(Serialize)]
+struct ServiceResource {
+    account_sid: AccountSid,
+    date_created: String,
+    date_updated: String,
+    friendly_name: String,
+    links: ServiceLinks,
+    sid: ServiceSid,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ServiceLinks {
+    bindings: String,
+    configuration: String,
+    conversation_with_participants: String,
+    conversations: String,
+    participant_conversations: String,
+    roles: String,
+    users: String,
+}
+
+impl ServiceResource {
+    fn new(s: Service, base: &str) -> Self {
+        let url = format!("{base}/v1/Services/{}", s.sid);
+        Self {
+            links: ServiceLinks {
+                bindings: format!("{url}/Bindings"),
+                configuration: format!("{url}/Configuration"),
+                conversation_with_participants: format!("{url}/ConversationWithParticipants"),
+                conversations: format!("{url}/Conversations"),
+                participant_conversations: format!("{url}/ParticipantConversations"),
+                roles: format!("{url}/Roles"),
+                users: format!("{url}/Users"),
+            },
+            url,
+            account_sid: s.account_sid,
+            date_created: iso8601(s.date_created),
+            date_updated: iso8601(s.date_updated),
+            friendly_name: s.friendly_name,
+            sid: s.sid,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceForm {
+    friendly_name: Option<String>,
+}
+
+async fn create_service(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioForm(form): TwilioForm<ServiceForm>,
+) -> Result<(StatusCode, Json<ServiceResource>)> {
+    let name = required(form.friendly_name, "FriendlyName")?;
+    let service = services::create_service(&state.core, &principal, &name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ServiceResource::new(service, &base)),
+    ))
+}
+
+async fn list_services(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioQuery(paging): TwilioQuery<PagingParams>,
+) -> Result<Json<V1Page<ServiceResource>>> {
+    let mut page =
+        services::list_services(&state.core, &principal, paging.request(MAX_SERVICES_PAGE)?)
+            .await?;
+    let items = std::mem::take(&mut page.items)
+        .into_iter()
+        .map(|s| ServiceResource::new(s, &base))
+        .collect();
+    Ok(Json(v1_page(
+        "services",
+        items,
+        &page,
+        &base,
+        "/v1/Services",
+        &[],
+    )))
+}
+
+async fn fetch_service(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<ServiceSid>,
+) -> Result<Json<ServiceResource>> {
+    let service = services::fetch_service(&state.core, &principal, &sid).await?;
+    Ok(Json(ServiceResource::new(service, &base)))
+}
+
+async fn delete_service(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath(sid): TwilioPath<ServiceSid>,
+) -> Result<StatusCode> {
+    services::delete_service(&state.core, &principal, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,191 @@
+//! Users on both path families: `/v1/Users[/{Sid}]` and `/v1/Services/{ServiceSid}/Users[/{Sid}]`.
+//! `{Sid}` is the `US` SID or the identity; `url` and `links` always carry the `US` SID.
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled, on_both_families};
+use crate::{
+    domain::{
+        conversations::{User, UserInput, users},
+        sid::{AccountSid, RoleSid, ServiceSid, UserSid},
+        time::iso8601,
+    },
+    error::Result,
+    http::{
+        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_page},
+        state::AppState,
+        urls::BaseUrl,
+    },
+};
+
+pub fn routes() -> Router<AppState> {
+    on_both_families(
+        "/Users",
+        get(list_users).post(create_user),
+        Some(get(fetch_user).post(update_user).delete(delete_user)),
+    )
+}
+
+/// `conversations.v1.user` / `…service_user`; fields in alphabetical order (see `services`).
+/// `is_online`/`is_notifiable` are null: there is no reachability model (DESIGN.md).
+#[derive(Serialize)]
+struct UserResource {
+    account_sid: AccountSid,
+    attributes: String,
+    chat_service_sid: ServiceSid,
+    date_created: String,
+    date_updated: String,
+    friendly_name: Option<String>,
+    identity: String,
+    is_notifiable: Option<bool>,
+    is_online: Option<bool>,
+    links: UserLinks,
+    role_sid: Option<RoleSid>,
+    sid: UserSid,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct UserLinks {
+    user_conversations: String,
+}
+
+impl UserResource {
+    /// `prefix`: the absolute URL of the path family used.
+    fn new(u: User, prefix: &str) -> Self {
+        let url = format!("{prefix}/Users/{}", u.sid);
+        Self {
+            links: UserLinks {
+                user_conversations: format!("{url}/Conversations"),
+            },
+            url,
+            account_sid: u.account_sid,
+            attributes: u.attributes,
+            chat_service_sid: u.service_sid,
+            date_created: iso8601(u.date_created),
+            date_updated: iso8601(u.date_updated),
+            friendly_name: u.friendly_name,
+            identity: u.identity,
+            is_notifiable: None,
+            is_online: None,
+            role_sid: u.role_sid,
+            sid: u.sid,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserForm {
+    identity: Option<String>,
+    friendly_name: Option<String>,
+    attributes: Option<String>,
+    role_sid: Option<String>,
+}
+
+impl UserForm {
+    fn input(self) -> (Option<String>, UserInput) {
+        (
+            self.identity,
+            UserInput {
+                friendly_name: self.friendly_name,
+                attributes: self.attributes,
+                role_sid: self.role_sid,
+            },
+        )
+    }
+}
+
+/// The user's resource, with `url`/`links` in the family `path` used.
+fn resource(path: &impl Family, base: &str, user: User) -> UserResource {
+    let prefix = format!("{base}{}", path.family_path(&user.service_sid));
+    UserResource::new(user, &prefix)
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    WebhookEnabled(webhooks): WebhookEnabled,
+    TwilioPath(path): TwilioPath<ListPath>,
+    TwilioForm(form): TwilioForm<UserForm>,
+) -> Result<(StatusCode, Json<UserResource>)> {
+    let (identity, input) = form.input();
+    let (_, user) = users::create_user(
+        &state.core,
+        &principal,
+        path.scope(),
+        identity,
+        input,
+        webhooks,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(resource(&path, &base, user))))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(path): TwilioPath<ListPath>,
+    TwilioQuery(paging): TwilioQuery<PagingParams>,
+) -> Result<Json<V1Page<UserResource>>> {
+    let (service, mut page) = users::list_users(
+        &state.core,
+        &principal,
+        path.scope(),
+        paging.request(MAX_PAGE)?,
+    )
+    .await?;
+    let items = std::mem::take(&mut page.items)
+        .into_iter()
+        .map(|u| resource(&path, &base, u))
+        .collect();
+    let list_path = format!("{}/Users", path.family_path(&service.sid));
+    Ok(Json(v1_page("users", items, &page, &base, &list_path, &[])))
+}
+
+async fn fetch_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(path): TwilioPath<InstancePath<String>>,
+) -> Result<Json<UserResource>> {
+    let user = users::fetch_user(&state.core, &principal, path.scope(), &path.sid).await?;
+    Ok(Json(resource(&path, &base, user)))
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    WebhookEnabled(webhooks): WebhookEnabled,
+    TwilioPath(path): TwilioPath<InstancePath<String>>,
+    TwilioForm(form): TwilioForm<UserForm>,
+) -> Result<Json<UserResource>> {
+    let (_, input) = form.input();
+    let user = users::update_user(
+        &state.core,
+        &principal,
+        path.scope(),
+        &path.sid,
+        input,
+        webhooks,
+    )
+    .await?;
+    Ok(Json(resource(&path, &base, user)))
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    WebhookEnabled(webhooks): WebhookEnabled,
+    TwilioPath(path): TwilioPath<InstancePath<String>>,
+) -> Result<StatusCode> {
+    // Validated, but no event exists for a removed user (see domain::conversations::users).
+    let _ = webhooks;
+    users::delete_user(&state.core, &principal, path.scope(), &path.sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,213 @@
+//! `conversation_services`: an account's services, created with their default roles, and each
+//! service's configuration columns (default roles, reachability).
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+
+use super::roles::{NewRole, insert_role_on};
+use crate::store::{Keyset, Store, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct ServiceRow {
+    pub seq: i64,
+    pub sid: String,
+    pub account_sid: String,
+    pub friendly_name: String,
+    pub default_chat_service_role_sid: Option<String>,
+    pub default_conversation_role_sid: Option<String>,
+    pub default_conversation_creator_role_sid: Option<String>,
+    pub reachability_enabled: bool,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+/// A service with its default roles; the three defaults name roles in `roles` by SID.
+#[derive(Debug, Clone)]
+pub struct NewService {
+    pub sid: String,
+    pub account_sid: String,
+    pub friendly_name: String,
+    pub roles: Vec<NewRole>,
+    pub default_chat_service_role_sid: String,
+    pub default_conversation_role_sid: String,
+    pub default_conversation_creator_role_sid: String,
+    pub now: i64,
+}
+
+/// Field changes of a service configuration; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ServiceConfigChange {
+    pub default_chat_service_role_sid: Option<String>,
+    pub default_conversation_role_sid: Option<String>,
+    pub default_conversation_creator_role_sid: Option<String>,
+    pub reachability_enabled: Option<bool>,
+}
+
+const SERVICE_COLUMNS: &str = "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
+     default_conversation_role_sid, default_conversation_creator_role_sid, reachability_enabled, \
+     date_created, date_updated";
+
+/// Inserts a service and its roles on an open transaction.
+pub(crate) async fn insert_service(
+    conn: &mut SqliteConnection,
+    new: &NewService,
+) -> StoreResult<()> {
+    sqlx::query(
+        "insert into conversation_services (sid, account_sid, friendly_name, date_created, date_updated) \
+         values (?, ?, ?, ?, ?)",
+    )
+    .bind(&new.sid)
+    .bind(&new.account_sid)
+    .bind(&new.friendly_name)
+    .bind(new.now)
+    .bind(new.now)
+    .execute(&mut *conn)
+    .await?;
+    for role in &new.roles {
+        insert_role_on(conn, &new.sid, &new.account_sid, role, new.now).await?;
+    }
+    sqlx::query(
+        "update conversation_services set default_chat_service_role_sid = ?, \
+         default_conversation_role_sid = ?, default_conversation_creator_role_sid = ? where sid = ?",
+    )
+    .bind(&new.default_chat_service_role_sid)
+    .bind(&new.default_conversation_role_sid)
+    .bind(&new.default_conversation_creator_role_sid)
+    .bind(&new.sid)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes `new` the account's default service, with its configuration row (on an open
+/// transaction).
+pub(crate) async fn insert_default_service(
+    conn: &mut SqliteConnection,
+    new: &NewService,
+) -> StoreResult<()> {
+    insert_service(conn, new).await?;
+    sqlx::query("insert into conversation_configurations (account_sid, default_chat_service_sid) values (?, ?)")
+        .bind(&new.account_sid)
+        .bind(&new.sid)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_default_service(&self, new: &NewService) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_default_service(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_service(&self, new: &NewService) -> StoreResult<ServiceRow> {
+        let mut tx = self.begin_write().await?;
+        insert_service(&mut tx, new).await?;
+        let row = fetch_service_on(&mut tx, &new.account_sid, &new.sid).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| sqlx::Error::RowNotFound.into())
+    }
+
+    pub async fn fetch_service(
+        &self,
+        account_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<ServiceRow>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_service_on(&mut conn, account_sid, sid).await
+    }
+
+    pub async fn list_services(
+        &self,
+        account_sid: &str,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<ServiceRow>> {
+        self.page_of(
+            SERVICE_COLUMNS,
+            " from conversation_services where account_sid = ",
+            account_sid,
+            "seq",
+            keyset,
+        )
+        .await
+    }
+
+    /// Deletes a service with its roles and users. `Ok(None)` when it is the account's default
+    /// service (refused); `Ok(Some(false))` when not found.
+    pub async fn delete_service(&self, account_sid: &str, sid: &str) -> StoreResult<Option<bool>> {
+        let mut tx = self.begin_write().await?;
+        let is_default: Option<String> = sqlx::query_scalar(
+            "select account_sid from conversation_configurations where account_sid = ? and default_chat_service_sid = ?",
+        )
+        .bind(account_sid)
+        .bind(sid)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if is_default.is_some() {
+            return Ok(None);
+        }
+        // Users first: they reference roles, which go with the service.
+        sqlx::query("delete from conversation_users where service_sid = ? and account_sid = ?")
+            .bind(sid)
+            .bind(account_sid)
+            .execute(&mut *tx)
+            .await?;
+        let done =
+            sqlx::query("delete from conversation_services where sid = ? and account_sid = ?")
+                .bind(sid)
+                .bind(account_sid)
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(Some(done.rows_affected() > 0))
+    }
+
+    pub async fn update_service_config(
+        &self,
+        account_sid: &str,
+        sid: &str,
+        change: &ServiceConfigChange,
+        now: i64,
+    ) -> StoreResult<Option<ServiceRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "update conversation_services set default_chat_service_role_sid = coalesce(",
+        );
+        qb.push_bind(change.default_chat_service_role_sid.clone())
+            .push(", default_chat_service_role_sid), default_conversation_role_sid = coalesce(")
+            .push_bind(change.default_conversation_role_sid.clone())
+            .push(", default_conversation_role_sid), default_conversation_creator_role_sid = coalesce(")
+            .push_bind(change.default_conversation_creator_role_sid.clone())
+            .push(", default_conversation_creator_role_sid), reachability_enabled = coalesce(")
+            .push_bind(change.reachability_enabled)
+            .push(", reachability_enabled), date_updated = ")
+            .push_bind(now)
+            .push(" where account_sid = ")
+            .push_bind(account_sid)
+            .push(" and sid = ")
+            .push_bind(sid)
+            .push(" returning ")
+            .push(SERVICE_COLUMNS);
+        Ok(qb
+            .build_query_as::<ServiceRow>()
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+async fn fetch_service_on(
+    conn: &mut SqliteConnection,
+    account_sid: &str,
+    sid: &str,
+) -> StoreResult<Option<ServiceRow>> {
+    let mut qb = QueryBuilder::<Sqlite>::new("select ");
+    qb.push(SERVICE_COLUMNS)
+        .push(" from conversation_services where account_sid = ")
+        .push_bind(account_sid)
+        .push(" and sid = ")
+        .push_bind(sid);
+    Ok(qb
+        .build_query_as::<ServiceRow>()
+        .fetch_optional(conn)
+        .await?)
+}
