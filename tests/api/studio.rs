@@ -270,6 +270,15 @@ async fn updates_add_revisions_and_old_revisions_keep_their_definition() {
     for r in revisions {
         assert_schema(STUDIO, "studio.v2.flow.flow_revision", r);
     }
+    // List items carry null content, as the spec's list example and the official libraries'
+    // fixtures do; the commit message stays.
+    for field in ["definition", "valid", "errors"] {
+        assert!(
+            revisions.iter().all(|r| r[field].is_null()),
+            "{field} in {list}"
+        );
+    }
+    assert_eq!(revisions[1]["commit_message"], "two");
     let (_, one) = app.get(&format!("{path}/Revisions/1"), &app.main()).await;
     assert_schema(STUDIO, "studio.v2.flow.flow_revision", &one);
     assert_eq!(
@@ -277,6 +286,15 @@ async fn updates_add_revisions_and_old_revisions_keep_their_definition() {
         (definition(), Some("published"))
     );
     assert_eq!(one["url"], format!("{}{path}/Revisions/1", app.base));
+    assert_eq!(
+        (one["valid"].clone(), one["errors"].clone()),
+        (json!(true), json!([]))
+    );
+    let (_, two) = app.get(&format!("{path}/Revisions/2"), &app.main()).await;
+    assert_eq!(
+        (two["definition"].clone(), two["valid"].clone()),
+        (second, json!(true))
+    );
     let (_, latest) = app
         .get(&format!("{path}/Revisions/LatestRevision"), &app.main())
         .await;
