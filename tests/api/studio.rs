@@ -518,3 +518,35 @@ async fn an_unknown_flow_is_404_before_its_parameters_are_judged() {
         .await;
     assert_twilio_error(status, &body, 400, 20001);
 }
+
+#[tokio::test]
+async fn a_stored_definition_that_does_not_parse_is_500_and_no_revision_is_built_on_it() {
+    let app = TestApp::spawn().await;
+    let sid = new_flow(&app, &app.main()).await;
+    {
+        let url = format!("sqlite://{}", app.db_path().display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("update flow_revisions set definition = '{not json' where flow_sid = $1")
+            .bind(&sid)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let path = format!("/v2/Flows/{sid}");
+    let (status, body) = app.get(&path, &app.main()).await;
+    assert_twilio_error(status, &body, 500, 20500);
+    // An update keeping the stored definition must not treat it as anything (null, say).
+    let (status, body) = app
+        .post(
+            &path,
+            &app.main(),
+            &[("Status", "draft"), ("FriendlyName", "Renamed")],
+        )
+        .await;
+    assert_twilio_error(status, &body, 500, 20500);
+    assert_eq!(app.count("flow_revisions").await, 1, "no revision added");
+    let (status, body) = app.get(&format!("{path}/Revisions"), &app.main()).await;
+    assert_twilio_error(status, &body, 500, 20500);
+}
