@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{
     extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_page},
+    paging::{PagingParams, V2010Page, v2010_list},
     state::AppState,
 };
 use crate::{
@@ -164,7 +164,7 @@ async fn list_accounts(
         .map(AccountStatus::parse)
         .transpose()?;
     let request = paging.request(MAX_PAGE_SIZE)?;
-    let mut page = accounts::list(
+    let page = accounts::list(
         &state.core,
         &principal,
         &ListFilter {
@@ -181,14 +181,10 @@ async fn list_accounts(
     if let Some(status) = status_text.as_deref() {
         filters.push(("Status", status));
     }
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(AccountResource::from)
-        .collect();
-    Ok(Json(v2010_page(
+    let page = page.map(AccountResource::from);
+    Ok(Json(v2010_list(
         "accounts",
-        items,
-        &page,
+        page,
         "/2010-04-01/Accounts.json",
         &filters,
     )))

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_page},
+    paging::{PagingParams, V2010Page, v2010_list},
     state::AppState,
 };
 use crate::{
@@ -86,19 +86,16 @@ async fn list_keys(
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V2010Page<KeyResource>>> {
     principal.require_account_credential()?;
-    let mut page = keys::list(
+    let page = keys::list(
         &state.core,
         &principal,
         &account,
         paging.request(MAX_PAGE_SIZE)?,
     )
     .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(KeyResource::from)
-        .collect();
+    let page = page.map(KeyResource::from);
     let list_path = format!("/2010-04-01/Accounts/{account}/Keys.json");
-    Ok(Json(v2010_page("keys", items, &page, &list_path, &[])))
+    Ok(Json(v2010_list("keys", page, &list_path, &[])))
 }
 
 /// `/Accounts/{AccountSid}/Keys/{Sid}.json`.

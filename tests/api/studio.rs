@@ -270,8 +270,7 @@ async fn updates_add_revisions_and_old_revisions_keep_their_definition() {
     for r in revisions {
         assert_schema(STUDIO, "studio.v2.flow.flow_revision", r);
     }
-    // List items carry null content, as the spec's list example and the official libraries'
-    // fixtures do; the commit message stays.
+    // List items carry null content, as the spec's list example does; the commit message stays.
     for field in ["definition", "valid", "errors"] {
         assert!(
             revisions.iter().all(|r| r[field].is_null()),

@@ -12,7 +12,7 @@ use crate::{
     error::Result,
     http::{
         extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
         urls::BaseUrl,
     },
@@ -43,24 +43,14 @@ async fn list_executions(
     TwilioPath(sid): TwilioPath<FlowSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<ExecutionResource>>> {
-    let mut page = executions::list(
+    let page = executions::list(
         &state.core,
         &principal,
         &sid,
         paging.request(MAX_PAGE_SIZE)?,
     )
     .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(ExecutionResource::from)
-        .collect();
+    let page = page.map(ExecutionResource::from);
     let list_path = format!("/v2/Flows/{sid}/Executions");
-    Ok(Json(v1_page(
-        "executions",
-        items,
-        &page,
-        &base,
-        &list_path,
-        &[],
-    )))
+    Ok(Json(v1_list("executions", page, &base, &list_path, &[])))
 }

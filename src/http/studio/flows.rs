@@ -18,7 +18,7 @@ use crate::{
     error::Result,
     http::{
         extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
         urls::BaseUrl,
     },
@@ -168,19 +168,9 @@ async fn list_flows(
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<FlowResource>>> {
-    let mut page = flows::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|flow| FlowResource::list_item(flow, &base))
-        .collect();
-    Ok(Json(v1_page(
-        "flows",
-        items,
-        &page,
-        &base,
-        "/v2/Flows",
-        &[],
-    )))
+    let page = flows::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|flow| FlowResource::list_item(flow, &base));
+    Ok(Json(v1_list("flows", page, &base, "/v2/Flows", &[])))
 }
 
 async fn fetch_flow(

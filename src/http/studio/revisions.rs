@@ -13,7 +13,7 @@ use crate::{
     error::Result,
     http::{
         extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
         urls::BaseUrl,
     },
@@ -72,8 +72,9 @@ impl RevisionResource {
         }
     }
 
-    /// A list item: `null` for definition, valid and errors, as the spec's list example and
-    /// the official libraries' fixtures show; fetch the revision for them.
+    /// A list item: `null` for definition, valid and errors, as in the spec's list example
+    /// (`GET /v2/Flows/{Sid}/Revisions`, `twilio_studio_v2.json`); fetch the revision for them.
+    /// The commit message stays: the spec's examples show it `null` in fetch and list alike.
     fn list_item(revision: Revision, base: &str) -> Self {
         Self {
             definition: None,
@@ -91,26 +92,16 @@ async fn list_revisions(
     TwilioPath(sid): TwilioPath<FlowSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<RevisionResource>>> {
-    let mut page = revisions::list(
+    let page = revisions::list(
         &state.core,
         &principal,
         &sid,
         paging.request(MAX_PAGE_SIZE)?,
     )
     .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|revision| RevisionResource::list_item(revision, &base))
-        .collect();
+    let page = page.map(|revision| RevisionResource::list_item(revision, &base));
     let list_path = format!("/v2/Flows/{sid}/Revisions");
-    Ok(Json(v1_page(
-        "revisions",
-        items,
-        &page,
-        &base,
-        &list_path,
-        &[],
-    )))
+    Ok(Json(v1_list("revisions", page, &base, &list_path, &[])))
 }
 
 async fn fetch_revision(

@@ -12,7 +12,7 @@ use crate::{
     error::Result,
     http::{
         extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
         urls::BaseUrl,
     },
@@ -55,15 +55,11 @@ async fn list_end_user_types(
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<EndUserTypeResource>>> {
-    let mut page = end_user_types::list(&state.core, paging.request(MAX_PAGE_SIZE)?).await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|kind| EndUserTypeResource::new(kind, &base))
-        .collect();
-    Ok(Json(v1_page(
+    let page = end_user_types::list(&state.core, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|kind| EndUserTypeResource::new(kind, &base));
+    Ok(Json(v1_list(
         "end_user_types",
-        items,
-        &page,
+        page,
         &base,
         "/v1/EndUserTypes",
         &[],

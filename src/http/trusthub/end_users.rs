@@ -14,7 +14,7 @@ use crate::{
     error::{Error, Result},
     http::{
         extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
         urls::BaseUrl,
     },
@@ -96,19 +96,9 @@ async fn list_end_users(
     BaseUrl(base): BaseUrl,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<EndUserResource>>> {
-    let mut page = end_users::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|user| EndUserResource::new(user, &base))
-        .collect();
-    Ok(Json(v1_page(
-        "results",
-        items,
-        &page,
-        &base,
-        "/v1/EndUsers",
-        &[],
-    )))
+    let page = end_users::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|user| EndUserResource::new(user, &base));
+    Ok(Json(v1_list("results", page, &base, "/v1/EndUsers", &[])))
 }
 
 async fn fetch_end_user(
