@@ -12,7 +12,7 @@ use crate::{
         accounts::NewAccount,
         bulk::{BulkFlow, BulkKey, BulkSession},
         conversations::{NewService, UserRow},
-        end_users::EndUserRow,
+        trusthub::end_users::EndUserRow,
     },
 };
 

@@ -146,6 +146,16 @@ impl<T> Page<T> {
     }
 
     /// Converts every item, failing if any conversion fails.
+    /// The same page with each item made into something else (e.g. its wire struct).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            request: self.request,
+            next_token: self.next_token,
+            previous_token: self.previous_token,
+        }
+    }
+
     pub fn try_map<U>(self, f: impl FnMut(T) -> Result<U>) -> Result<Page<U>> {
         Ok(Page {
             items: self.items.into_iter().map(f).collect::<Result<Vec<_>>>()?,

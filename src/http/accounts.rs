@@ -1,4 +1,5 @@
-//! API 2010-04-01: Accounts and Keys (API.md §2.4). Paths end in `.json`; dates are RFC 2822;
+//! API 2010-04-01 Accounts (API.md §2.4): `/2010-04-01/Accounts.json` and
+//! `/2010-04-01/Accounts/{Sid}.json`. Paths end in `.json`; dates are RFC 2822;
 //! `uri`/`subresource_uris` are relative.
 
 use axum::{Json, Router, http::StatusCode, routing::get};
@@ -7,20 +8,19 @@ use serde_json::Value;
 
 use super::{
     extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_page},
+    paging::{PagingParams, V2010Page, v2010_list},
     state::AppState,
 };
 use crate::{
     domain::{
         accounts::{self, Account, AccountStatus, ListFilter},
-        keys::{self, Key},
-        sid::{AccountSid, JsonSuffixed, KeySid},
+        sid::{AccountSid, JsonSuffixed},
         time::rfc2822,
     },
     error::Result,
 };
 
-/// Spec maximum `PageSize` for both 2010 lists.
+/// Spec maximum `PageSize` for Accounts.
 const MAX_PAGE_SIZE: u32 = 1000;
 
 pub fn routes() -> Router<AppState> {
@@ -32,14 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/2010-04-01/Accounts/{Sid}",
             get(fetch_account).post(update_account),
-        )
-        .route(
-            "/2010-04-01/Accounts/{AccountSid}/Keys.json",
-            get(list_keys).post(create_key),
-        )
-        .route(
-            "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}",
-            get(fetch_key).post(update_key).delete(delete_key),
         )
 }
 
@@ -108,10 +100,6 @@ impl From<Account> for AccountResource {
     }
 }
 
-fn account_json(account: Account) -> Result<Value> {
-    serde_json::to_value(AccountResource::from(account)).map_err(crate::error::Error::internal)
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct AccountForm {
@@ -123,20 +111,19 @@ async fn create_account(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
     TwilioForm(form): TwilioForm<AccountForm>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<AccountResource>)> {
     let account = accounts::create_subaccount(&state.core, &principal, form.friendly_name).await?;
-    Ok((StatusCode::CREATED, Json(account_json(account)?)))
+    Ok((StatusCode::CREATED, Json(account.into())))
 }
 
 async fn fetch_account(
     state: axum::extract::State<AppState>,
     Authed(principal): Authed,
     TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<AccountResource>> {
     principal.require_account_credential()?;
-    Ok(Json(account_json(
-        accounts::fetch(&state.core, &principal, &sid).await?,
-    )?))
+    let account = accounts::fetch(&state.core, &principal, &sid).await?;
+    Ok(Json(account.into()))
 }
 
 async fn update_account(
@@ -144,7 +131,7 @@ async fn update_account(
     Authed(principal): Authed,
     TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
     TwilioForm(form): TwilioForm<AccountForm>,
-) -> Result<Json<Value>> {
+) -> Result<Json<AccountResource>> {
     principal.require_account_credential()?;
     let status = form
         .status
@@ -153,7 +140,7 @@ async fn update_account(
         .transpose()?;
     let account =
         accounts::update(&state.core, &principal, &sid, form.friendly_name, status).await?;
-    Ok(Json(account_json(account)?))
+    Ok(Json(account.into()))
 }
 
 #[derive(Deserialize)]
@@ -168,7 +155,7 @@ async fn list_accounts(
     Authed(principal): Authed,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
     TwilioQuery(filter): TwilioQuery<AccountFilter>,
-) -> Result<Json<V2010Page<Value>>> {
+) -> Result<Json<V2010Page<AccountResource>>> {
     principal.require_account_credential()?;
     let friendly_name = filter.friendly_name.filter(|n| !n.is_empty());
     let status_text = filter.status.filter(|s| !s.is_empty());
@@ -194,101 +181,11 @@ async fn list_accounts(
     if let Some(status) = status_text.as_deref() {
         filters.push(("Status", status));
     }
-    let items = page
-        .items
-        .iter()
-        .cloned()
-        .map(account_json)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Json(v2010_page(
+    let page = page.map(AccountResource::from);
+    Ok(Json(v2010_list(
         "accounts",
-        items,
-        &page,
+        page,
         "/2010-04-01/Accounts.json",
         &filters,
     )))
-}
-
-/// `api.v2010.account.key`: no `url`, no `account_sid`.
-fn key_json(key: Key) -> Value {
-    serde_json::json!({
-        "sid": key.sid,
-        "friendly_name": key.friendly_name,
-        "date_created": rfc2822(key.date_created),
-        "date_updated": rfc2822(key.date_updated),
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct KeyForm {
-    friendly_name: Option<String>,
-}
-
-async fn create_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(account): TwilioPath<AccountSid>,
-    TwilioForm(form): TwilioForm<KeyForm>,
-) -> Result<(StatusCode, Json<Value>)> {
-    principal.require_account_credential()?;
-    let (key, secret) = keys::create(&state.core, &principal, &account, form.friendly_name).await?;
-    // `api.v2010.account.new_key`: the key plus its secret, shown this once.
-    let mut body = key_json(key);
-    body["secret"] = Value::String(secret);
-    Ok((StatusCode::CREATED, Json(body)))
-}
-
-async fn list_keys(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(account): TwilioPath<AccountSid>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<V2010Page<Value>>> {
-    principal.require_account_credential()?;
-    let page = keys::list(
-        &state.core,
-        &principal,
-        &account,
-        paging.request(MAX_PAGE_SIZE)?,
-    )
-    .await?;
-    let items = page.items.iter().cloned().map(key_json).collect();
-    let list_path = format!("/2010-04-01/Accounts/{account}/Keys.json");
-    Ok(Json(v2010_page("keys", items, &page, &list_path, &[])))
-}
-
-/// `/Accounts/{AccountSid}/Keys/{Sid}.json`.
-type KeyPath = TwilioPath<(AccountSid, JsonSuffixed<KeySid>)>;
-
-async fn fetch_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-) -> Result<Json<Value>> {
-    principal.require_account_credential()?;
-    Ok(Json(key_json(
-        keys::fetch(&state.core, &principal, &account, &sid).await?,
-    )))
-}
-
-async fn update_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-    TwilioForm(form): TwilioForm<KeyForm>,
-) -> Result<Json<Value>> {
-    principal.require_account_credential()?;
-    let key = keys::update(&state.core, &principal, &account, &sid, form.friendly_name).await?;
-    Ok(Json(key_json(key)))
-}
-
-async fn delete_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-) -> Result<StatusCode> {
-    principal.require_account_credential()?;
-    keys::delete(&state.core, &principal, &account, &sid).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

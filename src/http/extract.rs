@@ -4,8 +4,9 @@
 //! - `TwilioForm<T>`: a form body decoded with `serde_html_form`, which (unlike axum's `Form`
 //!   and `serde_urlencoded`) fills `Vec` fields from repeated keys (`TestUsers=a&TestUsers=b`).
 //! - `TwilioQuery<T>`: the same for the query string.
-//! - `PathParams`: the raw path segments (2010 SIDs arrive with a `.json` suffix, which the router
-//!   cannot match: see `json_sid`).
+//! - `TwilioPath<T>`: typed path parameters (SIDs, `JsonSuffixed` 2010 segments); any failure
+//!   is 404 20404.
+//! - `PathParams`: the raw path segments by position, for the handlers not yet on `TwilioPath`.
 
 use axum::{
     body::Bytes,
@@ -174,19 +175,6 @@ impl PathParams {
     pub fn get(&self, n: usize) -> Result<&str, Error> {
         self.0.get(n).map(String::as_str).ok_or(Error::NotFound)
     }
-}
-
-/// A 2010 path SID: `{Sid}.json` (the router cannot match a suffix after a parameter, so the
-/// route captures `ACxxx.json` whole). No suffix or a malformed SID: 404 *(ours)*.
-pub fn json_sid<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Error> {
-    raw.strip_suffix(".json")
-        .and_then(parse)
-        .ok_or(Error::NotFound)
-}
-
-/// A v1/v2 path SID: malformed → 404 *(ours)*.
-pub fn sid<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Error> {
-    parse(raw).ok_or(Error::NotFound)
 }
 
 pub use crate::domain::required;

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod keys;
 pub mod metrics;
 pub mod paging;
 pub mod state;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .merge(accounts::routes())
+        .merge(keys::routes())
         .merge(studio::routes())
         .merge(trusthub::routes())
         .merge(conversations::routes())

@@ -131,6 +131,18 @@ pub fn v1_page<T>(
     }
 }
 
+/// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`).
+pub fn v1_list<T>(
+    key: &'static str,
+    mut page: Page<T>,
+    base: &str,
+    path: &str,
+    filters: &[(&str, &str)],
+) -> V1Page<T> {
+    let items = std::mem::take(&mut page.items);
+    v1_page(key, items, &page, base, path, filters)
+}
+
 /// A 2010 list page: flat paging keys plus the item key, in sorted order (see `V1Page`).
 pub struct V2010Page<T> {
     key: &'static str,
@@ -172,6 +184,17 @@ impl<T: Serialize> Serialize for V2010Page<T> {
         }
         map.end()
     }
+}
+
+/// A 2010 list of `page`'s items (already wire structs: see `Page::map`); `path` ends in `.json`.
+pub fn v2010_list<T>(
+    key: &'static str,
+    mut page: Page<T>,
+    path: &str,
+    filters: &[(&str, &str)],
+) -> V2010Page<T> {
+    let items = std::mem::take(&mut page.items);
+    v2010_page(key, items, &page, path, filters)
 }
 
 /// A 2010 list; `path` ends in `.json`.

@@ -7,7 +7,7 @@ use super::{
     Store, StoreResult,
     accounts::{NewAccount, insert_main_account_in},
     conversations::UserRow,
-    end_users::EndUserRow,
+    trusthub::end_users::EndUserRow,
 };
 
 /// A generated API key with its secret's hash.

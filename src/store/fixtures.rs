@@ -9,8 +9,11 @@ use sqlx::{
 use super::{
     Store, StoreResult, accounts,
     conversations::{self, ConfigurationRow, RoleRow, ServiceRow, UserRow},
-    end_users::EndUserRow,
-    flows::{self, RevisionContent},
+    studio::{
+        revisions::{self, RevisionContent},
+        test_users,
+    },
+    trusthub::end_users::EndUserRow,
     webhooks::{self, AccountWebhookRow, ServiceWebhookRow},
 };
 
@@ -254,7 +257,7 @@ impl FixtureTx {
             .execute(self.conn())
             .await?;
         for r in revisions {
-            flows::insert_revision(
+            revisions::insert_revision(
                 &mut self.tx,
                 &r.flow_sid,
                 r.revision,
@@ -267,7 +270,7 @@ impl FixtureTx {
     }
 
     pub async fn test_users(&mut self, flow_sid: &str) -> StoreResult<Vec<String>> {
-        flows::select_test_users(self.conn(), flow_sid).await
+        test_users::select_test_users(self.conn(), flow_sid).await
     }
 
     pub async fn replace_test_users(
@@ -275,7 +278,7 @@ impl FixtureTx {
         flow_sid: &str,
         identities: &[String],
     ) -> StoreResult<()> {
-        flows::write_test_users(self.conn(), flow_sid, identities).await
+        test_users::write_test_users(self.conn(), flow_sid, identities).await
     }
 
     pub async fn configuration(

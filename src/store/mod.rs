@@ -4,12 +4,12 @@
 pub mod accounts;
 pub mod bulk;
 pub mod conversations;
-pub mod end_users;
 pub mod error;
 pub mod fixtures;
-pub mod flows;
 pub mod health;
 pub mod keys;
+pub mod studio;
+pub mod trusthub;
 pub mod webhooks;
 pub mod writer;
 

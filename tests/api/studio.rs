@@ -270,6 +270,14 @@ async fn updates_add_revisions_and_old_revisions_keep_their_definition() {
     for r in revisions {
         assert_schema(STUDIO, "studio.v2.flow.flow_revision", r);
     }
+    // List items carry null content, as the spec's list example does; the commit message stays.
+    for field in ["definition", "valid", "errors"] {
+        assert!(
+            revisions.iter().all(|r| r[field].is_null()),
+            "{field} in {list}"
+        );
+    }
+    assert_eq!(revisions[1]["commit_message"], "two");
     let (_, one) = app.get(&format!("{path}/Revisions/1"), &app.main()).await;
     assert_schema(STUDIO, "studio.v2.flow.flow_revision", &one);
     assert_eq!(
@@ -277,6 +285,15 @@ async fn updates_add_revisions_and_old_revisions_keep_their_definition() {
         (definition(), Some("published"))
     );
     assert_eq!(one["url"], format!("{}{path}/Revisions/1", app.base));
+    assert_eq!(
+        (one["valid"].clone(), one["errors"].clone()),
+        (json!(true), json!([]))
+    );
+    let (_, two) = app.get(&format!("{path}/Revisions/2"), &app.main()).await;
+    assert_eq!(
+        (two["definition"].clone(), two["valid"].clone()),
+        (second, json!(true))
+    );
     let (_, latest) = app
         .get(&format!("{path}/Revisions/LatestRevision"), &app.main())
         .await;
@@ -499,4 +516,36 @@ async fn an_unknown_flow_is_404_before_its_parameters_are_judged() {
         .post(&format!("/v2/Flows/{sid}/TestUsers"), &app.main(), &[])
         .await;
     assert_twilio_error(status, &body, 400, 20001);
+}
+
+#[tokio::test]
+async fn a_stored_definition_that_does_not_parse_is_500_and_no_revision_is_built_on_it() {
+    let app = TestApp::spawn().await;
+    let sid = new_flow(&app, &app.main()).await;
+    {
+        let url = format!("sqlite://{}", app.db_path().display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("update flow_revisions set definition = '{not json' where flow_sid = $1")
+            .bind(&sid)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let path = format!("/v2/Flows/{sid}");
+    let (status, body) = app.get(&path, &app.main()).await;
+    assert_twilio_error(status, &body, 500, 20500);
+    // An update keeping the stored definition must not treat it as anything (null, say).
+    let (status, body) = app
+        .post(
+            &path,
+            &app.main(),
+            &[("Status", "draft"), ("FriendlyName", "Renamed")],
+        )
+        .await;
+    assert_twilio_error(status, &body, 500, 20500);
+    assert_eq!(app.count("flow_revisions").await, 1, "no revision added");
+    let (status, body) = app.get(&format!("{path}/Revisions"), &app.main()).await;
+    assert_twilio_error(status, &body, 500, 20500);
 }

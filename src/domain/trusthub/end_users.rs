@@ -1,9 +1,7 @@
-//! TrustHub v1: EndUsers and the EndUserTypes catalog (seed page 003, spec
-//! `twilio_trusthub_v1.json`, DESIGN.md "TrustHub").
+//! EndUsers (`trusthub.v1.end_user`): create, fetch, list, update, delete.
 //!
-//! - `Type` must be a `machine_name` of the catalog shipped in migration 0003 (which holds
-//!   `individual`, `business` and the types Twilio documents for end users); anything else is
-//!   400 20001 *(ours: Twilio documents no code)*. `Type` cannot be updated.
+//! - `Type` must be a `machine_name` of the EndUserTypes catalog (see `end_user_types`);
+//!   `Type` cannot be updated.
 //! - `Attributes` is JSON text that must be an object; `{}` when omitted. Keys the type does not
 //!   list are kept, not rejected *(ours)*: Twilio publishes field lists only for some types, so
 //!   rejecting unknown keys would refuse data Twilio accepts. Values Twilio documents as a closed
@@ -12,16 +10,18 @@
 use serde_json::Value;
 use tracing::instrument;
 
-use super::{
-    Core,
-    auth::Principal,
-    paging::{Page, PageRequest},
-    sid::{AccountSid, EndUserSid, EndUserTypeSid},
-    time,
-};
+use super::end_user_types::require_known_type;
 use crate::{
+    domain::{
+        Core,
+        auth::Principal,
+        check_bytes, check_chars,
+        paging::{Page, PageRequest},
+        sid::{AccountSid, EndUserSid},
+        time,
+    },
     error::{Error, Result},
-    store::end_users::{EndUserRow, EndUserTypeRow},
+    store::trusthub::end_users::EndUserRow,
 };
 
 #[derive(Debug, Clone)]
@@ -35,14 +35,6 @@ pub struct EndUser {
     pub date_updated: i64,
 }
 
-#[derive(Debug, Clone)]
-pub struct EndUserType {
-    pub sid: EndUserTypeSid,
-    pub machine_name: String,
-    pub friendly_name: String,
-    pub fields: Value,
-}
-
 fn to_end_user(row: EndUserRow) -> Result<EndUser> {
     let bad = || Error::internal(anyhow::anyhow!("malformed end user row {}", row.seq));
     Ok(EndUser {
@@ -53,16 +45,6 @@ fn to_end_user(row: EndUserRow) -> Result<EndUser> {
         kind: row.r#type,
         date_created: row.date_created,
         date_updated: row.date_updated,
-    })
-}
-
-fn to_end_user_type(row: EndUserTypeRow) -> Result<EndUserType> {
-    let bad = || Error::internal(anyhow::anyhow!("malformed end user type row {}", row.seq));
-    Ok(EndUserType {
-        sid: EndUserTypeSid::parse(&row.sid).ok_or_else(bad)?,
-        fields: serde_json::from_str(&row.fields).map_err(|_| bad())?,
-        machine_name: row.machine_name,
-        friendly_name: row.friendly_name,
     })
 }
 
@@ -115,7 +97,7 @@ const CLOSED_SETS: &[(&str, &[&str])] = &[
 /// canonical text to store.
 pub fn parse_attributes(text: &str) -> Result<String> {
     // Twilio documents no limit for end users; 16 KiB as for Conversations attributes *(ours)*.
-    super::check_bytes(Some(text), "Attributes", 16 * 1024)?;
+    check_bytes(Some(text), "Attributes", 16 * 1024)?;
     let value: Value = serde_json::from_str(text).map_err(|e| {
         Error::invalid(format!(
             "Invalid parameter Attributes: not valid JSON ({e})"
@@ -141,23 +123,7 @@ pub fn parse_attributes(text: &str) -> Result<String> {
 
 /// Twilio documents no limit for end-user names *(ours: 256, as for other names)*.
 pub(crate) fn check_friendly_name(name: Option<&str>) -> Result<()> {
-    super::check_chars(name, "FriendlyName", 256)
-}
-
-/// `Type` must be a `machine_name` of the catalog (the catalog is read-only: migration data).
-pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
-    let known = core
-        .store
-        .fetch_end_user_type(kind)
-        .await?
-        .is_some_and(|t| t.machine_name == kind);
-    if known {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid parameter Type: '{kind}' is not an EndUserType machine_name (see GET /v1/EndUserTypes)"
-        )))
-    }
+    check_chars(name, "FriendlyName", 256)
 }
 
 #[instrument(skip_all)]
@@ -244,22 +210,6 @@ pub async fn delete(core: &Core, principal: &Principal, sid: &EndUserSid) -> Res
     } else {
         Err(Error::NotFound)
     }
-}
-
-/// By `OY` SID, or by `machine_name` (the form Twilio's Policy requirements link to:
-/// `/EndUserTypes/<machine_name>`).
-pub async fn fetch_type(core: &Core, sid_or_name: &str) -> Result<EndUserType> {
-    let row = core
-        .store
-        .fetch_end_user_type(sid_or_name)
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_end_user_type(row)
-}
-
-pub async fn list_types(core: &Core, request: PageRequest) -> Result<Page<EndUserType>> {
-    let rows = core.store.list_end_user_types(request.keyset()).await?;
-    Page::from_rows(request, rows, |r| r.seq).try_map(to_end_user_type)
 }
 
 #[cfg(test)]

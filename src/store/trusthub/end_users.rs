@@ -1,8 +1,8 @@
-//! Rows of `end_users` and the read-only `end_user_types` catalog.
+//! Rows of `end_users` (TrustHub EndUsers, one account's each).
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::{Keyset, Store, StoreResult};
+use crate::store::{Keyset, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct EndUserRow {
@@ -16,19 +16,8 @@ pub struct EndUserRow {
     pub date_updated: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct EndUserTypeRow {
-    pub seq: i64,
-    pub sid: String,
-    pub machine_name: String,
-    pub friendly_name: String,
-    pub fields: String,
-}
-
 const END_USER_COLUMNS: &str =
     "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated";
-const TYPE_SELECT: &str =
-    "select seq, sid, machine_name, friendly_name, fields from end_user_types";
 
 impl Store {
     /// Inserts through the group-commit writer.
@@ -49,15 +38,15 @@ impl Store {
                     let [sid, account_sid, friendly_name, kind, attributes] = &values;
                     Ok(sqlx::query_as::<_, EndUserRow>(
                         "insert into end_users (sid, account_sid, friendly_name, type, attributes, \
-                         date_created, date_updated) values (?, ?, ?, ?, ?, ?, ?) returning seq, sid, \
-                         account_sid, friendly_name, type, attributes, date_created, date_updated",
+                         date_created, date_updated) values ($1, $2, $3, $4, $5, $6, $6) \
+                         returning seq, sid, account_sid, friendly_name, type, attributes, \
+                         date_created, date_updated",
                     )
                     .bind(sid)
                     .bind(account_sid)
                     .bind(friendly_name)
                     .bind(kind)
                     .bind(attributes)
-                    .bind(now)
                     .bind(now)
                     .fetch_one(&mut *conn)
                     .await?)
@@ -125,37 +114,11 @@ impl Store {
     }
 
     pub async fn delete_end_user(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from end_users where account_sid = ? and sid = ?")
+        let done = sqlx::query("delete from end_users where account_sid = $1 and sid = $2")
             .bind(account_sid)
             .bind(sid)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    /// A catalog entry by its `OY` SID or its `machine_name`.
-    pub async fn fetch_end_user_type(
-        &self,
-        sid_or_name: &str,
-    ) -> StoreResult<Option<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(TYPE_SELECT);
-        qb.push(" where sid = ")
-            .push_bind(sid_or_name)
-            .push(" or machine_name = ")
-            .push_bind(sid_or_name);
-        Ok(qb
-            .build_query_as::<EndUserTypeRow>()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn list_end_user_types(&self, keyset: Keyset) -> StoreResult<Vec<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(TYPE_SELECT);
-        qb.push(" where 1 = 1");
-        keyset.push(&mut qb, "seq");
-        Ok(qb
-            .build_query_as::<EndUserTypeRow>()
-            .fetch_all(&self.pool)
-            .await?)
     }
 }

@@ -1,0 +1,155 @@
+//! Revisions (`studio.v2.flow.flow_revision`): every create, and every update that changes the
+//! name, status or definition, writes one; `revision` counts up from 1 and old revisions keep
+//! their content. A flow shows its latest revision's content.
+
+use serde_json::Value;
+
+use super::{
+    scope::require_flow,
+    validate::{check_limits, validate_definition, validation_failed},
+};
+use crate::{
+    domain::{
+        Core,
+        auth::Principal,
+        paging::{Page, PageRequest},
+        sid::{AccountSid, FlowSid},
+    },
+    error::{Error, Result},
+    store::studio::revisions::{RevisionAt, RevisionContent, RevisionRow},
+};
+
+/// What one revision holds.
+#[derive(Debug, Clone)]
+pub struct Content {
+    pub friendly_name: String,
+    pub status: String,
+    pub definition: Value,
+    pub commit_message: Option<String>,
+    /// The structural problems found when it was written (`{"message", "property_path"}`).
+    pub errors: Vec<Value>,
+}
+
+impl Content {
+    pub fn valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// `stored` as written by `content`; JSON that does not parse is a bug (500, logged).
+    pub(super) fn from_stored(stored: RevisionContent, whose: &str) -> Result<Self> {
+        let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
+        Ok(Self {
+            definition: serde_json::from_str(&stored.definition).map_err(|_| bad("definition"))?,
+            errors: serde_json::from_str(&stored.errors).map_err(|_| bad("errors"))?,
+            friendly_name: stored.friendly_name,
+            status: stored.status,
+            commit_message: stored.commit_message,
+        })
+    }
+}
+
+/// One revision of a flow.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub flow_sid: FlowSid,
+    pub account_sid: AccountSid,
+    pub revision: i64,
+    pub content: Content,
+    /// When this revision was written (a revision is never updated).
+    pub date_created: i64,
+}
+
+fn to_revision(row: RevisionRow) -> Result<Revision> {
+    let whose = format!("revision {} of flow {}", row.revision, row.sid);
+    let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
+    Ok(Revision {
+        flow_sid: FlowSid::parse(&row.sid).ok_or_else(|| bad("sid"))?,
+        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(|| bad("account"))?,
+        content: Content::from_stored(row.content, &whose)?,
+        revision: row.revision,
+        date_created: row.date_created,
+    })
+}
+
+/// `{Revision}` in a path: a number from 1, `LatestRevision` or `LatestPublished` (the spec's
+/// parameter text). Anything else names no revision: it fails to deserialize, so `TwilioPath`
+/// answers 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevisionSelector(RevisionAt);
+
+impl std::str::FromStr for RevisionSelector {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "LatestPublished" => Ok(Self(RevisionAt::LatestPublished)),
+            "LatestRevision" => Ok(Self(RevisionAt::Latest)),
+            n => match n.parse::<i64>() {
+                Ok(n) if n >= 1 => Ok(Self(RevisionAt::Number(n))),
+                _ => Err(()),
+            },
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RevisionSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        raw.parse()
+            .map_err(|()| serde::de::Error::custom("not a revision number"))
+    }
+}
+
+/// Checks a revision's content and returns what to store: the limits, then the structure;
+/// problems are kept with a draft and refuse a published revision (81022).
+pub(crate) fn content(
+    friendly_name: String,
+    status: &str,
+    definition: &Value,
+    commit_message: Option<String>,
+) -> Result<RevisionContent> {
+    check_limits(&friendly_name, commit_message.as_deref())?;
+    let problems = validate_definition(definition);
+    if status == "published" && !problems.is_empty() {
+        return Err(validation_failed(problems));
+    }
+    Ok(RevisionContent {
+        friendly_name,
+        status: status.to_owned(),
+        definition: definition.to_string(),
+        commit_message,
+        errors: Value::Array(problems).to_string(),
+    })
+}
+
+pub async fn list(
+    core: &Core,
+    principal: &Principal,
+    sid: &FlowSid,
+    request: PageRequest,
+) -> Result<Page<Revision>> {
+    require_flow(core, principal, sid).await?;
+    let rows = core
+        .store
+        .list_revisions(
+            principal.account_sid.as_str(),
+            sid.as_str(),
+            request.keyset(),
+        )
+        .await?;
+    Page::from_rows(request, rows, |r| r.revision).try_map(to_revision)
+}
+
+pub async fn fetch(
+    core: &Core,
+    principal: &Principal,
+    sid: &FlowSid,
+    RevisionSelector(at): RevisionSelector,
+) -> Result<Revision> {
+    let row = core
+        .store
+        .fetch_revision(principal.account_sid.as_str(), sid.as_str(), at)
+        .await?
+        .ok_or(Error::NotFound)?;
+    to_revision(row)
+}

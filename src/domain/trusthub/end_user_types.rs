@@ -1,0 +1,67 @@
+//! The EndUserTypes catalog (`trusthub.v1.end_user_type`): read-only data shipped in migration
+//! `0003_trusthub.sql` (which holds `individual`, `business` and the types Twilio documents for
+//! end users), with fixed `OY` SIDs identical on every installation *(ours)*. An end user's
+//! `Type` must be one of its `machine_name`s; anything else is 400 20001 *(ours: Twilio
+//! documents no code)*.
+
+use serde_json::Value;
+
+use crate::{
+    domain::{
+        Core,
+        paging::{Page, PageRequest},
+        sid::EndUserTypeSid,
+    },
+    error::{Error, Result},
+    store::trusthub::end_user_types::EndUserTypeRow,
+};
+
+#[derive(Debug, Clone)]
+pub struct EndUserType {
+    pub sid: EndUserTypeSid,
+    pub machine_name: String,
+    pub friendly_name: String,
+    pub fields: Value,
+}
+
+fn to_end_user_type(row: EndUserTypeRow) -> Result<EndUserType> {
+    let bad = || Error::internal(anyhow::anyhow!("malformed end user type row {}", row.seq));
+    Ok(EndUserType {
+        sid: EndUserTypeSid::parse(&row.sid).ok_or_else(bad)?,
+        fields: serde_json::from_str(&row.fields).map_err(|_| bad())?,
+        machine_name: row.machine_name,
+        friendly_name: row.friendly_name,
+    })
+}
+
+/// `Type` must be a `machine_name` of the catalog (the catalog is read-only: migration data).
+pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
+    let known = core
+        .store
+        .fetch_end_user_type(kind)
+        .await?
+        .is_some_and(|t| t.machine_name == kind);
+    if known {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid parameter Type: '{kind}' is not an EndUserType machine_name (see GET /v1/EndUserTypes)"
+        )))
+    }
+}
+
+/// By `OY` SID, or by `machine_name` (the form Twilio's Policy requirements link to:
+/// `/EndUserTypes/<machine_name>`).
+pub async fn fetch(core: &Core, sid_or_name: &str) -> Result<EndUserType> {
+    let row = core
+        .store
+        .fetch_end_user_type(sid_or_name)
+        .await?
+        .ok_or(Error::NotFound)?;
+    to_end_user_type(row)
+}
+
+pub async fn list(core: &Core, request: PageRequest) -> Result<Page<EndUserType>> {
+    let rows = core.store.list_end_user_types(request.keyset()).await?;
+    Page::from_rows(request, rows, |r| r.seq).try_map(to_end_user_type)
+}

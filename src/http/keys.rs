@@ -1,0 +1,133 @@
+//! API 2010-04-01 Keys (API.md §2.4): `/2010-04-01/Accounts/{AccountSid}/Keys.json` and
+//! `…/Keys/{Sid}.json`. Standard keys only; the secret is shown once, by create.
+
+use axum::{Json, Router, http::StatusCode, routing::get};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+    paging::{PagingParams, V2010Page, v2010_list},
+    state::AppState,
+};
+use crate::{
+    domain::{
+        keys::{self, Key},
+        sid::{AccountSid, JsonSuffixed, KeySid},
+        time::rfc2822,
+    },
+    error::Result,
+};
+
+/// Spec maximum `PageSize` for Keys.
+const MAX_PAGE_SIZE: u32 = 1000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/2010-04-01/Accounts/{AccountSid}/Keys.json",
+            get(list_keys).post(create_key),
+        )
+        .route(
+            "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}",
+            get(fetch_key).post(update_key).delete(delete_key),
+        )
+}
+
+/// `api.v2010.account.key` (no `url`, no `account_sid`), and `api.v2010.account.new_key` when
+/// `secret` is set: the create answer, the only time the secret is shown. Fields in sorted
+/// order (see `http::paging::V1Page`).
+#[derive(Serialize)]
+struct KeyResource {
+    date_created: String,
+    date_updated: String,
+    friendly_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    sid: KeySid,
+}
+
+impl From<Key> for KeyResource {
+    fn from(key: Key) -> Self {
+        Self {
+            date_created: rfc2822(key.date_created),
+            date_updated: rfc2822(key.date_updated),
+            friendly_name: key.friendly_name,
+            secret: None,
+            sid: key.sid,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyForm {
+    friendly_name: Option<String>,
+}
+
+async fn create_key(
+    state: axum::extract::State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath(account): TwilioPath<AccountSid>,
+    TwilioForm(form): TwilioForm<KeyForm>,
+) -> Result<(StatusCode, Json<KeyResource>)> {
+    principal.require_account_credential()?;
+    let (key, secret) = keys::create(&state.core, &principal, &account, form.friendly_name).await?;
+    let body = KeyResource {
+        secret: Some(secret),
+        ..key.into()
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn list_keys(
+    state: axum::extract::State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath(account): TwilioPath<AccountSid>,
+    TwilioQuery(paging): TwilioQuery<PagingParams>,
+) -> Result<Json<V2010Page<KeyResource>>> {
+    principal.require_account_credential()?;
+    let page = keys::list(
+        &state.core,
+        &principal,
+        &account,
+        paging.request(MAX_PAGE_SIZE)?,
+    )
+    .await?;
+    let page = page.map(KeyResource::from);
+    let list_path = format!("/2010-04-01/Accounts/{account}/Keys.json");
+    Ok(Json(v2010_list("keys", page, &list_path, &[])))
+}
+
+/// `/Accounts/{AccountSid}/Keys/{Sid}.json`.
+type KeyPath = TwilioPath<(AccountSid, JsonSuffixed<KeySid>)>;
+
+async fn fetch_key(
+    state: axum::extract::State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
+) -> Result<Json<KeyResource>> {
+    principal.require_account_credential()?;
+    let key = keys::fetch(&state.core, &principal, &account, &sid).await?;
+    Ok(Json(key.into()))
+}
+
+async fn update_key(
+    state: axum::extract::State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
+    TwilioForm(form): TwilioForm<KeyForm>,
+) -> Result<Json<KeyResource>> {
+    principal.require_account_credential()?;
+    let key = keys::update(&state.core, &principal, &account, &sid, form.friendly_name).await?;
+    Ok(Json(key.into()))
+}
+
+async fn delete_key(
+    state: axum::extract::State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
+) -> Result<StatusCode> {
+    principal.require_account_credential()?;
+    keys::delete(&state.core, &principal, &account, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

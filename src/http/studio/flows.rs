@@ -1,0 +1,213 @@
+//! `/v2/Flows` and `/v2/Flows/{Sid}`: `studio.v2.flow`.
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    domain::{
+        required,
+        sid::{AccountSid, FlowSid},
+        studio::{
+            flows::{self, Flow, FlowChanges, NewFlow},
+            scope::require_flow,
+            validate::{parse_definition, parse_status},
+        },
+        time::iso8601,
+    },
+    error::Result,
+    http::{
+        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_list},
+        state::AppState,
+        urls::BaseUrl,
+    },
+};
+
+/// Spec maximum `PageSize` for Flows.
+const MAX_PAGE_SIZE: u32 = 1000;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/Flows", get(list_flows).post(create_flow))
+        .route(
+            "/v2/Flows/{Sid}",
+            get(fetch_flow).post(update_flow).delete(delete_flow),
+        )
+}
+
+/// `studio.v2.flow`; fields in sorted order (see `http::paging::V1Page`).
+#[derive(Serialize)]
+struct FlowResource {
+    account_sid: AccountSid,
+    /// API-created flows have no console user (API.md: author_sid null).
+    author_sid: Option<String>,
+    commit_message: Option<String>,
+    date_created: String,
+    date_updated: Option<String>,
+    definition: Option<Value>,
+    errors: Option<Vec<Value>>,
+    friendly_name: String,
+    links: FlowLinks,
+    revision: i64,
+    sid: FlowSid,
+    status: String,
+    url: String,
+    valid: Option<bool>,
+    warnings: Option<Vec<Value>>,
+    webhook_url: String,
+}
+
+#[derive(Serialize)]
+struct FlowLinks {
+    executions: String,
+    revisions: String,
+    test_users: String,
+}
+
+impl FlowResource {
+    /// What fetch, create and update answer.
+    fn new(flow: Flow, base: &str) -> Self {
+        let url = format!("{base}/v2/Flows/{}", flow.sid);
+        let valid = flow.content.valid();
+        Self {
+            webhook_url: format!(
+                "https://webhooks.twilio.com/v1/Accounts/{}/Flows/{}",
+                flow.account_sid, flow.sid
+            ),
+            links: FlowLinks {
+                executions: format!("{url}/Executions"),
+                revisions: format!("{url}/Revisions"),
+                test_users: format!("{url}/TestUsers"),
+            },
+            url,
+            account_sid: flow.account_sid,
+            author_sid: None,
+            commit_message: flow.content.commit_message,
+            date_created: iso8601(flow.date_created),
+            date_updated: flow.date_updated.map(iso8601),
+            definition: Some(flow.content.definition),
+            errors: Some(flow.content.errors),
+            friendly_name: flow.content.friendly_name,
+            revision: flow.revision,
+            sid: flow.sid,
+            status: flow.content.status,
+            valid: Some(valid),
+            // No warnings are ever found (the structural checks report errors only).
+            warnings: Some(Vec::new()),
+        }
+    }
+
+    /// A list item: `null` for definition, commit_message, valid, errors and warnings, as the
+    /// spec's list example shows; fetch the flow for them.
+    fn list_item(flow: Flow, base: &str) -> Self {
+        Self {
+            commit_message: None,
+            definition: None,
+            errors: None,
+            valid: None,
+            warnings: None,
+            ..Self::new(flow, base)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct FlowForm {
+    friendly_name: Option<String>,
+    status: Option<String>,
+    definition: Option<String>,
+    commit_message: Option<String>,
+}
+
+impl FlowForm {
+    /// Create and Validate: FriendlyName, Status and Definition are required (checked in that
+    /// order, all before any format).
+    pub(super) fn complete(self) -> Result<NewFlow> {
+        let friendly_name = required(self.friendly_name, "FriendlyName")?;
+        let status = required(self.status, "Status")?;
+        let definition = required(self.definition, "Definition")?;
+        Ok(NewFlow {
+            friendly_name,
+            status: parse_status(&status)?,
+            definition: parse_definition(&definition)?,
+            commit_message: self.commit_message,
+        })
+    }
+
+    /// Update: only Status is required; an empty FriendlyName or Definition keeps the latest.
+    fn changes(self) -> Result<FlowChanges> {
+        let status = required(self.status, "Status")?;
+        Ok(FlowChanges {
+            friendly_name: self.friendly_name.filter(|n| !n.is_empty()),
+            status: parse_status(&status)?,
+            definition: self
+                .definition
+                .filter(|d| !d.is_empty())
+                .map(|d| parse_definition(&d))
+                .transpose()?,
+            commit_message: self.commit_message,
+        })
+    }
+}
+
+async fn create_flow(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioForm(form): TwilioForm<FlowForm>,
+) -> Result<(StatusCode, Json<FlowResource>)> {
+    let flow = flows::create(&state.core, &principal, form.complete()?).await?;
+    Ok((StatusCode::CREATED, Json(FlowResource::new(flow, &base))))
+}
+
+async fn list_flows(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioQuery(paging): TwilioQuery<PagingParams>,
+) -> Result<Json<V1Page<FlowResource>>> {
+    let page = flows::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|flow| FlowResource::list_item(flow, &base));
+    Ok(Json(v1_list("flows", page, &base, "/v2/Flows", &[])))
+}
+
+async fn fetch_flow(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<FlowSid>,
+) -> Result<Json<FlowResource>> {
+    let flow = flows::fetch(&state.core, &principal, &sid).await?;
+    Ok(Json(FlowResource::new(flow, &base)))
+}
+
+async fn update_flow(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<FlowSid>,
+    TwilioForm(form): TwilioForm<FlowForm>,
+) -> Result<Json<FlowResource>> {
+    // The update answers "no such flow" itself; only refused parameters look the flow up first,
+    // so an unknown flow is 404 before its parameters are judged.
+    let changes = match form.changes() {
+        Ok(changes) => changes,
+        Err(refused) => {
+            require_flow(&state.core, &principal, &sid).await?;
+            return Err(refused);
+        }
+    };
+    let flow = flows::update(&state.core, &principal, &sid, changes).await?;
+    Ok(Json(FlowResource::new(flow, &base)))
+}
+
+async fn delete_flow(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath(sid): TwilioPath<FlowSid>,
+) -> Result<StatusCode> {
+    flows::delete(&state.core, &principal, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

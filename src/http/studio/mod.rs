@@ -1,0 +1,22 @@
+//! Studio v2 (API.md §2.1), one file per resource: `flows`, `validate`, `revisions`,
+//! `test_users`, `executions`. URLs are absolute (see `urls`), dates ISO 8601 with `Z`. Each
+//! file brings its own routes; only this file imports them (`validate` imports `flows`' form).
+
+mod executions;
+mod flows;
+mod revisions;
+mod test_users;
+mod validate;
+
+use axum::Router;
+
+use super::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(flows::routes())
+        .merge(validate::routes())
+        .merge(revisions::routes())
+        .merge(test_users::routes())
+        .merge(executions::routes())
+}

@@ -1,0 +1,38 @@
+//! `POST /v2/Flows/Validate`: `studio.v2.flow_validate`.
+
+use axum::{Json, Router, routing::post};
+use serde::Serialize;
+
+use super::flows::FlowForm;
+use crate::{
+    domain::studio::validate::validate,
+    error::Result,
+    http::{
+        extract::{Authed, TwilioForm},
+        state::AppState,
+    },
+};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/v2/Flows/Validate", post(validate_flow))
+}
+
+/// `studio.v2.flow_validate`: only ever `{"valid": true}`; an invalid flow is an error (81022).
+#[derive(Serialize)]
+struct ValidateResource {
+    valid: bool,
+}
+
+/// The parameters create takes, checked as create checks them, without storing anything.
+async fn validate_flow(
+    Authed(_): Authed,
+    TwilioForm(form): TwilioForm<FlowForm>,
+) -> Result<Json<ValidateResource>> {
+    let flow = form.complete()?;
+    validate(
+        &flow.friendly_name,
+        &flow.definition,
+        flow.commit_message.as_deref(),
+    )?;
+    Ok(Json(ValidateResource { valid: true }))
+}

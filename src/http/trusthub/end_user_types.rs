@@ -1,0 +1,79 @@
+//! `/v1/EndUserTypes[/{Sid}]`: `trusthub.v1.end_user_type`, the read-only catalog.
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    domain::{
+        sid::EndUserTypeSid,
+        trusthub::end_user_types::{self, EndUserType},
+    },
+    error::Result,
+    http::{
+        extract::{Authed, TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_list},
+        state::AppState,
+        urls::BaseUrl,
+    },
+};
+
+/// Spec maximum `PageSize` for EndUserTypes.
+const MAX_PAGE_SIZE: u32 = 1000;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/EndUserTypes", get(list_end_user_types))
+        .route("/v1/EndUserTypes/{Sid}", get(fetch_end_user_type))
+}
+
+/// `trusthub.v1.end_user_type`; fields in sorted order (see `http::paging::V1Page`).
+#[derive(Serialize)]
+struct EndUserTypeResource {
+    fields: Value,
+    friendly_name: String,
+    machine_name: String,
+    sid: EndUserTypeSid,
+    url: String,
+}
+
+impl EndUserTypeResource {
+    fn new(kind: EndUserType, base: &str) -> Self {
+        Self {
+            url: format!("{base}/v1/EndUserTypes/{}", kind.sid),
+            fields: kind.fields,
+            friendly_name: kind.friendly_name,
+            machine_name: kind.machine_name,
+            sid: kind.sid,
+        }
+    }
+}
+
+async fn list_end_user_types(
+    State(state): State<AppState>,
+    Authed(_): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioQuery(paging): TwilioQuery<PagingParams>,
+) -> Result<Json<V1Page<EndUserTypeResource>>> {
+    let page = end_user_types::list(&state.core, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|kind| EndUserTypeResource::new(kind, &base));
+    Ok(Json(v1_list(
+        "end_user_types",
+        page,
+        &base,
+        "/v1/EndUserTypes",
+        &[],
+    )))
+}
+
+/// `{Sid}` is the `OY` SID or the `machine_name` (the form Twilio's Policy requirements link
+/// to), so the segment is taken as text.
+async fn fetch_end_user_type(
+    State(state): State<AppState>,
+    Authed(_): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid_or_name): TwilioPath<String>,
+) -> Result<Json<EndUserTypeResource>> {
+    let kind = end_user_types::fetch(&state.core, &sid_or_name).await?;
+    Ok(Json(EndUserTypeResource::new(kind, &base)))
+}

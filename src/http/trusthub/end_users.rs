@@ -1,0 +1,147 @@
+//! `/v1/EndUsers[/{Sid}]`: `trusthub.v1.end_user` (list key `results`).
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    domain::{
+        required,
+        sid::{AccountSid, EndUserSid},
+        time::iso8601,
+        trusthub::end_users::{self, EndUser},
+    },
+    error::{Error, Result},
+    http::{
+        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_list},
+        state::AppState,
+        urls::BaseUrl,
+    },
+};
+
+/// Spec maximum `PageSize` for EndUsers.
+const MAX_PAGE_SIZE: u32 = 1000;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/EndUsers", get(list_end_users).post(create_end_user))
+        .route(
+            "/v1/EndUsers/{Sid}",
+            get(fetch_end_user)
+                .post(update_end_user)
+                .delete(delete_end_user),
+        )
+}
+
+/// `trusthub.v1.end_user`: `attributes` is a JSON object; no `links`. Fields in sorted order
+/// (see `http::paging::V1Page`).
+#[derive(Serialize)]
+struct EndUserResource {
+    account_sid: AccountSid,
+    attributes: Value,
+    date_created: String,
+    date_updated: String,
+    friendly_name: String,
+    sid: EndUserSid,
+    r#type: String,
+    url: String,
+}
+
+impl EndUserResource {
+    fn new(user: EndUser, base: &str) -> Self {
+        Self {
+            url: format!("{base}/v1/EndUsers/{}", user.sid),
+            account_sid: user.account_sid,
+            attributes: user.attributes,
+            date_created: iso8601(user.date_created),
+            date_updated: iso8601(user.date_updated),
+            friendly_name: user.friendly_name,
+            sid: user.sid,
+            r#type: user.kind,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EndUserForm {
+    friendly_name: Option<String>,
+    r#type: Option<String>,
+    attributes: Option<String>,
+}
+
+async fn create_end_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioForm(form): TwilioForm<EndUserForm>,
+) -> Result<(StatusCode, Json<EndUserResource>)> {
+    let friendly_name = required(form.friendly_name, "FriendlyName")?;
+    let kind = required(form.r#type, "Type")?;
+    let user = end_users::create(
+        &state.core,
+        &principal,
+        &friendly_name,
+        &kind,
+        form.attributes.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(EndUserResource::new(user, &base))))
+}
+
+async fn list_end_users(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioQuery(paging): TwilioQuery<PagingParams>,
+) -> Result<Json<V1Page<EndUserResource>>> {
+    let page = end_users::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|user| EndUserResource::new(user, &base));
+    Ok(Json(v1_list("results", page, &base, "/v1/EndUsers", &[])))
+}
+
+async fn fetch_end_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<EndUserSid>,
+) -> Result<Json<EndUserResource>> {
+    let user = end_users::fetch(&state.core, &principal, &sid).await?;
+    Ok(Json(EndUserResource::new(user, &base)))
+}
+
+async fn update_end_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    BaseUrl(base): BaseUrl,
+    TwilioPath(sid): TwilioPath<EndUserSid>,
+    TwilioForm(form): TwilioForm<EndUserForm>,
+) -> Result<Json<EndUserResource>> {
+    end_users::fetch(&state.core, &principal, &sid).await?;
+    // UpdateEndUser takes only FriendlyName and Attributes: the type is fixed at creation.
+    if form.r#type.is_some() {
+        return Err(Error::invalid(
+            "Invalid parameter Type: an end user's type cannot be changed",
+        ));
+    }
+    let friendly_name = form.friendly_name.filter(|n| !n.is_empty());
+    let user = end_users::update(
+        &state.core,
+        &principal,
+        &sid,
+        friendly_name.as_deref(),
+        form.attributes.as_deref(),
+    )
+    .await?;
+    Ok(Json(EndUserResource::new(user, &base)))
+}
+
+async fn delete_end_user(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    TwilioPath(sid): TwilioPath<EndUserSid>,
+) -> Result<StatusCode> {
+    end_users::delete(&state.core, &principal, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,15 @@
+//! TrustHub v1 (API.md §2.3), one file per resource: `end_users` (list key `results`) and
+//! `end_user_types`. Each file brings its own routes; only this file imports them.
+
+mod end_user_types;
+mod end_users;
+
+use axum::Router;
+
+use super::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(end_users::routes())
+        .merge(end_user_types::routes())
+}

@@ -1,0 +1,143 @@
+//! Rows of `flows`, each read joined with its latest revision (`flows.revision`).
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+
+use super::revisions::{RevisionContent, insert_revision};
+use crate::store::{Keyset, Store, StoreResult};
+
+/// A flow joined with its latest revision.
+#[derive(Debug, Clone, FromRow)]
+pub struct FlowRow {
+    pub seq: i64,
+    pub sid: String,
+    pub account_sid: String,
+    pub revision: i64,
+    #[sqlx(flatten)]
+    pub content: RevisionContent,
+    pub date_created: i64,
+    pub date_updated: Option<i64>,
+}
+
+const FLOW_SELECT: &str = "select f.seq, f.sid, f.account_sid, r.revision, r.friendly_name, \
+     r.status, r.definition, r.commit_message, r.errors, f.date_created, f.date_updated \
+     from flows f join flow_revisions r on r.flow_sid = f.sid and r.revision = f.revision";
+
+/// How an update ended.
+pub enum FlowUpdate {
+    Updated(FlowRow),
+    Unchanged(FlowRow),
+    NotFound,
+}
+
+impl Store {
+    /// Inserts the flow with `content` as its revision 1, in one transaction.
+    pub async fn create_flow(
+        &self,
+        sid: &str,
+        account_sid: &str,
+        content: RevisionContent,
+        now: i64,
+    ) -> StoreResult<FlowRow> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "insert into flows (sid, account_sid, revision, date_created) values ($1, $2, 1, $3)",
+        )
+        .bind(sid)
+        .bind(account_sid)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_revision(&mut tx, sid, 1, &content, now).await?;
+        let row = fetch_latest(&mut tx, account_sid, sid).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| sqlx::Error::RowNotFound.into())
+    }
+
+    pub async fn fetch_flow(&self, account_sid: &str, sid: &str) -> StoreResult<Option<FlowRow>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_latest(&mut conn, account_sid, sid).await
+    }
+
+    pub async fn flow_exists(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
+        let mut conn = self.pool.acquire().await?;
+        flow_exists_in(&mut conn, account_sid, sid).await
+    }
+
+    pub async fn list_flows(&self, account_sid: &str, keyset: Keyset) -> StoreResult<Vec<FlowRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(FLOW_SELECT);
+        qb.push(" where f.account_sid = ").push_bind(account_sid);
+        keyset.push(&mut qb, "f.seq");
+        Ok(qb.build_query_as::<FlowRow>().fetch_all(&self.pool).await?)
+    }
+
+    /// Adds a revision built by `next` from the latest one, under the write lock so concurrent
+    /// updates number their revisions without gaps or clashes. `next` returns `None` when the
+    /// update changes nothing (no revision is added).
+    pub async fn update_flow<F>(
+        &self,
+        account_sid: &str,
+        sid: &str,
+        now: i64,
+        next: F,
+    ) -> StoreResult<FlowUpdate>
+    where
+        F: FnOnce(&FlowRow) -> Option<RevisionContent>,
+    {
+        let mut tx = self.begin_write().await?;
+        let Some(current) = fetch_latest(&mut tx, account_sid, sid).await? else {
+            return Ok(FlowUpdate::NotFound);
+        };
+        let Some(content) = next(&current) else {
+            return Ok(FlowUpdate::Unchanged(current));
+        };
+        let revision = current.revision + 1;
+        insert_revision(&mut tx, sid, revision, &content, now).await?;
+        sqlx::query("update flows set revision = $1, date_updated = $2 where sid = $3")
+            .bind(revision)
+            .bind(now)
+            .bind(sid)
+            .execute(&mut *tx)
+            .await?;
+        let row = fetch_latest(&mut tx, account_sid, sid).await?;
+        tx.commit().await?;
+        Ok(row.map_or(FlowUpdate::NotFound, FlowUpdate::Updated))
+    }
+
+    /// True when a flow was deleted (its revisions and test users go with it).
+    pub async fn delete_flow(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
+        let done = sqlx::query("delete from flows where account_sid = $1 and sid = $2")
+            .bind(account_sid)
+            .bind(sid)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// Whether the account has the flow (on any connection, e.g. the group-commit writer's).
+pub(super) async fn flow_exists_in(
+    conn: &mut SqliteConnection,
+    account_sid: &str,
+    sid: &str,
+) -> StoreResult<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("select seq from flows where account_sid = $1 and sid = $2")
+            .bind(account_sid)
+            .bind(sid)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+async fn fetch_latest(
+    conn: &mut SqliteConnection,
+    account_sid: &str,
+    sid: &str,
+) -> StoreResult<Option<FlowRow>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(FLOW_SELECT);
+    qb.push(" where f.account_sid = ")
+        .push_bind(account_sid)
+        .push(" and f.sid = ")
+        .push_bind(sid);
+    Ok(qb.build_query_as::<FlowRow>().fetch_optional(conn).await?)
+}
