@@ -6,7 +6,6 @@
 //! - `TwilioQuery<T>`: the same for the query string.
 //! - `TwilioPath<T>`: typed path parameters (SIDs, `JsonSuffixed` 2010 segments); any failure
 //!   is 404 20404.
-//! - `PathParams`: the raw path segments by position, for the handlers not yet on `TwilioPath`.
 
 use axum::{
     body::Bytes,
@@ -152,28 +151,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for TwilioP
             .await
             .map(|Path(value)| TwilioPath(value))
             .map_err(|_| Error::NotFound)
-    }
-}
-
-/// The path's parameters in order, percent-decoded. Any trouble decoding means no resource can
-/// exist there: 404.
-pub struct PathParams(pub Vec<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for PathParams {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        Path::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map(|Path(pairs)| PathParams(pairs.into_iter().map(|(_, v)| v).collect()))
-            .map_err(|_| Error::NotFound)
-    }
-}
-
-impl PathParams {
-    /// The `n`th parameter.
-    pub fn get(&self, n: usize) -> Result<&str, Error> {
-        self.0.get(n).map(String::as_str).ok_or(Error::NotFound)
     }
 }
 
