@@ -124,7 +124,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         ),
         (
             "auth_cache_misses_total",
-            "Credentials that needed an argon2 check (or an unknown SID).",
+            "Requests whose credential was not in the cache (each takes one argon2 check).",
             auth.misses,
         ),
         (
@@ -136,6 +136,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "auth_rate_limited_total",
             "Requests refused with 429 for too many failures.",
             auth.limited,
+        ),
+        (
+            "argon2_checks_total",
+            "argon2 credential checks run by the pool (unknown SIDs are checked against a dummy hash).",
+            auth.argon2_checks,
+        ),
+        (
+            "argon2_hashes_total",
+            "argon2 hashes of new credentials run by the pool.",
+            auth.argon2_hashes,
         ),
         (
             "webhook_attempts_delivered_total",
