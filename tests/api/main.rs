@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod auth_memory;
 mod backup;
 mod conversations;
 mod corpus;
