@@ -146,7 +146,9 @@ impl Argon2Pool {
                 let queue = lock(&self.queue);
                 let mut queue = self
                     .ready
-                    .wait_while(queue, |q| !q.closed && q.checks.is_empty() && q.hashes.is_empty())
+                    .wait_while(queue, |q| {
+                        !q.closed && q.checks.is_empty() && q.hashes.is_empty()
+                    })
                     .unwrap_or_else(PoisonError::into_inner);
                 if queue.closed {
                     return;
@@ -177,7 +179,9 @@ impl Argon2Pool {
     fn submit(&self, job: Argon2Job) -> Result<()> {
         let mut queue = lock(&self.queue);
         if queue.closed {
-            return Err(Error::internal(anyhow::anyhow!("the argon2 pool is closed")));
+            return Err(Error::internal(anyhow::anyhow!(
+                "the argon2 pool is closed"
+            )));
         }
         match job {
             Argon2Job::Check { .. } => queue.checks.push_back(job),
@@ -488,7 +492,10 @@ impl Authenticator {
     }
 
     fn forget(&self, matches: impl Fn(&Principal) -> bool) {
-        let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
+        let mut verified = self
+            .verified
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         verified.retain(|_, principal| !matches(principal));
     }

@@ -184,7 +184,11 @@ async fn a_flood_of_wrong_passwords_is_limited_but_verified_clients_are_not() {
         assert_twilio_error(status, &body, 401, 20003);
         let allowed = FAILURE_BURST
             + (started.elapsed().as_secs_f64() * FAILURE_REFILL_PER_SEC).ceil() as usize;
-        assert!(attempt < allowed, "{} failures allowed, {allowed} at most", attempt + 1);
+        assert!(
+            attempt < allowed,
+            "{} failures allowed, {allowed} at most",
+            attempt + 1
+        );
     }
     let limited = limited.expect("the flood was never limited");
     assert!(
@@ -203,7 +207,11 @@ async fn a_flood_of_wrong_passwords_is_limited_but_verified_clients_are_not() {
 async fn simultaneous_wrong_tokens_get_at_most_the_burst_of_401s_and_the_rest_429() {
     let app = TestApp::spawn().await;
     let path = format!("/2010-04-01/Accounts/{MAIN_SID}.json");
-    assert_eq!(app.get(&path, &app.main()).await.0, 200, "verified and cached");
+    assert_eq!(
+        app.get(&path, &app.main()).await.0,
+        200,
+        "verified and cached"
+    );
     // Never verified yet: its first check happens during the flood, from another address.
     let sub = app.subaccount(&app.main(), "elsewhere").await;
     let checks_before = metric(&app, "localtwilio_argon2_checks_total").await;
@@ -239,7 +247,10 @@ async fn simultaneous_wrong_tokens_get_at_most_the_burst_of_401s_and_the_rest_42
         .build()
         .unwrap();
     let elsewhere = other_address
-        .get(format!("{}/2010-04-01/Accounts/{}.json", app.base, sub.user))
+        .get(format!(
+            "{}/2010-04-01/Accounts/{}.json",
+            app.base, sub.user
+        ))
         .basic_auth(&sub.user, Some(&sub.secret))
         .send()
         .await
@@ -263,7 +274,11 @@ async fn simultaneous_wrong_tokens_get_at_most_the_burst_of_401s_and_the_rest_42
     }
     let elapsed = started.elapsed().as_secs_f64();
     for task in same_address {
-        assert_eq!(task.await.unwrap(), 200, "a verified credential was refused");
+        assert_eq!(
+            task.await.unwrap(),
+            200,
+            "a verified credential was refused"
+        );
     }
     assert_eq!(elsewhere, 200, "another address was limited too");
 
@@ -288,7 +303,11 @@ async fn simultaneous_wrong_tokens_get_at_most_the_burst_of_401s_and_the_rest_42
 async fn unknown_sids_and_inactive_accounts_cost_one_check_and_one_failure_like_a_wrong_token() {
     let app = TestApp::spawn().await;
     let path = format!("/2010-04-01/Accounts/{MAIN_SID}.json");
-    assert_eq!(app.get(&path, &app.main()).await.0, 200, "verified and cached");
+    assert_eq!(
+        app.get(&path, &app.main()).await.0,
+        200,
+        "verified and cached"
+    );
     let suspended = app.subaccount(&app.main(), "suspended").await;
     let (status, _) = app
         .post(
@@ -349,9 +368,12 @@ async fn unknown_sids_and_inactive_accounts_cost_one_check_and_one_failure_like_
 async fn creating_keys_and_subaccounts_hashes_on_the_argon2_pool() {
     let app = TestApp::spawn().await;
     assert_eq!(
-        app.get(&format!("/2010-04-01/Accounts/{MAIN_SID}.json"), &app.main())
-            .await
-            .0,
+        app.get(
+            &format!("/2010-04-01/Accounts/{MAIN_SID}.json"),
+            &app.main()
+        )
+        .await
+        .0,
         200
     );
     let hashes_before = metric(&app, "localtwilio_argon2_hashes_total").await;
