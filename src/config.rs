@@ -90,7 +90,9 @@ pub const ENV: &[EnvVar] = &[
         default: Some("none"),
     },
     EnvVar {
-        default: Some("`secret.key` beside the database, created with mode 0600 for a fresh database (never replaced: see Storage)"),
+        default: Some(
+            "`secret.key` beside the database, created with mode 0600 for a fresh database (never replaced: see Storage)",
+        ),
         ..var(
             "LOCALTWILIO_SECRET_KEY",
             "secret_key",
@@ -100,7 +102,7 @@ pub const ENV: &[EnvVar] = &[
     var(
         "LOCALTWILIO_AUTH_CONCURRENCY",
         "auth_concurrency",
-        "argon2 verifier threads (~19 MiB each)",
+        "argon2 pool threads: every credential check and new credential's hash (~19 MiB each)",
     ),
     var(
         "LOCALTWILIO_MAX_BODY_BYTES",

@@ -109,10 +109,7 @@ pub async fn bootstrap(core: &Core, sid: &str, token: &str) -> anyhow::Result<Bo
         given if secrets::is_auth_token(given) => (given.to_ascii_lowercase(), false),
         _ => anyhow::bail!("LOCALTWILIO_AUTH_TOKEN must be 32 hex digits"),
     };
-    let hash = {
-        let token = token.clone();
-        tokio::task::spawn_blocking(move || secrets::hash_secret(&token)).await??
-    };
+    let hash = core.auth.hash_secret(&token).await?;
     let sealed = core.server_key.seal(&token, sid.as_str())?;
     let now = time::now();
     core.store
@@ -189,12 +186,8 @@ pub async fn create_subaccount(
     check_friendly_name(&friendly_name)?;
     let sid = AccountSid::new();
     let token = secrets::new_auth_token()?;
-    let hash = {
-        let token = token.clone();
-        tokio::task::spawn_blocking(move || secrets::hash_secret(&token))
-            .await
-            .map_err(Error::internal)??
-    };
+    // On the argon2 pool, like every check: bounded memory however many creates arrive (F1).
+    let hash = core.auth.hash_secret(&token).await?;
     let sealed = core.server_key.seal(&token, sid.as_str())?;
     let created = core
         .store

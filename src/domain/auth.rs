@@ -1,31 +1,43 @@
 //! Who is calling. Basic auth with `AC…:auth token` or `SK…:key secret` (API.md §1.2).
 //!
-//! argon2 costs ~19 MiB and tens of milliseconds per check by design, so:
+//! argon2 costs ~19 MiB and tens of milliseconds per computation by design, so:
 //! - a verified credential is remembered, keyed by an HMAC of sid+secret under a per-process key
 //!   (the secret itself is never kept), and forgotten the moment its token, key or account status
 //!   changes; failures are never cached;
-//! - argon2 runs on `auth_concurrency` dedicated threads, so at most that many checks run at
-//!   once and their ~19 MiB buffers are reused in those threads' own memory (spread over the
-//!   blocking pool, freed buffers stayed in many malloc arenas: a flood pushed RSS past 450 MiB);
-//! - failed attempts are limited per client address: a burst of 20, then 2 a second. Past that
-//!   the client gets 429 20429 with `Retry-After` for any credential that is not already
-//!   verified — so a flood of wrong passwords costs no argon2, while valid clients (whose
-//!   credentials are in the cache) go on unslowed.
+//! - every argon2 computation of a running server — checking a credential and hashing a new one
+//!   (API keys, subaccounts, the bootstrapped main account) — runs on one pool of
+//!   `auth_concurrency` dedicated threads, each reusing its own ~19 MiB buffer: however many
+//!   requests arrive, at most that many computations run and at most that many buffers exist
+//!   (hashing on the blocking pool let 250 concurrent key creates reach 4.8 GB: issue 15, F1).
+//!   Checks go before hashes in the queue, so a burst of creates does not hold up logins;
+//! - failed attempts are limited per client address: a burst of 20, then 2 a second. A check
+//!   *reserves* one failure from the budget before it starts and gets it back when it succeeds,
+//!   so concurrent attempts cannot overdraw it (checking first and counting after let 354 of 500
+//!   simultaneous wrong tokens through: F2). When checks still running hold the rest of the
+//!   budget, a newcomer waits for them instead of being refused, so many valid first requests
+//!   from one address still all pass. With no budget left and nothing running, the client gets
+//!   429 20429 with `Retry-After` for any credential that is not already verified — a flood of
+//!   wrong passwords costs at most the budget in argon2, while valid clients (whose credentials
+//!   are in the cache) go on unslowed;
+//! - a failed check costs the same whatever failed: an unknown or malformed SID is checked
+//!   against a dummy hash of the same cost, and an inactive account or key against its real
+//!   hash, in the same pool and under the same budget, so the time taken does not tell which
+//!   SIDs exist (F10).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     net::IpAddr,
     sync::{
-        Arc, Mutex, RwLock,
+        Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock,
         atomic::{AtomicU64, Ordering},
     },
     time::Instant,
 };
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, watch};
 
 use super::{
-    secrets::{self, CacheKeyer},
+    secrets::{self, Argon2Memory, CacheKeyer},
     sid::{AccountSid, KeySid},
 };
 use crate::{
@@ -59,22 +71,262 @@ impl Principal {
     }
 }
 
-/// One argon2 check for the verifier threads.
-struct VerifyJob {
-    secret: String,
-    hash: String,
-    reply: oneshot::Sender<bool>,
+/// Work for the argon2 pool; the answer goes back on `reply`.
+enum Argon2Job {
+    Check {
+        secret: String,
+        hash: String,
+        reply: oneshot::Sender<bool>,
+    },
+    Hash {
+        secret: String,
+        reply: oneshot::Sender<Result<String>>,
+    },
 }
 
-/// Failed-attempt budget of one client address.
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+impl Argon2Job {
+    /// The request that asked has gone (client disconnected): nobody would read the answer.
+    fn abandoned(&self) -> bool {
+        match self {
+            Self::Check { reply, .. } => reply.is_closed(),
+            Self::Hash { reply, .. } => reply.is_closed(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Argon2Queue {
+    checks: VecDeque<Argon2Job>,
+    hashes: VecDeque<Argon2Job>,
+    closed: bool,
+}
+
+impl Argon2Queue {
+    fn next(&mut self) -> Option<Argon2Job> {
+        self.checks.pop_front().or_else(|| self.hashes.pop_front())
+    }
+}
+
+/// The one place argon2 runs in a server: `threads` threads, each with its own reused
+/// working memory, taking jobs from one queue (checks first).
+struct Argon2Pool {
+    queue: Mutex<Argon2Queue>,
+    ready: Condvar,
+    checks_run: AtomicU64,
+    hashes_run: AtomicU64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Argon2Pool {
+    fn start(threads: usize) -> Result<Arc<Self>> {
+        let pool = Arc::new(Self {
+            queue: Mutex::new(Argon2Queue::default()),
+            ready: Condvar::new(),
+            checks_run: AtomicU64::new(0),
+            hashes_run: AtomicU64::new(0),
+        });
+        for n in 0..threads.max(1) {
+            let pool = Arc::clone(&pool);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || pool.work())
+                .map_err(Error::internal)?;
+        }
+        Ok(pool)
+    }
+
+    /// A pool thread: runs jobs until the pool is closed.
+    fn work(&self) {
+        let mut memory = Argon2Memory::default();
+        loop {
+            let job = {
+                let queue = lock(&self.queue);
+                let mut queue = self
+                    .ready
+                    .wait_while(queue, |q| {
+                        !q.closed && q.checks.is_empty() && q.hashes.is_empty()
+                    })
+                    .unwrap_or_else(PoisonError::into_inner);
+                if queue.closed {
+                    return;
+                }
+                queue.next()
+            };
+            let Some(job) = job else { continue };
+            if job.abandoned() {
+                continue;
+            }
+            match job {
+                Argon2Job::Check {
+                    secret,
+                    hash,
+                    reply,
+                } => {
+                    self.checks_run.fetch_add(1, Ordering::Relaxed);
+                    let _ = reply.send(memory.verify(&secret, &hash));
+                }
+                Argon2Job::Hash { secret, reply } => {
+                    self.hashes_run.fetch_add(1, Ordering::Relaxed);
+                    let _ = reply.send(memory.hash(&secret));
+                }
+            }
+        }
+    }
+
+    fn submit(&self, job: Argon2Job) -> Result<()> {
+        let mut queue = lock(&self.queue);
+        if queue.closed {
+            return Err(Error::internal(anyhow::anyhow!(
+                "the argon2 pool is closed"
+            )));
+        }
+        match job {
+            Argon2Job::Check { .. } => queue.checks.push_back(job),
+            Argon2Job::Hash { .. } => queue.hashes.push_back(job),
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Ends the threads once they finish what they are computing; queued jobs are dropped, so
+    /// their requesters get an error rather than waiting forever.
+    fn close(&self) {
+        let mut queue = lock(&self.queue);
+        queue.closed = true;
+        queue.checks.clear();
+        queue.hashes.clear();
+        self.ready.notify_all();
+    }
 }
 
 /// Failed attempts allowed in a burst, and refilled per second, per client address.
 const FAILURE_BURST: f64 = 20.0;
 const FAILURE_REFILL_PER_SEC: f64 = 2.0;
+/// Past this many addresses, those whose budget is full again (and idle) are forgotten.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// Failed-attempt budget of one client address.
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+    /// Checks holding a reservation from this budget right now.
+    in_flight: u32,
+    /// Signalled whenever a reservation settles, for the requests waiting on one.
+    settled: watch::Sender<()>,
+}
+
+impl Bucket {
+    fn full(now: Instant) -> Self {
+        Self {
+            tokens: FAILURE_BURST,
+            updated: now,
+            in_flight: 0,
+            settled: watch::Sender::new(()),
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        self.tokens = (self.tokens
+            + now.duration_since(self.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC)
+            .min(FAILURE_BURST);
+        self.updated = now;
+    }
+}
+
+enum Admission {
+    Reserved,
+    /// The rest of the budget is held by checks still running: wait for one to settle.
+    Wait(watch::Receiver<()>),
+    Refused {
+        retry_after_secs: u64,
+    },
+}
+
+/// Failed-attempt budgets by client address.
+#[derive(Default)]
+struct FailureBudget {
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl FailureBudget {
+    /// Takes one failure from `ip`'s budget before its check starts, waiting while running
+    /// checks hold what is left; refuses once nothing is left and nothing is running.
+    async fn reserve(&self, ip: IpAddr) -> Result<Reservation<'_>> {
+        loop {
+            match self.admit(ip) {
+                Admission::Reserved => {
+                    return Ok(Reservation {
+                        budget: self,
+                        ip,
+                        refund: false,
+                    });
+                }
+                Admission::Refused { retry_after_secs } => {
+                    return Err(Error::TooManyRequests { retry_after_secs });
+                }
+                // Settled (or the bucket went away): look again either way.
+                Admission::Wait(mut settled) => {
+                    let _ = settled.changed().await;
+                }
+            }
+        }
+    }
+
+    fn admit(&self, ip: IpAddr) -> Admission {
+        let mut buckets = lock(&self.buckets);
+        let now = Instant::now();
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
+            buckets.retain(|_, bucket| {
+                bucket.refill(now);
+                bucket.in_flight > 0 || bucket.tokens < FAILURE_BURST
+            });
+        }
+        let bucket = buckets.entry(ip).or_insert_with(|| Bucket::full(now));
+        bucket.refill(now);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            bucket.in_flight += 1;
+            Admission::Reserved
+        } else if bucket.in_flight > 0 {
+            // Subscribed under the lock, so a settlement after this point is not missed.
+            Admission::Wait(bucket.settled.subscribe())
+        } else {
+            let wait = ((1.0 - bucket.tokens) / FAILURE_REFILL_PER_SEC).ceil() as u64;
+            Admission::Refused {
+                retry_after_secs: wait.max(1),
+            }
+        }
+    }
+
+    fn settle(&self, ip: IpAddr, refund: bool) {
+        let mut buckets = lock(&self.buckets);
+        if let Some(bucket) = buckets.get_mut(&ip) {
+            bucket.in_flight = bucket.in_flight.saturating_sub(1);
+            if refund {
+                bucket.tokens = (bucket.tokens + 1.0).min(FAILURE_BURST);
+            }
+            bucket.settled.send_replace(());
+        }
+    }
+}
+
+/// One failure taken from a client's budget for the length of a check. Dropped as it is, the
+/// failure stays counted — also when the request is abandoned midway, so disconnecting does not
+/// give an attacker its budget back; `refund` returns it (the check did not fail).
+struct Reservation<'a> {
+    budget: &'a FailureBudget,
+    ip: IpAddr,
+    refund: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.budget.settle(self.ip, self.refund);
+    }
+}
 
 /// Counters for `/metrics`.
 #[derive(Default)]
@@ -91,6 +343,18 @@ pub struct AuthStats {
     pub misses: u64,
     pub failures: u64,
     pub limited: u64,
+    /// argon2 checks the pool ran (real and dummy hashes alike).
+    pub argon2_checks: u64,
+    /// argon2 hashes of new credentials the pool ran.
+    pub argon2_hashes: u64,
+}
+
+/// What the store holds for a SID: the principal it would authenticate as, its hash, and
+/// whether it may authenticate at all.
+struct Candidate {
+    principal: Principal,
+    hash: String,
+    active: bool,
 }
 
 pub struct Authenticator {
@@ -99,39 +363,29 @@ pub struct Authenticator {
     verified: RwLock<HashMap<[u8; 32], Principal>>,
     /// Bumped by every invalidation; a check that started before one does not cache its result.
     generation: AtomicU64,
-    verifier: mpsc::Sender<VerifyJob>,
-    failures: Mutex<HashMap<IpAddr, Bucket>>,
+    pool: Arc<Argon2Pool>,
+    /// Checked when the SID matches nothing, so a miss costs what a wrong secret costs.
+    dummy_hash: String,
+    failures: FailureBudget,
+}
+
+impl Drop for Authenticator {
+    fn drop(&mut self) {
+        self.pool.close();
+    }
 }
 
 impl Authenticator {
-    /// Starts `concurrency` verifier threads; they end when the authenticator is dropped.
+    /// Starts `concurrency` argon2 threads; they end when the authenticator is dropped.
     pub fn new(concurrency: usize) -> Result<Self> {
-        let (verifier, jobs) = mpsc::channel::<VerifyJob>(4096);
-        let jobs = Arc::new(Mutex::new(jobs));
-        for n in 0..concurrency.max(1) {
-            let jobs = Arc::clone(&jobs);
-            std::thread::Builder::new()
-                .name(format!("argon2-{n}"))
-                .spawn(move || {
-                    let mut verifier = secrets::ReusableVerifier::default();
-                    loop {
-                        let job = match jobs.lock() {
-                            Ok(mut queue) => queue.blocking_recv(),
-                            Err(_) => None,
-                        };
-                        let Some(job) = job else { return };
-                        let _ = job.reply.send(verifier.verify(&job.secret, &job.hash));
-                    }
-                })
-                .map_err(Error::internal)?;
-        }
         Ok(Self {
             counters: Counters::default(),
             keyer: CacheKeyer::random()?,
             verified: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
-            verifier,
-            failures: Mutex::new(HashMap::new()),
+            pool: Argon2Pool::start(concurrency)?,
+            dummy_hash: secrets::dummy_hash(),
+            failures: FailureBudget::default(),
         })
     }
 
@@ -151,22 +405,27 @@ impl Authenticator {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(principal.clone());
         }
-        if let Some(ip) = client
-            && let Err(limited) = self.check_budget(ip)
-        {
-            self.counters.limited.fetch_add(1, Ordering::Relaxed);
-            return Err(limited);
-        }
+        let mut reservation = match client {
+            Some(ip) => match self.failures.reserve(ip).await {
+                Ok(reservation) => Some(reservation),
+                Err(limited) => {
+                    self.counters.limited.fetch_add(1, Ordering::Relaxed);
+                    return Err(limited);
+                }
+            },
+            None => None,
+        };
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         let result = self
             .verify_uncached(store, username, secret, cache_key)
             .await;
         if matches!(result, Err(Error::Unauthenticated)) {
             self.counters.failures.fetch_add(1, Ordering::Relaxed);
-            if let Some(ip) = client {
-                self.record_failure(ip);
-            }
+        } else if let Some(reservation) = reservation.as_mut() {
+            // Verified, or a storage fault that says nothing about the credential.
+            reservation.refund = true;
         }
+        drop(reservation);
         result
     }
 
@@ -178,40 +437,19 @@ impl Authenticator {
         cache_key: [u8; 32],
     ) -> Result<Principal> {
         let generation = self.generation.load(Ordering::Acquire);
-
-        let (principal, hash) = if let Some(sid) = AccountSid::parse(username) {
-            let Some(row) = store.account_credential(sid.as_str()).await? else {
-                return Err(Error::Unauthenticated);
-            };
-            if row.status != "active" || row.owner_status != "active" {
-                return Err(Error::Unauthenticated);
-            }
-            let principal = Principal {
-                account_sid: parse_stored(&row.sid)?,
-                owner_account_sid: parse_stored(&row.owner_account_sid)?,
-                key_sid: None,
-            };
-            (principal, row.auth_token_hash)
-        } else if let Some(sid) = KeySid::parse(username) {
-            let Some(row) = store.key_credential(sid.as_str()).await? else {
-                return Err(Error::Unauthenticated);
-            };
-            if row.status != "active" || row.owner_status != "active" {
-                return Err(Error::Unauthenticated);
-            }
-            let principal = Principal {
-                account_sid: parse_stored(&row.account_sid)?,
-                owner_account_sid: parse_stored(&row.owner_account_sid)?,
-                key_sid: Some(sid),
-            };
-            (principal, row.secret_hash)
-        } else {
+        let (hash, candidate) = match lookup(store, username).await? {
+            Some(Candidate {
+                principal,
+                hash,
+                active,
+            }) => (hash, Some((principal, active))),
+            None => (self.dummy_hash.clone(), None),
+        };
+        // Always one full argon2 check, whatever the lookup found (F10).
+        let matched = self.check(secret, hash).await?;
+        let Some((principal, true)) = candidate.filter(|_| matched) else {
             return Err(Error::Unauthenticated);
         };
-
-        if !self.verify(secret, hash).await? {
-            return Err(Error::Unauthenticated);
-        }
         if let Ok(mut verified) = self.verified.write()
             && self.generation.load(Ordering::Acquire) == generation
         {
@@ -220,67 +458,26 @@ impl Authenticator {
         Ok(principal)
     }
 
-    /// One argon2 check on a verifier thread.
-    async fn verify(&self, secret: &str, hash: String) -> Result<bool> {
+    /// One argon2 check on the pool.
+    async fn check(&self, secret: &str, hash: String) -> Result<bool> {
         let (reply, answer) = oneshot::channel();
-        let job = VerifyJob {
+        self.pool.submit(Argon2Job::Check {
             secret: secret.to_owned(),
             hash,
             reply,
-        };
-        self.verifier
-            .send(job)
-            .await
-            .map_err(|_| Error::internal(anyhow::anyhow!("argon2 verifier threads are gone")))?;
+        })?;
         answer.await.map_err(Error::internal)
     }
 
-    /// Refills the client's budget and refuses when less than one attempt is left.
-    fn check_budget(&self, ip: IpAddr) -> Result<()> {
-        let mut failures = match self.failures.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let Some(bucket) = failures.get_mut(&ip) else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        bucket.tokens = (bucket.tokens
-            + now.duration_since(bucket.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC)
-            .min(FAILURE_BURST);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            Ok(())
-        } else {
-            let wait = ((1.0 - bucket.tokens) / FAILURE_REFILL_PER_SEC).ceil() as u64;
-            Err(Error::TooManyRequests {
-                retry_after_secs: wait.max(1),
-            })
-        }
-    }
-
-    fn record_failure(&self, ip: IpAddr) {
-        let mut failures = match self.failures.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let now = Instant::now();
-        // Forget clients whose budget is full again, so the map stays small.
-        if failures.len() > 10_000 {
-            failures.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC
-                    < FAILURE_BURST
-            });
-        }
-        let bucket = failures.entry(ip).or_insert(Bucket {
-            tokens: FAILURE_BURST,
-            updated: now,
-        });
-        bucket.tokens = (bucket.tokens
-            + now.duration_since(bucket.updated).as_secs_f64() * FAILURE_REFILL_PER_SEC)
-            .min(FAILURE_BURST)
-            - 1.0;
-        bucket.updated = now;
+    /// argon2id PHC string of a new credential's `secret`, computed on the pool (bounded memory
+    /// however many creates arrive at once).
+    pub async fn hash_secret(&self, secret: &str) -> Result<String> {
+        let (reply, answer) = oneshot::channel();
+        self.pool.submit(Argon2Job::Hash {
+            secret: secret.to_owned(),
+            reply,
+        })?;
+        answer.await.map_err(Error::internal)?
     }
 
     /// Forgets every credential of `account` and of the accounts it owns (status or token
@@ -295,10 +492,10 @@ impl Authenticator {
     }
 
     fn forget(&self, matches: impl Fn(&Principal) -> bool) {
-        let mut verified = match self.verified.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut verified = self
+            .verified
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         verified.retain(|_, principal| !matches(principal));
     }
@@ -309,7 +506,43 @@ impl Authenticator {
             misses: self.counters.misses.load(Ordering::Relaxed),
             failures: self.counters.failures.load(Ordering::Relaxed),
             limited: self.counters.limited.load(Ordering::Relaxed),
+            argon2_checks: self.pool.checks_run.load(Ordering::Relaxed),
+            argon2_hashes: self.pool.hashes_run.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// The stored credential `username` names, if any. A username that is no SID at all is
+/// treated like an unknown one.
+async fn lookup(store: &Store, username: &str) -> Result<Option<Candidate>> {
+    if let Some(sid) = AccountSid::parse(username) {
+        let Some(row) = store.account_credential(sid.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Candidate {
+            active: row.status == "active" && row.owner_status == "active",
+            principal: Principal {
+                account_sid: parse_stored(&row.sid)?,
+                owner_account_sid: parse_stored(&row.owner_account_sid)?,
+                key_sid: None,
+            },
+            hash: row.auth_token_hash,
+        }))
+    } else if let Some(sid) = KeySid::parse(username) {
+        let Some(row) = store.key_credential(sid.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Candidate {
+            active: row.status == "active" && row.owner_status == "active",
+            principal: Principal {
+                account_sid: parse_stored(&row.account_sid)?,
+                owner_account_sid: parse_stored(&row.owner_account_sid)?,
+                key_sid: Some(sid),
+            },
+            hash: row.secret_hash,
+        }))
+    } else {
+        Ok(None)
     }
 }
 

@@ -57,12 +57,8 @@ pub async fn create(
     owning_account(core, principal, account).await?;
     check_friendly_name(friendly_name.as_deref())?;
     let secret = secrets::new_key_secret()?;
-    let hash = {
-        let secret = secret.clone();
-        tokio::task::spawn_blocking(move || secrets::hash_secret(&secret))
-            .await
-            .map_err(Error::internal)??
-    };
+    // On the argon2 pool, like every check: bounded memory however many creates arrive (F1).
+    let hash = core.auth.hash_secret(&secret).await?;
     let row = core
         .store
         .insert_key(

@@ -59,8 +59,9 @@ pub fn is_secret_hash(s: &str) -> bool {
     s.starts_with("$argon2") && PasswordHash::new(s).is_ok()
 }
 
-/// argon2id PHC string of `secret` with a random salt. Slow by design (~19 MiB, tens of ms):
-/// call it from `spawn_blocking`.
+/// argon2id PHC string of `secret` with a random salt. Slow by design (~19 MiB, tens of ms) and
+/// allocates a fresh buffer each time: request paths hash through the argon2 pool instead
+/// (`Authenticator::hash_secret`), which bounds how many run at once.
 pub fn hash_secret(secret: &str) -> Result<String> {
     Argon2::default()
         .hash_password(secret.as_bytes())
@@ -79,16 +80,48 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// An argon2 verifier that keeps its ~19 MiB of working memory between checks. Each verifier
-/// thread owns one, so memory stays bounded whatever the flood (a fresh buffer per check left
-/// freed buffers behind in malloc's per-thread arenas: 170 MiB after 64 cold checks).
+/// An argon2id PHC string shaped like the ones `hash_secret` makes, for a secret nobody knows: its salt and
+/// output are fixed bytes, so it matches no secret, yet checking against it costs exactly what
+/// checking a real credential costs (same algorithm and parameters). An unknown SID is checked
+/// against it, so a caller cannot tell from the time taken whether a SID exists.
+pub fn dummy_hash() -> String {
+    use base64::Engine;
+    let params = Params::default();
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        b64.encode([0x5a_u8; 16]),
+        b64.encode([0_u8; Params::DEFAULT_OUTPUT_LEN])
+    )
+}
+
+/// argon2 working memory (~19 MiB) kept between computations, for checking and hashing alike.
+/// Each thread of the argon2 pool owns one, so the process holds at most pool-size buffers
+/// whatever arrives. A fresh buffer per call is not only slower (zeroed and page-faulted in
+/// anew): once glibc has freed one 19 MiB mapping it raises its mmap threshold and serves the
+/// next ones from per-thread arenas, which it keeps — 250 concurrent key creates on the blocking
+/// pool left 4 GB resident (issue 15, F1).
 #[derive(Default)]
-pub struct ReusableVerifier {
+pub struct Argon2Memory {
     blocks: Vec<Block>,
 }
 
-impl ReusableVerifier {
-    /// Same answer as `verify_secret`; the comparison is constant-time.
+/// The name bulk generation (`generate.rs`) knows it by.
+pub type ReusableHasher = Argon2Memory;
+
+impl Argon2Memory {
+    fn blocks(&mut self, params: &Params) -> &mut [Block] {
+        let needed = params.block_count();
+        if self.blocks.len() != needed {
+            self.blocks = vec![Block::default(); needed];
+        }
+        &mut self.blocks[..]
+    }
+
+    /// Same answer as `verify_secret`; the comparison is constant-time (`subtle`).
     pub fn verify(&mut self, secret: &str, phc: &str) -> bool {
         let Ok(hash) = PasswordHash::new(phc) else {
             return false;
@@ -105,48 +138,33 @@ impl ReusableVerifier {
         let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
             return false;
         };
-        let needed = params.block_count();
-        if self.blocks.len() != needed {
-            self.blocks = vec![Block::default(); needed];
-        }
         let mut out = vec![0u8; expected.as_bytes().len()];
-        Argon2::new(algorithm, version, params)
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        argon2
             .hash_password_into_with_memory(
                 secret.as_bytes(),
                 &salt,
                 &mut out,
-                &mut self.blocks[..],
+                self.blocks(&params),
             )
             .is_ok()
             && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
     }
-}
 
-/// argon2id hashing that keeps its ~19 MiB of working memory between hashes (bulk generation
-/// hashes dozens in a row; a fresh buffer each time is zeroed and page-faulted in anew).
-#[derive(Default)]
-pub struct ReusableHasher {
-    blocks: Vec<Block>,
-}
-
-impl ReusableHasher {
     /// The same kind of PHC string `hash_secret` makes: argon2id v19, default parameters, a
     /// random 16-byte salt.
     pub fn hash(&mut self, secret: &str) -> Result<String> {
         use base64::Engine;
         let params = Params::default();
         let salt = random_bytes::<16>()?;
-        let needed = params.block_count();
-        if self.blocks.len() != needed {
-            self.blocks = vec![Block::default(); needed];
-        }
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        argon2
             .hash_password_into_with_memory(
                 secret.as_bytes(),
                 &salt,
                 &mut out,
-                &mut self.blocks[..],
+                self.blocks(&params),
             )
             .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hash failed: {e}")))?;
         // PHC strings use standard base64 without padding.
@@ -254,7 +272,7 @@ mod tests {
 
     #[test]
     fn the_reusable_hasher_makes_what_the_standard_verifier_accepts() {
-        let mut hasher = ReusableHasher::default();
+        let mut hasher = Argon2Memory::default();
         let first = hasher.hash("s3cret").unwrap();
         let second = hasher.hash("other").unwrap();
         assert!(verify_secret("s3cret", &first), "{first}");
@@ -289,14 +307,32 @@ mod tests {
     }
 
     #[test]
-    fn the_reusable_verifier_agrees_with_argon2() {
+    fn reused_argon2_memory_agrees_with_argon2() {
         let hash = hash_secret("s3cret").unwrap();
-        let mut verifier = ReusableVerifier::default();
+        let mut memory = Argon2Memory::default();
         for _ in 0..2 {
-            assert!(verifier.verify("s3cret", &hash));
-            assert!(!verifier.verify("s3cret!", &hash));
+            assert!(memory.verify("s3cret", &hash));
+            assert!(!memory.verify("s3cret!", &hash));
         }
-        assert!(!verifier.verify("s3cret", "garbage"));
+        assert!(!memory.verify("s3cret", "garbage"));
+        // One buffer serves hashing and checking in turn.
+        let made = memory.hash("other").unwrap();
+        assert!(memory.verify("other", &made));
+        assert!(memory.verify("s3cret", &hash));
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_real_parameters_and_matches_nothing() {
+        let dummy = dummy_hash();
+        assert!(is_secret_hash(&dummy), "{dummy}");
+        let real = hash_secret("s3cret").unwrap();
+        // Same algorithm, version and cost parameters: checking it costs what a real check does.
+        assert_eq!(dummy.rsplitn(3, '$').nth(2), real.rsplitn(3, '$').nth(2));
+        let mut memory = Argon2Memory::default();
+        for guess in ["", "s3cret", "0123456789abcdef0123456789abcdef"] {
+            assert!(!memory.verify(guess, &dummy));
+            assert!(!verify_secret(guess, &dummy));
+        }
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl Collector for CoreCounters {
             ),
             (
                 "auth_cache_misses",
-                "Credentials that needed an argon2 check (or an unknown SID).",
+                "Requests whose credential was not in the cache (each takes one argon2 check).",
                 auth.misses,
             ),
             ("auth_failures", "Failed authentications.", auth.failures),
@@ -242,6 +242,16 @@ impl Collector for CoreCounters {
                 "auth_rate_limited",
                 "Requests refused with 429 for too many failures.",
                 auth.limited,
+            ),
+            (
+                "argon2_checks",
+                "argon2 credential checks run by the pool (unknown SIDs are checked against a dummy hash).",
+                auth.argon2_checks,
+            ),
+            (
+                "argon2_hashes",
+                "argon2 hashes of new credentials run by the pool.",
+                auth.argon2_hashes,
             ),
             (
                 "webhook_attempts_delivered",

@@ -2,9 +2,10 @@
 
 mod accounts;
 mod auth;
+mod auth_memory;
 mod backup;
-mod cli;
 mod binary;
+mod cli;
 mod conversations;
 mod corpus;
 mod crash;
