@@ -101,9 +101,9 @@ pub fn dummy_hash() -> String {
 /// argon2 working memory (~19 MiB) kept between computations, for checking and hashing alike.
 /// Each thread of the argon2 pool owns one, so the process holds at most pool-size buffers
 /// whatever arrives. A fresh buffer per call is not only slower (zeroed and page-faulted in
-/// anew): once glibc has freed one 19 MiB mapping it raises its mmap threshold and serves the
-/// next ones from per-thread arenas, which it keeps — 250 concurrent key creates on the blocking
-/// pool left 4 GB resident (issue 15, F1).
+/// anew): freed buffers were not handed back to the system — 250 concurrent key creates on the
+/// blocking pool left 8.5 GB resident after the burst (issue 15, F1; glibc's dynamic mmap
+/// threshold, `man mallopt`, serves 19 MiB from its arenas once one such mapping was freed).
 #[derive(Default)]
 pub struct Argon2Memory {
     blocks: Vec<Block>,
