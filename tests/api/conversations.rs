@@ -521,6 +521,8 @@ async fn roles_crud_with_permission_checks_and_in_use_protection() {
             (200, json!(["createConversation"])),
             "replaces the set"
         );
+        let (status, fetched) = app.get(&format!("{family}/Roles/{rl}"), &app.main()).await;
+        assert_eq!((status.as_u16(), &fetched), (200, &updated));
         for form in [
             vec![("FriendlyName", "x"), ("Type", "service")],
             vec![

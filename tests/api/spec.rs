@@ -429,7 +429,7 @@ fn check_error(status: u16, body: &Value) -> Vec<Problem> {
         }
         None => problem("code", format!("{} is not an integer code", body["code"])),
     }
-    if !body["message"].as_str().is_some_and(|m| !m.is_empty()) {
+    if body["message"].as_str().is_none_or(str::is_empty) {
         problem("message", format!("{} is not a message", body["message"]));
     }
     if body["status"] != status {
