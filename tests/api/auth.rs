@@ -2,7 +2,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reqwest::Method;
 
-use crate::helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json};
+use crate::helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json, send};
 
 /// The failed-attempt budget per client address (README, "Accounts and credentials").
 const FAILURE_BURST: usize = 20;
@@ -45,7 +45,7 @@ async fn bad_credentials_get_401_20003_with_the_basic_challenge() {
         if let Some(h) = header {
             req = req.header("authorization", h);
         }
-        let response = req.send().await.unwrap();
+        let response = send(req).await;
         assert_eq!(
             response.headers()["www-authenticate"],
             "Basic realm=\"Twilio API\"",
@@ -138,13 +138,8 @@ async fn many_concurrent_first_requests_of_one_credential_all_succeed() {
         let client = app.client.clone();
         let url = format!("{}{path}", app.base);
         tasks.push(tokio::spawn(async move {
-            client
-                .get(url)
-                .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-                .send()
-                .await
-                .unwrap()
-                .status()
+            let request = client.get(url).basic_auth(MAIN_SID, Some(MAIN_TOKEN));
+            into_json(send(request).await).await.0
         }));
     }
     for task in tasks {

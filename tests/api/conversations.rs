@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json},
+    helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json, send},
     spec::{assert_schema, assert_v1_page},
 };
 
@@ -244,14 +244,11 @@ async fn fifty_concurrent_creates_of_one_identity_make_one_user() {
         let client = app.client.clone();
         let url = format!("{}/v1/Users", app.base);
         tasks.push(tokio::spawn(async move {
-            let response = client
+            let request = client
                 .post(url)
                 .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-                .form(&[("Identity", "racer")])
-                .send()
-                .await
-                .unwrap();
-            into_json(response).await
+                .form(&[("Identity", "racer")]);
+            into_json(send(request).await).await
         }));
     }
     let mut created = 0;
@@ -372,16 +369,13 @@ async fn identity_and_field_rules_give_their_codes_and_write_nothing() {
     assert_eq!(app.count("conversation_users").await, 1);
 
     // The webhook header takes only true/false.
-    let response = app
+    let request = app
         .client
         .post(format!("{}/v1/Users", app.base))
         .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
         .header("X-Twilio-Webhook-Enabled", "yes")
-        .form(&[("Identity", "hdr")])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = into_json(response).await;
+        .form(&[("Identity", "hdr")]);
+    let (status, body) = into_json(send(request).await).await;
     assert_twilio_error(status, &body, 400, 20001);
     assert_eq!(app.count("conversation_users").await, 1);
 }
@@ -527,6 +521,8 @@ async fn roles_crud_with_permission_checks_and_in_use_protection() {
             (200, json!(["createConversation"])),
             "replaces the set"
         );
+        let (status, fetched) = app.get(&format!("{family}/Roles/{rl}"), &app.main()).await;
+        assert_eq!((status.as_u16(), &fetched), (200, &updated));
         for form in [
             vec![("FriendlyName", "x"), ("Type", "service")],
             vec![

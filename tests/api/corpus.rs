@@ -2,7 +2,7 @@
 //! body gets a Twilio-shaped 400 and changes nothing in the database.
 
 use crate::{
-    helpers::{MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json},
+    helpers::{MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json, send},
     studio::new_flow,
 };
 
@@ -117,7 +117,7 @@ async fn every_write_endpoint_refuses_every_malformed_body_and_writes_nothing() 
             if let Some(ct) = content_type {
                 request = request.header("content-type", *ct);
             }
-            let (status, reply) = into_json(request.send().await.unwrap()).await;
+            let (status, reply) = into_json(send(request).await).await;
             assert_twilio_error(status, &reply, 400, 20001);
         }
     }

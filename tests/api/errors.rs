@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::helpers::{MAIN_SID, TestApp, assert_twilio_error, into_json};
+use crate::helpers::{MAIN_SID, TestApp, assert_twilio_error, into_json, send};
 
 #[tokio::test]
 async fn bad_paths_are_404_20404_naming_the_path() {
@@ -65,7 +65,7 @@ async fn non_form_bodies_are_refused_and_nothing_is_written() {
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
-        let (status, body) = into_json(req.send().await.unwrap()).await;
+        let (status, body) = into_json(send(req).await).await;
         assert_twilio_error(status, &body, 400, 20001);
     }
     assert_eq!(app.count("accounts").await, before);
@@ -87,7 +87,7 @@ async fn malformed_form_values_are_20001_and_nothing_is_written() {
             .basic_auth(MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(raw);
-        let (status, body) = into_json(req.send().await.unwrap()).await;
+        let (status, body) = into_json(send(req).await).await;
         assert_twilio_error(status, &body, 400, 20001);
     }
     let long = "x".repeat(65);
@@ -114,7 +114,7 @@ async fn form_values_decode_plus_percent_and_utf8_exactly() {
             "application/x-www-form-urlencoded; charset=utf-8",
         )
         .body("FriendlyName=a+b%2Bc%25d%20%E2%9C%93&Unknown=ignored");
-    let (status, body) = into_json(req.send().await.unwrap()).await;
+    let (status, body) = into_json(send(req).await).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["friendly_name"], "a b+c%d \u{2713}");
 }
@@ -144,30 +144,24 @@ async fn bodies_over_the_limit_are_413_and_write_nothing() {
     let app = TestApp::spawn().await;
     let before = app.count("accounts").await;
     let huge = format!("FriendlyName={}", "x".repeat(1024 * 1024 + 1));
-    let response = app
+    let request = app
         .client
         .post(format!("{}/2010-04-01/Accounts.json", app.base))
         .basic_auth(MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = into_json(response).await;
+        .body(huge);
+    let (status, body) = into_json(send(request).await).await;
     assert_twilio_error(status, &body, 413, 20001);
     assert_eq!(app.count("accounts").await, before);
     // Just under the limit is read (and refused for its content, not its size).
     let near = format!("FriendlyName={}", "x".repeat(1024 * 1024 - 100));
-    let response = app
+    let request = app
         .client
         .post(format!("{}/2010-04-01/Accounts.json", app.base))
         .basic_auth(MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(near)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = into_json(response).await;
+        .body(near);
+    let (status, body) = into_json(send(request).await).await;
     assert_twilio_error(status, &body, 400, 20001);
 }
 

@@ -641,13 +641,10 @@ async fn serve_seed_applies_the_file_before_serving() {
     let url = format!("http://127.0.0.1:{port}/v2/Flows/FW00000000000000000000000000000de2");
     let mut answer = None;
     for _ in 0..200 {
-        if let Ok(response) = client
-            .get(&url)
-            .basic_auth(DEMO_SID, Some(DEMO_TOKEN))
-            .send()
-            .await
+        if let Ok(response) =
+            crate::helpers::try_send(client.get(&url).basic_auth(DEMO_SID, Some(DEMO_TOKEN))).await
         {
-            answer = Some(response.json::<Value>().await.unwrap());
+            answer = Some(crate::helpers::into_json(response).await.1);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -130,6 +130,7 @@ impl TestApp {
         Creds::new(MAIN_SID, MAIN_TOKEN)
     }
 
+    /// Sends one request; read a JSON body with `into_json`, which checks it against the spec.
     pub async fn request(
         &self,
         method: Method,
@@ -146,7 +147,7 @@ impl TestApp {
         if let Some(form) = form {
             req = req.form(form);
         }
-        req.send().await.unwrap()
+        send(req).await
     }
 
     pub async fn get(&self, path: &str, creds: &Creds) -> (StatusCode, Value) {
@@ -166,9 +167,13 @@ impl TestApp {
         .await
     }
 
+    /// The status and the raw body (empty on 204); the body is checked against the spec too.
     pub async fn delete(&self, path: &str, creds: &Creds) -> (StatusCode, String) {
         let response = self.request(Method::DELETE, path, Some(creds), None).await;
-        (response.status(), response.text().await.unwrap())
+        let (method, path, status) = answered(&response);
+        let text = response.text().await.unwrap();
+        checked_body(&method, &path, status, &text);
+        (status, text)
     }
 
     /// Creates a subaccount of `parent`, returning its credentials.
@@ -225,15 +230,53 @@ impl Creds {
     }
 }
 
+/// The method of the request a response answers, kept on the response by `send` so that
+/// `into_json` can find the operation in the spec.
+#[derive(Clone)]
+struct AnsweredRequest(Method);
+
+/// Sends a request built on any client; the response remembers its method for `into_json`.
+pub async fn send(request: reqwest::RequestBuilder) -> Response {
+    try_send(request).await.unwrap()
+}
+
+/// `send` for callers that expect the connection may fail (a server being killed).
+pub async fn try_send(request: reqwest::RequestBuilder) -> reqwest::Result<Response> {
+    let (client, request) = request.build_split();
+    let request = request?;
+    let method = request.method().clone();
+    let mut response = client.execute(request).await?;
+    response.extensions_mut().insert(AnsweredRequest(method));
+    Ok(response)
+}
+
+/// The method, path and status of a response that came through `send`.
+pub fn answered(response: &Response) -> (String, String, StatusCode) {
+    let method = response
+        .extensions()
+        .get::<AnsweredRequest>()
+        .map(|answered| answered.0.to_string())
+        .expect("send requests through helpers::send (or TestApp's helpers) so the body is checked against the spec");
+    (method, response.url().path().to_owned(), response.status())
+}
+
+/// The JSON body (`Null` when empty), after `spec::check_response` has checked it.
 pub async fn into_json(response: Response) -> (StatusCode, Value) {
-    let status = response.status();
+    let (method, path, status) = answered(&response);
     let text = response.text().await.unwrap();
+    (status, checked_body(&method, &path, status, &text))
+}
+
+/// Parses a body as JSON (`Null` when empty) and checks it against the spec.
+pub fn checked_body(method: &str, path: &str, status: StatusCode, text: &str) -> Value {
     let body = if text.is_empty() {
         Value::Null
     } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        serde_json::from_str(text)
+            .unwrap_or_else(|_| panic!("{method} {path} answered {status} with no JSON: {text}"))
     };
-    (status, body)
+    crate::spec::check_response(method, path, status.as_u16(), &body);
+    body
 }
 
 /// Asserts a Twilio error body: exactly the four keys (plus optional `details`), the right

@@ -1,15 +1,51 @@
-//! Checks a JSON body against a response schema of the official OpenAPI description
-//! (`spec/twilio-oai/`, copied unchanged from twilio/twilio-oai): every property present and no
-//! other, each of the right type, `nullable` respected, enums, SID patterns and both date formats.
+//! Checks every response the API tests receive against the official OpenAPI description
+//! (`spec/twilio-oai/`, copied unchanged from twilio/twilio-oai). `check_response` is called by
+//! `helpers::into_json` (and so by `TestApp::get`/`post`/`delete`) for every body: the request's
+//! method and path find the operation, the status finds its response schema, and the body must
+//! have every property and no other, each of the right type, `nullable` respected, enums,
+//! patterns (SIDs), lengths and the date and URI formats. Error bodies must be Twilio's
+//! `{code, message, more_info, status}`. Operator endpoints are exempt by name
+//! (`OPERATOR_ENDPOINTS`); the server's known deviations are listed in `KNOWN_DEVIATIONS`.
 
-use std::{collections::HashMap, sync::OnceLock};
+use std::{
+    collections::HashMap,
+    sync::{Mutex, OnceLock},
+};
 
+use regex::Regex;
 use serde_json::Value;
 
+/// The spec files, one per product we serve.
+const SPEC_FILES: [&str; 4] = [
+    "twilio_api_v2010.json",
+    "twilio_conversations_v1.json",
+    "twilio_studio_v2.json",
+    "twilio_trusthub_v1.json",
+];
+
+/// Our own endpoints, which no Twilio spec describes: their bodies are not checked.
+const OPERATOR_ENDPOINTS: [&str; 3] = ["/healthz", "/metrics", "/_localtwilio/"];
+
+/// Where the server is known to differ from the spec. Each entry silences exactly one field of
+/// one operation (`field` as the problem names it, array indices written `[]`); the lead removes
+/// the entry when the server is fixed, and the check then holds for that field too.
+struct KnownDeviation {
+    /// `METHOD template`, as in the spec's `paths`.
+    operation: &'static str,
+    field: &'static str,
+}
+
+const KNOWN_DEVIATIONS: &[KnownDeviation] = &[];
+
+fn is_operator_endpoint(path: &str) -> bool {
+    OPERATOR_ENDPOINTS
+        .iter()
+        .any(|e| path == e.trim_end_matches('/') || (e.ends_with('/') && path.starts_with(e)))
+}
+
 fn spec(file: &str) -> &'static Value {
-    static SPECS: OnceLock<std::sync::Mutex<HashMap<String, &'static Value>>> = OnceLock::new();
-    let specs = SPECS.get_or_init(Default::default);
-    let mut specs = specs.lock().unwrap();
+    static SPECS: OnceLock<Mutex<HashMap<String, &'static Value>>> = OnceLock::new();
+    let mut specs = SPECS.get_or_init(Default::default).lock().unwrap();
     specs.entry(file.to_owned()).or_insert_with(|| {
         let path = format!("{}/spec/twilio-oai/{file}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -17,17 +53,75 @@ fn spec(file: &str) -> &'static Value {
     })
 }
 
+/// The spec's `pattern`s compiled once each.
+fn pattern(source: &str) -> &'static Regex {
+    static PATTERNS: OnceLock<Mutex<HashMap<String, &'static Regex>>> = OnceLock::new();
+    let mut patterns = PATTERNS.get_or_init(Default::default).lock().unwrap();
+    patterns.entry(source.to_owned()).or_insert_with(|| {
+        let regex = Regex::new(source).unwrap_or_else(|e| panic!("spec pattern {source}: {e}"));
+        Box::leak(Box::new(regex))
+    })
+}
+
+/// One way a body does not fit: `field` is where (`accounts[2].status`), `what` how.
+#[derive(Debug)]
+struct Problem {
+    field: String,
+    what: String,
+}
+
+/// What the value checks need to know besides the schema.
+struct Context<'a> {
+    doc: &'a Value,
+    /// The 2010 API's `uri`, `*_uri` and `subresource_uris` values are relative
+    /// (`/2010-04-01/Accounts.json?…`) in the spec's own examples and in Twilio's real answers,
+    /// although the spec marks them `format: uri`.
+    relative_uris: bool,
+    problems: Vec<Problem>,
+}
+
+impl Context<'_> {
+    fn problem(&mut self, field: &str, what: String) {
+        self.problems.push(Problem {
+            field: field.to_owned(),
+            what,
+        });
+    }
+}
+
 /// Asserts `body` conforms to `components.schemas[schema]` of `file`.
 pub fn assert_schema(file: &str, schema: &str, body: &Value) {
     let doc = spec(file);
     let def = &doc["components"]["schemas"][schema];
     assert!(def.is_object(), "no schema {schema} in {file}");
-    let mut problems = Vec::new();
-    check_object(doc, def, body, schema, &mut problems);
+    let mut cx = Context {
+        doc,
+        relative_uris: file == "twilio_api_v2010.json",
+        problems: Vec::new(),
+    };
+    check_object(&mut cx, def, body, "");
     assert!(
-        problems.is_empty(),
-        "{schema}: {problems:#?}\nbody: {body:#}"
+        cx.problems.is_empty(),
+        "{schema}: {}\nbody: {body:#}",
+        describe(&cx.problems)
     );
+}
+
+fn describe(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("\n  {}: {}", p.field_or_root(), p.what))
+        .collect()
+}
+
+impl Problem {
+    fn field_or_root(&self) -> &str {
+        if self.field.is_empty() {
+            "(body)"
+        } else {
+            &self.field
+        }
+    }
 }
 
 fn resolve<'a>(doc: &'a Value, def: &'a Value) -> &'a Value {
@@ -40,31 +134,45 @@ fn resolve<'a>(doc: &'a Value, def: &'a Value) -> &'a Value {
     }
 }
 
-fn check_object(doc: &Value, def: &Value, body: &Value, at: &str, problems: &mut Vec<String>) {
+fn join(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{at}.{key}")
+    }
+}
+
+fn check_object(cx: &mut Context, def: &Value, body: &Value, at: &str) {
     let Some(obj) = body.as_object() else {
-        problems.push(format!("{at}: not an object"));
+        cx.problem(at, format!("{body} is not an object"));
         return;
     };
     let props = def["properties"].as_object().cloned().unwrap_or_default();
     for key in obj.keys() {
         if !props.contains_key(key) {
-            problems.push(format!("{at}.{key}: not in the schema"));
+            cx.problem(&join(at, key), "not in the schema".into());
         }
     }
     for (key, prop) in &props {
         match obj.get(key) {
-            None => problems.push(format!("{at}.{key}: missing")),
-            Some(value) => check_value(doc, prop, value, &format!("{at}.{key}"), problems),
+            None => cx.problem(&join(at, key), "missing".into()),
+            Some(value) => check_value(cx, prop, value, &join(at, key)),
         }
     }
 }
 
-fn check_value(doc: &Value, def: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+/// The last key of a field path: `accounts[0].uri` → `uri`.
+fn last_key(at: &str) -> &str {
+    at.rsplit('.').next().unwrap_or(at)
+}
+
+fn check_value(cx: &mut Context, def: &Value, value: &Value, at: &str) {
+    let doc = cx.doc;
     let nullable = def["nullable"].as_bool().unwrap_or(false);
     let def = resolve(doc, def);
     if value.is_null() {
-        if !nullable {
-            problems.push(format!("{at}: null but not nullable"));
+        if !nullable && !def["nullable"].as_bool().unwrap_or(false) {
+            cx.problem(at, "null but not nullable".into());
         }
         return;
     }
@@ -78,52 +186,84 @@ fn check_value(doc: &Value, def: &Value, value: &Value, at: &str, problems: &mut
         _ => true, // untyped: any JSON
     };
     if !ok {
-        problems.push(format!("{at}: {value} is not of type {}", def["type"]));
+        cx.problem(at, format!("{value} is not of type {}", def["type"]));
         return;
     }
     if let Some(values) = def["enum"].as_array()
         && !values.contains(value)
     {
-        problems.push(format!("{at}: {value} not in enum {values:?}"));
-    }
-    if let (Some(pattern), Some(s)) = (def["pattern"].as_str(), value.as_str())
-        && let Some(prefix) = sid_pattern_prefix(pattern)
-        && !(s.len() == 34
-            && s.starts_with(prefix)
-            && s[2..].bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        problems.push(format!("{at}: {s} does not match {pattern}"));
+        cx.problem(at, format!("{value} not in enum {values:?}"));
     }
     if let Some(s) = value.as_str() {
-        match def["format"].as_str() {
-            Some("date-time") if !is_iso8601_z(s) => {
-                problems.push(format!("{at}: {s} is not %Y-%m-%dT%H:%M:%SZ"))
+        check_string(cx, def, s, at);
+    }
+    if def["format"] == "uri-map"
+        && let Some(map) = value.as_object()
+    {
+        let relative = cx.relative_uris && last_key(at) == "subresource_uris";
+        for (key, uri) in map {
+            match uri.as_str() {
+                Some(uri) if is_uri(uri, relative) => {}
+                _ => cx.problem(&join(at, key), format!("{uri} is not a URI")),
             }
-            Some("date-time-rfc-2822") if !is_rfc2822(s) => {
-                problems.push(format!("{at}: {s} is not RFC 2822 +0000"))
-            }
-            Some("uri") if !(s.starts_with("http://") || s.starts_with("https://")) => {
-                problems.push(format!("{at}: {s} is not an absolute URI"))
-            }
-            _ => {}
         }
     }
-    if def["type"] == "object" && def["properties"].is_object() {
-        check_object(doc, def, value, at, problems);
+    if def["properties"].is_object() {
+        check_object(cx, def, value, at);
     }
     if let (Some(items), Some(array)) = (def.get("items"), value.as_array()) {
         for (i, item) in array.iter().enumerate() {
-            check_value(doc, items, item, &format!("{at}[{i}]"), problems);
+            check_value(cx, items, item, &format!("{at}[{i}]"));
         }
     }
 }
 
-/// `^AC[0-9a-fA-F]{32}$` → `AC`.
-fn sid_pattern_prefix(pattern: &str) -> Option<&str> {
-    let rest = pattern
-        .strip_prefix('^')?
-        .strip_suffix("[0-9a-fA-F]{32}$")?;
-    (rest.len() == 2 && rest.bytes().all(|b| b.is_ascii_uppercase())).then_some(rest)
+fn check_string(cx: &mut Context, def: &Value, s: &str, at: &str) {
+    if let Some(source) = def["pattern"].as_str()
+        && !pattern(source).is_match(s)
+    {
+        cx.problem(at, format!("{s:?} does not match {source}"));
+    }
+    let chars = s.chars().count() as u64;
+    if let Some(min) = def["minLength"].as_u64()
+        && chars < min
+    {
+        cx.problem(at, format!("{s:?} is shorter than {min}"));
+    }
+    if let Some(max) = def["maxLength"].as_u64()
+        && chars > max
+    {
+        cx.problem(at, format!("{s:?} is longer than {max}"));
+    }
+    match def["format"].as_str() {
+        Some("date-time") if !is_iso8601_z(s) => {
+            cx.problem(at, format!("{s:?} is not %Y-%m-%dT%H:%M:%SZ"))
+        }
+        Some("date-time-rfc-2822") if !is_rfc2822(s) => {
+            cx.problem(at, format!("{s:?} is not RFC 2822 +0000"))
+        }
+        Some("uri") => {
+            let key = last_key(at);
+            let relative = cx.relative_uris && (key == "uri" || key.ends_with("_uri"));
+            if !is_uri(s, relative) {
+                let want = if relative {
+                    "a /2010-04-01/ path or an absolute URI"
+                } else {
+                    "an absolute URI"
+                };
+                cx.problem(at, format!("{s:?} is not {want}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An absolute http(s) URL, or where Twilio answers relative 2010 references, one of those.
+fn is_uri(s: &str, relative_allowed: bool) -> bool {
+    let absolute = ["http://", "https://"]
+        .iter()
+        .any(|scheme| s.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()));
+    absolute || (relative_allowed && s.starts_with("/2010-04-01/"))
 }
 
 pub fn is_iso8601_z(s: &str) -> bool {
@@ -215,157 +355,290 @@ pub fn assert_v1_page(body: &Value, key: &str) {
     }
 }
 
-/// Which spec file describes `path`.
-fn spec_file(path: &str) -> Option<&'static str> {
-    if path.starts_with("/2010-04-01/") {
-        Some("twilio_api_v2010.json")
-    } else if path.starts_with("/v2/") {
-        Some("twilio_studio_v2.json")
-    } else if path.starts_with("/v1/EndUser") {
-        Some("twilio_trusthub_v1.json")
-    } else if path.starts_with("/v1/") {
-        Some("twilio_conversations_v1.json")
-    } else {
-        None
-    }
-}
-
-/// The spec's path template for a concrete (percent-encoded) path: literal segments must be
-/// equal, `{Param}` takes any segment (`{Param}.json` one ending in `.json`); the template with
-/// the most literal matches wins (`/v2/Flows/Validate` over `/v2/Flows/{Sid}`).
-fn template_for<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+/// Whether a spec path template fits a concrete (percent-encoded) path, and with how many
+/// literal segments: literal segments must be equal, `{Param}` takes any non-empty segment and
+/// `{Param}.json` one ending in `.json`.
+fn literal_matches(template: &str, path: &str) -> Option<usize> {
+    let parts: Vec<&str> = template.split('/').collect();
     let segments: Vec<&str> = path.split('/').collect();
-    let mut best: Option<(&str, usize)> = None;
-    for template in doc["paths"].as_object()?.keys() {
-        let parts: Vec<&str> = template.split('/').collect();
-        if parts.len() != segments.len() {
-            continue;
-        }
-        let mut literal = 0;
-        let fits = parts.iter().zip(&segments).all(|(t, s)| {
-            if t.starts_with('{') {
-                match t.strip_suffix(".json") {
-                    Some(_) => s.ends_with(".json") && s.len() > 5,
-                    None => !s.is_empty(),
-                }
-            } else {
-                literal += 1;
-                t == s
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut literal = 0;
+    for (t, s) in parts.iter().zip(&segments) {
+        let fits = if t.starts_with('{') {
+            match t.strip_suffix(".json") {
+                Some(_) => s.ends_with(".json") && s.len() > 5,
+                None => !s.is_empty(),
             }
-        });
-        if fits && best.is_none_or(|(_, n)| literal > n) {
-            best = Some((template.as_str(), literal));
+        } else {
+            literal += 1;
+            t == s
+        };
+        if !fits {
+            return None;
         }
     }
-    best.map(|(t, _)| t)
+    Some(literal)
 }
 
-/// Checks any response the tests receive against the official spec: a 2xx body against its
-/// operation's response schema (every property present, none extra, types, nullability, enums,
-/// SID patterns, date formats); 204 has no body; errors are Twilio-shaped.
+/// The spec file and path template of a concrete path, over all four files; the template with
+/// the most literal segments wins (`/v2/Flows/Validate` over `/v2/Flows/{Sid}`).
+fn template_for(path: &str) -> Option<(&'static str, &'static str)> {
+    let mut best: Option<(&str, &str, usize)> = None;
+    for file in SPEC_FILES {
+        let Some(paths) = spec(file)["paths"].as_object() else {
+            continue;
+        };
+        for template in paths.keys() {
+            if let Some(literal) = literal_matches(template, path)
+                && best.is_none_or(|(_, _, n)| literal > n)
+            {
+                best = Some((file, template.as_str(), literal));
+            }
+        }
+    }
+    best.map(|(file, template, _)| (file, template))
+}
+
+/// Checks a Twilio error body: exactly `code`, `message`, `more_info`, `status` (and Twilio's
+/// optional `details`), with `status` the HTTP status and `more_info` the code's docs page.
+fn check_error(status: u16, body: &Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut problem = |field: &str, what: String| {
+        problems.push(Problem {
+            field: field.into(),
+            what,
+        })
+    };
+    let Some(obj) = body.as_object() else {
+        problem("", "an error without a JSON object body".into());
+        return problems;
+    };
+    for key in obj.keys() {
+        if !["code", "message", "more_info", "status", "details"].contains(&key.as_str()) {
+            problem(key, "not in a Twilio error".into());
+        }
+    }
+    match body["code"].as_u64() {
+        Some(code) => {
+            let docs = format!("https://www.twilio.com/docs/errors/{code}");
+            if body["more_info"] != docs.as_str() {
+                problem("more_info", format!("{} is not {docs}", body["more_info"]));
+            }
+        }
+        None => problem("code", format!("{} is not an integer code", body["code"])),
+    }
+    if body["message"].as_str().is_none_or(str::is_empty) {
+        problem("message", format!("{} is not a message", body["message"]));
+    }
+    if body["status"] != status {
+        problem("status", format!("{} is not {status}", body["status"]));
+    }
+    problems
+}
+
+/// Checks one response the tests received against the official spec (see the module comment).
+/// `body` is `Null` for an empty body. Panics naming the method, path, operation and each field
+/// that does not fit.
 pub fn check_response(method: &str, raw_path: &str, status: u16, body: &Value) {
     let path = raw_path.split('?').next().unwrap_or(raw_path);
-    if status >= 400 {
-        let keys: Vec<&str> = body
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        for key in ["code", "message", "more_info", "status"] {
-            assert!(
-                keys.contains(&key),
-                "{method} {path}: error body lacks {key}: {body}"
-            );
-        }
-        assert!(
-            keys.iter()
-                .all(|k| ["code", "message", "more_info", "status", "details"].contains(k)),
-            "{method} {path}: {body}"
-        );
-        assert_eq!(body["status"], status, "{method} {path}: {body}");
+    if is_operator_endpoint(path) {
         return;
     }
-    let Some(file) = spec_file(path) else { return };
+    let (operation, problems) = operation_problems(method, path, status, body);
+    let problems: Vec<Problem> = problems
+        .into_iter()
+        .filter(|p| !is_known_deviation(&operation, p))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{method} {path} answered {status}, which does not fit {operation}:{}\nbody: {body:#}",
+        describe(&problems)
+    );
+}
+
+fn is_known_deviation(operation: &str, problem: &Problem) -> bool {
+    let field = without_indices(&problem.field);
+    KNOWN_DEVIATIONS
+        .iter()
+        .any(|d| d.operation == operation && d.field == field)
+}
+
+/// `accounts[12].status` → `accounts[].status`.
+fn without_indices(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut in_index = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push('[');
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The operation (`METHOD template`, or a description when there is none) and what in the
+/// response does not fit it.
+fn operation_problems(
+    method: &str,
+    path: &str,
+    status: u16,
+    body: &Value,
+) -> (String, Vec<Problem>) {
+    if status >= 400 {
+        return ("a Twilio error".into(), check_error(status, body));
+    }
+    let no_operation = |what: String| {
+        (
+            "the spec".to_owned(),
+            vec![Problem {
+                field: String::new(),
+                what,
+            }],
+        )
+    };
+    let Some((file, template)) = template_for(path) else {
+        return no_operation("no spec file has this path".into());
+    };
     let doc = spec(file);
-    let template = template_for(doc, path).unwrap_or_else(|| {
-        panic!("{method} {path} answered {status} but the spec has no such path")
-    });
-    let operation = &doc["paths"][template][method.to_ascii_lowercase()];
-    assert!(
-        operation.is_object(),
-        "{method} {template}: no such operation in {file}"
-    );
-    let response = &operation["responses"][status.to_string()];
-    assert!(
-        response.is_object(),
-        "{method} {template}: the spec has no {status} response"
-    );
-    if status == 204 {
-        assert!(body.is_null(), "{method} {path}: 204 with a body: {body}");
-        return;
+    let operation = format!("{method} {template}");
+    let definition = &doc["paths"][template][method.to_ascii_lowercase()];
+    if !definition.is_object() {
+        return no_operation(format!("{file} has no {operation}"));
+    }
+    let response = &definition["responses"][status.to_string()];
+    if !response.is_object() {
+        let problem = Problem {
+            field: String::new(),
+            what: format!("the spec has no {status} response"),
+        };
+        return (operation, vec![problem]);
     }
     let schema = &response["content"]["application/json"]["schema"];
-    let mut problems = Vec::new();
-    check_value(
+    if !schema.is_object() {
+        let problems = if body.is_null() {
+            Vec::new()
+        } else {
+            vec![Problem {
+                field: String::new(),
+                what: format!("the spec's {status} has no body"),
+            }]
+        };
+        return (operation, problems);
+    }
+    let mut cx = Context {
         doc,
-        schema,
-        body,
-        &format!("{method} {template}"),
-        &mut problems,
-    );
-    assert!(problems.is_empty(), "{problems:#?}\nbody: {body:#}");
+        relative_uris: file == "twilio_api_v2010.json",
+        problems: Vec::new(),
+    };
+    check_value(&mut cx, schema, body, "");
+    (operation, cx.problems)
 }
 
 #[test]
 fn templates_prefer_literal_segments() {
-    let doc = spec("twilio_studio_v2.json");
     assert_eq!(
-        template_for(doc, "/v2/Flows/Validate"),
-        Some("/v2/Flows/Validate")
+        template_for("/v2/Flows/Validate"),
+        Some(("twilio_studio_v2.json", "/v2/Flows/Validate"))
     );
     assert_eq!(
-        template_for(doc, "/v2/Flows/FWx/TestUsers"),
-        Some("/v2/Flows/{Sid}/TestUsers")
-    );
-    let api = spec("twilio_api_v2010.json");
-    assert_eq!(
-        template_for(api, "/2010-04-01/Accounts/ACx.json"),
-        Some("/2010-04-01/Accounts/{Sid}.json")
+        template_for("/v2/Flows/FWx/TestUsers"),
+        Some(("twilio_studio_v2.json", "/v2/Flows/{Sid}/TestUsers"))
     );
     assert_eq!(
-        template_for(api, "/2010-04-01/Accounts/ACx/Keys.json"),
-        Some("/2010-04-01/Accounts/{AccountSid}/Keys.json")
+        template_for("/2010-04-01/Accounts/ACx.json"),
+        Some(("twilio_api_v2010.json", "/2010-04-01/Accounts/{Sid}.json"))
     );
+    assert_eq!(
+        template_for("/2010-04-01/Accounts/ACx/Keys.json"),
+        Some((
+            "twilio_api_v2010.json",
+            "/2010-04-01/Accounts/{AccountSid}/Keys.json"
+        ))
+    );
+    assert_eq!(
+        template_for("/v1/EndUsers/ITx"),
+        Some(("twilio_trusthub_v1.json", "/v1/EndUsers/{Sid}"))
+    );
+    assert_eq!(
+        template_for("/v1/Users/USx"),
+        Some(("twilio_conversations_v1.json", "/v1/Users/{Sid}"))
+    );
+    assert_eq!(template_for("/no/such/route"), None);
 }
+
+const KEY: &str = "/2010-04-01/Accounts/ACx/Keys/SKx.json";
 
 fn sample_key() -> Value {
     serde_json::json!({"sid": "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "friendly_name": null,
         "date_created": "Mon, 13 Jun 2016 22:50:08 +0000", "date_updated": "Mon, 13 Jun 2016 22:50:08 +0000"})
 }
 
-#[test]
-fn the_automatic_check_accepts_a_conforming_body() {
-    check_response(
-        "GET",
-        "/2010-04-01/Accounts/ACx/Keys/SKx.json",
-        200,
-        &sample_key(),
-    );
+/// The spec's own example of an Accounts list page (relative `*_uri` values and
+/// `subresource_uris`).
+fn spec_example_account_page() -> Value {
+    spec("twilio_api_v2010.json")["paths"]["/2010-04-01/Accounts.json"]["get"]["responses"]
+        ["200"]["content"]["application/json"]["examples"]["readFull"]["value"]
+        .clone()
 }
 
 #[test]
-#[should_panic(expected = "not in the schema")]
+fn the_automatic_check_accepts_a_conforming_body() {
+    check_response("GET", KEY, 200, &sample_key());
+}
+
+#[test]
+fn the_automatic_check_accepts_relative_2010_uris() {
+    let page = spec_example_account_page();
+    assert!(
+        page["first_page_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("/2010")
+    );
+    check_response("GET", "/2010-04-01/Accounts.json", 200, &page);
+}
+
+#[test]
+#[should_panic(expected = "first_page_uri: \"Accounts.json\" is not a /2010-04-01/ path")]
+fn the_automatic_check_rejects_a_2010_uri_that_is_no_path() {
+    let mut page = spec_example_account_page();
+    page["first_page_uri"] = Value::from("Accounts.json");
+    check_response("GET", "/2010-04-01/Accounts.json", 200, &page);
+}
+
+#[test]
+#[should_panic(expected = "meta.url: \"/v2/Flows\" is not an absolute URI")]
+fn the_automatic_check_rejects_a_relative_v2_url() {
+    let page = serde_json::json!({"flows": [], "meta": {"first_page_url": "https://x/v2/Flows",
+        "key": "flows", "next_page_url": null, "page": 0, "page_size": 50,
+        "previous_page_url": null, "url": "/v2/Flows"}});
+    check_response("GET", "/v2/Flows", 200, &page);
+}
+
+#[test]
+#[should_panic(expected = "GET /2010-04-01/Accounts/ACx/Keys/SKx.json answered 200")]
 fn the_automatic_check_rejects_an_extra_property() {
     let mut body = sample_key();
     body["secret"] = Value::from("leaked");
-    check_response("GET", "/2010-04-01/Accounts/ACx/Keys/SKx.json", 200, &body);
+    check_response("GET", KEY, 200, &body);
 }
 
 #[test]
-#[should_panic(expected = "missing")]
+#[should_panic(expected = "date_updated: missing")]
 fn the_automatic_check_rejects_a_missing_property() {
     let mut body = sample_key();
     body.as_object_mut().unwrap().remove("date_updated");
-    check_response("GET", "/2010-04-01/Accounts/ACx/Keys/SKx.json", 200, &body);
+    check_response("GET", KEY, 200, &body);
 }
 
 #[test]
@@ -373,5 +646,65 @@ fn the_automatic_check_rejects_a_missing_property() {
 fn the_automatic_check_rejects_a_wrong_date_format() {
     let mut body = sample_key();
     body["date_created"] = Value::from("2016-06-13T22:50:08Z");
-    check_response("GET", "/2010-04-01/Accounts/ACx/Keys/SKx.json", 200, &body);
+    check_response("GET", KEY, 200, &body);
+}
+
+#[test]
+#[should_panic(expected = "sid: \"SKnothex\" does not match ^SK[0-9a-fA-F]{32}$")]
+fn the_automatic_check_rejects_a_malformed_sid() {
+    let mut body = sample_key();
+    body["sid"] = Value::from("SKnothex");
+    check_response("GET", KEY, 200, &body);
+}
+
+#[test]
+#[should_panic(expected = "the spec has no 201 response")]
+fn the_automatic_check_rejects_an_undocumented_status() {
+    check_response("GET", KEY, 201, &sample_key());
+}
+
+#[test]
+#[should_panic(expected = "no spec file has this path")]
+fn the_automatic_check_rejects_a_success_outside_the_spec() {
+    check_response("GET", "/v1/NoSuchThing", 200, &serde_json::json!({}));
+}
+
+#[test]
+#[should_panic(expected = "the spec's 204 has no body")]
+fn the_automatic_check_rejects_a_body_on_204() {
+    check_response("DELETE", KEY, 204, &sample_key());
+}
+
+#[test]
+#[should_panic(expected = "more_info")]
+fn the_automatic_check_rejects_an_error_that_is_not_twilio_shaped() {
+    let body = serde_json::json!({"code": 20404, "message": "Not found", "status": 404});
+    check_response("GET", KEY, 404, &body);
+}
+
+#[test]
+fn the_automatic_check_accepts_a_twilio_error_and_skips_operator_endpoints() {
+    let body = serde_json::json!({"code": 20404, "message": "The requested resource was not found",
+        "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404});
+    check_response("GET", "/no/such/route", 404, &body);
+    check_response(
+        "GET",
+        "/healthz",
+        503,
+        &serde_json::json!({"status": "unhealthy"}),
+    );
+    check_response(
+        "GET",
+        "/_localtwilio/WebhookAttempts",
+        200,
+        &serde_json::json!([]),
+    );
+}
+
+#[test]
+fn deviations_match_fields_without_indices() {
+    assert_eq!(
+        without_indices("revisions[12].errors[0]"),
+        "revisions[].errors[]"
+    );
 }

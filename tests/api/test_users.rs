@@ -154,14 +154,13 @@ async fn concurrent_replacements_leave_one_complete_list() {
             .map(|u| ("TestUsers".to_owned(), u))
             .collect();
         tasks.push(tokio::spawn(async move {
-            client
+            let request = client
                 .post(url)
                 .basic_auth(crate::helpers::MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
-                .form(&form)
-                .send()
+                .form(&form);
+            crate::helpers::into_json(crate::helpers::send(request).await)
                 .await
-                .unwrap()
-                .status()
+                .0
         }));
     }
     for task in tasks {

@@ -45,7 +45,7 @@ async fn send(
     if let Some(h) = header {
         req = req.header("X-Twilio-Webhook-Enabled", h);
     }
-    into_json(req.send().await.unwrap()).await
+    into_json(crate::helpers::send(req).await).await
 }
 
 /// The attempt log once `done` holds for it (the worker records an attempt just after the
@@ -329,15 +329,12 @@ async fn a_hanging_receiver_does_not_hold_up_the_api() {
         let client = app.client.clone();
         let url = format!("{}/v1/Users/busy", app.base);
         tasks.push(tokio::spawn(async move {
-            client
+            let request = client
                 .post(url)
                 .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
                 .header("X-Twilio-Webhook-Enabled", "true")
-                .form(&[("FriendlyName", format!("n{i}"))])
-                .send()
-                .await
-                .unwrap()
-                .status()
+                .form(&[("FriendlyName", format!("n{i}"))]);
+            into_json(crate::helpers::send(request).await).await.0
         }));
     }
     for task in tasks {
@@ -426,26 +423,21 @@ async fn delete_accepts_the_header_and_sends_nothing() {
     .await;
     for (identity, header) in [("d1", "true"), ("d2", "false")] {
         send(&app, "/v1/Users", &[("Identity", identity)], None).await;
-        let response = app
+        let request = app
             .client
             .delete(format!("{}/v1/Users/{identity}", app.base))
             .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-            .header("X-Twilio-Webhook-Enabled", header)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204);
+            .header("X-Twilio-Webhook-Enabled", header);
+        let (status, _) = into_json(crate::helpers::send(request).await).await;
+        assert_eq!(status, 204);
     }
     send(&app, "/v1/Users", &[("Identity", "d3")], None).await;
-    let response = app
+    let request = app
         .client
         .delete(format!("{}/v1/Users/d3", app.base))
         .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-        .header("X-Twilio-Webhook-Enabled", "TRUE")
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = into_json(response).await;
+        .header("X-Twilio-Webhook-Enabled", "TRUE");
+    let (status, body) = into_json(crate::helpers::send(request).await).await;
     assert_twilio_error(status, &body, 400, 20001);
     assert_eq!(
         app.get("/v1/Users/d3", &app.main()).await.0,
