@@ -867,13 +867,13 @@ async fn user_creates_racing_their_service_delete_are_201_or_404_never_500() {
             .map(|i| {
                 let (client, url) = (app.client.clone(), format!("{}{users}", app.base));
                 tokio::spawn(async move {
-                    let response = client
-                        .post(url)
-                        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-                        .form(&[("Identity", format!("racer-{i}"))])
-                        .send()
-                        .await
-                        .unwrap();
+                    let response = crate::helpers::send(
+                        client
+                            .post(url)
+                            .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+                            .form(&[("Identity", format!("racer-{i}"))]),
+                    )
+                    .await;
                     into_json(response).await
                 })
             })

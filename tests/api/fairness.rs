@@ -29,15 +29,14 @@ async fn configure(app: &TestApp, creds: &Creds, url: &str) {
 }
 
 async fn create_user(app: &TestApp, creds: &Creds, identity: &str) {
-    let response = app
-        .client
-        .post(format!("{}/v1/Users", app.base))
-        .basic_auth(&creds.user, Some(&creds.secret))
-        .header("X-Twilio-Webhook-Enabled", "true")
-        .form(&[("Identity", identity)])
-        .send()
-        .await
-        .unwrap();
+    let response = crate::helpers::send(
+        app.client
+            .post(format!("{}/v1/Users", app.base))
+            .basic_auth(&creds.user, Some(&creds.secret))
+            .header("X-Twilio-Webhook-Enabled", "true")
+            .form(&[("Identity", identity)]),
+    )
+    .await;
     let (status, body) = into_json(response).await;
     assert_eq!(status, 201, "{body}");
 }

@@ -198,23 +198,23 @@ async fn binary_post(
     path: &str,
     form: &[(&str, &str)],
 ) -> (reqwest::StatusCode, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let response = crate::helpers::send(
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+            .form(form),
+    )
+    .await;
     into_json(response).await
 }
 
 async fn binary_get(base: &str, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-        .send()
-        .await
-        .unwrap();
+    let response = crate::helpers::send(
+        reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .basic_auth(MAIN_SID, Some(MAIN_TOKEN)),
+    )
+    .await;
     into_json(response).await
 }
 
