@@ -16,6 +16,7 @@ mod fixtures;
 mod generate;
 mod helpers;
 mod keys;
+mod layout;
 mod limits;
 mod metrics;
 mod paging;
