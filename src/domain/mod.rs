@@ -3,7 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
-pub mod fixtures;
+pub mod seed;
 pub mod keys;
 pub mod paging;
 pub mod secrets;

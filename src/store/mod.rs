@@ -5,7 +5,7 @@ pub mod accounts;
 pub mod bulk;
 pub mod conversations;
 pub mod error;
-pub mod fixtures;
+pub mod seed;
 pub mod health;
 pub mod keys;
 pub mod studio;
