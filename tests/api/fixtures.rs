@@ -371,6 +371,12 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
             "Subaccounts cannot contain subaccounts. Only a root account may contain subaccounts. (21101)",
         ),
         (
+            "a service's default chat role of the conversation type",
+            "\"default_chat_service_role_sid\": \"RL00000000000000000000000000000de2\"",
+            "\"default_chat_service_role_sid\": \"RL00000000000000000000000000000de4\"".into(),
+            "Invalid parameter DefaultChatServiceRoleSid: must name a service role",
+        ),
+        (
             "messaging service SID of the wrong pattern",
             "\"conversation_services\": [",
             "\"conversation_configuration\": {\"default_messaging_service_sid\": \"MG123\"}, \"conversation_services\": [".into(),
