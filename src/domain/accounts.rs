@@ -231,7 +231,10 @@ pub(crate) fn check_subaccount_room(existing: i64) -> Result<()> {
 }
 
 fn too_many_subaccounts() -> Error {
-    Error::invalid_code(TOO_MANY_SUBACCOUNTS, "Reached maximum number of subaccounts")
+    Error::invalid_code(
+        TOO_MANY_SUBACCOUNTS,
+        "Reached maximum number of subaccounts",
+    )
 }
 
 /// `friendly_name` is "up to 64 characters" (spec, `api.v2010.account`).
@@ -287,7 +290,10 @@ pub async fn update(
     if let Some(new) = status {
         let is_main = current.owner_account_sid == current.sid;
         let stored = AccountStatus::parse(&current.status).map_err(|_| {
-            Error::internal(anyhow::anyhow!("malformed account status {:?}", current.status))
+            Error::internal(anyhow::anyhow!(
+                "malformed account status {:?}",
+                current.status
+            ))
         })?;
         check_status_change(is_main, stored, new)?;
     }

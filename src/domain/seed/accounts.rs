@@ -1,13 +1,9 @@
 //! Account entries (a main account at the top level, a subaccount in its parent's
 //! `subaccounts`) with their API keys, and the entries of every product they hold.
 
-use serde::{Deserialize, Serialize};
-
 use super::{
-    conversations::{SeedConfiguration, SeedService, SeedWebhooks},
     entry::{Applier, At, Entry, Generated, Refusal, Step, blocking, refuse, sid},
-    studio::SeedFlow,
-    trusthub::SeedEndUser,
+    format::{SeedAccount, SeedKey},
 };
 use crate::{
     domain::{
@@ -18,60 +14,6 @@ use crate::{
     },
     store::seed::{AccountRecord, KeyRecord},
 };
-
-/// A main account (top level) or a subaccount (in its parent's `subaccounts`).
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedAccount {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// 32 hex digits. Left out of a new account: one is generated and printed once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keys: Vec<Entry<SeedKey>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub flows: Vec<Entry<SeedFlow>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conversation_services: Vec<Entry<SeedService>>,
-    /// `/v1/Configuration` (its default service is the one marked `default`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation_configuration: Option<Entry<SeedConfiguration>>,
-    /// `/v1/Configuration/Webhooks`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation_webhooks: Option<Entry<SeedWebhooks>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub end_users: Vec<Entry<SeedEndUser>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub subaccounts: Vec<Entry<SeedAccount>>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedKey {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    /// The secret itself (32 letters and digits)…
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// …or its argon2 hash, as `export --secrets` writes it (the secret itself is never stored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-}
 
 impl Applier<'_> {
     pub async fn account(
@@ -231,11 +173,15 @@ impl Applier<'_> {
     async fn key(&mut self, entry: &Entry<SeedKey>, account: &str) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = &format!("key {}", f.sid);
-        let sid = sid(at, what, "SK", &f.sid)?;
-        let existing: Option<KeyRecord> = self.tx.get(sid).await?;
-        if existing.as_ref().is_some_and(|e| e.account_sid != account) {
-            return refuse(at, what, "belongs to another account");
-        }
+        let (sid, existing) = self
+            .stored(
+                at,
+                what,
+                ("SK", &f.sid),
+                |e: &KeyRecord| e.account_sid == account,
+                "account",
+            )
+            .await?;
         let friendly_name = f
             .friendly_name
             .clone()

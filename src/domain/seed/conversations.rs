@@ -1,10 +1,12 @@
 //! Conversations entries: services with their roles, users and webhook target, and the
 //! account's configuration and webhook target.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::entry::{Applier, At, Entry, Refusal, Step, missing, refuse, sid};
+use super::{
+    entry::{Applier, At, Entry, Refusal, Step, given_or_stored, missing, refuse},
+    format::{SeedConfiguration, SeedRole, SeedService, SeedUser, SeedWebhooks},
+};
 use crate::{
     domain::{
         conversations::{self, configuration, users, webhooks},
@@ -15,100 +17,6 @@ use crate::{
         conversations::{ConfigurationRow, NewService, RoleRow, ServiceRow, UserRow},
     },
 };
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedService {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    /// The account's default service (`/v1/Users`, `/v1/Configuration`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub default: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_chat_service_role_sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_conversation_role_sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_conversation_creator_role_sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reachability_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-    /// `/v1/Services/{IS…}/Configuration/Webhooks` (no `target`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhooks: Option<Entry<SeedWebhooks>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<Entry<SeedRole>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<Entry<SeedUser>>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedConfiguration {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_messaging_service_sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_inactive_timer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_closed_timer: Option<String>,
-}
-
-/// A webhook target, as its configuration endpoint takes it.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedWebhooks {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pre_webhook_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub post_webhook_url: Option<String>,
-    /// Account webhooks only: `webhook` or `flex`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedRole {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedUser {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    /// A JSON string is taken as the attributes text itself (what the API stores and returns);
-    /// any other JSON value is written out compactly.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-}
 
 fn webhook_input(f: &SeedWebhooks) -> webhooks::WebhookInput {
     webhooks::WebhookInput {
@@ -164,16 +72,22 @@ impl Applier<'_> {
     pub async fn service(&mut self, entry: &Entry<SeedService>, account: &str) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = &format!("conversation service {}", f.sid);
-        let sid = sid(at, what, "IS", &f.sid)?;
-        let existing: Option<ServiceRow> = self.tx.get(sid).await?;
-        if existing.as_ref().is_some_and(|e| e.account_sid != account) {
-            return refuse(at, what, "belongs to another account");
-        }
-        let friendly_name = match (&f.friendly_name, &existing) {
-            (Some(name), _) => name.clone(),
-            (None, Some(e)) => e.friendly_name.clone(),
-            (None, None) => return missing(at, what, "friendly_name"),
-        };
+        let (sid, existing) = self
+            .stored(
+                at,
+                what,
+                ("IS", &f.sid),
+                |e: &ServiceRow| e.account_sid == account,
+                "account",
+            )
+            .await?;
+        let friendly_name = given_or_stored(
+            at,
+            what,
+            "friendly_name",
+            &f.friendly_name,
+            existing.as_ref().map(|e| &e.friendly_name),
+        )?;
         conversations::check_service_name(&friendly_name).at(at, what)?;
         let names_defaults = f.default_chat_service_role_sid.is_some()
             || f.default_conversation_role_sid.is_some()
@@ -217,25 +131,26 @@ impl Applier<'_> {
             .reachability_enabled
             .or(existing.as_ref().map(|e| e.reachability_enabled))
             .unwrap_or(false);
-        let service = self.settle(
-            at,
-            what,
-            existing.as_ref(),
-            (&f.date_created, &f.date_updated),
-            |stamps| ServiceRow {
-                seq: stamps.seq,
-                sid: sid.to_owned(),
-                account_sid: account.to_owned(),
-                friendly_name: friendly_name.clone(),
-                default_chat_service_role_sid: chat.clone(),
-                default_conversation_role_sid: conversation.clone(),
-                default_conversation_creator_role_sid: creator.clone(),
-                reachability_enabled: reachability,
-                date_created: stamps.created,
-                date_updated: stamps.updated,
-            },
-        )
-        .await?;
+        let service = self
+            .settle(
+                at,
+                what,
+                existing.as_ref(),
+                (&f.date_created, &f.date_updated),
+                |stamps| ServiceRow {
+                    seq: stamps.seq,
+                    sid: sid.to_owned(),
+                    account_sid: account.to_owned(),
+                    friendly_name: friendly_name.clone(),
+                    default_chat_service_role_sid: chat.clone(),
+                    default_conversation_role_sid: conversation.clone(),
+                    default_conversation_creator_role_sid: creator.clone(),
+                    reachability_enabled: reachability,
+                    date_created: stamps.created,
+                    date_updated: stamps.updated,
+                },
+            )
+            .await?;
         if let Some(mut standard) = standard {
             standard.now = service.date_created;
             self.standard_roles(&standard).await?;
@@ -372,19 +287,22 @@ impl Applier<'_> {
     async fn role(&mut self, entry: &Entry<SeedRole>, service: &ServiceRow) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = &format!("role {}", f.sid);
-        let sid = sid(at, what, "RL", &f.sid)?;
-        let existing: Option<RoleRow> = self.tx.get(sid).await?;
-        if existing
-            .as_ref()
-            .is_some_and(|e| e.service_sid != service.sid)
-        {
-            return refuse(at, what, "belongs to another service");
-        }
-        let friendly_name = match (&f.friendly_name, &existing) {
-            (Some(name), _) => name.clone(),
-            (None, Some(e)) => e.friendly_name.clone(),
-            (None, None) => return missing(at, what, "friendly_name"),
-        };
+        let (sid, existing) = self
+            .stored(
+                at,
+                what,
+                ("RL", &f.sid),
+                |e: &RoleRow| e.service_sid == service.sid,
+                "service",
+            )
+            .await?;
+        let friendly_name = given_or_stored(
+            at,
+            what,
+            "friendly_name",
+            &f.friendly_name,
+            existing.as_ref().map(|e| &e.friendly_name),
+        )?;
         conversations::check_role_name(&friendly_name).at(at, what)?;
         let kind = match (&f.r#type, &existing) {
             (Some(t), Some(e)) if *t != e.r#type => {
@@ -423,14 +341,15 @@ impl Applier<'_> {
     async fn user(&mut self, entry: &Entry<SeedUser>, service: &ServiceRow) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = &format!("user {}", f.sid);
-        let sid = sid(at, what, "US", &f.sid)?;
-        let existing: Option<UserRow> = self.tx.get(sid).await?;
-        if existing
-            .as_ref()
-            .is_some_and(|e| e.service_sid != service.sid)
-        {
-            return refuse(at, what, "belongs to another service");
-        }
+        let (sid, existing) = self
+            .stored(
+                at,
+                what,
+                ("US", &f.sid),
+                |e: &UserRow| e.service_sid == service.sid,
+                "service",
+            )
+            .await?;
         let identity = match (&f.identity, &existing) {
             (Some(i), Some(e)) if *i != e.identity => {
                 return refuse(at, what, "a user's identity cannot change");
@@ -465,25 +384,26 @@ impl Applier<'_> {
             (None, Some(e)) => e.role_sid.clone(),
             (None, None) => service.default_chat_service_role_sid.clone(),
         };
-        let written = self.settle(
-            at,
-            what,
-            existing.as_ref(),
-            (&f.date_created, &f.date_updated),
-            |stamps| UserRow {
-                seq: stamps.seq,
-                sid: sid.to_owned(),
-                service_sid: service.sid.clone(),
-                account_sid: service.account_sid.clone(),
-                identity: identity.clone(),
-                friendly_name: friendly_name.clone(),
-                attributes: attributes.clone(),
-                role_sid: role_sid.clone(),
-                date_created: stamps.created,
-                date_updated: stamps.updated,
-            },
-        )
-        .await;
+        let written = self
+            .settle(
+                at,
+                what,
+                existing.as_ref(),
+                (&f.date_created, &f.date_updated),
+                |stamps| UserRow {
+                    seq: stamps.seq,
+                    sid: sid.to_owned(),
+                    service_sid: service.sid.clone(),
+                    account_sid: service.account_sid.clone(),
+                    identity: identity.clone(),
+                    friendly_name: friendly_name.clone(),
+                    attributes: attributes.clone(),
+                    role_sid: role_sid.clone(),
+                    date_created: stamps.created,
+                    date_updated: stamps.updated,
+                },
+            )
+            .await;
         match written {
             Err(Refusal::Storage(e))
                 if e.downcast_ref::<StoreError>()

@@ -22,6 +22,44 @@ use crate::{
     },
 };
 
+/// Declares one kind of entry of the file format: unknown fields are refused, and every `Option`
+/// or `Vec` field may be left out of a file and is left out of what `export` writes when empty
+/// (so each field does not repeat the same serde attributes). Fields keep their order, which is
+/// the order `export` writes them in.
+macro_rules! seed_entry {
+    ($(#[$attr:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        seed_entry!(@fields [$(#[$attr])* $name] [] $($body)*);
+    };
+    (@fields $head:tt [$($done:tt)*]
+     $(#[$doc:meta])* pub $field:ident: Option<$t:ty>, $($rest:tt)*) => {
+        seed_entry!(@fields $head [$($done)*
+            $(#[$doc])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub $field: Option<$t>,
+        ] $($rest)*);
+    };
+    (@fields $head:tt [$($done:tt)*]
+     $(#[$doc:meta])* pub $field:ident: Vec<$t:ty>, $($rest:tt)*) => {
+        seed_entry!(@fields $head [$($done)*
+            $(#[$doc])*
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub $field: Vec<$t>,
+        ] $($rest)*);
+    };
+    (@fields $head:tt [$($done:tt)*]
+     $(#[$doc:meta])* pub $field:ident: $t:ty, $($rest:tt)*) => {
+        seed_entry!(@fields $head [$($done)* $(#[$doc])* pub $field: $t,] $($rest)*);
+    };
+    (@fields [$(#[$attr:meta])* $name:ident] [$($done:tt)*]) => {
+        $(#[$attr])*
+        #[derive(Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name { $($done)* }
+    };
+}
+
+pub(super) use seed_entry;
+
 /// An entry of a list in the file and the byte offset where it starts.
 #[derive(Debug, Default)]
 pub struct Entry<T> {
@@ -180,6 +218,21 @@ pub(super) fn missing<T>(at: usize, what: &str, field: &str) -> Step<T> {
     refuse(at, what, format!("{field} is required for a new entry"))
 }
 
+/// A field a new entry must give (`field`): the file's value, else the stored row's.
+pub(super) fn given_or_stored<T: Clone>(
+    at: usize,
+    what: &str,
+    field: &str,
+    given: &Option<T>,
+    stored: Option<&T>,
+) -> Step<T> {
+    match (given, stored) {
+        (Some(value), _) => Ok(value.clone()),
+        (None, Some(value)) => Ok(value.clone()),
+        (None, None) => missing(at, what, field),
+    }
+}
+
 /// A SID of the given prefix, in the lowercase hex every generated SID uses.
 pub(super) fn sid<'a>(at: usize, what: &str, prefix: &str, text: &'a str) -> Step<&'a str> {
     if matches_pattern(text, prefix) && text[2..] == text[2..].to_ascii_lowercase() {
@@ -252,7 +305,14 @@ macro_rules! stamped {
     };
 }
 
-stamped!(AccountRecord, KeyRecord, ServiceRow, RoleRow, UserRow, EndUserRow);
+stamped!(
+    AccountRecord,
+    KeyRecord,
+    ServiceRow,
+    RoleRow,
+    UserRow,
+    EndUserRow
+);
 
 /// What applying a file did.
 #[derive(Debug, Default)]
@@ -328,6 +388,25 @@ impl Applier<'_> {
         }
         self.tx.put(&desired).await?;
         Ok(desired)
+    }
+
+    /// The entry's SID (`text`, checked against `prefix`) and the row stored under it, which
+    /// must belong to the entry's owner (`belongs`; else refused as belonging to another
+    /// `whose`, e.g. "account").
+    pub async fn stored<'t, R: Record>(
+        &mut self,
+        at: usize,
+        what: &str,
+        (prefix, text): (&str, &'t str),
+        belongs: impl Fn(&R) -> bool,
+        whose: &str,
+    ) -> Step<(&'t str, Option<R>)> {
+        let sid = sid(at, what, prefix, text)?;
+        let existing: Option<R> = self.tx.get(sid).await?;
+        if existing.as_ref().is_some_and(|row| !belongs(row)) {
+            return refuse(at, what, format!("belongs to another {whose}"));
+        }
+        Ok((sid, existing))
     }
 
     /// Counts an entry settled without `settle`.

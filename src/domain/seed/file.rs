@@ -1,29 +1,11 @@
 //! A seed file as a whole: its top level (the format version and the main accounts), parsing
 //! it, and applying it in one transaction.
 
-use serde::{Deserialize, Serialize};
-
 use super::{
-    accounts::SeedAccount,
-    entry::{Applied, Applier, Entry, Refusal, SeedError, parse_positioned},
+    entry::{Applied, Applier, Refusal, SeedError, parse_positioned},
+    format::{FORMAT_VERSION, SeedFile},
 };
 use crate::domain::{Core, time};
-
-/// The format version written by `export`; a file with another version is refused.
-pub const FORMAT_VERSION: u32 = 1;
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedFile {
-    #[serde(default = "format_version")]
-    pub localtwilio_fixture: u32,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub accounts: Vec<Entry<SeedAccount>>,
-}
-
-fn format_version() -> u32 {
-    FORMAT_VERSION
-}
 
 /// Parses a seed file; a syntax or shape error names its line and column.
 pub fn parse(text: &str) -> Result<SeedFile, SeedError> {

@@ -12,9 +12,10 @@
 //!
 //! - `entry`: what every entry shares (positions, refusals, dates, SIDs, `settle`). At the
 //!   bottom: every other file imports it, it imports none of them.
-//! - `studio`, `conversations`, `trusthub`: each product's entries and how they are applied.
+//! - `format`: every kind of entry, as serde reads and `export` writes it.
+//! - `studio`, `conversations`, `trusthub`: how each product's entries are applied.
 //! - `accounts`: accounts and their keys, holding every product's entries.
-//! - `file`: the file's top level, parsing it and applying it whole.
+//! - `file`: parsing a file and applying it whole.
 //! - `export`: the database written in this format.
 
 mod accounts;
@@ -22,9 +23,11 @@ mod conversations;
 mod entry;
 mod export;
 mod file;
+mod format;
 mod studio;
 mod trusthub;
 
 pub use entry::{Applied, Generated, SeedError};
 pub use export::export;
-pub use file::{FORMAT_VERSION, SeedFile, apply, parse};
+pub use file::{apply, parse};
+pub use format::{FORMAT_VERSION, SeedFile};

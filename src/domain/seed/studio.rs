@@ -1,63 +1,29 @@
 //! Studio entries: a flow with its revision history and its test users.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::entry::{Applier, At, Entry, Step, dates, missing, refuse, sid};
+use super::{
+    entry::{Applier, At, Entry, Step, dates, missing, refuse},
+    format::SeedFlow,
+};
 use crate::{
     domain::studio,
     store::seed::{FlowRecord, RevisionRecord},
 };
 
-/// A flow's latest revision, its earlier ones and its test users.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedFlow {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definition: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit_message: Option<String>,
-    /// Pins the latest revision's number (export writes it). Left out, a changed flow gets a
-    /// new revision as an API update would.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub previous_revisions: Vec<Entry<SeedRevision>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_users: Option<Vec<Entry<String>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedRevision {
-    pub revision: i64,
-    pub friendly_name: String,
-    pub status: String,
-    pub definition: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit_message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-}
-
 impl Applier<'_> {
     pub async fn flow(&mut self, entry: &Entry<SeedFlow>, account: &str) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = &format!("flow {}", f.sid);
-        let sid = sid(at, what, "FW", &f.sid)?;
-        let existing: Option<FlowRecord> = self.tx.get(sid).await?;
-        if existing.as_ref().is_some_and(|e| e.account_sid != account) {
-            return refuse(at, what, "belongs to another account");
-        }
+        let (sid, existing) = self
+            .stored(
+                at,
+                what,
+                ("FW", &f.sid),
+                |e: &FlowRecord| e.account_sid == account,
+                "account",
+            )
+            .await?;
         let stored = match &existing {
             Some(_) => self.tx.revisions(sid).await?,
             None => Vec::new(),

@@ -1,42 +1,33 @@
 //! TrustHub entries: end users, their types from the catalog and their closed attribute sets.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::entry::{Applier, At, Entry, Step, missing, refuse, sid};
+use super::{
+    entry::{Applier, At, Entry, Step, given_or_stored, missing, refuse},
+    format::SeedEndUser,
+};
 use crate::{domain::trusthub, store::trusthub::end_users::EndUserRow};
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedEndUser {
-    pub sid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub friendly_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// An object (or its JSON text).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<String>,
-}
 
 impl Applier<'_> {
     pub async fn end_user(&mut self, entry: &Entry<SeedEndUser>, account: &str) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = &format!("end user {}", f.sid);
-        let sid = sid(at, what, "IT", &f.sid)?;
-        let existing: Option<EndUserRow> = self.tx.get(sid).await?;
-        if existing.as_ref().is_some_and(|e| e.account_sid != account) {
-            return refuse(at, what, "belongs to another account");
-        }
-        let friendly_name = match (&f.friendly_name, &existing) {
-            (Some(name), _) => name.clone(),
-            (None, Some(e)) => e.friendly_name.clone(),
-            (None, None) => return missing(at, what, "friendly_name"),
-        };
+        let (sid, existing) = self
+            .stored(
+                at,
+                what,
+                ("IT", &f.sid),
+                |e: &EndUserRow| e.account_sid == account,
+                "account",
+            )
+            .await?;
+        let friendly_name = given_or_stored(
+            at,
+            what,
+            "friendly_name",
+            &f.friendly_name,
+            existing.as_ref().map(|e| &e.friendly_name),
+        )?;
         trusthub::end_users::check_friendly_name(Some(&friendly_name)).at(at, what)?;
         let kind = match (&f.r#type, &existing) {
             (Some(t), Some(e)) if *t != e.r#type => {
