@@ -171,17 +171,8 @@ impl Applier<'_> {
     }
 
     async fn key(&mut self, entry: &Entry<SeedKey>, account: &str) -> Step {
-        let (at, f) = (entry.at, &entry.value);
-        let what = &format!("key {}", f.sid);
-        let (sid, existing) = self
-            .stored(
-                at,
-                what,
-                ("SK", &f.sid),
-                |e: &KeyRecord| e.account_sid == account,
-                "account",
-            )
-            .await?;
+        let (at, what, sid, existing) = self.open(entry, account).await?;
+        let (f, what) = (&entry.value, &what);
         let friendly_name = f
             .friendly_name
             .clone()

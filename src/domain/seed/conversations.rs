@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{
-    entry::{Applier, At, Entry, Refusal, Step, given_or_stored, missing, refuse},
+    entry::{Applier, At, Entry, Refusal, Step, file_or_stored, missing, refuse},
     format::{SeedConfiguration, SeedRole, SeedService, SeedUser, SeedWebhooks},
 };
 use crate::{
@@ -70,24 +70,11 @@ impl Applier<'_> {
     }
 
     pub async fn service(&mut self, entry: &Entry<SeedService>, account: &str) -> Step {
-        let (at, f) = (entry.at, &entry.value);
-        let what = &format!("conversation service {}", f.sid);
-        let (sid, existing) = self
-            .stored(
-                at,
-                what,
-                ("IS", &f.sid),
-                |e: &ServiceRow| e.account_sid == account,
-                "account",
-            )
-            .await?;
-        let friendly_name = given_or_stored(
-            at,
-            what,
-            "friendly_name",
-            &f.friendly_name,
-            existing.as_ref().map(|e| &e.friendly_name),
-        )?;
+        let (at, what, sid, existing) = self.open(entry, account).await?;
+        let (f, what) = (&entry.value, &what);
+        let stored_name = existing.as_ref().map(|e| &e.friendly_name);
+        let friendly_name =
+            file_or_stored(at, what, "friendly_name", &f.friendly_name, stored_name)?;
         conversations::check_service_name(&friendly_name).at(at, what)?;
         let names_defaults = f.default_chat_service_role_sid.is_some()
             || f.default_conversation_role_sid.is_some()
@@ -285,24 +272,11 @@ impl Applier<'_> {
     }
 
     async fn role(&mut self, entry: &Entry<SeedRole>, service: &ServiceRow) -> Step {
-        let (at, f) = (entry.at, &entry.value);
-        let what = &format!("role {}", f.sid);
-        let (sid, existing) = self
-            .stored(
-                at,
-                what,
-                ("RL", &f.sid),
-                |e: &RoleRow| e.service_sid == service.sid,
-                "service",
-            )
-            .await?;
-        let friendly_name = given_or_stored(
-            at,
-            what,
-            "friendly_name",
-            &f.friendly_name,
-            existing.as_ref().map(|e| &e.friendly_name),
-        )?;
+        let (at, what, sid, existing) = self.open(entry, &service.sid).await?;
+        let (f, what) = (&entry.value, &what);
+        let stored_name = existing.as_ref().map(|e| &e.friendly_name);
+        let friendly_name =
+            file_or_stored(at, what, "friendly_name", &f.friendly_name, stored_name)?;
         conversations::check_role_name(&friendly_name).at(at, what)?;
         let kind = match (&f.r#type, &existing) {
             (Some(t), Some(e)) if *t != e.r#type => {
@@ -339,17 +313,8 @@ impl Applier<'_> {
     }
 
     async fn user(&mut self, entry: &Entry<SeedUser>, service: &ServiceRow) -> Step {
-        let (at, f) = (entry.at, &entry.value);
-        let what = &format!("user {}", f.sid);
-        let (sid, existing) = self
-            .stored(
-                at,
-                what,
-                ("US", &f.sid),
-                |e: &UserRow| e.service_sid == service.sid,
-                "service",
-            )
-            .await?;
+        let (at, what, sid, existing) = self.open(entry, &service.sid).await?;
+        let (f, what) = (&entry.value, &what);
         let identity = match (&f.identity, &existing) {
             (Some(i), Some(e)) if *i != e.identity => {
                 return refuse(at, what, "a user's identity cannot change");

@@ -219,7 +219,7 @@ pub(super) fn missing<T>(at: usize, what: &str, field: &str) -> Step<T> {
 }
 
 /// A field a new entry must give (`field`): the file's value, else the stored row's.
-pub(super) fn given_or_stored<T: Clone>(
+pub(super) fn file_or_stored<T: Clone>(
     at: usize,
     what: &str,
     field: &str,
@@ -314,6 +314,24 @@ stamped!(
     EndUserRow
 );
 
+/// A kind of entry whose SID names a stored row that belongs to an owner (an account or a
+/// service). `format.rs` says which row each kind of entry becomes.
+pub(super) trait Owned {
+    type Row: Record;
+    /// The SID prefix.
+    const PREFIX: &'static str;
+    /// How refusals name an entry of this kind ("user US…").
+    const NAME: &'static str;
+    /// What owns one: "account" or "service".
+    const OWNER: &'static str;
+    fn sid(&self) -> &str;
+    fn owner_of(row: &Self::Row) -> &str;
+}
+
+/// An entry `Applier::open` has checked: its offset, how refusals name it, its SID and the row
+/// stored under that SID.
+pub(super) type Opened<'e, R> = (usize, String, &'e str, Option<R>);
+
 /// What applying a file did.
 #[derive(Debug, Default)]
 pub struct Applied {
@@ -390,23 +408,24 @@ impl Applier<'_> {
         Ok(desired)
     }
 
-    /// The entry's SID (`text`, checked against `prefix`) and the row stored under it, which
-    /// must belong to the entry's owner (`belongs`; else refused as belonging to another
-    /// `whose`, e.g. "account").
-    pub async fn stored<'t, R: Record>(
+    /// Opens an entry owned by `owner` (an account or service SID): its SID checked, and the
+    /// row stored under it, which must belong to that owner.
+    pub async fn open<'e, T: Owned>(
         &mut self,
-        at: usize,
-        what: &str,
-        (prefix, text): (&str, &'t str),
-        belongs: impl Fn(&R) -> bool,
-        whose: &str,
-    ) -> Step<(&'t str, Option<R>)> {
-        let sid = sid(at, what, prefix, text)?;
-        let existing: Option<R> = self.tx.get(sid).await?;
-        if existing.as_ref().is_some_and(|row| !belongs(row)) {
-            return refuse(at, what, format!("belongs to another {whose}"));
+        entry: &'e Entry<T>,
+        owner: &str,
+    ) -> Step<Opened<'e, T::Row>> {
+        let (at, text) = (entry.at, entry.value.sid());
+        let what = format!("{} {text}", T::NAME);
+        let sid = sid(at, &what, T::PREFIX, text)?;
+        let existing: Option<T::Row> = self.tx.get(sid).await?;
+        if existing
+            .as_ref()
+            .is_some_and(|row| T::owner_of(row) != owner)
+        {
+            return refuse(at, &what, format!("belongs to another {}", T::OWNER));
         }
-        Ok((sid, existing))
+        Ok((at, what, sid, existing))
     }
 
     /// Counts an entry settled without `settle`.

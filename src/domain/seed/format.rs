@@ -4,7 +4,12 @@
 
 use serde_json::Value;
 
-use super::entry::{Entry, seed_entry};
+use super::entry::{Entry, Owned, seed_entry};
+use crate::store::{
+    conversations::{RoleRow, ServiceRow, UserRow},
+    seed::{FlowRecord, KeyRecord},
+    trusthub::end_users::EndUserRow,
+};
 
 /// The format version written by `export`; a file with another version is refused.
 pub const FORMAT_VERSION: u32 = 1;
@@ -161,4 +166,31 @@ seed_entry! {
         pub date_created: Option<String>,
         pub date_updated: Option<String>,
     }
+}
+
+/// Which stored row each kind of entry becomes, and what owns it.
+macro_rules! owned {
+    ($($entry:ty => $row:ty, $prefix:literal, $name:literal, $owner:ident of $whose:literal;)+) => {
+        $(impl Owned for $entry {
+            type Row = $row;
+            const PREFIX: &'static str = $prefix;
+            const NAME: &'static str = $name;
+            const OWNER: &'static str = $whose;
+            fn sid(&self) -> &str {
+                &self.sid
+            }
+            fn owner_of(row: &$row) -> &str {
+                &row.$owner
+            }
+        })+
+    };
+}
+
+owned! {
+    SeedKey => KeyRecord, "SK", "key", account_sid of "account";
+    SeedFlow => FlowRecord, "FW", "flow", account_sid of "account";
+    SeedService => ServiceRow, "IS", "conversation service", account_sid of "account";
+    SeedRole => RoleRow, "RL", "role", service_sid of "service";
+    SeedUser => UserRow, "US", "user", service_sid of "service";
+    SeedEndUser => EndUserRow, "IT", "end user", account_sid of "account";
 }

@@ -13,17 +13,8 @@ use crate::{
 
 impl Applier<'_> {
     pub async fn flow(&mut self, entry: &Entry<SeedFlow>, account: &str) -> Step {
-        let (at, f) = (entry.at, &entry.value);
-        let what = &format!("flow {}", f.sid);
-        let (sid, existing) = self
-            .stored(
-                at,
-                what,
-                ("FW", &f.sid),
-                |e: &FlowRecord| e.account_sid == account,
-                "account",
-            )
-            .await?;
+        let (at, what, sid, existing) = self.open(entry, account).await?;
+        let (f, what) = (&entry.value, &what);
         let stored = match &existing {
             Some(_) => self.tx.revisions(sid).await?,
             None => Vec::new(),

@@ -3,31 +3,18 @@
 use serde_json::Value;
 
 use super::{
-    entry::{Applier, At, Entry, Step, given_or_stored, missing, refuse},
+    entry::{Applier, At, Entry, Step, file_or_stored, missing, refuse},
     format::SeedEndUser,
 };
 use crate::{domain::trusthub, store::trusthub::end_users::EndUserRow};
 
 impl Applier<'_> {
     pub async fn end_user(&mut self, entry: &Entry<SeedEndUser>, account: &str) -> Step {
-        let (at, f) = (entry.at, &entry.value);
-        let what = &format!("end user {}", f.sid);
-        let (sid, existing) = self
-            .stored(
-                at,
-                what,
-                ("IT", &f.sid),
-                |e: &EndUserRow| e.account_sid == account,
-                "account",
-            )
-            .await?;
-        let friendly_name = given_or_stored(
-            at,
-            what,
-            "friendly_name",
-            &f.friendly_name,
-            existing.as_ref().map(|e| &e.friendly_name),
-        )?;
+        let (at, what, sid, existing) = self.open(entry, account).await?;
+        let (f, what) = (&entry.value, &what);
+        let stored_name = existing.as_ref().map(|e| &e.friendly_name);
+        let friendly_name =
+            file_or_stored(at, what, "friendly_name", &f.friendly_name, stored_name)?;
         trusthub::end_users::check_friendly_name(Some(&friendly_name)).at(at, what)?;
         let kind = match (&f.r#type, &existing) {
             (Some(t), Some(e)) if *t != e.r#type => {
