@@ -101,24 +101,18 @@ impl Applier<'_> {
             accounts::check_subaccount_room(existing_subaccounts).at(at, what)?;
         }
         let record = self
-            .settle(
-                at,
-                what,
-                existing.as_ref(),
-                (&f.date_created, &f.date_updated),
-                |stamps| AccountRecord {
-                    seq: stamps.seq,
-                    sid: sid.to_owned(),
-                    owner_account_sid: owner.clone(),
-                    friendly_name: friendly_name.clone(),
-                    status: status.as_str().to_owned(),
-                    r#type: kind.clone(),
-                    auth_token_hash: hash.clone(),
-                    auth_token_sealed: sealed.clone(),
-                    date_created: stamps.created,
-                    date_updated: stamps.updated,
-                },
-            )
+            .settle(at, what, f, existing.as_ref(), |stamps| AccountRecord {
+                seq: stamps.seq,
+                sid: sid.to_owned(),
+                owner_account_sid: owner.clone(),
+                friendly_name: friendly_name.clone(),
+                status: status.as_str().to_owned(),
+                r#type: kind.clone(),
+                auth_token_hash: hash.clone(),
+                auth_token_sealed: sealed.clone(),
+                date_created: stamps.created,
+                date_updated: stamps.updated,
+            })
             .await?;
         // Every account has a default Conversations service (made with the account, as the
         // API does) unless the file names one.
@@ -211,21 +205,15 @@ impl Applier<'_> {
                 }
             },
         };
-        self.settle(
-            at,
-            what,
-            existing.as_ref(),
-            (&f.date_created, &f.date_updated),
-            |stamps| KeyRecord {
-                seq: stamps.seq,
-                sid: sid.to_owned(),
-                account_sid: account.to_owned(),
-                friendly_name: friendly_name.clone(),
-                secret_hash: hash.clone(),
-                date_created: stamps.created,
-                date_updated: stamps.updated,
-            },
-        )
+        self.settle(at, what, f, existing.as_ref(), |stamps| KeyRecord {
+            seq: stamps.seq,
+            sid: sid.to_owned(),
+            account_sid: account.to_owned(),
+            friendly_name: friendly_name.clone(),
+            secret_hash: hash.clone(),
+            date_created: stamps.created,
+            date_updated: stamps.updated,
+        })
         .await?;
         Ok(())
     }

@@ -119,24 +119,18 @@ impl Applier<'_> {
             .or(existing.as_ref().map(|e| e.reachability_enabled))
             .unwrap_or(false);
         let service = self
-            .settle(
-                at,
-                what,
-                existing.as_ref(),
-                (&f.date_created, &f.date_updated),
-                |stamps| ServiceRow {
-                    seq: stamps.seq,
-                    sid: sid.to_owned(),
-                    account_sid: account.to_owned(),
-                    friendly_name: friendly_name.clone(),
-                    default_chat_service_role_sid: chat.clone(),
-                    default_conversation_role_sid: conversation.clone(),
-                    default_conversation_creator_role_sid: creator.clone(),
-                    reachability_enabled: reachability,
-                    date_created: stamps.created,
-                    date_updated: stamps.updated,
-                },
-            )
+            .settle(at, what, f, existing.as_ref(), |stamps| ServiceRow {
+                seq: stamps.seq,
+                sid: sid.to_owned(),
+                account_sid: account.to_owned(),
+                friendly_name: friendly_name.clone(),
+                default_chat_service_role_sid: chat.clone(),
+                default_conversation_role_sid: conversation.clone(),
+                default_conversation_creator_role_sid: creator.clone(),
+                reachability_enabled: reachability,
+                date_created: stamps.created,
+                date_updated: stamps.updated,
+            })
             .await?;
         if let Some(mut standard) = standard {
             standard.now = service.date_created;
@@ -202,8 +196,7 @@ impl Applier<'_> {
             .unwrap_or_else(|| webhooks::default_account_webhook(account));
         let merged =
             webhooks::merge_account(current, webhook_input(&entry.value)).at(entry.at, what)?;
-        self.count_and(stored.as_ref() == Some(&merged), stored.is_none());
-        if stored.as_ref() != Some(&merged) {
+        if self.must_write(stored.as_ref(), &merged) {
             self.tx.put_account_webhook(&merged).await?;
         }
         Ok(())
@@ -230,8 +223,7 @@ impl Applier<'_> {
             .unwrap_or_else(|| webhooks::default_service_webhook(service));
         let merged =
             webhooks::merge_service(current, webhook_input(&entry.value)).at(entry.at, what)?;
-        self.count_and(stored.as_ref() == Some(&merged), stored.is_none());
-        if stored.as_ref() != Some(&merged) {
+        if self.must_write(stored.as_ref(), &merged) {
             self.tx.put_service_webhook(&merged).await?;
         }
         Ok(())
@@ -264,8 +256,7 @@ impl Applier<'_> {
             default_closed_timer: closed.or(stored.default_closed_timer.clone()),
             ..stored.clone()
         };
-        self.count_and(desired == stored, false);
-        if desired != stored {
+        if self.must_write(Some(&stored), &desired) {
             self.tx.put_configuration(&desired).await?;
         }
         Ok(())
@@ -291,23 +282,17 @@ impl Applier<'_> {
             (None, Some(e)) => e.permissions.clone(),
             (None, None) => return missing(at, what, "permissions"),
         };
-        self.settle(
-            at,
-            what,
-            existing.as_ref(),
-            (&f.date_created, &f.date_updated),
-            |stamps| RoleRow {
-                seq: stamps.seq,
-                sid: sid.to_owned(),
-                service_sid: service.sid.clone(),
-                account_sid: service.account_sid.clone(),
-                friendly_name: friendly_name.clone(),
-                r#type: kind.to_owned(),
-                permissions: permissions.clone(),
-                date_created: stamps.created,
-                date_updated: stamps.updated,
-            },
-        )
+        self.settle(at, what, f, existing.as_ref(), |stamps| RoleRow {
+            seq: stamps.seq,
+            sid: sid.to_owned(),
+            service_sid: service.sid.clone(),
+            account_sid: service.account_sid.clone(),
+            friendly_name: friendly_name.clone(),
+            r#type: kind.to_owned(),
+            permissions: permissions.clone(),
+            date_created: stamps.created,
+            date_updated: stamps.updated,
+        })
         .await?;
         Ok(())
     }
@@ -350,24 +335,18 @@ impl Applier<'_> {
             (None, None) => service.default_chat_service_role_sid.clone(),
         };
         let written = self
-            .settle(
-                at,
-                what,
-                existing.as_ref(),
-                (&f.date_created, &f.date_updated),
-                |stamps| UserRow {
-                    seq: stamps.seq,
-                    sid: sid.to_owned(),
-                    service_sid: service.sid.clone(),
-                    account_sid: service.account_sid.clone(),
-                    identity: identity.clone(),
-                    friendly_name: friendly_name.clone(),
-                    attributes: attributes.clone(),
-                    role_sid: role_sid.clone(),
-                    date_created: stamps.created,
-                    date_updated: stamps.updated,
-                },
-            )
+            .settle(at, what, f, existing.as_ref(), |stamps| UserRow {
+                seq: stamps.seq,
+                sid: sid.to_owned(),
+                service_sid: service.sid.clone(),
+                account_sid: service.account_sid.clone(),
+                identity: identity.clone(),
+                friendly_name: friendly_name.clone(),
+                attributes: attributes.clone(),
+                role_sid: role_sid.clone(),
+                date_created: stamps.created,
+                date_updated: stamps.updated,
+            })
             .await;
         match written {
             Err(Refusal::Storage(e))

@@ -30,20 +30,13 @@ macro_rules! seed_entry {
     ($(#[$attr:meta])* pub struct $name:ident { $($body:tt)* }) => {
         seed_entry!(@fields [$(#[$attr])* $name] [] $($body)*);
     };
+    // `Option<…>` and `Vec<…>`, the only generic field types of the format.
     (@fields $head:tt [$($done:tt)*]
-     $(#[$doc:meta])* pub $field:ident: Option<$t:ty>, $($rest:tt)*) => {
+     $(#[$doc:meta])* pub $field:ident: $wrapper:ident<$t:ty>, $($rest:tt)*) => {
         seed_entry!(@fields $head [$($done)*
             $(#[$doc])*
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub $field: Option<$t>,
-        ] $($rest)*);
-    };
-    (@fields $head:tt [$($done:tt)*]
-     $(#[$doc:meta])* pub $field:ident: Vec<$t:ty>, $($rest:tt)*) => {
-        seed_entry!(@fields $head [$($done)*
-            $(#[$doc])*
-            #[serde(default, skip_serializing_if = "Vec::is_empty")]
-            pub $field: Vec<$t>,
+            #[serde(default, skip_serializing_if = "crate::domain::seed::entry::left_out")]
+            pub $field: $wrapper<$t>,
         ] $($rest)*);
     };
     (@fields $head:tt [$($done:tt)*]
@@ -56,6 +49,27 @@ macro_rules! seed_entry {
         #[serde(deny_unknown_fields)]
         pub struct $name { $($done)* }
     };
+}
+
+/// A field `export` leaves out: `None`, or an empty list.
+pub(super) trait LeftOut {
+    fn left_out(&self) -> bool;
+}
+
+impl<T> LeftOut for Option<T> {
+    fn left_out(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> LeftOut for Vec<T> {
+    fn left_out(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+pub(super) fn left_out<T: LeftOut>(value: &T) -> bool {
+    value.left_out()
 }
 
 pub(super) use seed_entry;
@@ -278,6 +292,11 @@ pub(super) fn dates(
     })
 }
 
+/// An entry with `date_created` and `date_updated`, as the file gives them.
+pub(super) trait Dated {
+    fn dates(&self) -> (&Option<String>, &Option<String>);
+}
+
 /// The bookkeeping columns `settle` decides for a row: its list position and its dates.
 #[derive(Clone, Copy)]
 pub(super) struct Stamps {
@@ -359,18 +378,18 @@ pub(super) struct Applier<'a> {
 
 impl Applier<'_> {
     /// Writes the row `build` makes unless the stored row (`existing`) already equals it.
-    /// Dates the file (`file_dates`: its `date_created`, `date_updated`) leaves out keep their
-    /// stored values; a changed row without a `date_updated` in the file is stamped now, as the
+    /// Dates the entry (`file`) leaves out keep their stored values; a changed row without a `date_updated` in the file is stamped now, as the
     /// API would. An existing row keeps its `seq`, so list order survives an update.
     pub async fn settle<R: Record + Stamped + PartialEq>(
         &mut self,
         at: usize,
         what: &str,
+        file: &impl Dated,
         existing: Option<&R>,
-        file_dates: (&Option<String>, &Option<String>),
         build: impl Fn(Stamps) -> R,
     ) -> Step<R> {
-        let given = dates(at, what, file_dates.0, file_dates.1)?;
+        let (date_created, date_updated) = file.dates();
+        let given = dates(at, what, date_created, date_updated)?;
         let stored = existing.map(Stamped::stamps);
         let seq = stored.map_or(0, |s| s.seq);
         let created = given
@@ -428,13 +447,15 @@ impl Applier<'_> {
         Ok((at, what, sid, existing))
     }
 
-    /// Counts an entry settled without `settle`.
-    pub fn count_and(&mut self, unchanged: bool, created: bool) {
-        match (unchanged, created) {
-            (true, _) => self.out.unchanged += 1,
-            (false, true) => self.out.created += 1,
-            (false, false) => self.out.updated += 1,
+    /// Counts an entry settled without `settle` (one without list position or dates):
+    /// whether `desired` must be written, i.e. differs from what is `stored`.
+    pub fn must_write<W: PartialEq>(&mut self, stored: Option<&W>, desired: &W) -> bool {
+        match stored {
+            Some(row) if row == desired => self.out.unchanged += 1,
+            Some(_) => self.out.updated += 1,
+            None => self.out.created += 1,
         }
+        stored != Some(desired)
     }
 }
 

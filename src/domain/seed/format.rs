@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::entry::{Entry, Owned, seed_entry};
+use super::entry::{Dated, Entry, Owned, seed_entry};
 use crate::store::{
     conversations::{RoleRow, ServiceRow, UserRow},
     seed::{FlowRecord, KeyRecord},
@@ -194,3 +194,22 @@ owned! {
     SeedUser => UserRow, "US", "user", service_sid of "service";
     SeedEndUser => EndUserRow, "IT", "end user", account_sid of "account";
 }
+
+macro_rules! dated {
+    ($($entry:ty),+) => {
+        $(impl Dated for $entry {
+            fn dates(&self) -> (&Option<String>, &Option<String>) {
+                (&self.date_created, &self.date_updated)
+            }
+        })+
+    };
+}
+
+dated!(
+    SeedAccount,
+    SeedKey,
+    SeedService,
+    SeedRole,
+    SeedUser,
+    SeedEndUser
+);

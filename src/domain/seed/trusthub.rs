@@ -37,22 +37,16 @@ impl Applier<'_> {
             (None, Some(e)) => e.attributes.clone(),
             (None, None) => "{}".to_owned(),
         };
-        self.settle(
-            at,
-            what,
-            existing.as_ref(),
-            (&f.date_created, &f.date_updated),
-            |stamps| EndUserRow {
-                seq: stamps.seq,
-                sid: sid.to_owned(),
-                account_sid: account.to_owned(),
-                friendly_name: friendly_name.clone(),
-                r#type: kind.clone(),
-                attributes: attributes.clone(),
-                date_created: stamps.created,
-                date_updated: stamps.updated,
-            },
-        )
+        self.settle(at, what, f, existing.as_ref(), |stamps| EndUserRow {
+            seq: stamps.seq,
+            sid: sid.to_owned(),
+            account_sid: account.to_owned(),
+            friendly_name: friendly_name.clone(),
+            r#type: kind.clone(),
+            attributes: attributes.clone(),
+            date_created: stamps.created,
+            date_updated: stamps.updated,
+        })
         .await?;
         Ok(())
     }
