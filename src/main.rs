@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use localtwilio::{
     Config, Server,
-    domain::{accounts::Bootstrap, fixtures, sid::AccountSid},
+    domain::{accounts::Bootstrap, seed, sid::AccountSid},
     progress::Progress,
     telemetry,
 };
@@ -238,9 +238,9 @@ impl From<GenerateArgs> for localtwilio::generate::Sizes {
 async fn seed_file(core: &localtwilio::domain::Core, file: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read fixture {}", file.display()))?;
-    let applied = match fixtures::apply(core, &text).await {
+    let applied = match seed::apply(core, &text).await {
         Ok(applied) => applied,
-        Err(e) => match e.downcast::<fixtures::FixtureError>() {
+        Err(e) => match e.downcast::<seed::SeedError>() {
             // file:line:column: why — nothing was applied.
             Ok(refused) => anyhow::bail!("{}:{refused} (nothing was applied)", file.display()),
             Err(other) => {
@@ -345,7 +345,7 @@ async fn export(
     let core = localtwilio::open_core_alongside(config).await?;
     let progress = Progress::new(None, "rows");
     let mut rows = 0u64;
-    let exported = fixtures::export(&core, account.as_ref(), secrets, &mut |n| {
+    let exported = seed::export(&core, account.as_ref(), secrets, &mut |n| {
         rows += n;
         progress.set(rows);
     })

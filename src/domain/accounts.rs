@@ -173,12 +173,7 @@ pub async fn create_subaccount(
     friendly_name: Option<String>,
 ) -> Result<Account> {
     principal.require_account_credential()?;
-    if !principal.is_main_account() {
-        return Err(Error::invalid_code(
-            SUBACCOUNT_CANNOT_NEST,
-            "Subaccounts cannot contain subaccounts. Only a root account may contain subaccounts.",
-        ));
-    }
+    check_may_own_subaccounts(principal.is_main_account())?;
     let now = time::now();
     let friendly_name = friendly_name
         .filter(|name| !name.is_empty())
@@ -206,11 +201,40 @@ pub async fn create_subaccount(
         .await?;
     match created {
         CreateSubaccount::Created(row) => to_account(core, row),
-        CreateSubaccount::LimitReached => Err(Error::invalid_code(
-            TOO_MANY_SUBACCOUNTS,
-            "Reached maximum number of subaccounts",
-        )),
+        // The store counted under the write lock (no concurrent create can overshoot) and
+        // found `MAX_SUBACCOUNTS`: the refusal `check_subaccount_room` gives for that count.
+        CreateSubaccount::LimitReached => Err(too_many_subaccounts()),
     }
+}
+
+/// Only a main account may own subaccounts (21101). `owner_is_main`: the would-be owner is a
+/// main account. Shared with `seed FILE`.
+pub(crate) fn check_may_own_subaccounts(owner_is_main: bool) -> Result<()> {
+    if owner_is_main {
+        Ok(())
+    } else {
+        Err(Error::invalid_code(
+            SUBACCOUNT_CANNOT_NEST,
+            "Subaccounts cannot contain subaccounts. Only a root account may contain subaccounts.",
+        ))
+    }
+}
+
+/// A main account has at most `MAX_SUBACCOUNTS` subaccounts (21480); `existing` is how many it
+/// has before the new one. Shared with `seed FILE`.
+pub(crate) fn check_subaccount_room(existing: i64) -> Result<()> {
+    if existing < MAX_SUBACCOUNTS {
+        Ok(())
+    } else {
+        Err(too_many_subaccounts())
+    }
+}
+
+fn too_many_subaccounts() -> Error {
+    Error::invalid_code(
+        TOO_MANY_SUBACCOUNTS,
+        "Reached maximum number of subaccounts",
+    )
 }
 
 /// `friendly_name` is "up to 64 characters" (spec, `api.v2010.account`).
@@ -265,16 +289,13 @@ pub async fn update(
     }
     if let Some(new) = status {
         let is_main = current.owner_account_sid == current.sid;
-        if is_main && new.as_str() != current.status {
-            return Err(Error::invalid(
-                "Invalid parameter Status: the main account's status cannot be changed",
-            ));
-        }
-        if current.status == "closed" && new != AccountStatus::Closed {
-            return Err(Error::invalid(
-                "Invalid parameter Status: a closed account cannot be reopened",
-            ));
-        }
+        let stored = AccountStatus::parse(&current.status).map_err(|_| {
+            Error::internal(anyhow::anyhow!(
+                "malformed account status {:?}",
+                current.status
+            ))
+        })?;
+        check_status_change(is_main, stored, new)?;
     }
     let updated = core
         .store
@@ -291,8 +312,29 @@ pub async fn update(
     }
     match updated {
         Some(row) => to_account(core, row),
-        None => Err(Error::invalid(
-            "Invalid parameter Status: a closed account cannot be reopened",
-        )),
+        None => Err(closed_is_final()),
     }
+}
+
+/// A status change from `current` to `new`: a main account's status cannot be changed (it
+/// stays active, so the server can never lock out its root *(ours)*), and `closed` is final.
+/// Shared with `seed FILE` (a new account's `current` is `active`, as the API creates it).
+pub(crate) fn check_status_change(
+    is_main: bool,
+    current: AccountStatus,
+    new: AccountStatus,
+) -> Result<()> {
+    if is_main && new != current {
+        return Err(Error::invalid(
+            "Invalid parameter Status: the main account's status cannot be changed",
+        ));
+    }
+    if current == AccountStatus::Closed && new != AccountStatus::Closed {
+        return Err(closed_is_final());
+    }
+    Ok(())
+}
+
+fn closed_is_final() -> Error {
+    Error::invalid("Invalid parameter Status: a closed account cannot be reopened")
 }

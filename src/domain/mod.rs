@@ -3,10 +3,10 @@
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
-pub mod fixtures;
 pub mod keys;
 pub mod paging;
 pub mod secrets;
+pub mod seed;
 pub mod sid;
 pub mod studio;
 pub mod time;

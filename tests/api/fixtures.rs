@@ -331,7 +331,7 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
             "role of the wrong type",
             "\"role_sid\": \"RL00000000000000000000000000000d11\"",
             "\"role_sid\": \"RL00000000000000000000000000000d14\"".into(),
-            "must name a service role",
+            "Invalid parameter RoleSid: must name a service-level role",
         ),
         (
             "permission of another role type",
@@ -356,6 +356,31 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
             "\"conversation_services\": [",
             "\"conversation_configuration\": {\"default_closed_timer\": \"PT1M\"}, \"conversation_services\": [".into(),
             "DefaultClosedTimer",
+        ),
+        // The account and messaging-service rules are the API's, in the API's words.
+        (
+            "a main account that is not active",
+            "\"friendly_name\": \"Acme Demo\",",
+            "\"friendly_name\": \"Acme Demo\", \"status\": \"suspended\",".into(),
+            "Invalid parameter Status: the main account's status cannot be changed",
+        ),
+        (
+            "a subaccount inside a subaccount",
+            "\"friendly_name\": \"Acme Demo — EU branch\",",
+            "\"friendly_name\": \"Acme Demo — EU branch\", \"subaccounts\": [{\"sid\": \"AC00000000000000000000000000000de2\"}],".into(),
+            "Subaccounts cannot contain subaccounts. Only a root account may contain subaccounts. (21101)",
+        ),
+        (
+            "a service's default chat role of the conversation type",
+            "\"default_chat_service_role_sid\": \"RL00000000000000000000000000000de2\"",
+            "\"default_chat_service_role_sid\": \"RL00000000000000000000000000000de4\"".into(),
+            "Invalid parameter DefaultChatServiceRoleSid: must name a service role",
+        ),
+        (
+            "messaging service SID of the wrong pattern",
+            "\"conversation_services\": [",
+            "\"conversation_configuration\": {\"default_messaging_service_sid\": \"MG123\"}, \"conversation_services\": [".into(),
+            "Invalid parameter DefaultMessagingServiceSid: must match ^MG[0-9a-fA-F]{32}$",
         ),
         (
             "bad JSON",

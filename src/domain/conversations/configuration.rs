@@ -133,13 +133,7 @@ pub async fn update_configuration(
             ));
         }
     }
-    if let Some(sid) = &input.default_messaging_service_sid
-        && !matches_pattern(sid, "MG")
-    {
-        return Err(Error::invalid(
-            "Invalid parameter DefaultMessagingServiceSid: must match ^MG[0-9a-fA-F]{32}$",
-        ));
-    }
+    check_messaging_service_sid(input.default_messaging_service_sid.as_deref())?;
     let change = ConfigChange {
         default_chat_service_sid: input.default_chat_service_sid,
         default_messaging_service_sid: input.default_messaging_service_sid,
@@ -177,6 +171,17 @@ pub async fn update_configuration(
     }
 }
 
+/// `DefaultMessagingServiceSid`, when given, matches the spec's `^MG[0-9a-fA-F]{32}$`. Shared
+/// with `seed FILE`.
+pub(crate) fn check_messaging_service_sid(sid: Option<&str>) -> Result<()> {
+    match sid {
+        Some(sid) if !matches_pattern(sid, "MG") => Err(Error::invalid(
+            "Invalid parameter DefaultMessagingServiceSid: must match ^MG[0-9a-fA-F]{32}$",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub struct ServiceConfigInput {
     pub default_chat_service_role_sid: Option<String>,
     pub default_conversation_role_sid: Option<String>,
@@ -193,20 +198,38 @@ async fn check_role(
     kind: &str,
 ) -> Result<Option<String>> {
     let Some(sid) = sid else { return Ok(None) };
-    let parsed = RoleSid::parse(&sid).ok_or_else(|| {
+    let parsed = parse_default_role_sid(&sid, name)?;
+    let found = match role_of(core, service, &parsed).await {
+        Ok(role) => Some(role.kind),
+        Err(Error::NotFound) => None,
+        Err(e) => return Err(e),
+    };
+    check_default_role_type(found, name, kind)?;
+    Ok(Some(sid))
+}
+
+/// A service's default role SID (parameter `name`) as given: the spec pattern (else 20001).
+/// Shared with `seed FILE`.
+pub(crate) fn parse_default_role_sid(sid: &str, name: &str) -> Result<RoleSid> {
+    RoleSid::parse(sid).ok_or_else(|| {
         Error::invalid(format!(
             "Invalid parameter {name}: must match ^RL[0-9a-fA-F]{{32}}$"
         ))
-    })?;
-    match role_of(core, service, &parsed).await {
-        Ok(role) if role.kind == kind => Ok(Some(sid)),
-        Ok(_) => Err(Error::invalid(format!(
+    })
+}
+
+/// A service's default role (parameter `name`) is a role of that service of type `kind`.
+/// `found` is the type of the role the SID names in the service, `None` when it names none
+/// there. Shared with `seed FILE`.
+pub(crate) fn check_default_role_type(found: Option<&str>, name: &str, kind: &str) -> Result<()> {
+    match found {
+        Some(found) if found == kind => Ok(()),
+        Some(_) => Err(Error::invalid(format!(
             "Invalid parameter {name}: must name a {kind} role"
         ))),
-        Err(Error::NotFound) => Err(Error::invalid(format!(
+        None => Err(Error::invalid(format!(
             "Invalid parameter {name}: no such role in this service"
         ))),
-        Err(e) => Err(e),
     }
 }
 

@@ -26,7 +26,7 @@ pub use scope::{Scope, Service, ServiceCache};
 pub use services::{DEFAULT_SERVICE_NAME, default_service, new_service};
 pub use users::{User, UserInput, check_attributes, check_identity};
 
-// The checks `seed FILE` shares with the API (`domain::fixtures`).
+// The checks `seed FILE` shares with the API (`domain::seed`).
 pub(crate) use configuration::check_timer;
 pub(crate) use roles::{check_permissions, check_role_name};
 pub(crate) use services::check_service_name;

@@ -169,15 +169,27 @@ const NO_SUCH_ROLE: &str = "Invalid parameter RoleSid: no such role in this serv
 
 /// `RoleSid`: the spec pattern (else 20001), then a service role of this service (else 20001).
 async fn check_user_role(core: &Core, service: &Service, raw: &str) -> Result<String> {
-    let sid = RoleSid::parse(raw).ok_or_else(|| {
-        Error::invalid("Invalid parameter RoleSid: must match ^RL[0-9a-fA-F]{32}$")
-    })?;
-    match core
+    let sid = parse_user_role_sid(raw)?;
+    let role = core
         .store
         .fetch_role(service.sid.as_str(), sid.as_str())
-        .await?
-    {
-        Some(role) if role.r#type == "service" => Ok(role.sid),
+        .await?;
+    check_user_role_type(role.as_ref().map(|r| r.r#type.as_str()))?;
+    Ok(sid.to_string())
+}
+
+/// A user's `RoleSid` as given: the spec pattern (else 20001). Shared with `seed FILE`.
+pub(crate) fn parse_user_role_sid(raw: &str) -> Result<RoleSid> {
+    RoleSid::parse(raw)
+        .ok_or_else(|| Error::invalid("Invalid parameter RoleSid: must match ^RL[0-9a-fA-F]{32}$"))
+}
+
+/// A user's role is a service-level role of the user's service. `found` is the type of the
+/// role its `RoleSid` names in that service, `None` when it names none there. Shared with
+/// `seed FILE`.
+pub(crate) fn check_user_role_type(found: Option<&str>) -> Result<()> {
+    match found {
+        Some("service") => Ok(()),
         Some(_) => Err(Error::invalid(
             "Invalid parameter RoleSid: must name a service-level role",
         )),

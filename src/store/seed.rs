@@ -1,4 +1,4 @@
-//! Whole rows for fixtures (`localtwilio seed FILE`) and `localtwilio export`: read every column
+//! Whole rows for `localtwilio seed FILE` and `localtwilio export`: read every column
 //! of a row by SID or by owner, and write a row as given — dates included — in one transaction
 //! that the caller commits only when every entry of the file was accepted.
 
@@ -169,32 +169,32 @@ record!(EndUserRow, "end_users", owner "account_sid",
     |r| [&r.sid, &r.account_sid, &r.friendly_name, &r.r#type, &r.attributes, r.date_created,
          r.date_updated]);
 
-/// One fixture's transaction (or one export's snapshot). Dropped without `commit`, it rolls
+/// One seed file's transaction (or one export's snapshot). Dropped without `commit`, it rolls
 /// back: nothing of the file is applied.
-pub struct FixtureTx {
+pub struct SeedTx {
     tx: sqlx::Transaction<'static, Sqlite>,
 }
 
 impl Store {
     /// A write transaction holding SQLite's write lock from the start.
-    pub async fn fixture_tx(&self) -> StoreResult<FixtureTx> {
-        Ok(FixtureTx {
+    pub async fn seed_tx(&self) -> StoreResult<SeedTx> {
+        Ok(SeedTx {
             tx: self.begin_write().await?,
         })
     }
 
     /// A read transaction: every read through it sees one snapshot.
-    pub async fn snapshot(&self) -> StoreResult<FixtureTx> {
+    pub async fn snapshot(&self) -> StoreResult<SeedTx> {
         let mut tx = self.pool.begin().await?;
         // A deferred transaction takes its snapshot at the first read; take it now.
         sqlx::query("select count(*) from accounts")
             .execute(&mut *tx)
             .await?;
-        Ok(FixtureTx { tx })
+        Ok(SeedTx { tx })
     }
 }
 
-impl FixtureTx {
+impl SeedTx {
     fn conn(&mut self) -> &mut SqliteConnection {
         &mut self.tx
     }

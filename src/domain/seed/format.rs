@@ -1,0 +1,215 @@
+//! The seed file format: every kind of entry, as `seed FILE` reads it and `export` writes it
+//! (README "Fixtures" documents it). A field left out of a file is `None` (or empty); `export`
+//! leaves such fields out again.
+
+use serde_json::Value;
+
+use super::entry::{Dated, Entry, Owned, seed_entry};
+use crate::store::{
+    conversations::{RoleRow, ServiceRow, UserRow},
+    seed::{FlowRecord, KeyRecord},
+    trusthub::end_users::EndUserRow,
+};
+
+/// The format version written by `export`; a file with another version is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
+}
+
+seed_entry! {
+    pub struct SeedFile {
+        #[serde(default = "format_version")]
+        pub localtwilio_fixture: u32,
+        pub accounts: Vec<Entry<SeedAccount>>,
+    }
+}
+
+seed_entry! {
+    /// A main account (top level) or a subaccount (in its parent's `subaccounts`).
+    pub struct SeedAccount {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub status: Option<String>,
+        pub r#type: Option<String>,
+        /// 32 hex digits. Left out of a new account: one is generated and printed once.
+        pub auth_token: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+        pub keys: Vec<Entry<SeedKey>>,
+        pub flows: Vec<Entry<SeedFlow>>,
+        pub conversation_services: Vec<Entry<SeedService>>,
+        /// `/v1/Configuration` (its default service is the one marked `default`).
+        pub conversation_configuration: Option<Entry<SeedConfiguration>>,
+        /// `/v1/Configuration/Webhooks`.
+        pub conversation_webhooks: Option<Entry<SeedWebhooks>>,
+        pub end_users: Vec<Entry<SeedEndUser>>,
+        pub subaccounts: Vec<Entry<SeedAccount>>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedKey {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        /// The secret itself (32 letters and digits)…
+        pub secret: Option<String>,
+        /// …or its argon2 hash, as `export --secrets` writes it (the secret itself is never stored).
+        pub secret_hash: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    /// A flow's latest revision, its earlier ones and its test users.
+    pub struct SeedFlow {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub status: Option<String>,
+        pub definition: Option<Value>,
+        pub commit_message: Option<String>,
+        /// Pins the latest revision's number (export writes it). Left out, a changed flow gets a
+        /// new revision as an API update would.
+        pub revision: Option<i64>,
+        pub previous_revisions: Vec<Entry<SeedRevision>>,
+        pub test_users: Option<Vec<Entry<String>>>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedRevision {
+        pub revision: i64,
+        pub friendly_name: String,
+        pub status: String,
+        pub definition: Value,
+        pub commit_message: Option<String>,
+        pub date_created: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedService {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        /// The account's default service (`/v1/Users`, `/v1/Configuration`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub default: bool,
+        pub default_chat_service_role_sid: Option<String>,
+        pub default_conversation_role_sid: Option<String>,
+        pub default_conversation_creator_role_sid: Option<String>,
+        pub reachability_enabled: Option<bool>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+        /// `/v1/Services/{IS…}/Configuration/Webhooks` (no `target`).
+        pub webhooks: Option<Entry<SeedWebhooks>>,
+        pub roles: Vec<Entry<SeedRole>>,
+        pub users: Vec<Entry<SeedUser>>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedConfiguration {
+        pub default_messaging_service_sid: Option<String>,
+        pub default_inactive_timer: Option<String>,
+        pub default_closed_timer: Option<String>,
+    }
+}
+
+seed_entry! {
+    /// A webhook target, as its configuration endpoint takes it.
+    pub struct SeedWebhooks {
+        pub method: Option<String>,
+        pub filters: Option<Vec<String>>,
+        pub pre_webhook_url: Option<String>,
+        pub post_webhook_url: Option<String>,
+        /// Account webhooks only: `webhook` or `flex`.
+        pub target: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedRole {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub r#type: Option<String>,
+        pub permissions: Option<Vec<String>>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedUser {
+        pub sid: String,
+        pub identity: Option<String>,
+        pub friendly_name: Option<String>,
+        /// A JSON string is taken as the attributes text itself (what the API stores and returns);
+        /// any other JSON value is written out compactly.
+        pub attributes: Option<Value>,
+        pub role_sid: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedEndUser {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub r#type: Option<String>,
+        /// An object (or its JSON text).
+        pub attributes: Option<Value>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+/// Which stored row each kind of entry becomes, and what owns it.
+macro_rules! owned {
+    ($($entry:ty => $row:ty, $prefix:literal, $name:literal, $owner:ident of $whose:literal;)+) => {
+        $(impl Owned for $entry {
+            type Row = $row;
+            const PREFIX: &'static str = $prefix;
+            const NAME: &'static str = $name;
+            const OWNER: &'static str = $whose;
+            fn sid(&self) -> &str {
+                &self.sid
+            }
+            fn owner_of(row: &$row) -> &str {
+                &row.$owner
+            }
+        })+
+    };
+}
+
+owned! {
+    SeedKey => KeyRecord, "SK", "key", account_sid of "account";
+    SeedFlow => FlowRecord, "FW", "flow", account_sid of "account";
+    SeedService => ServiceRow, "IS", "conversation service", account_sid of "account";
+    SeedRole => RoleRow, "RL", "role", service_sid of "service";
+    SeedUser => UserRow, "US", "user", service_sid of "service";
+    SeedEndUser => EndUserRow, "IT", "end user", account_sid of "account";
+}
+
+macro_rules! dated {
+    ($($entry:ty),+) => {
+        $(impl Dated for $entry {
+            fn dates(&self) -> (&Option<String>, &Option<String>) {
+                (&self.date_created, &self.date_updated)
+            }
+        })+
+    };
+}
+
+dated!(
+    SeedAccount,
+    SeedKey,
+    SeedService,
+    SeedRole,
+    SeedUser,
+    SeedEndUser
+);
