@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+    call::ApiCall,
+    extract::{TwilioForm, TwilioPath, TwilioQuery},
     paging::{PagingParams, V2010Page, v2010_list},
     state::AppState,
 };
@@ -108,38 +109,42 @@ struct AccountForm {
 }
 
 async fn create_account(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<AccountForm>,
 ) -> Result<(StatusCode, Json<AccountResource>)> {
-    let account = accounts::create_subaccount(&state.core, &principal, form.friendly_name).await?;
+    let account =
+        accounts::create_subaccount(&call.core, &call.principal, form.friendly_name).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
 async fn fetch_account(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
 ) -> Result<Json<AccountResource>> {
-    principal.require_account_credential()?;
-    let account = accounts::fetch(&state.core, &principal, &sid).await?;
+    call.principal.require_account_credential()?;
+    let account = accounts::fetch(&call.core, &call.principal, &sid).await?;
     Ok(Json(account.into()))
 }
 
 async fn update_account(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
     TwilioForm(form): TwilioForm<AccountForm>,
 ) -> Result<Json<AccountResource>> {
-    principal.require_account_credential()?;
+    call.principal.require_account_credential()?;
     let status = form
         .status
         .as_deref()
         .map(AccountStatus::parse)
         .transpose()?;
-    let account =
-        accounts::update(&state.core, &principal, &sid, form.friendly_name, status).await?;
+    let account = accounts::update(
+        &call.core,
+        &call.principal,
+        &sid,
+        form.friendly_name,
+        status,
+    )
+    .await?;
     Ok(Json(account.into()))
 }
 
@@ -151,12 +156,11 @@ struct AccountFilter {
 }
 
 async fn list_accounts(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
     TwilioQuery(filter): TwilioQuery<AccountFilter>,
 ) -> Result<Json<V2010Page<AccountResource>>> {
-    principal.require_account_credential()?;
+    call.principal.require_account_credential()?;
     let friendly_name = filter.friendly_name.filter(|n| !n.is_empty());
     let status_text = filter.status.filter(|s| !s.is_empty());
     let status = status_text
@@ -165,8 +169,8 @@ async fn list_accounts(
         .transpose()?;
     let request = paging.request(MAX_PAGE_SIZE)?;
     let page = accounts::list(
-        &state.core,
-        &principal,
+        &call.core,
+        &call.principal,
         &ListFilter {
             friendly_name: friendly_name.clone(),
             status,

@@ -5,7 +5,8 @@ use axum::{Json, Router, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+    call::ApiCall,
+    extract::{TwilioForm, TwilioPath, TwilioQuery},
     paging::{PagingParams, V2010Page, v2010_list},
     state::AppState,
 };
@@ -65,13 +66,13 @@ struct KeyForm {
 }
 
 async fn create_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(account): TwilioPath<AccountSid>,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<(StatusCode, Json<KeyResource>)> {
-    principal.require_account_credential()?;
-    let (key, secret) = keys::create(&state.core, &principal, &account, form.friendly_name).await?;
+    call.principal.require_account_credential()?;
+    let (key, secret) =
+        keys::create(&call.core, &call.principal, &account, form.friendly_name).await?;
     let body = KeyResource {
         secret: Some(secret),
         ..key.into()
@@ -80,15 +81,14 @@ async fn create_key(
 }
 
 async fn list_keys(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(account): TwilioPath<AccountSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V2010Page<KeyResource>>> {
-    principal.require_account_credential()?;
+    call.principal.require_account_credential()?;
     let page = keys::list(
-        &state.core,
-        &principal,
+        &call.core,
+        &call.principal,
         &account,
         paging.request(MAX_PAGE_SIZE)?,
     )
@@ -102,32 +102,36 @@ async fn list_keys(
 type KeyPath = TwilioPath<(AccountSid, JsonSuffixed<KeySid>)>;
 
 async fn fetch_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath((account, JsonSuffixed(sid))): KeyPath,
 ) -> Result<Json<KeyResource>> {
-    principal.require_account_credential()?;
-    let key = keys::fetch(&state.core, &principal, &account, &sid).await?;
+    call.principal.require_account_credential()?;
+    let key = keys::fetch(&call.core, &call.principal, &account, &sid).await?;
     Ok(Json(key.into()))
 }
 
 async fn update_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath((account, JsonSuffixed(sid))): KeyPath,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<Json<KeyResource>> {
-    principal.require_account_credential()?;
-    let key = keys::update(&state.core, &principal, &account, &sid, form.friendly_name).await?;
+    call.principal.require_account_credential()?;
+    let key = keys::update(
+        &call.core,
+        &call.principal,
+        &account,
+        &sid,
+        form.friendly_name,
+    )
+    .await?;
     Ok(Json(key.into()))
 }
 
 async fn delete_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath((account, JsonSuffixed(sid))): KeyPath,
 ) -> Result<StatusCode> {
-    principal.require_account_credential()?;
-    keys::delete(&state.core, &principal, &account, &sid).await?;
+    call.principal.require_account_credential()?;
+    keys::delete(&call.core, &call.principal, &account, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

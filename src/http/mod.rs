@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod call;
 pub mod conversations;
 pub mod edge;
 pub mod error;

@@ -106,16 +106,11 @@ impl<T: Serialize> Serialize for V1Page<T> {
     }
 }
 
-/// A v1/v2 list. `base` is the scheme+host (see `urls`), `path` the list's path.
-pub fn v1_page<T>(
-    key: &'static str,
-    items: Vec<T>,
-    page: &Page<impl Sized>,
-    base: &str,
-    path: &str,
-    filters: &[(&str, &str)],
-) -> V1Page<T> {
-    let l = links(page, &format!("{base}{path}"), filters);
+/// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`). `base` is the
+/// scheme+host (see `urls`), `path` the list's path; no v1/v2 list takes filters.
+pub fn v1_list<T>(key: &'static str, mut page: Page<T>, base: &str, path: &str) -> V1Page<T> {
+    let items = std::mem::take(&mut page.items);
+    let l = links(&page, &format!("{base}{path}"), &[]);
     V1Page {
         key,
         items,
@@ -129,18 +124,6 @@ pub fn v1_page<T>(
             url: l.this,
         },
     }
-}
-
-/// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`).
-pub fn v1_list<T>(
-    key: &'static str,
-    mut page: Page<T>,
-    base: &str,
-    path: &str,
-    filters: &[(&str, &str)],
-) -> V1Page<T> {
-    let items = std::mem::take(&mut page.items);
-    v1_page(key, items, &page, base, path, filters)
 }
 
 /// A 2010 list page: flat paging keys plus the item key, in sorted order (see `V1Page`).
@@ -194,18 +177,7 @@ pub fn v2010_list<T>(
     filters: &[(&str, &str)],
 ) -> V2010Page<T> {
     let items = std::mem::take(&mut page.items);
-    v2010_page(key, items, &page, path, filters)
-}
-
-/// A 2010 list; `path` ends in `.json`.
-pub fn v2010_page<T>(
-    key: &'static str,
-    items: Vec<T>,
-    page: &Page<impl Sized>,
-    path: &str,
-    filters: &[(&str, &str)],
-) -> V2010Page<T> {
-    let l = links(page, path, filters);
+    let l = links(&page, path, filters);
     let start = u64::from(page.request.page) * u64::from(page.request.size);
     // The spec's examples show `end: 0` for an empty first page.
     let end = start + (items.len() as u64).saturating_sub(1);

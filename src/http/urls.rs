@@ -2,25 +2,10 @@
 //! else the request's own `Host` over http, so `curl` users can follow `next_page_url` *(ours,
 //! DESIGN.md "Routing and URLs")*. 2010 resources use relative URIs and need none of this.
 
-use axum::{
-    extract::FromRequestParts,
-    http::{header, request::Parts},
-};
+use axum::http::{header, request::Parts};
 
-use super::state::AppState;
-use crate::error::Error;
-
-pub struct BaseUrl(pub String);
-
-impl FromRequestParts<AppState> for BaseUrl {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        Ok(BaseUrl(base_url(state.public_url.as_deref(), parts)))
-    }
-}
-
-fn base_url(public_url: Option<&str>, parts: &Parts) -> String {
+/// The base for a request: `public_url` when configured, else `http://` + its `Host`.
+pub fn base_url(public_url: Option<&str>, parts: &Parts) -> String {
     if let Some(url) = public_url {
         return url.to_owned();
     }

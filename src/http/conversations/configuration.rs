@@ -1,7 +1,7 @@
 //! `/v1/Configuration` (the account's) and `/v1/Services/{ServiceSid}/Configuration` (a
 //! service's).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -14,9 +14,9 @@ use crate::{
     },
     error::{Error, Result},
     http::{
-        extract::{Authed, TwilioForm, TwilioPath},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -115,19 +115,13 @@ struct ConfigForm {
     default_closed_timer: Option<String>,
 }
 
-async fn fetch_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-) -> Result<Json<ConfigurationResource>> {
-    let config = rules::configuration(&state.core, &principal).await?;
-    Ok(Json(ConfigurationResource::new(config, &base)))
+async fn fetch_configuration(call: ApiCall) -> Result<Json<ConfigurationResource>> {
+    let config = rules::configuration(&call.core, &call.principal).await?;
+    Ok(Json(ConfigurationResource::new(config, &call.base)))
 }
 
 async fn update_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<ConfigForm>,
 ) -> Result<Json<ConfigurationResource>> {
     let input = ConfigInput {
@@ -136,8 +130,8 @@ async fn update_configuration(
         default_inactive_timer: form.default_inactive_timer,
         default_closed_timer: form.default_closed_timer,
     };
-    let config = rules::update_configuration(&state.core, &principal, input).await?;
-    Ok(Json(ConfigurationResource::new(config, &base)))
+    let config = rules::update_configuration(&call.core, &call.principal, input).await?;
+    Ok(Json(ConfigurationResource::new(config, &call.base)))
 }
 
 #[derive(Deserialize)]
@@ -150,19 +144,15 @@ struct ServiceConfigForm {
 }
 
 async fn fetch_service_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<ServiceSid>,
 ) -> Result<Json<ServiceConfigurationResource>> {
-    let service = services::fetch_service(&state.core, &principal, &sid).await?;
-    Ok(Json(ServiceConfigurationResource::new(service, &base)))
+    let service = services::fetch_service(&call.core, &call.principal, &sid).await?;
+    Ok(Json(ServiceConfigurationResource::new(service, &call.base)))
 }
 
 async fn update_service_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<ServiceSid>,
     TwilioForm(form): TwilioForm<ServiceConfigForm>,
 ) -> Result<Json<ServiceConfigurationResource>> {
@@ -182,6 +172,7 @@ async fn update_service_configuration(
         default_conversation_creator_role_sid: form.default_conversation_creator_role_sid,
         reachability_enabled,
     };
-    let service = rules::update_service_configuration(&state.core, &principal, &sid, input).await?;
-    Ok(Json(ServiceConfigurationResource::new(service, &base)))
+    let service =
+        rules::update_service_configuration(&call.core, &call.principal, &sid, input).await?;
+    Ok(Json(ServiceConfigurationResource::new(service, &call.base)))
 }

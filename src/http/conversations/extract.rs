@@ -69,6 +69,11 @@ pub trait Family {
             None => "/v1".to_owned(),
         }
     }
+
+    /// The family's absolute URL: what a resource's `url` and `links` start with.
+    fn family_url(&self, base: &str, service_sid: &ServiceSid) -> String {
+        format!("{base}{}", self.family_path(service_sid))
+    }
 }
 
 impl Family for ListPath {

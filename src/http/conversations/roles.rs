@@ -1,6 +1,6 @@
 //! Roles on both path families: `/v1/Roles[/{Sid}]` and `/v1/Services/{ServiceSid}/Roles[/{Sid}]`.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, on_both_families};
@@ -12,10 +12,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -42,10 +42,10 @@ struct RoleResource {
 }
 
 impl RoleResource {
-    /// `prefix`: the absolute URL of the path family used.
-    fn new(r: Role, prefix: &str) -> Self {
+    /// `url` follows the path family `path` used.
+    fn new(path: &impl Family, base: &str, r: Role) -> Self {
         Self {
-            url: format!("{prefix}/Roles/{}", r.sid),
+            url: format!("{}/Roles/{}", path.family_url(base, &r.service_sid), r.sid),
             account_sid: r.account_sid,
             chat_service_sid: r.service_sid,
             date_created: iso8601(r.date_created),
@@ -68,9 +68,7 @@ struct RoleForm {
 }
 
 async fn create_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<ListPath>,
     TwilioForm(form): TwilioForm<RoleForm>,
 ) -> Result<(StatusCode, Json<RoleResource>)> {
@@ -79,71 +77,55 @@ async fn create_role(
         kind: form.r#type,
         permissions: form.permission,
     };
-    let (service, role) = roles::create_role(&state.core, &principal, path.scope(), input).await?;
-    let prefix = format!("{base}{}", path.family_path(&service.sid));
-    Ok((StatusCode::CREATED, Json(RoleResource::new(role, &prefix))))
+    let (_, role) = roles::create_role(&call.core, &call.principal, path.scope(), input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RoleResource::new(&path, &call.base, role)),
+    ))
 }
 
 async fn list_roles(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<ListPath>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<RoleResource>>> {
-    let (service, mut page) = roles::list_roles(
-        &state.core,
-        &principal,
-        path.scope(),
-        paging.request(MAX_PAGE)?,
-    )
-    .await?;
-    let family = path.family_path(&service.sid);
-    let prefix = format!("{base}{family}");
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|r| RoleResource::new(r, &prefix))
-        .collect();
-    let list_path = format!("{family}/Roles");
-    Ok(Json(v1_page("roles", items, &page, &base, &list_path, &[])))
+    let request = paging.request(MAX_PAGE)?;
+    let (service, page) =
+        roles::list_roles(&call.core, &call.principal, path.scope(), request).await?;
+    let page = page.map(|role| RoleResource::new(&path, &call.base, role));
+    let list_path = format!("{}/Roles", path.family_path(&service.sid));
+    Ok(Json(v1_list("roles", page, &call.base, &list_path)))
 }
 
 async fn fetch_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
 ) -> Result<Json<RoleResource>> {
-    let (service, role) =
-        roles::fetch_role(&state.core, &principal, path.scope(), &path.sid).await?;
-    let prefix = format!("{base}{}", path.family_path(&service.sid));
-    Ok(Json(RoleResource::new(role, &prefix)))
+    let (_, role) = roles::fetch_role(&call.core, &call.principal, path.scope(), &path.sid).await?;
+    Ok(Json(RoleResource::new(&path, &call.base, role)))
 }
 
 async fn update_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
     TwilioForm(form): TwilioForm<RoleForm>,
 ) -> Result<Json<RoleResource>> {
-    let (service, role) = roles::update_role(
-        &state.core,
-        &principal,
-        path.scope(),
+    let scope = path.scope();
+    let (_, role) = roles::update_role(
+        &call.core,
+        &call.principal,
+        scope,
         &path.sid,
         form.permission,
     )
     .await?;
-    let prefix = format!("{base}{}", path.family_path(&service.sid));
-    Ok(Json(RoleResource::new(role, &prefix)))
+    Ok(Json(RoleResource::new(&path, &call.base, role)))
 }
 
 async fn delete_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
 ) -> Result<StatusCode> {
-    roles::delete_role(&state.core, &principal, path.scope(), &path.sid).await?;
+    roles::delete_role(&call.core, &call.principal, path.scope(), &path.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 //! `/v1/Services` and `/v1/Services/{ServiceSid}`.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -11,10 +11,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery, required},
-        paging::{PagingParams, V1Page, v1_page},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath, TwilioQuery, required},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -84,57 +84,39 @@ struct ServiceForm {
 }
 
 async fn create_service(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<ServiceForm>,
 ) -> Result<(StatusCode, Json<ServiceResource>)> {
     let name = required(form.friendly_name, "FriendlyName")?;
-    let service = services::create_service(&state.core, &principal, &name).await?;
+    let service = services::create_service(&call.core, &call.principal, &name).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ServiceResource::new(service, &base)),
+        Json(ServiceResource::new(service, &call.base)),
     ))
 }
 
 async fn list_services(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<ServiceResource>>> {
-    let mut page =
-        services::list_services(&state.core, &principal, paging.request(MAX_SERVICES_PAGE)?)
-            .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|s| ServiceResource::new(s, &base))
-        .collect();
-    Ok(Json(v1_page(
-        "services",
-        items,
-        &page,
-        &base,
-        "/v1/Services",
-        &[],
-    )))
+    let request = paging.request(MAX_SERVICES_PAGE)?;
+    let page = services::list_services(&call.core, &call.principal, request).await?;
+    let page = page.map(|service| ServiceResource::new(service, &call.base));
+    Ok(Json(v1_list("services", page, &call.base, "/v1/Services")))
 }
 
 async fn fetch_service(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<ServiceSid>,
 ) -> Result<Json<ServiceResource>> {
-    let service = services::fetch_service(&state.core, &principal, &sid).await?;
-    Ok(Json(ServiceResource::new(service, &base)))
+    let service = services::fetch_service(&call.core, &call.principal, &sid).await?;
+    Ok(Json(ServiceResource::new(service, &call.base)))
 }
 
 async fn delete_service(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<ServiceSid>,
 ) -> Result<StatusCode> {
-    services::delete_service(&state.core, &principal, &sid).await?;
+    services::delete_service(&call.core, &call.principal, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

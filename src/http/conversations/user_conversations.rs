@@ -2,7 +2,7 @@
 //! yet: the user's list is a correct empty page, so `links.user_conversations` resolves
 //! *(ours)*. The user must exist.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::Serialize;
 
 use super::extract::{Family, InstancePath, MAX_PAGE, on_both_families};
@@ -10,10 +10,10 @@ use crate::{
     domain::{conversations::users, paging::Page},
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        call::ApiCall,
+        extract::{TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -31,26 +31,13 @@ pub fn routes() -> Router<AppState> {
 enum UserConversationResource {}
 
 async fn list_user_conversations(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<InstancePath<String>>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<UserConversationResource>>> {
-    let user = users::fetch_user(&state.core, &principal, path.scope(), &path.sid).await?;
-    let page: Page<UserConversationResource> =
-        Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
-    let list_path = format!(
-        "{}/Users/{}/Conversations",
-        path.family_path(&user.service_sid),
-        user.sid
-    );
-    Ok(Json(v1_page(
-        "conversations",
-        Vec::new(),
-        &page,
-        &base,
-        &list_path,
-        &[],
-    )))
+    let user = users::fetch_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
+    let page = Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
+    let family = path.family_path(&user.service_sid);
+    let list_path = format!("{family}/Users/{}/Conversations", user.sid);
+    Ok(Json(v1_list("conversations", page, &call.base, &list_path)))
 }

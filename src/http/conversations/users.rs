@@ -1,7 +1,7 @@
 //! Users on both path families: `/v1/Users[/{Sid}]` and `/v1/Services/{ServiceSid}/Users[/{Sid}]`.
 //! `{Sid}` is the `US` SID or the identity; `url` and `links` always carry the `US` SID.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled, on_both_families};
@@ -13,10 +13,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath, TwilioQuery},
+        paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -53,9 +53,9 @@ struct UserLinks {
 }
 
 impl UserResource {
-    /// `prefix`: the absolute URL of the path family used.
-    fn new(u: User, prefix: &str) -> Self {
-        let url = format!("{prefix}/Users/{}", u.sid);
+    /// `url` and `links` follow the path family `path` used.
+    fn new(path: &impl Family, base: &str, u: User) -> Self {
+        let url = format!("{}/Users/{}", path.family_url(base, &u.service_sid), u.sid);
         Self {
             links: UserLinks {
                 user_conversations: format!("{url}/Conversations"),
@@ -98,94 +98,69 @@ impl UserForm {
     }
 }
 
-/// The user's resource, with `url`/`links` in the family `path` used.
-fn resource(path: &impl Family, base: &str, user: User) -> UserResource {
-    let prefix = format!("{base}{}", path.family_path(&user.service_sid));
-    UserResource::new(user, &prefix)
-}
-
 async fn create_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     WebhookEnabled(webhooks): WebhookEnabled,
     TwilioPath(path): TwilioPath<ListPath>,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<(StatusCode, Json<UserResource>)> {
     let (identity, input) = form.input();
+    let scope = path.scope();
     let (_, user) = users::create_user(
-        &state.core,
-        &principal,
-        path.scope(),
+        &call.core,
+        &call.principal,
+        scope,
         identity,
         input,
         webhooks,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(resource(&path, &base, user))))
+    Ok((
+        StatusCode::CREATED,
+        Json(UserResource::new(&path, &call.base, user)),
+    ))
 }
 
 async fn list_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<ListPath>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<UserResource>>> {
-    let (service, mut page) = users::list_users(
-        &state.core,
-        &principal,
-        path.scope(),
-        paging.request(MAX_PAGE)?,
-    )
-    .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|u| resource(&path, &base, u))
-        .collect();
+    let request = paging.request(MAX_PAGE)?;
+    let (service, page) =
+        users::list_users(&call.core, &call.principal, path.scope(), request).await?;
+    let page = page.map(|user| UserResource::new(&path, &call.base, user));
     let list_path = format!("{}/Users", path.family_path(&service.sid));
-    Ok(Json(v1_page("users", items, &page, &base, &list_path, &[])))
+    Ok(Json(v1_list("users", page, &call.base, &list_path)))
 }
 
 async fn fetch_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(path): TwilioPath<InstancePath<String>>,
 ) -> Result<Json<UserResource>> {
-    let user = users::fetch_user(&state.core, &principal, path.scope(), &path.sid).await?;
-    Ok(Json(resource(&path, &base, user)))
+    let user = users::fetch_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
+    Ok(Json(UserResource::new(&path, &call.base, user)))
 }
 
 async fn update_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     WebhookEnabled(webhooks): WebhookEnabled,
     TwilioPath(path): TwilioPath<InstancePath<String>>,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<Json<UserResource>> {
     let (_, input) = form.input();
-    let user = users::update_user(
-        &state.core,
-        &principal,
-        path.scope(),
-        &path.sid,
-        input,
-        webhooks,
-    )
-    .await?;
-    Ok(Json(resource(&path, &base, user)))
+    let (scope, sid) = (path.scope(), &path.sid);
+    let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
+    Ok(Json(UserResource::new(&path, &call.base, user)))
 }
 
 async fn delete_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     WebhookEnabled(webhooks): WebhookEnabled,
     TwilioPath(path): TwilioPath<InstancePath<String>>,
 ) -> Result<StatusCode> {
     // Validated, but no event exists for a removed user (see domain::conversations::users).
     let _ = webhooks;
-    users::delete_user(&state.core, &principal, path.scope(), &path.sid).await?;
+    users::delete_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

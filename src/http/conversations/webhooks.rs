@@ -1,7 +1,7 @@
 //! Conversations webhook targets: `/v1/Configuration/Webhooks` (the account's) and
 //! `/v1/Services/{ServiceSid}/Configuration/Webhooks` (a service's).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -11,9 +11,9 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -109,43 +109,33 @@ impl From<WebhookForm> for WebhookInput {
     }
 }
 
-async fn fetch_account_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-) -> Result<Json<AccountWebhookResource>> {
-    let target = webhooks::account_config(&state.core, &principal).await?;
-    Ok(Json(AccountWebhookResource::new(target, &base)))
+async fn fetch_account_webhook(call: ApiCall) -> Result<Json<AccountWebhookResource>> {
+    let target = webhooks::account_config(&call.core, &call.principal).await?;
+    Ok(Json(AccountWebhookResource::new(target, &call.base)))
 }
 
 async fn update_account_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<WebhookForm>,
 ) -> Result<Json<AccountWebhookResource>> {
-    let target = webhooks::update_account_config(&state.core, &principal, form.into()).await?;
-    Ok(Json(AccountWebhookResource::new(target, &base)))
+    let target = webhooks::update_account_config(&call.core, &call.principal, form.into()).await?;
+    Ok(Json(AccountWebhookResource::new(target, &call.base)))
 }
 
 async fn fetch_service_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<ServiceSid>,
 ) -> Result<Json<ServiceWebhookResource>> {
-    let target = webhooks::service_config(&state.core, &principal, &sid).await?;
-    Ok(Json(ServiceWebhookResource::new(target, &base)))
+    let target = webhooks::service_config(&call.core, &call.principal, &sid).await?;
+    Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }
 
 async fn update_service_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<ServiceSid>,
     TwilioForm(form): TwilioForm<WebhookForm>,
 ) -> Result<Json<ServiceWebhookResource>> {
     let target =
-        webhooks::update_service_config(&state.core, &principal, &sid, form.into()).await?;
-    Ok(Json(ServiceWebhookResource::new(target, &base)))
+        webhooks::update_service_config(&call.core, &call.principal, &sid, form.into()).await?;
+    Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }

@@ -1,7 +1,7 @@
 //! `GET /v2/Flows/{Sid}/Executions`: always an empty page, so that `links.executions` resolves
 //! (executions are not emulated, see `domain::studio::executions`).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::Serialize;
 
 use crate::{
@@ -11,10 +11,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
+        call::ApiCall,
+        extract::{TwilioPath, TwilioQuery},
         paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -37,20 +37,17 @@ impl From<Execution> for ExecutionResource {
 }
 
 async fn list_executions(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<FlowSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<ExecutionResource>>> {
-    let page = executions::list(
-        &state.core,
-        &principal,
-        &sid,
-        paging.request(MAX_PAGE_SIZE)?,
-    )
-    .await?;
-    let page = page.map(ExecutionResource::from);
+    let request = paging.request(MAX_PAGE_SIZE)?;
+    let page = executions::list(&call.core, &call.principal, &sid, request).await?;
     let list_path = format!("/v2/Flows/{sid}/Executions");
-    Ok(Json(v1_list("executions", page, &base, &list_path, &[])))
+    Ok(Json(v1_list(
+        "executions",
+        page.map(ExecutionResource::from),
+        &call.base,
+        &list_path,
+    )))
 }

@@ -1,6 +1,6 @@
 //! `/v2/Flows` and `/v2/Flows/{Sid}`: `studio.v2.flow`.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,10 +17,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath, TwilioQuery},
         paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -153,40 +153,35 @@ impl FlowForm {
 }
 
 async fn create_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<FlowForm>,
 ) -> Result<(StatusCode, Json<FlowResource>)> {
-    let flow = flows::create(&state.core, &principal, form.complete()?).await?;
-    Ok((StatusCode::CREATED, Json(FlowResource::new(flow, &base))))
+    let flow = flows::create(&call.core, &call.principal, form.complete()?).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(FlowResource::new(flow, &call.base)),
+    ))
 }
 
 async fn list_flows(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<FlowResource>>> {
-    let page = flows::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|flow| FlowResource::list_item(flow, &base));
-    Ok(Json(v1_list("flows", page, &base, "/v2/Flows", &[])))
+    let page = flows::list(&call.core, &call.principal, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|flow| FlowResource::list_item(flow, &call.base));
+    Ok(Json(v1_list("flows", page, &call.base, "/v2/Flows")))
 }
 
 async fn fetch_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<FlowSid>,
 ) -> Result<Json<FlowResource>> {
-    let flow = flows::fetch(&state.core, &principal, &sid).await?;
-    Ok(Json(FlowResource::new(flow, &base)))
+    let flow = flows::fetch(&call.core, &call.principal, &sid).await?;
+    Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
 async fn update_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<FlowSid>,
     TwilioForm(form): TwilioForm<FlowForm>,
 ) -> Result<Json<FlowResource>> {
@@ -195,19 +190,15 @@ async fn update_flow(
     let changes = match form.changes() {
         Ok(changes) => changes,
         Err(refused) => {
-            require_flow(&state.core, &principal, &sid).await?;
+            require_flow(&call.core, &call.principal, &sid).await?;
             return Err(refused);
         }
     };
-    let flow = flows::update(&state.core, &principal, &sid, changes).await?;
-    Ok(Json(FlowResource::new(flow, &base)))
+    let flow = flows::update(&call.core, &call.principal, &sid, changes).await?;
+    Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
-async fn delete_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-) -> Result<StatusCode> {
-    flows::delete(&state.core, &principal, &sid).await?;
+async fn delete_flow(call: ApiCall, TwilioPath(sid): TwilioPath<FlowSid>) -> Result<StatusCode> {
+    flows::delete(&call.core, &call.principal, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

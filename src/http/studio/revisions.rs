@@ -1,6 +1,6 @@
 //! `/v2/Flows/{Sid}/Revisions[/{Revision}]`: `studio.v2.flow.flow_revision`.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -12,10 +12,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
+        call::ApiCall,
+        extract::{TwilioPath, TwilioQuery},
         paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -86,30 +86,21 @@ impl RevisionResource {
 }
 
 async fn list_revisions(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<FlowSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<RevisionResource>>> {
-    let page = revisions::list(
-        &state.core,
-        &principal,
-        &sid,
-        paging.request(MAX_PAGE_SIZE)?,
-    )
-    .await?;
-    let page = page.map(|revision| RevisionResource::list_item(revision, &base));
+    let request = paging.request(MAX_PAGE_SIZE)?;
+    let page = revisions::list(&call.core, &call.principal, &sid, request).await?;
+    let page = page.map(|revision| RevisionResource::list_item(revision, &call.base));
     let list_path = format!("/v2/Flows/{sid}/Revisions");
-    Ok(Json(v1_list("revisions", page, &base, &list_path, &[])))
+    Ok(Json(v1_list("revisions", page, &call.base, &list_path)))
 }
 
 async fn fetch_revision(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath((sid, selector)): TwilioPath<(FlowSid, RevisionSelector)>,
 ) -> Result<Json<RevisionResource>> {
-    let revision = revisions::fetch(&state.core, &principal, &sid, selector).await?;
-    Ok(Json(RevisionResource::new(revision, &base)))
+    let revision = revisions::fetch(&call.core, &call.principal, &sid, selector).await?;
+    Ok(Json(RevisionResource::new(revision, &call.base)))
 }

@@ -1,15 +1,15 @@
 //! `/v2/Flows/{Sid}/TestUsers`: `studio.v2.flow.test_user`.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{sid::FlowSid, studio::test_users},
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -39,13 +39,11 @@ impl TestUsersResource {
 }
 
 async fn fetch_test_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<FlowSid>,
 ) -> Result<Json<TestUsersResource>> {
-    let users = test_users::fetch(&state.core, &principal, &sid).await?;
-    Ok(Json(TestUsersResource::new(sid, users, &base)))
+    let users = test_users::fetch(&call.core, &call.principal, &sid).await?;
+    Ok(Json(TestUsersResource::new(sid, users, &call.base)))
 }
 
 #[derive(Deserialize)]
@@ -56,12 +54,10 @@ struct TestUsersForm {
 }
 
 async fn update_test_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<FlowSid>,
     TwilioForm(form): TwilioForm<TestUsersForm>,
 ) -> Result<Json<TestUsersResource>> {
-    let users = test_users::replace(&state.core, &principal, &sid, form.test_users).await?;
-    Ok(Json(TestUsersResource::new(sid, users, &base)))
+    let users = test_users::replace(&call.core, &call.principal, &sid, form.test_users).await?;
+    Ok(Json(TestUsersResource::new(sid, users, &call.base)))
 }

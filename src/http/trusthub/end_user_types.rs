@@ -1,6 +1,6 @@
 //! `/v1/EndUserTypes[/{Sid}]`: `trusthub.v1.end_user_type`, the read-only catalog.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, routing::get};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -11,10 +11,10 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
+        call::ApiCall,
+        extract::{TwilioPath, TwilioQuery},
         paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -50,30 +50,25 @@ impl EndUserTypeResource {
 }
 
 async fn list_end_user_types(
-    State(state): State<AppState>,
-    Authed(_): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<EndUserTypeResource>>> {
-    let page = end_user_types::list(&state.core, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|kind| EndUserTypeResource::new(kind, &base));
+    let page = end_user_types::list(&call.core, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = page.map(|kind| EndUserTypeResource::new(kind, &call.base));
     Ok(Json(v1_list(
         "end_user_types",
         page,
-        &base,
+        &call.base,
         "/v1/EndUserTypes",
-        &[],
     )))
 }
 
 /// `{Sid}` is the `OY` SID or the `machine_name` (the form Twilio's Policy requirements link
 /// to), so the segment is taken as text.
 async fn fetch_end_user_type(
-    State(state): State<AppState>,
-    Authed(_): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid_or_name): TwilioPath<String>,
 ) -> Result<Json<EndUserTypeResource>> {
-    let kind = end_user_types::fetch(&state.core, &sid_or_name).await?;
-    Ok(Json(EndUserTypeResource::new(kind, &base)))
+    let kind = end_user_types::fetch(&call.core, &sid_or_name).await?;
+    Ok(Json(EndUserTypeResource::new(kind, &call.base)))
 }

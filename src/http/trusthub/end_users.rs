@@ -1,6 +1,6 @@
 //! `/v1/EndUsers[/{Sid}]`: `trusthub.v1.end_user` (list key `results`).
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,10 +13,10 @@ use crate::{
     },
     error::{Error, Result},
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
+        call::ApiCall,
+        extract::{TwilioForm, TwilioPath, TwilioQuery},
         paging::{PagingParams, V1Page, v1_list},
         state::AppState,
-        urls::BaseUrl,
     },
 };
 
@@ -72,53 +72,50 @@ struct EndUserForm {
 }
 
 async fn create_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<EndUserForm>,
 ) -> Result<(StatusCode, Json<EndUserResource>)> {
     let friendly_name = required(form.friendly_name, "FriendlyName")?;
     let kind = required(form.r#type, "Type")?;
+    let attributes = form.attributes.as_deref();
     let user = end_users::create(
-        &state.core,
-        &principal,
+        &call.core,
+        &call.principal,
         &friendly_name,
         &kind,
-        form.attributes.as_deref(),
+        attributes,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(EndUserResource::new(user, &base))))
+    Ok((
+        StatusCode::CREATED,
+        Json(EndUserResource::new(user, &call.base)),
+    ))
 }
 
 async fn list_end_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<EndUserResource>>> {
-    let page = end_users::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|user| EndUserResource::new(user, &base));
-    Ok(Json(v1_list("results", page, &base, "/v1/EndUsers", &[])))
+    let request = paging.request(MAX_PAGE_SIZE)?;
+    let page = end_users::list(&call.core, &call.principal, request).await?;
+    let page = page.map(|user| EndUserResource::new(user, &call.base));
+    Ok(Json(v1_list("results", page, &call.base, "/v1/EndUsers")))
 }
 
 async fn fetch_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<EndUserSid>,
 ) -> Result<Json<EndUserResource>> {
-    let user = end_users::fetch(&state.core, &principal, &sid).await?;
-    Ok(Json(EndUserResource::new(user, &base)))
+    let user = end_users::fetch(&call.core, &call.principal, &sid).await?;
+    Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
 async fn update_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<EndUserSid>,
     TwilioForm(form): TwilioForm<EndUserForm>,
 ) -> Result<Json<EndUserResource>> {
-    end_users::fetch(&state.core, &principal, &sid).await?;
+    end_users::fetch(&call.core, &call.principal, &sid).await?;
     // UpdateEndUser takes only FriendlyName and Attributes: the type is fixed at creation.
     if form.r#type.is_some() {
         return Err(Error::invalid(
@@ -126,22 +123,15 @@ async fn update_end_user(
         ));
     }
     let friendly_name = form.friendly_name.filter(|n| !n.is_empty());
-    let user = end_users::update(
-        &state.core,
-        &principal,
-        &sid,
-        friendly_name.as_deref(),
-        form.attributes.as_deref(),
-    )
-    .await?;
-    Ok(Json(EndUserResource::new(user, &base)))
+    let (name, attributes) = (friendly_name.as_deref(), form.attributes.as_deref());
+    let user = end_users::update(&call.core, &call.principal, &sid, name, attributes).await?;
+    Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
 async fn delete_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioPath(sid): TwilioPath<EndUserSid>,
 ) -> Result<StatusCode> {
-    end_users::delete(&state.core, &principal, &sid).await?;
+    end_users::delete(&call.core, &call.principal, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
