@@ -2,15 +2,14 @@
 //! `/2010-04-01/Accounts/{Sid}.json`. Paths end in `.json`; dates are RFC 2822;
 //! `uri`/`subresource_uris` are relative.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    call::ApiCall,
+    call::{ApiCall, Created, created},
     extract::{TwilioForm, TwilioPath, TwilioQuery},
     paging::{PagingParams, V2010Page, v2010_list},
-    state::AppState,
 };
 use crate::{
     domain::{
@@ -19,21 +18,15 @@ use crate::{
         time::rfc2822,
     },
     error::Result,
+    http::routing::routes,
 };
 
 /// Spec maximum `PageSize` for Accounts.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/2010-04-01/Accounts.json",
-            get(list_accounts).post(create_account),
-        )
-        .route(
-            "/2010-04-01/Accounts/{Sid}",
-            get(fetch_account).post(update_account),
-        )
+routes! {
+    "/2010-04-01/Accounts.json" => get(list_accounts).post(create_account),
+    "/2010-04-01/Accounts/{Sid}" => get(fetch_account).post(update_account),
 }
 
 /// The subresources the spec's account example lists, with their path names.
@@ -111,10 +104,10 @@ struct AccountForm {
 async fn create_account(
     call: ApiCall,
     TwilioForm(form): TwilioForm<AccountForm>,
-) -> Result<(StatusCode, Json<AccountResource>)> {
+) -> Result<Created<AccountResource>> {
     let account =
         accounts::create_subaccount(&call.core, &call.principal, form.friendly_name).await?;
-    Ok((StatusCode::CREATED, Json(account.into())))
+    created(account.into())
 }
 
 async fn fetch_account(

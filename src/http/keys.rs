@@ -1,14 +1,13 @@
 //! API 2010-04-01 Keys (API.md §2.4): `/2010-04-01/Accounts/{AccountSid}/Keys.json` and
 //! `…/Keys/{Sid}.json`. Standard keys only; the secret is shown once, by create.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    call::ApiCall,
+    call::{ApiCall, Created, created},
     extract::{TwilioForm, TwilioPath, TwilioQuery},
     paging::{PagingParams, V2010Page, v2010_list},
-    state::AppState,
 };
 use crate::{
     domain::{
@@ -17,21 +16,16 @@ use crate::{
         time::rfc2822,
     },
     error::Result,
+    http::routing::routes,
 };
 
 /// Spec maximum `PageSize` for Keys.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/2010-04-01/Accounts/{AccountSid}/Keys.json",
-            get(list_keys).post(create_key),
-        )
-        .route(
-            "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}",
-            get(fetch_key).post(update_key).delete(delete_key),
-        )
+routes! {
+    "/2010-04-01/Accounts/{AccountSid}/Keys.json" => get(list_keys).post(create_key),
+    "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}" =>
+        get(fetch_key).post(update_key).delete(delete_key),
 }
 
 /// `api.v2010.account.key` (no `url`, no `account_sid`), and `api.v2010.account.new_key` when
@@ -69,7 +63,7 @@ async fn create_key(
     call: ApiCall,
     TwilioPath(account): TwilioPath<AccountSid>,
     TwilioForm(form): TwilioForm<KeyForm>,
-) -> Result<(StatusCode, Json<KeyResource>)> {
+) -> Result<Created<KeyResource>> {
     call.principal.require_account_credential()?;
     let (key, secret) =
         keys::create(&call.core, &call.principal, &account, form.friendly_name).await?;
@@ -77,7 +71,7 @@ async fn create_key(
         secret: Some(secret),
         ..key.into()
     };
-    Ok((StatusCode::CREATED, Json(body)))
+    created(body)
 }
 
 async fn list_keys(

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod keys;
 pub mod metrics;
 pub mod paging;
+pub mod routing;
 pub mod state;
 pub mod studio;
 pub mod trace;

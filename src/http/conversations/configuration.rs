@@ -1,7 +1,7 @@
 //! `/v1/Configuration` (the account's) and `/v1/Services/{ServiceSid}/Configuration` (a
 //! service's).
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -16,20 +16,14 @@ use crate::{
     http::{
         call::ApiCall,
         extract::{TwilioForm, TwilioPath},
-        state::AppState,
+        routing::routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/Configuration",
-            get(fetch_configuration).post(update_configuration),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Configuration",
-            get(fetch_service_configuration).post(update_service_configuration),
-        )
+routes! {
+    "/v1/Configuration" => get(fetch_configuration).post(update_configuration),
+    "/v1/Services/{ServiceSid}/Configuration" =>
+        get(fetch_service_configuration).post(update_service_configuration),
 }
 
 /// `conversations.v1.configuration`; fields in alphabetical order (see `services`).

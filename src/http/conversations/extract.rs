@@ -18,18 +18,13 @@ use crate::{
 /// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
 pub const MAX_PAGE: u32 = 50;
 
-/// A resource's routes on both families: `list` at `/v1{tail}` and
-/// `/v1/Services/{ServiceSid}{tail}`, and `instance` (when given) at each of them + `/{Sid}`.
-pub fn on_both_families(
-    tail: &str,
-    list: MethodRouter<AppState>,
-    instance: Option<MethodRouter<AppState>>,
-) -> Router<AppState> {
+/// Each `(tail, methods)` on both families: at `/v1{tail}` and
+/// `/v1/Services/{ServiceSid}{tail}` (see `http::routing::routes!`).
+pub fn on_both_families(routes: Vec<(&str, MethodRouter<AppState>)>) -> Router<AppState> {
     let mut router = Router::new();
     for family in ["/v1", "/v1/Services/{ServiceSid}"] {
-        router = router.route(&format!("{family}{tail}"), list.clone());
-        if let Some(instance) = &instance {
-            router = router.route(&format!("{family}{tail}/{{Sid}}"), instance.clone());
+        for (tail, methods) in &routes {
+            router = router.route(&format!("{family}{tail}"), methods.clone());
         }
     }
     router

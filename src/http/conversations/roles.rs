@@ -1,9 +1,9 @@
 //! Roles on both path families: `/v1/Roles[/{Sid}]` and `/v1/Services/{ServiceSid}/Roles[/{Sid}]`.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, on_both_families};
+use super::extract::{Family, InstancePath, ListPath, MAX_PAGE};
 use crate::{
     domain::{
         conversations::{Role, RoleInput, roles},
@@ -12,19 +12,17 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
+        call::{ApiCall, Created, created},
         extract::{TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    on_both_families(
-        "/Roles",
-        get(list_roles).post(create_role),
-        Some(get(fetch_role).post(update_role).delete(delete_role)),
-    )
+routes! {
+    both families:
+    "/Roles" => get(list_roles).post(create_role),
+    "/Roles/{Sid}" => get(fetch_role).post(update_role).delete(delete_role),
 }
 
 /// `conversations.v1.role` / `…service_role`; fields in alphabetical order (see `services`).
@@ -71,17 +69,14 @@ async fn create_role(
     call: ApiCall,
     TwilioPath(path): TwilioPath<ListPath>,
     TwilioForm(form): TwilioForm<RoleForm>,
-) -> Result<(StatusCode, Json<RoleResource>)> {
+) -> Result<Created<RoleResource>> {
     let input = RoleInput {
         friendly_name: form.friendly_name,
         kind: form.r#type,
         permissions: form.permission,
     };
     let (_, role) = roles::create_role(&call.core, &call.principal, path.scope(), input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RoleResource::new(&path, &call.base, role)),
-    ))
+    created(RoleResource::new(&path, &call.base, role))
 }
 
 async fn list_roles(
@@ -92,9 +87,10 @@ async fn list_roles(
     let request = paging.request(MAX_PAGE)?;
     let (service, page) =
         roles::list_roles(&call.core, &call.principal, path.scope(), request).await?;
-    let page = page.map(|role| RoleResource::new(&path, &call.base, role));
     let list_path = format!("{}/Roles", path.family_path(&service.sid));
-    Ok(Json(v1_list("roles", page, &call.base, &list_path)))
+    call.v1_list("roles", &list_path, page, |role, base| {
+        RoleResource::new(&path, base, role)
+    })
 }
 
 async fn fetch_role(

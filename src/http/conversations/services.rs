@@ -1,6 +1,6 @@
 //! `/v1/Services` and `/v1/Services/{ServiceSid}`.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -11,23 +11,19 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
+        call::{ApiCall, Created, created},
         extract::{TwilioForm, TwilioPath, TwilioQuery, required},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
 /// Spec maximum `PageSize` of the Services list.
 const MAX_SERVICES_PAGE: u32 = 100;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/Services", get(list_services).post(create_service))
-        .route(
-            "/v1/Services/{ServiceSid}",
-            get(fetch_service).delete(delete_service),
-        )
+routes! {
+    "/v1/Services" => get(list_services).post(create_service),
+    "/v1/Services/{ServiceSid}" => get(fetch_service).delete(delete_service),
 }
 
 /// `conversations.v1.service`; fields in alphabetical order (the bytes of the `Value` body this
@@ -86,13 +82,10 @@ struct ServiceForm {
 async fn create_service(
     call: ApiCall,
     TwilioForm(form): TwilioForm<ServiceForm>,
-) -> Result<(StatusCode, Json<ServiceResource>)> {
+) -> Result<Created<ServiceResource>> {
     let name = required(form.friendly_name, "FriendlyName")?;
     let service = services::create_service(&call.core, &call.principal, &name).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ServiceResource::new(service, &call.base)),
-    ))
+    created(ServiceResource::new(service, &call.base))
 }
 
 async fn list_services(
@@ -101,8 +94,7 @@ async fn list_services(
 ) -> Result<Json<V1Page<ServiceResource>>> {
     let request = paging.request(MAX_SERVICES_PAGE)?;
     let page = services::list_services(&call.core, &call.principal, request).await?;
-    let page = page.map(|service| ServiceResource::new(service, &call.base));
-    Ok(Json(v1_list("services", page, &call.base, "/v1/Services")))
+    call.v1_list("services", "/v1/Services", page, ServiceResource::new)
 }
 
 async fn fetch_service(

@@ -2,27 +2,24 @@
 //! yet: the user's list is a correct empty page, so `links.user_conversations` resolves
 //! *(ours)*. The user must exist.
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 
-use super::extract::{Family, InstancePath, MAX_PAGE, on_both_families};
+use super::extract::{Family, InstancePath, MAX_PAGE};
 use crate::{
     domain::{conversations::users, paging::Page},
     error::Result,
     http::{
         call::ApiCall,
         extract::{TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    on_both_families(
-        "/Users/{Sid}/Conversations",
-        get(list_user_conversations),
-        None,
-    )
+routes! {
+    both families:
+    "/Users/{Sid}/Conversations" => get(list_user_conversations),
 }
 
 /// `conversations.v1.user.user_conversation`: none can exist yet, so the page's item type has
@@ -36,8 +33,9 @@ async fn list_user_conversations(
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<UserConversationResource>>> {
     let user = users::fetch_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
-    let page = Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
+    let page: Page<UserConversationResource> =
+        Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
     let family = path.family_path(&user.service_sid);
     let list_path = format!("{family}/Users/{}/Conversations", user.sid);
-    Ok(Json(v1_list("conversations", page, &call.base, &list_path)))
+    call.v1_list("conversations", &list_path, page, |none, _| none)
 }

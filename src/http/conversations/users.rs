@@ -1,10 +1,10 @@
 //! Users on both path families: `/v1/Users[/{Sid}]` and `/v1/Services/{ServiceSid}/Users[/{Sid}]`.
 //! `{Sid}` is the `US` SID or the identity; `url` and `links` always carry the `US` SID.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled, on_both_families};
+use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled};
 use crate::{
     domain::{
         conversations::{User, UserInput, users},
@@ -13,19 +13,17 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
+        call::{ApiCall, Created, created},
         extract::{TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    on_both_families(
-        "/Users",
-        get(list_users).post(create_user),
-        Some(get(fetch_user).post(update_user).delete(delete_user)),
-    )
+routes! {
+    both families:
+    "/Users" => get(list_users).post(create_user),
+    "/Users/{Sid}" => get(fetch_user).post(update_user).delete(delete_user),
 }
 
 /// `conversations.v1.user` / `…service_user`; fields in alphabetical order (see `services`).
@@ -103,7 +101,7 @@ async fn create_user(
     WebhookEnabled(webhooks): WebhookEnabled,
     TwilioPath(path): TwilioPath<ListPath>,
     TwilioForm(form): TwilioForm<UserForm>,
-) -> Result<(StatusCode, Json<UserResource>)> {
+) -> Result<Created<UserResource>> {
     let (identity, input) = form.input();
     let scope = path.scope();
     let (_, user) = users::create_user(
@@ -115,10 +113,7 @@ async fn create_user(
         webhooks,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UserResource::new(&path, &call.base, user)),
-    ))
+    created(UserResource::new(&path, &call.base, user))
 }
 
 async fn list_users(
@@ -129,9 +124,10 @@ async fn list_users(
     let request = paging.request(MAX_PAGE)?;
     let (service, page) =
         users::list_users(&call.core, &call.principal, path.scope(), request).await?;
-    let page = page.map(|user| UserResource::new(&path, &call.base, user));
     let list_path = format!("{}/Users", path.family_path(&service.sid));
-    Ok(Json(v1_list("users", page, &call.base, &list_path)))
+    call.v1_list("users", &list_path, page, |user, base| {
+        UserResource::new(&path, base, user)
+    })
 }
 
 async fn fetch_user(

@@ -1,7 +1,7 @@
 //! Conversations webhook targets: `/v1/Configuration/Webhooks` (the account's) and
 //! `/v1/Services/{ServiceSid}/Configuration/Webhooks` (a service's).
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -13,20 +13,14 @@ use crate::{
     http::{
         call::ApiCall,
         extract::{TwilioForm, TwilioPath},
-        state::AppState,
+        routing::routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/Configuration/Webhooks",
-            get(fetch_account_webhook).post(update_account_webhook),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Configuration/Webhooks",
-            get(fetch_service_webhook).post(update_service_webhook),
-        )
+routes! {
+    "/v1/Configuration/Webhooks" => get(fetch_account_webhook).post(update_account_webhook),
+    "/v1/Services/{ServiceSid}/Configuration/Webhooks" =>
+        get(fetch_service_webhook).post(update_service_webhook),
 }
 
 /// `conversations.v1.configuration.configuration_webhook`; fields in alphabetical order (the

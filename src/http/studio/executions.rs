@@ -1,7 +1,7 @@
 //! `GET /v2/Flows/{Sid}/Executions`: always an empty page, so that `links.executions` resolves
 //! (executions are not emulated, see `domain::studio::executions`).
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 
 use crate::{
@@ -13,8 +13,8 @@ use crate::{
     http::{
         call::ApiCall,
         extract::{TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
@@ -22,8 +22,8 @@ use crate::{
 /// cap only shows in the empty page's `page_size`, and is kept until that is changed on purpose.
 const MAX_PAGE_SIZE: u32 = 50;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v2/Flows/{Sid}/Executions", get(list_executions))
+routes! {
+    "/v2/Flows/{Sid}/Executions" => get(list_executions),
 }
 
 /// `studio.v2.flow.execution`: no execution exists, so no value of it can be made either.
@@ -44,10 +44,7 @@ async fn list_executions(
     let request = paging.request(MAX_PAGE_SIZE)?;
     let page = executions::list(&call.core, &call.principal, &sid, request).await?;
     let list_path = format!("/v2/Flows/{sid}/Executions");
-    Ok(Json(v1_list(
-        "executions",
-        page.map(ExecutionResource::from),
-        &call.base,
-        &list_path,
-    )))
+    call.v1_list("executions", &list_path, page, |execution, _| {
+        execution.into()
+    })
 }

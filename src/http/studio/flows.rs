@@ -1,6 +1,6 @@
 //! `/v2/Flows` and `/v2/Flows/{Sid}`: `studio.v2.flow`.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,23 +17,19 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
+        call::{ApiCall, Created, created},
         extract::{TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
 /// Spec maximum `PageSize` for Flows.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/Flows", get(list_flows).post(create_flow))
-        .route(
-            "/v2/Flows/{Sid}",
-            get(fetch_flow).post(update_flow).delete(delete_flow),
-        )
+routes! {
+    "/v2/Flows" => get(list_flows).post(create_flow),
+    "/v2/Flows/{Sid}" => get(fetch_flow).post(update_flow).delete(delete_flow),
 }
 
 /// `studio.v2.flow`; fields in sorted order (see `http::paging::V1Page`).
@@ -155,12 +151,9 @@ impl FlowForm {
 async fn create_flow(
     call: ApiCall,
     TwilioForm(form): TwilioForm<FlowForm>,
-) -> Result<(StatusCode, Json<FlowResource>)> {
+) -> Result<Created<FlowResource>> {
     let flow = flows::create(&call.core, &call.principal, form.complete()?).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(FlowResource::new(flow, &call.base)),
-    ))
+    created(FlowResource::new(flow, &call.base))
 }
 
 async fn list_flows(
@@ -168,8 +161,7 @@ async fn list_flows(
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<FlowResource>>> {
     let page = flows::list(&call.core, &call.principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|flow| FlowResource::list_item(flow, &call.base));
-    Ok(Json(v1_list("flows", page, &call.base, "/v2/Flows")))
+    call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }
 
 async fn fetch_flow(

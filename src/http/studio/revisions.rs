@@ -1,6 +1,6 @@
 //! `/v2/Flows/{Sid}/Revisions[/{Revision}]`: `studio.v2.flow.flow_revision`.
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -14,18 +14,17 @@ use crate::{
     http::{
         call::ApiCall,
         extract::{TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
 /// Spec maximum `PageSize` for Revisions.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/Flows/{Sid}/Revisions", get(list_revisions))
-        .route("/v2/Flows/{Sid}/Revisions/{Revision}", get(fetch_revision))
+routes! {
+    "/v2/Flows/{Sid}/Revisions" => get(list_revisions),
+    "/v2/Flows/{Sid}/Revisions/{Revision}" => get(fetch_revision),
 }
 
 /// `studio.v2.flow.flow_revision`; fields in sorted order (see `http::paging::V1Page`).
@@ -92,9 +91,8 @@ async fn list_revisions(
 ) -> Result<Json<V1Page<RevisionResource>>> {
     let request = paging.request(MAX_PAGE_SIZE)?;
     let page = revisions::list(&call.core, &call.principal, &sid, request).await?;
-    let page = page.map(|revision| RevisionResource::list_item(revision, &call.base));
     let list_path = format!("/v2/Flows/{sid}/Revisions");
-    Ok(Json(v1_list("revisions", page, &call.base, &list_path)))
+    call.v1_list("revisions", &list_path, page, RevisionResource::list_item)
 }
 
 async fn fetch_revision(

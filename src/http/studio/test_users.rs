@@ -1,6 +1,6 @@
 //! `/v2/Flows/{Sid}/TestUsers`: `studio.v2.flow.test_user`.
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -9,15 +9,12 @@ use crate::{
     http::{
         call::ApiCall,
         extract::{TwilioForm, TwilioPath},
-        state::AppState,
+        routing::routes,
     },
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/v2/Flows/{Sid}/TestUsers",
-        get(fetch_test_users).post(update_test_users),
-    )
+routes! {
+    "/v2/Flows/{Sid}/TestUsers" => get(fetch_test_users).post(update_test_users),
 }
 
 /// `studio.v2.flow.test_user`: `sid` is the flow's, `url` ends in `/TestUsers`.

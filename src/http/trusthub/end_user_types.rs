@@ -1,6 +1,6 @@
 //! `/v1/EndUserTypes[/{Sid}]`: `trusthub.v1.end_user_type`, the read-only catalog.
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -13,18 +13,17 @@ use crate::{
     http::{
         call::ApiCall,
         extract::{TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
 /// Spec maximum `PageSize` for EndUserTypes.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/EndUserTypes", get(list_end_user_types))
-        .route("/v1/EndUserTypes/{Sid}", get(fetch_end_user_type))
+routes! {
+    "/v1/EndUserTypes" => get(list_end_user_types),
+    "/v1/EndUserTypes/{Sid}" => get(fetch_end_user_type),
 }
 
 /// `trusthub.v1.end_user_type`; fields in sorted order (see `http::paging::V1Page`).
@@ -54,13 +53,12 @@ async fn list_end_user_types(
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<EndUserTypeResource>>> {
     let page = end_user_types::list(&call.core, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|kind| EndUserTypeResource::new(kind, &call.base));
-    Ok(Json(v1_list(
+    call.v1_list(
         "end_user_types",
-        page,
-        &call.base,
         "/v1/EndUserTypes",
-    )))
+        page,
+        EndUserTypeResource::new,
+    )
 }
 
 /// `{Sid}` is the `OY` SID or the `machine_name` (the form Twilio's Policy requirements link

@@ -1,6 +1,6 @@
 //! `/v1/EndUsers[/{Sid}]`: `trusthub.v1.end_user` (list key `results`).
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,25 +13,19 @@ use crate::{
     },
     error::{Error, Result},
     http::{
-        call::ApiCall,
+        call::{ApiCall, Created, created},
         extract::{TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
+        paging::{PagingParams, V1Page},
+        routing::routes,
     },
 };
 
 /// Spec maximum `PageSize` for EndUsers.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/EndUsers", get(list_end_users).post(create_end_user))
-        .route(
-            "/v1/EndUsers/{Sid}",
-            get(fetch_end_user)
-                .post(update_end_user)
-                .delete(delete_end_user),
-        )
+routes! {
+    "/v1/EndUsers" => get(list_end_users).post(create_end_user),
+    "/v1/EndUsers/{Sid}" => get(fetch_end_user).post(update_end_user).delete(delete_end_user),
 }
 
 /// `trusthub.v1.end_user`: `attributes` is a JSON object; no `links`. Fields in sorted order
@@ -74,7 +68,7 @@ struct EndUserForm {
 async fn create_end_user(
     call: ApiCall,
     TwilioForm(form): TwilioForm<EndUserForm>,
-) -> Result<(StatusCode, Json<EndUserResource>)> {
+) -> Result<Created<EndUserResource>> {
     let friendly_name = required(form.friendly_name, "FriendlyName")?;
     let kind = required(form.r#type, "Type")?;
     let attributes = form.attributes.as_deref();
@@ -86,10 +80,7 @@ async fn create_end_user(
         attributes,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EndUserResource::new(user, &call.base)),
-    ))
+    created(EndUserResource::new(user, &call.base))
 }
 
 async fn list_end_users(
@@ -98,8 +89,7 @@ async fn list_end_users(
 ) -> Result<Json<V1Page<EndUserResource>>> {
     let request = paging.request(MAX_PAGE_SIZE)?;
     let page = end_users::list(&call.core, &call.principal, request).await?;
-    let page = page.map(|user| EndUserResource::new(user, &call.base));
-    Ok(Json(v1_list("results", page, &call.base, "/v1/EndUsers")))
+    call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
 }
 
 async fn fetch_end_user(
