@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{
     call::{ApiCall, Created, created},
-    extract::{TwilioForm, TwilioPath, TwilioQuery},
+    extract::{TwilioForm, TwilioQuery},
     paging::{PagingParams, V2010Page, v2010_list},
 };
 use crate::{
@@ -110,34 +110,29 @@ async fn create_account(
     created(account.into())
 }
 
-async fn fetch_account(
-    call: ApiCall,
-    TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
-) -> Result<Json<AccountResource>> {
+/// `/Accounts/{Sid}.json`.
+type AccountCall = ApiCall<JsonSuffixed<AccountSid>>;
+
+async fn fetch_account(call: AccountCall) -> Result<Json<AccountResource>> {
     call.principal.require_account_credential()?;
-    let account = accounts::fetch(&call.core, &call.principal, &sid).await?;
+    let JsonSuffixed(sid) = &call.path;
+    let account = accounts::fetch(&call.core, &call.principal, sid).await?;
     Ok(Json(account.into()))
 }
 
 async fn update_account(
-    call: ApiCall,
-    TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
+    call: AccountCall,
     TwilioForm(form): TwilioForm<AccountForm>,
 ) -> Result<Json<AccountResource>> {
     call.principal.require_account_credential()?;
+    let JsonSuffixed(sid) = &call.path;
     let status = form
         .status
         .as_deref()
         .map(AccountStatus::parse)
         .transpose()?;
-    let account = accounts::update(
-        &call.core,
-        &call.principal,
-        &sid,
-        form.friendly_name,
-        status,
-    )
-    .await?;
+    let account =
+        accounts::update(&call.core, &call.principal, sid, form.friendly_name, status).await?;
     Ok(Json(account.into()))
 }
 

@@ -5,9 +5,10 @@
 //! `urls`; only resource files import it.
 
 use axum::{Json, extract::FromRequestParts, http::StatusCode, http::request::Parts};
+use serde::de::DeserializeOwned;
 
 use super::{
-    extract::Authed,
+    extract::{Authed, TwilioPath},
     paging::{V1Page, v1_list},
     state::AppState,
     urls::base_url,
@@ -25,27 +26,32 @@ pub fn created<T>(resource: T) -> Result<Created<T>> {
     Ok((StatusCode::CREATED, Json(resource)))
 }
 
-pub struct ApiCall {
+/// `ApiCall<P>`: also the route's typed path parameters `P` (a SID, a tuple, or a struct naming
+/// them; see `TwilioPath`: a malformed one is 404 20404); `ApiCall` for a route without any.
+pub struct ApiCall<P = ()> {
     pub core: Core,
     pub principal: Principal,
     /// Where v1/v2 `url`, `links` and paging URLs point; 2010 resources use relative URIs.
     pub base: String,
+    pub path: P,
 }
 
-impl FromRequestParts<AppState> for ApiCall {
+impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for ApiCall<P> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let Authed(principal) = Authed::from_request_parts(parts, state).await?;
+        let TwilioPath(path) = TwilioPath::from_request_parts(parts, state).await?;
         Ok(ApiCall {
             core: state.core.clone(),
             principal,
             base: base_url(state.public_url.as_deref(), parts),
+            path,
         })
     }
 }
 
-impl ApiCall {
+impl<P> ApiCall<P> {
     /// The v1/v2 list at `path` (the list's own path, after the base) of `page`'s items, each
     /// turned into its wire struct by `wire` from the item and this call's base URL.
     pub fn v1_list<T, W>(

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     call::{ApiCall, Created, created},
-    extract::{TwilioForm, TwilioPath, TwilioQuery},
+    extract::{TwilioForm, TwilioQuery},
     paging::{PagingParams, V2010Page, v2010_list},
 };
 use crate::{
@@ -60,13 +60,12 @@ struct KeyForm {
 }
 
 async fn create_key(
-    call: ApiCall,
-    TwilioPath(account): TwilioPath<AccountSid>,
+    call: ApiCall<AccountSid>,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<Created<KeyResource>> {
     call.principal.require_account_credential()?;
     let (key, secret) =
-        keys::create(&call.core, &call.principal, &account, form.friendly_name).await?;
+        keys::create(&call.core, &call.principal, &call.path, form.friendly_name).await?;
     let body = KeyResource {
         secret: Some(secret),
         ..key.into()
@@ -75,41 +74,38 @@ async fn create_key(
 }
 
 async fn list_keys(
-    call: ApiCall,
-    TwilioPath(account): TwilioPath<AccountSid>,
+    call: ApiCall<AccountSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V2010Page<KeyResource>>> {
     call.principal.require_account_credential()?;
     let page = keys::list(
         &call.core,
         &call.principal,
-        &account,
+        &call.path,
         paging.request(MAX_PAGE_SIZE)?,
     )
     .await?;
     let page = page.map(KeyResource::from);
-    let list_path = format!("/2010-04-01/Accounts/{account}/Keys.json");
+    let list_path = format!("/2010-04-01/Accounts/{}/Keys.json", call.path);
     Ok(Json(v2010_list("keys", page, &list_path, &[])))
 }
 
 /// `/Accounts/{AccountSid}/Keys/{Sid}.json`.
-type KeyPath = TwilioPath<(AccountSid, JsonSuffixed<KeySid>)>;
+type KeyCall = ApiCall<(AccountSid, JsonSuffixed<KeySid>)>;
 
-async fn fetch_key(
-    call: ApiCall,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-) -> Result<Json<KeyResource>> {
+async fn fetch_key(call: KeyCall) -> Result<Json<KeyResource>> {
     call.principal.require_account_credential()?;
-    let key = keys::fetch(&call.core, &call.principal, &account, &sid).await?;
+    let (account, JsonSuffixed(sid)) = &call.path;
+    let key = keys::fetch(&call.core, &call.principal, account, sid).await?;
     Ok(Json(key.into()))
 }
 
 async fn update_key(
-    call: ApiCall,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
+    call: KeyCall,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<Json<KeyResource>> {
     call.principal.require_account_credential()?;
+    let (account, JsonSuffixed(sid)) = &call.path;
     let key = keys::update(
         &call.core,
         &call.principal,
@@ -121,11 +117,9 @@ async fn update_key(
     Ok(Json(key.into()))
 }
 
-async fn delete_key(
-    call: ApiCall,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-) -> Result<StatusCode> {
+async fn delete_key(call: KeyCall) -> Result<StatusCode> {
     call.principal.require_account_credential()?;
-    keys::delete(&call.core, &call.principal, &account, &sid).await?;
+    let (account, JsonSuffixed(sid)) = &call.path;
+    keys::delete(&call.core, &call.principal, account, sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,10 +12,10 @@ use crate::{
         },
         sid::{AccountSid, RoleSid, ServiceSid},
     },
-    error::{Error, Result},
+    error::Result,
     http::{
         call::ApiCall,
-        extract::{TwilioForm, TwilioPath},
+        extract::{TwilioForm, true_or_false},
         routing::routes,
     },
 };
@@ -138,35 +138,27 @@ struct ServiceConfigForm {
 }
 
 async fn fetch_service_configuration(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
+    call: ApiCall<ServiceSid>,
 ) -> Result<Json<ServiceConfigurationResource>> {
-    let service = services::fetch_service(&call.core, &call.principal, &sid).await?;
+    let service = services::fetch_service(&call.core, &call.principal, &call.path).await?;
     Ok(Json(ServiceConfigurationResource::new(service, &call.base)))
 }
 
 async fn update_service_configuration(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
+    call: ApiCall<ServiceSid>,
     TwilioForm(form): TwilioForm<ServiceConfigForm>,
 ) -> Result<Json<ServiceConfigurationResource>> {
-    let reachability_enabled = match form.reachability_enabled.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            return Err(Error::invalid(
-                "Invalid parameter ReachabilityEnabled: must be true or false",
-            ));
-        }
-    };
+    let reachability = true_or_false(
+        form.reachability_enabled.as_deref(),
+        "parameter ReachabilityEnabled",
+    )?;
     let input = ServiceConfigInput {
         default_chat_service_role_sid: form.default_chat_service_role_sid,
         default_conversation_role_sid: form.default_conversation_role_sid,
         default_conversation_creator_role_sid: form.default_conversation_creator_role_sid,
-        reachability_enabled,
+        reachability_enabled: reachability,
     };
     let service =
-        rules::update_service_configuration(&call.core, &call.principal, &sid, input).await?;
+        rules::update_service_configuration(&call.core, &call.principal, &call.path, input).await?;
     Ok(Json(ServiceConfigurationResource::new(service, &call.base)))
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::{
     domain::{conversations::Scope, sid::ServiceSid},
     error::{Error, Result},
-    http::state::AppState,
+    http::{call::ApiCall, extract::true_or_false, state::AppState},
 };
 
 /// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
@@ -71,6 +71,13 @@ pub trait Family {
     }
 }
 
+impl<P: Family> ApiCall<P> {
+    /// The service the request's path names, or the account's default one.
+    pub fn scope(&self) -> Scope<'_> {
+        self.path.scope()
+    }
+}
+
 impl Family for ListPath {
     fn service(&self) -> Option<&ServiceSid> {
         self.service.as_ref()
@@ -91,17 +98,12 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookEnabled {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        match parts
+        // A value that is not visible ASCII is neither `true` nor `false`: refused.
+        let value = parts
             .headers
             .get("x-twilio-webhook-enabled")
-            .map(|v| v.to_str())
-        {
-            None => Ok(WebhookEnabled(false)),
-            Some(Ok("true")) => Ok(WebhookEnabled(true)),
-            Some(Ok("false")) => Ok(WebhookEnabled(false)),
-            Some(_) => Err(Error::invalid(
-                "Invalid header X-Twilio-Webhook-Enabled: must be true or false",
-            )),
-        }
+            .map(|v| v.to_str().unwrap_or_default());
+        let enabled = true_or_false(value, "header X-Twilio-Webhook-Enabled")?;
+        Ok(WebhookEnabled(enabled.unwrap_or(false)))
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioPath, TwilioQuery},
+        extract::{TwilioForm, TwilioQuery},
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -66,8 +66,7 @@ struct RoleForm {
 }
 
 async fn create_role(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<ListPath>,
+    call: ApiCall<ListPath>,
     TwilioForm(form): TwilioForm<RoleForm>,
 ) -> Result<Created<RoleResource>> {
     let input = RoleInput {
@@ -75,53 +74,46 @@ async fn create_role(
         kind: form.r#type,
         permissions: form.permission,
     };
-    let (_, role) = roles::create_role(&call.core, &call.principal, path.scope(), input).await?;
-    created(RoleResource::new(&path, &call.base, role))
+    let (_, role) = roles::create_role(&call.core, &call.principal, call.scope(), input).await?;
+    created(RoleResource::new(&call.path, &call.base, role))
 }
 
 async fn list_roles(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<ListPath>,
+    call: ApiCall<ListPath>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<RoleResource>>> {
     let request = paging.request(MAX_PAGE)?;
     let (service, page) =
-        roles::list_roles(&call.core, &call.principal, path.scope(), request).await?;
-    let list_path = format!("{}/Roles", path.family_path(&service.sid));
+        roles::list_roles(&call.core, &call.principal, call.scope(), request).await?;
+    let list_path = format!("{}/Roles", call.path.family_path(&service.sid));
     call.v1_list("roles", &list_path, page, |role, base| {
-        RoleResource::new(&path, base, role)
+        RoleResource::new(&call.path, base, role)
     })
 }
 
-async fn fetch_role(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
-) -> Result<Json<RoleResource>> {
-    let (_, role) = roles::fetch_role(&call.core, &call.principal, path.scope(), &path.sid).await?;
-    Ok(Json(RoleResource::new(&path, &call.base, role)))
+async fn fetch_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<Json<RoleResource>> {
+    let (_, role) =
+        roles::fetch_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
+    Ok(Json(RoleResource::new(&call.path, &call.base, role)))
 }
 
 async fn update_role(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
+    call: ApiCall<InstancePath<RoleSid>>,
     TwilioForm(form): TwilioForm<RoleForm>,
 ) -> Result<Json<RoleResource>> {
-    let scope = path.scope();
+    let scope = call.scope();
     let (_, role) = roles::update_role(
         &call.core,
         &call.principal,
         scope,
-        &path.sid,
+        &call.path.sid,
         form.permission,
     )
     .await?;
-    Ok(Json(RoleResource::new(&path, &call.base, role)))
+    Ok(Json(RoleResource::new(&call.path, &call.base, role)))
 }
 
-async fn delete_role(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
-) -> Result<StatusCode> {
-    roles::delete_role(&call.core, &call.principal, path.scope(), &path.sid).await?;
+async fn delete_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<StatusCode> {
+    roles::delete_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioPath, TwilioQuery, required},
+        extract::{TwilioForm, TwilioQuery, required},
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -97,18 +97,12 @@ async fn list_services(
     call.v1_list("services", "/v1/Services", page, ServiceResource::new)
 }
 
-async fn fetch_service(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
-) -> Result<Json<ServiceResource>> {
-    let service = services::fetch_service(&call.core, &call.principal, &sid).await?;
+async fn fetch_service(call: ApiCall<ServiceSid>) -> Result<Json<ServiceResource>> {
+    let service = services::fetch_service(&call.core, &call.principal, &call.path).await?;
     Ok(Json(ServiceResource::new(service, &call.base)))
 }
 
-async fn delete_service(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
-) -> Result<StatusCode> {
-    services::delete_service(&call.core, &call.principal, &sid).await?;
+async fn delete_service(call: ApiCall<ServiceSid>) -> Result<StatusCode> {
+    services::delete_service(&call.core, &call.principal, &call.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::{TwilioPath, TwilioQuery},
+        extract::TwilioQuery,
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -28,14 +28,13 @@ routes! {
 enum UserConversationResource {}
 
 async fn list_user_conversations(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
+    call: ApiCall<InstancePath<String>>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<UserConversationResource>>> {
-    let user = users::fetch_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
+    let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     let page: Page<UserConversationResource> =
         Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
-    let family = path.family_path(&user.service_sid);
+    let family = call.path.family_path(&user.service_sid);
     let list_path = format!("{family}/Users/{}/Conversations", user.sid);
     call.v1_list("conversations", &list_path, page, |none, _| none)
 }

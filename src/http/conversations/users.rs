@@ -14,7 +14,7 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioPath, TwilioQuery},
+        extract::{TwilioForm, TwilioQuery},
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -97,13 +97,12 @@ impl UserForm {
 }
 
 async fn create_user(
-    call: ApiCall,
     WebhookEnabled(webhooks): WebhookEnabled,
-    TwilioPath(path): TwilioPath<ListPath>,
+    call: ApiCall<ListPath>,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<Created<UserResource>> {
     let (identity, input) = form.input();
-    let scope = path.scope();
+    let scope = call.scope();
     let (_, user) = users::create_user(
         &call.core,
         &call.principal,
@@ -113,50 +112,44 @@ async fn create_user(
         webhooks,
     )
     .await?;
-    created(UserResource::new(&path, &call.base, user))
+    created(UserResource::new(&call.path, &call.base, user))
 }
 
 async fn list_users(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<ListPath>,
+    call: ApiCall<ListPath>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<UserResource>>> {
     let request = paging.request(MAX_PAGE)?;
     let (service, page) =
-        users::list_users(&call.core, &call.principal, path.scope(), request).await?;
-    let list_path = format!("{}/Users", path.family_path(&service.sid));
+        users::list_users(&call.core, &call.principal, call.scope(), request).await?;
+    let list_path = format!("{}/Users", call.path.family_path(&service.sid));
     call.v1_list("users", &list_path, page, |user, base| {
-        UserResource::new(&path, base, user)
+        UserResource::new(&call.path, base, user)
     })
 }
 
-async fn fetch_user(
-    call: ApiCall,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
-) -> Result<Json<UserResource>> {
-    let user = users::fetch_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
-    Ok(Json(UserResource::new(&path, &call.base, user)))
+async fn fetch_user(call: ApiCall<InstancePath<String>>) -> Result<Json<UserResource>> {
+    let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
+    Ok(Json(UserResource::new(&call.path, &call.base, user)))
 }
 
 async fn update_user(
-    call: ApiCall,
     WebhookEnabled(webhooks): WebhookEnabled,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
+    call: ApiCall<InstancePath<String>>,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<Json<UserResource>> {
     let (_, input) = form.input();
-    let (scope, sid) = (path.scope(), &path.sid);
+    let (scope, sid) = (call.scope(), &call.path.sid);
     let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
-    Ok(Json(UserResource::new(&path, &call.base, user)))
+    Ok(Json(UserResource::new(&call.path, &call.base, user)))
 }
 
 async fn delete_user(
-    call: ApiCall,
     WebhookEnabled(webhooks): WebhookEnabled,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
+    call: ApiCall<InstancePath<String>>,
 ) -> Result<StatusCode> {
     // Validated, but no event exists for a removed user (see domain::conversations::users).
     let _ = webhooks;
-    users::delete_user(&call.core, &call.principal, path.scope(), &path.sid).await?;
+    users::delete_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

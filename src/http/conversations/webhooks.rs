@@ -10,11 +10,7 @@ use crate::{
         sid::{AccountSid, ServiceSid},
     },
     error::Result,
-    http::{
-        call::ApiCall,
-        extract::{TwilioForm, TwilioPath},
-        routing::routes,
-    },
+    http::{call::ApiCall, extract::TwilioForm, routing::routes},
 };
 
 routes! {
@@ -116,20 +112,17 @@ async fn update_account_webhook(
     Ok(Json(AccountWebhookResource::new(target, &call.base)))
 }
 
-async fn fetch_service_webhook(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
-) -> Result<Json<ServiceWebhookResource>> {
-    let target = webhooks::service_config(&call.core, &call.principal, &sid).await?;
+async fn fetch_service_webhook(call: ApiCall<ServiceSid>) -> Result<Json<ServiceWebhookResource>> {
+    let target = webhooks::service_config(&call.core, &call.principal, &call.path).await?;
     Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }
 
 async fn update_service_webhook(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
+    call: ApiCall<ServiceSid>,
     TwilioForm(form): TwilioForm<WebhookForm>,
 ) -> Result<Json<ServiceWebhookResource>> {
     let target =
-        webhooks::update_service_config(&call.core, &call.principal, &sid, form.into()).await?;
+        webhooks::update_service_config(&call.core, &call.principal, &call.path, form.into())
+            .await?;
     Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }

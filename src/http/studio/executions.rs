@@ -12,7 +12,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::{TwilioPath, TwilioQuery},
+        extract::TwilioQuery,
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -37,13 +37,12 @@ impl From<Execution> for ExecutionResource {
 }
 
 async fn list_executions(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<FlowSid>,
+    call: ApiCall<FlowSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<ExecutionResource>>> {
     let request = paging.request(MAX_PAGE_SIZE)?;
-    let page = executions::list(&call.core, &call.principal, &sid, request).await?;
-    let list_path = format!("/v2/Flows/{sid}/Executions");
+    let page = executions::list(&call.core, &call.principal, &call.path, request).await?;
+    let list_path = format!("/v2/Flows/{}/Executions", call.path);
     call.v1_list("executions", &list_path, page, |execution, _| {
         execution.into()
     })

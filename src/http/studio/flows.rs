@@ -18,7 +18,7 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioPath, TwilioQuery},
+        extract::{TwilioForm, TwilioQuery},
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -164,17 +164,13 @@ async fn list_flows(
     call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }
 
-async fn fetch_flow(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-) -> Result<Json<FlowResource>> {
-    let flow = flows::fetch(&call.core, &call.principal, &sid).await?;
+async fn fetch_flow(call: ApiCall<FlowSid>) -> Result<Json<FlowResource>> {
+    let flow = flows::fetch(&call.core, &call.principal, &call.path).await?;
     Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
 async fn update_flow(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<FlowSid>,
+    call: ApiCall<FlowSid>,
     TwilioForm(form): TwilioForm<FlowForm>,
 ) -> Result<Json<FlowResource>> {
     // The update answers "no such flow" itself; only refused parameters look the flow up first,
@@ -182,15 +178,15 @@ async fn update_flow(
     let changes = match form.changes() {
         Ok(changes) => changes,
         Err(refused) => {
-            require_flow(&call.core, &call.principal, &sid).await?;
+            require_flow(&call.core, &call.principal, &call.path).await?;
             return Err(refused);
         }
     };
-    let flow = flows::update(&call.core, &call.principal, &sid, changes).await?;
+    let flow = flows::update(&call.core, &call.principal, &call.path, changes).await?;
     Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
-async fn delete_flow(call: ApiCall, TwilioPath(sid): TwilioPath<FlowSid>) -> Result<StatusCode> {
-    flows::delete(&call.core, &call.principal, &sid).await?;
+async fn delete_flow(call: ApiCall<FlowSid>) -> Result<StatusCode> {
+    flows::delete(&call.core, &call.principal, &call.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::{TwilioPath, TwilioQuery},
+        extract::TwilioQuery,
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -85,20 +85,19 @@ impl RevisionResource {
 }
 
 async fn list_revisions(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<FlowSid>,
+    call: ApiCall<FlowSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V1Page<RevisionResource>>> {
     let request = paging.request(MAX_PAGE_SIZE)?;
-    let page = revisions::list(&call.core, &call.principal, &sid, request).await?;
-    let list_path = format!("/v2/Flows/{sid}/Revisions");
+    let page = revisions::list(&call.core, &call.principal, &call.path, request).await?;
+    let list_path = format!("/v2/Flows/{}/Revisions", call.path);
     call.v1_list("revisions", &list_path, page, RevisionResource::list_item)
 }
 
 async fn fetch_revision(
-    call: ApiCall,
-    TwilioPath((sid, selector)): TwilioPath<(FlowSid, RevisionSelector)>,
+    call: ApiCall<(FlowSid, RevisionSelector)>,
 ) -> Result<Json<RevisionResource>> {
+    let (sid, selector) = call.path;
     let revision = revisions::fetch(&call.core, &call.principal, &sid, selector).await?;
     Ok(Json(RevisionResource::new(revision, &call.base)))
 }

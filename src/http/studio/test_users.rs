@@ -6,11 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::{sid::FlowSid, studio::test_users},
     error::Result,
-    http::{
-        call::ApiCall,
-        extract::{TwilioForm, TwilioPath},
-        routing::routes,
-    },
+    http::{call::ApiCall, extract::TwilioForm, routing::routes},
 };
 
 routes! {
@@ -35,12 +31,9 @@ impl TestUsersResource {
     }
 }
 
-async fn fetch_test_users(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-) -> Result<Json<TestUsersResource>> {
-    let users = test_users::fetch(&call.core, &call.principal, &sid).await?;
-    Ok(Json(TestUsersResource::new(sid, users, &call.base)))
+async fn fetch_test_users(call: ApiCall<FlowSid>) -> Result<Json<TestUsersResource>> {
+    let users = test_users::fetch(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(TestUsersResource::new(call.path, users, &call.base)))
 }
 
 #[derive(Deserialize)]
@@ -51,10 +44,10 @@ struct TestUsersForm {
 }
 
 async fn update_test_users(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<FlowSid>,
+    call: ApiCall<FlowSid>,
     TwilioForm(form): TwilioForm<TestUsersForm>,
 ) -> Result<Json<TestUsersResource>> {
-    let users = test_users::replace(&call.core, &call.principal, &sid, form.test_users).await?;
-    Ok(Json(TestUsersResource::new(sid, users, &call.base)))
+    let users =
+        test_users::replace(&call.core, &call.principal, &call.path, form.test_users).await?;
+    Ok(Json(TestUsersResource::new(call.path, users, &call.base)))
 }

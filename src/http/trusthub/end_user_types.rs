@@ -12,7 +12,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::{TwilioPath, TwilioQuery},
+        extract::TwilioQuery,
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -63,10 +63,7 @@ async fn list_end_user_types(
 
 /// `{Sid}` is the `OY` SID or the `machine_name` (the form Twilio's Policy requirements link
 /// to), so the segment is taken as text.
-async fn fetch_end_user_type(
-    call: ApiCall,
-    TwilioPath(sid_or_name): TwilioPath<String>,
-) -> Result<Json<EndUserTypeResource>> {
-    let kind = end_user_types::fetch(&call.core, &sid_or_name).await?;
+async fn fetch_end_user_type(call: ApiCall<String>) -> Result<Json<EndUserTypeResource>> {
+    let kind = end_user_types::fetch(&call.core, &call.path).await?;
     Ok(Json(EndUserTypeResource::new(kind, &call.base)))
 }

@@ -14,7 +14,7 @@ use crate::{
     error::{Error, Result},
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioPath, TwilioQuery},
+        extract::{TwilioForm, TwilioQuery},
         paging::{PagingParams, V1Page},
         routing::routes,
     },
@@ -92,20 +92,16 @@ async fn list_end_users(
     call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
 }
 
-async fn fetch_end_user(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<EndUserSid>,
-) -> Result<Json<EndUserResource>> {
-    let user = end_users::fetch(&call.core, &call.principal, &sid).await?;
+async fn fetch_end_user(call: ApiCall<EndUserSid>) -> Result<Json<EndUserResource>> {
+    let user = end_users::fetch(&call.core, &call.principal, &call.path).await?;
     Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
 async fn update_end_user(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<EndUserSid>,
+    call: ApiCall<EndUserSid>,
     TwilioForm(form): TwilioForm<EndUserForm>,
 ) -> Result<Json<EndUserResource>> {
-    end_users::fetch(&call.core, &call.principal, &sid).await?;
+    end_users::fetch(&call.core, &call.principal, &call.path).await?;
     // UpdateEndUser takes only FriendlyName and Attributes: the type is fixed at creation.
     if form.r#type.is_some() {
         return Err(Error::invalid(
@@ -114,14 +110,11 @@ async fn update_end_user(
     }
     let friendly_name = form.friendly_name.filter(|n| !n.is_empty());
     let (name, attributes) = (friendly_name.as_deref(), form.attributes.as_deref());
-    let user = end_users::update(&call.core, &call.principal, &sid, name, attributes).await?;
+    let user = end_users::update(&call.core, &call.principal, &call.path, name, attributes).await?;
     Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
-async fn delete_end_user(
-    call: ApiCall,
-    TwilioPath(sid): TwilioPath<EndUserSid>,
-) -> Result<StatusCode> {
-    end_users::delete(&call.core, &call.principal, &sid).await?;
+async fn delete_end_user(call: ApiCall<EndUserSid>) -> Result<StatusCode> {
+    end_users::delete(&call.core, &call.principal, &call.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
