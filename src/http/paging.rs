@@ -7,11 +7,13 @@
 //!
 //! Links repeat the list's filters, then `PageSize`, `Page` and (after the first page) the token.
 
+use axum::{extract::FromRequestParts, http::request::Parts};
 use serde::{Deserialize, Serialize, ser::SerializeMap};
 
+use super::extract::TwilioQuery;
 use crate::{
     domain::paging::{Page, PageRequest},
-    error::Result,
+    error::{Error, Result},
 };
 
 /// The paging query parameters every list takes.
@@ -32,6 +34,21 @@ impl PagingParams {
             self.page_token.as_deref(),
             max,
         )
+    }
+}
+
+/// A list's paging parameters, checked against the endpoint's spec maximum `MAX` as they are
+/// extracted. A handler that must check something else first (the caller's credential, the
+/// parent resource) takes `PagingParams` and calls `request` itself.
+pub struct Paging<const MAX: u32>(pub PageRequest);
+
+impl<S: Send + Sync, const MAX: u32> FromRequestParts<S> for Paging<MAX> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let TwilioQuery(params) =
+            TwilioQuery::<PagingParams>::from_request_parts(parts, state).await?;
+        params.request(MAX).map(Paging)
     }
 }
 

@@ -13,8 +13,8 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioQuery},
-        paging::{PagingParams, V1Page},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -80,9 +80,8 @@ async fn create_role(
 
 async fn list_roles(
     call: ApiCall<ListPath>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE>,
 ) -> Result<Json<V1Page<RoleResource>>> {
-    let request = paging.request(MAX_PAGE)?;
     let (service, page) =
         roles::list_roles(&call.core, &call.principal, call.scope(), request).await?;
     let list_path = format!("{}/Roles", call.path.family_path(&service.sid));

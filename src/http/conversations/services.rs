@@ -12,8 +12,8 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioQuery, required},
-        paging::{PagingParams, V1Page},
+        extract::{TwilioForm, required},
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -90,9 +90,8 @@ async fn create_service(
 
 async fn list_services(
     call: ApiCall,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_SERVICES_PAGE>,
 ) -> Result<Json<V1Page<ServiceResource>>> {
-    let request = paging.request(MAX_SERVICES_PAGE)?;
     let page = services::list_services(&call.core, &call.principal, request).await?;
     call.v1_list("services", "/v1/Services", page, ServiceResource::new)
 }

@@ -14,8 +14,8 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioQuery},
-        paging::{PagingParams, V1Page},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -117,9 +117,8 @@ async fn create_user(
 
 async fn list_users(
     call: ApiCall<ListPath>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE>,
 ) -> Result<Json<V1Page<UserResource>>> {
-    let request = paging.request(MAX_PAGE)?;
     let (service, page) =
         users::list_users(&call.core, &call.principal, call.scope(), request).await?;
     let list_path = format!("{}/Users", call.path.family_path(&service.sid));

@@ -12,8 +12,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::TwilioQuery,
-        paging::{PagingParams, V1Page},
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -38,9 +37,8 @@ impl From<Execution> for ExecutionResource {
 
 async fn list_executions(
     call: ApiCall<FlowSid>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE_SIZE>,
 ) -> Result<Json<V1Page<ExecutionResource>>> {
-    let request = paging.request(MAX_PAGE_SIZE)?;
     let page = executions::list(&call.core, &call.principal, &call.path, request).await?;
     let list_path = format!("/v2/Flows/{}/Executions", call.path);
     call.v1_list("executions", &list_path, page, |execution, _| {

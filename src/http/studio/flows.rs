@@ -18,8 +18,8 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioQuery},
-        paging::{PagingParams, V1Page},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -158,9 +158,9 @@ async fn create_flow(
 
 async fn list_flows(
     call: ApiCall,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE_SIZE>,
 ) -> Result<Json<V1Page<FlowResource>>> {
-    let page = flows::list(&call.core, &call.principal, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = flows::list(&call.core, &call.principal, request).await?;
     call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }
 

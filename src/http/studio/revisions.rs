@@ -13,8 +13,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::TwilioQuery,
-        paging::{PagingParams, V1Page},
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -86,9 +85,8 @@ impl RevisionResource {
 
 async fn list_revisions(
     call: ApiCall<FlowSid>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE_SIZE>,
 ) -> Result<Json<V1Page<RevisionResource>>> {
-    let request = paging.request(MAX_PAGE_SIZE)?;
     let page = revisions::list(&call.core, &call.principal, &call.path, request).await?;
     let list_path = format!("/v2/Flows/{}/Revisions", call.path);
     call.v1_list("revisions", &list_path, page, RevisionResource::list_item)

@@ -12,8 +12,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::TwilioQuery,
-        paging::{PagingParams, V1Page},
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -50,9 +49,9 @@ impl EndUserTypeResource {
 
 async fn list_end_user_types(
     call: ApiCall,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE_SIZE>,
 ) -> Result<Json<V1Page<EndUserTypeResource>>> {
-    let page = end_user_types::list(&call.core, paging.request(MAX_PAGE_SIZE)?).await?;
+    let page = end_user_types::list(&call.core, request).await?;
     call.v1_list(
         "end_user_types",
         "/v1/EndUserTypes",

@@ -14,8 +14,8 @@ use crate::{
     error::{Error, Result},
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, TwilioQuery},
-        paging::{PagingParams, V1Page},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
         routing::routes,
     },
 };
@@ -85,9 +85,8 @@ async fn create_end_user(
 
 async fn list_end_users(
     call: ApiCall,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    Paging(request): Paging<MAX_PAGE_SIZE>,
 ) -> Result<Json<V1Page<EndUserResource>>> {
-    let request = paging.request(MAX_PAGE_SIZE)?;
     let page = end_users::list(&call.core, &call.principal, request).await?;
     call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
 }
