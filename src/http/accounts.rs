@@ -4,12 +4,12 @@
 
 use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{
     call::{ApiCall, Created, created},
     extract::{TwilioForm, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_list},
+    paging::{PagingParams, SPEC_MAX_PAGE_SIZE, V2010Page, v2010_list},
+    urls::{Links, links},
 };
 use crate::{
     domain::{
@@ -21,36 +21,33 @@ use crate::{
     http::routing::routes,
 };
 
-/// Spec maximum `PageSize` for Accounts.
-const MAX_PAGE_SIZE: u32 = 1000;
-
 routes! {
     "/2010-04-01/Accounts.json" => get(list_accounts).post(create_account),
     "/2010-04-01/Accounts/{Sid}" => get(fetch_account).post(update_account),
 }
 
-/// The subresources the spec's account example lists, with their path names.
+/// The subresources the spec's account example lists, with their paths.
 const SUBRESOURCES: [(&str, &str); 20] = [
-    ("available_phone_numbers", "AvailablePhoneNumbers"),
-    ("calls", "Calls"),
-    ("conferences", "Conferences"),
-    ("incoming_phone_numbers", "IncomingPhoneNumbers"),
-    ("notifications", "Notifications"),
-    ("outgoing_caller_ids", "OutgoingCallerIds"),
-    ("recordings", "Recordings"),
-    ("transcriptions", "Transcriptions"),
-    ("addresses", "Addresses"),
-    ("signing_keys", "SigningKeys"),
-    ("connect_apps", "ConnectApps"),
-    ("sip", "SIP"),
-    ("authorized_connect_apps", "AuthorizedConnectApps"),
-    ("usage", "Usage"),
-    ("keys", "Keys"),
-    ("applications", "Applications"),
-    ("short_codes", "SMS/ShortCodes"),
-    ("queues", "Queues"),
-    ("messages", "Messages"),
-    ("balance", "Balance"),
+    ("available_phone_numbers", "AvailablePhoneNumbers.json"),
+    ("calls", "Calls.json"),
+    ("conferences", "Conferences.json"),
+    ("incoming_phone_numbers", "IncomingPhoneNumbers.json"),
+    ("notifications", "Notifications.json"),
+    ("outgoing_caller_ids", "OutgoingCallerIds.json"),
+    ("recordings", "Recordings.json"),
+    ("transcriptions", "Transcriptions.json"),
+    ("addresses", "Addresses.json"),
+    ("signing_keys", "SigningKeys.json"),
+    ("connect_apps", "ConnectApps.json"),
+    ("sip", "SIP.json"),
+    ("authorized_connect_apps", "AuthorizedConnectApps.json"),
+    ("usage", "Usage.json"),
+    ("keys", "Keys.json"),
+    ("applications", "Applications.json"),
+    ("short_codes", "SMS/ShortCodes.json"),
+    ("queues", "Queues.json"),
+    ("messages", "Messages.json"),
+    ("balance", "Balance.json"),
 ];
 
 /// `api.v2010.account`.
@@ -63,7 +60,7 @@ struct AccountResource {
     owner_account_sid: AccountSid,
     sid: AccountSid,
     status: &'static str,
-    subresource_uris: serde_json::Map<String, Value>,
+    subresource_uris: Links,
     r#type: &'static str,
     uri: String,
 }
@@ -72,15 +69,7 @@ impl From<Account> for AccountResource {
     fn from(a: Account) -> Self {
         let base = format!("/2010-04-01/Accounts/{}", a.sid);
         Self {
-            subresource_uris: SUBRESOURCES
-                .iter()
-                .map(|(name, path)| {
-                    (
-                        (*name).to_owned(),
-                        Value::String(format!("{base}/{path}.json")),
-                    )
-                })
-                .collect(),
+            subresource_uris: links(&base, &SUBRESOURCES),
             uri: format!("{base}.json"),
             auth_token: a.auth_token,
             date_created: rfc2822(a.date_created),
@@ -155,7 +144,7 @@ async fn list_accounts(
         .as_deref()
         .map(AccountStatus::parse)
         .transpose()?;
-    let request = paging.request(MAX_PAGE_SIZE)?;
+    let request = paging.request(SPEC_MAX_PAGE_SIZE)?;
     let page = accounts::list(
         &call.core,
         &call.principal,

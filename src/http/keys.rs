@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     call::{ApiCall, Created, created},
     extract::{TwilioForm, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_list},
+    paging::{PagingParams, SPEC_MAX_PAGE_SIZE, V2010Page, v2010_list},
 };
 use crate::{
     domain::{
@@ -18,9 +18,6 @@ use crate::{
     error::Result,
     http::routing::routes,
 };
-
-/// Spec maximum `PageSize` for Keys.
-const MAX_PAGE_SIZE: u32 = 1000;
 
 routes! {
     "/2010-04-01/Accounts/{AccountSid}/Keys.json" => get(list_keys).post(create_key),
@@ -82,7 +79,7 @@ async fn list_keys(
         &call.core,
         &call.principal,
         &call.path,
-        paging.request(MAX_PAGE_SIZE)?,
+        paging.request(SPEC_MAX_PAGE_SIZE)?,
     )
     .await?;
     let page = page.map(KeyResource::from);

@@ -37,10 +37,14 @@ impl PagingParams {
     }
 }
 
+/// The spec's `PageSize` maximum for every list served but Conversations' (Roles, Users and
+/// User Conversations: 50; Services: 100) and Studio Executions' (see there).
+pub const SPEC_MAX_PAGE_SIZE: u32 = 1000;
+
 /// A list's paging parameters, checked against the endpoint's spec maximum `MAX` as they are
 /// extracted. A handler that must check something else first (the caller's credential, the
 /// parent resource) takes `PagingParams` and calls `request` itself.
-pub struct Paging<const MAX: u32>(pub PageRequest);
+pub struct Paging<const MAX: u32 = SPEC_MAX_PAGE_SIZE>(pub PageRequest);
 
 impl<S: Send + Sync, const MAX: u32> FromRequestParts<S> for Paging<MAX> {
     type Rejection = Error;

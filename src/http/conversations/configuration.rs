@@ -17,6 +17,7 @@ use crate::{
         call::ApiCall,
         extract::{TwilioForm, true_or_false},
         routing::routes,
+        urls::{Links, links},
     },
 };
 
@@ -71,25 +72,19 @@ struct ServiceConfigurationResource {
     default_chat_service_role_sid: Option<RoleSid>,
     default_conversation_creator_role_sid: Option<RoleSid>,
     default_conversation_role_sid: Option<RoleSid>,
-    links: ServiceConfigurationLinks,
+    links: Links,
     reachability_enabled: bool,
     url: String,
-}
-
-#[derive(Serialize)]
-struct ServiceConfigurationLinks {
-    notifications: String,
-    webhooks: String,
 }
 
 impl ServiceConfigurationResource {
     fn new(s: Service, base: &str) -> Self {
         let url = format!("{base}/v1/Services/{}/Configuration", s.sid);
         Self {
-            links: ServiceConfigurationLinks {
-                notifications: format!("{url}/Notifications"),
-                webhooks: format!("{url}/Webhooks"),
-            },
+            links: links(
+                &url,
+                &[("notifications", "Notifications"), ("webhooks", "Webhooks")],
+            ),
             url,
             chat_service_sid: s.sid,
             default_chat_service_role_sid: s.default_chat_service_role_sid,

@@ -15,6 +15,7 @@ use crate::{
         extract::{TwilioForm, required},
         paging::{Paging, V1Page},
         routing::routes,
+        urls::{Links, links},
     },
 };
 
@@ -26,6 +27,20 @@ routes! {
     "/v1/Services/{ServiceSid}" => get(fetch_service).delete(delete_service),
 }
 
+/// A service's `links`: its subresources.
+const SERVICE_LINKS: &[(&str, &str)] = &[
+    ("bindings", "Bindings"),
+    ("configuration", "Configuration"),
+    (
+        "conversation_with_participants",
+        "ConversationWithParticipants",
+    ),
+    ("conversations", "Conversations"),
+    ("participant_conversations", "ParticipantConversations"),
+    ("roles", "Roles"),
+    ("users", "Users"),
+];
+
 /// `conversations.v1.service`; fields in alphabetical order (the bytes of the `Value` body this
 /// replaced, see `http::paging::V1Page`).
 #[derive(Serialize)]
@@ -34,35 +49,16 @@ struct ServiceResource {
     date_created: String,
     date_updated: String,
     friendly_name: String,
-    links: ServiceLinks,
+    links: Links,
     sid: ServiceSid,
     url: String,
-}
-
-#[derive(Serialize)]
-struct ServiceLinks {
-    bindings: String,
-    configuration: String,
-    conversation_with_participants: String,
-    conversations: String,
-    participant_conversations: String,
-    roles: String,
-    users: String,
 }
 
 impl ServiceResource {
     fn new(s: Service, base: &str) -> Self {
         let url = format!("{base}/v1/Services/{}", s.sid);
         Self {
-            links: ServiceLinks {
-                bindings: format!("{url}/Bindings"),
-                configuration: format!("{url}/Configuration"),
-                conversation_with_participants: format!("{url}/ConversationWithParticipants"),
-                conversations: format!("{url}/Conversations"),
-                participant_conversations: format!("{url}/ParticipantConversations"),
-                roles: format!("{url}/Roles"),
-                users: format!("{url}/Users"),
-            },
+            links: links(&url, SERVICE_LINKS),
             url,
             account_sid: s.account_sid,
             date_created: iso8601(s.date_created),

@@ -17,6 +17,7 @@ use crate::{
         extract::TwilioForm,
         paging::{Paging, V1Page},
         routing::routes,
+        urls::{Links, links},
     },
 };
 
@@ -39,15 +40,10 @@ struct UserResource {
     identity: String,
     is_notifiable: Option<bool>,
     is_online: Option<bool>,
-    links: UserLinks,
+    links: Links,
     role_sid: Option<RoleSid>,
     sid: UserSid,
     url: String,
-}
-
-#[derive(Serialize)]
-struct UserLinks {
-    user_conversations: String,
 }
 
 impl UserResource {
@@ -55,9 +51,7 @@ impl UserResource {
     fn new(path: &impl Family, base: &str, u: User) -> Self {
         let url = format!("{}/Users/{}", path.family_url(base, &u.service_sid), u.sid);
         Self {
-            links: UserLinks {
-                user_conversations: format!("{url}/Conversations"),
-            },
+            links: links(&url, &[("user_conversations", "Conversations")]),
             url,
             account_sid: u.account_sid,
             attributes: u.attributes,

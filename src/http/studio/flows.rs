@@ -21,16 +21,21 @@ use crate::{
         extract::TwilioForm,
         paging::{Paging, V1Page},
         routing::routes,
+        urls::{Links, links},
     },
 };
-
-/// Spec maximum `PageSize` for Flows.
-const MAX_PAGE_SIZE: u32 = 1000;
 
 routes! {
     "/v2/Flows" => get(list_flows).post(create_flow),
     "/v2/Flows/{Sid}" => get(fetch_flow).post(update_flow).delete(delete_flow),
 }
+
+/// A flow's `links`: its subresources.
+const FLOW_LINKS: &[(&str, &str)] = &[
+    ("executions", "Executions"),
+    ("revisions", "Revisions"),
+    ("test_users", "TestUsers"),
+];
 
 /// `studio.v2.flow`; fields in sorted order (see `http::paging::V1Page`).
 #[derive(Serialize)]
@@ -44,7 +49,7 @@ struct FlowResource {
     definition: Option<Value>,
     errors: Option<Vec<Value>>,
     friendly_name: String,
-    links: FlowLinks,
+    links: Links,
     revision: i64,
     sid: FlowSid,
     status: String,
@@ -52,13 +57,6 @@ struct FlowResource {
     valid: Option<bool>,
     warnings: Option<Vec<Value>>,
     webhook_url: String,
-}
-
-#[derive(Serialize)]
-struct FlowLinks {
-    executions: String,
-    revisions: String,
-    test_users: String,
 }
 
 impl FlowResource {
@@ -71,11 +69,7 @@ impl FlowResource {
                 "https://webhooks.twilio.com/v1/Accounts/{}/Flows/{}",
                 flow.account_sid, flow.sid
             ),
-            links: FlowLinks {
-                executions: format!("{url}/Executions"),
-                revisions: format!("{url}/Revisions"),
-                test_users: format!("{url}/TestUsers"),
-            },
+            links: links(&url, FLOW_LINKS),
             url,
             account_sid: flow.account_sid,
             author_sid: None,
@@ -156,10 +150,7 @@ async fn create_flow(
     created(FlowResource::new(flow, &call.base))
 }
 
-async fn list_flows(
-    call: ApiCall,
-    Paging(request): Paging<MAX_PAGE_SIZE>,
-) -> Result<Json<V1Page<FlowResource>>> {
+async fn list_flows(call: ApiCall, Paging(request): Paging) -> Result<Json<V1Page<FlowResource>>> {
     let page = flows::list(&call.core, &call.principal, request).await?;
     call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }

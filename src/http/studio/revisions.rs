@@ -18,9 +18,6 @@ use crate::{
     },
 };
 
-/// Spec maximum `PageSize` for Revisions.
-const MAX_PAGE_SIZE: u32 = 1000;
-
 routes! {
     "/v2/Flows/{Sid}/Revisions" => get(list_revisions),
     "/v2/Flows/{Sid}/Revisions/{Revision}" => get(fetch_revision),
@@ -85,7 +82,7 @@ impl RevisionResource {
 
 async fn list_revisions(
     call: ApiCall<FlowSid>,
-    Paging(request): Paging<MAX_PAGE_SIZE>,
+    Paging(request): Paging,
 ) -> Result<Json<V1Page<RevisionResource>>> {
     let page = revisions::list(&call.core, &call.principal, &call.path, request).await?;
     let list_path = format!("/v2/Flows/{}/Revisions", call.path);

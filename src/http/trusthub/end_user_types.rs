@@ -17,9 +17,6 @@ use crate::{
     },
 };
 
-/// Spec maximum `PageSize` for EndUserTypes.
-const MAX_PAGE_SIZE: u32 = 1000;
-
 routes! {
     "/v1/EndUserTypes" => get(list_end_user_types),
     "/v1/EndUserTypes/{Sid}" => get(fetch_end_user_type),
@@ -49,7 +46,7 @@ impl EndUserTypeResource {
 
 async fn list_end_user_types(
     call: ApiCall,
-    Paging(request): Paging<MAX_PAGE_SIZE>,
+    Paging(request): Paging,
 ) -> Result<Json<V1Page<EndUserTypeResource>>> {
     let page = end_user_types::list(&call.core, request).await?;
     call.v1_list(

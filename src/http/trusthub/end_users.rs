@@ -20,9 +20,6 @@ use crate::{
     },
 };
 
-/// Spec maximum `PageSize` for EndUsers.
-const MAX_PAGE_SIZE: u32 = 1000;
-
 routes! {
     "/v1/EndUsers" => get(list_end_users).post(create_end_user),
     "/v1/EndUsers/{Sid}" => get(fetch_end_user).post(update_end_user).delete(delete_end_user),
@@ -85,7 +82,7 @@ async fn create_end_user(
 
 async fn list_end_users(
     call: ApiCall,
-    Paging(request): Paging<MAX_PAGE_SIZE>,
+    Paging(request): Paging,
 ) -> Result<Json<V1Page<EndUserResource>>> {
     let page = end_users::list(&call.core, &call.principal, request).await?;
     call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
