@@ -106,8 +106,8 @@ async fn update_key(
     let key = keys::update(
         &call.core,
         &call.principal,
-        &account,
-        &sid,
+        account,
+        sid,
         form.friendly_name,
     )
     .await?;

@@ -6,13 +6,13 @@
 //! account's default service, `/v1/Services/{ServiceSid}/…` on the one named. The only
 //! difference is whether the route has a `ServiceSid`, which `url`/`links` then follow.
 
-use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
+use axum::{Json, Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
 use serde::Deserialize;
 
 use crate::{
-    domain::{conversations::Scope, sid::ServiceSid},
+    domain::{conversations::Scope, paging::Page, sid::ServiceSid},
     error::{Error, Result},
-    http::{call::ApiCall, extract::true_or_false, state::AppState},
+    http::{call::ApiCall, extract::true_or_false, paging::V1Page, state::AppState},
 };
 
 /// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
@@ -64,17 +64,33 @@ pub trait Family {
             None => "/v1".to_owned(),
         }
     }
-
-    /// The family's absolute URL: what a resource's `url` and `links` start with.
-    fn family_url(&self, base: &str, service_sid: &ServiceSid) -> String {
-        format!("{base}{}", self.family_path(service_sid))
-    }
 }
 
 impl<P: Family> ApiCall<P> {
     /// The service the request's path names, or the account's default one.
     pub fn scope(&self) -> Scope<'_> {
         self.path.scope()
+    }
+
+    /// The absolute URL of the family the request used, for the service `service_sid`: what a
+    /// resource's `url` and `links` start with.
+    pub fn family_url(&self, service_sid: &ServiceSid) -> String {
+        format!("{}{}", self.base, self.path.family_path(service_sid))
+    }
+
+    /// The list at `{family}{tail}` in the family the request used, each item turned into its
+    /// wire struct by `wire` from the family URL (see `family_url`) and the item.
+    pub fn family_list<T, W>(
+        &self,
+        key: &'static str,
+        service_sid: &ServiceSid,
+        tail: &str,
+        page: Page<T>,
+        wire: impl Fn(&str, T) -> W,
+    ) -> Result<Json<V1Page<W>>> {
+        let family_url = self.family_url(service_sid);
+        let list_path = format!("{}{tail}", self.path.family_path(service_sid));
+        self.v1_list(key, &list_path, page, |item, _| wire(&family_url, item))
     }
 }
 

@@ -3,7 +3,7 @@
 use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE};
+use super::extract::{InstancePath, ListPath, MAX_PAGE};
 use crate::{
     domain::{
         conversations::{Role, RoleInput, roles},
@@ -40,10 +40,10 @@ struct RoleResource {
 }
 
 impl RoleResource {
-    /// `url` follows the path family `path` used.
-    fn new(path: &impl Family, base: &str, r: Role) -> Self {
+    /// `family_url`: see `ApiCall::family_url`.
+    fn new(family_url: &str, r: Role) -> Self {
         Self {
-            url: format!("{}/Roles/{}", path.family_url(base, &r.service_sid), r.sid),
+            url: format!("{family_url}/Roles/{}", r.sid),
             account_sid: r.account_sid,
             chat_service_sid: r.service_sid,
             date_created: iso8601(r.date_created),
@@ -75,7 +75,7 @@ async fn create_role(
         permissions: form.permission,
     };
     let (_, role) = roles::create_role(&call.core, &call.principal, call.scope(), input).await?;
-    created(RoleResource::new(&call.path, &call.base, role))
+    created(RoleResource::new(&call.family_url(&role.service_sid), role))
 }
 
 async fn list_roles(
@@ -84,16 +84,16 @@ async fn list_roles(
 ) -> Result<Json<V1Page<RoleResource>>> {
     let (service, page) =
         roles::list_roles(&call.core, &call.principal, call.scope(), request).await?;
-    let list_path = format!("{}/Roles", call.path.family_path(&service.sid));
-    call.v1_list("roles", &list_path, page, |role, base| {
-        RoleResource::new(&call.path, base, role)
-    })
+    call.family_list("roles", &service.sid, "/Roles", page, RoleResource::new)
 }
 
 async fn fetch_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<Json<RoleResource>> {
     let (_, role) =
         roles::fetch_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
-    Ok(Json(RoleResource::new(&call.path, &call.base, role)))
+    Ok(Json(RoleResource::new(
+        &call.family_url(&role.service_sid),
+        role,
+    )))
 }
 
 async fn update_role(
@@ -109,7 +109,10 @@ async fn update_role(
         form.permission,
     )
     .await?;
-    Ok(Json(RoleResource::new(&call.path, &call.base, role)))
+    Ok(Json(RoleResource::new(
+        &call.family_url(&role.service_sid),
+        role,
+    )))
 }
 
 async fn delete_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<StatusCode> {

@@ -5,7 +5,7 @@
 use axum::{Json, routing::get};
 use serde::Serialize;
 
-use super::extract::{Family, InstancePath, MAX_PAGE};
+use super::extract::{InstancePath, MAX_PAGE};
 use crate::{
     domain::{conversations::users, paging::Page},
     error::Result,
@@ -34,7 +34,12 @@ async fn list_user_conversations(
     let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     let page: Page<UserConversationResource> =
         Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);
-    let family = call.path.family_path(&user.service_sid);
-    let list_path = format!("{family}/Users/{}/Conversations", user.sid);
-    call.v1_list("conversations", &list_path, page, |none, _| none)
+    let tail = format!("/Users/{}/Conversations", user.sid);
+    call.family_list(
+        "conversations",
+        &user.service_sid,
+        &tail,
+        page,
+        |_, none| none,
+    )
 }

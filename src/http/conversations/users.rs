@@ -4,7 +4,7 @@
 use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled};
+use super::extract::{InstancePath, ListPath, MAX_PAGE, WebhookEnabled};
 use crate::{
     domain::{
         conversations::{User, UserInput, users},
@@ -47,9 +47,9 @@ struct UserResource {
 }
 
 impl UserResource {
-    /// `url` and `links` follow the path family `path` used.
-    fn new(path: &impl Family, base: &str, u: User) -> Self {
-        let url = format!("{}/Users/{}", path.family_url(base, &u.service_sid), u.sid);
+    /// `family_url`: see `ApiCall::family_url`.
+    fn new(family_url: &str, u: User) -> Self {
+        let url = format!("{family_url}/Users/{}", u.sid);
         Self {
             links: links(&url, &[("user_conversations", "Conversations")]),
             url,
@@ -106,7 +106,7 @@ async fn create_user(
         webhooks,
     )
     .await?;
-    created(UserResource::new(&call.path, &call.base, user))
+    created(UserResource::new(&call.family_url(&user.service_sid), user))
 }
 
 async fn list_users(
@@ -115,15 +115,15 @@ async fn list_users(
 ) -> Result<Json<V1Page<UserResource>>> {
     let (service, page) =
         users::list_users(&call.core, &call.principal, call.scope(), request).await?;
-    let list_path = format!("{}/Users", call.path.family_path(&service.sid));
-    call.v1_list("users", &list_path, page, |user, base| {
-        UserResource::new(&call.path, base, user)
-    })
+    call.family_list("users", &service.sid, "/Users", page, UserResource::new)
 }
 
 async fn fetch_user(call: ApiCall<InstancePath<String>>) -> Result<Json<UserResource>> {
     let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
-    Ok(Json(UserResource::new(&call.path, &call.base, user)))
+    Ok(Json(UserResource::new(
+        &call.family_url(&user.service_sid),
+        user,
+    )))
 }
 
 async fn update_user(
@@ -134,7 +134,10 @@ async fn update_user(
     let (_, input) = form.input();
     let (scope, sid) = (call.scope(), &call.path.sid);
     let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
-    Ok(Json(UserResource::new(&call.path, &call.base, user)))
+    Ok(Json(UserResource::new(
+        &call.family_url(&user.service_sid),
+        user,
+    )))
 }
 
 async fn delete_user(
