@@ -26,8 +26,9 @@ pub fn created<T>(resource: T) -> Result<Created<T>> {
     Ok((StatusCode::CREATED, Json(resource)))
 }
 
-/// `ApiCall<P>`: also the route's typed path parameters `P` (a SID, a tuple, or a struct naming
-/// them; see `TwilioPath`: a malformed one is 404 20404); `ApiCall` for a route without any.
+/// A Twilio request as its handler sees it. `P` is the route's typed path parameters (a SID, a
+/// tuple, or a struct naming them; a malformed one is 404 20404, see `TwilioPath`); a route
+/// without any takes plain `ApiCall`.
 pub struct ApiCall<P = ()> {
     pub core: Core,
     pub principal: Principal,

@@ -90,6 +90,7 @@ impl UserForm {
     }
 }
 
+// `WebhookEnabled` comes first in these handlers: the header is judged before the path.
 async fn create_user(
     WebhookEnabled(webhooks): WebhookEnabled,
     call: ApiCall<ListPath>,
