@@ -2,14 +2,14 @@
 //! `/2010-04-01/Accounts/{Sid}.json`. Paths end in `.json`; dates are RFC 2822;
 //! `uri`/`subresource_uris` are relative.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{
-    extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_list},
-    state::AppState,
+    call::{ApiCall, Created, created},
+    extract::{TwilioForm, TwilioQuery},
+    paging::{PagingParams, SPEC_MAX_PAGE_SIZE, V2010Page, v2010_list},
+    urls::{Links, links},
 };
 use crate::{
     domain::{
@@ -18,45 +18,36 @@ use crate::{
         time::rfc2822,
     },
     error::Result,
+    http::routing::routes,
 };
 
-/// Spec maximum `PageSize` for Accounts.
-const MAX_PAGE_SIZE: u32 = 1000;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/2010-04-01/Accounts.json",
-            get(list_accounts).post(create_account),
-        )
-        .route(
-            "/2010-04-01/Accounts/{Sid}",
-            get(fetch_account).post(update_account),
-        )
+routes! {
+    "/2010-04-01/Accounts.json" => get(list_accounts).post(create_account),
+    "/2010-04-01/Accounts/{Sid}" => get(fetch_account).post(update_account),
 }
 
-/// The subresources the spec's account example lists, with their path names.
+/// The subresources the spec's account example lists, with their paths.
 const SUBRESOURCES: [(&str, &str); 20] = [
-    ("available_phone_numbers", "AvailablePhoneNumbers"),
-    ("calls", "Calls"),
-    ("conferences", "Conferences"),
-    ("incoming_phone_numbers", "IncomingPhoneNumbers"),
-    ("notifications", "Notifications"),
-    ("outgoing_caller_ids", "OutgoingCallerIds"),
-    ("recordings", "Recordings"),
-    ("transcriptions", "Transcriptions"),
-    ("addresses", "Addresses"),
-    ("signing_keys", "SigningKeys"),
-    ("connect_apps", "ConnectApps"),
-    ("sip", "SIP"),
-    ("authorized_connect_apps", "AuthorizedConnectApps"),
-    ("usage", "Usage"),
-    ("keys", "Keys"),
-    ("applications", "Applications"),
-    ("short_codes", "SMS/ShortCodes"),
-    ("queues", "Queues"),
-    ("messages", "Messages"),
-    ("balance", "Balance"),
+    ("available_phone_numbers", "AvailablePhoneNumbers.json"),
+    ("calls", "Calls.json"),
+    ("conferences", "Conferences.json"),
+    ("incoming_phone_numbers", "IncomingPhoneNumbers.json"),
+    ("notifications", "Notifications.json"),
+    ("outgoing_caller_ids", "OutgoingCallerIds.json"),
+    ("recordings", "Recordings.json"),
+    ("transcriptions", "Transcriptions.json"),
+    ("addresses", "Addresses.json"),
+    ("signing_keys", "SigningKeys.json"),
+    ("connect_apps", "ConnectApps.json"),
+    ("sip", "SIP.json"),
+    ("authorized_connect_apps", "AuthorizedConnectApps.json"),
+    ("usage", "Usage.json"),
+    ("keys", "Keys.json"),
+    ("applications", "Applications.json"),
+    ("short_codes", "SMS/ShortCodes.json"),
+    ("queues", "Queues.json"),
+    ("messages", "Messages.json"),
+    ("balance", "Balance.json"),
 ];
 
 /// `api.v2010.account`.
@@ -69,7 +60,7 @@ struct AccountResource {
     owner_account_sid: AccountSid,
     sid: AccountSid,
     status: &'static str,
-    subresource_uris: serde_json::Map<String, Value>,
+    subresource_uris: Links,
     r#type: &'static str,
     uri: String,
 }
@@ -78,15 +69,7 @@ impl From<Account> for AccountResource {
     fn from(a: Account) -> Self {
         let base = format!("/2010-04-01/Accounts/{}", a.sid);
         Self {
-            subresource_uris: SUBRESOURCES
-                .iter()
-                .map(|(name, path)| {
-                    (
-                        (*name).to_owned(),
-                        Value::String(format!("{base}/{path}.json")),
-                    )
-                })
-                .collect(),
+            subresource_uris: links(&base, &SUBRESOURCES),
             uri: format!("{base}.json"),
             auth_token: a.auth_token,
             date_created: rfc2822(a.date_created),
@@ -108,38 +91,37 @@ struct AccountForm {
 }
 
 async fn create_account(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<AccountForm>,
-) -> Result<(StatusCode, Json<AccountResource>)> {
-    let account = accounts::create_subaccount(&state.core, &principal, form.friendly_name).await?;
-    Ok((StatusCode::CREATED, Json(account.into())))
+) -> Result<Created<AccountResource>> {
+    let account =
+        accounts::create_subaccount(&call.core, &call.principal, form.friendly_name).await?;
+    created(account.into())
 }
 
-async fn fetch_account(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
-) -> Result<Json<AccountResource>> {
-    principal.require_account_credential()?;
-    let account = accounts::fetch(&state.core, &principal, &sid).await?;
+/// `/Accounts/{Sid}.json`.
+type AccountCall = ApiCall<JsonSuffixed<AccountSid>>;
+
+async fn fetch_account(call: AccountCall) -> Result<Json<AccountResource>> {
+    call.principal.require_account_credential()?;
+    let JsonSuffixed(sid) = &call.path;
+    let account = accounts::fetch(&call.core, &call.principal, sid).await?;
     Ok(Json(account.into()))
 }
 
 async fn update_account(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(JsonSuffixed(sid)): TwilioPath<JsonSuffixed<AccountSid>>,
+    call: AccountCall,
     TwilioForm(form): TwilioForm<AccountForm>,
 ) -> Result<Json<AccountResource>> {
-    principal.require_account_credential()?;
+    call.principal.require_account_credential()?;
+    let JsonSuffixed(sid) = &call.path;
     let status = form
         .status
         .as_deref()
         .map(AccountStatus::parse)
         .transpose()?;
     let account =
-        accounts::update(&state.core, &principal, &sid, form.friendly_name, status).await?;
+        accounts::update(&call.core, &call.principal, sid, form.friendly_name, status).await?;
     Ok(Json(account.into()))
 }
 
@@ -151,22 +133,21 @@ struct AccountFilter {
 }
 
 async fn list_accounts(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
+    call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
     TwilioQuery(filter): TwilioQuery<AccountFilter>,
 ) -> Result<Json<V2010Page<AccountResource>>> {
-    principal.require_account_credential()?;
+    call.principal.require_account_credential()?;
     let friendly_name = filter.friendly_name.filter(|n| !n.is_empty());
     let status_text = filter.status.filter(|s| !s.is_empty());
     let status = status_text
         .as_deref()
         .map(AccountStatus::parse)
         .transpose()?;
-    let request = paging.request(MAX_PAGE_SIZE)?;
+    let request = paging.request(SPEC_MAX_PAGE_SIZE)?;
     let page = accounts::list(
-        &state.core,
-        &principal,
+        &call.core,
+        &call.principal,
         &ListFilter {
             friendly_name: friendly_name.clone(),
             status,

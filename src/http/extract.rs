@@ -156,6 +156,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for TwilioP
 
 pub use crate::domain::required;
 
+/// A `true`/`false` parameter or header (the spec's boolean enum); absent is `None`, anything
+/// else 400 20001 naming `what` (`"parameter ReachabilityEnabled"`).
+pub fn true_or_false(value: Option<&str>, what: &str) -> Result<Option<bool>, Error> {
+    match value {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(Error::invalid(format!(
+            "Invalid {what}: must be true or false"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,13 @@
 //! API 2010-04-01 Keys (API.md §2.4): `/2010-04-01/Accounts/{AccountSid}/Keys.json` and
 //! `…/Keys/{Sid}.json`. Standard keys only; the secret is shown once, by create.
 
-use axum::{Json, Router, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-    paging::{PagingParams, V2010Page, v2010_list},
-    state::AppState,
+    call::{ApiCall, Created, created},
+    extract::{TwilioForm, TwilioQuery},
+    paging::{PagingParams, SPEC_MAX_PAGE_SIZE, V2010Page, v2010_list},
 };
 use crate::{
     domain::{
@@ -16,21 +16,13 @@ use crate::{
         time::rfc2822,
     },
     error::Result,
+    http::routing::routes,
 };
 
-/// Spec maximum `PageSize` for Keys.
-const MAX_PAGE_SIZE: u32 = 1000;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/2010-04-01/Accounts/{AccountSid}/Keys.json",
-            get(list_keys).post(create_key),
-        )
-        .route(
-            "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}",
-            get(fetch_key).post(update_key).delete(delete_key),
-        )
+routes! {
+    "/2010-04-01/Accounts/{AccountSid}/Keys.json" => get(list_keys).post(create_key),
+    "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}" =>
+        get(fetch_key).post(update_key).delete(delete_key),
 }
 
 /// `api.v2010.account.key` (no `url`, no `account_sid`), and `api.v2010.account.new_key` when
@@ -65,69 +57,66 @@ struct KeyForm {
 }
 
 async fn create_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(account): TwilioPath<AccountSid>,
+    call: ApiCall<AccountSid>,
     TwilioForm(form): TwilioForm<KeyForm>,
-) -> Result<(StatusCode, Json<KeyResource>)> {
-    principal.require_account_credential()?;
-    let (key, secret) = keys::create(&state.core, &principal, &account, form.friendly_name).await?;
+) -> Result<Created<KeyResource>> {
+    call.principal.require_account_credential()?;
+    let (key, secret) =
+        keys::create(&call.core, &call.principal, &call.path, form.friendly_name).await?;
     let body = KeyResource {
         secret: Some(secret),
         ..key.into()
     };
-    Ok((StatusCode::CREATED, Json(body)))
+    created(body)
 }
 
 async fn list_keys(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(account): TwilioPath<AccountSid>,
+    call: ApiCall<AccountSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
 ) -> Result<Json<V2010Page<KeyResource>>> {
-    principal.require_account_credential()?;
+    call.principal.require_account_credential()?;
     let page = keys::list(
-        &state.core,
-        &principal,
-        &account,
-        paging.request(MAX_PAGE_SIZE)?,
+        &call.core,
+        &call.principal,
+        &call.path,
+        paging.request(SPEC_MAX_PAGE_SIZE)?,
     )
     .await?;
     let page = page.map(KeyResource::from);
-    let list_path = format!("/2010-04-01/Accounts/{account}/Keys.json");
+    let list_path = format!("/2010-04-01/Accounts/{}/Keys.json", call.path);
     Ok(Json(v2010_list("keys", page, &list_path, &[])))
 }
 
 /// `/Accounts/{AccountSid}/Keys/{Sid}.json`.
-type KeyPath = TwilioPath<(AccountSid, JsonSuffixed<KeySid>)>;
+type KeyCall = ApiCall<(AccountSid, JsonSuffixed<KeySid>)>;
 
-async fn fetch_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-) -> Result<Json<KeyResource>> {
-    principal.require_account_credential()?;
-    let key = keys::fetch(&state.core, &principal, &account, &sid).await?;
+async fn fetch_key(call: KeyCall) -> Result<Json<KeyResource>> {
+    call.principal.require_account_credential()?;
+    let (account, JsonSuffixed(sid)) = &call.path;
+    let key = keys::fetch(&call.core, &call.principal, account, sid).await?;
     Ok(Json(key.into()))
 }
 
 async fn update_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
+    call: KeyCall,
     TwilioForm(form): TwilioForm<KeyForm>,
 ) -> Result<Json<KeyResource>> {
-    principal.require_account_credential()?;
-    let key = keys::update(&state.core, &principal, &account, &sid, form.friendly_name).await?;
+    call.principal.require_account_credential()?;
+    let (account, JsonSuffixed(sid)) = &call.path;
+    let key = keys::update(
+        &call.core,
+        &call.principal,
+        account,
+        sid,
+        form.friendly_name,
+    )
+    .await?;
     Ok(Json(key.into()))
 }
 
-async fn delete_key(
-    state: axum::extract::State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath((account, JsonSuffixed(sid))): KeyPath,
-) -> Result<StatusCode> {
-    principal.require_account_credential()?;
-    keys::delete(&state.core, &principal, &account, &sid).await?;
+async fn delete_key(call: KeyCall) -> Result<StatusCode> {
+    call.principal.require_account_credential()?;
+    let (account, JsonSuffixed(sid)) = &call.path;
+    keys::delete(&call.core, &call.principal, account, sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

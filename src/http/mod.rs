@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod call;
 pub mod conversations;
 pub mod edge;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod extract;
 pub mod keys;
 pub mod metrics;
 pub mod paging;
+pub mod routing;
 pub mod state;
 pub mod studio;
 pub mod trace;

@@ -7,11 +7,13 @@
 //!
 //! Links repeat the list's filters, then `PageSize`, `Page` and (after the first page) the token.
 
+use axum::{extract::FromRequestParts, http::request::Parts};
 use serde::{Deserialize, Serialize, ser::SerializeMap};
 
+use super::extract::TwilioQuery;
 use crate::{
     domain::paging::{Page, PageRequest},
-    error::Result,
+    error::{Error, Result},
 };
 
 /// The paging query parameters every list takes.
@@ -32,6 +34,25 @@ impl PagingParams {
             self.page_token.as_deref(),
             max,
         )
+    }
+}
+
+/// The spec's `PageSize` maximum for every list served but Conversations' (Roles, Users and
+/// User Conversations: 50; Services: 100) and Studio Executions' (see there).
+pub const SPEC_MAX_PAGE_SIZE: u32 = 1000;
+
+/// A list's paging parameters, checked against the endpoint's spec maximum `MAX` as they are
+/// extracted. A handler that must check something else first (the caller's credential, the
+/// parent resource) takes `PagingParams` and calls `request` itself.
+pub struct Paging<const MAX: u32 = SPEC_MAX_PAGE_SIZE>(pub PageRequest);
+
+impl<S: Send + Sync, const MAX: u32> FromRequestParts<S> for Paging<MAX> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let TwilioQuery(params) =
+            TwilioQuery::<PagingParams>::from_request_parts(parts, state).await?;
+        params.request(MAX).map(Paging)
     }
 }
 
@@ -106,16 +127,11 @@ impl<T: Serialize> Serialize for V1Page<T> {
     }
 }
 
-/// A v1/v2 list. `base` is the scheme+host (see `urls`), `path` the list's path.
-pub fn v1_page<T>(
-    key: &'static str,
-    items: Vec<T>,
-    page: &Page<impl Sized>,
-    base: &str,
-    path: &str,
-    filters: &[(&str, &str)],
-) -> V1Page<T> {
-    let l = links(page, &format!("{base}{path}"), filters);
+/// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`). `base` is the
+/// scheme+host (see `urls`), `path` the list's path; no v1/v2 list takes filters.
+pub fn v1_list<T>(key: &'static str, mut page: Page<T>, base: &str, path: &str) -> V1Page<T> {
+    let items = std::mem::take(&mut page.items);
+    let l = links(&page, &format!("{base}{path}"), &[]);
     V1Page {
         key,
         items,
@@ -129,18 +145,6 @@ pub fn v1_page<T>(
             url: l.this,
         },
     }
-}
-
-/// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`).
-pub fn v1_list<T>(
-    key: &'static str,
-    mut page: Page<T>,
-    base: &str,
-    path: &str,
-    filters: &[(&str, &str)],
-) -> V1Page<T> {
-    let items = std::mem::take(&mut page.items);
-    v1_page(key, items, &page, base, path, filters)
 }
 
 /// A 2010 list page: flat paging keys plus the item key, in sorted order (see `V1Page`).
@@ -194,18 +198,7 @@ pub fn v2010_list<T>(
     filters: &[(&str, &str)],
 ) -> V2010Page<T> {
     let items = std::mem::take(&mut page.items);
-    v2010_page(key, items, &page, path, filters)
-}
-
-/// A 2010 list; `path` ends in `.json`.
-pub fn v2010_page<T>(
-    key: &'static str,
-    items: Vec<T>,
-    page: &Page<impl Sized>,
-    path: &str,
-    filters: &[(&str, &str)],
-) -> V2010Page<T> {
-    let l = links(page, path, filters);
+    let l = links(&page, path, filters);
     let start = u64::from(page.request.page) * u64::from(page.request.size);
     // The spec's examples show `end: 0` for an empty first page.
     let end = start + (items.len() as u64).saturating_sub(1);

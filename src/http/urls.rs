@@ -1,26 +1,26 @@
 //! The scheme+host put in v1/v2 `url`, `links` and paging URLs: `LOCALTWILIO_PUBLIC_URL` when set,
 //! else the request's own `Host` over http, so `curl` users can follow `next_page_url` *(ours,
 //! DESIGN.md "Routing and URLs")*. 2010 resources use relative URIs and need none of this.
+//! Also `links`: a resource's subresource URLs, for every product.
 
-use axum::{
-    extract::FromRequestParts,
-    http::{header, request::Parts},
-};
+use std::collections::BTreeMap;
 
-use super::state::AppState;
-use crate::error::Error;
+use axum::http::{header, request::Parts};
 
-pub struct BaseUrl(pub String);
+/// A resource's `links` (2010: `subresource_uris`), by key. A sorted map prints its keys in the
+/// order serde_json prints a `Value` object's, so the bytes are those of the bodies it replaced.
+pub type Links = BTreeMap<&'static str, String>;
 
-impl FromRequestParts<AppState> for BaseUrl {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        Ok(BaseUrl(base_url(state.public_url.as_deref(), parts)))
-    }
+/// `{url}/{segment}` for each `(key, segment)` of `subresources`.
+pub fn links(url: &str, subresources: &[(&'static str, &str)]) -> Links {
+    subresources
+        .iter()
+        .map(|(key, segment)| (*key, format!("{url}/{segment}")))
+        .collect()
 }
 
-fn base_url(public_url: Option<&str>, parts: &Parts) -> String {
+/// The base for a request: `public_url` when configured, else `http://` + its `Host`.
+pub fn base_url(public_url: Option<&str>, parts: &Parts) -> String {
     if let Some(url) = public_url {
         return url.to_owned();
     }

@@ -2,7 +2,7 @@
 //! a Twilio endpoint; the account's own credentials). Webhook targets are product resources
 //! (`http::conversations::webhooks`).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State, routing::get};
 use serde::Serialize;
 
 use super::{extract::Authed, state::AppState};
@@ -12,13 +12,14 @@ use crate::{
         webhooks::{self, AttemptRecord},
     },
     error::Result,
+    http::routing::routes,
 };
 
 /// How many attempts the view shows.
 const RECENT_ATTEMPTS: i64 = 100;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/_localtwilio/WebhookAttempts", get(list_attempts))
+routes! {
+    "/_localtwilio/WebhookAttempts" => get(list_attempts),
 }
 
 #[derive(Serialize)]

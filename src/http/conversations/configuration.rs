@@ -1,7 +1,7 @@
 //! `/v1/Configuration` (the account's) and `/v1/Services/{ServiceSid}/Configuration` (a
 //! service's).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -12,24 +12,19 @@ use crate::{
         },
         sid::{AccountSid, RoleSid, ServiceSid},
     },
-    error::{Error, Result},
+    error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath},
-        state::AppState,
-        urls::BaseUrl,
+        call::ApiCall,
+        extract::{TwilioForm, true_or_false},
+        routing::routes,
+        urls::{Links, links},
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/Configuration",
-            get(fetch_configuration).post(update_configuration),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Configuration",
-            get(fetch_service_configuration).post(update_service_configuration),
-        )
+routes! {
+    "/v1/Configuration" => get(fetch_configuration).post(update_configuration),
+    "/v1/Services/{ServiceSid}/Configuration" =>
+        get(fetch_service_configuration).post(update_service_configuration),
 }
 
 /// `conversations.v1.configuration`; fields in alphabetical order (see `services`).
@@ -77,25 +72,19 @@ struct ServiceConfigurationResource {
     default_chat_service_role_sid: Option<RoleSid>,
     default_conversation_creator_role_sid: Option<RoleSid>,
     default_conversation_role_sid: Option<RoleSid>,
-    links: ServiceConfigurationLinks,
+    links: Links,
     reachability_enabled: bool,
     url: String,
-}
-
-#[derive(Serialize)]
-struct ServiceConfigurationLinks {
-    notifications: String,
-    webhooks: String,
 }
 
 impl ServiceConfigurationResource {
     fn new(s: Service, base: &str) -> Self {
         let url = format!("{base}/v1/Services/{}/Configuration", s.sid);
         Self {
-            links: ServiceConfigurationLinks {
-                notifications: format!("{url}/Notifications"),
-                webhooks: format!("{url}/Webhooks"),
-            },
+            links: links(
+                &url,
+                &[("notifications", "Notifications"), ("webhooks", "Webhooks")],
+            ),
             url,
             chat_service_sid: s.sid,
             default_chat_service_role_sid: s.default_chat_service_role_sid,
@@ -115,19 +104,13 @@ struct ConfigForm {
     default_closed_timer: Option<String>,
 }
 
-async fn fetch_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-) -> Result<Json<ConfigurationResource>> {
-    let config = rules::configuration(&state.core, &principal).await?;
-    Ok(Json(ConfigurationResource::new(config, &base)))
+async fn fetch_configuration(call: ApiCall) -> Result<Json<ConfigurationResource>> {
+    let config = rules::configuration(&call.core, &call.principal).await?;
+    Ok(Json(ConfigurationResource::new(config, &call.base)))
 }
 
 async fn update_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<ConfigForm>,
 ) -> Result<Json<ConfigurationResource>> {
     let input = ConfigInput {
@@ -136,8 +119,8 @@ async fn update_configuration(
         default_inactive_timer: form.default_inactive_timer,
         default_closed_timer: form.default_closed_timer,
     };
-    let config = rules::update_configuration(&state.core, &principal, input).await?;
-    Ok(Json(ConfigurationResource::new(config, &base)))
+    let config = rules::update_configuration(&call.core, &call.principal, input).await?;
+    Ok(Json(ConfigurationResource::new(config, &call.base)))
 }
 
 #[derive(Deserialize)]
@@ -150,38 +133,27 @@ struct ServiceConfigForm {
 }
 
 async fn fetch_service_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
+    call: ApiCall<ServiceSid>,
 ) -> Result<Json<ServiceConfigurationResource>> {
-    let service = services::fetch_service(&state.core, &principal, &sid).await?;
-    Ok(Json(ServiceConfigurationResource::new(service, &base)))
+    let service = services::fetch_service(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(ServiceConfigurationResource::new(service, &call.base)))
 }
 
 async fn update_service_configuration(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
+    call: ApiCall<ServiceSid>,
     TwilioForm(form): TwilioForm<ServiceConfigForm>,
 ) -> Result<Json<ServiceConfigurationResource>> {
-    let reachability_enabled = match form.reachability_enabled.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            return Err(Error::invalid(
-                "Invalid parameter ReachabilityEnabled: must be true or false",
-            ));
-        }
-    };
+    let reachability = true_or_false(
+        form.reachability_enabled.as_deref(),
+        "parameter ReachabilityEnabled",
+    )?;
     let input = ServiceConfigInput {
         default_chat_service_role_sid: form.default_chat_service_role_sid,
         default_conversation_role_sid: form.default_conversation_role_sid,
         default_conversation_creator_role_sid: form.default_conversation_creator_role_sid,
-        reachability_enabled,
+        reachability_enabled: reachability,
     };
-    let service = rules::update_service_configuration(&state.core, &principal, &sid, input).await?;
-    Ok(Json(ServiceConfigurationResource::new(service, &base)))
+    let service =
+        rules::update_service_configuration(&call.core, &call.principal, &call.path, input).await?;
+    Ok(Json(ServiceConfigurationResource::new(service, &call.base)))
 }

@@ -6,30 +6,25 @@
 //! account's default service, `/v1/Services/{ServiceSid}/…` on the one named. The only
 //! difference is whether the route has a `ServiceSid`, which `url`/`links` then follow.
 
-use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
+use axum::{Json, Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
 use serde::Deserialize;
 
 use crate::{
-    domain::{conversations::Scope, sid::ServiceSid},
+    domain::{conversations::Scope, paging::Page, sid::ServiceSid},
     error::{Error, Result},
-    http::state::AppState,
+    http::{call::ApiCall, extract::true_or_false, paging::V1Page, state::AppState},
 };
 
 /// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
 pub const MAX_PAGE: u32 = 50;
 
-/// A resource's routes on both families: `list` at `/v1{tail}` and
-/// `/v1/Services/{ServiceSid}{tail}`, and `instance` (when given) at each of them + `/{Sid}`.
-pub fn on_both_families(
-    tail: &str,
-    list: MethodRouter<AppState>,
-    instance: Option<MethodRouter<AppState>>,
-) -> Router<AppState> {
+/// Each `(tail, methods)` on both families: at `/v1{tail}` and
+/// `/v1/Services/{ServiceSid}{tail}` (see `http::routing::routes!`).
+pub fn on_both_families(routes: Vec<(&str, MethodRouter<AppState>)>) -> Router<AppState> {
     let mut router = Router::new();
     for family in ["/v1", "/v1/Services/{ServiceSid}"] {
-        router = router.route(&format!("{family}{tail}"), list.clone());
-        if let Some(instance) = &instance {
-            router = router.route(&format!("{family}{tail}/{{Sid}}"), instance.clone());
+        for (tail, methods) in &routes {
+            router = router.route(&format!("{family}{tail}"), methods.clone());
         }
     }
     router
@@ -71,6 +66,34 @@ pub trait Family {
     }
 }
 
+impl<P: Family> ApiCall<P> {
+    /// The service the request's path names, or the account's default one.
+    pub fn scope(&self) -> Scope<'_> {
+        self.path.scope()
+    }
+
+    /// The absolute URL of the family the request used, for the service `service_sid`: what a
+    /// resource's `url` and `links` start with.
+    pub fn family_url(&self, service_sid: &ServiceSid) -> String {
+        format!("{}{}", self.base, self.path.family_path(service_sid))
+    }
+
+    /// The list at `{family}{tail}` in the family the request used, each item turned into its
+    /// wire struct by `wire` from the family URL (see `family_url`) and the item.
+    pub fn family_list<T, W>(
+        &self,
+        key: &'static str,
+        service_sid: &ServiceSid,
+        tail: &str,
+        page: Page<T>,
+        wire: impl Fn(&str, T) -> W,
+    ) -> Result<Json<V1Page<W>>> {
+        let family_url = self.family_url(service_sid);
+        let list_path = format!("{}{tail}", self.path.family_path(service_sid));
+        self.v1_list(key, &list_path, page, |item, _| wire(&family_url, item))
+    }
+}
+
 impl Family for ListPath {
     fn service(&self) -> Option<&ServiceSid> {
         self.service.as_ref()
@@ -91,17 +114,12 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookEnabled {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        match parts
+        // A value that is not visible ASCII is neither `true` nor `false`: refused.
+        let value = parts
             .headers
             .get("x-twilio-webhook-enabled")
-            .map(|v| v.to_str())
-        {
-            None => Ok(WebhookEnabled(false)),
-            Some(Ok("true")) => Ok(WebhookEnabled(true)),
-            Some(Ok("false")) => Ok(WebhookEnabled(false)),
-            Some(_) => Err(Error::invalid(
-                "Invalid header X-Twilio-Webhook-Enabled: must be true or false",
-            )),
-        }
+            .map(|v| v.to_str().unwrap_or_default());
+        let enabled = true_or_false(value, "header X-Twilio-Webhook-Enabled")?;
+        Ok(WebhookEnabled(enabled.unwrap_or(false)))
     }
 }

@@ -14,14 +14,15 @@ pub mod webhooks;
 
 use axum::Router;
 
-use super::state::AppState;
+use super::{routing::merged, state::AppState};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(configuration::routes())
-        .merge(services::routes())
-        .merge(roles::routes())
-        .merge(users::routes())
-        .merge(user_conversations::routes())
-        .merge(webhooks::routes())
+    merged([
+        configuration::routes(),
+        services::routes(),
+        roles::routes(),
+        users::routes(),
+        user_conversations::routes(),
+        webhooks::routes(),
+    ])
 }

@@ -1,9 +1,9 @@
 //! Roles on both path families: `/v1/Roles[/{Sid}]` and `/v1/Services/{ServiceSid}/Roles[/{Sid}]`.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, on_both_families};
+use super::extract::{InstancePath, ListPath, MAX_PAGE};
 use crate::{
     domain::{
         conversations::{Role, RoleInput, roles},
@@ -12,19 +12,17 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
-        state::AppState,
-        urls::BaseUrl,
+        call::{ApiCall, Created, created},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
+        routing::routes,
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    on_both_families(
-        "/Roles",
-        get(list_roles).post(create_role),
-        Some(get(fetch_role).post(update_role).delete(delete_role)),
-    )
+routes! {
+    both families:
+    "/Roles" => get(list_roles).post(create_role),
+    "/Roles/{Sid}" => get(fetch_role).post(update_role).delete(delete_role),
 }
 
 /// `conversations.v1.role` / `…service_role`; fields in alphabetical order (see `services`).
@@ -42,10 +40,10 @@ struct RoleResource {
 }
 
 impl RoleResource {
-    /// `prefix`: the absolute URL of the path family used.
-    fn new(r: Role, prefix: &str) -> Self {
+    /// `family_url`: see `ApiCall::family_url`.
+    fn new(family_url: &str, r: Role) -> Self {
         Self {
-            url: format!("{prefix}/Roles/{}", r.sid),
+            url: format!("{family_url}/Roles/{}", r.sid),
             account_sid: r.account_sid,
             chat_service_sid: r.service_sid,
             date_created: iso8601(r.date_created),
@@ -68,82 +66,56 @@ struct RoleForm {
 }
 
 async fn create_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(path): TwilioPath<ListPath>,
+    call: ApiCall<ListPath>,
     TwilioForm(form): TwilioForm<RoleForm>,
-) -> Result<(StatusCode, Json<RoleResource>)> {
+) -> Result<Created<RoleResource>> {
     let input = RoleInput {
         friendly_name: form.friendly_name,
         kind: form.r#type,
         permissions: form.permission,
     };
-    let (service, role) = roles::create_role(&state.core, &principal, path.scope(), input).await?;
-    let prefix = format!("{base}{}", path.family_path(&service.sid));
-    Ok((StatusCode::CREATED, Json(RoleResource::new(role, &prefix))))
+    let (_, role) = roles::create_role(&call.core, &call.principal, call.scope(), input).await?;
+    created(RoleResource::new(&call.family_url(&role.service_sid), role))
 }
 
 async fn list_roles(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(path): TwilioPath<ListPath>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall<ListPath>,
+    Paging(request): Paging<MAX_PAGE>,
 ) -> Result<Json<V1Page<RoleResource>>> {
-    let (service, mut page) = roles::list_roles(
-        &state.core,
-        &principal,
-        path.scope(),
-        paging.request(MAX_PAGE)?,
-    )
-    .await?;
-    let family = path.family_path(&service.sid);
-    let prefix = format!("{base}{family}");
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|r| RoleResource::new(r, &prefix))
-        .collect();
-    let list_path = format!("{family}/Roles");
-    Ok(Json(v1_page("roles", items, &page, &base, &list_path, &[])))
+    let (service, page) =
+        roles::list_roles(&call.core, &call.principal, call.scope(), request).await?;
+    call.family_list("roles", &service.sid, "/Roles", page, RoleResource::new)
 }
 
-async fn fetch_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
-) -> Result<Json<RoleResource>> {
-    let (service, role) =
-        roles::fetch_role(&state.core, &principal, path.scope(), &path.sid).await?;
-    let prefix = format!("{base}{}", path.family_path(&service.sid));
-    Ok(Json(RoleResource::new(role, &prefix)))
+async fn fetch_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<Json<RoleResource>> {
+    let (_, role) =
+        roles::fetch_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
+    Ok(Json(RoleResource::new(
+        &call.family_url(&role.service_sid),
+        role,
+    )))
 }
 
 async fn update_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
+    call: ApiCall<InstancePath<RoleSid>>,
     TwilioForm(form): TwilioForm<RoleForm>,
 ) -> Result<Json<RoleResource>> {
-    let (service, role) = roles::update_role(
-        &state.core,
-        &principal,
-        path.scope(),
-        &path.sid,
+    let scope = call.scope();
+    let (_, role) = roles::update_role(
+        &call.core,
+        &call.principal,
+        scope,
+        &call.path.sid,
         form.permission,
     )
     .await?;
-    let prefix = format!("{base}{}", path.family_path(&service.sid));
-    Ok(Json(RoleResource::new(role, &prefix)))
+    Ok(Json(RoleResource::new(
+        &call.family_url(&role.service_sid),
+        role,
+    )))
 }
 
-async fn delete_role(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(path): TwilioPath<InstancePath<RoleSid>>,
-) -> Result<StatusCode> {
-    roles::delete_role(&state.core, &principal, path.scope(), &path.sid).await?;
+async fn delete_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<StatusCode> {
+    roles::delete_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 //! `/v1/Services` and `/v1/Services/{ServiceSid}`.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -11,24 +11,35 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery, required},
-        paging::{PagingParams, V1Page, v1_page},
-        state::AppState,
-        urls::BaseUrl,
+        call::{ApiCall, Created, created},
+        extract::{TwilioForm, required},
+        paging::{Paging, V1Page},
+        routing::routes,
+        urls::{Links, links},
     },
 };
 
 /// Spec maximum `PageSize` of the Services list.
 const MAX_SERVICES_PAGE: u32 = 100;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/Services", get(list_services).post(create_service))
-        .route(
-            "/v1/Services/{ServiceSid}",
-            get(fetch_service).delete(delete_service),
-        )
+routes! {
+    "/v1/Services" => get(list_services).post(create_service),
+    "/v1/Services/{ServiceSid}" => get(fetch_service).delete(delete_service),
 }
+
+/// A service's `links`: its subresources.
+const SERVICE_LINKS: &[(&str, &str)] = &[
+    ("bindings", "Bindings"),
+    ("configuration", "Configuration"),
+    (
+        "conversation_with_participants",
+        "ConversationWithParticipants",
+    ),
+    ("conversations", "Conversations"),
+    ("participant_conversations", "ParticipantConversations"),
+    ("roles", "Roles"),
+    ("users", "Users"),
+];
 
 /// `conversations.v1.service`; fields in alphabetical order (the bytes of the `Value` body this
 /// replaced, see `http::paging::V1Page`).
@@ -38,35 +49,16 @@ struct ServiceResource {
     date_created: String,
     date_updated: String,
     friendly_name: String,
-    links: ServiceLinks,
+    links: Links,
     sid: ServiceSid,
     url: String,
-}
-
-#[derive(Serialize)]
-struct ServiceLinks {
-    bindings: String,
-    configuration: String,
-    conversation_with_participants: String,
-    conversations: String,
-    participant_conversations: String,
-    roles: String,
-    users: String,
 }
 
 impl ServiceResource {
     fn new(s: Service, base: &str) -> Self {
         let url = format!("{base}/v1/Services/{}", s.sid);
         Self {
-            links: ServiceLinks {
-                bindings: format!("{url}/Bindings"),
-                configuration: format!("{url}/Configuration"),
-                conversation_with_participants: format!("{url}/ConversationWithParticipants"),
-                conversations: format!("{url}/Conversations"),
-                participant_conversations: format!("{url}/ParticipantConversations"),
-                roles: format!("{url}/Roles"),
-                users: format!("{url}/Users"),
-            },
+            links: links(&url, SERVICE_LINKS),
             url,
             account_sid: s.account_sid,
             date_created: iso8601(s.date_created),
@@ -84,57 +76,28 @@ struct ServiceForm {
 }
 
 async fn create_service(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<ServiceForm>,
-) -> Result<(StatusCode, Json<ServiceResource>)> {
+) -> Result<Created<ServiceResource>> {
     let name = required(form.friendly_name, "FriendlyName")?;
-    let service = services::create_service(&state.core, &principal, &name).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ServiceResource::new(service, &base)),
-    ))
+    let service = services::create_service(&call.core, &call.principal, &name).await?;
+    created(ServiceResource::new(service, &call.base))
 }
 
 async fn list_services(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall,
+    Paging(request): Paging<MAX_SERVICES_PAGE>,
 ) -> Result<Json<V1Page<ServiceResource>>> {
-    let mut page =
-        services::list_services(&state.core, &principal, paging.request(MAX_SERVICES_PAGE)?)
-            .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|s| ServiceResource::new(s, &base))
-        .collect();
-    Ok(Json(v1_page(
-        "services",
-        items,
-        &page,
-        &base,
-        "/v1/Services",
-        &[],
-    )))
+    let page = services::list_services(&call.core, &call.principal, request).await?;
+    call.v1_list("services", "/v1/Services", page, ServiceResource::new)
 }
 
-async fn fetch_service(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
-) -> Result<Json<ServiceResource>> {
-    let service = services::fetch_service(&state.core, &principal, &sid).await?;
-    Ok(Json(ServiceResource::new(service, &base)))
+async fn fetch_service(call: ApiCall<ServiceSid>) -> Result<Json<ServiceResource>> {
+    let service = services::fetch_service(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(ServiceResource::new(service, &call.base)))
 }
 
-async fn delete_service(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
-) -> Result<StatusCode> {
-    services::delete_service(&state.core, &principal, &sid).await?;
+async fn delete_service(call: ApiCall<ServiceSid>) -> Result<StatusCode> {
+    services::delete_service(&call.core, &call.principal, &call.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }

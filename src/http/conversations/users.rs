@@ -1,10 +1,10 @@
 //! Users on both path families: `/v1/Users[/{Sid}]` and `/v1/Services/{ServiceSid}/Users[/{Sid}]`.
 //! `{Sid}` is the `US` SID or the identity; `url` and `links` always carry the `US` SID.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Family, InstancePath, ListPath, MAX_PAGE, WebhookEnabled, on_both_families};
+use super::extract::{InstancePath, ListPath, MAX_PAGE, WebhookEnabled};
 use crate::{
     domain::{
         conversations::{User, UserInput, users},
@@ -13,19 +13,18 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_page},
-        state::AppState,
-        urls::BaseUrl,
+        call::{ApiCall, Created, created},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
+        routing::routes,
+        urls::{Links, links},
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    on_both_families(
-        "/Users",
-        get(list_users).post(create_user),
-        Some(get(fetch_user).post(update_user).delete(delete_user)),
-    )
+routes! {
+    both families:
+    "/Users" => get(list_users).post(create_user),
+    "/Users/{Sid}" => get(fetch_user).post(update_user).delete(delete_user),
 }
 
 /// `conversations.v1.user` / `…service_user`; fields in alphabetical order (see `services`).
@@ -41,25 +40,18 @@ struct UserResource {
     identity: String,
     is_notifiable: Option<bool>,
     is_online: Option<bool>,
-    links: UserLinks,
+    links: Links,
     role_sid: Option<RoleSid>,
     sid: UserSid,
     url: String,
 }
 
-#[derive(Serialize)]
-struct UserLinks {
-    user_conversations: String,
-}
-
 impl UserResource {
-    /// `prefix`: the absolute URL of the path family used.
-    fn new(u: User, prefix: &str) -> Self {
-        let url = format!("{prefix}/Users/{}", u.sid);
+    /// `family_url`: see `ApiCall::family_url`.
+    fn new(family_url: &str, u: User) -> Self {
+        let url = format!("{family_url}/Users/{}", u.sid);
         Self {
-            links: UserLinks {
-                user_conversations: format!("{url}/Conversations"),
-            },
+            links: links(&url, &[("user_conversations", "Conversations")]),
             url,
             account_sid: u.account_sid,
             attributes: u.attributes,
@@ -98,94 +90,63 @@ impl UserForm {
     }
 }
 
-/// The user's resource, with `url`/`links` in the family `path` used.
-fn resource(path: &impl Family, base: &str, user: User) -> UserResource {
-    let prefix = format!("{base}{}", path.family_path(&user.service_sid));
-    UserResource::new(user, &prefix)
-}
-
+// `WebhookEnabled` comes first in these handlers: the header is judged before the path.
 async fn create_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
     WebhookEnabled(webhooks): WebhookEnabled,
-    TwilioPath(path): TwilioPath<ListPath>,
+    call: ApiCall<ListPath>,
     TwilioForm(form): TwilioForm<UserForm>,
-) -> Result<(StatusCode, Json<UserResource>)> {
+) -> Result<Created<UserResource>> {
     let (identity, input) = form.input();
+    let scope = call.scope();
     let (_, user) = users::create_user(
-        &state.core,
-        &principal,
-        path.scope(),
+        &call.core,
+        &call.principal,
+        scope,
         identity,
         input,
         webhooks,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(resource(&path, &base, user))))
+    created(UserResource::new(&call.family_url(&user.service_sid), user))
 }
 
 async fn list_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(path): TwilioPath<ListPath>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall<ListPath>,
+    Paging(request): Paging<MAX_PAGE>,
 ) -> Result<Json<V1Page<UserResource>>> {
-    let (service, mut page) = users::list_users(
-        &state.core,
-        &principal,
-        path.scope(),
-        paging.request(MAX_PAGE)?,
-    )
-    .await?;
-    let items = std::mem::take(&mut page.items)
-        .into_iter()
-        .map(|u| resource(&path, &base, u))
-        .collect();
-    let list_path = format!("{}/Users", path.family_path(&service.sid));
-    Ok(Json(v1_page("users", items, &page, &base, &list_path, &[])))
+    let (service, page) =
+        users::list_users(&call.core, &call.principal, call.scope(), request).await?;
+    call.family_list("users", &service.sid, "/Users", page, UserResource::new)
 }
 
-async fn fetch_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
-) -> Result<Json<UserResource>> {
-    let user = users::fetch_user(&state.core, &principal, path.scope(), &path.sid).await?;
-    Ok(Json(resource(&path, &base, user)))
+async fn fetch_user(call: ApiCall<InstancePath<String>>) -> Result<Json<UserResource>> {
+    let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
+    Ok(Json(UserResource::new(
+        &call.family_url(&user.service_sid),
+        user,
+    )))
 }
 
 async fn update_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
     WebhookEnabled(webhooks): WebhookEnabled,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
+    call: ApiCall<InstancePath<String>>,
     TwilioForm(form): TwilioForm<UserForm>,
 ) -> Result<Json<UserResource>> {
     let (_, input) = form.input();
-    let user = users::update_user(
-        &state.core,
-        &principal,
-        path.scope(),
-        &path.sid,
-        input,
-        webhooks,
-    )
-    .await?;
-    Ok(Json(resource(&path, &base, user)))
+    let (scope, sid) = (call.scope(), &call.path.sid);
+    let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
+    Ok(Json(UserResource::new(
+        &call.family_url(&user.service_sid),
+        user,
+    )))
 }
 
 async fn delete_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
     WebhookEnabled(webhooks): WebhookEnabled,
-    TwilioPath(path): TwilioPath<InstancePath<String>>,
+    call: ApiCall<InstancePath<String>>,
 ) -> Result<StatusCode> {
     // Validated, but no event exists for a removed user (see domain::conversations::users).
     let _ = webhooks;
-    users::delete_user(&state.core, &principal, path.scope(), &path.sid).await?;
+    users::delete_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,7 @@
 //! Conversations webhook targets: `/v1/Configuration/Webhooks` (the account's) and
 //! `/v1/Services/{ServiceSid}/Configuration/Webhooks` (a service's).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -10,23 +10,13 @@ use crate::{
         sid::{AccountSid, ServiceSid},
     },
     error::Result,
-    http::{
-        extract::{Authed, TwilioForm, TwilioPath},
-        state::AppState,
-        urls::BaseUrl,
-    },
+    http::{call::ApiCall, extract::TwilioForm, routing::routes},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/Configuration/Webhooks",
-            get(fetch_account_webhook).post(update_account_webhook),
-        )
-        .route(
-            "/v1/Services/{ServiceSid}/Configuration/Webhooks",
-            get(fetch_service_webhook).post(update_service_webhook),
-        )
+routes! {
+    "/v1/Configuration/Webhooks" => get(fetch_account_webhook).post(update_account_webhook),
+    "/v1/Services/{ServiceSid}/Configuration/Webhooks" =>
+        get(fetch_service_webhook).post(update_service_webhook),
 }
 
 /// `conversations.v1.configuration.configuration_webhook`; fields in alphabetical order (the
@@ -109,43 +99,30 @@ impl From<WebhookForm> for WebhookInput {
     }
 }
 
-async fn fetch_account_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-) -> Result<Json<AccountWebhookResource>> {
-    let target = webhooks::account_config(&state.core, &principal).await?;
-    Ok(Json(AccountWebhookResource::new(target, &base)))
+async fn fetch_account_webhook(call: ApiCall) -> Result<Json<AccountWebhookResource>> {
+    let target = webhooks::account_config(&call.core, &call.principal).await?;
+    Ok(Json(AccountWebhookResource::new(target, &call.base)))
 }
 
 async fn update_account_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<WebhookForm>,
 ) -> Result<Json<AccountWebhookResource>> {
-    let target = webhooks::update_account_config(&state.core, &principal, form.into()).await?;
-    Ok(Json(AccountWebhookResource::new(target, &base)))
+    let target = webhooks::update_account_config(&call.core, &call.principal, form.into()).await?;
+    Ok(Json(AccountWebhookResource::new(target, &call.base)))
 }
 
-async fn fetch_service_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
-) -> Result<Json<ServiceWebhookResource>> {
-    let target = webhooks::service_config(&state.core, &principal, &sid).await?;
-    Ok(Json(ServiceWebhookResource::new(target, &base)))
+async fn fetch_service_webhook(call: ApiCall<ServiceSid>) -> Result<Json<ServiceWebhookResource>> {
+    let target = webhooks::service_config(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }
 
 async fn update_service_webhook(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<ServiceSid>,
+    call: ApiCall<ServiceSid>,
     TwilioForm(form): TwilioForm<WebhookForm>,
 ) -> Result<Json<ServiceWebhookResource>> {
     let target =
-        webhooks::update_service_config(&state.core, &principal, &sid, form.into()).await?;
-    Ok(Json(ServiceWebhookResource::new(target, &base)))
+        webhooks::update_service_config(&call.core, &call.principal, &call.path, form.into())
+            .await?;
+    Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }

@@ -1,7 +1,7 @@
 //! `GET /v2/Flows/{Sid}/Executions`: always an empty page, so that `links.executions` resolves
 //! (executions are not emulated, see `domain::studio::executions`).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 
 use crate::{
@@ -11,10 +11,9 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
-        urls::BaseUrl,
+        call::ApiCall,
+        paging::{Paging, V1Page},
+        routing::routes,
     },
 };
 
@@ -22,8 +21,8 @@ use crate::{
 /// cap only shows in the empty page's `page_size`, and is kept until that is changed on purpose.
 const MAX_PAGE_SIZE: u32 = 50;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v2/Flows/{Sid}/Executions", get(list_executions))
+routes! {
+    "/v2/Flows/{Sid}/Executions" => get(list_executions),
 }
 
 /// `studio.v2.flow.execution`: no execution exists, so no value of it can be made either.
@@ -37,20 +36,12 @@ impl From<Execution> for ExecutionResource {
 }
 
 async fn list_executions(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall<FlowSid>,
+    Paging(request): Paging<MAX_PAGE_SIZE>,
 ) -> Result<Json<V1Page<ExecutionResource>>> {
-    let page = executions::list(
-        &state.core,
-        &principal,
-        &sid,
-        paging.request(MAX_PAGE_SIZE)?,
-    )
-    .await?;
-    let page = page.map(ExecutionResource::from);
-    let list_path = format!("/v2/Flows/{sid}/Executions");
-    Ok(Json(v1_list("executions", page, &base, &list_path, &[])))
+    let page = executions::list(&call.core, &call.principal, &call.path, request).await?;
+    let list_path = format!("/v2/Flows/{}/Executions", call.path);
+    call.v1_list("executions", &list_path, page, |execution, _| {
+        execution.into()
+    })
 }

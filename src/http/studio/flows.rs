@@ -1,6 +1,6 @@
 //! `/v2/Flows` and `/v2/Flows/{Sid}`: `studio.v2.flow`.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,24 +17,25 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
-        urls::BaseUrl,
+        call::{ApiCall, Created, created},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
+        routing::routes,
+        urls::{Links, links},
     },
 };
 
-/// Spec maximum `PageSize` for Flows.
-const MAX_PAGE_SIZE: u32 = 1000;
-
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/Flows", get(list_flows).post(create_flow))
-        .route(
-            "/v2/Flows/{Sid}",
-            get(fetch_flow).post(update_flow).delete(delete_flow),
-        )
+routes! {
+    "/v2/Flows" => get(list_flows).post(create_flow),
+    "/v2/Flows/{Sid}" => get(fetch_flow).post(update_flow).delete(delete_flow),
 }
+
+/// A flow's `links`: its subresources.
+const FLOW_LINKS: &[(&str, &str)] = &[
+    ("executions", "Executions"),
+    ("revisions", "Revisions"),
+    ("test_users", "TestUsers"),
+];
 
 /// `studio.v2.flow`; fields in sorted order (see `http::paging::V1Page`).
 #[derive(Serialize)]
@@ -48,7 +49,7 @@ struct FlowResource {
     definition: Option<Value>,
     errors: Option<Vec<Value>>,
     friendly_name: String,
-    links: FlowLinks,
+    links: Links,
     revision: i64,
     sid: FlowSid,
     status: String,
@@ -56,13 +57,6 @@ struct FlowResource {
     valid: Option<bool>,
     warnings: Option<Vec<Value>>,
     webhook_url: String,
-}
-
-#[derive(Serialize)]
-struct FlowLinks {
-    executions: String,
-    revisions: String,
-    test_users: String,
 }
 
 impl FlowResource {
@@ -75,11 +69,7 @@ impl FlowResource {
                 "https://webhooks.twilio.com/v1/Accounts/{}/Flows/{}",
                 flow.account_sid, flow.sid
             ),
-            links: FlowLinks {
-                executions: format!("{url}/Executions"),
-                revisions: format!("{url}/Revisions"),
-                test_users: format!("{url}/TestUsers"),
-            },
+            links: links(&url, FLOW_LINKS),
             url,
             account_sid: flow.account_sid,
             author_sid: None,
@@ -153,41 +143,25 @@ impl FlowForm {
 }
 
 async fn create_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<FlowForm>,
-) -> Result<(StatusCode, Json<FlowResource>)> {
-    let flow = flows::create(&state.core, &principal, form.complete()?).await?;
-    Ok((StatusCode::CREATED, Json(FlowResource::new(flow, &base))))
+) -> Result<Created<FlowResource>> {
+    let flow = flows::create(&call.core, &call.principal, form.complete()?).await?;
+    created(FlowResource::new(flow, &call.base))
 }
 
-async fn list_flows(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<V1Page<FlowResource>>> {
-    let page = flows::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|flow| FlowResource::list_item(flow, &base));
-    Ok(Json(v1_list("flows", page, &base, "/v2/Flows", &[])))
+async fn list_flows(call: ApiCall, Paging(request): Paging) -> Result<Json<V1Page<FlowResource>>> {
+    let page = flows::list(&call.core, &call.principal, request).await?;
+    call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }
 
-async fn fetch_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-) -> Result<Json<FlowResource>> {
-    let flow = flows::fetch(&state.core, &principal, &sid).await?;
-    Ok(Json(FlowResource::new(flow, &base)))
+async fn fetch_flow(call: ApiCall<FlowSid>) -> Result<Json<FlowResource>> {
+    let flow = flows::fetch(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
 async fn update_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<FlowSid>,
+    call: ApiCall<FlowSid>,
     TwilioForm(form): TwilioForm<FlowForm>,
 ) -> Result<Json<FlowResource>> {
     // The update answers "no such flow" itself; only refused parameters look the flow up first,
@@ -195,19 +169,15 @@ async fn update_flow(
     let changes = match form.changes() {
         Ok(changes) => changes,
         Err(refused) => {
-            require_flow(&state.core, &principal, &sid).await?;
+            require_flow(&call.core, &call.principal, &call.path).await?;
             return Err(refused);
         }
     };
-    let flow = flows::update(&state.core, &principal, &sid, changes).await?;
-    Ok(Json(FlowResource::new(flow, &base)))
+    let flow = flows::update(&call.core, &call.principal, &call.path, changes).await?;
+    Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
-async fn delete_flow(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-) -> Result<StatusCode> {
-    flows::delete(&state.core, &principal, &sid).await?;
+async fn delete_flow(call: ApiCall<FlowSid>) -> Result<StatusCode> {
+    flows::delete(&call.core, &call.principal, &call.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }

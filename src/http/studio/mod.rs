@@ -10,13 +10,14 @@ mod validate;
 
 use axum::Router;
 
-use super::state::AppState;
+use super::{routing::merged, state::AppState};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(flows::routes())
-        .merge(validate::routes())
-        .merge(revisions::routes())
-        .merge(test_users::routes())
-        .merge(executions::routes())
+    merged([
+        flows::routes(),
+        validate::routes(),
+        revisions::routes(),
+        test_users::routes(),
+        executions::routes(),
+    ])
 }

@@ -1,6 +1,6 @@
 //! `/v2/Flows/{Sid}/Revisions[/{Revision}]`: `studio.v2.flow.flow_revision`.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -12,20 +12,15 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
-        urls::BaseUrl,
+        call::ApiCall,
+        paging::{Paging, V1Page},
+        routing::routes,
     },
 };
 
-/// Spec maximum `PageSize` for Revisions.
-const MAX_PAGE_SIZE: u32 = 1000;
-
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/Flows/{Sid}/Revisions", get(list_revisions))
-        .route("/v2/Flows/{Sid}/Revisions/{Revision}", get(fetch_revision))
+routes! {
+    "/v2/Flows/{Sid}/Revisions" => get(list_revisions),
+    "/v2/Flows/{Sid}/Revisions/{Revision}" => get(fetch_revision),
 }
 
 /// `studio.v2.flow.flow_revision`; fields in sorted order (see `http::paging::V1Page`).
@@ -86,30 +81,18 @@ impl RevisionResource {
 }
 
 async fn list_revisions(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall<FlowSid>,
+    Paging(request): Paging,
 ) -> Result<Json<V1Page<RevisionResource>>> {
-    let page = revisions::list(
-        &state.core,
-        &principal,
-        &sid,
-        paging.request(MAX_PAGE_SIZE)?,
-    )
-    .await?;
-    let page = page.map(|revision| RevisionResource::list_item(revision, &base));
-    let list_path = format!("/v2/Flows/{sid}/Revisions");
-    Ok(Json(v1_list("revisions", page, &base, &list_path, &[])))
+    let page = revisions::list(&call.core, &call.principal, &call.path, request).await?;
+    let list_path = format!("/v2/Flows/{}/Revisions", call.path);
+    call.v1_list("revisions", &list_path, page, RevisionResource::list_item)
 }
 
 async fn fetch_revision(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath((sid, selector)): TwilioPath<(FlowSid, RevisionSelector)>,
+    call: ApiCall<(FlowSid, RevisionSelector)>,
 ) -> Result<Json<RevisionResource>> {
-    let revision = revisions::fetch(&state.core, &principal, &sid, selector).await?;
-    Ok(Json(RevisionResource::new(revision, &base)))
+    let (sid, selector) = call.path;
+    let revision = revisions::fetch(&call.core, &call.principal, &sid, selector).await?;
+    Ok(Json(RevisionResource::new(revision, &call.base)))
 }

@@ -1,23 +1,16 @@
 //! `/v2/Flows/{Sid}/TestUsers`: `studio.v2.flow.test_user`.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{sid::FlowSid, studio::test_users},
     error::Result,
-    http::{
-        extract::{Authed, TwilioForm, TwilioPath},
-        state::AppState,
-        urls::BaseUrl,
-    },
+    http::{call::ApiCall, extract::TwilioForm, routing::routes},
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/v2/Flows/{Sid}/TestUsers",
-        get(fetch_test_users).post(update_test_users),
-    )
+routes! {
+    "/v2/Flows/{Sid}/TestUsers" => get(fetch_test_users).post(update_test_users),
 }
 
 /// `studio.v2.flow.test_user`: `sid` is the flow's, `url` ends in `/TestUsers`.
@@ -38,14 +31,9 @@ impl TestUsersResource {
     }
 }
 
-async fn fetch_test_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<FlowSid>,
-) -> Result<Json<TestUsersResource>> {
-    let users = test_users::fetch(&state.core, &principal, &sid).await?;
-    Ok(Json(TestUsersResource::new(sid, users, &base)))
+async fn fetch_test_users(call: ApiCall<FlowSid>) -> Result<Json<TestUsersResource>> {
+    let users = test_users::fetch(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(TestUsersResource::new(call.path, users, &call.base)))
 }
 
 #[derive(Deserialize)]
@@ -56,12 +44,10 @@ struct TestUsersForm {
 }
 
 async fn update_test_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<FlowSid>,
+    call: ApiCall<FlowSid>,
     TwilioForm(form): TwilioForm<TestUsersForm>,
 ) -> Result<Json<TestUsersResource>> {
-    let users = test_users::replace(&state.core, &principal, &sid, form.test_users).await?;
-    Ok(Json(TestUsersResource::new(sid, users, &base)))
+    let users =
+        test_users::replace(&call.core, &call.principal, &call.path, form.test_users).await?;
+    Ok(Json(TestUsersResource::new(call.path, users, &call.base)))
 }

@@ -1,20 +1,18 @@
 //! `POST /v2/Flows/Validate`: `studio.v2.flow_validate`.
 
-use axum::{Json, Router, routing::post};
+use axum::{Json, routing::post};
 use serde::Serialize;
 
 use super::flows::FlowForm;
 use crate::{
     domain::studio::validate::validate,
     error::Result,
-    http::{
-        extract::{Authed, TwilioForm},
-        state::AppState,
-    },
+    http::extract::{Authed, TwilioForm},
+    http::routing::routes,
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v2/Flows/Validate", post(validate_flow))
+routes! {
+    "/v2/Flows/Validate" => post(validate_flow),
 }
 
 /// `studio.v2.flow_validate`: only ever `{"valid": true}`; an invalid flow is an error (81022).

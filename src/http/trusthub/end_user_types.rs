@@ -1,6 +1,6 @@
 //! `/v1/EndUserTypes[/{Sid}]`: `trusthub.v1.end_user_type`, the read-only catalog.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, routing::get};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -11,20 +11,15 @@ use crate::{
     },
     error::Result,
     http::{
-        extract::{Authed, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
-        urls::BaseUrl,
+        call::ApiCall,
+        paging::{Paging, V1Page},
+        routing::routes,
     },
 };
 
-/// Spec maximum `PageSize` for EndUserTypes.
-const MAX_PAGE_SIZE: u32 = 1000;
-
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/EndUserTypes", get(list_end_user_types))
-        .route("/v1/EndUserTypes/{Sid}", get(fetch_end_user_type))
+routes! {
+    "/v1/EndUserTypes" => get(list_end_user_types),
+    "/v1/EndUserTypes/{Sid}" => get(fetch_end_user_type),
 }
 
 /// `trusthub.v1.end_user_type`; fields in sorted order (see `http::paging::V1Page`).
@@ -50,30 +45,21 @@ impl EndUserTypeResource {
 }
 
 async fn list_end_user_types(
-    State(state): State<AppState>,
-    Authed(_): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall,
+    Paging(request): Paging,
 ) -> Result<Json<V1Page<EndUserTypeResource>>> {
-    let page = end_user_types::list(&state.core, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|kind| EndUserTypeResource::new(kind, &base));
-    Ok(Json(v1_list(
+    let page = end_user_types::list(&call.core, request).await?;
+    call.v1_list(
         "end_user_types",
-        page,
-        &base,
         "/v1/EndUserTypes",
-        &[],
-    )))
+        page,
+        EndUserTypeResource::new,
+    )
 }
 
 /// `{Sid}` is the `OY` SID or the `machine_name` (the form Twilio's Policy requirements link
 /// to), so the segment is taken as text.
-async fn fetch_end_user_type(
-    State(state): State<AppState>,
-    Authed(_): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid_or_name): TwilioPath<String>,
-) -> Result<Json<EndUserTypeResource>> {
-    let kind = end_user_types::fetch(&state.core, &sid_or_name).await?;
-    Ok(Json(EndUserTypeResource::new(kind, &base)))
+async fn fetch_end_user_type(call: ApiCall<String>) -> Result<Json<EndUserTypeResource>> {
+    let kind = end_user_types::fetch(&call.core, &call.path).await?;
+    Ok(Json(EndUserTypeResource::new(kind, &call.base)))
 }

@@ -1,6 +1,6 @@
 //! `/v1/EndUsers[/{Sid}]`: `trusthub.v1.end_user` (list key `results`).
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,25 +13,16 @@ use crate::{
     },
     error::{Error, Result},
     http::{
-        extract::{Authed, TwilioForm, TwilioPath, TwilioQuery},
-        paging::{PagingParams, V1Page, v1_list},
-        state::AppState,
-        urls::BaseUrl,
+        call::{ApiCall, Created, created},
+        extract::TwilioForm,
+        paging::{Paging, V1Page},
+        routing::routes,
     },
 };
 
-/// Spec maximum `PageSize` for EndUsers.
-const MAX_PAGE_SIZE: u32 = 1000;
-
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/EndUsers", get(list_end_users).post(create_end_user))
-        .route(
-            "/v1/EndUsers/{Sid}",
-            get(fetch_end_user)
-                .post(update_end_user)
-                .delete(delete_end_user),
-        )
+routes! {
+    "/v1/EndUsers" => get(list_end_users).post(create_end_user),
+    "/v1/EndUsers/{Sid}" => get(fetch_end_user).post(update_end_user).delete(delete_end_user),
 }
 
 /// `trusthub.v1.end_user`: `attributes` is a JSON object; no `links`. Fields in sorted order
@@ -72,53 +63,41 @@ struct EndUserForm {
 }
 
 async fn create_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
+    call: ApiCall,
     TwilioForm(form): TwilioForm<EndUserForm>,
-) -> Result<(StatusCode, Json<EndUserResource>)> {
+) -> Result<Created<EndUserResource>> {
     let friendly_name = required(form.friendly_name, "FriendlyName")?;
     let kind = required(form.r#type, "Type")?;
+    let attributes = form.attributes.as_deref();
     let user = end_users::create(
-        &state.core,
-        &principal,
+        &call.core,
+        &call.principal,
         &friendly_name,
         &kind,
-        form.attributes.as_deref(),
+        attributes,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(EndUserResource::new(user, &base))))
+    created(EndUserResource::new(user, &call.base))
 }
 
 async fn list_end_users(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioQuery(paging): TwilioQuery<PagingParams>,
+    call: ApiCall,
+    Paging(request): Paging,
 ) -> Result<Json<V1Page<EndUserResource>>> {
-    let page = end_users::list(&state.core, &principal, paging.request(MAX_PAGE_SIZE)?).await?;
-    let page = page.map(|user| EndUserResource::new(user, &base));
-    Ok(Json(v1_list("results", page, &base, "/v1/EndUsers", &[])))
+    let page = end_users::list(&call.core, &call.principal, request).await?;
+    call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
 }
 
-async fn fetch_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<EndUserSid>,
-) -> Result<Json<EndUserResource>> {
-    let user = end_users::fetch(&state.core, &principal, &sid).await?;
-    Ok(Json(EndUserResource::new(user, &base)))
+async fn fetch_end_user(call: ApiCall<EndUserSid>) -> Result<Json<EndUserResource>> {
+    let user = end_users::fetch(&call.core, &call.principal, &call.path).await?;
+    Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
 async fn update_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    BaseUrl(base): BaseUrl,
-    TwilioPath(sid): TwilioPath<EndUserSid>,
+    call: ApiCall<EndUserSid>,
     TwilioForm(form): TwilioForm<EndUserForm>,
 ) -> Result<Json<EndUserResource>> {
-    end_users::fetch(&state.core, &principal, &sid).await?;
+    end_users::fetch(&call.core, &call.principal, &call.path).await?;
     // UpdateEndUser takes only FriendlyName and Attributes: the type is fixed at creation.
     if form.r#type.is_some() {
         return Err(Error::invalid(
@@ -126,22 +105,12 @@ async fn update_end_user(
         ));
     }
     let friendly_name = form.friendly_name.filter(|n| !n.is_empty());
-    let user = end_users::update(
-        &state.core,
-        &principal,
-        &sid,
-        friendly_name.as_deref(),
-        form.attributes.as_deref(),
-    )
-    .await?;
-    Ok(Json(EndUserResource::new(user, &base)))
+    let (name, attributes) = (friendly_name.as_deref(), form.attributes.as_deref());
+    let user = end_users::update(&call.core, &call.principal, &call.path, name, attributes).await?;
+    Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
-async fn delete_end_user(
-    State(state): State<AppState>,
-    Authed(principal): Authed,
-    TwilioPath(sid): TwilioPath<EndUserSid>,
-) -> Result<StatusCode> {
-    end_users::delete(&state.core, &principal, &sid).await?;
+async fn delete_end_user(call: ApiCall<EndUserSid>) -> Result<StatusCode> {
+    end_users::delete(&call.core, &call.principal, &call.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,10 +6,8 @@ mod end_users;
 
 use axum::Router;
 
-use super::state::AppState;
+use super::{routing::merged, state::AppState};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(end_users::routes())
-        .merge(end_user_types::routes())
+    merged([end_users::routes(), end_user_types::routes()])
 }
