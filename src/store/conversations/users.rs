@@ -7,6 +7,7 @@ use super::is_foreign_key_violation;
 use crate::store::{
     Keyset, Store, StoreResult,
     error::classify,
+    query::{Table, fetch_optional},
     webhooks::{NewDelivery, enqueue},
 };
 
@@ -35,8 +36,14 @@ pub enum UserWrite {
     Orphaned,
 }
 
-const USER_COLUMNS: &str = "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
-     role_sid, date_created, date_updated";
+const USERS: Table = Table {
+    from: "conversation_users",
+    columns: "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
+     role_sid, date_created, date_updated",
+    owner: "service_sid",
+    sid: "sid",
+    seq: "seq",
+};
 
 impl Store {
     /// Inserts a user and queues the webhooks `fire` derives from the stored row, in one
@@ -117,21 +124,11 @@ impl Store {
             " and u.identity = "
         })
         .push_bind(key);
-        Ok(qb
-            .build_query_as::<UserRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        fetch_optional(qb, &self.pool).await
     }
 
     pub async fn list_users(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<UserRow>> {
-        self.page_of(
-            USER_COLUMNS,
-            " from conversation_users where service_sid = ",
-            service_sid,
-            "seq",
-            keyset,
-        )
-        .await
+        USERS.page(&self.pool, service_sid, keyset).await
     }
 
     /// Updates a user and queues the webhooks `fire` derives from the new row, in one transaction.

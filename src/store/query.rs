@@ -1,0 +1,208 @@
+//! The statements every resource table shares, written once: one row by SID within its owner
+//! (an account, a service), a keyset page of an owner's rows, an update of some columns that
+//! returns the row, a delete, an existence check. Each table describes itself as a [`Table`].
+
+use sqlx::{Encode, FromRow, QueryBuilder, Sqlite, SqliteExecutor, Type, sqlite::SqliteRow};
+
+use super::{Keyset, StoreResult};
+
+/// A row type read whole by a query built here.
+pub(crate) trait Row: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+
+/// How a resource table is read and written. Column names are as reads see them: `from` may be
+/// a join, whose columns are then qualified (`f.account_sid`); writes use unqualified names, so a
+/// table read through a join is only read here.
+pub(crate) struct Table {
+    /// What reads select from: the table, or a join.
+    pub from: &'static str,
+    /// The columns a row is read with (the select list, and what an update returns).
+    pub columns: &'static str,
+    /// The column naming a row's owner (`account_sid`, `service_sid`).
+    pub owner: &'static str,
+    /// The row's key column.
+    pub sid: &'static str,
+    /// The column pages are ordered by.
+    pub seq: &'static str,
+}
+
+impl Table {
+    /// `select {columns} from {from} where {owner} = $1`.
+    pub(crate) fn select_owned(&self, owner: &str) -> QueryBuilder<Sqlite> {
+        let mut qb = QueryBuilder::new("select ");
+        qb.push(self.columns)
+            .push(" from ")
+            .push(self.from)
+            .push(" where ")
+            .push(self.owner)
+            .push(" = ")
+            .push_bind(owner.to_owned());
+        qb
+    }
+
+    /// `select … where {owner} = $1 and {sid} = $2`: the owner's row, or none (another
+    /// owner's row is not found, the way a cross-account fetch must behave).
+    pub(crate) fn select_one(&self, owner: &str, sid: &str) -> QueryBuilder<Sqlite> {
+        let mut qb = self.select_owned(owner);
+        qb.push(" and ")
+            .push(self.sid)
+            .push(" = ")
+            .push_bind(sid.to_owned());
+        qb
+    }
+
+    pub(crate) async fn fetch<'c, R: Row>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        sid: &str,
+    ) -> StoreResult<Option<R>> {
+        fetch_optional(self.select_one(owner, sid), db).await
+    }
+
+    /// One keyset page of the owner's rows, in `seq` order.
+    pub(crate) async fn page<'c, R: Row>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<R>> {
+        let mut qb = self.select_owned(owner);
+        keyset.push(&mut qb, self.seq);
+        fetch_all(qb, db).await
+    }
+
+    pub(crate) async fn exists<'c>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        sid: &str,
+    ) -> StoreResult<bool> {
+        let mut qb = QueryBuilder::<Sqlite>::new("select 1 from ");
+        qb.push(self.from);
+        self.push_owned_key(&mut qb, owner, sid);
+        let found: Option<i64> = qb.build_query_scalar().fetch_optional(db).await?;
+        Ok(found.is_some())
+    }
+
+    /// Applies `assignments` to the owner's row and returns it as changed; `None` when the
+    /// owner has no such row.
+    pub(crate) async fn update<'c, R: Row>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        sid: &str,
+        assignments: Assignments,
+    ) -> StoreResult<Option<R>> {
+        let mut qb = assignments.qb;
+        self.push_owned_key(&mut qb, owner, sid);
+        qb.push(" returning ").push(self.columns);
+        fetch_optional(qb, db).await
+    }
+
+    /// [`Table::update`] for a table with one row per owner (keyed by `owner` alone).
+    pub(crate) async fn update_sole<'c, R: Row>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        assignments: Assignments,
+    ) -> StoreResult<Option<R>> {
+        let mut qb = assignments.qb;
+        qb.push(" where ")
+            .push(self.owner)
+            .push(" = ")
+            .push_bind(owner.to_owned())
+            .push(" returning ")
+            .push(self.columns);
+        fetch_optional(qb, db).await
+    }
+
+    /// True when the owner's row was deleted.
+    pub(crate) async fn delete<'c>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        sid: &str,
+    ) -> StoreResult<bool> {
+        let mut qb = QueryBuilder::<Sqlite>::new("delete from ");
+        qb.push(self.from);
+        self.push_owned_key(&mut qb, owner, sid);
+        Ok(qb.build().execute(db).await?.rows_affected() > 0)
+    }
+
+    /// An update of this table, to be given to [`Table::update`].
+    pub(crate) fn assign(&self) -> Assignments {
+        let mut qb = QueryBuilder::new("update ");
+        qb.push(self.from).push(" set ");
+        Assignments { qb, first: true }
+    }
+
+    fn push_owned_key(&self, qb: &mut QueryBuilder<Sqlite>, owner: &str, sid: &str) {
+        qb.push(" where ")
+            .push(self.owner)
+            .push(" = ")
+            .push_bind(owner.to_owned())
+            .push(" and ")
+            .push(self.sid)
+            .push(" = ")
+            .push_bind(sid.to_owned());
+    }
+}
+
+/// The `set` list of an update, built column by column.
+pub(crate) struct Assignments {
+    qb: QueryBuilder<Sqlite>,
+    first: bool,
+}
+
+impl Assignments {
+    /// `column = $n`.
+    pub(crate) fn set<'t, T: Encode<'t, Sqlite> + Type<Sqlite> + 't>(
+        mut self,
+        column: &'static str,
+        value: T,
+    ) -> Self {
+        self.next_column(column);
+        self.qb.push_bind(value);
+        self
+    }
+
+    /// `column = coalesce($n, column)`: an absent (`None`) value leaves the column as it is.
+    pub(crate) fn keep_unless<'t, T>(mut self, column: &'static str, value: Option<T>) -> Self
+    where
+        Option<T>: Encode<'t, Sqlite> + Type<Sqlite> + 't,
+    {
+        self.next_column(column);
+        self.qb
+            .push("coalesce(")
+            .push_bind(value)
+            .push(", ")
+            .push(column)
+            .push(")");
+        self
+    }
+
+    fn next_column(&mut self, column: &'static str) {
+        if !self.first {
+            self.qb.push(", ");
+        }
+        self.first = false;
+        self.qb.push(column).push(" = ");
+    }
+}
+
+/// Runs a built query for at most one row.
+pub(crate) async fn fetch_optional<'c, R: Row>(
+    mut qb: QueryBuilder<Sqlite>,
+    db: impl SqliteExecutor<'c>,
+) -> StoreResult<Option<R>> {
+    Ok(qb.build_query_as::<R>().fetch_optional(db).await?)
+}
+
+/// Runs a built query for all its rows.
+pub(crate) async fn fetch_all<'c, R: Row>(
+    mut qb: QueryBuilder<Sqlite>,
+    db: impl SqliteExecutor<'c>,
+) -> StoreResult<Vec<R>> {
+    Ok(qb.build_query_as::<R>().fetch_all(db).await?)
+}
