@@ -2,7 +2,10 @@
 //! (an account, a service), a keyset page of an owner's rows, an update of some columns that
 //! returns the row, a delete, an existence check. Each table describes itself as a [`Table`].
 
-use sqlx::{Encode, FromRow, QueryBuilder, Sqlite, SqliteExecutor, Type, sqlite::SqliteRow};
+use sqlx::{
+    Encode, FromRow, QueryBuilder, Sqlite, SqliteExecutor, Type, query_builder::Separated,
+    sqlite::SqliteRow,
+};
 
 use super::{Keyset, StoreResult};
 
@@ -115,6 +118,32 @@ impl Table {
             .push(" returning ")
             .push(self.columns);
         fetch_optional(qb, db).await
+    }
+
+    /// Writes the owner's only row (keyed by `owner` alone), replacing every column of an
+    /// existing one. `bind` pushes one value per column, in `columns` order.
+    pub(crate) async fn upsert_sole<'c>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        bind: impl FnOnce(&mut Separated<'_, Sqlite, &'static str>),
+    ) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
+        qb.push(self.from)
+            .push(" (")
+            .push(self.columns)
+            .push(") values (");
+        bind(&mut qb.separated(", "));
+        qb.push(") on conflict (")
+            .push(self.owner)
+            .push(") do update set ");
+        let mut replaced = qb.separated(", ");
+        for column in self.columns.split(',').map(str::trim) {
+            if column != self.owner {
+                replaced.push(format_args!("{column} = excluded.{column}"));
+            }
+        }
+        qb.build().execute(db).await?;
+        Ok(())
     }
 
     /// True when the owner's row was deleted.

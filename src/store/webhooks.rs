@@ -2,7 +2,10 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{Store, StoreResult};
+use super::{
+    Store, StoreResult,
+    query::{Table, fetch_all, fetch_optional},
+};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct AccountWebhookRow {
@@ -235,10 +238,7 @@ impl Store {
         qb.push_bind(account_sid)
             .push(" order by id desc limit ")
             .push_bind(limit);
-        Ok(qb
-            .build_query_as::<AttemptRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        fetch_all(qb, &self.pool).await
     }
 
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.
@@ -253,70 +253,68 @@ impl Store {
     }
 }
 
+/// One row per account.
+const ACCOUNT_WEBHOOKS: Table = Table {
+    from: "account_webhooks",
+    columns: "account_sid, method, filters, pre_webhook_url, post_webhook_url, target",
+    owner: "account_sid",
+    sid: "account_sid",
+    seq: "account_sid",
+};
+
+/// One row per service.
+const SERVICE_WEBHOOKS: Table = Table {
+    from: "service_webhooks",
+    columns: "service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url",
+    owner: "service_sid",
+    sid: "service_sid",
+    seq: "service_sid",
+};
+
 pub(crate) async fn account_webhook_in<'c>(
     db: impl sqlx::SqliteExecutor<'c>,
     account_sid: &str,
 ) -> StoreResult<Option<AccountWebhookRow>> {
-    Ok(sqlx::query_as::<_, AccountWebhookRow>(
-        "select account_sid, method, filters, pre_webhook_url, post_webhook_url, target \
-             from account_webhooks where account_sid = ?",
-    )
-    .bind(account_sid)
-    .fetch_optional(db)
-    .await?)
+    fetch_optional(ACCOUNT_WEBHOOKS.select_owned(account_sid), db).await
 }
 
 pub(crate) async fn save_account_webhook_in<'c>(
     db: impl sqlx::SqliteExecutor<'c>,
     row: &AccountWebhookRow,
 ) -> StoreResult<()> {
-    sqlx::query(
-            "insert into account_webhooks (account_sid, method, filters, pre_webhook_url, post_webhook_url, target) \
-             values (?, ?, ?, ?, ?, ?) on conflict (account_sid) do update set method = excluded.method, \
-             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
-             post_webhook_url = excluded.post_webhook_url, target = excluded.target",
-        )
-        .bind(&row.account_sid)
-        .bind(&row.method)
-        .bind(&row.filters)
-        .bind(&row.pre_webhook_url)
-        .bind(&row.post_webhook_url)
-        .bind(&row.target)
-        .execute(db)
-        .await?;
-    Ok(())
+    ACCOUNT_WEBHOOKS
+        .upsert_sole(db, |values| {
+            values
+                .push_bind(&row.account_sid)
+                .push_bind(&row.method)
+                .push_bind(&row.filters)
+                .push_bind(&row.pre_webhook_url)
+                .push_bind(&row.post_webhook_url)
+                .push_bind(&row.target);
+        })
+        .await
 }
 
 pub(crate) async fn service_webhook_in<'c>(
     db: impl sqlx::SqliteExecutor<'c>,
     service_sid: &str,
 ) -> StoreResult<Option<ServiceWebhookRow>> {
-    Ok(sqlx::query_as::<_, ServiceWebhookRow>(
-        "select service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url \
-             from service_webhooks where service_sid = ?",
-    )
-    .bind(service_sid)
-    .fetch_optional(db)
-    .await?)
+    fetch_optional(SERVICE_WEBHOOKS.select_owned(service_sid), db).await
 }
 
 pub(crate) async fn save_service_webhook_in<'c>(
     db: impl sqlx::SqliteExecutor<'c>,
     row: &ServiceWebhookRow,
 ) -> StoreResult<()> {
-    sqlx::query(
-            "insert into service_webhooks (service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url) \
-             values (?, ?, ?, ?, ?, ?) on conflict (service_sid) do update set method = excluded.method, \
-             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
-             post_webhook_url = excluded.post_webhook_url",
-        )
-        .bind(&row.service_sid)
-        .bind(&row.account_sid)
-        .bind(&row.method)
-        .bind(&row.filters)
-        .bind(&row.pre_webhook_url)
-        .bind(&row.post_webhook_url)
-        .execute(db)
-        .await?;
-    Ok(())
+    SERVICE_WEBHOOKS
+        .upsert_sole(db, |values| {
+            values
+                .push_bind(&row.service_sid)
+                .push_bind(&row.account_sid)
+                .push_bind(&row.method)
+                .push_bind(&row.filters)
+                .push_bind(&row.pre_webhook_url)
+                .push_bind(&row.post_webhook_url);
+        })
+        .await
 }
