@@ -2,7 +2,11 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::{Keyset, Store, StoreResult, error::classify, query::Table};
+use super::{
+    Store, StoreResult,
+    error::classify,
+    query::{Deletable, Owned, Table},
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyRow {
@@ -25,13 +29,22 @@ pub struct KeyCredentialRow {
     pub owner_status: String,
 }
 
-pub(crate) const KEYS: Table = Table {
+const KEYS: Table = Table {
     from: "api_keys",
     columns: "seq, sid, account_sid, friendly_name, date_created, date_updated",
     owner: "account_sid",
     sid: "sid",
     seq: "seq",
 };
+
+impl Owned for KeyRow {
+    const TABLE: Table = KEYS;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+impl Deletable for KeyRow {}
 
 impl Store {
     pub async fn insert_key(
@@ -59,14 +72,6 @@ impl Store {
             .map_err(classify)
     }
 
-    pub async fn fetch_key(&self, account_sid: &str, sid: &str) -> StoreResult<Option<KeyRow>> {
-        KEYS.fetch(&self.pool, account_sid, sid).await
-    }
-
-    pub async fn list_keys(&self, account_sid: &str, keyset: Keyset) -> StoreResult<Vec<KeyRow>> {
-        KEYS.page(&self.pool, account_sid, keyset).await
-    }
-
     pub async fn update_key(
         &self,
         account_sid: &str,
@@ -79,11 +84,6 @@ impl Store {
             .keep_unless("friendly_name", friendly_name)
             .set("date_updated", now);
         KEYS.update(&self.pool, account_sid, sid, change).await
-    }
-
-    /// True when a key was deleted.
-    pub async fn delete_key(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        KEYS.delete(&self.pool, account_sid, sid).await
     }
 
     pub async fn key_credential(&self, sid: &str) -> StoreResult<Option<KeyCredentialRow>> {

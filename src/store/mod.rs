@@ -8,7 +8,7 @@ pub mod error;
 pub mod fixtures;
 pub mod health;
 pub mod keys;
-pub(crate) mod query;
+pub mod query;
 pub mod studio;
 pub mod trusthub;
 pub mod webhooks;

@@ -7,26 +7,26 @@ use sqlx::{
     sqlite::SqliteRow,
 };
 
-use super::{Keyset, StoreResult};
+use super::{Keyset, Store, StoreResult};
 
 /// A row type read whole by a query built here.
-pub(crate) trait Row: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
 
 /// How a resource table is read and written. Column names are as reads see them: `from` may be
 /// a join, whose columns are then qualified (`f.account_sid`); writes use unqualified names, so a
 /// table read through a join is only read here.
-pub(crate) struct Table {
+pub struct Table {
     /// What reads select from: the table, or a join.
-    pub from: &'static str,
+    pub(crate) from: &'static str,
     /// The columns a row is read with (the select list, and what an update returns).
-    pub columns: &'static str,
+    pub(crate) columns: &'static str,
     /// The column naming a row's owner (`account_sid`, `service_sid`).
-    pub owner: &'static str,
+    pub(crate) owner: &'static str,
     /// The row's key column.
-    pub sid: &'static str,
+    pub(crate) sid: &'static str,
     /// The column pages are ordered by.
-    pub seq: &'static str,
+    pub(crate) seq: &'static str,
 }
 
 impl Table {
@@ -175,6 +175,35 @@ impl Table {
             .push(self.sid)
             .push(" = ")
             .push_bind(sid.to_owned());
+    }
+}
+
+/// A row of a resource table that belongs to an owner (an account, a service) and is named by
+/// its SID within it: what `Store::fetch_owned` and `Store::list_owned` read.
+pub trait Owned: Row {
+    const TABLE: Table;
+    /// The row's place in its list (the keyset the pages are cut by).
+    fn seq(&self) -> i64;
+}
+
+/// An owned row that may be deleted with nothing else to check or remove by hand (its
+/// dependants go by foreign-key cascade).
+pub trait Deletable: Owned {}
+
+impl Store {
+    /// The owner's row `sid`; `None` when the owner has none (another owner's row included).
+    pub async fn fetch_owned<R: Owned>(&self, owner: &str, sid: &str) -> StoreResult<Option<R>> {
+        R::TABLE.fetch(&self.pool, owner, sid).await
+    }
+
+    /// One keyset page of the owner's rows, in creation order.
+    pub async fn list_owned<R: Owned>(&self, owner: &str, keyset: Keyset) -> StoreResult<Vec<R>> {
+        R::TABLE.page(&self.pool, owner, keyset).await
+    }
+
+    /// True when the owner's row `sid` was deleted.
+    pub async fn delete_owned<R: Deletable>(&self, owner: &str, sid: &str) -> StoreResult<bool> {
+        R::TABLE.delete(&self.pool, owner, sid).await
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_chars,
+        check_chars, fetch_owned, list_owned,
         paging::{Page, PageRequest},
         required,
         sid::{AccountSid, RoleSid, ServiceSid},
@@ -177,12 +177,7 @@ pub async fn create_role(
 
 /// A role of `service` by the path's SID.
 pub(super) async fn role_of(core: &Core, service: &Service, sid: &RoleSid) -> Result<Role> {
-    Role::try_from(
-        core.store
-            .fetch_role(service.sid.as_str(), sid.as_str())
-            .await?
-            .ok_or(Error::NotFound)?,
-    )
+    fetch_owned::<RoleRow, _>(core, &service.sid, sid, Role::try_from).await
 }
 
 pub async fn fetch_role(
@@ -203,11 +198,7 @@ pub async fn list_roles(
     request: PageRequest,
 ) -> Result<(Service, Page<Role>)> {
     let service = resolve(core, principal, scope).await?;
-    let rows = core
-        .store
-        .list_roles(service.sid.as_str(), request.keyset())
-        .await?;
-    let page = Page::from_rows(request, rows, |r| r.seq).try_map(Role::try_from)?;
+    let page = list_owned::<RoleRow, _>(core, &service.sid, request, Role::try_from).await?;
     Ok((service, page))
 }
 

@@ -20,6 +20,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
+        fetch_owned,
         sid::{AccountSid, RoleSid, ServiceSid},
     },
     error::{Error, Result},
@@ -117,12 +118,7 @@ pub async fn resolve(core: &Core, principal: &Principal, scope: Scope<'_>) -> Re
                 .default_chat_service_sid
         }
     };
-    let service = Service::try_from(
-        core.store
-            .fetch_service(account.as_str(), &sid)
-            .await?
-            .ok_or(Error::NotFound)?,
-    )?;
+    let service = fetch_owned::<ServiceRow, _>(core, account, &sid, Service::try_from).await?;
     core.services.put(key, service.clone(), generation);
     Ok(service)
 }

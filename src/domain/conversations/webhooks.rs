@@ -365,7 +365,7 @@ pub async fn update_service_config(
         // F5): 404, as a moment later.
         let gone = core
             .store
-            .fetch_service(&row.account_sid, &row.service_sid)
+            .fetch_owned::<ServiceRow>(&row.account_sid, &row.service_sid)
             .await?
             .is_none();
         return Err(if gone { Error::NotFound } else { e.into() });

@@ -3,7 +3,11 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::is_foreign_key_violation;
-use crate::store::{Keyset, Store, StoreResult, error::classify, query::Table};
+use crate::store::{
+    Store, StoreResult,
+    error::classify,
+    query::{Owned, Table},
+};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct RoleRow {
@@ -35,7 +39,7 @@ pub enum RoleDelete {
     InUse,
 }
 
-pub(crate) const ROLES: Table = Table {
+const ROLES: Table = Table {
     from: "conversation_roles",
     columns: "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated",
     owner: "service_sid",
@@ -67,6 +71,13 @@ pub(crate) async fn insert_role_on(
     qb.build_query_as::<RoleRow>().fetch_one(conn).await
 }
 
+impl Owned for RoleRow {
+    const TABLE: Table = ROLES;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
 impl Store {
     /// Inserts a role; `Ok(None)` when its service was deleted meanwhile (the foreign key).
     pub async fn insert_role(
@@ -82,14 +93,6 @@ impl Store {
             Err(e) if is_foreign_key_violation(&e) => Ok(None),
             Err(e) => Err(classify(e)),
         }
-    }
-
-    pub async fn fetch_role(&self, service_sid: &str, sid: &str) -> StoreResult<Option<RoleRow>> {
-        ROLES.fetch(&self.pool, service_sid, sid).await
-    }
-
-    pub async fn list_roles(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<RoleRow>> {
-        ROLES.page(&self.pool, service_sid, keyset).await
     }
 
     pub async fn update_role_permissions(

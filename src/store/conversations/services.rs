@@ -4,7 +4,10 @@
 use sqlx::{FromRow, SqliteConnection};
 
 use super::roles::{NewRole, insert_role_on};
-use crate::store::{Keyset, Store, StoreResult, query::Table};
+use crate::store::{
+    Store, StoreResult,
+    query::{Owned, Table},
+};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ServiceRow {
@@ -99,6 +102,13 @@ pub(crate) async fn insert_default_service(
     Ok(())
 }
 
+impl Owned for ServiceRow {
+    const TABLE: Table = SERVICES;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
 impl Store {
     pub async fn create_default_service(&self, new: &NewService) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
@@ -113,22 +123,6 @@ impl Store {
         let row = SERVICES.fetch(&mut *tx, &new.account_sid, &new.sid).await?;
         tx.commit().await?;
         row.ok_or_else(|| sqlx::Error::RowNotFound.into())
-    }
-
-    pub async fn fetch_service(
-        &self,
-        account_sid: &str,
-        sid: &str,
-    ) -> StoreResult<Option<ServiceRow>> {
-        SERVICES.fetch(&self.pool, account_sid, sid).await
-    }
-
-    pub async fn list_services(
-        &self,
-        account_sid: &str,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<ServiceRow>> {
-        SERVICES.page(&self.pool, account_sid, keyset).await
     }
 
     /// Deletes a service with its roles and users. `Ok(None)` when it is the account's default

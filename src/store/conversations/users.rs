@@ -5,9 +5,9 @@ use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::is_foreign_key_violation;
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Store, StoreResult,
     error::classify,
-    query::{Table, fetch_optional},
+    query::{Owned, Table, fetch_optional},
     webhooks::{NewDelivery, enqueue},
 };
 
@@ -44,6 +44,13 @@ const USERS: Table = Table {
     sid: "sid",
     seq: "seq",
 };
+
+impl Owned for UserRow {
+    const TABLE: Table = USERS;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
 
 impl Store {
     /// Inserts a user and queues the webhooks `fire` derives from the stored row, in one
@@ -125,10 +132,6 @@ impl Store {
         })
         .push_bind(key);
         fetch_optional(qb, &self.pool).await
-    }
-
-    pub async fn list_users(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<UserRow>> {
-        USERS.page(&self.pool, service_sid, keyset).await
     }
 
     /// Updates a user and queues the webhooks `fire` derives from the new row, in one transaction.

@@ -3,7 +3,10 @@
 use sqlx::{FromRow, SqliteConnection};
 
 use super::revisions::{RevisionContent, insert_revision};
-use crate::store::{Keyset, Store, StoreResult, query::Table};
+use crate::store::{
+    Store, StoreResult,
+    query::{Owned, Table},
+};
 
 /// A flow joined with its latest revision.
 #[derive(Debug, Clone, FromRow)]
@@ -37,6 +40,13 @@ const FLOWS: Table = Table {
     seq: "seq",
 };
 
+impl Owned for FlowRow {
+    const TABLE: Table = LATEST;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
 /// How an update ended.
 pub enum FlowUpdate {
     Updated(FlowRow),
@@ -68,16 +78,8 @@ impl Store {
         row.ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
-    pub async fn fetch_flow(&self, account_sid: &str, sid: &str) -> StoreResult<Option<FlowRow>> {
-        LATEST.fetch(&self.pool, account_sid, sid).await
-    }
-
     pub async fn flow_exists(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
         FLOWS.exists(&self.pool, account_sid, sid).await
-    }
-
-    pub async fn list_flows(&self, account_sid: &str, keyset: Keyset) -> StoreResult<Vec<FlowRow>> {
-        LATEST.page(&self.pool, account_sid, keyset).await
     }
 
     /// Adds a revision built by `next` from the latest one, under the write lock so concurrent

@@ -2,7 +2,10 @@
 
 use sqlx::FromRow;
 
-use crate::store::{Keyset, Store, StoreResult, query::Table};
+use crate::store::{
+    Store, StoreResult,
+    query::{Deletable, Owned, Table},
+};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct EndUserRow {
@@ -16,13 +19,22 @@ pub struct EndUserRow {
     pub date_updated: i64,
 }
 
-pub(crate) const END_USERS: Table = Table {
+const END_USERS: Table = Table {
     from: "end_users",
     columns: "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated",
     owner: "account_sid",
     sid: "sid",
     seq: "seq",
 };
+
+impl Owned for EndUserRow {
+    const TABLE: Table = END_USERS;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+impl Deletable for EndUserRow {}
 
 impl Store {
     /// Inserts through the group-commit writer.
@@ -60,22 +72,6 @@ impl Store {
             .await
     }
 
-    pub async fn fetch_end_user(
-        &self,
-        account_sid: &str,
-        sid: &str,
-    ) -> StoreResult<Option<EndUserRow>> {
-        END_USERS.fetch(&self.pool, account_sid, sid).await
-    }
-
-    pub async fn list_end_users(
-        &self,
-        account_sid: &str,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<EndUserRow>> {
-        END_USERS.page(&self.pool, account_sid, keyset).await
-    }
-
     pub async fn update_end_user(
         &self,
         account_sid: &str,
@@ -90,9 +86,5 @@ impl Store {
             .keep_unless("attributes", attributes)
             .set("date_updated", now);
         END_USERS.update(&self.pool, account_sid, sid, change).await
-    }
-
-    pub async fn delete_end_user(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        END_USERS.delete(&self.pool, account_sid, sid).await
     }
 }
