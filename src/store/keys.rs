@@ -5,7 +5,7 @@ use sqlx::{FromRow, QueryBuilder, Sqlite};
 use super::{
     Store, StoreResult,
     error::classify,
-    query::{Deletable, Owned, Table},
+    query::{Deletable, Table, owned_rows},
 };
 
 #[derive(Debug, Clone, FromRow)]
@@ -29,20 +29,13 @@ pub struct KeyCredentialRow {
     pub owner_status: String,
 }
 
-const KEYS: Table = Table {
-    from: "api_keys",
-    columns: "seq, sid, account_sid, friendly_name, date_created, date_updated",
-    owner: "account_sid",
-    sid: "sid",
-    seq: "seq",
-};
+const KEYS: Table = Table::owned(
+    "api_keys",
+    "seq, sid, account_sid, friendly_name, date_created, date_updated",
+    "account_sid",
+);
 
-impl Owned for KeyRow {
-    const TABLE: Table = KEYS;
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
+owned_rows!(KeyRow, KEYS);
 
 impl Deletable for KeyRow {}
 

@@ -30,6 +30,36 @@ pub struct Table {
 }
 
 impl Table {
+    /// A plain table whose rows are named by `sid` within their owner, in `seq` order.
+    pub(crate) const fn owned(
+        from: &'static str,
+        columns: &'static str,
+        owner: &'static str,
+    ) -> Self {
+        Self {
+            from,
+            columns,
+            owner,
+            sid: "sid",
+            seq: "seq",
+        }
+    }
+
+    /// A plain table with at most one row per owner (keyed by `owner` alone).
+    pub(crate) const fn sole(
+        from: &'static str,
+        columns: &'static str,
+        owner: &'static str,
+    ) -> Self {
+        Self {
+            from,
+            columns,
+            owner,
+            sid: owner,
+            seq: owner,
+        }
+    }
+
     /// `select {columns} from {from} where {owner} = $1`.
     pub(crate) fn select_owned(&self, owner: &str) -> QueryBuilder<Sqlite> {
         let mut qb = QueryBuilder::new("select ");
@@ -185,6 +215,19 @@ pub trait Owned: Row {
     /// The row's place in its list (the keyset the pages are cut by).
     fn seq(&self) -> i64;
 }
+
+/// Declares `$row` the rows of `$table` (both have a `seq`).
+macro_rules! owned_rows {
+    ($row:ty, $table:expr) => {
+        impl $crate::store::query::Owned for $row {
+            const TABLE: $crate::store::query::Table = $table;
+            fn seq(&self) -> i64 {
+                self.seq
+            }
+        }
+    };
+}
+pub(crate) use owned_rows;
 
 /// An owned row that may be deleted with nothing else to check or remove by hand (its
 /// dependants go by foreign-key cascade).

@@ -254,22 +254,18 @@ impl Store {
 }
 
 /// One row per account.
-const ACCOUNT_WEBHOOKS: Table = Table {
-    from: "account_webhooks",
-    columns: "account_sid, method, filters, pre_webhook_url, post_webhook_url, target",
-    owner: "account_sid",
-    sid: "account_sid",
-    seq: "account_sid",
-};
+const ACCOUNT_WEBHOOKS: Table = Table::sole(
+    "account_webhooks",
+    "account_sid, method, filters, pre_webhook_url, post_webhook_url, target",
+    "account_sid",
+);
 
 /// One row per service.
-const SERVICE_WEBHOOKS: Table = Table {
-    from: "service_webhooks",
-    columns: "service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url",
-    owner: "service_sid",
-    sid: "service_sid",
-    seq: "service_sid",
-};
+const SERVICE_WEBHOOKS: Table = Table::sole(
+    "service_webhooks",
+    "service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url",
+    "service_sid",
+);
 
 pub(crate) async fn account_webhook_in<'c>(
     db: impl sqlx::SqliteExecutor<'c>,

@@ -26,14 +26,12 @@ pub struct ConfigChange {
 }
 
 /// One row per account: `sid` is unused (there is no row SID).
-const CONFIGURATIONS: Table = Table {
-    from: "conversation_configurations",
-    columns: "account_sid, default_chat_service_sid, default_messaging_service_sid, \
+const CONFIGURATIONS: Table = Table::sole(
+    "conversation_configurations",
+    "account_sid, default_chat_service_sid, default_messaging_service_sid, \
      default_inactive_timer, default_closed_timer",
-    owner: "account_sid",
-    sid: "account_sid",
-    seq: "account_sid",
-};
+    "account_sid",
+);
 
 impl Store {
     /// Accounts that have no Conversations configuration yet (created before migration 0004).

@@ -6,7 +6,7 @@ use super::is_foreign_key_violation;
 use crate::store::{
     Store, StoreResult,
     error::classify,
-    query::{Owned, Table},
+    query::{Table, owned_rows},
 };
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -39,13 +39,11 @@ pub enum RoleDelete {
     InUse,
 }
 
-const ROLES: Table = Table {
-    from: "conversation_roles",
-    columns: "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated",
-    owner: "service_sid",
-    sid: "sid",
-    seq: "seq",
-};
+const ROLES: Table = Table::owned(
+    "conversation_roles",
+    "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated",
+    "service_sid",
+);
 
 /// Inserts a role of `service_sid` on an open connection.
 pub(crate) async fn insert_role_on(
@@ -71,12 +69,7 @@ pub(crate) async fn insert_role_on(
     qb.build_query_as::<RoleRow>().fetch_one(conn).await
 }
 
-impl Owned for RoleRow {
-    const TABLE: Table = ROLES;
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
+owned_rows!(RoleRow, ROLES);
 
 impl Store {
     /// Inserts a role; `Ok(None)` when its service was deleted meanwhile (the foreign key).

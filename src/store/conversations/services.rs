@@ -6,7 +6,7 @@ use sqlx::{FromRow, SqliteConnection};
 use super::roles::{NewRole, insert_role_on};
 use crate::store::{
     Store, StoreResult,
-    query::{Owned, Table},
+    query::{Table, owned_rows},
 };
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -45,15 +45,13 @@ pub struct ServiceConfigChange {
     pub reachability_enabled: Option<bool>,
 }
 
-const SERVICES: Table = Table {
-    from: "conversation_services",
-    columns: "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
+const SERVICES: Table = Table::owned(
+    "conversation_services",
+    "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
      default_conversation_role_sid, default_conversation_creator_role_sid, reachability_enabled, \
      date_created, date_updated",
-    owner: "account_sid",
-    sid: "sid",
-    seq: "seq",
-};
+    "account_sid",
+);
 
 /// Inserts a service and its roles on an open transaction.
 pub(crate) async fn insert_service(
@@ -102,12 +100,7 @@ pub(crate) async fn insert_default_service(
     Ok(())
 }
 
-impl Owned for ServiceRow {
-    const TABLE: Table = SERVICES;
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
+owned_rows!(ServiceRow, SERVICES);
 
 impl Store {
     pub async fn create_default_service(&self, new: &NewService) -> StoreResult<()> {

@@ -7,7 +7,7 @@ use super::is_foreign_key_violation;
 use crate::store::{
     Store, StoreResult,
     error::classify,
-    query::{Owned, Table, fetch_optional},
+    query::{Table, fetch_optional, owned_rows},
     webhooks::{NewDelivery, enqueue},
 };
 
@@ -36,21 +36,14 @@ pub enum UserWrite {
     Orphaned,
 }
 
-const USERS: Table = Table {
-    from: "conversation_users",
-    columns: "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
+const USERS: Table = Table::owned(
+    "conversation_users",
+    "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
      role_sid, date_created, date_updated",
-    owner: "service_sid",
-    sid: "sid",
-    seq: "seq",
-};
+    "service_sid",
+);
 
-impl Owned for UserRow {
-    const TABLE: Table = USERS;
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
+owned_rows!(UserRow, USERS);
 
 impl Store {
     /// Inserts a user and queues the webhooks `fire` derives from the stored row, in one

@@ -5,7 +5,7 @@ use sqlx::{FromRow, SqliteConnection};
 use super::revisions::{RevisionContent, insert_revision};
 use crate::store::{
     Store, StoreResult,
-    query::{Owned, Table},
+    query::{Table, owned_rows},
 };
 
 /// A flow joined with its latest revision.
@@ -32,20 +32,13 @@ const LATEST: Table = Table {
 };
 
 /// The `flows` table itself, for existence checks and deletes.
-const FLOWS: Table = Table {
-    from: "flows",
-    columns: "seq, sid, account_sid, revision, date_created, date_updated",
-    owner: "account_sid",
-    sid: "sid",
-    seq: "seq",
-};
+const FLOWS: Table = Table::owned(
+    "flows",
+    "seq, sid, account_sid, revision, date_created, date_updated",
+    "account_sid",
+);
 
-impl Owned for FlowRow {
-    const TABLE: Table = LATEST;
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
+owned_rows!(FlowRow, LATEST);
 
 /// How an update ended.
 pub enum FlowUpdate {

@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use crate::store::{
     Store, StoreResult,
-    query::{Deletable, Owned, Table},
+    query::{Deletable, Table, owned_rows},
 };
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -19,20 +19,13 @@ pub struct EndUserRow {
     pub date_updated: i64,
 }
 
-const END_USERS: Table = Table {
-    from: "end_users",
-    columns: "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated",
-    owner: "account_sid",
-    sid: "sid",
-    seq: "seq",
-};
+const END_USERS: Table = Table::owned(
+    "end_users",
+    "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated",
+    "account_sid",
+);
 
-impl Owned for EndUserRow {
-    const TABLE: Table = END_USERS;
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
+owned_rows!(EndUserRow, END_USERS);
 
 impl Deletable for EndUserRow {}
 
