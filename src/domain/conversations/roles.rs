@@ -3,10 +3,9 @@
 //! (Conversations Role docs, "Permission Values"); duplicates collapse; an update replaces the
 //! whole set.
 
-use serde_json::Value;
 use tracing::instrument;
 
-use super::scope::{Scope, Service, resolve, stored, stored_json};
+use super::scope::{Scope, Service, distinct_members, resolve, stored, stored_json};
 use crate::{
     domain::{
         Core,
@@ -119,18 +118,9 @@ pub(crate) fn check_permissions(kind: &str, permissions: Vec<String>) -> Result<
     } else {
         CONVERSATION_PERMISSIONS
     };
-    let mut kept: Vec<String> = Vec::with_capacity(permissions.len());
-    for permission in permissions {
-        if !allowed.contains(&permission.as_str()) {
-            return Err(Error::invalid(format!(
-                "Invalid parameter Permission: '{permission}' is not a {kind} permission"
-            )));
-        }
-        if !kept.contains(&permission) {
-            kept.push(permission);
-        }
-    }
-    Ok(Value::from(kept).to_string())
+    distinct_members(permissions, allowed, |permission| {
+        format!("Invalid parameter Permission: '{permission}' is not a {kind} permission")
+    })
 }
 
 /// What a role create asks for.

@@ -53,6 +53,25 @@ pub(crate) fn stored_opt<T: FromStr>(raw: Option<&str>, what: &str) -> Result<Op
     raw.map(|r| stored(r, what)).transpose()
 }
 
+/// `values` as the JSON array that is stored, duplicates collapsed, first occurrence kept; a
+/// value outside `allowed` is 400 20001 with the message `refuse` makes of it.
+pub(crate) fn distinct_members(
+    values: Vec<String>,
+    allowed: &[&str],
+    refuse: impl Fn(&str) -> String,
+) -> Result<String> {
+    let mut kept: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !allowed.contains(&value.as_str()) {
+            return Err(Error::invalid(refuse(&value)));
+        }
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    Ok(serde_json::Value::from(kept).to_string())
+}
+
 /// A stored JSON column read back (permissions, filters); one that does not parse is a bug: 500.
 pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T> {
     serde_json::from_str(raw)

@@ -4,9 +4,7 @@
 //! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
 //! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
 
-use serde_json::Value;
-
-use super::scope::{Scope, resolve, stored, stored_json};
+use super::scope::{Scope, distinct_members, resolve, stored, stored_json};
 use crate::{
     domain::{
         Core,
@@ -194,18 +192,9 @@ fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Resul
     if filters.is_empty() {
         return Ok(current.to_owned());
     }
-    let mut kept: Vec<String> = Vec::new();
-    for f in filters {
-        if !allowed.contains(&f.as_str()) {
-            return Err(Error::invalid(format!(
-                "Invalid parameter Filters: '{f}' is not a webhook event of this resource"
-            )));
-        }
-        if !kept.contains(&f) {
-            kept.push(f);
-        }
-    }
-    Ok(Value::from(kept).to_string())
+    distinct_members(filters, allowed, |f| {
+        format!("Invalid parameter Filters: '{f}' is not a webhook event of this resource")
+    })
 }
 
 /// The fields both target resources have.
