@@ -2,11 +2,7 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::{
-    Store, StoreResult,
-    error::classify,
-    query::{Deletable, Table, owned_rows},
-};
+use super::{Store, StoreResult, error::classify, query::owned_table};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyRow {
@@ -29,15 +25,11 @@ pub struct KeyCredentialRow {
     pub owner_status: String,
 }
 
-const KEYS: Table = Table::owned(
-    "api_keys",
+owned_table! {
+    KEYS: KeyRow = "api_keys" by "account_sid",
     "seq, sid, account_sid, friendly_name, date_created, date_updated",
-    "account_sid",
-);
-
-owned_rows!(KeyRow, KEYS);
-
-impl Deletable for KeyRow {}
+    Deletable
+}
 
 impl Store {
     pub async fn insert_key(

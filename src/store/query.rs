@@ -111,9 +111,7 @@ impl Table {
         owner: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select 1 from ");
-        qb.push(self.from);
-        self.push_owned_key(&mut qb, owner, sid);
+        let mut qb = self.on_owned_key("select 1 from", owner, sid);
         let found: Option<i64> = qb.build_query_scalar().fetch_optional(db).await?;
         Ok(found.is_some())
     }
@@ -183,10 +181,16 @@ impl Table {
         owner: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        let mut qb = QueryBuilder::<Sqlite>::new("delete from ");
-        qb.push(self.from);
-        self.push_owned_key(&mut qb, owner, sid);
+        let mut qb = self.on_owned_key("delete from", owner, sid);
         Ok(qb.build().execute(db).await?.rows_affected() > 0)
+    }
+
+    /// `{statement} {from} where {owner} = $1 and {sid} = $2`.
+    fn on_owned_key(&self, statement: &str, owner: &str, sid: &str) -> QueryBuilder<Sqlite> {
+        let mut qb = QueryBuilder::<Sqlite>::new(statement);
+        qb.push(" ").push(self.from);
+        self.push_owned_key(&mut qb, owner, sid);
+        qb
     }
 
     /// An update of this table, to be given to [`Table::update`].
@@ -216,18 +220,24 @@ pub trait Owned: Row {
     fn seq(&self) -> i64;
 }
 
-/// Declares `$row` the rows of `$table` (both have a `seq`).
-macro_rules! owned_rows {
-    ($row:ty, $table:expr) => {
+/// Declares the owned table `$name` (`Table::owned`) and `$row` its rows (every such row has a
+/// `seq`); a trailing `Deletable` also lets `Store::delete_owned` delete them.
+macro_rules! owned_table {
+    ($name:ident: $row:ty = $from:literal by $owner:literal, $columns:literal $(, $extra:ident)?) => {
+        const $name: $crate::store::query::Table =
+            $crate::store::query::Table::owned($from, $columns, $owner);
+
         impl $crate::store::query::Owned for $row {
-            const TABLE: $crate::store::query::Table = $table;
+            const TABLE: $crate::store::query::Table = $name;
             fn seq(&self) -> i64 {
                 self.seq
             }
         }
+
+        $(impl $crate::store::query::$extra for $row {})?
     };
 }
-pub(crate) use owned_rows;
+pub(crate) use owned_table;
 
 /// An owned row that may be deleted with nothing else to check or remove by hand (its
 /// dependants go by foreign-key cascade).
@@ -248,6 +258,44 @@ impl Store {
     pub async fn delete_owned<R: Deletable>(&self, owner: &str, sid: &str) -> StoreResult<bool> {
         R::TABLE.delete(&self.pool, owner, sid).await
     }
+}
+
+/// A row of a table with at most one row per owner (an account's or a service's webhook
+/// target): read with `Store::sole`, written whole with `Store::save_sole`.
+pub trait Sole: Row + Sync {
+    const TABLE: Table;
+    /// Pushes the row's values, in `TABLE.columns` order.
+    fn push_values(&self, values: &mut Separated<'_, Sqlite, &'static str>);
+}
+
+impl Store {
+    /// The owner's row, if it has one.
+    pub async fn sole<R: Sole>(&self, owner: &str) -> StoreResult<Option<R>> {
+        fetch_sole(&self.pool, owner).await
+    }
+
+    /// Writes the owner's row, replacing the one it had.
+    pub async fn save_sole<R: Sole>(&self, row: &R) -> StoreResult<()> {
+        save_sole(&self.pool, row).await
+    }
+}
+
+/// `Store::sole` on any connection.
+pub(crate) async fn fetch_sole<'c, R: Sole>(
+    db: impl SqliteExecutor<'c>,
+    owner: &str,
+) -> StoreResult<Option<R>> {
+    fetch_optional(R::TABLE.select_owned(owner), db).await
+}
+
+/// `Store::save_sole` on any connection.
+pub(crate) async fn save_sole<'c, R: Sole>(
+    db: impl SqliteExecutor<'c>,
+    row: &R,
+) -> StoreResult<()> {
+    R::TABLE
+        .upsert_sole(db, |values| row.push_values(values))
+        .await
 }
 
 /// The `set` list of an update, built column by column.

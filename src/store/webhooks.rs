@@ -1,10 +1,10 @@
 //! Rows of the webhook tables: targets, the delivery queue and the attempt log.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, query_builder::Separated};
 
 use super::{
     Store, StoreResult,
-    query::{Table, fetch_all, fetch_optional},
+    query::{Sole, Table, fetch_all},
 };
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -97,28 +97,6 @@ pub(crate) async fn enqueue(
 }
 
 impl Store {
-    pub async fn account_webhook(
-        &self,
-        account_sid: &str,
-    ) -> StoreResult<Option<AccountWebhookRow>> {
-        account_webhook_in(&self.pool, account_sid).await
-    }
-
-    pub async fn save_account_webhook(&self, row: &AccountWebhookRow) -> StoreResult<()> {
-        save_account_webhook_in(&self.pool, row).await
-    }
-
-    pub async fn service_webhook(
-        &self,
-        service_sid: &str,
-    ) -> StoreResult<Option<ServiceWebhookRow>> {
-        service_webhook_in(&self.pool, service_sid).await
-    }
-
-    pub async fn save_service_webhook(&self, row: &ServiceWebhookRow) -> StoreResult<()> {
-        save_service_webhook_in(&self.pool, row).await
-    }
-
     /// Claims deliveries to attempt now, until `lease_until_ms`: pending ones that are due and
     /// not claimed, at most `per_target` in flight per target (an account's URL, counting the
     /// claims already held) and `limit` in all. Fair: every target's oldest due delivery comes
@@ -253,64 +231,44 @@ impl Store {
     }
 }
 
-/// One row per account.
-const ACCOUNT_WEBHOOKS: Table = Table::sole(
-    "account_webhooks",
-    "account_sid, method, filters, pre_webhook_url, post_webhook_url, target",
-    "account_sid",
-);
+impl Sole for AccountWebhookRow {
+    const TABLE: Table = Table::sole(
+        "account_webhooks",
+        "account_sid, method, filters, pre_webhook_url, post_webhook_url, target",
+        "account_sid",
+    );
 
-/// One row per service.
-const SERVICE_WEBHOOKS: Table = Table::sole(
-    "service_webhooks",
-    "service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url",
-    "service_sid",
-);
-
-pub(crate) async fn account_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    account_sid: &str,
-) -> StoreResult<Option<AccountWebhookRow>> {
-    fetch_optional(ACCOUNT_WEBHOOKS.select_owned(account_sid), db).await
+    fn push_values(&self, values: &mut Separated<'_, Sqlite, &'static str>) {
+        values
+            .push_bind(&self.account_sid)
+            .push_bind(&self.method)
+            .push_bind(&self.filters)
+            .push_bind(&self.pre_webhook_url)
+            .push_bind(&self.post_webhook_url)
+            .push_bind(&self.target);
+    }
 }
 
-pub(crate) async fn save_account_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    row: &AccountWebhookRow,
-) -> StoreResult<()> {
-    ACCOUNT_WEBHOOKS
-        .upsert_sole(db, |values| {
-            values
-                .push_bind(&row.account_sid)
-                .push_bind(&row.method)
-                .push_bind(&row.filters)
-                .push_bind(&row.pre_webhook_url)
-                .push_bind(&row.post_webhook_url)
-                .push_bind(&row.target);
-        })
-        .await
+impl Sole for ServiceWebhookRow {
+    const TABLE: Table = Table::sole(
+        "service_webhooks",
+        "service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url",
+        "service_sid",
+    );
+
+    fn push_values(&self, values: &mut Separated<'_, Sqlite, &'static str>) {
+        values
+            .push_bind(&self.service_sid)
+            .push_bind(&self.account_sid)
+            .push_bind(&self.method)
+            .push_bind(&self.filters)
+            .push_bind(&self.pre_webhook_url)
+            .push_bind(&self.post_webhook_url);
+    }
 }
 
-pub(crate) async fn service_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    service_sid: &str,
-) -> StoreResult<Option<ServiceWebhookRow>> {
-    fetch_optional(SERVICE_WEBHOOKS.select_owned(service_sid), db).await
-}
-
-pub(crate) async fn save_service_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    row: &ServiceWebhookRow,
-) -> StoreResult<()> {
-    SERVICE_WEBHOOKS
-        .upsert_sole(db, |values| {
-            values
-                .push_bind(&row.service_sid)
-                .push_bind(&row.account_sid)
-                .push_bind(&row.method)
-                .push_bind(&row.filters)
-                .push_bind(&row.pre_webhook_url)
-                .push_bind(&row.post_webhook_url);
-        })
-        .await
-}
+// The names `store::fixtures` reads and writes the targets by, on its own transaction.
+pub(crate) use super::query::{
+    fetch_sole as account_webhook_in, fetch_sole as service_webhook_in,
+    save_sole as save_account_webhook_in, save_sole as save_service_webhook_in,
+};

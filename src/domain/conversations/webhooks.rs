@@ -261,7 +261,7 @@ fn unconfigured_service_webhook(service_sid: &str, account_sid: &str) -> Service
 async fn account_row(core: &Core, account: &AccountSid) -> Result<AccountWebhookRow> {
     Ok(core
         .store
-        .account_webhook(account.as_str())
+        .sole::<AccountWebhookRow>(account.as_str())
         .await?
         .unwrap_or_else(|| default_account_webhook(account.as_str())))
 }
@@ -277,7 +277,7 @@ pub async fn update_account_config(
 ) -> Result<AccountWebhook> {
     let current = account_row(core, &principal.account_sid).await?;
     let row = merge_account(current, input)?;
-    core.store.save_account_webhook(&row).await?;
+    core.store.save_sole(&row).await?;
     AccountWebhook::try_from(row)
 }
 
@@ -320,7 +320,7 @@ async fn service_row(
     let service = resolve(core, principal, Scope::Service(sid)).await?;
     Ok(core
         .store
-        .service_webhook(service.sid.as_str())
+        .sole::<ServiceWebhookRow>(service.sid.as_str())
         .await?
         .unwrap_or_else(|| {
             unconfigured_service_webhook(service.sid.as_str(), service.account_sid.as_str())
@@ -349,7 +349,7 @@ pub async fn update_service_config(
     }
     let current = service_row(core, principal, sid).await?;
     let row = merge_service(current, input)?;
-    if let Err(e) = core.store.save_service_webhook(&row).await {
+    if let Err(e) = core.store.save_sole(&row).await {
         // The service was deleted since it resolved (the foreign key refused the row, issue 15
         // F5): 404, as a moment later.
         let gone = core

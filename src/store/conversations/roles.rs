@@ -3,11 +3,7 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::is_foreign_key_violation;
-use crate::store::{
-    Store, StoreResult,
-    error::classify,
-    query::{Table, owned_rows},
-};
+use crate::store::{Store, StoreResult, error::classify, query::owned_table};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct RoleRow {
@@ -39,11 +35,10 @@ pub enum RoleDelete {
     InUse,
 }
 
-const ROLES: Table = Table::owned(
-    "conversation_roles",
-    "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated",
-    "service_sid",
-);
+owned_table! {
+    ROLES: RoleRow = "conversation_roles" by "service_sid",
+    "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated"
+}
 
 /// Inserts a role of `service_sid` on an open connection.
 pub(crate) async fn insert_role_on(
@@ -68,8 +63,6 @@ pub(crate) async fn insert_role_on(
     qb.push(") returning ").push(ROLES.columns);
     qb.build_query_as::<RoleRow>().fetch_one(conn).await
 }
-
-owned_rows!(RoleRow, ROLES);
 
 impl Store {
     /// Inserts a role; `Ok(None)` when its service was deleted meanwhile (the foreign key).

@@ -4,10 +4,7 @@
 use sqlx::{FromRow, SqliteConnection};
 
 use super::roles::{NewRole, insert_role_on};
-use crate::store::{
-    Store, StoreResult,
-    query::{Table, owned_rows},
-};
+use crate::store::{Store, StoreResult, query::owned_table};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ServiceRow {
@@ -45,13 +42,12 @@ pub struct ServiceConfigChange {
     pub reachability_enabled: Option<bool>,
 }
 
-const SERVICES: Table = Table::owned(
-    "conversation_services",
+owned_table! {
+    SERVICES: ServiceRow = "conversation_services" by "account_sid",
     "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
      default_conversation_role_sid, default_conversation_creator_role_sid, reachability_enabled, \
-     date_created, date_updated",
-    "account_sid",
-);
+     date_created, date_updated"
+}
 
 /// Inserts a service and its roles on an open transaction.
 pub(crate) async fn insert_service(
@@ -99,8 +95,6 @@ pub(crate) async fn insert_default_service(
         .await?;
     Ok(())
 }
-
-owned_rows!(ServiceRow, SERVICES);
 
 impl Store {
     pub async fn create_default_service(&self, new: &NewService) -> StoreResult<()> {

@@ -7,7 +7,7 @@ use super::is_foreign_key_violation;
 use crate::store::{
     Store, StoreResult,
     error::classify,
-    query::{Table, fetch_optional, owned_rows},
+    query::{fetch_optional, owned_table},
     webhooks::{NewDelivery, enqueue},
 };
 
@@ -36,14 +36,11 @@ pub enum UserWrite {
     Orphaned,
 }
 
-const USERS: Table = Table::owned(
-    "conversation_users",
+owned_table! {
+    USERS: UserRow = "conversation_users" by "service_sid",
     "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
-     role_sid, date_created, date_updated",
-    "service_sid",
-);
-
-owned_rows!(UserRow, USERS);
+     role_sid, date_created, date_updated"
+}
 
 impl Store {
     /// Inserts a user and queues the webhooks `fire` derives from the stored row, in one

@@ -5,7 +5,7 @@ use sqlx::{FromRow, SqliteConnection};
 use super::revisions::{RevisionContent, insert_revision};
 use crate::store::{
     Store, StoreResult,
-    query::{Table, owned_rows},
+    query::{Owned, Table},
 };
 
 /// A flow joined with its latest revision.
@@ -38,7 +38,12 @@ const FLOWS: Table = Table::owned(
     "account_sid",
 );
 
-owned_rows!(FlowRow, LATEST);
+impl Owned for FlowRow {
+    const TABLE: Table = LATEST;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
 
 /// How an update ended.
 pub enum FlowUpdate {

@@ -2,10 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::store::{
-    Store, StoreResult,
-    query::{Deletable, Table, owned_rows},
-};
+use crate::store::{Store, StoreResult, query::owned_table};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct EndUserRow {
@@ -19,15 +16,11 @@ pub struct EndUserRow {
     pub date_updated: i64,
 }
 
-const END_USERS: Table = Table::owned(
-    "end_users",
+owned_table! {
+    END_USERS: EndUserRow = "end_users" by "account_sid",
     "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated",
-    "account_sid",
-);
-
-owned_rows!(EndUserRow, END_USERS);
-
-impl Deletable for EndUserRow {}
+    Deletable
+}
 
 impl Store {
     /// Inserts through the group-commit writer.
