@@ -52,11 +52,9 @@ impl Table {
         owner: &'static str,
     ) -> Self {
         Self {
-            from,
-            columns,
-            owner,
             sid: owner,
             seq: owner,
+            ..Self::owned(from, columns, owner)
         }
     }
 
