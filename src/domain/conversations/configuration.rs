@@ -6,14 +6,14 @@ use tracing::instrument;
 
 use super::{
     roles::role_of,
-    scope::{Scope, Service, resolve, stored},
+    scope::{Scope, Service, resolve},
 };
 use crate::{
     domain::{
         Core,
         auth::Principal,
         sid::{AccountSid, RoleSid, ServiceSid, matches_pattern},
-        time,
+        stored, time,
     },
     error::{Error, Result},
     store::conversations::{ConfigChange, ConfigurationRow, ServiceConfigChange, ServiceRow},

@@ -4,12 +4,13 @@
 //! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
 //! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
 
-use super::scope::{Scope, distinct_members, resolve, stored, stored_json};
+use super::scope::{Scope, distinct_members, resolve};
 use crate::{
     domain::{
         Core,
         auth::Principal,
         sid::{AccountSid, ServiceSid},
+        stored, stored_json,
     },
     error::{Error, Result},
     store::{
