@@ -12,7 +12,7 @@ use super::{
     paging::{Page, PageRequest},
     secrets,
     sid::{AccountSid, KeySid},
-    stored, time,
+    time,
 };
 use crate::{
     error::{Error, Result},
@@ -29,7 +29,8 @@ pub struct Key {
 
 fn to_key(row: KeyRow) -> Result<Key> {
     Ok(Key {
-        sid: stored(&row.sid, "key SID")?,
+        sid: KeySid::parse(&row.sid)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("malformed key row {}", row.seq)))?,
         friendly_name: row.friendly_name,
         date_created: row.date_created,
         date_updated: row.date_updated,

@@ -101,24 +101,6 @@ pub async fn delete_owned<R: Deletable>(
     )
 }
 
-/// A stored SID (or other typed text) read back; one that does not parse is a bug in what was
-/// written: 500, logged.
-pub(crate) fn stored<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T> {
-    raw.parse()
-        .map_err(|_| Error::internal(anyhow::anyhow!("stored {what} is malformed: {raw:?}")))
-}
-
-/// `stored` for an optional column.
-pub(crate) fn stored_opt<T: std::str::FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>> {
-    raw.map(|r| stored(r, what)).transpose()
-}
-
-/// A stored JSON column read back (permissions, filters); one that does not parse is a bug: 500.
-pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T> {
-    serde_json::from_str(raw)
-        .map_err(|e| Error::internal(anyhow::anyhow!("stored {what} is not valid JSON: {e}")))
-}
-
 /// `Ok` when the row a write or check named was there, 404 otherwise.
 pub fn found(present: bool) -> Result<()> {
     if present {

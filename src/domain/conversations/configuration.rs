@@ -6,14 +6,14 @@ use tracing::instrument;
 
 use super::{
     roles::role_of,
-    scope::{Scope, Service, resolve},
+    scope::{Scope, Service, resolve, stored},
 };
 use crate::{
     domain::{
         Core,
         auth::Principal,
         sid::{AccountSid, RoleSid, ServiceSid, matches_pattern},
-        stored, time,
+        time,
     },
     error::{Error, Result},
     store::conversations::{ConfigChange, ConfigurationRow, ServiceConfigChange, ServiceRow},

@@ -5,7 +5,7 @@
 
 use tracing::instrument;
 
-use super::scope::{Scope, Service, distinct_members, resolve};
+use super::scope::{Scope, Service, distinct_members, resolve, stored, stored_json};
 use crate::{
     domain::{
         Core,
@@ -14,7 +14,7 @@ use crate::{
         paging::{Page, PageRequest},
         required,
         sid::{AccountSid, RoleSid, ServiceSid},
-        stored, stored_json, time,
+        time,
     },
     error::{Error, Result},
     store::conversations::{NewRole, RoleDelete, RoleRow},

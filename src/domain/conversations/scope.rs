@@ -9,6 +9,7 @@
 
 use std::{
     collections::HashMap,
+    str::FromStr,
     sync::{
         RwLock,
         atomic::{AtomicU64, Ordering},
@@ -21,7 +22,6 @@ use crate::{
         auth::Principal,
         fetch_owned,
         sid::{AccountSid, RoleSid, ServiceSid},
-        stored, stored_opt,
     },
     error::{Error, Result},
     store::conversations::ServiceRow,
@@ -41,6 +41,18 @@ pub struct Service {
     pub date_updated: i64,
 }
 
+/// A stored SID (or other typed text) read back; one that does not parse is a bug in what was
+/// written: 500, logged.
+pub(crate) fn stored<T: FromStr>(raw: &str, what: &str) -> Result<T> {
+    raw.parse()
+        .map_err(|_| Error::internal(anyhow::anyhow!("stored {what} is malformed: {raw:?}")))
+}
+
+/// `stored` for an optional column.
+pub(crate) fn stored_opt<T: FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>> {
+    raw.map(|r| stored(r, what)).transpose()
+}
+
 /// `values` as the JSON array that is stored, duplicates collapsed, first occurrence kept; a
 /// value outside `allowed` is 400 20001 with the message `refuse` makes of it.
 pub(crate) fn distinct_members(
@@ -58,6 +70,12 @@ pub(crate) fn distinct_members(
         }
     }
     Ok(serde_json::Value::from(kept).to_string())
+}
+
+/// A stored JSON column read back (permissions, filters); one that does not parse is a bug: 500.
+pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T> {
+    serde_json::from_str(raw)
+        .map_err(|e| Error::internal(anyhow::anyhow!("stored {what} is not valid JSON: {e}")))
 }
 
 impl TryFrom<ServiceRow> for Service {

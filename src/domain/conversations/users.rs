@@ -10,7 +10,7 @@ use tracing::instrument;
 
 use super::{
     events,
-    scope::{Scope, Service, resolve},
+    scope::{Scope, Service, resolve, stored, stored_opt},
 };
 use crate::{
     domain::{
@@ -20,7 +20,7 @@ use crate::{
         paging::{Page, PageRequest},
         required,
         sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
-        stored, stored_opt, time,
+        time,
         webhooks::{Action, Declaration, Event, Subject, Targets},
     },
     error::{Error, Result},

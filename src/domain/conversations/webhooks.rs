@@ -4,13 +4,12 @@
 //! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
 //! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
 
-use super::scope::{Scope, distinct_members, resolve};
+use super::scope::{Scope, distinct_members, resolve, stored, stored_json};
 use crate::{
     domain::{
         Core,
         auth::Principal,
         sid::{AccountSid, ServiceSid},
-        stored, stored_json,
     },
     error::{Error, Result},
     store::{

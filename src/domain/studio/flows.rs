@@ -13,7 +13,7 @@ use crate::{
         fetch_owned, found, list_owned,
         paging::{Page, PageRequest},
         sid::{AccountSid, FlowSid},
-        stored, time,
+        time,
     },
     error::{Error, Result},
     store::studio::{
@@ -36,10 +36,12 @@ pub struct Flow {
 }
 
 fn to_flow(row: FlowRow) -> Result<Flow> {
+    let whose = format!("flow {} (revision {})", row.sid, row.revision);
+    let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
     Ok(Flow {
-        sid: stored(&row.sid, "flow SID")?,
-        account_sid: stored(&row.account_sid, "flow account SID")?,
-        content: Content::from_stored(row.content)?,
+        sid: FlowSid::parse(&row.sid).ok_or_else(|| bad("sid"))?,
+        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(|| bad("account"))?,
+        content: Content::from_stored(row.content, &whose)?,
         revision: row.revision,
         date_created: row.date_created,
         date_updated: row.date_updated,

@@ -14,7 +14,6 @@ use crate::{
         auth::Principal,
         paging::{Page, PageRequest},
         sid::{AccountSid, FlowSid},
-        stored, stored_json,
     },
     error::{Error, Result},
     store::studio::revisions::{RevisionAt, RevisionContent, RevisionRow},
@@ -37,13 +36,14 @@ impl Content {
     }
 
     /// `stored` as written by `content`; JSON that does not parse is a bug (500, logged).
-    pub(super) fn from_stored(row: RevisionContent) -> Result<Self> {
+    pub(super) fn from_stored(stored: RevisionContent, whose: &str) -> Result<Self> {
+        let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
         Ok(Self {
-            definition: stored_json(&row.definition, "flow definition")?,
-            errors: stored_json(&row.errors, "flow errors")?,
-            friendly_name: row.friendly_name,
-            status: row.status,
-            commit_message: row.commit_message,
+            definition: serde_json::from_str(&stored.definition).map_err(|_| bad("definition"))?,
+            errors: serde_json::from_str(&stored.errors).map_err(|_| bad("errors"))?,
+            friendly_name: stored.friendly_name,
+            status: stored.status,
+            commit_message: stored.commit_message,
         })
     }
 }
@@ -60,10 +60,12 @@ pub struct Revision {
 }
 
 fn to_revision(row: RevisionRow) -> Result<Revision> {
+    let whose = format!("revision {} of flow {}", row.revision, row.sid);
+    let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
     Ok(Revision {
-        flow_sid: stored(&row.sid, "revision flow SID")?,
-        account_sid: stored(&row.account_sid, "revision account SID")?,
-        content: Content::from_stored(row.content)?,
+        flow_sid: FlowSid::parse(&row.sid).ok_or_else(|| bad("sid"))?,
+        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(|| bad("account"))?,
+        content: Content::from_stored(row.content, &whose)?,
         revision: row.revision,
         date_created: row.date_created,
     })

@@ -11,7 +11,6 @@ use crate::{
         Core,
         paging::{Page, PageRequest},
         sid::EndUserTypeSid,
-        stored, stored_json,
     },
     error::{Error, Result},
     store::trusthub::end_user_types::EndUserTypeRow,
@@ -26,9 +25,10 @@ pub struct EndUserType {
 }
 
 fn to_end_user_type(row: EndUserTypeRow) -> Result<EndUserType> {
+    let bad = || Error::internal(anyhow::anyhow!("malformed end user type row {}", row.seq));
     Ok(EndUserType {
-        sid: stored(&row.sid, "end user type SID")?,
-        fields: stored_json(&row.fields, "end user type fields")?,
+        sid: EndUserTypeSid::parse(&row.sid).ok_or_else(bad)?,
+        fields: serde_json::from_str(&row.fields).map_err(|_| bad())?,
         machine_name: row.machine_name,
         friendly_name: row.friendly_name,
     })

@@ -18,7 +18,7 @@ use crate::{
         check_bytes, check_chars, delete_owned, fetch_owned, list_owned,
         paging::{Page, PageRequest},
         sid::{AccountSid, EndUserSid},
-        stored, stored_json, time,
+        time,
     },
     error::{Error, Result},
     store::trusthub::end_users::EndUserRow,
@@ -36,10 +36,11 @@ pub struct EndUser {
 }
 
 fn to_end_user(row: EndUserRow) -> Result<EndUser> {
+    let bad = || Error::internal(anyhow::anyhow!("malformed end user row {}", row.seq));
     Ok(EndUser {
-        sid: stored(&row.sid, "end user SID")?,
-        account_sid: stored(&row.account_sid, "end user account SID")?,
-        attributes: stored_json(&row.attributes, "end user attributes")?,
+        sid: EndUserSid::parse(&row.sid).ok_or_else(bad)?,
+        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(bad)?,
+        attributes: serde_json::from_str(&row.attributes).map_err(|_| bad())?,
         friendly_name: row.friendly_name,
         kind: row.r#type,
         date_created: row.date_created,
