@@ -237,6 +237,28 @@ macro_rules! owned_table {
 }
 pub(crate) use owned_table;
 
+/// Declares `$row` a `Sole` row of `$from`, keyed by `$owner`: its columns are the fields
+/// listed, in that order, so the column list and the values bound cannot drift apart.
+macro_rules! sole_table {
+    ($row:ty = $from:literal by $owner:ident: $first:ident $(, $rest:ident)*) => {
+        impl $crate::store::query::Sole for $row {
+            const TABLE: $crate::store::query::Table = $crate::store::query::Table::sole(
+                $from,
+                concat!(stringify!($first) $(, ", ", stringify!($rest))*),
+                stringify!($owner),
+            );
+
+            fn push_values(
+                &self,
+                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
+            ) {
+                values.push_bind(&self.$first)$(.push_bind(&self.$rest))*;
+            }
+        }
+    };
+}
+pub(crate) use sole_table;
+
 /// An owned row that may be deleted with nothing else to check or remove by hand (its
 /// dependants go by foreign-key cascade).
 pub trait Deletable: Owned {}

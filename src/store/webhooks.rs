@@ -1,10 +1,10 @@
 //! Rows of the webhook tables: targets, the delivery queue and the attempt log.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, query_builder::Separated};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
     Store, StoreResult,
-    query::{Sole, Table, fetch_all},
+    query::{fetch_all, sole_table},
 };
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -231,40 +231,14 @@ impl Store {
     }
 }
 
-impl Sole for AccountWebhookRow {
-    const TABLE: Table = Table::sole(
-        "account_webhooks",
-        "account_sid, method, filters, pre_webhook_url, post_webhook_url, target",
-        "account_sid",
-    );
-
-    fn push_values(&self, values: &mut Separated<'_, Sqlite, &'static str>) {
-        values
-            .push_bind(&self.account_sid)
-            .push_bind(&self.method)
-            .push_bind(&self.filters)
-            .push_bind(&self.pre_webhook_url)
-            .push_bind(&self.post_webhook_url)
-            .push_bind(&self.target);
-    }
+sole_table! {
+    AccountWebhookRow = "account_webhooks" by account_sid:
+    account_sid, method, filters, pre_webhook_url, post_webhook_url, target
 }
 
-impl Sole for ServiceWebhookRow {
-    const TABLE: Table = Table::sole(
-        "service_webhooks",
-        "service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url",
-        "service_sid",
-    );
-
-    fn push_values(&self, values: &mut Separated<'_, Sqlite, &'static str>) {
-        values
-            .push_bind(&self.service_sid)
-            .push_bind(&self.account_sid)
-            .push_bind(&self.method)
-            .push_bind(&self.filters)
-            .push_bind(&self.pre_webhook_url)
-            .push_bind(&self.post_webhook_url);
-    }
+sole_table! {
+    ServiceWebhookRow = "service_webhooks" by service_sid:
+    service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url
 }
 
 // The names `store::fixtures` reads and writes the targets by, on its own transaction.
