@@ -160,6 +160,59 @@ impl Loader {
     }
 }
 
+/// Items handed to the loader `size` at a time, as the `Load` that `wrap` makes of them; each
+/// item stores `rows_per_item` rows (a flow: itself, its revision and its 3 test users).
+struct Batch<T, W> {
+    items: Vec<T>,
+    size: usize,
+    rows_per_item: usize,
+    wrap: W,
+}
+
+impl<T, W: Fn(Vec<T>) -> Load> Batch<T, W> {
+    fn new(size: usize, rows_per_item: usize, wrap: W) -> Self {
+        Self {
+            items: Vec::new(),
+            size,
+            rows_per_item,
+            wrap,
+        }
+    }
+
+    /// Adds an item; a full batch goes to the loader.
+    async fn push(
+        &mut self,
+        item: T,
+        loader: &Loader,
+        rows: &mut usize,
+        progress: &dyn Fn(u64),
+    ) -> anyhow::Result<()> {
+        self.items.push(item);
+        if self.items.len() >= self.size {
+            self.flush(loader, rows, progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands what is left to the loader, counting the rows it stores.
+    async fn flush(
+        &mut self,
+        loader: &Loader,
+        rows: &mut usize,
+        progress: &dyn Fn(u64),
+    ) -> anyhow::Result<()> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        *rows += self.items.len() * self.rows_per_item;
+        loader
+            .send((self.wrap)(std::mem::take(&mut self.items)))
+            .await?;
+        progress(*rows as u64);
+        Ok(())
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct AccountManifest {
     pub sid: String,
@@ -359,7 +412,7 @@ async fn generate_into(
         // Users 1..=(pages-1)*10 fill pages 0..pages-1; the last of them anchors the deep page.
         let deep_page = (users >= 20).then(|| users / 10 - 1);
         let mut deep_anchor = None;
-        let mut batch = Vec::with_capacity(BATCH.min(users));
+        let mut batch = Batch::new(BATCH, 1, Load::Users);
         let mut user_sids = SortedSids::new("US", users);
         for i in 0..users {
             let user_sid = user_sids.next(&mut rng);
@@ -371,7 +424,7 @@ async fn generate_into(
             if deep_page.is_some_and(|page| i + 1 == page * 10) {
                 deep_anchor = Some(user_sid.clone());
             }
-            batch.push(UserRow {
+            let user = UserRow {
                 seq: 0,
                 sid: user_sid,
                 service_sid: service.sid.clone(),
@@ -387,18 +440,12 @@ async fn generate_into(
                 role_sid: Some(service.default_chat_service_role_sid.clone()),
                 date_created: now,
                 date_updated: now,
-            });
-            if batch.len() == BATCH {
-                manifest.rows += batch.len();
-                loader.send(Load::Users(std::mem::take(&mut batch))).await?;
-                progress(manifest.rows as u64);
-            }
+            };
+            batch
+                .push(user, loader, &mut manifest.rows, progress)
+                .await?;
         }
-        if !batch.is_empty() {
-            manifest.rows += batch.len();
-            loader.send(Load::Users(std::mem::take(&mut batch))).await?;
-            progress(manifest.rows as u64);
-        }
+        batch.flush(loader, &mut manifest.rows, progress).await?;
         deep_pages.push(
             deep_page
                 .zip(deep_anchor)
@@ -411,7 +458,10 @@ async fn generate_into(
             {"name": "reply", "type": "send-message", "properties": {"body": "Hello"}, "transitions": []}]})
         .to_string();
         let mut sample_flow_sids = Vec::new();
-        let mut flow_batch = Vec::new();
+        let account_sid = sid.to_string();
+        let mut flow_batch = Batch::new(BATCH / 5, 5, |flows| {
+            Load::Flows(account_sid.clone(), flows, now)
+        });
         let mut flow_sids = SortedSids::new("FW", flows);
         for i in 0..flows {
             let flow_sid = flow_sids.next(&mut rng);
@@ -421,41 +471,25 @@ async fn generate_into(
             let test_users = (0..3)
                 .map(|_| format!("+1555{:07}", rng.next() % 10_000_000))
                 .collect();
-            flow_batch.push(BulkFlow {
+            let flow = BulkFlow {
                 sid: flow_sid,
                 friendly_name: format!("Flow {i}"),
                 definition: definition.clone(),
                 test_users,
-            });
-            if flow_batch.len() == BATCH / 5 {
-                manifest.rows += flow_batch.len() * 5;
-                loader
-                    .send(Load::Flows(
-                        sid.to_string(),
-                        std::mem::take(&mut flow_batch),
-                        now,
-                    ))
-                    .await?;
-                progress(manifest.rows as u64);
-            }
-        }
-        if !flow_batch.is_empty() {
-            manifest.rows += flow_batch.len() * 5;
-            loader
-                .send(Load::Flows(
-                    sid.to_string(),
-                    std::mem::take(&mut flow_batch),
-                    now,
-                ))
+            };
+            flow_batch
+                .push(flow, loader, &mut manifest.rows, progress)
                 .await?;
-            progress(manifest.rows as u64);
         }
+        flow_batch
+            .flush(loader, &mut manifest.rows, progress)
+            .await?;
 
         let end_users = share(sizes.end_users, accounts, a);
-        let mut eu_batch = Vec::new();
+        let mut eu_batch = Batch::new(BATCH, 1, Load::EndUsers);
         let mut end_user_sids = SortedSids::new("IT", end_users);
         for i in 0..end_users {
-            eu_batch.push(EndUserRow {
+            let end_user = EndUserRow {
                 seq: 0,
                 sid: end_user_sids.next(&mut rng),
                 account_sid: sid.to_string(),
@@ -467,22 +501,12 @@ async fn generate_into(
                 ),
                 date_created: now,
                 date_updated: now,
-            });
-            if eu_batch.len() == BATCH {
-                manifest.rows += eu_batch.len();
-                loader
-                    .send(Load::EndUsers(std::mem::take(&mut eu_batch)))
-                    .await?;
-                progress(manifest.rows as u64);
-            }
-        }
-        if !eu_batch.is_empty() {
-            manifest.rows += eu_batch.len();
-            loader
-                .send(Load::EndUsers(std::mem::take(&mut eu_batch)))
+            };
+            eu_batch
+                .push(end_user, loader, &mut manifest.rows, progress)
                 .await?;
-            progress(manifest.rows as u64);
         }
+        eu_batch.flush(loader, &mut manifest.rows, progress).await?;
 
         manifest.accounts.push(AccountManifest {
             sid: sid.to_string(),

@@ -8,6 +8,7 @@ use super::{
     Core,
     accounts::reachable,
     auth::Principal,
+    fetch_owned, found, list_owned,
     paging::{Page, PageRequest},
     secrets,
     sid::{AccountSid, KeySid},
@@ -79,12 +80,7 @@ pub async fn fetch(
     sid: &KeySid,
 ) -> Result<Key> {
     owning_account(core, principal, account).await?;
-    let row = core
-        .store
-        .fetch_key(account.as_str(), sid.as_str())
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_key(row)
+    fetch_owned(core, account, sid, to_key).await
 }
 
 pub async fn list(
@@ -94,22 +90,7 @@ pub async fn list(
     request: PageRequest,
 ) -> Result<Page<Key>> {
     owning_account(core, principal, account).await?;
-    let rows = core
-        .store
-        .list_keys(account.as_str(), request.keyset())
-        .await?;
-    let page = Page::from_rows(request, rows, |row| row.seq);
-    let items = page
-        .items
-        .into_iter()
-        .map(to_key)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page {
-        items,
-        request: page.request,
-        next_token: page.next_token,
-        previous_token: page.previous_token,
-    })
+    list_owned(core, account, request, to_key).await
 }
 
 pub async fn update(
@@ -145,12 +126,8 @@ pub async fn delete(
     owning_account(core, principal, account).await?;
     let deleted = core
         .store
-        .delete_key(account.as_str(), sid.as_str())
+        .delete_owned::<KeyRow>(account.as_str(), sid.as_str())
         .await?;
     core.auth.forget_key(sid);
-    if deleted {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
+    found(deleted)
 }

@@ -52,7 +52,63 @@ pub fn check_bytes(value: Option<&str>, name: &str, max: usize) -> Result<()> {
     }
 }
 
-use crate::store::Store;
+use crate::store::{
+    Store,
+    query::{Deletable, Owned},
+};
+
+use paging::{Page, PageRequest};
+
+/// The owner's row `sid` (an account's key, a service's role …) made a domain value by
+/// `convert`; 404 when the owner has none, another owner's row included.
+pub async fn fetch_owned<R: Owned, T>(
+    core: &Core,
+    owner: impl AsRef<str>,
+    sid: impl AsRef<str>,
+    convert: impl FnOnce(R) -> Result<T>,
+) -> Result<T> {
+    let row = core
+        .store
+        .fetch_owned::<R>(owner.as_ref(), sid.as_ref())
+        .await?;
+    convert(row.ok_or(Error::NotFound)?)
+}
+
+/// The page `request` asks for of the owner's rows, each made a domain value by `convert`.
+pub async fn list_owned<R: Owned, T>(
+    core: &Core,
+    owner: impl AsRef<str>,
+    request: PageRequest,
+    convert: impl FnMut(R) -> Result<T>,
+) -> Result<Page<T>> {
+    let rows = core
+        .store
+        .list_owned::<R>(owner.as_ref(), request.keyset())
+        .await?;
+    Page::from_rows(request, rows, R::seq).try_map(convert)
+}
+
+/// Deletes the owner's row `sid`; 404 when the owner has none.
+pub async fn delete_owned<R: Deletable>(
+    core: &Core,
+    owner: impl AsRef<str>,
+    sid: impl AsRef<str>,
+) -> Result<()> {
+    found(
+        core.store
+            .delete_owned::<R>(owner.as_ref(), sid.as_ref())
+            .await?,
+    )
+}
+
+/// `Ok` when the row a write or check named was there, 404 otherwise.
+pub fn found(present: bool) -> Result<()> {
+    if present {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
 
 /// What every domain operation needs: the store, the key that seals tokens, and the
 /// verified-credential cache (which writes must invalidate).

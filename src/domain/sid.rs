@@ -12,9 +12,16 @@ pub fn matches_pattern(s: &str, prefix: &str) -> bool {
             .all(u8::is_ascii_hexdigit)
 }
 
+/// Declares SID types, one a line: `Name = "prefix", "doc"`.
+macro_rules! sids {
+    ($($name:ident = $prefix:literal, $doc:literal;)*) => {
+        $(sid!($name, $prefix, $doc);)*
+    };
+}
+
 macro_rules! sid {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
-        $(#[$doc])*
+    ($name:ident, $prefix:literal, $doc:literal) => {
+        #[doc = $doc]
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
 
@@ -71,9 +78,8 @@ macro_rules! sid {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(&raw).ok_or_else(|| {
-                    serde::de::Error::custom(concat!("not a ", $prefix, " SID"))
-                })
+                Self::parse(&raw)
+                    .ok_or_else(|| serde::de::Error::custom(concat!("not a ", $prefix, " SID")))
             }
         }
 
@@ -102,22 +108,16 @@ impl<'de, T: std::str::FromStr> serde::Deserialize<'de> for JsonSuffixed<T> {
     }
 }
 
-sid!(/// An Account (`api.v2010.account`).
-    AccountSid, "AC");
-sid!(/// A Standard API key (`api.v2010.account.key`).
-    KeySid, "SK");
-sid!(/// A Studio Flow.
-    FlowSid, "FW");
-sid!(/// A Conversations User.
-    UserSid, "US");
-sid!(/// A Conversations Service.
-    ServiceSid, "IS");
-sid!(/// A Conversations Role.
-    RoleSid, "RL");
-sid!(/// A TrustHub EndUser.
-    EndUserSid, "IT");
-sid!(/// A TrustHub EndUserType.
-    EndUserTypeSid, "OY");
+sids! {
+    AccountSid = "AC", "An Account (`api.v2010.account`).";
+    KeySid = "SK", "A Standard API key (`api.v2010.account.key`).";
+    FlowSid = "FW", "A Studio Flow.";
+    UserSid = "US", "A Conversations User.";
+    ServiceSid = "IS", "A Conversations Service.";
+    RoleSid = "RL", "A Conversations Role.";
+    EndUserSid = "IT", "A TrustHub EndUser.";
+    EndUserTypeSid = "OY", "A TrustHub EndUserType.";
+}
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ use super::{
     Keyset, Store, StoreResult,
     conversations::{NewService, insert_default_service},
     error::classify,
+    query::{fetch_all, fetch_optional},
 };
 
 #[derive(Debug, Clone, FromRow)]
@@ -98,13 +99,11 @@ impl Store {
     }
 
     pub async fn fetch_account(&self, sid: &str) -> StoreResult<Option<AccountRow>> {
-        Ok(sqlx::query_as::<_, AccountRow>(
-            "select seq, sid, owner_account_sid, friendly_name, status, type, auth_token_sealed, \
-             date_created, date_updated from accounts where sid = ?",
-        )
-        .bind(sid)
-        .fetch_optional(&self.pool)
-        .await?)
+        let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        qb.push(COLUMNS)
+            .push(" from accounts where sid = ")
+            .push_bind(sid);
+        fetch_optional(qb, &self.pool).await
     }
 
     /// The account itself and the accounts it owns, filtered, in creation order.
@@ -129,10 +128,7 @@ impl Store {
             qb.push(" and status = ").push_bind(status);
         }
         keyset.push(&mut qb, "seq");
-        Ok(qb
-            .build_query_as::<AccountRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        fetch_all(qb, &self.pool).await
     }
 
     /// Applies the given changes. A closed account stays closed: the WHERE clause refuses any

@@ -1,7 +1,7 @@
 //! Bulk inserts for generated data sets (`localtwilio seed --generate`): one transaction per
 //! call, many rows each, multi-row statements where the rows are uniform.
 
-use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, query_builder::Separated};
 
 use super::{
     Store, StoreResult,
@@ -130,15 +130,11 @@ impl BulkSession {
     }
 
     pub async fn bulk_users(&mut self, rows: Vec<UserRow>) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        // Multi-row INSERTs: one statement per chunk instead of one per row (each statement is a
-        // round trip to sqlx's worker thread). 9 values × 500 rows stays under SQLite's limit.
-        for chunk in chunks(rows, 500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "insert or rollback into conversation_users (sid, service_sid, account_sid, identity, friendly_name, \
-                 attributes, role_sid, date_created, date_updated) ",
-            );
-            qb.push_values(chunk, |mut b, r| {
+        self.insert_rows(
+            "insert or rollback into conversation_users (sid, service_sid, account_sid, identity, friendly_name, \
+             attributes, role_sid, date_created, date_updated) ",
+            rows,
+            |mut b, r| {
                 b.push_bind(r.sid)
                     .push_bind(r.service_sid)
                     .push_bind(r.account_sid)
@@ -148,20 +144,16 @@ impl BulkSession {
                     .push_bind(r.role_sid)
                     .push_bind(r.date_created)
                     .push_bind(r.date_updated);
-            });
-            qb.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            },
+        )
+        .await
     }
 
     pub async fn bulk_end_users(&mut self, rows: Vec<EndUserRow>) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for chunk in chunks(rows, 500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "insert or rollback into end_users (sid, account_sid, friendly_name, type, attributes, date_created, date_updated) ",
-            );
-            qb.push_values(chunk, |mut b, r| {
+        self.insert_rows(
+            "insert or rollback into end_users (sid, account_sid, friendly_name, type, attributes, date_created, date_updated) ",
+            rows,
+            |mut b, r| {
                 b.push_bind(r.sid)
                     .push_bind(r.account_sid)
                     .push_bind(r.friendly_name)
@@ -169,7 +161,24 @@ impl BulkSession {
                     .push_bind(r.attributes)
                     .push_bind(r.date_created)
                     .push_bind(r.date_updated);
-            });
+            },
+        )
+        .await
+    }
+
+    /// `insert` (ending in its column list) of every row, in one transaction. Multi-row INSERTs:
+    /// one statement per 500 rows instead of one per row (each statement is a round trip to
+    /// sqlx's worker thread); 9 values × 500 rows stays under SQLite's limit.
+    async fn insert_rows<T>(
+        &mut self,
+        insert: &'static str,
+        rows: Vec<T>,
+        bind: impl Fn(Separated<'_, Sqlite, &'static str>, T) + Copy,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for chunk in chunks(rows, 500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(insert);
+            qb.push_values(chunk, bind);
             qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

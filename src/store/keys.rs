@@ -2,7 +2,7 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::{Keyset, Store, StoreResult, error::classify};
+use super::{Store, StoreResult, error::classify, query::owned_table};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyRow {
@@ -25,8 +25,11 @@ pub struct KeyCredentialRow {
     pub owner_status: String,
 }
 
-const RETURNING: &str =
-    " returning seq, sid, account_sid, friendly_name, date_created, date_updated";
+owned_table! {
+    KEYS: KeyRow = "api_keys" by "account_sid",
+    "seq, sid, account_sid, friendly_name, date_created, date_updated",
+    Deletable
+}
 
 impl Store {
     pub async fn insert_key(
@@ -40,45 +43,18 @@ impl Store {
         let mut qb = QueryBuilder::<Sqlite>::new(
             "insert into api_keys (sid, account_sid, friendly_name, secret_hash, date_created, date_updated) values (",
         );
-        qb.push_bind(sid)
-            .push(", ")
+        qb.separated(", ")
+            .push_bind(sid)
             .push_bind(account_sid)
-            .push(", ")
             .push_bind(friendly_name)
-            .push(", ")
             .push_bind(secret_hash)
-            .push(", ")
             .push_bind(now)
-            .push(", ")
-            .push_bind(now)
-            .push(")")
-            .push(RETURNING);
+            .push_bind(now);
+        qb.push(") returning ").push(KEYS.columns);
         qb.build_query_as::<KeyRow>()
             .fetch_one(&self.pool)
             .await
             .map_err(classify)
-    }
-
-    pub async fn fetch_key(&self, account_sid: &str, sid: &str) -> StoreResult<Option<KeyRow>> {
-        Ok(sqlx::query_as::<_, KeyRow>(
-            "select seq, sid, account_sid, friendly_name, date_created, date_updated \
-             from api_keys where account_sid = ? and sid = ?",
-        )
-        .bind(account_sid)
-        .bind(sid)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    pub async fn list_keys(&self, account_sid: &str, keyset: Keyset) -> StoreResult<Vec<KeyRow>> {
-        self.page_of(
-            "seq, sid, account_sid, friendly_name, date_created, date_updated",
-            " from api_keys where account_sid = ",
-            account_sid,
-            "seq",
-            keyset,
-        )
-        .await
     }
 
     pub async fn update_key(
@@ -88,29 +64,11 @@ impl Store {
         friendly_name: Option<&str>,
         now: i64,
     ) -> StoreResult<Option<KeyRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("update api_keys set friendly_name = coalesce(");
-        qb.push_bind(friendly_name)
-            .push(", friendly_name), date_updated = ")
-            .push_bind(now)
-            .push(" where account_sid = ")
-            .push_bind(account_sid)
-            .push(" and sid = ")
-            .push_bind(sid)
-            .push(RETURNING);
-        Ok(qb
-            .build_query_as::<KeyRow>()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    /// True when a key was deleted.
-    pub async fn delete_key(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from api_keys where account_sid = ? and sid = ?")
-            .bind(account_sid)
-            .bind(sid)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let change = KEYS
+            .assign()
+            .keep_unless("friendly_name", friendly_name)
+            .set("date_updated", now);
+        KEYS.update(&self.pool, account_sid, sid, change).await
     }
 
     pub async fn key_credential(&self, sid: &str) -> StoreResult<Option<KeyCredentialRow>> {

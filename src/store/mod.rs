@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod query;
 pub mod seed;
 pub mod studio;
 pub mod trusthub;
@@ -194,30 +195,6 @@ impl Store {
     /// cannot fail half-way with SQLITE_BUSY.
     pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-}
-
-impl Store {
-    /// One keyset page of an owner's rows: `select {columns} {from_where} ? {keyset over
-    /// seq_column}`, where `from_where` ends in `… where <owner column> = `. Every list whose
-    /// rows belong to one owner (account, service) reads through here.
-    pub(crate) async fn page_of<R>(
-        &self,
-        columns: &'static str,
-        from_where: &'static str,
-        owner: &str,
-        seq_column: &'static str,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<R>>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
-    {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(columns)
-            .push(from_where)
-            .push_bind(owner.to_owned());
-        keyset.push(&mut qb, seq_column);
-        Ok(qb.build_query_as::<R>().fetch_all(&self.pool).await?)
     }
 }
 

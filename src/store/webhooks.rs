@@ -2,7 +2,10 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{Store, StoreResult};
+use super::{
+    Store, StoreResult,
+    query::{fetch_all, sole_table},
+};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct AccountWebhookRow {
@@ -94,28 +97,6 @@ pub(crate) async fn enqueue(
 }
 
 impl Store {
-    pub async fn account_webhook(
-        &self,
-        account_sid: &str,
-    ) -> StoreResult<Option<AccountWebhookRow>> {
-        account_webhook_in(&self.pool, account_sid).await
-    }
-
-    pub async fn save_account_webhook(&self, row: &AccountWebhookRow) -> StoreResult<()> {
-        save_account_webhook_in(&self.pool, row).await
-    }
-
-    pub async fn service_webhook(
-        &self,
-        service_sid: &str,
-    ) -> StoreResult<Option<ServiceWebhookRow>> {
-        service_webhook_in(&self.pool, service_sid).await
-    }
-
-    pub async fn save_service_webhook(&self, row: &ServiceWebhookRow) -> StoreResult<()> {
-        save_service_webhook_in(&self.pool, row).await
-    }
-
     /// Claims deliveries to attempt now, until `lease_until_ms`: pending ones that are due and
     /// not claimed, at most `per_target` in flight per target (an account's URL, counting the
     /// claims already held) and `limit` in all. Fair: every target's oldest due delivery comes
@@ -235,10 +216,7 @@ impl Store {
         qb.push_bind(account_sid)
             .push(" order by id desc limit ")
             .push_bind(limit);
-        Ok(qb
-            .build_query_as::<AttemptRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        fetch_all(qb, &self.pool).await
     }
 
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.
@@ -253,70 +231,18 @@ impl Store {
     }
 }
 
-pub(crate) async fn account_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    account_sid: &str,
-) -> StoreResult<Option<AccountWebhookRow>> {
-    Ok(sqlx::query_as::<_, AccountWebhookRow>(
-        "select account_sid, method, filters, pre_webhook_url, post_webhook_url, target \
-             from account_webhooks where account_sid = ?",
-    )
-    .bind(account_sid)
-    .fetch_optional(db)
-    .await?)
+sole_table! {
+    AccountWebhookRow = "account_webhooks" by account_sid:
+    account_sid, method, filters, pre_webhook_url, post_webhook_url, target
 }
 
-pub(crate) async fn save_account_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    row: &AccountWebhookRow,
-) -> StoreResult<()> {
-    sqlx::query(
-            "insert into account_webhooks (account_sid, method, filters, pre_webhook_url, post_webhook_url, target) \
-             values (?, ?, ?, ?, ?, ?) on conflict (account_sid) do update set method = excluded.method, \
-             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
-             post_webhook_url = excluded.post_webhook_url, target = excluded.target",
-        )
-        .bind(&row.account_sid)
-        .bind(&row.method)
-        .bind(&row.filters)
-        .bind(&row.pre_webhook_url)
-        .bind(&row.post_webhook_url)
-        .bind(&row.target)
-        .execute(db)
-        .await?;
-    Ok(())
+sole_table! {
+    ServiceWebhookRow = "service_webhooks" by service_sid:
+    service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url
 }
 
-pub(crate) async fn service_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    service_sid: &str,
-) -> StoreResult<Option<ServiceWebhookRow>> {
-    Ok(sqlx::query_as::<_, ServiceWebhookRow>(
-        "select service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url \
-             from service_webhooks where service_sid = ?",
-    )
-    .bind(service_sid)
-    .fetch_optional(db)
-    .await?)
-}
-
-pub(crate) async fn save_service_webhook_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    row: &ServiceWebhookRow,
-) -> StoreResult<()> {
-    sqlx::query(
-            "insert into service_webhooks (service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url) \
-             values (?, ?, ?, ?, ?, ?) on conflict (service_sid) do update set method = excluded.method, \
-             filters = excluded.filters, pre_webhook_url = excluded.pre_webhook_url, \
-             post_webhook_url = excluded.post_webhook_url",
-        )
-        .bind(&row.service_sid)
-        .bind(&row.account_sid)
-        .bind(&row.method)
-        .bind(&row.filters)
-        .bind(&row.pre_webhook_url)
-        .bind(&row.post_webhook_url)
-        .execute(db)
-        .await?;
-    Ok(())
-}
+// The names `store::fixtures` reads and writes the targets by, on its own transaction.
+pub(crate) use super::query::{
+    fetch_sole as account_webhook_in, fetch_sole as service_webhook_in,
+    save_sole as save_account_webhook_in, save_sole as save_service_webhook_in,
+};

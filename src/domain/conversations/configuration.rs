@@ -16,7 +16,7 @@ use crate::{
         time,
     },
     error::{Error, Result},
-    store::conversations::{ConfigChange, ConfigurationRow, ServiceConfigChange},
+    store::conversations::{ConfigChange, ConfigurationRow, ServiceConfigChange, ServiceRow},
 };
 
 /// `conversations.v1.configuration`.
@@ -124,7 +124,7 @@ pub async fn update_configuration(
         })?;
         if core
             .store
-            .fetch_service(account.as_str(), parsed.as_str())
+            .fetch_owned::<ServiceRow>(account.as_str(), parsed.as_str())
             .await?
             .is_none()
         {
@@ -158,7 +158,7 @@ pub async fn update_configuration(
             Some(sid)
                 if core
                     .store
-                    .fetch_service(account.as_str(), &sid)
+                    .fetch_owned::<ServiceRow>(account.as_str(), &sid)
                     .await?
                     .is_none() =>
             {

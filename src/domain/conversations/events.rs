@@ -13,6 +13,7 @@ use crate::{
         webhooks::{Event, Target, Targets},
     },
     error::Result,
+    store::webhooks::{AccountWebhookRow, ServiceWebhookRow},
 };
 
 /// The post-event targets of `event` in `service`, or none when the request did not ask for
@@ -30,7 +31,11 @@ pub async fn targets(
     let name = event.name();
     let subscribed = |filters: &[String]| filters.contains(&name);
     let mut out = Vec::new();
-    if let Some(row) = core.store.account_webhook(account.as_str()).await? {
+    if let Some(row) = core
+        .store
+        .sole::<AccountWebhookRow>(account.as_str())
+        .await?
+    {
         let account_target = AccountWebhook::try_from(row)?;
         if account_target.target == "webhook"
             && subscribed(&account_target.filters)
@@ -42,7 +47,11 @@ pub async fn targets(
             });
         }
     }
-    if let Some(row) = core.store.service_webhook(service.as_str()).await? {
+    if let Some(row) = core
+        .store
+        .sole::<ServiceWebhookRow>(service.as_str())
+        .await?
+    {
         let service_target = ServiceWebhook::try_from(row)?;
         if subscribed(&service_target.filters)
             && let Some(url) = service_target.post_webhook_url

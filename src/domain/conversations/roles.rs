@@ -3,15 +3,14 @@
 //! (Conversations Role docs, "Permission Values"); duplicates collapse; an update replaces the
 //! whole set.
 
-use serde_json::Value;
 use tracing::instrument;
 
-use super::scope::{Scope, Service, resolve, stored, stored_json};
+use super::scope::{Scope, Service, distinct_members, resolve, stored, stored_json};
 use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_chars,
+        check_chars, fetch_owned, list_owned,
         paging::{Page, PageRequest},
         required,
         sid::{AccountSid, RoleSid, ServiceSid},
@@ -119,18 +118,9 @@ pub(crate) fn check_permissions(kind: &str, permissions: Vec<String>) -> Result<
     } else {
         CONVERSATION_PERMISSIONS
     };
-    let mut kept: Vec<String> = Vec::with_capacity(permissions.len());
-    for permission in permissions {
-        if !allowed.contains(&permission.as_str()) {
-            return Err(Error::invalid(format!(
-                "Invalid parameter Permission: '{permission}' is not a {kind} permission"
-            )));
-        }
-        if !kept.contains(&permission) {
-            kept.push(permission);
-        }
-    }
-    Ok(Value::from(kept).to_string())
+    distinct_members(permissions, allowed, |permission| {
+        format!("Invalid parameter Permission: '{permission}' is not a {kind} permission")
+    })
 }
 
 /// What a role create asks for.
@@ -177,12 +167,7 @@ pub async fn create_role(
 
 /// A role of `service` by the path's SID.
 pub(super) async fn role_of(core: &Core, service: &Service, sid: &RoleSid) -> Result<Role> {
-    Role::try_from(
-        core.store
-            .fetch_role(service.sid.as_str(), sid.as_str())
-            .await?
-            .ok_or(Error::NotFound)?,
-    )
+    fetch_owned::<RoleRow, _>(core, &service.sid, sid, Role::try_from).await
 }
 
 pub async fn fetch_role(
@@ -203,11 +188,7 @@ pub async fn list_roles(
     request: PageRequest,
 ) -> Result<(Service, Page<Role>)> {
     let service = resolve(core, principal, scope).await?;
-    let rows = core
-        .store
-        .list_roles(service.sid.as_str(), request.keyset())
-        .await?;
-    let page = Page::from_rows(request, rows, |r| r.seq).try_map(Role::try_from)?;
+    let page = list_owned::<RoleRow, _>(core, &service.sid, request, Role::try_from).await?;
     Ok((service, page))
 }
 

@@ -20,6 +20,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
+        fetch_owned,
         sid::{AccountSid, RoleSid, ServiceSid},
     },
     error::{Error, Result},
@@ -50,6 +51,25 @@ pub(crate) fn stored<T: FromStr>(raw: &str, what: &str) -> Result<T> {
 /// `stored` for an optional column.
 pub(crate) fn stored_opt<T: FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>> {
     raw.map(|r| stored(r, what)).transpose()
+}
+
+/// `values` as the JSON array that is stored, duplicates collapsed, first occurrence kept; a
+/// value outside `allowed` is 400 20001 with the message `refuse` makes of it.
+pub(crate) fn distinct_members(
+    values: Vec<String>,
+    allowed: &[&str],
+    refuse: impl Fn(&str) -> String,
+) -> Result<String> {
+    let mut kept: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !allowed.contains(&value.as_str()) {
+            return Err(Error::invalid(refuse(&value)));
+        }
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    Ok(serde_json::Value::from(kept).to_string())
 }
 
 /// A stored JSON column read back (permissions, filters); one that does not parse is a bug: 500.
@@ -117,12 +137,7 @@ pub async fn resolve(core: &Core, principal: &Principal, scope: Scope<'_>) -> Re
                 .default_chat_service_sid
         }
     };
-    let service = Service::try_from(
-        core.store
-            .fetch_service(account.as_str(), &sid)
-            .await?
-            .ok_or(Error::NotFound)?,
-    )?;
+    let service = fetch_owned::<ServiceRow, _>(core, account, &sid, Service::try_from).await?;
     core.services.put(key, service.clone(), generation);
     Ok(service)
 }

@@ -10,13 +10,13 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_chars,
+        check_chars, list_owned,
         paging::{Page, PageRequest},
         sid::{AccountSid, RoleSid, ServiceSid},
         time,
     },
     error::{Error, Result},
-    store::conversations::{NewRole, NewService},
+    store::conversations::{NewRole, NewService, ServiceRow},
 };
 
 pub const DEFAULT_SERVICE_NAME: &str = "Default Conversations Service";
@@ -128,11 +128,7 @@ pub async fn list_services(
     principal: &Principal,
     request: PageRequest,
 ) -> Result<Page<Service>> {
-    let rows = core
-        .store
-        .list_services(principal.account_sid.as_str(), request.keyset())
-        .await?;
-    Page::from_rows(request, rows, |r| r.seq).try_map(Service::try_from)
+    list_owned::<ServiceRow, _>(core, &principal.account_sid, request, Service::try_from).await
 }
 
 pub async fn fetch_service(

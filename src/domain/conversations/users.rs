@@ -16,7 +16,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_bytes, check_chars,
+        check_bytes, check_chars, list_owned,
         paging::{Page, PageRequest},
         required,
         sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
@@ -26,7 +26,7 @@ use crate::{
     error::{Error, Result},
     store::{
         StoreError, StoreResult,
-        conversations::{UserRow, UserWrite},
+        conversations::{RoleRow, ServiceRow, UserRow, UserWrite},
         webhooks::NewDelivery,
     },
 };
@@ -172,7 +172,7 @@ async fn check_user_role(core: &Core, service: &Service, raw: &str) -> Result<St
     let sid = parse_user_role_sid(raw)?;
     let role = core
         .store
-        .fetch_role(service.sid.as_str(), sid.as_str())
+        .fetch_owned::<RoleRow>(service.sid.as_str(), sid.as_str())
         .await?;
     check_user_role_type(role.as_ref().map(|r| r.r#type.as_str()))?;
     Ok(sid.to_string())
@@ -203,7 +203,7 @@ pub(crate) fn check_user_role_type(found: Option<&str>) -> Result<()> {
 async fn orphaned(core: &Core, account: &AccountSid, service: &ServiceSid) -> Error {
     match core
         .store
-        .fetch_service(account.as_str(), service.as_str())
+        .fetch_owned::<ServiceRow>(account.as_str(), service.as_str())
         .await
     {
         Ok(None) => Error::NotFound,
@@ -312,11 +312,10 @@ pub async fn list_users(
     request: PageRequest,
 ) -> Result<(Service, Page<User>)> {
     let service = resolve(core, principal, scope).await?;
-    let rows = core
-        .store
-        .list_users(service.sid.as_str(), request.keyset())
-        .await?;
-    let page = Page::from_rows(request, rows, |r| r.seq).try_map(|row| User::try_from(&row))?;
+    let page = list_owned(core, &service.sid, request, |row: UserRow| {
+        User::try_from(&row)
+    })
+    .await?;
     Ok((service, page))
 }
 

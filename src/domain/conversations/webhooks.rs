@@ -4,9 +4,7 @@
 //! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
 //! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
 
-use serde_json::Value;
-
-use super::scope::{Scope, resolve, stored, stored_json};
+use super::scope::{Scope, distinct_members, resolve, stored, stored_json};
 use crate::{
     domain::{
         Core,
@@ -194,18 +192,9 @@ fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Resul
     if filters.is_empty() {
         return Ok(current.to_owned());
     }
-    let mut kept: Vec<String> = Vec::new();
-    for f in filters {
-        if !allowed.contains(&f.as_str()) {
-            return Err(Error::invalid(format!(
-                "Invalid parameter Filters: '{f}' is not a webhook event of this resource"
-            )));
-        }
-        if !kept.contains(&f) {
-            kept.push(f);
-        }
-    }
-    Ok(Value::from(kept).to_string())
+    distinct_members(filters, allowed, |f| {
+        format!("Invalid parameter Filters: '{f}' is not a webhook event of this resource")
+    })
 }
 
 /// The fields both target resources have.
@@ -272,7 +261,7 @@ fn unconfigured_service_webhook(service_sid: &str, account_sid: &str) -> Service
 async fn account_row(core: &Core, account: &AccountSid) -> Result<AccountWebhookRow> {
     Ok(core
         .store
-        .account_webhook(account.as_str())
+        .sole::<AccountWebhookRow>(account.as_str())
         .await?
         .unwrap_or_else(|| default_account_webhook(account.as_str())))
 }
@@ -288,7 +277,7 @@ pub async fn update_account_config(
 ) -> Result<AccountWebhook> {
     let current = account_row(core, &principal.account_sid).await?;
     let row = merge_account(current, input)?;
-    core.store.save_account_webhook(&row).await?;
+    core.store.save_sole(&row).await?;
     AccountWebhook::try_from(row)
 }
 
@@ -331,7 +320,7 @@ async fn service_row(
     let service = resolve(core, principal, Scope::Service(sid)).await?;
     Ok(core
         .store
-        .service_webhook(service.sid.as_str())
+        .sole::<ServiceWebhookRow>(service.sid.as_str())
         .await?
         .unwrap_or_else(|| {
             unconfigured_service_webhook(service.sid.as_str(), service.account_sid.as_str())
@@ -360,12 +349,12 @@ pub async fn update_service_config(
     }
     let current = service_row(core, principal, sid).await?;
     let row = merge_service(current, input)?;
-    if let Err(e) = core.store.save_service_webhook(&row).await {
+    if let Err(e) = core.store.save_sole(&row).await {
         // The service was deleted since it resolved (the foreign key refused the row, issue 15
         // F5): 404, as a moment later.
         let gone = core
             .store
-            .fetch_service(&row.account_sid, &row.service_sid)
+            .fetch_owned::<ServiceRow>(&row.account_sid, &row.service_sid)
             .await?
             .is_none();
         return Err(if gone { Error::NotFound } else { e.into() });

@@ -10,6 +10,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
+        fetch_owned, found, list_owned,
         paging::{Page, PageRequest},
         sid::{AccountSid, FlowSid},
         time,
@@ -85,20 +86,11 @@ pub async fn create(core: &Core, principal: &Principal, new: NewFlow) -> Result<
 }
 
 pub async fn fetch(core: &Core, principal: &Principal, sid: &FlowSid) -> Result<Flow> {
-    let row = core
-        .store
-        .fetch_flow(principal.account_sid.as_str(), sid.as_str())
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_flow(row)
+    fetch_owned(core, &principal.account_sid, sid, to_flow).await
 }
 
 pub async fn list(core: &Core, principal: &Principal, request: PageRequest) -> Result<Page<Flow>> {
-    let rows = core
-        .store
-        .list_flows(principal.account_sid.as_str(), request.keyset())
-        .await?;
-    Page::from_rows(request, rows, |r| r.seq).try_map(to_flow)
+    list_owned(core, &principal.account_sid, request, to_flow).await
 }
 
 #[instrument(skip_all)]
@@ -153,13 +145,9 @@ fn next_revision(current: &FlowRow, changes: FlowChanges) -> Result<Option<Revis
 
 #[instrument(skip_all)]
 pub async fn delete(core: &Core, principal: &Principal, sid: &FlowSid) -> Result<()> {
-    if core
-        .store
-        .delete_flow(principal.account_sid.as_str(), sid.as_str())
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
+    found(
+        core.store
+            .delete_flow(principal.account_sid.as_str(), sid.as_str())
+            .await?,
+    )
 }

@@ -3,19 +3,15 @@
 //! flow and everything under it.
 
 use crate::{
-    domain::{Core, auth::Principal, sid::FlowSid},
-    error::{Error, Result},
+    domain::{Core, auth::Principal, found, sid::FlowSid},
+    error::Result,
 };
 
 /// Fails with 404 unless the flow is the caller's.
 pub async fn require_flow(core: &Core, principal: &Principal, sid: &FlowSid) -> Result<()> {
-    if core
-        .store
-        .flow_exists(principal.account_sid.as_str(), sid.as_str())
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
+    found(
+        core.store
+            .flow_exists(principal.account_sid.as_str(), sid.as_str())
+            .await?,
+    )
 }

@@ -15,7 +15,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_bytes, check_chars,
+        check_bytes, check_chars, delete_owned, fetch_owned, list_owned,
         paging::{Page, PageRequest},
         sid::{AccountSid, EndUserSid},
         time,
@@ -155,12 +155,7 @@ pub async fn create(
 }
 
 pub async fn fetch(core: &Core, principal: &Principal, sid: &EndUserSid) -> Result<EndUser> {
-    let row = core
-        .store
-        .fetch_end_user(principal.account_sid.as_str(), sid.as_str())
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_end_user(row)
+    fetch_owned(core, &principal.account_sid, sid, to_end_user).await
 }
 
 pub async fn list(
@@ -168,11 +163,7 @@ pub async fn list(
     principal: &Principal,
     request: PageRequest,
 ) -> Result<Page<EndUser>> {
-    let rows = core
-        .store
-        .list_end_users(principal.account_sid.as_str(), request.keyset())
-        .await?;
-    Page::from_rows(request, rows, |r| r.seq).try_map(to_end_user)
+    list_owned(core, &principal.account_sid, request, to_end_user).await
 }
 
 #[instrument(skip_all)]
@@ -201,15 +192,7 @@ pub async fn update(
 
 #[instrument(skip_all)]
 pub async fn delete(core: &Core, principal: &Principal, sid: &EndUserSid) -> Result<()> {
-    if core
-        .store
-        .delete_end_user(principal.account_sid.as_str(), sid.as_str())
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
+    delete_owned::<EndUserRow>(core, &principal.account_sid, sid).await
 }
 
 #[cfg(test)]

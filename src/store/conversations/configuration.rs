@@ -1,8 +1,11 @@
 //! `conversation_configurations`: an account's Conversations configuration (its default service).
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
-use crate::store::{Store, StoreResult};
+use crate::store::{
+    Store, StoreResult,
+    query::{Table, fetch_optional},
+};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ConfigurationRow {
@@ -21,6 +24,14 @@ pub struct ConfigChange {
     pub default_inactive_timer: Option<String>,
     pub default_closed_timer: Option<String>,
 }
+
+/// One row per account: `sid` is unused (there is no row SID).
+const CONFIGURATIONS: Table = Table::sole(
+    "conversation_configurations",
+    "account_sid, default_chat_service_sid, default_messaging_service_sid, \
+     default_inactive_timer, default_closed_timer",
+    "account_sid",
+);
 
 impl Store {
     /// Accounts that have no Conversations configuration yet (created before migration 0004).
@@ -45,23 +56,24 @@ impl Store {
         account_sid: &str,
         change: &ConfigChange,
     ) -> StoreResult<Option<ConfigurationRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "update conversation_configurations set default_chat_service_sid = coalesce(",
-        );
-        qb.push_bind(change.default_chat_service_sid.clone())
-            .push(", default_chat_service_sid), default_messaging_service_sid = coalesce(")
-            .push_bind(change.default_messaging_service_sid.clone())
-            .push(", default_messaging_service_sid), default_inactive_timer = coalesce(")
-            .push_bind(change.default_inactive_timer.clone())
-            .push(", default_inactive_timer), default_closed_timer = coalesce(")
-            .push_bind(change.default_closed_timer.clone())
-            .push(", default_closed_timer) where account_sid = ")
-            .push_bind(account_sid)
-            .push(" returning account_sid, default_chat_service_sid, default_messaging_service_sid, default_inactive_timer, default_closed_timer");
-        Ok(qb
-            .build_query_as::<ConfigurationRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        let assignments = CONFIGURATIONS
+            .assign()
+            .keep_unless(
+                "default_chat_service_sid",
+                change.default_chat_service_sid.clone(),
+            )
+            .keep_unless(
+                "default_messaging_service_sid",
+                change.default_messaging_service_sid.clone(),
+            )
+            .keep_unless(
+                "default_inactive_timer",
+                change.default_inactive_timer.clone(),
+            )
+            .keep_unless("default_closed_timer", change.default_closed_timer.clone());
+        CONFIGURATIONS
+            .update_sole(&self.pool, account_sid, assignments)
+            .await
     }
 }
 
@@ -70,11 +82,5 @@ pub(crate) async fn configuration_in<'c>(
     db: impl sqlx::SqliteExecutor<'c>,
     account_sid: &str,
 ) -> StoreResult<Option<ConfigurationRow>> {
-    Ok(sqlx::query_as::<_, ConfigurationRow>(
-        "select account_sid, default_chat_service_sid, default_messaging_service_sid, \
-         default_inactive_timer, default_closed_timer from conversation_configurations where account_sid = ?",
-    )
-    .bind(account_sid)
-    .fetch_optional(db)
-    .await?)
+    fetch_optional(CONFIGURATIONS.select_owned(account_sid), db).await
 }

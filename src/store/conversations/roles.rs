@@ -3,7 +3,7 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::is_foreign_key_violation;
-use crate::store::{Keyset, Store, StoreResult};
+use crate::store::{Store, StoreResult, error::classify, query::owned_table};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct RoleRow {
@@ -35,7 +35,10 @@ pub enum RoleDelete {
     InUse,
 }
 
-pub(crate) const ROLE_COLUMNS: &str = "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated";
+owned_table! {
+    ROLES: RoleRow = "conversation_roles" by "service_sid",
+    "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated"
+}
 
 /// Inserts a role of `service_sid` on an open connection.
 pub(crate) async fn insert_role_on(
@@ -57,7 +60,7 @@ pub(crate) async fn insert_role_on(
     values.push_bind(role.permissions.clone());
     values.push_bind(now);
     values.push_bind(now);
-    qb.push(") returning ").push(ROLE_COLUMNS);
+    qb.push(") returning ").push(ROLES.columns);
     qb.build_query_as::<RoleRow>().fetch_one(conn).await
 }
 
@@ -74,32 +77,8 @@ impl Store {
         match insert_role_on(&mut conn, service_sid, account_sid, role, now).await {
             Ok(row) => Ok(Some(row)),
             Err(e) if is_foreign_key_violation(&e) => Ok(None),
-            Err(e) => Err(crate::store::error::classify(e)),
+            Err(e) => Err(classify(e)),
         }
-    }
-
-    pub async fn fetch_role(&self, service_sid: &str, sid: &str) -> StoreResult<Option<RoleRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(ROLE_COLUMNS)
-            .push(" from conversation_roles where service_sid = ")
-            .push_bind(service_sid)
-            .push(" and sid = ")
-            .push_bind(sid);
-        Ok(qb
-            .build_query_as::<RoleRow>()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn list_roles(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<RoleRow>> {
-        self.page_of(
-            ROLE_COLUMNS,
-            " from conversation_roles where service_sid = ",
-            service_sid,
-            "seq",
-            keyset,
-        )
-        .await
     }
 
     pub async fn update_role_permissions(
@@ -109,33 +88,17 @@ impl Store {
         permissions: &str,
         now: i64,
     ) -> StoreResult<Option<RoleRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("update conversation_roles set permissions = ");
-        qb.push_bind(permissions)
-            .push(", date_updated = ")
-            .push_bind(now)
-            .push(" where service_sid = ")
-            .push_bind(service_sid)
-            .push(" and sid = ")
-            .push_bind(sid)
-            .push(" returning ")
-            .push(ROLE_COLUMNS);
-        Ok(qb
-            .build_query_as::<RoleRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        let change = ROLES
+            .assign()
+            .set("permissions", permissions)
+            .set("date_updated", now);
+        ROLES.update(&self.pool, service_sid, sid, change).await
     }
 
     /// Deletes a role unless a user holds it or the service names it as a default.
     pub async fn delete_role(&self, service_sid: &str, sid: &str) -> StoreResult<RoleDelete> {
         let mut tx = self.begin_write().await?;
-        let exists: Option<i64> = sqlx::query_scalar(
-            "select seq from conversation_roles where service_sid = ? and sid = ?",
-        )
-        .bind(service_sid)
-        .bind(sid)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if exists.is_none() {
+        if !ROLES.exists(&mut *tx, service_sid, sid).await? {
             return Ok(RoleDelete::NotFound);
         }
         let in_use: i64 = sqlx::query_scalar(

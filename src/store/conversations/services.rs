@@ -1,10 +1,10 @@
 //! `conversation_services`: an account's services, created with their default roles, and each
 //! service's configuration columns (default roles, reachability).
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{FromRow, SqliteConnection};
 
 use super::roles::{NewRole, insert_role_on};
-use crate::store::{Keyset, Store, StoreResult};
+use crate::store::{Store, StoreResult, query::owned_table};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ServiceRow {
@@ -42,9 +42,12 @@ pub struct ServiceConfigChange {
     pub reachability_enabled: Option<bool>,
 }
 
-const SERVICE_COLUMNS: &str = "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
+owned_table! {
+    SERVICES: ServiceRow = "conversation_services" by "account_sid",
+    "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
      default_conversation_role_sid, default_conversation_creator_role_sid, reachability_enabled, \
-     date_created, date_updated";
+     date_created, date_updated"
+}
 
 /// Inserts a service and its roles on an open transaction.
 pub(crate) async fn insert_service(
@@ -104,33 +107,9 @@ impl Store {
     pub async fn create_service(&self, new: &NewService) -> StoreResult<ServiceRow> {
         let mut tx = self.begin_write().await?;
         insert_service(&mut tx, new).await?;
-        let row = fetch_service_on(&mut tx, &new.account_sid, &new.sid).await?;
+        let row = SERVICES.fetch(&mut *tx, &new.account_sid, &new.sid).await?;
         tx.commit().await?;
         row.ok_or_else(|| sqlx::Error::RowNotFound.into())
-    }
-
-    pub async fn fetch_service(
-        &self,
-        account_sid: &str,
-        sid: &str,
-    ) -> StoreResult<Option<ServiceRow>> {
-        let mut conn = self.pool.acquire().await?;
-        fetch_service_on(&mut conn, account_sid, sid).await
-    }
-
-    pub async fn list_services(
-        &self,
-        account_sid: &str,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<ServiceRow>> {
-        self.page_of(
-            SERVICE_COLUMNS,
-            " from conversation_services where account_sid = ",
-            account_sid,
-            "seq",
-            keyset,
-        )
-        .await
     }
 
     /// Deletes a service with its roles and users. `Ok(None)` when it is the account's default
@@ -153,14 +132,9 @@ impl Store {
             .bind(account_sid)
             .execute(&mut *tx)
             .await?;
-        let done =
-            sqlx::query("delete from conversation_services where sid = ? and account_sid = ?")
-                .bind(sid)
-                .bind(account_sid)
-                .execute(&mut *tx)
-                .await?;
+        let deleted = SERVICES.delete(&mut *tx, account_sid, sid).await?;
         tx.commit().await?;
-        Ok(Some(done.rows_affected() > 0))
+        Ok(Some(deleted))
     }
 
     pub async fn update_service_config(
@@ -170,44 +144,22 @@ impl Store {
         change: &ServiceConfigChange,
         now: i64,
     ) -> StoreResult<Option<ServiceRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "update conversation_services set default_chat_service_role_sid = coalesce(",
-        );
-        qb.push_bind(change.default_chat_service_role_sid.clone())
-            .push(", default_chat_service_role_sid), default_conversation_role_sid = coalesce(")
-            .push_bind(change.default_conversation_role_sid.clone())
-            .push(", default_conversation_role_sid), default_conversation_creator_role_sid = coalesce(")
-            .push_bind(change.default_conversation_creator_role_sid.clone())
-            .push(", default_conversation_creator_role_sid), reachability_enabled = coalesce(")
-            .push_bind(change.reachability_enabled)
-            .push(", reachability_enabled), date_updated = ")
-            .push_bind(now)
-            .push(" where account_sid = ")
-            .push_bind(account_sid)
-            .push(" and sid = ")
-            .push_bind(sid)
-            .push(" returning ")
-            .push(SERVICE_COLUMNS);
-        Ok(qb
-            .build_query_as::<ServiceRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        let change = SERVICES
+            .assign()
+            .keep_unless(
+                "default_chat_service_role_sid",
+                change.default_chat_service_role_sid.clone(),
+            )
+            .keep_unless(
+                "default_conversation_role_sid",
+                change.default_conversation_role_sid.clone(),
+            )
+            .keep_unless(
+                "default_conversation_creator_role_sid",
+                change.default_conversation_creator_role_sid.clone(),
+            )
+            .keep_unless("reachability_enabled", change.reachability_enabled)
+            .set("date_updated", now);
+        SERVICES.update(&self.pool, account_sid, sid, change).await
     }
-}
-
-async fn fetch_service_on(
-    conn: &mut SqliteConnection,
-    account_sid: &str,
-    sid: &str,
-) -> StoreResult<Option<ServiceRow>> {
-    let mut qb = QueryBuilder::<Sqlite>::new("select ");
-    qb.push(SERVICE_COLUMNS)
-        .push(" from conversation_services where account_sid = ")
-        .push_bind(account_sid)
-        .push(" and sid = ")
-        .push_bind(sid);
-    Ok(qb
-        .build_query_as::<ServiceRow>()
-        .fetch_optional(conn)
-        .await?)
 }

@@ -5,8 +5,9 @@ use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::is_foreign_key_violation;
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Store, StoreResult,
     error::classify,
+    query::{fetch_optional, owned_table},
     webhooks::{NewDelivery, enqueue},
 };
 
@@ -35,8 +36,11 @@ pub enum UserWrite {
     Orphaned,
 }
 
-const USER_COLUMNS: &str = "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
-     role_sid, date_created, date_updated";
+owned_table! {
+    USERS: UserRow = "conversation_users" by "service_sid",
+    "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
+     role_sid, date_created, date_updated"
+}
 
 impl Store {
     /// Inserts a user and queues the webhooks `fire` derives from the stored row, in one
@@ -117,21 +121,7 @@ impl Store {
             " and u.identity = "
         })
         .push_bind(key);
-        Ok(qb
-            .build_query_as::<UserRow>()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn list_users(&self, service_sid: &str, keyset: Keyset) -> StoreResult<Vec<UserRow>> {
-        self.page_of(
-            USER_COLUMNS,
-            " from conversation_users where service_sid = ",
-            service_sid,
-            "seq",
-            keyset,
-        )
-        .await
+        fetch_optional(qb, &self.pool).await
     }
 
     /// Updates a user and queues the webhooks `fire` derives from the new row, in one transaction.

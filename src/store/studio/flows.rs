@@ -1,9 +1,12 @@
 //! Rows of `flows`, each read joined with its latest revision (`flows.revision`).
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{FromRow, SqliteConnection};
 
 use super::revisions::{RevisionContent, insert_revision};
-use crate::store::{Keyset, Store, StoreResult};
+use crate::store::{
+    Store, StoreResult,
+    query::{Owned, Table},
+};
 
 /// A flow joined with its latest revision.
 #[derive(Debug, Clone, FromRow)]
@@ -18,9 +21,29 @@ pub struct FlowRow {
     pub date_updated: Option<i64>,
 }
 
-const FLOW_SELECT: &str = "select f.seq, f.sid, f.account_sid, r.revision, r.friendly_name, \
-     r.status, r.definition, r.commit_message, r.errors, f.date_created, f.date_updated \
-     from flows f join flow_revisions r on r.flow_sid = f.sid and r.revision = f.revision";
+/// Flows as they are read: each joined with its latest revision.
+const LATEST: Table = Table {
+    from: "flows f join flow_revisions r on r.flow_sid = f.sid and r.revision = f.revision",
+    columns: "f.seq, f.sid, f.account_sid, r.revision, r.friendly_name, r.status, r.definition, \
+     r.commit_message, r.errors, f.date_created, f.date_updated",
+    owner: "f.account_sid",
+    sid: "f.sid",
+    seq: "f.seq",
+};
+
+/// The `flows` table itself, for existence checks and deletes.
+const FLOWS: Table = Table::owned(
+    "flows",
+    "seq, sid, account_sid, revision, date_created, date_updated",
+    "account_sid",
+);
+
+impl Owned for FlowRow {
+    const TABLE: Table = LATEST;
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
 
 /// How an update ended.
 pub enum FlowUpdate {
@@ -48,26 +71,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_revision(&mut tx, sid, 1, &content, now).await?;
-        let row = fetch_latest(&mut tx, account_sid, sid).await?;
+        let row = LATEST.fetch(&mut *tx, account_sid, sid).await?;
         tx.commit().await?;
         row.ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
-    pub async fn fetch_flow(&self, account_sid: &str, sid: &str) -> StoreResult<Option<FlowRow>> {
-        let mut conn = self.pool.acquire().await?;
-        fetch_latest(&mut conn, account_sid, sid).await
-    }
-
     pub async fn flow_exists(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        let mut conn = self.pool.acquire().await?;
-        flow_exists_in(&mut conn, account_sid, sid).await
-    }
-
-    pub async fn list_flows(&self, account_sid: &str, keyset: Keyset) -> StoreResult<Vec<FlowRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(FLOW_SELECT);
-        qb.push(" where f.account_sid = ").push_bind(account_sid);
-        keyset.push(&mut qb, "f.seq");
-        Ok(qb.build_query_as::<FlowRow>().fetch_all(&self.pool).await?)
+        FLOWS.exists(&self.pool, account_sid, sid).await
     }
 
     /// Adds a revision built by `next` from the latest one, under the write lock so concurrent
@@ -84,7 +94,7 @@ impl Store {
         F: FnOnce(&FlowRow) -> Option<RevisionContent>,
     {
         let mut tx = self.begin_write().await?;
-        let Some(current) = fetch_latest(&mut tx, account_sid, sid).await? else {
+        let Some(current) = LATEST.fetch(&mut *tx, account_sid, sid).await? else {
             return Ok(FlowUpdate::NotFound);
         };
         let Some(content) = next(&current) else {
@@ -98,19 +108,14 @@ impl Store {
             .bind(sid)
             .execute(&mut *tx)
             .await?;
-        let row = fetch_latest(&mut tx, account_sid, sid).await?;
+        let row = LATEST.fetch(&mut *tx, account_sid, sid).await?;
         tx.commit().await?;
         Ok(row.map_or(FlowUpdate::NotFound, FlowUpdate::Updated))
     }
 
     /// True when a flow was deleted (its revisions and test users go with it).
     pub async fn delete_flow(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from flows where account_sid = $1 and sid = $2")
-            .bind(account_sid)
-            .bind(sid)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        FLOWS.delete(&self.pool, account_sid, sid).await
     }
 }
 
@@ -120,24 +125,5 @@ pub(super) async fn flow_exists_in(
     account_sid: &str,
     sid: &str,
 ) -> StoreResult<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("select seq from flows where account_sid = $1 and sid = $2")
-            .bind(account_sid)
-            .bind(sid)
-            .fetch_optional(conn)
-            .await?;
-    Ok(found.is_some())
-}
-
-async fn fetch_latest(
-    conn: &mut SqliteConnection,
-    account_sid: &str,
-    sid: &str,
-) -> StoreResult<Option<FlowRow>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(FLOW_SELECT);
-    qb.push(" where f.account_sid = ")
-        .push_bind(account_sid)
-        .push(" and f.sid = ")
-        .push_bind(sid);
-    Ok(qb.build_query_as::<FlowRow>().fetch_optional(conn).await?)
+    FLOWS.exists(conn, account_sid, sid).await
 }

@@ -2,9 +2,12 @@
 //! (the flow's update takes the write lock, see `flows`). A revision is written once and never
 //! changed; it goes with its flow.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{FromRow, SqliteConnection};
 
-use crate::store::{Keyset, Store, StoreResult};
+use crate::store::{
+    Keyset, Store, StoreResult,
+    query::{Table, fetch_all, fetch_optional},
+};
 
 /// The content of one revision, as stored.
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -41,9 +44,15 @@ pub enum RevisionAt {
     LatestPublished,
 }
 
-const REVISION_SELECT: &str = "select f.sid, f.account_sid, r.revision, r.friendly_name, \
-     r.status, r.definition, r.commit_message, r.errors, r.date_created \
-     from flows f join flow_revisions r on r.flow_sid = f.sid";
+/// Revisions as they are read: joined with their flow, owned by the flow's account.
+const REVISIONS: Table = Table {
+    from: "flows f join flow_revisions r on r.flow_sid = f.sid",
+    columns: "f.sid, f.account_sid, r.revision, r.friendly_name, r.status, r.definition, \
+     r.commit_message, r.errors, r.date_created",
+    owner: "f.account_sid",
+    sid: "f.sid",
+    seq: "r.revision",
+};
 
 impl Store {
     /// A page of the flow's revisions in revision order (the flow's existence is the caller's
@@ -54,16 +63,9 @@ impl Store {
         sid: &str,
         keyset: Keyset,
     ) -> StoreResult<Vec<RevisionRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(REVISION_SELECT);
-        qb.push(" where f.account_sid = ")
-            .push_bind(account_sid)
-            .push(" and f.sid = ")
-            .push_bind(sid);
-        keyset.push(&mut qb, "r.revision");
-        Ok(qb
-            .build_query_as::<RevisionRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        let mut qb = REVISIONS.select_one(account_sid, sid);
+        keyset.push(&mut qb, REVISIONS.seq);
+        fetch_all(qb, &self.pool).await
     }
 
     /// One revision of the account's flow; `None` when the flow or the revision does not exist.
@@ -73,11 +75,7 @@ impl Store {
         sid: &str,
         at: RevisionAt,
     ) -> StoreResult<Option<RevisionRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(REVISION_SELECT);
-        qb.push(" where f.account_sid = ")
-            .push_bind(account_sid)
-            .push(" and f.sid = ")
-            .push_bind(sid);
+        let mut qb = REVISIONS.select_one(account_sid, sid);
         match at {
             RevisionAt::Number(n) => {
                 qb.push(" and r.revision = ").push_bind(n);
@@ -89,10 +87,7 @@ impl Store {
                 qb.push(" and r.status = 'published' order by r.revision desc limit 1");
             }
         }
-        Ok(qb
-            .build_query_as::<RevisionRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        fetch_optional(qb, &self.pool).await
     }
 }
 

@@ -3,7 +3,10 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use crate::store::{Keyset, Store, StoreResult};
+use crate::store::{
+    Keyset, Store, StoreResult,
+    query::{fetch_all, fetch_optional},
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct EndUserTypeRow {
@@ -15,7 +18,7 @@ pub struct EndUserTypeRow {
     pub fields: String,
 }
 
-const TYPE_SELECT: &str =
+const END_USER_TYPES: &str =
     "select seq, sid, machine_name, friendly_name, fields from end_user_types";
 
 impl Store {
@@ -24,24 +27,18 @@ impl Store {
         &self,
         sid_or_name: &str,
     ) -> StoreResult<Option<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(TYPE_SELECT);
+        let mut qb = QueryBuilder::<Sqlite>::new(END_USER_TYPES);
         qb.push(" where sid = ")
             .push_bind(sid_or_name)
             .push(" or machine_name = ")
             .push_bind(sid_or_name);
-        Ok(qb
-            .build_query_as::<EndUserTypeRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        fetch_optional(qb, &self.pool).await
     }
 
     pub async fn list_end_user_types(&self, keyset: Keyset) -> StoreResult<Vec<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(TYPE_SELECT);
+        let mut qb = QueryBuilder::<Sqlite>::new(END_USER_TYPES);
         qb.push(" where 1 = 1");
         keyset.push(&mut qb, "seq");
-        Ok(qb
-            .build_query_as::<EndUserTypeRow>()
-            .fetch_all(&self.pool)
-            .await?)
+        fetch_all(qb, &self.pool).await
     }
 }

@@ -1,8 +1,8 @@
 //! Rows of `end_users` (TrustHub EndUsers, one account's each).
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
-use crate::store::{Keyset, Store, StoreResult};
+use crate::store::{Store, StoreResult, query::owned_table};
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct EndUserRow {
@@ -16,8 +16,11 @@ pub struct EndUserRow {
     pub date_updated: i64,
 }
 
-const END_USER_COLUMNS: &str =
-    "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated";
+owned_table! {
+    END_USERS: EndUserRow = "end_users" by "account_sid",
+    "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated",
+    Deletable
+}
 
 impl Store {
     /// Inserts through the group-commit writer.
@@ -55,38 +58,6 @@ impl Store {
             .await
     }
 
-    pub async fn fetch_end_user(
-        &self,
-        account_sid: &str,
-        sid: &str,
-    ) -> StoreResult<Option<EndUserRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(END_USER_COLUMNS)
-            .push(" from end_users where account_sid = ")
-            .push_bind(account_sid)
-            .push(" and sid = ")
-            .push_bind(sid);
-        Ok(qb
-            .build_query_as::<EndUserRow>()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn list_end_users(
-        &self,
-        account_sid: &str,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<EndUserRow>> {
-        self.page_of(
-            END_USER_COLUMNS,
-            " from end_users where account_sid = ",
-            account_sid,
-            "seq",
-            keyset,
-        )
-        .await
-    }
-
     pub async fn update_end_user(
         &self,
         account_sid: &str,
@@ -95,30 +66,11 @@ impl Store {
         attributes: Option<&str>,
         now: i64,
     ) -> StoreResult<Option<EndUserRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("update end_users set friendly_name = coalesce(");
-        qb.push_bind(friendly_name)
-            .push(", friendly_name), attributes = coalesce(")
-            .push_bind(attributes)
-            .push(", attributes), date_updated = ")
-            .push_bind(now)
-            .push(" where account_sid = ")
-            .push_bind(account_sid)
-            .push(" and sid = ")
-            .push_bind(sid)
-            .push(" returning ")
-            .push(END_USER_COLUMNS);
-        Ok(qb
-            .build_query_as::<EndUserRow>()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn delete_end_user(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from end_users where account_sid = $1 and sid = $2")
-            .bind(account_sid)
-            .bind(sid)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let change = END_USERS
+            .assign()
+            .keep_unless("friendly_name", friendly_name)
+            .keep_unless("attributes", attributes)
+            .set("date_updated", now);
+        END_USERS.update(&self.pool, account_sid, sid, change).await
     }
 }
