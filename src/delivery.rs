@@ -18,7 +18,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::{
     domain::{
@@ -140,12 +140,18 @@ impl Worker {
     }
 
     async fn attempt(&self, delivery: DeliveryRow) {
-        let params: Vec<(String, String)> =
-            serde_json::from_str(&delivery.params).unwrap_or_default();
+        // The parameters were written by this server in the change's transaction: if they do
+        // not parse, that is a bug, logged, and the attempt fails rather than sending a request
+        // without them (a receiver would accept an empty, validly signed webhook).
+        let params = serde_json::from_str::<Vec<(String, String)>>(&delivery.params);
+        if let Err(e) = &params {
+            error!(delivery = delivery.id, error = %e, "stored webhook parameters do not parse");
+        }
         let started = std::time::Instant::now();
-        let outcome = match self.auth_token(&delivery.account_sid).await {
-            Some(token) => self.send(&delivery, &params, &token).await,
-            None => Err("the account's auth token is unavailable".to_owned()),
+        let outcome = match (params, self.auth_token(&delivery.account_sid).await) {
+            (Ok(params), Some(token)) => self.send(&delivery, &params, &token).await,
+            (Err(_), _) => Err("the stored parameters do not parse".to_owned()),
+            (Ok(_), None) => Err("the account's auth token is unavailable".to_owned()),
         };
         let latency_ms = started.elapsed().as_millis() as i64;
         let (status_code, error) = match &outcome {
@@ -185,15 +191,31 @@ impl Worker {
             .await
         {
             warn!(error = %e, "recording a webhook attempt failed");
+            // The worker's bookkeeping is a write like any other: a storage fault here marks
+            // the store unhealthy as an API write's would (`store::health`).
+            if e.is_storage_fault() {
+                self.core.store.health().report_fault().await;
+            }
         }
     }
 
+    /// The token that signs the account's webhooks. A read that fails, or a sealed token that
+    /// does not open under the server key, is logged (the attempt then fails and is retried).
     async fn auth_token(&self, account_sid: &str) -> Option<String> {
-        let row = self.core.store.fetch_account(account_sid).await.ok()??;
-        self.core
-            .server_key
-            .open(&row.auth_token_sealed, &row.sid)
-            .ok()
+        let row = match self.core.store.fetch_account(account_sid).await {
+            Ok(row) => row?,
+            Err(e) => {
+                warn!(error = %e, "reading the account to sign a webhook failed");
+                return None;
+            }
+        };
+        match self.core.server_key.open(&row.auth_token_sealed, &row.sid) {
+            Ok(token) => Some(token),
+            Err(_) => {
+                error!(account = %row.sid, "the account's sealed auth token does not open under the server key");
+                None
+            }
+        }
     }
 
     /// One HTTP request; the status code, or why there was none.

@@ -64,6 +64,12 @@ pub fn body(error: &Error, path: &str) -> serde_json::Value {
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let health = request.extensions().get::<Arc<StorageHealth>>().cloned();
+    // The flag says whether the database takes writes: a read that met a fault (a busy
+    // database under load, say) does not mark it.
+    let writes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
     let mut response = next.run(request).await;
     let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() else {
         return response;
@@ -72,9 +78,9 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         Error::Internal(cause) => tracing::error!(error = %format!("{cause:#}"), "internal error"),
         Error::Unavailable(cause) => {
             tracing::error!(error = %format!("{cause:#}"), "storage fault");
-            // Whichever store call met it, the store's health hears of it (only a later
-            // committed write clears it: see `store::health`).
-            if let Some(health) = health {
+            // Whichever store call of a write met it, the store's health hears of it (only a
+            // later committed write clears it: see `store::health`).
+            if let Some(health) = health.filter(|_| writes) {
                 health.report_fault().await;
             }
         }

@@ -59,11 +59,25 @@ fn create_parent(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// `{database}.lock`, beside the database file.
-fn lock_path(database: &Path) -> std::path::PathBuf {
-    let mut name = database.as_os_str().to_owned();
+/// `{database}.lock`, beside the database file — named after the file's canonical path, so a
+/// second server that reaches the same file through a symlink (to the file or to a folder on
+/// its path) finds the same lock. The file may not exist yet on a first start: then its folder
+/// is canonicalised and the name appended.
+fn lock_path(database: &Path) -> std::io::Result<std::path::PathBuf> {
+    let canonical = match std::fs::canonicalize(database) {
+        Ok(path) => path,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let folder = match database.parent().filter(|p| !p.as_os_str().is_empty()) {
+                Some(folder) => std::fs::canonicalize(folder)?,
+                None => std::env::current_dir()?,
+            };
+            folder.join(database.file_name().unwrap_or(database.as_os_str()))
+        }
+        Err(e) => return Err(e),
+    };
+    let mut name = canonical.into_os_string();
     name.push(".lock");
-    name.into()
+    Ok(name.into())
 }
 
 impl Store {
@@ -82,7 +96,8 @@ impl Store {
     /// caches (verified credentials, services) while the other changes the rows underneath.
     pub async fn open_exclusive(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
         create_parent(path)?;
-        let lock = lock_path(path);
+        let lock = lock_path(path)
+            .map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", path.display()))?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -165,3 +165,28 @@ async fn one_server_per_sqlite_file_and_the_lock_outlives_no_server() {
     let third = binary::spawn(&db, |_| {}).ready().await;
     third.stop().await;
 }
+
+/// The lock follows the file, not the name it was reached by (a review found a second server
+/// on a symlink to a served database starting and serving).
+#[tokio::test]
+async fn a_second_server_through_a_symlink_is_refused_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    let db = dir.path().join("real").join("one.db");
+    let first = binary::spawn(&db, |_| {}).ready().await;
+    // A symlink to the file itself, and one to the folder it is in.
+    let file_link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&db, &file_link).unwrap();
+    let folder_link = dir.path().join("elsewhere");
+    std::os::unix::fs::symlink(dir.path().join("real"), &folder_link).unwrap();
+    for other in [file_link, folder_link.join("one.db")] {
+        let line = refused(binary::spawn(&other, |_| {})).await;
+        assert!(
+            line.contains("in use by another localtwilio process"),
+            "{}: {line}",
+            other.display()
+        );
+    }
+    let (status, _) = account_token(&first).await;
+    assert_eq!(status, 200);
+}
