@@ -64,7 +64,7 @@ pub async fn open_core(config: &Config) -> anyhow::Result<Core> {
 /// `open_core` without the exclusive lock, for commands that only read and may run beside a
 /// server (`export`).
 pub async fn open_core_alongside(config: &Config) -> anyhow::Result<Core> {
-    let store = Store::open(&config.database, config.max_database_pages)
+    let store = Store::open_existing(&config.database, config.max_database_pages)
         .await
         .map_err(|e| cannot_open(e, config))?;
     core_on(store, config).await

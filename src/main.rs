@@ -385,7 +385,7 @@ async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
         "{} already exists; choose a new file",
         target.display()
     );
-    let store = localtwilio::store::Store::open(&config.database, 0)
+    let store = localtwilio::store::Store::open_existing(&config.database, 0)
         .await
         .with_context(|| format!("cannot open the database {}", config.database.display()))?;
     let (_, database_bytes) = store.gauges().await?;

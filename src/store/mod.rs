@@ -59,6 +59,15 @@ fn create_parent(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// How `open_holding` treats the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// `serve`, `seed`: create the file if needed and apply the embedded migrations.
+    CreateAndMigrate,
+    /// `export`, `backup`: the file must exist at this binary's schema; nothing is written.
+    Existing,
+}
+
 /// `{database}.lock`, beside the database file — named after the file's canonical path, so a
 /// second server that reaches the same file through a symlink (to the file or to a folder on
 /// its path) finds the same lock. The file may not exist yet on a first start: then its folder
@@ -81,13 +90,14 @@ fn lock_path(database: &Path) -> std::io::Result<std::path::PathBuf> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and applies the embedded migrations.
-    /// WAL with `synchronous=FULL` makes a committed write durable even on power loss, so a 2xx
-    /// sent after commit is a promise kept (DESIGN.md "Persistence").
-    /// `max_pages` > 0 caps the file (`PRAGMA max_page_count`): writes past it fail as on a full
-    /// disk. Takes no lock: for commands that may run beside a server (`backup`, `export`).
-    pub async fn open(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
-        Self::open_holding(path, max_pages, None).await
+    /// Opens a database that already exists, for commands that only read and may run beside a
+    /// server (`backup`, `export`): it creates nothing (no file, no folder) and migrates nothing,
+    /// so a mistyped path is an error rather than an empty database exported "successfully",
+    /// and a newer binary never migrates a file an older server is serving. Its schema must be
+    /// the one this binary expects. Takes no lock.
+    pub async fn open_existing(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
+        anyhow::ensure!(path.is_file(), "there is no database at {}", path.display());
+        Self::open_holding(path, max_pages, None, Open::Existing).await
     }
 
     /// `open`, as the only process on the file: an exclusive lock on `{database}.lock` is taken
@@ -117,7 +127,7 @@ impl Store {
                 anyhow::bail!("cannot lock {}: {e}", lock.display());
             }
         }
-        Self::open_holding(path, max_pages, Some(file)).await
+        Self::open_holding(path, max_pages, Some(file), Open::CreateAndMigrate).await
     }
 
     /// Opens the file; `lock` (the exclusive lock, if any) lives as long as the store.
@@ -125,11 +135,15 @@ impl Store {
         path: &Path,
         max_pages: u64,
         lock: Option<std::fs::File>,
+        open: Open,
     ) -> anyhow::Result<Self> {
-        create_parent(path)?;
+        let create = open == Open::CreateAndMigrate;
+        if create {
+            create_parent(path)?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -143,7 +157,31 @@ impl Store {
             .max_connections(8)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let migrator = sqlx::migrate!("./migrations");
+        match open {
+            Open::CreateAndMigrate => migrator.run(&pool).await?,
+            Open::Existing => {
+                let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+                let applied: Option<i64> =
+                    sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+                        .fetch_one(&pool)
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!("{} is not a localtwilio database: {e}", path.display())
+                        })?;
+                let applied = applied.unwrap_or(0);
+                anyhow::ensure!(
+                    applied == expected,
+                    "{} is at schema version {applied}, this localtwilio expects {expected}: {}",
+                    path.display(),
+                    if applied < expected {
+                        "start a server of this version on it once to upgrade it"
+                    } else {
+                        "it was written by a newer localtwilio"
+                    }
+                );
+            }
+        }
         let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
         let health = StorageHealth::new(sqlx::ConnectOptions::connect(&options).await?);
         Ok(Self {

@@ -190,3 +190,28 @@ async fn a_second_server_through_a_symlink_is_refused_too() {
     let (status, _) = account_token(&first).await;
     assert_eq!(status, 200);
 }
+
+/// `export` and `backup` only read: on a path with no database they create nothing (no file,
+/// no folder, no key) and say so, rather than exporting an empty database "successfully".
+#[tokio::test]
+async fn export_and_backup_of_a_missing_database_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("typo").join("localtwilio.db");
+    for args in [
+        vec!["export"],
+        vec!["backup", dir.path().join("copy.db").to_str().unwrap()],
+    ] {
+        let out = cli(&db, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let line = one_error_line(&String::from_utf8_lossy(&out.stderr));
+        assert!(line.contains("there is no database at"), "{args:?}: {line}");
+        assert!(
+            !dir.path().join("typo").exists(),
+            "{args:?} created the folder"
+        );
+        assert!(
+            !dir.path().join("copy.db").exists(),
+            "{args:?} wrote a copy"
+        );
+    }
+}
