@@ -275,6 +275,13 @@ async fn an_edited_fixture_updates_only_what_changed() {
     );
 }
 
+/// An argon2id PHC string with these parameters (a valid salt and output, matching no secret).
+fn phc(params: &str) -> String {
+    format!(
+        "$argon2id$v=19${params}$WlpaWlpaWlpaWlpaWlpaWg$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    )
+}
+
 /// Each edit breaks one API rule in one entry; the file is refused at that entry's line and
 /// column and not a row of it is written.
 #[tokio::test]
@@ -381,6 +388,26 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
             "\"conversation_services\": [",
             "\"conversation_configuration\": {\"default_messaging_service_sid\": \"MG123\"}, \"conversation_services\": [".into(),
             "Invalid parameter DefaultMessagingServiceSid: must match ^MG[0-9a-fA-F]{32}$",
+        ),
+        // Issue 15 review: an imported hash may cost no more than the server's own (a 4 GiB
+        // `m` would make every failed attempt at that key allocate 4 GiB), and must parse.
+        (
+            "a secret_hash costing 4 GiB",
+            "\"secret\": \"DemoSecretDemoSecretDemoSecret01\"",
+            format!("\"secret_hash\": \"{}\"", phc("m=4194304,t=2,p=1")),
+            "secret_hash costs more than this server's own hashes: m=4194304, t=2, p=1 (at most m=19456, t=2, p=1)",
+        ),
+        (
+            "a secret_hash of 1000 passes",
+            "\"secret\": \"DemoSecretDemoSecretDemoSecret01\"",
+            format!("\"secret_hash\": \"{}\"", phc("m=19456,t=1000,p=1")),
+            "secret_hash costs more than this server's own hashes",
+        ),
+        (
+            "a secret_hash that is no PHC string",
+            "\"secret\": \"DemoSecretDemoSecretDemoSecret01\"",
+            "\"secret_hash\": \"$argon2id$v=19$m=19456\"".into(),
+            "secret_hash is not an argon2 PHC string",
         ),
         (
             "bad JSON",
