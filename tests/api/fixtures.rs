@@ -672,6 +672,7 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
 
 #[tokio::test]
 async fn serve_seed_applies_the_file_before_serving() {
+    localtwilio::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -703,6 +704,22 @@ async fn serve_seed_applies_the_file_before_serving() {
     }
     let flow = answer.expect("the server answered");
     assert_eq!(flow["friendly_name"], "Support triage (draft)");
+    // The demo's two auth tokens and one key secret were hashed on the server's argon2 pool,
+    // as every hash is (issue 15 review: seeding hashed outside it).
+    let metrics = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "localtwilio_argon2_hashes_total 3"),
+        "{metrics}"
+    );
     child.kill().await.unwrap();
     let output = child.wait_with_output().await.unwrap();
     // The fixture's account counts: no extra main account was bootstrapped.
