@@ -10,7 +10,8 @@
 //!   requests arrive, at most that many computations run and at most that many buffers exist
 //!   (hashing on the blocking pool let 250 concurrent key creates reach 4.8 GB: issue 15, F1).
 //!   Checks go before hashes in the queue, so a burst of creates does not hold up logins;
-//! - failed attempts are limited per client address: a burst of 20, then 2 a second. A check
+//! - failed attempts are limited per client address (an IPv6 client per /64, as the connection
+//!   cap counts them: `ClientAddress`): a burst of 20, then 2 a second. A check
 //!   *reserves* one failure from the budget before it starts and gets it back when it succeeds,
 //!   so concurrent attempts cannot overdraw it (checking first and counting after let 354 of 500
 //!   simultaneous wrong tokens through: F2). When checks still running hold the rest of the
@@ -22,7 +23,9 @@
 //! - a failed check costs the same whatever failed: an unknown or malformed SID is checked
 //!   against a dummy hash of the same cost, and an inactive account or key against its real
 //!   hash, in the same pool and under the same budget, so the time taken does not tell which
-//!   SIDs exist (F10).
+//!   SIDs exist (F10);
+//! - a stored hash that cannot be checked (corrupt, or costing more than our own hashes) is a
+//!   fault in our data: a logged 500, never a 401 and never a computation of its size.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -37,7 +40,7 @@ use std::{
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    secrets::{self, Argon2Memory, CacheKeyer},
+    secrets::{self, Argon2Memory, CacheKeyer, UnusableHash},
     sid::{AccountSid, KeySid},
 };
 use crate::{
@@ -76,7 +79,7 @@ enum Argon2Job {
     Check {
         secret: String,
         hash: String,
-        reply: oneshot::Sender<bool>,
+        reply: oneshot::Sender<Result<bool, UnusableHash>>,
     },
     Hash {
         secret: String,
@@ -202,6 +205,25 @@ impl Argon2Pool {
     }
 }
 
+/// The address a client is counted under, by the failed-auth budget here and by the connection
+/// cap (`http::edge::AddressLimiter`), so both see the same clients: an IPv6 client by its /64,
+/// which one host usually controls whole (counting whole addresses let one rotate through its
+/// /64 for unlimited argon2 checks), an IPv4-mapped IPv6 address as that IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddress(IpAddr);
+
+impl ClientAddress {
+    pub fn of(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                Self(IpAddr::V6(prefix.into()))
+            }
+            v4 => Self(v4),
+        }
+    }
+}
+
 /// Failed attempts allowed in a burst, and refilled per second, per client address.
 const FAILURE_BURST: f64 = 20.0;
 const FAILURE_REFILL_PER_SEC: f64 = 2.0;
@@ -248,19 +270,21 @@ enum Admission {
 /// Failed-attempt budgets by client address.
 #[derive(Default)]
 struct FailureBudget {
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<ClientAddress, Bucket>>,
 }
 
 impl FailureBudget {
-    /// Takes one failure from `ip`'s budget before its check starts, waiting while running
-    /// checks hold what is left; refuses once nothing is left and nothing is running.
+    /// Takes one failure from the budget of `ip`'s client before its check starts, waiting
+    /// while running checks hold what is left; refuses once nothing is left and nothing is
+    /// running.
     async fn reserve(&self, ip: IpAddr) -> Result<Reservation<'_>> {
+        let client = ClientAddress::of(ip);
         loop {
-            match self.admit(ip) {
+            match self.admit(client) {
                 Admission::Reserved => {
                     return Ok(Reservation {
                         budget: self,
-                        ip,
+                        client,
                         refund: false,
                     });
                 }
@@ -275,16 +299,16 @@ impl FailureBudget {
         }
     }
 
-    fn admit(&self, ip: IpAddr) -> Admission {
+    fn admit(&self, client: ClientAddress) -> Admission {
         let mut buckets = lock(&self.buckets);
         let now = Instant::now();
-        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&client) {
             buckets.retain(|_, bucket| {
                 bucket.refill(now);
                 bucket.in_flight > 0 || bucket.tokens < FAILURE_BURST
             });
         }
-        let bucket = buckets.entry(ip).or_insert_with(|| Bucket::full(now));
+        let bucket = buckets.entry(client).or_insert_with(|| Bucket::full(now));
         bucket.refill(now);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -301,9 +325,9 @@ impl FailureBudget {
         }
     }
 
-    fn settle(&self, ip: IpAddr, refund: bool) {
+    fn settle(&self, client: ClientAddress, refund: bool) {
         let mut buckets = lock(&self.buckets);
-        if let Some(bucket) = buckets.get_mut(&ip) {
+        if let Some(bucket) = buckets.get_mut(&client) {
             bucket.in_flight = bucket.in_flight.saturating_sub(1);
             if refund {
                 bucket.tokens = (bucket.tokens + 1.0).min(FAILURE_BURST);
@@ -318,13 +342,13 @@ impl FailureBudget {
 /// give an attacker its budget back; `refund` returns it (the check did not fail).
 struct Reservation<'a> {
     budget: &'a FailureBudget,
-    ip: IpAddr,
+    client: ClientAddress,
     refund: bool,
 }
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
-        self.budget.settle(self.ip, self.refund);
+        self.budget.settle(self.client, self.refund);
     }
 }
 
@@ -422,7 +446,8 @@ impl Authenticator {
         if matches!(result, Err(Error::Unauthenticated)) {
             self.counters.failures.fetch_add(1, Ordering::Relaxed);
         } else if let Some(reservation) = reservation.as_mut() {
-            // Verified, or a storage fault that says nothing about the credential.
+            // Verified, or a fault of ours (storage, an unusable stored hash) that says nothing
+            // about the credential.
             reservation.refund = true;
         }
         drop(reservation);
@@ -445,8 +470,13 @@ impl Authenticator {
             }) => (hash, Some((principal, active))),
             None => (self.dummy_hash.clone(), None),
         };
+        // Only a username that named a stored credential (so is a SID) is named in a log.
+        let whose = match &candidate {
+            Some(_) => username,
+            None => "the dummy hash",
+        };
         // Always one full argon2 check, whatever the lookup found (F10).
-        let matched = self.check(secret, hash).await?;
+        let matched = self.secret_matches(whose, secret, hash).await?;
         let Some((principal, true)) = candidate.filter(|_| matched) else {
             return Err(Error::Unauthenticated);
         };
@@ -458,15 +488,22 @@ impl Authenticator {
         Ok(principal)
     }
 
-    /// One argon2 check on the pool.
-    async fn check(&self, secret: &str, hash: String) -> Result<bool> {
+    /// One argon2 check on the pool: whether `secret` matches the stored `hash` of the
+    /// credential `whose` (a SID). A stored hash that cannot be checked (corrupt, or costing
+    /// more than our own) is a fault in our data, not a wrong secret: an internal error (logged
+    /// where it is rendered, naming `whose` and what is wrong, never the hash or the secret).
+    pub async fn secret_matches(&self, whose: &str, secret: &str, hash: String) -> Result<bool> {
         let (reply, answer) = oneshot::channel();
         self.pool.submit(Argon2Job::Check {
             secret: secret.to_owned(),
             hash,
             reply,
         })?;
-        answer.await.map_err(Error::internal)
+        answer.await.map_err(Error::internal)?.map_err(|unusable| {
+            Error::internal(anyhow::anyhow!(
+                "the stored argon2 hash of {whose} {unusable}"
+            ))
+        })
     }
 
     /// argon2id PHC string of a new credential's `secret`, computed on the pool (bounded memory
@@ -549,4 +586,84 @@ async fn lookup(store: &Store, username: &str) -> Result<Option<Candidate>> {
 /// SIDs read back from our own rows always match; anything else is corruption.
 fn parse_stored(s: &str) -> Result<AccountSid> {
     AccountSid::parse(s).ok_or_else(|| Error::internal(anyhow::anyhow!("malformed SID in store")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_client_is_its_ipv4_address_or_its_ipv6_64() {
+        let same_64 = ClientAddress::of(ip("2001:db8:1:2::1"));
+        assert_eq!(
+            same_64,
+            ClientAddress::of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        );
+        assert_ne!(same_64, ClientAddress::of(ip("2001:db8:1:3::1")));
+        assert_eq!(
+            ClientAddress::of(ip("::ffff:10.0.0.1")),
+            ClientAddress::of(ip("10.0.0.1"))
+        );
+        assert_ne!(
+            ClientAddress::of(ip("10.0.0.1")),
+            ClientAddress::of(ip("10.0.0.2"))
+        );
+    }
+
+    /// Issue 15 review: rotating addresses within one /64 does not buy more failures.
+    #[tokio::test]
+    async fn an_ipv6_client_rotating_within_its_64_spends_one_budget() {
+        let budget = FailureBudget::default();
+        for n in 0..FAILURE_BURST as u16 {
+            let rotated = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 7, n, 0, 0, 1));
+            // Dropped without a refund: one failure spent.
+            drop(budget.reserve(rotated).await.unwrap());
+        }
+        let next = budget.reserve(ip("2001:db8:0:7:abcd::99")).await;
+        assert!(
+            matches!(next, Err(Error::TooManyRequests { .. })),
+            "a fresh address of the same /64 is refused"
+        );
+        assert!(
+            budget.reserve(ip("2001:db8:0:8::1")).await.is_ok(),
+            "another /64 is not"
+        );
+        assert!(budget.reserve(ip("192.0.2.1")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unusable_stored_hash_is_an_internal_error_naming_neither_hash_nor_secret() {
+        let auth = Authenticator::new(1).unwrap();
+        let real = auth.hash_secret("s3cret").await.unwrap();
+        assert!(
+            auth.secret_matches("AC1", "s3cret", real.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !auth
+                .secret_matches("AC1", "wrong", real.clone())
+                .await
+                .unwrap()
+        );
+        let corrupt = real.replace("$v=19$", "$v=19$x");
+        let four_gib = real.replace("m=19456", "m=4194304");
+        for unusable in [corrupt, four_gib] {
+            let Err(Error::Internal(cause)) =
+                auth.secret_matches("AC1", "s3cret", unusable.clone()).await
+            else {
+                panic!("{unusable}: not an internal error");
+            };
+            let logged = format!("{cause:#}");
+            assert!(logged.contains("AC1"), "{logged}");
+            let salt_and_output = unusable.rsplitn(3, '$').take(2).collect::<Vec<_>>();
+            for part in salt_and_output.iter().chain([&"s3cret"]) {
+                assert!(!logged.contains(part), "{logged} repeats {part}");
+            }
+        }
+    }
 }

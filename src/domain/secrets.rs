@@ -3,10 +3,7 @@
 //! (XChaCha20-Poly1305 under the server key) for showing and, later, webhook signing. API key
 //! secrets are stored as an argon2id hash only (DESIGN.md "Accounts and credentials").
 
-use argon2::{
-    Algorithm, Argon2, Block, Params, Version,
-    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
-};
+use argon2::{Algorithm, Argon2, Block, Params, Version, password_hash::phc::PasswordHash};
 use chacha20poly1305::{
     XChaCha20Poly1305, XNonce,
     aead::{Aead, KeyInit},
@@ -54,47 +51,102 @@ pub fn is_key_secret(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// True for an argon2 PHC string (a key's `secret_hash` carried through export and seed).
-pub fn is_secret_hash(s: &str) -> bool {
-    s.starts_with("$argon2") && PasswordHash::new(s).is_ok()
+/// The argon2 parameters this server hashes with, and the most a hash it checks may cost. A hash
+/// imported through `seed FILE` over any of them is refused there, and a stored one is never
+/// computed, so a check allocates at most one ~19 MiB buffer per pool thread and takes at most
+/// one of our own checks' time however the hash was made (a seeded `m=4194304` would otherwise
+/// have made every failed attempt allocate, and keep, 4 GiB).
+const OWN_COST: Params = Params::DEFAULT;
+
+/// Why an argon2 PHC string cannot be checked against. Names only what is wrong, never the
+/// string's own bytes, so it can be logged and shown in a refusal.
+#[derive(Debug, thiserror::Error)]
+pub enum UnusableHash {
+    #[error("is not an argon2 PHC string ({0})")]
+    Malformed(String),
+    #[error(
+        "costs more than this server's own hashes: m={m}, t={t}, p={p} (at most m={}, t={}, p={})",
+        OWN_COST.m_cost(),
+        OWN_COST.t_cost(),
+        OWN_COST.p_cost()
+    )]
+    OverCost { m: u32, t: u32, p: u32 },
 }
 
-/// argon2id PHC string of `secret` with a random salt. Slow by design (~19 MiB, tens of ms) and
-/// allocates a fresh buffer each time: request paths hash through the argon2 pool instead
-/// (`Authenticator::hash_secret`), which bounds how many run at once.
-pub fn hash_secret(secret: &str) -> Result<String> {
-    Argon2::default()
-        .hash_password(secret.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hash failed: {e}")))
+/// A PHC string known to be checkable: an argon2 variant, a salt and an output argon2 accepts,
+/// and costs within `OWN_COST`.
+struct CheckableHash {
+    argon2: Argon2<'static>,
+    block_count: usize,
+    salt: Vec<u8>,
+    expected: Vec<u8>,
 }
 
-/// Checks `secret` against a PHC string; argon2's own comparison is constant-time.
-pub fn verify_secret(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &hash)
-                .is_ok()
+impl CheckableHash {
+    fn parse(phc: &str) -> Result<Self, UnusableHash> {
+        let malformed = |why: &dyn std::fmt::Display| UnusableHash::Malformed(why.to_string());
+        let hash = PasswordHash::new(phc).map_err(|e| malformed(&e))?;
+        let algorithm = Algorithm::new(hash.algorithm.as_str()).map_err(|e| malformed(&e))?;
+        let version = hash
+            .version
+            .map_or(Ok(Version::V0x13), Version::try_from)
+            .map_err(|e| malformed(&e))?;
+        let params = Params::try_from(&hash).map_err(|e| malformed(&e))?;
+        if params.m_cost() > OWN_COST.m_cost()
+            || params.t_cost() > OWN_COST.t_cost()
+            || params.p_cost() > OWN_COST.p_cost()
+        {
+            return Err(UnusableHash::OverCost {
+                m: params.m_cost(),
+                t: params.t_cost(),
+                p: params.p_cost(),
+            });
+        }
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+            return Err(malformed(&"no salt or no output"));
+        };
+        if salt.len() < argon2::MIN_SALT_LEN {
+            return Err(malformed(&argon2::Error::SaltTooShort));
+        }
+        Ok(Self {
+            block_count: params.block_count(),
+            argon2: Argon2::new(algorithm, version, params),
+            salt: salt.to_vec(),
+            expected: expected.as_bytes().to_vec(),
         })
-        .unwrap_or(false)
+    }
 }
 
-/// An argon2id PHC string shaped like the ones `hash_secret` makes, for a secret nobody knows: its salt and
-/// output are fixed bytes, so it matches no secret, yet checking against it costs exactly what
-/// checking a real credential costs (same algorithm and parameters). An unknown SID is checked
-/// against it, so a caller cannot tell from the time taken whether a SID exists.
-pub fn dummy_hash() -> String {
+/// Whether `phc` can be stored as a key's `secret_hash` (carried through export and seed): a
+/// PHC string our checks can use, costing no more than our own hashes.
+pub fn check_secret_hash(phc: &str) -> Result<(), UnusableHash> {
+    CheckableHash::parse(phc).map(drop)
+}
+
+/// The PHC string of an argon2id v19 output (standard base64 without padding, as PHC wants).
+fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> String {
     use base64::Engine;
-    let params = Params::default();
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
     format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         params.m_cost(),
         params.t_cost(),
         params.p_cost(),
-        b64.encode([0x5a_u8; 16]),
-        b64.encode([0_u8; Params::DEFAULT_OUTPUT_LEN])
+        b64.encode(salt),
+        b64.encode(output)
+    )
+}
+
+/// An argon2id PHC string shaped like the ones `Argon2Memory::hash` makes, for a secret nobody
+/// knows: its salt and output are fixed bytes, so it matches no secret, yet checking against it
+/// costs exactly what checking a real credential costs (same algorithm and parameters). An
+/// unknown SID is checked against it, so a caller cannot tell from the time taken whether a SID
+/// exists.
+pub fn dummy_hash() -> String {
+    phc_string(
+        &OWN_COST,
+        &[0x5a_u8; 16],
+        &[0_u8; Params::DEFAULT_OUTPUT_LEN],
     )
 }
 
@@ -104,6 +156,7 @@ pub fn dummy_hash() -> String {
 /// anew): freed buffers were not handed back to the system — 250 concurrent key creates on the
 /// blocking pool left 8.5 GB resident after the burst (issue 15, F1; glibc's dynamic mmap
 /// threshold, `man mallopt`, serves 19 MiB from its arenas once one such mapping was freed).
+/// There is no other way to compute argon2 in this crate, so every hash and check is bounded.
 #[derive(Default)]
 pub struct Argon2Memory {
     blocks: Vec<Block>,
@@ -113,49 +166,36 @@ pub struct Argon2Memory {
 pub type ReusableHasher = Argon2Memory;
 
 impl Argon2Memory {
-    fn blocks(&mut self, params: &Params) -> &mut [Block] {
-        let needed = params.block_count();
-        if self.blocks.len() != needed {
+    /// Grows only (to at most `OWN_COST`'s size, the most any checkable hash needs), so a
+    /// cheaper imported hash does not make the next full-cost check allocate again.
+    fn blocks(&mut self, needed: usize) -> &mut [Block] {
+        if self.blocks.len() < needed {
             self.blocks = vec![Block::default(); needed];
         }
-        &mut self.blocks[..]
+        &mut self.blocks[..needed]
     }
 
-    /// Same answer as `verify_secret`; the comparison is constant-time (`subtle`).
-    pub fn verify(&mut self, secret: &str, phc: &str) -> bool {
-        let Ok(hash) = PasswordHash::new(phc) else {
-            return false;
-        };
-        let (Ok(params), Ok(algorithm)) = (
-            Params::try_from(&hash),
-            Algorithm::new(hash.algorithm.as_str()),
-        ) else {
-            return false;
-        };
-        let Ok(version) = hash.version.map_or(Ok(Version::V0x13), Version::try_from) else {
-            return false;
-        };
-        let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
-            return false;
-        };
-        let mut out = vec![0u8; expected.as_bytes().len()];
-        let argon2 = Argon2::new(algorithm, version, params.clone());
-        argon2
+    /// Whether `secret` matches the PHC string `phc`; the comparison is constant-time
+    /// (`subtle`). `Err` when `phc` cannot be checked against (malformed, or costing more than
+    /// `OWN_COST`): nothing is computed then, and no memory allocated.
+    pub fn verify(&mut self, secret: &str, phc: &str) -> Result<bool, UnusableHash> {
+        let hash = CheckableHash::parse(phc)?;
+        let mut out = vec![0u8; hash.expected.len()];
+        hash.argon2
             .hash_password_into_with_memory(
                 secret.as_bytes(),
-                &salt,
+                &hash.salt,
                 &mut out,
-                self.blocks(&params),
+                self.blocks(hash.block_count),
             )
-            .is_ok()
-            && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
+            .map_err(|e| UnusableHash::Malformed(e.to_string()))?;
+        Ok(bool::from(out.as_slice().ct_eq(&hash.expected)))
     }
 
-    /// The same kind of PHC string `hash_secret` makes: argon2id v19, default parameters, a
+    /// argon2id v19 PHC string of `secret` with the default parameters (`OWN_COST`) and a
     /// random 16-byte salt.
     pub fn hash(&mut self, secret: &str) -> Result<String> {
-        use base64::Engine;
-        let params = Params::default();
+        let params = OWN_COST;
         let salt = random_bytes::<16>()?;
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
@@ -164,19 +204,10 @@ impl Argon2Memory {
                 secret.as_bytes(),
                 &salt,
                 &mut out,
-                self.blocks(&params),
+                self.blocks(params.block_count()),
             )
             .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hash failed: {e}")))?;
-        // PHC strings use standard base64 without padding.
-        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-        Ok(format!(
-            "$argon2id$v=19$m={},t={},p={}${}${}",
-            params.m_cost(),
-            params.t_cost(),
-            params.p_cost(),
-            b64.encode(salt),
-            b64.encode(out)
-        ))
+        Ok(phc_string(&params, &salt, &out))
     }
 }
 
@@ -268,7 +299,27 @@ impl CacheKeyer {
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
     use super::*;
+
+    /// argon2's own hasher and verifier (one fresh buffer per call, no cost cap): the reference
+    /// `Argon2Memory` is checked against. The server itself computes argon2 only through
+    /// `Argon2Memory`, on the pool.
+    fn hash_secret(secret: &str) -> String {
+        Argon2::default()
+            .hash_password(secret.as_bytes())
+            .unwrap()
+            .to_string()
+    }
+
+    fn verify_secret(secret: &str, phc: &str) -> bool {
+        PasswordHash::new(phc).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &hash)
+                .is_ok()
+        })
+    }
 
     #[test]
     fn the_reusable_hasher_makes_what_the_standard_verifier_accepts() {
@@ -278,8 +329,8 @@ mod tests {
         assert!(verify_secret("s3cret", &first), "{first}");
         assert!(!verify_secret("s3cret", &second));
         assert!(verify_secret("other", &second));
-        assert!(is_secret_hash(&first));
-        let standard = hash_secret("s3cret").unwrap();
+        assert!(check_secret_hash(&first).is_ok());
+        let standard = hash_secret("s3cret");
         // Same parameters and shape as the standard hasher's output (salts differ).
         assert_eq!(
             first.rsplitn(3, '$').nth(2),
@@ -298,40 +349,98 @@ mod tests {
     }
 
     #[test]
-    fn hashes_verify_only_the_right_secret() {
-        let hash = hash_secret("s3cret").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_secret("s3cret", &hash));
-        assert!(!verify_secret("s3cret ", &hash));
-        assert!(!verify_secret("s3cret", "not a phc string"));
-    }
-
-    #[test]
     fn reused_argon2_memory_agrees_with_argon2() {
-        let hash = hash_secret("s3cret").unwrap();
+        let hash = hash_secret("s3cret");
         let mut memory = Argon2Memory::default();
         for _ in 0..2 {
-            assert!(memory.verify("s3cret", &hash));
-            assert!(!memory.verify("s3cret!", &hash));
+            assert!(memory.verify("s3cret", &hash).unwrap());
+            assert!(!memory.verify("s3cret!", &hash).unwrap());
+            assert!(!memory.verify("s3cret ", &hash).unwrap());
         }
-        assert!(!memory.verify("s3cret", "garbage"));
         // One buffer serves hashing and checking in turn.
         let made = memory.hash("other").unwrap();
-        assert!(memory.verify("other", &made));
-        assert!(memory.verify("s3cret", &hash));
+        assert!(memory.verify("other", &made).unwrap());
+        assert!(memory.verify("s3cret", &hash).unwrap());
     }
 
     #[test]
     fn the_dummy_hash_has_the_real_parameters_and_matches_nothing() {
         let dummy = dummy_hash();
-        assert!(is_secret_hash(&dummy), "{dummy}");
-        let real = hash_secret("s3cret").unwrap();
+        assert!(check_secret_hash(&dummy).is_ok(), "{dummy}");
+        let real = hash_secret("s3cret");
         // Same algorithm, version and cost parameters: checking it costs what a real check does.
         assert_eq!(dummy.rsplitn(3, '$').nth(2), real.rsplitn(3, '$').nth(2));
         let mut memory = Argon2Memory::default();
         for guess in ["", "s3cret", "0123456789abcdef0123456789abcdef"] {
-            assert!(!memory.verify(guess, &dummy));
+            assert!(!memory.verify(guess, &dummy).unwrap());
             assert!(!verify_secret(guess, &dummy));
+        }
+    }
+
+    /// A PHC string of argon2id with these costs, a valid salt and output.
+    fn costing(m: u32, t: u32, p: u32) -> String {
+        let params = Params::new(m, t, p, None).unwrap();
+        phc_string(&params, &[7; 16], &[1; Params::DEFAULT_OUTPUT_LEN])
+    }
+
+    #[test]
+    fn a_hash_costing_more_than_ours_is_refused_and_never_computed() {
+        let mut memory = Argon2Memory::default();
+        // 4 GiB, 1000 passes, 8 lanes: each over one of our parameters.
+        for over in [
+            costing(4 * 1024 * 1024, 2, 1),
+            costing(19 * 1024, 1000, 1),
+            costing(19 * 1024, 2, 8),
+        ] {
+            let refused = check_secret_hash(&over).unwrap_err();
+            assert!(matches!(refused, UnusableHash::OverCost { .. }), "{over}");
+            assert!(
+                refused.to_string().contains("at most m=19456, t=2, p=1"),
+                "{refused}"
+            );
+            assert!(memory.verify("s3cret", &over).is_err(), "{over}");
+            assert!(memory.blocks.is_empty(), "nothing allocated for {over}");
+        }
+        // A cheaper hash is usable and checks right; the buffer then holds what it needed.
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"s3cret")
+        .unwrap()
+        .to_string();
+        assert!(check_secret_hash(&cheap).is_ok(), "{cheap}");
+        assert!(memory.verify("s3cret", &cheap).unwrap());
+        assert!(!memory.verify("other", &cheap).unwrap());
+        assert_eq!(memory.blocks.len(), 64);
+        // Ours fits the cap exactly, in a buffer that never grows past it.
+        let ours = memory.hash("s3cret").unwrap();
+        assert!(memory.verify("s3cret", &ours).unwrap());
+        assert!(memory.verify("s3cret", &cheap).unwrap());
+        assert_eq!(memory.blocks.len(), OWN_COST.block_count());
+    }
+
+    #[test]
+    fn a_malformed_hash_is_an_error_that_does_not_repeat_it() {
+        let good = hash_secret("s3cret");
+        let salt = good.rsplit('$').nth(1).unwrap().to_owned();
+        let output = good.rsplit('$').next().unwrap().to_owned();
+        let short_salt = good.replace(&salt, "c2FsdA");
+        let mut memory = Argon2Memory::default();
+        for bad in [
+            "garbage".to_owned(),
+            String::new(),
+            good.replace("argon2id", "bcrypt"),
+            good.replace(&output, ""),
+            short_salt,
+            good.replace("m=19456", "m=nineteen"),
+        ] {
+            let why = memory.verify("s3cret", &bad).unwrap_err();
+            assert!(matches!(why, UnusableHash::Malformed(_)), "{bad}: {why:?}");
+            assert!(check_secret_hash(&bad).is_err(), "{bad}");
+            let text = why.to_string();
+            assert!(!text.contains(&salt) && !text.contains(&output), "{text}");
         }
     }
 

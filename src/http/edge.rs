@@ -30,7 +30,7 @@ use axum::{
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::extract::BodyLimit;
-use crate::error::Error;
+use crate::{domain::auth::ClientAddress, error::Error};
 
 /// 413 before the body is read when the declared `Content-Length` is over the limit. A chunked
 /// body (no length up front) is still cut off by the limit while it is read.
@@ -86,18 +86,18 @@ pub fn refused_too_many() -> Vec<u8> {
     )
 }
 
-/// Counts the connections each client address holds. IPv6 clients are counted per /64, which
-/// one host usually controls whole; IPv4-mapped IPv6 addresses count as their IPv4 address.
+/// Counts the connections each client holds, by `ClientAddress` (IPv6 per /64, IPv4-mapped as
+/// IPv4): the same grouping as the failed-auth budget.
 #[derive(Clone)]
 pub struct AddressLimiter {
     per_address: usize,
-    held: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    held: Arc<Mutex<HashMap<ClientAddress, usize>>>,
 }
 
 /// One admitted connection; its place is given back when dropped.
 pub struct AddressPermit {
-    key: IpAddr,
-    held: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    key: ClientAddress,
+    held: Arc<Mutex<HashMap<ClientAddress, usize>>>,
 }
 
 impl AddressLimiter {
@@ -109,19 +109,9 @@ impl AddressLimiter {
         }
     }
 
-    fn key(ip: IpAddr) -> IpAddr {
-        match ip.to_canonical() {
-            IpAddr::V6(v6) => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(prefix.into())
-            }
-            v4 => v4,
-        }
-    }
-
     /// A place for a new connection from `ip`, or `None` when that address holds its cap.
     pub fn admit(&self, ip: IpAddr) -> Option<AddressPermit> {
-        let key = Self::key(ip);
+        let key = ClientAddress::of(ip);
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let count = held.entry(key).or_insert(0);
         if self.per_address > 0 && *count >= self.per_address {

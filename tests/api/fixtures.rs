@@ -275,6 +275,13 @@ async fn an_edited_fixture_updates_only_what_changed() {
     );
 }
 
+/// An argon2id PHC string with these parameters (a valid salt and output, matching no secret).
+fn phc(params: &str) -> String {
+    format!(
+        "$argon2id$v=19${params}$WlpaWlpaWlpaWlpaWlpaWg$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    )
+}
+
 /// Each edit breaks one API rule in one entry; the file is refused at that entry's line and
 /// column and not a row of it is written.
 #[tokio::test]
@@ -381,6 +388,26 @@ async fn a_bad_entry_is_reported_at_its_position_and_nothing_is_applied() {
             "\"conversation_services\": [",
             "\"conversation_configuration\": {\"default_messaging_service_sid\": \"MG123\"}, \"conversation_services\": [".into(),
             "Invalid parameter DefaultMessagingServiceSid: must match ^MG[0-9a-fA-F]{32}$",
+        ),
+        // Issue 15 review: an imported hash may cost no more than the server's own (a 4 GiB
+        // `m` would make every failed attempt at that key allocate 4 GiB), and must parse.
+        (
+            "a secret_hash costing 4 GiB",
+            "\"secret\": \"DemoSecretDemoSecretDemoSecret01\"",
+            format!("\"secret_hash\": \"{}\"", phc("m=4194304,t=2,p=1")),
+            "secret_hash costs more than this server's own hashes: m=4194304, t=2, p=1 (at most m=19456, t=2, p=1)",
+        ),
+        (
+            "a secret_hash of 1000 passes",
+            "\"secret\": \"DemoSecretDemoSecretDemoSecret01\"",
+            format!("\"secret_hash\": \"{}\"", phc("m=19456,t=1000,p=1")),
+            "secret_hash costs more than this server's own hashes",
+        ),
+        (
+            "a secret_hash that is no PHC string",
+            "\"secret\": \"DemoSecretDemoSecretDemoSecret01\"",
+            "\"secret_hash\": \"$argon2id$v=19$m=19456\"".into(),
+            "secret_hash is not an argon2 PHC string",
         ),
         (
             "bad JSON",
@@ -645,6 +672,7 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
 
 #[tokio::test]
 async fn serve_seed_applies_the_file_before_serving() {
+    localtwilio::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -676,6 +704,22 @@ async fn serve_seed_applies_the_file_before_serving() {
     }
     let flow = answer.expect("the server answered");
     assert_eq!(flow["friendly_name"], "Support triage (draft)");
+    // The demo's two auth tokens and one key secret were hashed on the server's argon2 pool,
+    // as every hash is (issue 15 review: seeding hashed outside it).
+    let metrics = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "localtwilio_argon2_hashes_total 3"),
+        "{metrics}"
+    );
     child.kill().await.unwrap();
     let output = child.wait_with_output().await.unwrap();
     // The fixture's account counts: no extra main account was bootstrapped.

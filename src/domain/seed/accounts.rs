@@ -2,7 +2,7 @@
 //! `subaccounts`) with their API keys, and the entries of every product they hold.
 
 use super::{
-    entry::{Applier, At, Entry, Generated, Refusal, Step, blocking, refuse, sid},
+    entry::{Applier, At, Entry, Generated, Refusal, Step, refuse, sid},
     format::{SeedAccount, SeedKey},
 };
 use crate::{
@@ -155,11 +155,9 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// The hash (on the server's argon2 pool, as every hash) and sealed copy of an auth token.
     async fn seal_token(&self, sid: &str, token: &str) -> Step<(String, Vec<u8>)> {
-        let owned = token.to_owned();
-        let hash = blocking(move || secrets::hash_secret(&owned))
-            .await?
-            .at(0, "hash")?;
+        let hash = self.core.auth.hash_secret(token).await.at(0, "hash")?;
         let sealed = self.core.server_key.seal(token, sid).at(0, "seal")?;
         Ok((hash, sealed))
     }
@@ -179,24 +177,31 @@ impl Applier<'_> {
                 if !secrets::is_key_secret(secret) {
                     return refuse(at, what, "secret must be 32 letters and digits");
                 }
-                let (secret, stored) = (secret.clone(), stored_hash.clone());
-                blocking(move || match stored {
-                    Some(stored) if secrets::verify_secret(&secret, &stored) => Ok(stored),
-                    _ => secrets::hash_secret(&secret),
-                })
-                .await?
-                .at(at, what)?
+                // The stored hash is kept when the secret is unchanged, so a re-apply writes
+                // nothing. Both computations run on the server's argon2 pool.
+                let unchanged = match &stored_hash {
+                    Some(stored) => self
+                        .core
+                        .auth
+                        .secret_matches(sid, secret, stored.clone())
+                        .await
+                        .at(at, what)?,
+                    None => false,
+                };
+                match stored_hash {
+                    Some(stored) if unchanged => stored,
+                    _ => self.core.auth.hash_secret(secret).await.at(at, what)?,
+                }
             }
-            (None, Some(hash)) if secrets::is_secret_hash(hash) => hash.clone(),
-            (None, Some(_)) => return refuse(at, what, "secret_hash must be an argon2 PHC string"),
+            (None, Some(hash)) => match secrets::check_secret_hash(hash) {
+                Ok(()) => hash.clone(),
+                Err(unusable) => return refuse(at, what, format!("secret_hash {unusable}")),
+            },
             (None, None) => match stored_hash {
                 Some(stored) => stored,
                 None => {
                     let secret = secrets::new_key_secret().at(at, what)?;
-                    let copy = secret.clone();
-                    let hash = blocking(move || secrets::hash_secret(&copy))
-                        .await?
-                        .at(at, what)?;
+                    let hash = self.core.auth.hash_secret(&secret).await.at(at, what)?;
                     self.out.generated.push(Generated {
                         sid: sid.to_owned(),
                         secret,

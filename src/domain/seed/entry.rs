@@ -458,12 +458,3 @@ impl Applier<'_> {
         stored != Some(desired)
     }
 }
-
-/// Runs CPU-heavy work (argon2) off the async threads.
-pub(super) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Step<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Refusal::Storage(e.into()))
-}
