@@ -27,6 +27,7 @@ pub struct Config {
     pub body_read_timeout_secs: u64,
     pub webhook_concurrency: usize,
     pub webhook_concurrency_per_target: usize,
+    pub webhook_concurrency_per_account: usize,
 }
 
 /// One environment variable: the config key it sets (`None` for `LOCALTWILIO_CONFIG`, which
@@ -143,6 +144,11 @@ pub const ENV: &[EnvVar] = &[
         "LOCALTWILIO_WEBHOOK_CONCURRENCY_PER_TARGET",
         "webhook_concurrency_per_target",
         "… to one target (an account's webhook URL)",
+    ),
+    var(
+        "LOCALTWILIO_WEBHOOK_CONCURRENCY_PER_ACCOUNT",
+        "webhook_concurrency_per_account",
+        "… for one account, all its targets together",
     ),
 ];
 

@@ -10,8 +10,9 @@
 //!   sent after the restart: delivery is at least once.
 //! - Finished deliveries and their attempts are kept for 24 hours.
 //! - Deliveries never wait on each other: each attempt runs as its own task the moment it is
-//!   claimed, at most `Limits::in_flight` at once and `Limits::per_target` per target (an
-//!   account's URL), and the claim is fair (every target's oldest due delivery first, see
+//!   claimed, at most `Limits::in_flight` at once, `Limits::per_target` per target (an
+//!   account's URL) and `Limits::per_account` per account, and the claim is fair (every
+//!   account's oldest due delivery first, then every target's, see
 //!   `Store::claim_due_deliveries`). A receiver that never answers holds only its own target's
 //!   places, for 5 s each; other targets, and its own retries' schedule, do not wait for it.
 
@@ -46,11 +47,14 @@ pub fn backoff_ms(attempts_so_far: i64) -> i64 {
 }
 
 /// How many attempts may be in flight (`LOCALTWILIO_WEBHOOK_CONCURRENCY`,
-/// `LOCALTWILIO_WEBHOOK_CONCURRENCY_PER_TARGET`).
+/// `…_PER_TARGET`, `…_PER_ACCOUNT`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub in_flight: usize,
     pub per_target: usize,
+    /// All of one account's targets together: a tenant with many black-holed targets holds at
+    /// most this many places, never all of `in_flight`.
+    pub per_account: usize,
 }
 
 pub struct Worker {
@@ -134,6 +138,7 @@ impl Worker {
                 now,
                 now + LEASE_MS,
                 self.limits.per_target as i64,
+                self.limits.per_account as i64,
                 free as i64,
             )
             .await

@@ -120,6 +120,7 @@ impl Server {
             delivery_limits: delivery::Limits {
                 in_flight: config.webhook_concurrency.max(1),
                 per_target: config.webhook_concurrency_per_target.max(1),
+                per_account: config.webhook_concurrency_per_account.max(1),
             },
             state: http::AppState {
                 core,

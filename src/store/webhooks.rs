@@ -98,9 +98,11 @@ pub(crate) async fn enqueue(
 
 impl Store {
     /// Claims deliveries to attempt now, until `lease_until_ms`: pending ones that are due and
-    /// not claimed, at most `per_target` in flight per target (an account's URL, counting the
-    /// claims already held) and `limit` in all. Fair: every target's oldest due delivery comes
-    /// before any target's second. One statement, so two claimers never take the same row.
+    /// not claimed, at most `per_target` in flight per target (an account's URL) and
+    /// `per_account` per account (counting the claims already held), and `limit` in all. Fair:
+    /// every account's oldest due delivery comes before any account's second, and within that
+    /// every target's before any target's second. One statement, so two claimers never take
+    /// the same row.
     ///
     /// The seam for another backend: PostgreSQL would claim with `for update skip locked` on
     /// the candidate rows (window functions cannot be locked, so the ranking moves to a
@@ -110,11 +112,12 @@ impl Store {
         now_ms: i64,
         lease_until_ms: i64,
         per_target: i64,
+        per_account: i64,
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRow>> {
         let mut claimed = sqlx::query_as::<_, DeliveryRow>(
             "with ranked as ( \
-                 select id, next_attempt_at, \
+                 select id, account_sid, next_attempt_at, \
                         coalesce(claimed_until > $1, false) as in_flight, \
                         row_number() over ( \
                             partition by account_sid, url \
@@ -122,11 +125,19 @@ impl Store {
                         ) as place \
                  from webhook_deliveries \
                  where status = 'pending' and (next_attempt_at <= $1 or claimed_until > $1) \
+             ), \
+             within_target as ( \
+                 select id, next_attempt_at, in_flight, place, \
+                        row_number() over ( \
+                            partition by account_sid \
+                            order by case when in_flight then 0 else 1 end, next_attempt_at, id \
+                        ) as account_place \
+                 from ranked where place <= $3 \
              ) \
              update webhook_deliveries set claimed_until = $2 \
              where id in ( \
-                 select id from ranked where not in_flight and place <= $3 \
-                 order by place, next_attempt_at, id limit $4 \
+                 select id from within_target where not in_flight and account_place <= $5 \
+                 order by account_place, place, next_attempt_at, id limit $4 \
              ) and status = 'pending' and (claimed_until is null or claimed_until <= $1) \
              returning id, account_sid, event_type, url, method, params, attempts, next_attempt_at",
         )
@@ -134,6 +145,7 @@ impl Store {
         .bind(lease_until_ms)
         .bind(per_target)
         .bind(limit)
+        .bind(per_account)
         .fetch_all(&self.pool)
         .await?;
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
@@ -246,3 +258,61 @@ pub(crate) use super::query::{
     fetch_sole as account_webhook_in, fetch_sole as service_webhook_in,
     save_sole as save_account_webhook_in, save_sole as save_service_webhook_in,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn queue(store: &Store, account: &str, url: &str, n: usize) {
+        let deliveries: Vec<NewDelivery> = (0..n)
+            .map(|_| NewDelivery {
+                account_sid: account.to_owned(),
+                event_type: "onUserAdded".to_owned(),
+                url: url.to_owned(),
+                method: "POST".to_owned(),
+                params: "[]".to_owned(),
+            })
+            .collect();
+        let mut conn = store.pool.acquire().await.unwrap();
+        enqueue(&mut conn, &deliveries, 0).await.unwrap();
+    }
+
+    /// Issue 15 F3 and its review: one account with many black-holed targets holds at most its
+    /// per-account places (here 6 of 100), each target at most its own (2), and another
+    /// account's delivery is claimed in the same round — also while the first account's
+    /// claims are still held.
+    #[tokio::test]
+    async fn claims_are_capped_per_target_and_per_account_and_fair_between_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_exclusive(&dir.path().join("db"), 0)
+            .await
+            .unwrap();
+        for target in 0..10 {
+            queue(&store, "ACa", &format!("http://hole/{target}"), 5).await;
+        }
+        queue(&store, "ACb", "http://b/", 1).await;
+        let first = store
+            .claim_due_deliveries(1, 60_000, 2, 6, 100)
+            .await
+            .unwrap();
+        let of = |account: &str, claimed: &[DeliveryRow]| {
+            claimed.iter().filter(|d| d.account_sid == account).count()
+        };
+        assert_eq!(of("ACa", &first), 6, "the per-account cap");
+        assert_eq!(of("ACb", &first), 1, "the other account is not crowded out");
+        let mut per_target = std::collections::HashMap::<&str, usize>::new();
+        for d in &first {
+            *per_target.entry(d.url.as_str()).or_default() += 1;
+        }
+        assert!(per_target.values().all(|n| *n <= 2), "{per_target:?}");
+        // A's six are still in flight: nothing more of A, but B's next delivery goes.
+        queue(&store, "ACb", "http://b/", 1).await;
+        let second = store
+            .claim_due_deliveries(2, 60_000, 2, 6, 100)
+            .await
+            .unwrap();
+        assert_eq!(of("ACa", &second), 0);
+        assert_eq!(of("ACb", &second), 1);
+        store.close().await;
+    }
+}
