@@ -66,7 +66,7 @@ pub trait Family {
     }
 }
 
-impl<P: Family> ApiCall<P> {
+impl<P: Family, F> ApiCall<P, F> {
     /// The service the request's path names, or the account's default one.
     pub fn scope(&self) -> Scope<'_> {
         self.path.scope()

@@ -13,7 +13,6 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::TwilioForm,
         paging::{Paging, V1Page},
         routing::routes,
     },
@@ -65,10 +64,8 @@ struct RoleForm {
     permission: Vec<String>,
 }
 
-async fn create_role(
-    call: ApiCall<ListPath>,
-    TwilioForm(form): TwilioForm<RoleForm>,
-) -> Result<Created<RoleResource>> {
+async fn create_role(call: ApiCall<ListPath, RoleForm>) -> Result<Created<RoleResource>> {
+    let (call, form) = call.split_form();
     let input = RoleInput {
         friendly_name: form.friendly_name,
         kind: form.r#type,
@@ -96,10 +93,8 @@ async fn fetch_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<Json<RoleRes
     )))
 }
 
-async fn update_role(
-    call: ApiCall<InstancePath<RoleSid>>,
-    TwilioForm(form): TwilioForm<RoleForm>,
-) -> Result<Json<RoleResource>> {
+async fn update_role(call: ApiCall<InstancePath<RoleSid>, RoleForm>) -> Result<Json<RoleResource>> {
+    let (call, form) = call.split_form();
     let scope = call.scope();
     let (_, role) = roles::update_role(
         &call.core,

@@ -12,7 +12,7 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::{TwilioForm, required},
+        extract::required,
         paging::{Paging, V1Page},
         routing::routes,
         urls::{Links, links},
@@ -75,11 +75,8 @@ struct ServiceForm {
     friendly_name: Option<String>,
 }
 
-async fn create_service(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<ServiceForm>,
-) -> Result<Created<ServiceResource>> {
-    let name = required(form.friendly_name, "FriendlyName")?;
+async fn create_service(call: ApiCall<(), ServiceForm>) -> Result<Created<ServiceResource>> {
+    let name = required(call.form.friendly_name, "FriendlyName")?;
     let service = services::create_service(&call.core, &call.principal, &name).await?;
     created(ServiceResource::new(service, &call.base))
 }

@@ -14,7 +14,6 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Created, created},
-        extract::TwilioForm,
         paging::{Paging, V1Page},
         routing::routes,
         urls::{Links, links},
@@ -93,9 +92,9 @@ impl UserForm {
 // `WebhookEnabled` comes first in these handlers: the header is judged before the path.
 async fn create_user(
     WebhookEnabled(webhooks): WebhookEnabled,
-    call: ApiCall<ListPath>,
-    TwilioForm(form): TwilioForm<UserForm>,
+    call: ApiCall<ListPath, UserForm>,
 ) -> Result<Created<UserResource>> {
+    let (call, form) = call.split_form();
     let (identity, input) = form.input();
     let scope = call.scope();
     let (_, user) = users::create_user(
@@ -129,9 +128,9 @@ async fn fetch_user(call: ApiCall<InstancePath<String>>) -> Result<Json<UserReso
 
 async fn update_user(
     WebhookEnabled(webhooks): WebhookEnabled,
-    call: ApiCall<InstancePath<String>>,
-    TwilioForm(form): TwilioForm<UserForm>,
+    call: ApiCall<InstancePath<String>, UserForm>,
 ) -> Result<Json<UserResource>> {
+    let (call, form) = call.split_form();
     let (_, input) = form.input();
     let (scope, sid) = (call.scope(), &call.path.sid);
     let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
