@@ -26,6 +26,9 @@ use crate::{
 /// What a create answers: 201 and the new resource.
 pub type Created<T> = (StatusCode, Json<T>);
 
+/// What a v1/v2 list answers: a page of wire structs (see `ApiCall::v1_list`).
+pub type Listed<T> = Json<V1Page<T>>;
+
 /// A create's answer for `resource`.
 pub fn created<T>(resource: T) -> Result<Created<T>> {
     Ok((StatusCode::CREATED, Json(resource)))
@@ -111,7 +114,7 @@ impl<P, F> ApiCall<P, F> {
         path: &str,
         page: Page<T>,
         wire: impl Fn(T, &str) -> W,
-    ) -> Result<Json<V1Page<W>>> {
+    ) -> Result<Listed<W>> {
         let page = page.map(|item| wire(item, &self.base));
         Ok(Json(v1_list(key, page, &self.base, path)))
     }

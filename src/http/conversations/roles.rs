@@ -12,8 +12,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -72,13 +72,13 @@ async fn create_role(call: ApiCall<ListPath, RoleForm>) -> Result<Created<RoleRe
         permissions: form.permission,
     };
     let (_, role) = roles::create_role(&call.core, &call.principal, call.scope(), input).await?;
-    created(RoleResource::new(&call.family_url(&role.service_sid), role))
+    created(call.family_resource(role, RoleResource::new))
 }
 
 async fn list_roles(
     call: ApiCall<ListPath>,
     Paging(request): Paging<MAX_PAGE>,
-) -> Result<Json<V1Page<RoleResource>>> {
+) -> Result<Listed<RoleResource>> {
     let (service, page) =
         roles::list_roles(&call.core, &call.principal, call.scope(), request).await?;
     call.family_list("roles", &service.sid, "/Roles", page, RoleResource::new)
@@ -87,10 +87,7 @@ async fn list_roles(
 async fn fetch_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<Json<RoleResource>> {
     let (_, role) =
         roles::fetch_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
-    Ok(Json(RoleResource::new(
-        &call.family_url(&role.service_sid),
-        role,
-    )))
+    Ok(Json(call.family_resource(role, RoleResource::new)))
 }
 
 async fn update_role(call: ApiCall<InstancePath<RoleSid>, RoleForm>) -> Result<Json<RoleResource>> {
@@ -104,10 +101,7 @@ async fn update_role(call: ApiCall<InstancePath<RoleSid>, RoleForm>) -> Result<J
         form.permission,
     )
     .await?;
-    Ok(Json(RoleResource::new(
-        &call.family_url(&role.service_sid),
-        role,
-    )))
+    Ok(Json(call.family_resource(role, RoleResource::new)))
 }
 
 async fn delete_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<StatusCode> {

@@ -11,9 +11,9 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
+        call::{ApiCall, Created, Listed, created},
         extract::required,
-        paging::{Paging, V1Page},
+        paging::Paging,
         routing::routes,
         urls::{Links, links},
     },
@@ -84,7 +84,7 @@ async fn create_service(call: ApiCall<(), ServiceForm>) -> Result<Created<Servic
 async fn list_services(
     call: ApiCall,
     Paging(request): Paging<MAX_SERVICES_PAGE>,
-) -> Result<Json<V1Page<ServiceResource>>> {
+) -> Result<Listed<ServiceResource>> {
     let page = services::list_services(&call.core, &call.principal, request).await?;
     call.v1_list("services", "/v1/Services", page, ServiceResource::new)
 }

@@ -13,8 +13,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
         urls::{Links, links},
     },
@@ -106,13 +106,13 @@ async fn create_user(
         webhooks,
     )
     .await?;
-    created(UserResource::new(&call.family_url(&user.service_sid), user))
+    created(call.family_resource(user, UserResource::new))
 }
 
 async fn list_users(
     call: ApiCall<ListPath>,
     Paging(request): Paging<MAX_PAGE>,
-) -> Result<Json<V1Page<UserResource>>> {
+) -> Result<Listed<UserResource>> {
     let (service, page) =
         users::list_users(&call.core, &call.principal, call.scope(), request).await?;
     call.family_list("users", &service.sid, "/Users", page, UserResource::new)
@@ -120,10 +120,7 @@ async fn list_users(
 
 async fn fetch_user(call: ApiCall<InstancePath<String>>) -> Result<Json<UserResource>> {
     let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
-    Ok(Json(UserResource::new(
-        &call.family_url(&user.service_sid),
-        user,
-    )))
+    Ok(Json(call.family_resource(user, UserResource::new)))
 }
 
 async fn update_user(
@@ -134,10 +131,7 @@ async fn update_user(
     let (_, input) = form.input();
     let (scope, sid) = (call.scope(), &call.path.sid);
     let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
-    Ok(Json(UserResource::new(
-        &call.family_url(&user.service_sid),
-        user,
-    )))
+    Ok(Json(call.family_resource(user, UserResource::new)))
 }
 
 async fn delete_user(

@@ -17,8 +17,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
         urls::{Links, links},
     },
@@ -146,7 +146,7 @@ async fn create_flow(call: ApiCall<(), FlowForm>) -> Result<Created<FlowResource
     created(FlowResource::new(flow, &call.base))
 }
 
-async fn list_flows(call: ApiCall, Paging(request): Paging) -> Result<Json<V1Page<FlowResource>>> {
+async fn list_flows(call: ApiCall, Paging(request): Paging) -> Result<Listed<FlowResource>> {
     let page = flows::list(&call.core, &call.principal, request).await?;
     call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }

@@ -13,8 +13,8 @@ use crate::{
     },
     error::{Error, Result},
     http::{
-        call::{ApiCall, Created, created},
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -76,10 +76,7 @@ async fn create_end_user(call: ApiCall<(), EndUserForm>) -> Result<Created<EndUs
     created(EndUserResource::new(user, &call.base))
 }
 
-async fn list_end_users(
-    call: ApiCall,
-    Paging(request): Paging,
-) -> Result<Json<V1Page<EndUserResource>>> {
+async fn list_end_users(call: ApiCall, Paging(request): Paging) -> Result<Listed<EndUserResource>> {
     let page = end_users::list(&call.core, &call.principal, request).await?;
     call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
 }
