@@ -1,8 +1,8 @@
 //! `ApiCall`: what every Twilio handler starts from — the domain core, the authenticated
 //! caller, the scheme+host for v1/v2 URLs (see `urls`), the typed path and, for a write, its
 //! form — taken by one extractor, so a handler's signature names only what is its own (path,
-//! form, paging); and the answers handlers share (`Created`, `ApiCall::v1_list`). Imports
-//! `extract`, `paging`, `state` and `urls`; only resource files import it.
+//! form, paging); and the answers handlers share (`Created`, `Listed`, `ApiCall::v1_list`).
+//! Imports `extract`, `paging`, `state` and `urls`; only resource files import it.
 
 use axum::{
     Json,
