@@ -6,8 +6,8 @@ use axum::{Json, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    call::{ApiCall, Created, created},
-    extract::{TwilioForm, TwilioQuery},
+    call::{ApiCall, Created, NoForm, created},
+    extract::TwilioQuery,
     paging::{PagingParams, SPEC_MAX_PAGE_SIZE, V2010Page, v2010_list},
     urls::{Links, links},
 };
@@ -90,17 +90,14 @@ struct AccountForm {
     status: Option<String>,
 }
 
-async fn create_account(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<AccountForm>,
-) -> Result<Created<AccountResource>> {
+async fn create_account(call: ApiCall<(), AccountForm>) -> Result<Created<AccountResource>> {
     let account =
-        accounts::create_subaccount(&call.core, &call.principal, form.friendly_name).await?;
+        accounts::create_subaccount(&call.core, &call.principal, call.form.friendly_name).await?;
     created(account.into())
 }
 
 /// `/Accounts/{Sid}.json`.
-type AccountCall = ApiCall<JsonSuffixed<AccountSid>>;
+type AccountCall<F = NoForm> = ApiCall<JsonSuffixed<AccountSid>, F>;
 
 async fn fetch_account(call: AccountCall) -> Result<Json<AccountResource>> {
     call.principal.require_account_credential()?;
@@ -109,19 +106,23 @@ async fn fetch_account(call: AccountCall) -> Result<Json<AccountResource>> {
     Ok(Json(account.into()))
 }
 
-async fn update_account(
-    call: AccountCall,
-    TwilioForm(form): TwilioForm<AccountForm>,
-) -> Result<Json<AccountResource>> {
+async fn update_account(call: AccountCall<AccountForm>) -> Result<Json<AccountResource>> {
     call.principal.require_account_credential()?;
     let JsonSuffixed(sid) = &call.path;
-    let status = form
+    let status = call
+        .form
         .status
         .as_deref()
         .map(AccountStatus::parse)
         .transpose()?;
-    let account =
-        accounts::update(&call.core, &call.principal, sid, form.friendly_name, status).await?;
+    let account = accounts::update(
+        &call.core,
+        &call.principal,
+        sid,
+        call.form.friendly_name,
+        status,
+    )
+    .await?;
     Ok(Json(account.into()))
 }
 

@@ -5,8 +5,8 @@ use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    call::{ApiCall, Created, created},
-    extract::{TwilioForm, TwilioQuery},
+    call::{ApiCall, Created, NoForm, created},
+    extract::TwilioQuery,
     paging::{PagingParams, SPEC_MAX_PAGE_SIZE, V2010Page, v2010_list},
 };
 use crate::{
@@ -56,13 +56,15 @@ struct KeyForm {
     friendly_name: Option<String>,
 }
 
-async fn create_key(
-    call: ApiCall<AccountSid>,
-    TwilioForm(form): TwilioForm<KeyForm>,
-) -> Result<Created<KeyResource>> {
+async fn create_key(call: ApiCall<AccountSid, KeyForm>) -> Result<Created<KeyResource>> {
     call.principal.require_account_credential()?;
-    let (key, secret) =
-        keys::create(&call.core, &call.principal, &call.path, form.friendly_name).await?;
+    let (key, secret) = keys::create(
+        &call.core,
+        &call.principal,
+        &call.path,
+        call.form.friendly_name,
+    )
+    .await?;
     let body = KeyResource {
         secret: Some(secret),
         ..key.into()
@@ -88,7 +90,7 @@ async fn list_keys(
 }
 
 /// `/Accounts/{AccountSid}/Keys/{Sid}.json`.
-type KeyCall = ApiCall<(AccountSid, JsonSuffixed<KeySid>)>;
+type KeyCall<F = NoForm> = ApiCall<(AccountSid, JsonSuffixed<KeySid>), F>;
 
 async fn fetch_key(call: KeyCall) -> Result<Json<KeyResource>> {
     call.principal.require_account_credential()?;
@@ -97,10 +99,7 @@ async fn fetch_key(call: KeyCall) -> Result<Json<KeyResource>> {
     Ok(Json(key.into()))
 }
 
-async fn update_key(
-    call: KeyCall,
-    TwilioForm(form): TwilioForm<KeyForm>,
-) -> Result<Json<KeyResource>> {
+async fn update_key(call: KeyCall<KeyForm>) -> Result<Json<KeyResource>> {
     call.principal.require_account_credential()?;
     let (account, JsonSuffixed(sid)) = &call.path;
     let key = keys::update(
@@ -108,7 +107,7 @@ async fn update_key(
         &call.principal,
         account,
         sid,
-        form.friendly_name,
+        call.form.friendly_name,
     )
     .await?;
     Ok(Json(key.into()))

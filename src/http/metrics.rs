@@ -24,7 +24,7 @@ use prometheus_client::{
         gauge::Gauge,
         histogram::Histogram,
     },
-    registry::{Registry, Unit},
+    registry::{Metric, Registry, Unit},
 };
 
 use crate::{
@@ -121,49 +121,53 @@ pub struct Metrics {
 impl Metrics {
     pub fn new(core: &Core) -> Self {
         let mut registry = Registry::with_prefix("localtwilio");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let requests = registered(
+            &mut registry,
             "http_requests",
             "HTTP requests by method, route template and status",
-            requests.clone(),
+            None,
+            Family::<RequestLabels, Counter>::default(),
         );
-        let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram,
-        );
-        registry.register_with_unit(
+        let latency = registered(
+            &mut registry,
             "http_request_duration",
             "Time from request to response, by route template",
-            Unit::Seconds,
-            latency.clone(),
+            Some(Unit::Seconds),
+            Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            ),
         );
         registry.register_collector(Box::new(CoreCounters {
             auth: Arc::clone(&core.auth),
             delivery: Arc::clone(&core.delivery),
         }));
-        let auth_refused = Counter::default();
-        registry.register(
+        let auth_refused = registered(
+            &mut registry,
             "auth_refused",
             "Requests refused by authentication (401 or 429), every one whether logged or not",
-            auth_refused.clone(),
+            None,
+            Counter::default(),
         );
-        let auth_refused_unlogged = Counter::default();
-        registry.register(
+        let auth_refused_unlogged = registered(
+            &mut registry,
             "auth_refused_unlogged",
             "Refused requests whose log line was suppressed by the log rate bound",
-            auth_refused_unlogged.clone(),
+            None,
+            Counter::default(),
         );
-        let webhook_queue_depth = Gauge::default();
-        registry.register(
+        let webhook_queue_depth = registered(
+            &mut registry,
             "webhook_queue_depth",
             "Webhook deliveries waiting to be sent",
-            webhook_queue_depth.clone(),
+            None,
+            Gauge::default(),
         );
-        let database_size = Gauge::default();
-        registry.register_with_unit(
+        let database_size = registered(
+            &mut registry,
             "database_size",
             "Size of the SQLite database (pages in use)",
-            Unit::Bytes,
-            database_size.clone(),
+            Some(Unit::Bytes),
+            Gauge::default(),
         );
         Self {
             registry,
@@ -208,6 +212,22 @@ impl Metrics {
             self.auth_refused_unlogged.inc();
         }
     }
+}
+
+/// `metric` registered in `registry` as `name` (in `unit`, if it has one), and its handle: a
+/// clone sharing the registered metric's value.
+fn registered<M: Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    unit: Option<Unit>,
+    metric: M,
+) -> M {
+    match unit {
+        Some(unit) => registry.register_with_unit(name, help, unit, metric.clone()),
+        None => registry.register(name, help, metric.clone()),
+    }
+    metric
 }
 
 /// The counters the domain keeps (authentication, webhook delivery), read at each scrape.

@@ -15,7 +15,7 @@ use crate::{
     error::Result,
     http::{
         call::ApiCall,
-        extract::{TwilioForm, true_or_false},
+        extract::true_or_false,
         routing::routes,
         urls::{Links, links},
     },
@@ -110,14 +110,13 @@ async fn fetch_configuration(call: ApiCall) -> Result<Json<ConfigurationResource
 }
 
 async fn update_configuration(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<ConfigForm>,
+    call: ApiCall<(), ConfigForm>,
 ) -> Result<Json<ConfigurationResource>> {
     let input = ConfigInput {
-        default_chat_service_sid: form.default_chat_service_sid,
-        default_messaging_service_sid: form.default_messaging_service_sid,
-        default_inactive_timer: form.default_inactive_timer,
-        default_closed_timer: form.default_closed_timer,
+        default_chat_service_sid: call.form.default_chat_service_sid,
+        default_messaging_service_sid: call.form.default_messaging_service_sid,
+        default_inactive_timer: call.form.default_inactive_timer,
+        default_closed_timer: call.form.default_closed_timer,
     };
     let config = rules::update_configuration(&call.core, &call.principal, input).await?;
     Ok(Json(ConfigurationResource::new(config, &call.base)))
@@ -140,17 +139,16 @@ async fn fetch_service_configuration(
 }
 
 async fn update_service_configuration(
-    call: ApiCall<ServiceSid>,
-    TwilioForm(form): TwilioForm<ServiceConfigForm>,
+    call: ApiCall<ServiceSid, ServiceConfigForm>,
 ) -> Result<Json<ServiceConfigurationResource>> {
     let reachability = true_or_false(
-        form.reachability_enabled.as_deref(),
+        call.form.reachability_enabled.as_deref(),
         "parameter ReachabilityEnabled",
     )?;
     let input = ServiceConfigInput {
-        default_chat_service_role_sid: form.default_chat_service_role_sid,
-        default_conversation_role_sid: form.default_conversation_role_sid,
-        default_conversation_creator_role_sid: form.default_conversation_creator_role_sid,
+        default_chat_service_role_sid: call.form.default_chat_service_role_sid,
+        default_conversation_role_sid: call.form.default_conversation_role_sid,
+        default_conversation_creator_role_sid: call.form.default_conversation_creator_role_sid,
         reachability_enabled: reachability,
     };
     let service =

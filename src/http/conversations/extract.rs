@@ -6,13 +6,21 @@
 //! account's default service, `/v1/Services/{ServiceSid}/…` on the one named. The only
 //! difference is whether the route has a `ServiceSid`, which `url`/`links` then follow.
 
-use axum::{Json, Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
+use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::MethodRouter};
 use serde::Deserialize;
 
 use crate::{
-    domain::{conversations::Scope, paging::Page, sid::ServiceSid},
+    domain::{
+        conversations::{Role, Scope, User},
+        paging::Page,
+        sid::ServiceSid,
+    },
     error::{Error, Result},
-    http::{call::ApiCall, extract::true_or_false, paging::V1Page, state::AppState},
+    http::{
+        call::{ApiCall, Listed},
+        extract::true_or_false,
+        state::AppState,
+    },
 };
 
 /// Spec maximum `PageSize` of Roles, Users and User Conversations (Services: 100).
@@ -66,7 +74,7 @@ pub trait Family {
     }
 }
 
-impl<P: Family> ApiCall<P> {
+impl<P: Family, F> ApiCall<P, F> {
     /// The service the request's path names, or the account's default one.
     pub fn scope(&self) -> Scope<'_> {
         self.path.scope()
@@ -78,6 +86,12 @@ impl<P: Family> ApiCall<P> {
         format!("{}{}", self.base, self.path.family_path(service_sid))
     }
 
+    /// `item`'s wire struct, built by `wire` from the family URL of the item's service: what
+    /// create, fetch and update answer.
+    pub fn family_resource<T: InService, W>(&self, item: T, wire: impl FnOnce(&str, T) -> W) -> W {
+        wire(&self.family_url(item.service_sid()), item)
+    }
+
     /// The list at `{family}{tail}` in the family the request used, each item turned into its
     /// wire struct by `wire` from the family URL (see `family_url`) and the item.
     pub fn family_list<T, W>(
@@ -87,10 +101,27 @@ impl<P: Family> ApiCall<P> {
         tail: &str,
         page: Page<T>,
         wire: impl Fn(&str, T) -> W,
-    ) -> Result<Json<V1Page<W>>> {
+    ) -> Result<Listed<W>> {
         let family_url = self.family_url(service_sid);
         let list_path = format!("{}{tail}", self.path.family_path(service_sid));
         self.v1_list(key, &list_path, page, |item, _| wire(&family_url, item))
+    }
+}
+
+/// A resource that lives in one service (a role, a user): its URLs follow the family.
+pub trait InService {
+    fn service_sid(&self) -> &ServiceSid;
+}
+
+impl InService for Role {
+    fn service_sid(&self) -> &ServiceSid {
+        &self.service_sid
+    }
+}
+
+impl InService for User {
+    fn service_sid(&self) -> &ServiceSid {
+        &self.service_sid
     }
 }
 

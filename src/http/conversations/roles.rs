@@ -12,9 +12,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        extract::TwilioForm,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -65,23 +64,21 @@ struct RoleForm {
     permission: Vec<String>,
 }
 
-async fn create_role(
-    call: ApiCall<ListPath>,
-    TwilioForm(form): TwilioForm<RoleForm>,
-) -> Result<Created<RoleResource>> {
+async fn create_role(call: ApiCall<ListPath, RoleForm>) -> Result<Created<RoleResource>> {
+    let (call, form) = call.split_form();
     let input = RoleInput {
         friendly_name: form.friendly_name,
         kind: form.r#type,
         permissions: form.permission,
     };
     let (_, role) = roles::create_role(&call.core, &call.principal, call.scope(), input).await?;
-    created(RoleResource::new(&call.family_url(&role.service_sid), role))
+    created(call.family_resource(role, RoleResource::new))
 }
 
 async fn list_roles(
     call: ApiCall<ListPath>,
     Paging(request): Paging<MAX_PAGE>,
-) -> Result<Json<V1Page<RoleResource>>> {
+) -> Result<Listed<RoleResource>> {
     let (service, page) =
         roles::list_roles(&call.core, &call.principal, call.scope(), request).await?;
     call.family_list("roles", &service.sid, "/Roles", page, RoleResource::new)
@@ -90,16 +87,11 @@ async fn list_roles(
 async fn fetch_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<Json<RoleResource>> {
     let (_, role) =
         roles::fetch_role(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
-    Ok(Json(RoleResource::new(
-        &call.family_url(&role.service_sid),
-        role,
-    )))
+    Ok(Json(call.family_resource(role, RoleResource::new)))
 }
 
-async fn update_role(
-    call: ApiCall<InstancePath<RoleSid>>,
-    TwilioForm(form): TwilioForm<RoleForm>,
-) -> Result<Json<RoleResource>> {
+async fn update_role(call: ApiCall<InstancePath<RoleSid>, RoleForm>) -> Result<Json<RoleResource>> {
+    let (call, form) = call.split_form();
     let scope = call.scope();
     let (_, role) = roles::update_role(
         &call.core,
@@ -109,10 +101,7 @@ async fn update_role(
         form.permission,
     )
     .await?;
-    Ok(Json(RoleResource::new(
-        &call.family_url(&role.service_sid),
-        role,
-    )))
+    Ok(Json(call.family_resource(role, RoleResource::new)))
 }
 
 async fn delete_role(call: ApiCall<InstancePath<RoleSid>>) -> Result<StatusCode> {

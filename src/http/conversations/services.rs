@@ -11,9 +11,9 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        extract::{TwilioForm, required},
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        extract::required,
+        paging::Paging,
         routing::routes,
         urls::{Links, links},
     },
@@ -75,11 +75,8 @@ struct ServiceForm {
     friendly_name: Option<String>,
 }
 
-async fn create_service(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<ServiceForm>,
-) -> Result<Created<ServiceResource>> {
-    let name = required(form.friendly_name, "FriendlyName")?;
+async fn create_service(call: ApiCall<(), ServiceForm>) -> Result<Created<ServiceResource>> {
+    let name = required(call.form.friendly_name, "FriendlyName")?;
     let service = services::create_service(&call.core, &call.principal, &name).await?;
     created(ServiceResource::new(service, &call.base))
 }
@@ -87,7 +84,7 @@ async fn create_service(
 async fn list_services(
     call: ApiCall,
     Paging(request): Paging<MAX_SERVICES_PAGE>,
-) -> Result<Json<V1Page<ServiceResource>>> {
+) -> Result<Listed<ServiceResource>> {
     let page = services::list_services(&call.core, &call.principal, request).await?;
     call.v1_list("services", "/v1/Services", page, ServiceResource::new)
 }

@@ -2,7 +2,7 @@
 //! yet: the user's list is a correct empty page, so `links.user_conversations` resolves
 //! *(ours)*. The user must exist.
 
-use axum::{Json, routing::get};
+use axum::routing::get;
 use serde::Serialize;
 
 use super::extract::{InstancePath, MAX_PAGE};
@@ -10,9 +10,9 @@ use crate::{
     domain::{conversations::users, paging::Page},
     error::Result,
     http::{
-        call::ApiCall,
+        call::{ApiCall, Listed},
         extract::TwilioQuery,
-        paging::{PagingParams, V1Page},
+        paging::PagingParams,
         routing::routes,
     },
 };
@@ -30,7 +30,7 @@ enum UserConversationResource {}
 async fn list_user_conversations(
     call: ApiCall<InstancePath<String>>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<V1Page<UserConversationResource>>> {
+) -> Result<Listed<UserConversationResource>> {
     let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
     let page: Page<UserConversationResource> =
         Page::from_rows(paging.request(MAX_PAGE)?, Vec::new(), |_| 0);

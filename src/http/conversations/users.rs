@@ -13,9 +13,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        extract::TwilioForm,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
         urls::{Links, links},
     },
@@ -93,9 +92,9 @@ impl UserForm {
 // `WebhookEnabled` comes first in these handlers: the header is judged before the path.
 async fn create_user(
     WebhookEnabled(webhooks): WebhookEnabled,
-    call: ApiCall<ListPath>,
-    TwilioForm(form): TwilioForm<UserForm>,
+    call: ApiCall<ListPath, UserForm>,
 ) -> Result<Created<UserResource>> {
+    let (call, form) = call.split_form();
     let (identity, input) = form.input();
     let scope = call.scope();
     let (_, user) = users::create_user(
@@ -107,13 +106,13 @@ async fn create_user(
         webhooks,
     )
     .await?;
-    created(UserResource::new(&call.family_url(&user.service_sid), user))
+    created(call.family_resource(user, UserResource::new))
 }
 
 async fn list_users(
     call: ApiCall<ListPath>,
     Paging(request): Paging<MAX_PAGE>,
-) -> Result<Json<V1Page<UserResource>>> {
+) -> Result<Listed<UserResource>> {
     let (service, page) =
         users::list_users(&call.core, &call.principal, call.scope(), request).await?;
     call.family_list("users", &service.sid, "/Users", page, UserResource::new)
@@ -121,24 +120,18 @@ async fn list_users(
 
 async fn fetch_user(call: ApiCall<InstancePath<String>>) -> Result<Json<UserResource>> {
     let user = users::fetch_user(&call.core, &call.principal, call.scope(), &call.path.sid).await?;
-    Ok(Json(UserResource::new(
-        &call.family_url(&user.service_sid),
-        user,
-    )))
+    Ok(Json(call.family_resource(user, UserResource::new)))
 }
 
 async fn update_user(
     WebhookEnabled(webhooks): WebhookEnabled,
-    call: ApiCall<InstancePath<String>>,
-    TwilioForm(form): TwilioForm<UserForm>,
+    call: ApiCall<InstancePath<String>, UserForm>,
 ) -> Result<Json<UserResource>> {
+    let (call, form) = call.split_form();
     let (_, input) = form.input();
     let (scope, sid) = (call.scope(), &call.path.sid);
     let user = users::update_user(&call.core, &call.principal, scope, sid, input, webhooks).await?;
-    Ok(Json(UserResource::new(
-        &call.family_url(&user.service_sid),
-        user,
-    )))
+    Ok(Json(call.family_resource(user, UserResource::new)))
 }
 
 async fn delete_user(

@@ -10,7 +10,7 @@ use crate::{
         sid::{AccountSid, ServiceSid},
     },
     error::Result,
-    http::{call::ApiCall, extract::TwilioForm, routing::routes},
+    http::{call::ApiCall, routing::routes},
 };
 
 routes! {
@@ -105,10 +105,10 @@ async fn fetch_account_webhook(call: ApiCall) -> Result<Json<AccountWebhookResou
 }
 
 async fn update_account_webhook(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<WebhookForm>,
+    call: ApiCall<(), WebhookForm>,
 ) -> Result<Json<AccountWebhookResource>> {
-    let target = webhooks::update_account_config(&call.core, &call.principal, form.into()).await?;
+    let target =
+        webhooks::update_account_config(&call.core, &call.principal, call.form.into()).await?;
     Ok(Json(AccountWebhookResource::new(target, &call.base)))
 }
 
@@ -118,11 +118,10 @@ async fn fetch_service_webhook(call: ApiCall<ServiceSid>) -> Result<Json<Service
 }
 
 async fn update_service_webhook(
-    call: ApiCall<ServiceSid>,
-    TwilioForm(form): TwilioForm<WebhookForm>,
+    call: ApiCall<ServiceSid, WebhookForm>,
 ) -> Result<Json<ServiceWebhookResource>> {
     let target =
-        webhooks::update_service_config(&call.core, &call.principal, &call.path, form.into())
+        webhooks::update_service_config(&call.core, &call.principal, &call.path, call.form.into())
             .await?;
     Ok(Json(ServiceWebhookResource::new(target, &call.base)))
 }

@@ -1,7 +1,7 @@
 //! `GET /v2/Flows/{Sid}/Executions`: always an empty page, so that `links.executions` resolves
 //! (executions are not emulated, see `domain::studio::executions`).
 
-use axum::{Json, routing::get};
+use axum::routing::get;
 use serde::Serialize;
 
 use crate::{
@@ -11,8 +11,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Listed},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -38,7 +38,7 @@ impl From<Execution> for ExecutionResource {
 async fn list_executions(
     call: ApiCall<FlowSid>,
     Paging(request): Paging<MAX_PAGE_SIZE>,
-) -> Result<Json<V1Page<ExecutionResource>>> {
+) -> Result<Listed<ExecutionResource>> {
     let page = executions::list(&call.core, &call.principal, &call.path, request).await?;
     let list_path = format!("/v2/Flows/{}/Executions", call.path);
     call.v1_list("executions", &list_path, page, |execution, _| {

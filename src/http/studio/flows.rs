@@ -17,9 +17,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::{ApiCall, Created, created},
-        extract::TwilioForm,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
         urls::{Links, links},
     },
@@ -142,15 +141,12 @@ impl FlowForm {
     }
 }
 
-async fn create_flow(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<FlowForm>,
-) -> Result<Created<FlowResource>> {
-    let flow = flows::create(&call.core, &call.principal, form.complete()?).await?;
+async fn create_flow(call: ApiCall<(), FlowForm>) -> Result<Created<FlowResource>> {
+    let flow = flows::create(&call.core, &call.principal, call.form.complete()?).await?;
     created(FlowResource::new(flow, &call.base))
 }
 
-async fn list_flows(call: ApiCall, Paging(request): Paging) -> Result<Json<V1Page<FlowResource>>> {
+async fn list_flows(call: ApiCall, Paging(request): Paging) -> Result<Listed<FlowResource>> {
     let page = flows::list(&call.core, &call.principal, request).await?;
     call.v1_list("flows", "/v2/Flows", page, FlowResource::list_item)
 }
@@ -160,13 +156,10 @@ async fn fetch_flow(call: ApiCall<FlowSid>) -> Result<Json<FlowResource>> {
     Ok(Json(FlowResource::new(flow, &call.base)))
 }
 
-async fn update_flow(
-    call: ApiCall<FlowSid>,
-    TwilioForm(form): TwilioForm<FlowForm>,
-) -> Result<Json<FlowResource>> {
+async fn update_flow(call: ApiCall<FlowSid, FlowForm>) -> Result<Json<FlowResource>> {
     // The update answers "no such flow" itself; only refused parameters look the flow up first,
     // so an unknown flow is 404 before its parameters are judged.
-    let changes = match form.changes() {
+    let changes = match call.form.changes() {
         Ok(changes) => changes,
         Err(refused) => {
             require_flow(&call.core, &call.principal, &call.path).await?;

@@ -12,8 +12,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Listed},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -83,7 +83,7 @@ impl RevisionResource {
 async fn list_revisions(
     call: ApiCall<FlowSid>,
     Paging(request): Paging,
-) -> Result<Json<V1Page<RevisionResource>>> {
+) -> Result<Listed<RevisionResource>> {
     let page = revisions::list(&call.core, &call.principal, &call.path, request).await?;
     let list_path = format!("/v2/Flows/{}/Revisions", call.path);
     call.v1_list("revisions", &list_path, page, RevisionResource::list_item)

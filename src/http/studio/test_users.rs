@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::{sid::FlowSid, studio::test_users},
     error::Result,
-    http::{call::ApiCall, extract::TwilioForm, routing::routes},
+    http::{call::ApiCall, routing::routes},
 };
 
 routes! {
@@ -44,10 +44,14 @@ struct TestUsersForm {
 }
 
 async fn update_test_users(
-    call: ApiCall<FlowSid>,
-    TwilioForm(form): TwilioForm<TestUsersForm>,
+    call: ApiCall<FlowSid, TestUsersForm>,
 ) -> Result<Json<TestUsersResource>> {
-    let users =
-        test_users::replace(&call.core, &call.principal, &call.path, form.test_users).await?;
+    let users = test_users::replace(
+        &call.core,
+        &call.principal,
+        &call.path,
+        call.form.test_users,
+    )
+    .await?;
     Ok(Json(TestUsersResource::new(call.path, users, &call.base)))
 }

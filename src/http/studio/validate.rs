@@ -7,8 +7,7 @@ use super::flows::FlowForm;
 use crate::{
     domain::studio::validate::validate,
     error::Result,
-    http::extract::{Authed, TwilioForm},
-    http::routing::routes,
+    http::{call::ApiCall, routing::routes},
 };
 
 routes! {
@@ -22,11 +21,8 @@ struct ValidateResource {
 }
 
 /// The parameters create takes, checked as create checks them, without storing anything.
-async fn validate_flow(
-    Authed(_): Authed,
-    TwilioForm(form): TwilioForm<FlowForm>,
-) -> Result<Json<ValidateResource>> {
-    let flow = form.complete()?;
+async fn validate_flow(call: ApiCall<(), FlowForm>) -> Result<Json<ValidateResource>> {
+    let flow = call.form.complete()?;
     validate(
         &flow.friendly_name,
         &flow.definition,

@@ -11,8 +11,8 @@ use crate::{
     },
     error::Result,
     http::{
-        call::ApiCall,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Listed},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -47,7 +47,7 @@ impl EndUserTypeResource {
 async fn list_end_user_types(
     call: ApiCall,
     Paging(request): Paging,
-) -> Result<Json<V1Page<EndUserTypeResource>>> {
+) -> Result<Listed<EndUserTypeResource>> {
     let page = end_user_types::list(&call.core, request).await?;
     call.v1_list(
         "end_user_types",

@@ -13,9 +13,8 @@ use crate::{
     },
     error::{Error, Result},
     http::{
-        call::{ApiCall, Created, created},
-        extract::TwilioForm,
-        paging::{Paging, V1Page},
+        call::{ApiCall, Created, Listed, created},
+        paging::Paging,
         routing::routes,
     },
 };
@@ -62,13 +61,10 @@ struct EndUserForm {
     attributes: Option<String>,
 }
 
-async fn create_end_user(
-    call: ApiCall,
-    TwilioForm(form): TwilioForm<EndUserForm>,
-) -> Result<Created<EndUserResource>> {
-    let friendly_name = required(form.friendly_name, "FriendlyName")?;
-    let kind = required(form.r#type, "Type")?;
-    let attributes = form.attributes.as_deref();
+async fn create_end_user(call: ApiCall<(), EndUserForm>) -> Result<Created<EndUserResource>> {
+    let friendly_name = required(call.form.friendly_name, "FriendlyName")?;
+    let kind = required(call.form.r#type, "Type")?;
+    let attributes = call.form.attributes.as_deref();
     let user = end_users::create(
         &call.core,
         &call.principal,
@@ -80,10 +76,7 @@ async fn create_end_user(
     created(EndUserResource::new(user, &call.base))
 }
 
-async fn list_end_users(
-    call: ApiCall,
-    Paging(request): Paging,
-) -> Result<Json<V1Page<EndUserResource>>> {
+async fn list_end_users(call: ApiCall, Paging(request): Paging) -> Result<Listed<EndUserResource>> {
     let page = end_users::list(&call.core, &call.principal, request).await?;
     call.v1_list("results", "/v1/EndUsers", page, EndUserResource::new)
 }
@@ -93,19 +86,16 @@ async fn fetch_end_user(call: ApiCall<EndUserSid>) -> Result<Json<EndUserResourc
     Ok(Json(EndUserResource::new(user, &call.base)))
 }
 
-async fn update_end_user(
-    call: ApiCall<EndUserSid>,
-    TwilioForm(form): TwilioForm<EndUserForm>,
-) -> Result<Json<EndUserResource>> {
+async fn update_end_user(call: ApiCall<EndUserSid, EndUserForm>) -> Result<Json<EndUserResource>> {
     end_users::fetch(&call.core, &call.principal, &call.path).await?;
     // UpdateEndUser takes only FriendlyName and Attributes: the type is fixed at creation.
-    if form.r#type.is_some() {
+    if call.form.r#type.is_some() {
         return Err(Error::invalid(
             "Invalid parameter Type: an end user's type cannot be changed",
         ));
     }
-    let friendly_name = form.friendly_name.filter(|n| !n.is_empty());
-    let (name, attributes) = (friendly_name.as_deref(), form.attributes.as_deref());
+    let friendly_name = call.form.friendly_name.filter(|n| !n.is_empty());
+    let (name, attributes) = (friendly_name.as_deref(), call.form.attributes.as_deref());
     let user = end_users::update(&call.core, &call.principal, &call.path, name, attributes).await?;
     Ok(Json(EndUserResource::new(user, &call.base)))
 }
