@@ -5,6 +5,10 @@
 //! unauthenticated flood otherwise writes one line per request (issue 15 F13: 366 MB in 30 s).
 //! At most [`REFUSED_LINES_PER_SECOND`] such lines are written per second; the first line after
 //! a suppression says how many were left out, and `/metrics` counts every refusal.
+//!
+//! The unauthenticated probes, `/healthz` and `/metrics`, are logged at debug level only: a load
+//! balancer polls them every second and a flood of them is as free as one of refusals, so at
+//! the default `info` they write nothing; `/metrics` still counts each one.
 
 use std::{
     sync::{Arc, Mutex},
@@ -90,6 +94,11 @@ fn refused_by_authentication(status: StatusCode) -> bool {
     )
 }
 
+/// `/healthz` and `/metrics` (any method): the routes served without authentication.
+fn is_probe(request: &Request) -> bool {
+    matches!(request.uri().path(), "/healthz" | "/metrics")
+}
+
 pub async fn request_span(
     State(log): State<Arc<RequestLog>>,
     request: Request,
@@ -98,6 +107,7 @@ pub async fn request_span(
     // Both are cheap clones (an inline method, an `Arc<str>` route): nothing allocated per request.
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
+    let probe = is_probe(&request);
     let span = tracing::info_span!(
         "request",
         method = %method,
@@ -128,6 +138,8 @@ pub async fn request_span(
                 Refused::Suppress => false,
             };
             log.metrics.record_auth_refused(logged);
+        } else if probe {
+            tracing::debug!(status, latency_us, "done");
         } else {
             tracing::info!(status, latency_us, "done");
         }

@@ -263,3 +263,85 @@ async fn a_flood_of_refused_credentials_is_logged_at_a_bounded_rate_and_counted(
         Some(unlogged as f64),
     );
 }
+
+/// Issue 15 F13, the probes: `/healthz` and `/metrics` need no credentials, and each used to
+/// write a log line (65 lines for 100 requests), so a flood of them filled the log as refused
+/// requests did. The real binary at `info` takes 200 of each: none reaches the log, an
+/// authenticated request still does, and `/metrics` counts every probe.
+#[tokio::test]
+async fn health_and_metrics_probes_are_not_logged_at_info_but_counted() {
+    use crate::{binary, helpers::MAIN_TOKEN};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = binary::spawn(&dir.path().join("probes.db"), |command| {
+        command.env("LOCALTWILIO_LOG", "info");
+    })
+    .ready()
+    .await;
+    let client = reqwest::Client::new();
+    const PROBES: usize = 200;
+    for _ in 0..PROBES {
+        let health = client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        let metrics = client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), 200);
+    }
+    let account = client
+        .get(format!(
+            "{}/2010-04-01/Accounts/{MAIN_SID}.json",
+            server.base
+        ))
+        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), 200);
+    let text = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // `ready` polled /healthz as well, so at least PROBES.
+    let counted = |route: &str| {
+        value(
+            &text,
+            &format!(
+                r#"localtwilio_http_requests_total{{method="GET",route="{route}",status="200"}}"#
+            ),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(counted("/healthz") >= PROBES as f64, "{text}");
+    assert!(counted("/metrics") >= PROBES as f64, "{text}");
+
+    let output = server.output.clone();
+    server.stop().await;
+    let logs = std::fs::read_to_string(output).unwrap();
+    let request_lines: Vec<&str> = logs.lines().filter(|l| l.contains("status=")).collect();
+    assert!(
+        request_lines
+            .iter()
+            .all(|l| !l.contains("/healthz") && !l.contains("/metrics")),
+        "probes reached the info log:\n{logs}"
+    );
+    assert_eq!(
+        request_lines.len(),
+        1,
+        "only the authenticated request is logged:\n{logs}"
+    );
+    assert!(
+        request_lines[0].contains(r#"route="/2010-04-01/Accounts/{Sid}""#),
+        "{logs}"
+    );
+}
