@@ -54,6 +54,7 @@ async fn a_missing_or_wrong_secret_key_is_refused_and_never_replaced() {
     std::fs::rename(&key_file, dir.path().join("kept.key")).unwrap();
     let line = refused(binary::spawn(&db, |_| {})).await;
     assert!(line.contains("secret.key is missing"), "{line}");
+    assert!(line.contains("holds 1 auth token sealed with it"), "{line}");
     assert!(!key_file.exists(), "a replacement key was written");
 
     // Another key, from the environment or the file: refused.
@@ -63,7 +64,7 @@ async fn a_missing_or_wrong_secret_key_is_refused_and_never_replaced() {
     }))
     .await;
     assert!(
-        line.contains("does not open 1 of the 1 auth tokens"),
+        line.contains("does not open 1 auth token of the 1 sealed"),
         "{line}"
     );
     std::fs::write(&key_file, &other).unwrap();
