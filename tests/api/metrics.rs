@@ -345,3 +345,41 @@ async fn health_and_metrics_probes_are_not_logged_at_info_but_counted() {
         "{logs}"
     );
 }
+
+/// The same bound for 413: a declared body over the limit is answered before authentication,
+/// so without the bound anyone could draw one log line per request with it.
+#[tokio::test]
+async fn oversized_bodies_without_credentials_are_logged_at_a_bounded_rate() {
+    use crate::binary;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = binary::spawn(&dir.path().join("oversized.db"), |command| {
+        command
+            .env("LOCALTWILIO_LOG", "info")
+            .env("LOCALTWILIO_MAX_BODY_BYTES", "16");
+    })
+    .ready()
+    .await;
+    let client = reqwest::Client::new();
+    const REQUESTS: usize = 300;
+    let started = std::time::Instant::now();
+    for _ in 0..REQUESTS {
+        let response = client
+            .post(format!("{}/v1/Users", server.base))
+            .body("x".repeat(100))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let output = server.output.clone();
+    server.stop().await;
+    let logs = std::fs::read_to_string(output).unwrap();
+    let lines = logs.lines().filter(|l| l.contains("status=413")).count();
+    let allowed = 10 * (seconds.ceil() as usize + 1);
+    assert!(
+        lines <= allowed && lines < REQUESTS / 4,
+        "{lines} log lines for {REQUESTS} oversized requests in {seconds:.1} s (at most {allowed}):\n{logs}"
+    );
+}
