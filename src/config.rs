@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
-#[derive(Debug, Clone, Deserialize)]
+/// `Debug` is written by hand: it shows `auth_token` and `secret_key` only as set or not.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: String,
@@ -28,6 +29,52 @@ pub struct Config {
     pub webhook_concurrency: usize,
     pub webhook_concurrency_per_target: usize,
     pub webhook_concurrency_per_account: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so a field added later must be placed here, redacted or not.
+        let Self {
+            listen,
+            database,
+            log,
+            public_url,
+            account_sid,
+            auth_token,
+            secret_key,
+            auth_concurrency,
+            max_body_bytes,
+            max_database_pages,
+            max_connections,
+            max_connections_per_address,
+            header_read_timeout_secs,
+            body_read_timeout_secs,
+            webhook_concurrency,
+            webhook_concurrency_per_target,
+        } = self;
+        let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("database", database)
+            .field("log", log)
+            .field("public_url", public_url)
+            .field("account_sid", account_sid)
+            .field("auth_token", &redacted(auth_token))
+            .field("secret_key", &redacted(secret_key))
+            .field("auth_concurrency", auth_concurrency)
+            .field("max_body_bytes", max_body_bytes)
+            .field("max_database_pages", max_database_pages)
+            .field("max_connections", max_connections)
+            .field("max_connections_per_address", max_connections_per_address)
+            .field("header_read_timeout_secs", header_read_timeout_secs)
+            .field("body_read_timeout_secs", body_read_timeout_secs)
+            .field("webhook_concurrency", webhook_concurrency)
+            .field(
+                "webhook_concurrency_per_target",
+                webhook_concurrency_per_target,
+            )
+            .finish()
+    }
 }
 
 /// One environment variable: the config key it sets (`None` for `LOCALTWILIO_CONFIG`, which
@@ -358,6 +405,27 @@ mod tests {
         }
         assert!(help.contains("LOCALTWILIO_MAX_CONNECTIONS") && help.contains("[default: 1024]"));
         assert!(!help.contains('`'), "{help}");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_auth_token_and_the_secret_key() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let key = "ab".repeat(32);
+        let env = HashMap::from([
+            ("LOCALTWILIO_AUTH_TOKEN".to_owned(), token.to_owned()),
+            ("LOCALTWILIO_SECRET_KEY".to_owned(), key.clone()),
+        ]);
+        let shown = format!("{:?}", Config::layered(None, &env).unwrap());
+        assert!(!shown.contains(token) && !shown.contains(&key), "{shown}");
+        assert!(
+            shown.contains(r#"auth_token: "<redacted>""#)
+                && shown.contains(r#"secret_key: "<redacted>""#)
+                && shown.contains(r#"listen: "127.0.0.1:8080""#),
+            "{shown}"
+        );
+        // Unset stays visibly unset.
+        let shown = format!("{:?}", Config::defaults().unwrap());
+        assert!(shown.contains(r#"auth_token: "","#), "{shown}");
     }
 
     #[test]

@@ -289,12 +289,11 @@ async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<Serve
                 return Ok(key);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
-                "{} is missing, but the database {} holds auth tokens sealed with it \
-                 ({} accounts): put the key file back (or set LOCALTWILIO_SECRET_KEY to it); \
-                 a new key would not open them",
+                "{} is missing, but the database {} holds {} sealed with it: put the key \
+                 file back (or set LOCALTWILIO_SECRET_KEY to it); a new key would not open them",
                 path.display(),
                 config.database.display(),
-                sealed.len()
+                counted(sealed.len(), "auth token", "auth tokens")
             ),
             Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
         }
@@ -305,12 +304,22 @@ async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<Serve
         .count();
     anyhow::ensure!(
         unopened == 0,
-        "the key in {source} does not open {unopened} of the {} auth tokens sealed in the \
-         database {}: use the key this database was sealed with",
+        "the key in {source} does not open {} of the {} sealed in the database {}: use the key \
+         this database was sealed with",
+        counted(unopened, "auth token", "auth tokens"),
         sealed.len(),
         config.database.display()
     );
     Ok(key)
+}
+
+/// `n` with its noun in the right number: "1 auth token", "3 auth tokens".
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

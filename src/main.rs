@@ -27,19 +27,32 @@ use localtwilio::{
     disable_help_subcommand = true
 )]
 struct Cli {
-    /// Configuration file (TOML, the keys of config/default.toml); else LOCALTWILIO_CONFIG
-    #[arg(long, value_name = "PATH", global = true)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
     #[command(flatten)]
     serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// `--config PATH`: before the command or after it, once. Not a clap `global` argument: given
+/// on both sides, a global one silently keeps the second.
+#[derive(Args)]
+struct ConfigArg {
+    /// Configuration file (TOML, the keys of config/default.toml); else LOCALTWILIO_CONFIG
+    #[arg(long = "config", value_name = "PATH")]
+    path: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default command)
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Apply a fixture FILE to the database, or fill it with a load-test data set (--generate)
     #[command(after_help = ENVIRONMENT_SEE_MAIN_HELP)]
     Seed(SeedArgs),
@@ -52,7 +65,21 @@ enum Command {
         /// The copy to create (never overwritten)
         #[arg(value_name = "PATH")]
         target: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
+}
+
+impl Command {
+    /// The `--config` given after the command.
+    fn config(&mut self) -> &mut Option<PathBuf> {
+        match self {
+            Command::Serve { config, .. }
+            | Command::Seed(SeedArgs { config, .. })
+            | Command::Export(ExportArgs { config, .. })
+            | Command::Backup { config, .. } => &mut config.path,
+        }
+    }
 }
 
 const ENVIRONMENT_SEE_MAIN_HELP: &str = "The database and other settings come from --config and the LOCALTWILIO_* variables listed by `localtwilio --help`.";
@@ -75,6 +102,8 @@ struct SeedArgs {
     generate: bool,
     #[command(flatten)]
     sizes: GenerateArgs,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 /// Only with --generate: giving one of these to `seed FILE` is a mistake (exit 2), not ignored.
@@ -136,42 +165,94 @@ fn at_least_one(text: &str) -> Result<u64, String> {
 #[derive(Args)]
 struct ExportArgs {
     /// Only this account (AC…) and its subaccounts
-    #[arg(long, value_name = "AC…")]
-    account: Option<String>,
+    #[arg(long, value_name = "AC…", value_parser = account_sid)]
+    account: Option<AccountSid>,
     /// Include auth tokens (in clear) and API key hashes; keep such a file private
     #[arg(long)]
     secrets: bool,
     /// Write to this new file (never overwritten, never left partial) instead of stdout
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
-/// The whole command-line interface, with the environment table under the main help.
+/// `--account`: checked while parsing, so a malformed SID is a usage mistake (exit 2).
+fn account_sid(text: &str) -> Result<AccountSid, String> {
+    AccountSid::parse(text)
+        .ok_or_else(|| format!("'{text}' is not an account SID (AC followed by 32 hex digits)"))
+}
+
+/// The whole command-line interface, with the environment table under the main help and
+/// serve's (the command that reads every variable).
 fn cli() -> clap::Command {
-    Cli::command().after_help(localtwilio::config::env_help())
+    Cli::command()
+        .after_help(localtwilio::config::env_help())
+        .mut_subcommand("serve", |serve| {
+            serve.after_help(localtwilio::config::env_help())
+        })
+}
+
+/// A checked command line: the configuration file, wherever it was given, and the command.
+struct Invocation {
+    config: Option<PathBuf>,
+    command: Command,
 }
 
 /// Parses the process arguments; `--help`, `--version` and mistakes (exit 2) end here.
-fn parse_args() -> Cli {
+fn parse_args() -> Invocation {
     parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
 }
 
-fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+fn parse_from<I, T>(args: I) -> Result<Invocation, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let mut command = cli();
-    let parsed = Cli::from_arg_matches(&command.try_get_matches_from_mut(args)?)?;
-    // The top-level `--seed` is serve's (`localtwilio --seed FILE`); before another command it
-    // would be silently dropped. (`--config` is global: it goes before or after the command.)
-    if parsed.serve.seed.is_some() && parsed.command.is_some() {
-        return Err(command.error(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--seed FILE belongs to serve: `localtwilio --seed FILE` or `localtwilio serve --seed FILE`",
-        ));
-    }
-    Ok(parsed)
+    let mut cli = cli();
+    let parsed = Cli::from_arg_matches(&cli.try_get_matches_from_mut(args)?)?;
+    let mistake = |message: &str| {
+        cli.clone()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+    };
+    // The top-level `--seed` is serve's: `localtwilio [serve] --seed FILE` or `localtwilio
+    // --seed FILE serve`; before another command it would be silently dropped.
+    let mut command = match (parsed.command, parsed.serve.seed) {
+        (None, seed) => Command::Serve {
+            serve: ServeArgs { seed },
+            config: ConfigArg { path: None },
+        },
+        (Some(command), None) => command,
+        (
+            Some(Command::Serve {
+                serve: ServeArgs { seed: None },
+                config,
+            }),
+            seed,
+        ) => Command::Serve {
+            serve: ServeArgs { seed },
+            config,
+        },
+        (Some(Command::Serve { .. }), Some(_)) => {
+            return Err(mistake(
+                "the argument '--seed <FILE>' cannot be used multiple times (it was given before `serve` and after it)",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(mistake(
+                "--seed FILE before a command is serve's: `localtwilio --seed FILE` or `localtwilio serve --seed FILE` (`seed --generate` takes its `--seed N` after the command)",
+            ));
+        }
+    };
+    let config = match (parsed.config.path, command.config().take()) {
+        (Some(_), Some(_)) => {
+            return Err(mistake(
+                "the argument '--config <PATH>' cannot be used multiple times (it was given before the command and after it)",
+            ));
+        }
+        (before, after) => before.or(after),
+    };
+    Ok(Invocation { config, command })
 }
 
 fn main() -> ExitCode {
@@ -193,11 +274,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Cli) -> anyhow::Result<()> {
+async fn run(args: Invocation) -> anyhow::Result<()> {
     let config = Config::load(args.config)?;
     telemetry::init(&config.log);
-    match args.command.unwrap_or(Command::Serve(args.serve)) {
-        Command::Serve(ServeArgs { seed }) => serve(&config, seed.as_deref()).await,
+    match args.command {
+        Command::Serve {
+            serve: ServeArgs { seed },
+            ..
+        } => serve(&config, seed.as_deref()).await,
         Command::Seed(SeedArgs {
             file: Some(file), ..
         }) => {
@@ -214,8 +298,9 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             account,
             secrets,
             output,
+            ..
         }) => export(&config, account, secrets, output).await,
-        Command::Backup { target } => backup(&config, &target).await,
+        Command::Backup { target, .. } => backup(&config, &target).await,
     }
 }
 
@@ -326,16 +411,10 @@ async fn generate(
 
 async fn export(
     config: &Config,
-    account: Option<String>,
+    account: Option<AccountSid>,
     secrets: bool,
     output: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let account = match account {
-        Some(text) => Some(AccountSid::parse(&text).with_context(|| {
-            format!("--account '{text}' is not an account SID (AC followed by 32 hex digits)")
-        })?),
-        None => None,
-    };
     if let Some(path) = &output
         && path.exists()
     {
@@ -367,8 +446,8 @@ async fn export(
     let target = output.map_or("stdout".to_owned(), |p| p.display().to_string());
     let seconds = progress.elapsed().as_secs_f64();
     progress.finish(&format!(
-        "exported {rows} rows ({} accounts at top level) to {target} in {seconds:.2} s{}",
-        fixture.accounts.len(),
+        "exported {rows} rows ({} at top level) to {target} in {seconds:.2} s{}",
+        localtwilio::counted(fixture.accounts.len(), "account", "accounts"),
         if secrets {
             " — it holds credentials; keep it private"
         } else {
@@ -449,33 +528,105 @@ mod tests {
         cli().debug_assert();
     }
 
+    /// The clap error a command line ends in (it must not parse).
+    fn refused(args: &[&str]) -> clap::Error {
+        match parse_from(args) {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(error) => error,
+        }
+    }
+
     #[test]
-    fn config_goes_before_or_after_the_command_but_seed_file_only_with_serve() {
+    fn config_and_serves_seed_go_before_or_after_the_command_once() {
         for args in [
             &["localtwilio", "--config", "c.toml", "backup", "b.db"][..],
             &["localtwilio", "backup", "b.db", "--config", "c.toml"],
         ] {
             let parsed = parse_from(args).unwrap();
             assert_eq!(parsed.config, Some(PathBuf::from("c.toml")));
-            assert!(matches!(parsed.command, Some(Command::Backup { .. })));
+            assert!(matches!(parsed.command, Command::Backup { .. }));
         }
         for args in [
-            &["localtwilio", "--seed", "f.json", "seed", "g.json"][..],
-            &["localtwilio", "--seed", "f.json", "serve"],
+            &["localtwilio", "--seed", "f.json", "serve"][..],
+            &["localtwilio", "serve", "--seed", "f.json"],
         ] {
-            let refused = parse_from(args).err().unwrap();
-            assert_eq!(refused.kind(), clap::error::ErrorKind::ArgumentConflict);
+            let parsed = parse_from(args).unwrap();
+            let Command::Serve { serve, .. } = parsed.command else {
+                panic!("not serve");
+            };
+            assert_eq!(serve.seed, Some(PathBuf::from("f.json")));
         }
+        // Given on both sides, clap's `global` kept the second silently: refused instead.
+        for (args, flag) in [
+            (
+                &[
+                    "localtwilio",
+                    "--config",
+                    "a",
+                    "seed",
+                    "--config",
+                    "b",
+                    "--generate",
+                ][..],
+                "'--config <PATH>' cannot be used multiple times",
+            ),
+            (
+                &["localtwilio", "--config", "a", "serve", "--config", "b"],
+                "'--config <PATH>' cannot be used multiple times",
+            ),
+            (
+                &["localtwilio", "--seed", "a", "serve", "--seed", "b"],
+                "'--seed <FILE>' cannot be used multiple times",
+            ),
+            (
+                &["localtwilio", "--seed", "f.json", "seed", "g.json"],
+                "--seed FILE before a command is serve's",
+            ),
+            (
+                &["localtwilio", "--seed", "f.json", "export"],
+                "--seed FILE before a command is serve's",
+            ),
+        ] {
+            let error = refused(args);
+            assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+            assert!(error.to_string().contains(flag), "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_account_sid_is_a_usage_mistake() {
+        let error = refused(&["localtwilio", "export", "--account", "ACzz"]);
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(
+            error.to_string().contains("'ACzz' is not an account SID"),
+            "{error}"
+        );
+        let parsed = parse_from([
+            "localtwilio",
+            "export",
+            "--account",
+            "ACa1b2c3d4e5f60718293a4b5c6d7e8f90",
+        ])
+        .unwrap();
+        let Command::Export(export) = parsed.command else {
+            panic!("not export");
+        };
+        assert_eq!(
+            export.account.map(|sid| sid.as_str().to_owned()),
+            Some("ACa1b2c3d4e5f60718293a4b5c6d7e8f90".to_owned())
+        );
     }
 
     #[test]
     fn serve_is_the_default_and_keeps_its_flags() {
         let parsed = parse_from(["localtwilio", "--seed", "f.json", "--config", "c.toml"]).unwrap();
-        assert!(parsed.command.is_none());
-        assert_eq!(parsed.serve.seed, Some(PathBuf::from("f.json")));
+        let Command::Serve { serve, .. } = parsed.command else {
+            panic!("not serve");
+        };
+        assert_eq!(serve.seed, Some(PathBuf::from("f.json")));
         assert_eq!(parsed.config, Some(PathBuf::from("c.toml")));
         let parsed = parse_from(["localtwilio", "seed", "--generate", "--users", "7"]).unwrap();
-        let Some(Command::Seed(seed)) = parsed.command else {
+        let Command::Seed(seed) = parsed.command else {
             panic!("not seed");
         };
         let sizes = localtwilio::generate::Sizes::from(seed.sizes);

@@ -1,10 +1,16 @@
 //! One span per request: method, matched route (never the raw path, which may hold identities),
 //! account SID once authenticated, status and latency. No header, query or body is recorded.
 //!
-//! Requests refused by authentication (401, 429) are logged at a bounded rate: an
-//! unauthenticated flood otherwise writes one line per request (issue 15 F13: 366 MB in 30 s).
-//! At most [`REFUSED_LINES_PER_SECOND`] such lines are written per second; the first line after
-//! a suppression says how many were left out, and `/metrics` counts every refusal.
+//! Refusals anyone can draw without credentials are logged at a bounded rate: those of
+//! authentication (401, 429) and a declared body over the limit (413, answered before
+//! authentication). An unauthenticated flood otherwise writes one line per request (issue 15
+//! F13: 366 MB in 30 s). At most [`REFUSED_LINES_PER_SECOND`] such lines are written per second;
+//! the first line after a suppression says how many were left out, and `/metrics` counts every
+//! request (authentication refusals also on their own, logged or not).
+//!
+//! The unauthenticated probes, `/healthz` and `/metrics`, are logged at debug level only: a load
+//! balancer polls them every second and a flood of them is as free as one of refusals, so at
+//! the default `info` they write nothing; `/metrics` still counts each one.
 
 use std::{
     sync::{Arc, Mutex},
@@ -90,6 +96,17 @@ fn refused_by_authentication(status: StatusCode) -> bool {
     )
 }
 
+/// Those, and 413: `edge::refuse_oversized_bodies` answers a declared `Content-Length` over the
+/// limit before authentication runs, so it is as free to draw as a 401.
+fn refused_without_credentials(status: StatusCode) -> bool {
+    refused_by_authentication(status) || status == StatusCode::PAYLOAD_TOO_LARGE
+}
+
+/// `/healthz` and `/metrics` (any method): the routes served without authentication.
+fn is_probe(request: &Request) -> bool {
+    matches!(request.uri().path(), "/healthz" | "/metrics")
+}
+
 pub async fn request_span(
     State(log): State<Arc<RequestLog>>,
     request: Request,
@@ -98,6 +115,7 @@ pub async fn request_span(
     // Both are cheap clones (an inline method, an `Arc<str>` route): nothing allocated per request.
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
+    let probe = is_probe(&request);
     let span = tracing::info_span!(
         "request",
         method = %method,
@@ -110,7 +128,7 @@ pub async fn request_span(
         let elapsed = started.elapsed();
         let status = response.status().as_u16();
         let latency_us = elapsed.as_micros() as u64;
-        if refused_by_authentication(response.status()) {
+        if refused_without_credentials(response.status()) {
             let logged = match log.admit_refused() {
                 Refused::Log { unlogged_before: 0 } => {
                     tracing::info!(status, latency_us, "done");
@@ -127,7 +145,11 @@ pub async fn request_span(
                 }
                 Refused::Suppress => false,
             };
-            log.metrics.record_auth_refused(logged);
+            if refused_by_authentication(response.status()) {
+                log.metrics.record_auth_refused(logged);
+            }
+        } else if probe {
+            tracing::debug!(status, latency_us, "done");
         } else {
             tracing::info!(status, latency_us, "done");
         }

@@ -73,9 +73,21 @@ fn each_subcommand_has_its_own_help() {
     assert!(backup.contains("Usage: localtwilio backup"), "{backup}");
     let serve = help("serve");
     assert!(serve.contains("--seed <FILE>"), "{serve}");
+    // serve reads every variable: its help lists them all, the other commands point to them.
+    for var in localtwilio::config::ENV {
+        assert!(
+            serve.contains(var.name),
+            "serve --help misses {}:\n{serve}",
+            var.name
+        );
+    }
+    for other in [&seed, &export, &backup] {
+        assert!(other.contains("LOCALTWILIO_* variables"), "{other}");
+    }
 }
 
-/// Issue 14: `seed FILE --users 5` used to apply the file and ignore `--users`.
+/// Issue 14: `seed FILE --users 5` used to apply the file and ignore `--users`. And the
+/// review after it: a malformed `--account`, `--config`/`--seed` on both sides of the command.
 #[test]
 fn a_flag_of_another_mode_or_command_is_refused_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,6 +105,19 @@ fn a_flag_of_another_mode_or_command_is_refused_with_exit_code_2() {
         vec!["backup"],
         vec!["serve", "--secrets"],
         vec!["--bogus"],
+        // Checked while parsing, not after the configuration is loaded (it exited 1).
+        vec!["export", "--account", "ACzz"],
+        // Given before and after the command: the second used to win silently.
+        vec![
+            "--config",
+            "a.toml",
+            "seed",
+            "--config",
+            "b.toml",
+            "--generate",
+        ],
+        vec!["--seed", "a.json", "serve", "--seed", "b.json"],
+        vec!["--seed", "a.json", "backup", "b.db"],
     ] {
         let output = run(dir.path(), &args);
         let stderr = text(&output.stderr);
@@ -105,5 +130,27 @@ fn a_flag_of_another_mode_or_command_is_refused_with_exit_code_2() {
     assert!(
         !dir.path().join("cli.db").exists(),
         "a refused command line touched the database"
+    );
+    let twice = text(
+        &run(
+            dir.path(),
+            &["--seed", "a.json", "serve", "--seed", "b.json"],
+        )
+        .stderr,
+    );
+    assert!(
+        twice.contains("'--seed <FILE>' cannot be used multiple times"),
+        "{twice}"
+    );
+    let twice = text(
+        &run(
+            dir.path(),
+            &["--config", "a.toml", "backup", "c.db", "--config", "b.toml"],
+        )
+        .stderr,
+    );
+    assert!(
+        twice.contains("'--config <PATH>' cannot be used multiple times"),
+        "{twice}"
     );
 }

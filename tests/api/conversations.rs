@@ -5,7 +5,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json, send},
+    helpers::{
+        Creds, MAIN_SID, MAIN_TOKEN, TestApp, answered, assert_twilio_error, checked_body,
+        into_json, send,
+    },
     spec::{assert_schema, assert_v1_page},
 };
 
@@ -967,17 +970,13 @@ async fn every_conversations_body_is_printed_with_sorted_keys() {
         format!("/v1/Services/{service}/Configuration/Webhooks"),
         "/_localtwilio/WebhookAttempts".to_owned(),
     ] {
-        let raw = app
-            .client
-            .get(format!("{}{path}", app.base))
-            .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let parsed: Value = serde_json::from_str(&raw).unwrap();
+        let response = app
+            .request(Method::GET, &path, Some(&app.main()), None)
+            .await;
+        let (method, answered_path, status) = answered(&response);
+        let raw = response.text().await.unwrap();
+        let parsed = checked_body(&method, &answered_path, status, &raw);
+        assert_eq!(status, 200, "{path}: {raw}");
         assert_eq!(raw, parsed.to_string(), "{path}: keys sorted, compact");
     }
 }

@@ -263,3 +263,123 @@ async fn a_flood_of_refused_credentials_is_logged_at_a_bounded_rate_and_counted(
         Some(unlogged as f64),
     );
 }
+
+/// Issue 15 F13, the probes: `/healthz` and `/metrics` need no credentials, and each used to
+/// write a log line (65 lines for 100 requests), so a flood of them filled the log as refused
+/// requests did. The real binary at `info` takes 200 of each: none reaches the log, an
+/// authenticated request still does, and `/metrics` counts every probe.
+#[tokio::test]
+async fn health_and_metrics_probes_are_not_logged_at_info_but_counted() {
+    use crate::{binary, helpers::MAIN_TOKEN};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = binary::spawn(&dir.path().join("probes.db"), |command| {
+        command.env("LOCALTWILIO_LOG", "info");
+    })
+    .ready()
+    .await;
+    let client = reqwest::Client::new();
+    const PROBES: usize = 200;
+    for _ in 0..PROBES {
+        let health = client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        let metrics = client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), 200);
+    }
+    let account = client
+        .get(format!(
+            "{}/2010-04-01/Accounts/{MAIN_SID}.json",
+            server.base
+        ))
+        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), 200);
+    let text = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // `ready` polled /healthz as well, so at least PROBES.
+    let counted = |route: &str| {
+        value(
+            &text,
+            &format!(
+                r#"localtwilio_http_requests_total{{method="GET",route="{route}",status="200"}}"#
+            ),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(counted("/healthz") >= PROBES as f64, "{text}");
+    assert!(counted("/metrics") >= PROBES as f64, "{text}");
+
+    let output = server.output.clone();
+    server.stop().await;
+    let logs = std::fs::read_to_string(output).unwrap();
+    let request_lines: Vec<&str> = logs.lines().filter(|l| l.contains("status=")).collect();
+    assert!(
+        request_lines
+            .iter()
+            .all(|l| !l.contains("/healthz") && !l.contains("/metrics")),
+        "probes reached the info log:\n{logs}"
+    );
+    assert_eq!(
+        request_lines.len(),
+        1,
+        "only the authenticated request is logged:\n{logs}"
+    );
+    assert!(
+        request_lines[0].contains(r#"route="/2010-04-01/Accounts/{Sid}""#),
+        "{logs}"
+    );
+}
+
+/// The same bound for 413: a declared body over the limit is answered before authentication,
+/// so without the bound anyone could draw one log line per request with it.
+#[tokio::test]
+async fn oversized_bodies_without_credentials_are_logged_at_a_bounded_rate() {
+    use crate::binary;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = binary::spawn(&dir.path().join("oversized.db"), |command| {
+        command
+            .env("LOCALTWILIO_LOG", "info")
+            .env("LOCALTWILIO_MAX_BODY_BYTES", "16");
+    })
+    .ready()
+    .await;
+    let client = reqwest::Client::new();
+    const REQUESTS: usize = 300;
+    let started = std::time::Instant::now();
+    for _ in 0..REQUESTS {
+        let response = client
+            .post(format!("{}/v1/Users", server.base))
+            .body("x".repeat(100))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let output = server.output.clone();
+    server.stop().await;
+    let logs = std::fs::read_to_string(output).unwrap();
+    let lines = logs.lines().filter(|l| l.contains("status=413")).count();
+    let allowed = 10 * (seconds.ceil() as usize + 1);
+    assert!(
+        lines <= allowed && lines < REQUESTS / 4,
+        "{lines} log lines for {REQUESTS} oversized requests in {seconds:.1} s (at most {allowed}):\n{logs}"
+    );
+}

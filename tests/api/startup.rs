@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     binary::{self, Binary},
-    helpers::{MAIN_SID, MAIN_TOKEN},
+    helpers::{MAIN_SID, MAIN_TOKEN, into_json, send},
 };
 
 /// The only line of a refused start (stdout and stderr together): it starts with `error: `.
@@ -32,17 +32,14 @@ async fn refused(mut server: Binary) -> String {
 }
 
 async fn account_token(server: &Binary) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .get(format!(
             "{}/2010-04-01/Accounts/{MAIN_SID}.json",
             server.base
         ))
-        .basic_auth(MAIN_SID, Some(MAIN_TOKEN))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+        .basic_auth(MAIN_SID, Some(MAIN_TOKEN));
+    let (status, body) = into_json(send(request).await).await;
+    (status.as_u16(), body)
 }
 
 #[tokio::test]
@@ -57,6 +54,7 @@ async fn a_missing_or_wrong_secret_key_is_refused_and_never_replaced() {
     std::fs::rename(&key_file, dir.path().join("kept.key")).unwrap();
     let line = refused(binary::spawn(&db, |_| {})).await;
     assert!(line.contains("secret.key is missing"), "{line}");
+    assert!(line.contains("holds 1 auth token sealed with it"), "{line}");
     assert!(!key_file.exists(), "a replacement key was written");
 
     // Another key, from the environment or the file: refused.
@@ -66,7 +64,7 @@ async fn a_missing_or_wrong_secret_key_is_refused_and_never_replaced() {
     }))
     .await;
     assert!(
-        line.contains("does not open 1 of the 1 auth tokens"),
+        line.contains("does not open 1 auth token of the 1 sealed"),
         "{line}"
     );
     std::fs::write(&key_file, &other).unwrap();
@@ -128,16 +126,19 @@ async fn one_server_per_sqlite_file_and_the_lock_outlives_no_server() {
     // … nothing of the fixture reached the database …
     let (status, _) = account_token(&first).await;
     assert_eq!(status, 200);
-    let demo_account = reqwest::Client::new()
-        .get(format!("{}/2010-04-01/Accounts.json", first.base))
-        .basic_auth(
-            "AC00000000000000000000000000000de0",
-            Some("0123456789abcdef0123456789abcdef"),
+    let (status, body) = into_json(
+        send(
+            reqwest::Client::new()
+                .get(format!("{}/2010-04-01/Accounts.json", first.base))
+                .basic_auth(
+                    "AC00000000000000000000000000000de0",
+                    Some("0123456789abcdef0123456789abcdef"),
+                ),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(demo_account.status(), 401);
+        .await,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
 
     // … while readers run beside it.
     let exported = cli(&db, &["export"]);

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{MAIN_SID, TestApp, assert_twilio_error},
+    helpers::{MAIN_SID, TestApp, assert_twilio_error, into_json, send},
     spec::{assert_schema, assert_v1_page},
 };
 
@@ -265,16 +265,12 @@ async fn empty_list_matches_the_seed_page_and_1200_page_at_the_maximum() {
             let url = format!("{}/v1/EndUsers", app.base);
             let name = format!("user {}", chunk * 8 + i);
             tasks.push(tokio::spawn(async move {
-                let body: Value = client
+                let request = client
                     .post(url)
                     .basic_auth(MAIN_SID, Some(crate::helpers::MAIN_TOKEN))
-                    .form(&[("FriendlyName", name.as_str()), ("Type", "individual")])
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                    .form(&[("FriendlyName", name.as_str()), ("Type", "individual")]);
+                let (status, body) = into_json(send(request).await).await;
+                assert_eq!(status, 201, "{body}");
                 body["sid"].as_str().unwrap().to_owned()
             }));
         }
