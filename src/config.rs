@@ -51,6 +51,7 @@ impl std::fmt::Debug for Config {
             body_read_timeout_secs,
             webhook_concurrency,
             webhook_concurrency_per_target,
+            webhook_concurrency_per_account,
         } = self;
         let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
         f.debug_struct("Config")
@@ -72,6 +73,10 @@ impl std::fmt::Debug for Config {
             .field(
                 "webhook_concurrency_per_target",
                 webhook_concurrency_per_target,
+            )
+            .field(
+                "webhook_concurrency_per_account",
+                webhook_concurrency_per_account,
             )
             .finish()
     }
