@@ -15,6 +15,7 @@ use crate::{
     store::{
         StoreError,
         conversations::{ConfigurationRow, NewService, RoleRow, ServiceRow, UserRow},
+        webhooks::{AccountWebhookRow, ServiceWebhookRow},
     },
 };
 
@@ -158,7 +159,7 @@ impl Applier<'_> {
         if f.default
             && self
                 .tx
-                .configuration(account)
+                .sole::<ConfigurationRow>(account)
                 .await?
                 .is_none_or(|c| c.default_chat_service_sid != sid)
         {
@@ -190,14 +191,14 @@ impl Applier<'_> {
         account: &str,
     ) -> Step {
         let what = &format!("{account_what} conversation_webhooks");
-        let stored = self.tx.account_webhook(account).await?;
+        let stored = self.tx.sole::<AccountWebhookRow>(account).await?;
         let current = stored
             .clone()
             .unwrap_or_else(|| webhooks::default_account_webhook(account));
         let merged =
             webhooks::merge_account(current, webhook_input(&entry.value)).at(entry.at, what)?;
         if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_account_webhook(&merged).await?;
+            self.tx.put_sole(&merged).await?;
         }
         Ok(())
     }
@@ -217,14 +218,14 @@ impl Applier<'_> {
                 "target applies to the account's webhooks only",
             );
         }
-        let stored = self.tx.service_webhook(&service.sid).await?;
+        let stored = self.tx.sole::<ServiceWebhookRow>(&service.sid).await?;
         let current = stored
             .clone()
             .unwrap_or_else(|| webhooks::default_service_webhook(service));
         let merged =
             webhooks::merge_service(current, webhook_input(&entry.value)).at(entry.at, what)?;
         if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_service_webhook(&merged).await?;
+            self.tx.put_sole(&merged).await?;
         }
         Ok(())
     }
@@ -233,7 +234,7 @@ impl Applier<'_> {
     pub async fn configuration(&mut self, entry: &Entry<SeedConfiguration>, account: &str) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = "conversation_configuration";
-        let Some(stored) = self.tx.configuration(account).await? else {
+        let Some(stored) = self.tx.sole::<ConfigurationRow>(account).await? else {
             return refuse(at, what, "the account has no default conversation service");
         };
         configuration::check_messaging_service_sid(f.default_messaging_service_sid.as_deref())
@@ -257,7 +258,7 @@ impl Applier<'_> {
             ..stored.clone()
         };
         if self.must_write(Some(&stored), &desired) {
-            self.tx.put_configuration(&desired).await?;
+            self.tx.put_sole(&desired).await?;
         }
         Ok(())
     }
