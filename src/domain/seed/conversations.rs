@@ -15,7 +15,7 @@ use crate::{
     store::{
         StoreError,
         conversations::{ConfigurationRow, NewService, RoleRow, ServiceRow, UserRow},
-        webhooks::{AccountWebhookRow, ServiceWebhookRow},
+        query::Sole,
     },
 };
 
@@ -191,16 +191,13 @@ impl Applier<'_> {
         account: &str,
     ) -> Step {
         let what = &format!("{account_what} conversation_webhooks");
-        let stored = self.tx.sole::<AccountWebhookRow>(account).await?;
-        let current = stored
-            .clone()
-            .unwrap_or_else(|| webhooks::default_account_webhook(account));
-        let merged =
-            webhooks::merge_account(current, webhook_input(&entry.value)).at(entry.at, what)?;
-        if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_sole(&merged).await?;
-        }
-        Ok(())
+        let input = webhook_input(&entry.value);
+        self.settle_target(
+            account,
+            || webhooks::default_account_webhook(account),
+            |current| webhooks::merge_account(current, input).at(entry.at, what),
+        )
+        .await
     }
 
     /// `/v1/Services/{IS…}/Configuration/Webhooks`, merged as that endpoint merges an update.
@@ -218,12 +215,25 @@ impl Applier<'_> {
                 "target applies to the account's webhooks only",
             );
         }
-        let stored = self.tx.sole::<ServiceWebhookRow>(&service.sid).await?;
-        let current = stored
-            .clone()
-            .unwrap_or_else(|| webhooks::default_service_webhook(service));
-        let merged =
-            webhooks::merge_service(current, webhook_input(&entry.value)).at(entry.at, what)?;
+        let input = webhook_input(&entry.value);
+        self.settle_target(
+            &service.sid,
+            || webhooks::default_service_webhook(service),
+            |current| webhooks::merge_service(current, input).at(entry.at, what),
+        )
+        .await
+    }
+
+    /// Writes the webhook target `merge` makes of the owner's stored one (or of `default`, when
+    /// it has none yet), unless that changes nothing.
+    async fn settle_target<R: Sole + Clone + PartialEq>(
+        &mut self,
+        owner: &str,
+        default: impl FnOnce() -> R,
+        merge: impl FnOnce(R) -> Step<R>,
+    ) -> Step {
+        let stored = self.tx.sole::<R>(owner).await?;
+        let merged = merge(stored.clone().unwrap_or_else(default))?;
         if self.must_write(stored.as_ref(), &merged) {
             self.tx.put_sole(&merged).await?;
         }
