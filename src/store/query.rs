@@ -36,6 +36,8 @@ pub trait Columns {
     const COLUMNS: &'static str;
     /// Binds the value of every written column (see [`is_written`]), in `COLUMNS` order.
     fn push_written(&self, values: &mut Separated<'_, Sqlite, &'static str>);
+    /// [`Columns::push_written`], moving the values into the statement (no copies: bulk loads).
+    fn into_written(self, values: &mut Separated<'_, Sqlite, &'static str>);
 }
 
 /// The column a field of a [`row!`] names: the field's name, without `r#` for the keyword
@@ -84,6 +86,15 @@ macro_rules! row {
             ) {
                 $(if $crate::store::query::is_written($crate::store::query::column!($field)) {
                     values.push_bind(&self.$field);
+                })+
+            }
+
+            fn into_written(
+                self,
+                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
+            ) {
+                $(if $crate::store::query::is_written($crate::store::query::column!($field)) {
+                    values.push_bind(self.$field);
                 })+
             }
         }
@@ -227,44 +238,26 @@ impl Table {
     /// `insert into {from} (…) values (…)`: every written column of `row`.
     pub(crate) fn insert_values<R: Columns>(&self, row: &R) -> QueryBuilder<Sqlite> {
         let mut qb = QueryBuilder::new("insert into ");
-        qb.push(self.from).push(" (");
-        let mut written = qb.separated(", ");
-        for column in each(R::COLUMNS).filter(|c| is_written(c)) {
-            written.push(column);
-        }
-        qb.push(") values (");
+        self.push_into::<R>(&mut qb);
+        qb.push(" values (");
         row.push_written(&mut qb.separated(", "));
         qb.push(")");
         qb
     }
 
+    /// `{from} ({every written column of R})`, after an `insert into`.
+    pub(crate) fn push_into<R: Columns>(&self, qb: &mut QueryBuilder<Sqlite>) {
+        qb.push(self.from).push(" (");
+        let mut written = qb.separated(", ");
+        for column in each(R::COLUMNS).filter(|c| is_written(c)) {
+            written.push(column);
+        }
+        qb.push(")");
+    }
+
     /// ` returning {columns}`.
     pub(crate) fn push_returning(&self, qb: &mut QueryBuilder<Sqlite>) {
         qb.push(" returning ").push(self.columns);
-    }
-
-    /// One statement on the owner's row `sid`: `select 1` (does it exist) or `delete` (true
-    /// when it did).
-    pub(crate) async fn on_row<'c>(
-        &self,
-        db: impl SqliteExecutor<'c>,
-        statement: RowStatement,
-        owner: &str,
-        sid: &str,
-    ) -> StoreResult<bool> {
-        let mut qb = QueryBuilder::<Sqlite>::new(match statement {
-            RowStatement::Exists => "select 1 from ",
-            RowStatement::Delete => "delete from ",
-        });
-        qb.push(self.from);
-        self.push_owned_key(&mut qb, owner, sid);
-        Ok(match statement {
-            RowStatement::Exists => {
-                let found: Option<i64> = qb.build_query_scalar().fetch_optional(db).await?;
-                found.is_some()
-            }
-            RowStatement::Delete => qb.build().execute(db).await?.rows_affected() > 0,
-        })
     }
 
     pub(crate) async fn exists<'c>(
@@ -273,7 +266,9 @@ impl Table {
         owner: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        self.on_row(db, RowStatement::Exists, owner, sid).await
+        let mut qb = self.on_owned_key("select 1 from", owner, sid);
+        let found: Option<i64> = qb.build_query_scalar().fetch_optional(db).await?;
+        Ok(found.is_some())
     }
 
     /// True when the owner's row was deleted.
@@ -283,7 +278,16 @@ impl Table {
         owner: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        self.on_row(db, RowStatement::Delete, owner, sid).await
+        let mut qb = self.on_owned_key("delete from", owner, sid);
+        Ok(qb.build().execute(db).await?.rows_affected() > 0)
+    }
+
+    /// `{statement} {from} where {owner} = $1 and {sid} = $2`.
+    fn on_owned_key(&self, statement: &str, owner: &str, sid: &str) -> QueryBuilder<Sqlite> {
+        let mut qb = QueryBuilder::<Sqlite>::new(statement);
+        qb.push(" ").push(self.from);
+        self.push_owned_key(&mut qb, owner, sid);
+        qb
     }
 
     /// Applies `assignments` to the owner's row and returns it as changed; `None` when the
@@ -344,13 +348,6 @@ impl Table {
             .push(" = ")
             .push_bind(sid.to_owned());
     }
-}
-
-/// What [`Table::on_row`] does with a row.
-#[derive(Clone, Copy)]
-pub(crate) enum RowStatement {
-    Exists,
-    Delete,
 }
 
 /// A row of a resource table that belongs to an owner (an account, a service) and is named by
