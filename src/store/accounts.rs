@@ -1,26 +1,48 @@
 //! Rows of `accounts`.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
 use super::{
     Keyset, Store, StoreResult,
     conversations::{NewService, insert_default_service},
     error::classify,
-    query::{fetch_all, fetch_optional},
+    query::{fetch_all, fetch_optional, owned_table, row},
 };
 
-#[derive(Debug, Clone, FromRow)]
-pub struct AccountRow {
-    pub seq: i64,
-    pub sid: String,
-    pub owner_account_sid: String,
-    pub friendly_name: String,
-    pub status: String,
-    pub r#type: String,
-    pub auth_token_sealed: Vec<u8>,
-    pub date_created: i64,
-    pub date_updated: i64,
+row! {
+    #[derive(Debug, Clone)]
+    pub struct AccountRow {
+        seq: i64,
+        sid: String,
+        owner_account_sid: String,
+        friendly_name: String,
+        status: String,
+        r#type: String,
+        auth_token_sealed: Vec<u8>,
+        date_created: i64,
+        date_updated: i64,
+    }
 }
+owned_table!(ACCOUNTS: AccountRow = "accounts" by "owner_account_sid");
+
+row! {
+    /// `accounts` with its credential hash: what a create and `seed FILE` write, and `export`
+    /// reads.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccountRecord {
+        seq: i64,
+        sid: String,
+        owner_account_sid: String,
+        friendly_name: String,
+        status: String,
+        r#type: String,
+        auth_token_hash: String,
+        auth_token_sealed: Vec<u8>,
+        date_created: i64,
+        date_updated: i64,
+    }
+}
+owned_table!(ACCOUNT_RECORDS: AccountRecord = "accounts" by "owner_account_sid");
 
 /// What authentication needs to know about an account credential.
 #[derive(Debug, Clone, FromRow)]
@@ -43,7 +65,23 @@ pub struct NewAccount<'a> {
     pub default_service: &'a NewService,
 }
 
-const COLUMNS: &str = "seq, sid, owner_account_sid, friendly_name, status, type, auth_token_sealed, date_created, date_updated";
+impl NewAccount<'_> {
+    /// The row to insert: active, of type `Full`.
+    fn record(&self) -> AccountRecord {
+        AccountRecord {
+            seq: 0,
+            sid: self.sid.to_owned(),
+            owner_account_sid: self.owner_account_sid.to_owned(),
+            friendly_name: self.friendly_name.to_owned(),
+            status: "active".to_owned(),
+            r#type: "Full".to_owned(),
+            auth_token_hash: self.auth_token_hash.to_owned(),
+            auth_token_sealed: self.auth_token_sealed.to_owned(),
+            date_created: self.now,
+            date_updated: self.now,
+        }
+    }
+}
 
 /// Why a subaccount was not created.
 pub enum CreateSubaccount {
@@ -77,33 +115,19 @@ impl Store {
         if subaccount_count_in(&mut *tx, new.owner_account_sid).await? >= max {
             return Ok(CreateSubaccount::LimitReached);
         }
-        let row = sqlx::query_as::<_, AccountRow>(
-            "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
-             auth_token_hash, auth_token_sealed, date_created, date_updated) \
-             values (?1, ?2, ?3, 'active', 'Full', ?4, ?5, ?6, ?6) \
-             returning seq, sid, owner_account_sid, friendly_name, status, type, \
-             auth_token_sealed, date_created, date_updated",
-        )
-        .bind(new.sid)
-        .bind(new.owner_account_sid)
-        .bind(new.friendly_name)
-        .bind(new.auth_token_hash)
-        .bind(new.auth_token_sealed)
-        .bind(new.now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(classify)?;
+        let row = ACCOUNTS
+            .insert(&new.record())
+            .build_query_as::<AccountRow>()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
         insert_default_service(&mut tx, new.default_service).await?;
         tx.commit().await?;
         Ok(CreateSubaccount::Created(row))
     }
 
     pub async fn fetch_account(&self, sid: &str) -> StoreResult<Option<AccountRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(COLUMNS)
-            .push(" from accounts where sid = ")
-            .push_bind(sid);
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(ACCOUNTS.select_where("sid", sid), &self.pool).await
     }
 
     /// The account itself and the accounts it owns, filtered, in creation order.
@@ -114,9 +138,8 @@ impl Store {
         status: Option<&str>,
         keyset: Keyset,
     ) -> StoreResult<Vec<AccountRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
-        qb.push(COLUMNS)
-            .push(" from accounts where (sid = ")
+        let mut qb = ACCOUNTS.select();
+        qb.push(" where (sid = ")
             .push_bind(visible_to)
             .push(" or owner_account_sid = ")
             .push_bind(visible_to)
@@ -182,19 +205,12 @@ pub(crate) async fn insert_main_account_in(
     conn: &mut sqlx::SqliteConnection,
     new: NewAccount<'_>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "insert into accounts (sid, owner_account_sid, friendly_name, status, type, \
-         auth_token_hash, auth_token_sealed, date_created, date_updated) \
-         values (?1, ?1, ?2, 'active', 'Full', ?3, ?4, ?5, ?5)",
-    )
-    .bind(new.sid)
-    .bind(new.friendly_name)
-    .bind(new.auth_token_hash)
-    .bind(new.auth_token_sealed)
-    .bind(new.now)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
+    ACCOUNT_RECORDS
+        .insert_values(&new.record())
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
     insert_default_service(conn, new.default_service).await
 }
 

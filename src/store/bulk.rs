@@ -1,12 +1,14 @@
 //! Bulk inserts for generated data sets (`localtwilio seed --generate`): one transaction per
 //! call, many rows each, multi-row statements where the rows are uniform.
 
-use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, query_builder::Separated};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
     Store, StoreResult,
     accounts::{NewAccount, insert_main_account_in},
     conversations::UserRow,
+    keys::KeyRecord,
+    query::{Columns, Owned},
     trusthub::end_users::EndUserRow,
 };
 
@@ -86,23 +88,19 @@ impl BulkSession {
 
     /// API keys of one account, in one transaction.
     pub async fn keys(&mut self, account_sid: &str, keys: &[BulkKey], now: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for key in keys {
-            sqlx::query(
-                "insert or rollback into api_keys (sid, account_sid, friendly_name, secret_hash, \
-                 date_created, date_updated) values (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(key.sid.clone())
-            .bind(account_sid.to_owned())
-            .bind(key.friendly_name.clone())
-            .bind(key.secret_hash.clone())
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let rows = keys
+            .iter()
+            .map(|key| KeyRecord {
+                seq: 0,
+                sid: key.sid.clone(),
+                account_sid: account_sid.to_owned(),
+                friendly_name: Some(key.friendly_name.clone()),
+                secret_hash: key.secret_hash.clone(),
+                date_created: now,
+                date_updated: now,
+            })
+            .collect();
+        self.insert_rows::<KeyRecord>(rows).await
     }
 
     /// Checks the references the load did not check row by row, then copies everything loaded
@@ -130,55 +128,23 @@ impl BulkSession {
     }
 
     pub async fn bulk_users(&mut self, rows: Vec<UserRow>) -> StoreResult<()> {
-        self.insert_rows(
-            "insert or rollback into conversation_users (sid, service_sid, account_sid, identity, friendly_name, \
-             attributes, role_sid, date_created, date_updated) ",
-            rows,
-            |mut b, r| {
-                b.push_bind(r.sid)
-                    .push_bind(r.service_sid)
-                    .push_bind(r.account_sid)
-                    .push_bind(r.identity)
-                    .push_bind(r.friendly_name)
-                    .push_bind(r.attributes)
-                    .push_bind(r.role_sid)
-                    .push_bind(r.date_created)
-                    .push_bind(r.date_updated);
-            },
-        )
-        .await
+        self.insert_rows(rows).await
     }
 
     pub async fn bulk_end_users(&mut self, rows: Vec<EndUserRow>) -> StoreResult<()> {
-        self.insert_rows(
-            "insert or rollback into end_users (sid, account_sid, friendly_name, type, attributes, date_created, date_updated) ",
-            rows,
-            |mut b, r| {
-                b.push_bind(r.sid)
-                    .push_bind(r.account_sid)
-                    .push_bind(r.friendly_name)
-                    .push_bind(r.r#type)
-                    .push_bind(r.attributes)
-                    .push_bind(r.date_created)
-                    .push_bind(r.date_updated);
-            },
-        )
-        .await
+        self.insert_rows(rows).await
     }
 
-    /// `insert` (ending in its column list) of every row, in one transaction. Multi-row INSERTs:
-    /// one statement per 500 rows instead of one per row (each statement is a round trip to
-    /// sqlx's worker thread); 9 values × 500 rows stays under SQLite's limit.
-    async fn insert_rows<T>(
-        &mut self,
-        insert: &'static str,
-        rows: Vec<T>,
-        bind: impl Fn(Separated<'_, Sqlite, &'static str>, T) + Copy,
-    ) -> StoreResult<()> {
+    /// Every row (each column it writes), in one transaction. Multi-row INSERTs: one statement
+    /// per 500 rows instead of one per row (each statement is a round trip to sqlx's worker
+    /// thread); 9 values × 500 rows stays under SQLite's limit.
+    async fn insert_rows<R: Owned + Columns>(&mut self, rows: Vec<R>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         for chunk in chunks(rows, 500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(insert);
-            qb.push_values(chunk, bind);
+            let mut qb = QueryBuilder::<Sqlite>::new("insert or rollback into ");
+            R::TABLE.push_into::<R>(&mut qb);
+            qb.push(" ");
+            qb.push_values(chunk, |mut values, row| row.into_written(&mut values));
             qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -1,18 +1,40 @@
 //! Rows of `api_keys`.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
-use super::{Store, StoreResult, error::classify, query::owned_table};
+use super::{
+    Store, StoreResult,
+    error::classify,
+    query::{owned_table, row},
+};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct KeyRow {
-    pub seq: i64,
-    pub sid: String,
-    pub account_sid: String,
-    pub friendly_name: Option<String>,
-    pub date_created: i64,
-    pub date_updated: i64,
+row! {
+    #[derive(Debug, Clone)]
+    pub struct KeyRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        friendly_name: Option<String>,
+        date_created: i64,
+        date_updated: i64,
+    }
 }
+owned_table!(KEYS: KeyRow = "api_keys" by "account_sid", Deletable);
+
+row! {
+    /// `api_keys` with its secret hash: what a create and `seed FILE` write, and `export` reads.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeyRecord {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        friendly_name: Option<String>,
+        secret_hash: String,
+        date_created: i64,
+        date_updated: i64,
+    }
+}
+owned_table!(KEY_RECORDS: KeyRecord = "api_keys" by "account_sid");
 
 /// What authentication needs to know about a key credential.
 #[derive(Debug, Clone, FromRow)]
@@ -25,12 +47,6 @@ pub struct KeyCredentialRow {
     pub owner_status: String,
 }
 
-owned_table! {
-    KEYS: KeyRow = "api_keys" by "account_sid",
-    "seq, sid, account_sid, friendly_name, date_created, date_updated",
-    Deletable
-}
-
 impl Store {
     pub async fn insert_key(
         &self,
@@ -40,18 +56,17 @@ impl Store {
         secret_hash: &str,
         now: i64,
     ) -> StoreResult<KeyRow> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "insert into api_keys (sid, account_sid, friendly_name, secret_hash, date_created, date_updated) values (",
-        );
-        qb.separated(", ")
-            .push_bind(sid)
-            .push_bind(account_sid)
-            .push_bind(friendly_name)
-            .push_bind(secret_hash)
-            .push_bind(now)
-            .push_bind(now);
-        qb.push(") returning ").push(KEYS.columns);
-        qb.build_query_as::<KeyRow>()
+        let record = KeyRecord {
+            seq: 0,
+            sid: sid.to_owned(),
+            account_sid: account_sid.to_owned(),
+            friendly_name: friendly_name.map(str::to_owned),
+            secret_hash: secret_hash.to_owned(),
+            date_created: now,
+            date_updated: now,
+        };
+        KEYS.insert(&record)
+            .build_query_as::<KeyRow>()
             .fetch_one(&self.pool)
             .await
             .map_err(classify)

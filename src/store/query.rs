@@ -1,6 +1,8 @@
 //! The statements every resource table shares, written once: one row by SID within its owner
-//! (an account, a service), a keyset page of an owner's rows, an update of some columns that
-//! returns the row, a delete, an existence check. Each table describes itself as a [`Table`].
+//! (an account, a service), a keyset page of an owner's rows, an insert or upsert of a whole
+//! row, an update of some columns that returns the row, a delete, an existence check. Each table
+//! describes itself as a [`Table`]; a row type declared with [`row!`] names its columns once, in
+//! its fields.
 
 use sqlx::{
     Encode, FromRow, QueryBuilder, Sqlite, SqliteExecutor, Type, query_builder::Separated,
@@ -13,13 +15,100 @@ use super::{Keyset, Store, StoreResult};
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
 
+/// The column every owned table numbers its rows by; the database assigns it, so inserts and
+/// upserts never write it (an upserted row keeps its place in its lists).
+const SEQ: &str = "seq";
+
+/// Whether inserts and upserts write `column` (all but [`SEQ`]).
+pub(crate) fn is_written(column: &str) -> bool {
+    column != SEQ
+}
+
+/// The columns of a list (`a, b, c`), in order.
+fn each(columns: &'static str) -> impl Iterator<Item = &'static str> {
+    columns.split(',').map(str::trim)
+}
+
+/// A row whose fields are its table's columns, in order: declared with [`row!`], which writes
+/// both from one list.
+pub trait Columns {
+    /// The column names, in field order (`a, b, c`).
+    const COLUMNS: &'static str;
+    /// Binds the value of every written column (see [`is_written`]), in `COLUMNS` order.
+    fn push_written(&self, values: &mut Separated<'_, Sqlite, &'static str>);
+    /// [`Columns::push_written`], moving the values into the statement (no copies: bulk loads).
+    fn into_written(self, values: &mut Separated<'_, Sqlite, &'static str>);
+}
+
+/// The column a field of a [`row!`] names: the field's name, without `r#` for the keyword
+/// fields (`r#type`) our tables have.
+macro_rules! column {
+    (r#type) => {
+        "type"
+    };
+    ($field:ident) => {
+        stringify!($field)
+    };
+}
+pub(crate) use column;
+
+/// The [`column!`]s of some fields as one list (`a, b, c`).
+macro_rules! column_list {
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(
+            $crate::store::query::column!($first)
+            $(, ", ", $crate::store::query::column!($rest))*
+        )
+    };
+}
+pub(crate) use column_list;
+
+/// Declares a row struct (every field public, `FromRow` derived) and its [`Columns`]: the
+/// columns are the fields, in the order listed, so a select list, an insert's values and the
+/// struct cannot drift apart.
+macro_rules! row {
+    ($(#[$attr:meta])* pub struct $row:ident {
+        $($(#[$field_attr:meta])* $field:ident: $ty:ty),+ $(,)?
+    }) => {
+        $(#[$attr])*
+        #[derive(sqlx::FromRow)]
+        pub struct $row {
+            $($(#[$field_attr])* pub $field: $ty),+
+        }
+
+        impl $crate::store::query::Columns for $row {
+            const COLUMNS: &'static str =
+                $crate::store::query::column_list!($($field),+);
+
+            fn push_written(
+                &self,
+                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
+            ) {
+                $(if $crate::store::query::is_written($crate::store::query::column!($field)) {
+                    values.push_bind(&self.$field);
+                })+
+            }
+
+            fn into_written(
+                self,
+                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
+            ) {
+                $(if $crate::store::query::is_written($crate::store::query::column!($field)) {
+                    values.push_bind(self.$field);
+                })+
+            }
+        }
+    };
+}
+pub(crate) use row;
+
 /// How a resource table is read and written. Column names are as reads see them: `from` may be
 /// a join, whose columns are then qualified (`f.account_sid`); writes use unqualified names, so a
 /// table read through a join is only read here.
 pub struct Table {
     /// What reads select from: the table, or a join.
     pub(crate) from: &'static str,
-    /// The columns a row is read with (the select list, and what an update returns).
+    /// The columns a row is read with (the select list, and what an insert or update returns).
     pub(crate) columns: &'static str,
     /// The column naming a row's owner (`account_sid`, `service_sid`).
     pub(crate) owner: &'static str,
@@ -27,6 +116,14 @@ pub struct Table {
     pub(crate) sid: &'static str,
     /// The column pages are ordered by.
     pub(crate) seq: &'static str,
+}
+
+/// Pushes the list `columns` (`a, b, c`), each as `{prefix}{column}`.
+pub(crate) fn push_columns(qb: &mut QueryBuilder<Sqlite>, prefix: &str, columns: &'static str) {
+    let mut list = qb.separated(", ");
+    for column in each(columns) {
+        list.push(format_args!("{prefix}{column}"));
+    }
 }
 
 impl Table {
@@ -41,7 +138,7 @@ impl Table {
             columns,
             owner,
             sid: "sid",
-            seq: "seq",
+            seq: SEQ,
         }
     }
 
@@ -58,17 +155,26 @@ impl Table {
         }
     }
 
-    /// `select {columns} from {from} where {owner} = $1`.
-    pub(crate) fn select_owned(&self, owner: &str) -> QueryBuilder<Sqlite> {
+    /// `select {columns} from {from}`.
+    pub(crate) fn select(&self) -> QueryBuilder<Sqlite> {
         let mut qb = QueryBuilder::new("select ");
-        qb.push(self.columns)
-            .push(" from ")
-            .push(self.from)
-            .push(" where ")
-            .push(self.owner)
-            .push(" = ")
-            .push_bind(owner.to_owned());
+        qb.push(self.columns).push(" from ").push(self.from);
         qb
+    }
+
+    /// `select … where {column} = $1`.
+    pub(crate) fn select_where(&self, column: &str, value: &str) -> QueryBuilder<Sqlite> {
+        let mut qb = self.select();
+        qb.push(" where ")
+            .push(column)
+            .push(" = ")
+            .push_bind(value.to_owned());
+        qb
+    }
+
+    /// `select … where {owner} = $1`.
+    pub(crate) fn select_owned(&self, owner: &str) -> QueryBuilder<Sqlite> {
+        self.select_where(self.owner, owner)
     }
 
     /// `select … where {owner} = $1 and {sid} = $2`: the owner's row, or none (another
@@ -103,6 +209,57 @@ impl Table {
         fetch_all(qb, db).await
     }
 
+    /// `insert into {from} (…) values (…) returning {columns}`: every written column of `row`
+    /// (which may carry more columns than reads return, e.g. a credential's hash).
+    pub(crate) fn insert<R: Columns>(&self, row: &R) -> QueryBuilder<Sqlite> {
+        let mut qb = self.insert_values(row);
+        self.push_returning(&mut qb);
+        qb
+    }
+
+    /// Writes `row` whole: inserted, or replacing every written column but `key` of the row
+    /// that has its `key` (an owned row keeps its `seq`, so list order survives).
+    pub(crate) async fn upsert<'c, R: Columns>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        row: &R,
+        key: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut qb = self.insert_values(row);
+        qb.push(" on conflict (").push(key).push(") do update set ");
+        let mut replaced = qb.separated(", ");
+        for column in each(R::COLUMNS).filter(|c| is_written(c) && *c != key) {
+            replaced.push(format_args!("{column} = excluded.{column}"));
+        }
+        qb.build().execute(db).await?;
+        Ok(())
+    }
+
+    /// `insert into {from} (…) values (…)`: every written column of `row`.
+    pub(crate) fn insert_values<R: Columns>(&self, row: &R) -> QueryBuilder<Sqlite> {
+        let mut qb = QueryBuilder::new("insert into ");
+        self.push_into::<R>(&mut qb);
+        qb.push(" values (");
+        row.push_written(&mut qb.separated(", "));
+        qb.push(")");
+        qb
+    }
+
+    /// `{from} ({every written column of R})`, after an `insert into`.
+    pub(crate) fn push_into<R: Columns>(&self, qb: &mut QueryBuilder<Sqlite>) {
+        qb.push(self.from).push(" (");
+        let mut written = qb.separated(", ");
+        for column in each(R::COLUMNS).filter(|c| is_written(c)) {
+            written.push(column);
+        }
+        qb.push(")");
+    }
+
+    /// ` returning {columns}`.
+    pub(crate) fn push_returning(&self, qb: &mut QueryBuilder<Sqlite>) {
+        qb.push(" returning ").push(self.columns);
+    }
+
     pub(crate) async fn exists<'c>(
         &self,
         db: impl SqliteExecutor<'c>,
@@ -112,64 +269,6 @@ impl Table {
         let mut qb = self.on_owned_key("select 1 from", owner, sid);
         let found: Option<i64> = qb.build_query_scalar().fetch_optional(db).await?;
         Ok(found.is_some())
-    }
-
-    /// Applies `assignments` to the owner's row and returns it as changed; `None` when the
-    /// owner has no such row.
-    pub(crate) async fn update<'c, R: Row>(
-        &self,
-        db: impl SqliteExecutor<'c>,
-        owner: &str,
-        sid: &str,
-        assignments: Assignments,
-    ) -> StoreResult<Option<R>> {
-        let mut qb = assignments.qb;
-        self.push_owned_key(&mut qb, owner, sid);
-        qb.push(" returning ").push(self.columns);
-        fetch_optional(qb, db).await
-    }
-
-    /// [`Table::update`] for a table with one row per owner (keyed by `owner` alone).
-    pub(crate) async fn update_sole<'c, R: Row>(
-        &self,
-        db: impl SqliteExecutor<'c>,
-        owner: &str,
-        assignments: Assignments,
-    ) -> StoreResult<Option<R>> {
-        let mut qb = assignments.qb;
-        qb.push(" where ")
-            .push(self.owner)
-            .push(" = ")
-            .push_bind(owner.to_owned())
-            .push(" returning ")
-            .push(self.columns);
-        fetch_optional(qb, db).await
-    }
-
-    /// Writes the owner's only row (keyed by `owner` alone), replacing every column of an
-    /// existing one. `bind` pushes one value per column, in `columns` order.
-    pub(crate) async fn upsert_sole<'c>(
-        &self,
-        db: impl SqliteExecutor<'c>,
-        bind: impl FnOnce(&mut Separated<'_, Sqlite, &'static str>),
-    ) -> StoreResult<()> {
-        let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
-        qb.push(self.from)
-            .push(" (")
-            .push(self.columns)
-            .push(") values (");
-        bind(&mut qb.separated(", "));
-        qb.push(") on conflict (")
-            .push(self.owner)
-            .push(") do update set ");
-        let mut replaced = qb.separated(", ");
-        for column in self.columns.split(',').map(str::trim) {
-            if column != self.owner {
-                replaced.push(format_args!("{column} = excluded.{column}"));
-            }
-        }
-        qb.build().execute(db).await?;
-        Ok(())
     }
 
     /// True when the owner's row was deleted.
@@ -188,6 +287,47 @@ impl Table {
         let mut qb = QueryBuilder::<Sqlite>::new(statement);
         qb.push(" ").push(self.from);
         self.push_owned_key(&mut qb, owner, sid);
+        qb
+    }
+
+    /// Applies `assignments` to the owner's row and returns it as changed; `None` when the
+    /// owner has no such row.
+    pub(crate) async fn update<'c, R: Row>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        sid: &str,
+        assignments: Assignments,
+    ) -> StoreResult<Option<R>> {
+        let mut qb = assignments.qb;
+        self.push_owned_key(&mut qb, owner, sid);
+        self.push_returning(&mut qb);
+        fetch_optional(qb, db).await
+    }
+
+    /// [`Table::update`] for a table with one row per owner (keyed by `owner` alone).
+    pub(crate) async fn update_sole<'c, R: Row>(
+        &self,
+        db: impl SqliteExecutor<'c>,
+        owner: &str,
+        assignments: Assignments,
+    ) -> StoreResult<Option<R>> {
+        fetch_optional(self.update_where(assignments, self.owner, owner), db).await
+    }
+
+    /// `{assignments} where {column} = $n returning {columns}`.
+    pub(crate) fn update_where(
+        &self,
+        assignments: Assignments,
+        column: &str,
+        value: &str,
+    ) -> QueryBuilder<Sqlite> {
+        let mut qb = assignments.qb;
+        qb.push(" where ")
+            .push(column)
+            .push(" = ")
+            .push_bind(value.to_owned());
+        self.push_returning(&mut qb);
         qb
     }
 
@@ -218,12 +358,16 @@ pub trait Owned: Row {
     fn seq(&self) -> i64;
 }
 
-/// Declares the owned table `$name` (`Table::owned`) and `$row` its rows (every such row has a
-/// `seq`); a trailing `Deletable` also lets `Store::delete_owned` delete them.
+/// Declares the owned table `$name` (`Table::owned`, with the columns of `$row`, a [`row!`]) and
+/// `$row` its rows (every such row has a `seq`); a trailing `Deletable` also lets
+/// `Store::delete_owned` delete them.
 macro_rules! owned_table {
-    ($name:ident: $row:ty = $from:literal by $owner:literal, $columns:literal $(, $extra:ident)?) => {
-        const $name: $crate::store::query::Table =
-            $crate::store::query::Table::owned($from, $columns, $owner);
+    ($name:ident: $row:ty = $from:literal by $owner:literal $(, $extra:ident)?) => {
+        const $name: $crate::store::query::Table = $crate::store::query::Table::owned(
+            $from,
+            <$row as $crate::store::query::Columns>::COLUMNS,
+            $owner,
+        );
 
         impl $crate::store::query::Owned for $row {
             const TABLE: $crate::store::query::Table = $name;
@@ -237,23 +381,15 @@ macro_rules! owned_table {
 }
 pub(crate) use owned_table;
 
-/// Declares `$row` a `Sole` row of `$from`, keyed by `$owner`: its columns are the fields
-/// listed, in that order, so the column list and the values bound cannot drift apart.
+/// Declares `$row` (a [`row!`]) the `Sole` row of `$from`, keyed by `$owner`.
 macro_rules! sole_table {
-    ($row:ty = $from:literal by $owner:ident: $first:ident $(, $rest:ident)*) => {
+    ($row:ty = $from:literal by $owner:literal) => {
         impl $crate::store::query::Sole for $row {
             const TABLE: $crate::store::query::Table = $crate::store::query::Table::sole(
                 $from,
-                concat!(stringify!($first) $(, ", ", stringify!($rest))*),
-                stringify!($owner),
+                <$row as $crate::store::query::Columns>::COLUMNS,
+                $owner,
             );
-
-            fn push_values(
-                &self,
-                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
-            ) {
-                values.push_bind(&self.$first)$(.push_bind(&self.$rest))*;
-            }
         }
     };
 }
@@ -282,10 +418,8 @@ impl Store {
 
 /// A row of a table with at most one row per owner (an account's or a service's webhook
 /// target): read with `Store::sole`, written whole with `Store::save_sole`.
-pub trait Sole: Row + Sync {
+pub trait Sole: Row + Columns + Sync {
     const TABLE: Table;
-    /// Pushes the row's values, in `TABLE.columns` order.
-    fn push_values(&self, values: &mut Separated<'_, Sqlite, &'static str>);
 }
 
 impl Store {
@@ -313,9 +447,7 @@ pub(crate) async fn save_sole<'c, R: Sole>(
     db: impl SqliteExecutor<'c>,
     row: &R,
 ) -> StoreResult<()> {
-    R::TABLE
-        .upsert_sole(db, |values| row.push_values(values))
-        .await
+    Ok(R::TABLE.upsert(db, row, R::TABLE.owner).await?)
 }
 
 /// The `set` list of an update, built column by column.
@@ -359,6 +491,33 @@ impl Assignments {
         self.qb.push(column).push(" = ");
     }
 }
+
+/// Declares a change of some of a table's columns: every field (named as its column) an
+/// `Option`, `None` leaving the column as it is, and `assign` turning it into the update's
+/// `column = coalesce($n, column)` list.
+macro_rules! change {
+    ($(#[$attr:meta])* pub struct $change:ident { $($field:ident: $ty:ty),+ $(,)? }) => {
+        $(#[$attr])*
+        #[derive(Debug, Default)]
+        pub struct $change {
+            $(pub $field: Option<$ty>),+
+        }
+
+        impl $change {
+            /// Adds this change's columns to `assignments`.
+            pub(crate) fn assign(
+                &self,
+                assignments: $crate::store::query::Assignments,
+            ) -> $crate::store::query::Assignments {
+                assignments$(.keep_unless(
+                    $crate::store::query::column!($field),
+                    self.$field.clone(),
+                ))+
+            }
+        }
+    };
+}
+pub(crate) use change;
 
 /// Runs a built query for at most one row.
 pub(crate) async fn fetch_optional<'c, R: Row>(

@@ -1,31 +1,37 @@
 //! Rows of the webhook tables: targets, the delivery queue and the attempt log.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{FromRow, SqliteConnection};
 
 use super::{
     Store, StoreResult,
-    query::{fetch_all, sole_table},
+    query::{Columns, Table, fetch_all, row, sole_table},
 };
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct AccountWebhookRow {
-    pub account_sid: String,
-    pub method: String,
-    pub filters: String,
-    pub pre_webhook_url: Option<String>,
-    pub post_webhook_url: Option<String>,
-    pub target: String,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccountWebhookRow {
+        account_sid: String,
+        method: String,
+        filters: String,
+        pre_webhook_url: Option<String>,
+        post_webhook_url: Option<String>,
+        target: String,
+    }
 }
+sole_table!(AccountWebhookRow = "account_webhooks" by "account_sid");
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct ServiceWebhookRow {
-    pub service_sid: String,
-    pub account_sid: String,
-    pub method: String,
-    pub filters: String,
-    pub pre_webhook_url: Option<String>,
-    pub post_webhook_url: Option<String>,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceWebhookRow {
+        service_sid: String,
+        account_sid: String,
+        method: String,
+        filters: String,
+        pre_webhook_url: Option<String>,
+        post_webhook_url: Option<String>,
+    }
 }
+sole_table!(ServiceWebhookRow = "service_webhooks" by "service_sid");
 
 /// A request to send, queued with the change that fired it.
 #[derive(Debug, Clone)]
@@ -50,17 +56,22 @@ pub struct DeliveryRow {
     pub next_attempt_at: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct AttemptRow {
-    pub id: i64,
-    pub delivery_id: i64,
-    pub attempted_at: i64,
-    pub url: String,
-    pub event_type: String,
-    pub status_code: Option<i64>,
-    pub latency_ms: i64,
-    pub error: Option<String>,
+row! {
+    #[derive(Debug, Clone)]
+    pub struct AttemptRow {
+        id: i64,
+        delivery_id: i64,
+        attempted_at: i64,
+        url: String,
+        event_type: String,
+        status_code: Option<i64>,
+        latency_ms: i64,
+        error: Option<String>,
+    }
 }
+
+/// The attempt log, read by account (newest first, by `id`: see `recent_attempts`).
+const ATTEMPTS: Table = Table::owned("webhook_attempts", AttemptRow::COLUMNS, "account_sid");
 
 /// The outcome of one attempt.
 pub struct Attempt<'a> {
@@ -221,13 +232,8 @@ impl Store {
         account_sid: &str,
         limit: i64,
     ) -> StoreResult<Vec<AttemptRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "select id, delivery_id, attempted_at, url, event_type, status_code, latency_ms, error \
-             from webhook_attempts where account_sid = ",
-        );
-        qb.push_bind(account_sid)
-            .push(" order by id desc limit ")
-            .push_bind(limit);
+        let mut qb = ATTEMPTS.select_owned(account_sid);
+        qb.push(" order by id desc limit ").push_bind(limit);
         fetch_all(qb, &self.pool).await
     }
 
@@ -242,22 +248,6 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
-
-sole_table! {
-    AccountWebhookRow = "account_webhooks" by account_sid:
-    account_sid, method, filters, pre_webhook_url, post_webhook_url, target
-}
-
-sole_table! {
-    ServiceWebhookRow = "service_webhooks" by service_sid:
-    service_sid, account_sid, method, filters, pre_webhook_url, post_webhook_url
-}
-
-// The names `store::fixtures` reads and writes the targets by, on its own transaction.
-pub(crate) use super::query::{
-    fetch_sole as account_webhook_in, fetch_sole as service_webhook_in,
-    save_sole as save_account_webhook_in, save_sole as save_service_webhook_in,
-};
 
 #[cfg(test)]
 mod tests {

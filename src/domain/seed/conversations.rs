@@ -15,6 +15,7 @@ use crate::{
     store::{
         StoreError,
         conversations::{ConfigurationRow, NewService, RoleRow, ServiceRow, UserRow},
+        query::Sole,
     },
 };
 
@@ -158,7 +159,7 @@ impl Applier<'_> {
         if f.default
             && self
                 .tx
-                .configuration(account)
+                .sole::<ConfigurationRow>(account)
                 .await?
                 .is_none_or(|c| c.default_chat_service_sid != sid)
         {
@@ -190,16 +191,13 @@ impl Applier<'_> {
         account: &str,
     ) -> Step {
         let what = &format!("{account_what} conversation_webhooks");
-        let stored = self.tx.account_webhook(account).await?;
-        let current = stored
-            .clone()
-            .unwrap_or_else(|| webhooks::default_account_webhook(account));
-        let merged =
-            webhooks::merge_account(current, webhook_input(&entry.value)).at(entry.at, what)?;
-        if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_account_webhook(&merged).await?;
-        }
-        Ok(())
+        let input = webhook_input(&entry.value);
+        self.settle_target(
+            account,
+            || webhooks::default_account_webhook(account),
+            |current| webhooks::merge_account(current, input).at(entry.at, what),
+        )
+        .await
     }
 
     /// `/v1/Services/{IS…}/Configuration/Webhooks`, merged as that endpoint merges an update.
@@ -217,14 +215,27 @@ impl Applier<'_> {
                 "target applies to the account's webhooks only",
             );
         }
-        let stored = self.tx.service_webhook(&service.sid).await?;
-        let current = stored
-            .clone()
-            .unwrap_or_else(|| webhooks::default_service_webhook(service));
-        let merged =
-            webhooks::merge_service(current, webhook_input(&entry.value)).at(entry.at, what)?;
+        let input = webhook_input(&entry.value);
+        self.settle_target(
+            &service.sid,
+            || webhooks::default_service_webhook(service),
+            |current| webhooks::merge_service(current, input).at(entry.at, what),
+        )
+        .await
+    }
+
+    /// Writes the webhook target `merge` makes of the owner's stored one (or of `default`, when
+    /// it has none yet), unless that changes nothing.
+    async fn settle_target<R: Sole + Clone + PartialEq>(
+        &mut self,
+        owner: &str,
+        default: impl FnOnce() -> R,
+        merge: impl FnOnce(R) -> Step<R>,
+    ) -> Step {
+        let stored = self.tx.sole::<R>(owner).await?;
+        let merged = merge(stored.clone().unwrap_or_else(default))?;
         if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_service_webhook(&merged).await?;
+            self.tx.put_sole(&merged).await?;
         }
         Ok(())
     }
@@ -233,7 +244,7 @@ impl Applier<'_> {
     pub async fn configuration(&mut self, entry: &Entry<SeedConfiguration>, account: &str) -> Step {
         let (at, f) = (entry.at, &entry.value);
         let what = "conversation_configuration";
-        let Some(stored) = self.tx.configuration(account).await? else {
+        let Some(stored) = self.tx.sole::<ConfigurationRow>(account).await? else {
             return refuse(at, what, "the account has no default conversation service");
         };
         configuration::check_messaging_service_sid(f.default_messaging_service_sid.as_deref())
@@ -257,7 +268,7 @@ impl Applier<'_> {
             ..stored.clone()
         };
         if self.must_write(Some(&stored), &desired) {
-            self.tx.put_configuration(&desired).await?;
+            self.tx.put_sole(&desired).await?;
         }
         Ok(())
     }

@@ -1,37 +1,34 @@
 //! `conversation_configurations`: an account's Conversations configuration (its default service).
 
-use sqlx::FromRow;
-
 use crate::store::{
     Store, StoreResult,
-    query::{Table, fetch_optional},
+    query::{Sole, Table, change, row, sole_table},
 };
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct ConfigurationRow {
-    pub account_sid: String,
-    pub default_chat_service_sid: String,
-    pub default_messaging_service_sid: Option<String>,
-    pub default_inactive_timer: Option<String>,
-    pub default_closed_timer: Option<String>,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationRow {
+        account_sid: String,
+        default_chat_service_sid: String,
+        default_messaging_service_sid: Option<String>,
+        default_inactive_timer: Option<String>,
+        default_closed_timer: Option<String>,
+    }
+}
+sole_table!(ConfigurationRow = "conversation_configurations" by "account_sid");
+
+change! {
+    /// Field changes of an account configuration.
+    pub struct ConfigChange {
+        default_chat_service_sid: String,
+        default_messaging_service_sid: String,
+        default_inactive_timer: String,
+        default_closed_timer: String,
+    }
 }
 
-/// Field changes of an account configuration.
-#[derive(Debug, Default)]
-pub struct ConfigChange {
-    pub default_chat_service_sid: Option<String>,
-    pub default_messaging_service_sid: Option<String>,
-    pub default_inactive_timer: Option<String>,
-    pub default_closed_timer: Option<String>,
-}
-
-/// One row per account: `sid` is unused (there is no row SID).
-const CONFIGURATIONS: Table = Table::sole(
-    "conversation_configurations",
-    "account_sid, default_chat_service_sid, default_messaging_service_sid, \
-     default_inactive_timer, default_closed_timer",
-    "account_sid",
-);
+/// One row per account.
+const CONFIGURATIONS: Table = <ConfigurationRow as Sole>::TABLE;
 
 impl Store {
     /// Accounts that have no Conversations configuration yet (created before migration 0004).
@@ -48,7 +45,7 @@ impl Store {
         &self,
         account_sid: &str,
     ) -> StoreResult<Option<ConfigurationRow>> {
-        configuration_in(&self.pool, account_sid).await
+        self.sole(account_sid).await
     }
 
     pub async fn update_configuration(
@@ -56,31 +53,9 @@ impl Store {
         account_sid: &str,
         change: &ConfigChange,
     ) -> StoreResult<Option<ConfigurationRow>> {
-        let assignments = CONFIGURATIONS
-            .assign()
-            .keep_unless(
-                "default_chat_service_sid",
-                change.default_chat_service_sid.clone(),
-            )
-            .keep_unless(
-                "default_messaging_service_sid",
-                change.default_messaging_service_sid.clone(),
-            )
-            .keep_unless(
-                "default_inactive_timer",
-                change.default_inactive_timer.clone(),
-            )
-            .keep_unless("default_closed_timer", change.default_closed_timer.clone());
+        let assignments = change.assign(CONFIGURATIONS.assign());
         CONFIGURATIONS
             .update_sole(&self.pool, account_sid, assignments)
             .await
     }
-}
-
-/// An account's Conversations configuration row.
-pub(crate) async fn configuration_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
-    account_sid: &str,
-) -> StoreResult<Option<ConfigurationRow>> {
-    fetch_optional(CONFIGURATIONS.select_owned(account_sid), db).await
 }

@@ -12,7 +12,6 @@ pub use roles::{NewRole, RoleDelete, RoleRow};
 pub use services::{NewService, ServiceConfigChange, ServiceRow};
 pub use users::{UserRow, UserWrite};
 
-pub(crate) use configuration::configuration_in;
 pub(crate) use services::insert_default_service;
 
 /// True when SQLite refused a row because a row it references is gone (a foreign key), e.g. a

@@ -1,23 +1,30 @@
 //! `conversation_roles`: the roles of a service (its four defaults included).
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use super::is_foreign_key_violation;
-use crate::store::{Store, StoreResult, error::classify, query::owned_table};
+use crate::store::{
+    Store, StoreResult,
+    error::classify,
+    query::{owned_table, row},
+};
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct RoleRow {
-    pub seq: i64,
-    pub sid: String,
-    pub service_sid: String,
-    pub account_sid: String,
-    pub friendly_name: String,
-    pub r#type: String,
-    /// JSON text: an array of permission names.
-    pub permissions: String,
-    pub date_created: i64,
-    pub date_updated: i64,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RoleRow {
+        seq: i64,
+        sid: String,
+        service_sid: String,
+        account_sid: String,
+        friendly_name: String,
+        r#type: String,
+        /// JSON text: an array of permission names.
+        permissions: String,
+        date_created: i64,
+        date_updated: i64,
+    }
 }
+owned_table!(ROLES: RoleRow = "conversation_roles" by "service_sid");
 
 /// A role to insert.
 #[derive(Debug, Clone)]
@@ -35,11 +42,6 @@ pub enum RoleDelete {
     InUse,
 }
 
-owned_table! {
-    ROLES: RoleRow = "conversation_roles" by "service_sid",
-    "seq, sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated"
-}
-
 /// Inserts a role of `service_sid` on an open connection.
 pub(crate) async fn insert_role_on(
     conn: &mut SqliteConnection,
@@ -48,20 +50,22 @@ pub(crate) async fn insert_role_on(
     role: &NewRole,
     now: i64,
 ) -> Result<RoleRow, sqlx::Error> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "insert into conversation_roles (sid, service_sid, account_sid, friendly_name, type, permissions, date_created, date_updated) values (",
-    );
-    let mut values = qb.separated(", ");
-    values.push_bind(role.sid.clone());
-    values.push_bind(service_sid);
-    values.push_bind(account_sid);
-    values.push_bind(role.friendly_name.clone());
-    values.push_bind(role.r#type.clone());
-    values.push_bind(role.permissions.clone());
-    values.push_bind(now);
-    values.push_bind(now);
-    qb.push(") returning ").push(ROLES.columns);
-    qb.build_query_as::<RoleRow>().fetch_one(conn).await
+    let row = RoleRow {
+        seq: 0,
+        sid: role.sid.clone(),
+        service_sid: service_sid.to_owned(),
+        account_sid: account_sid.to_owned(),
+        friendly_name: role.friendly_name.clone(),
+        r#type: role.r#type.clone(),
+        permissions: role.permissions.clone(),
+        date_created: now,
+        date_updated: now,
+    };
+    ROLES
+        .insert(&row)
+        .build_query_as::<RoleRow>()
+        .fetch_one(conn)
+        .await
 }
 
 impl Store {

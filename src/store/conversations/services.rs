@@ -1,24 +1,30 @@
 //! `conversation_services`: an account's services, created with their default roles, and each
 //! service's configuration columns (default roles, reachability).
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use super::roles::{NewRole, insert_role_on};
-use crate::store::{Store, StoreResult, query::owned_table};
+use crate::store::{
+    Store, StoreResult,
+    query::{change, owned_table, row},
+};
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct ServiceRow {
-    pub seq: i64,
-    pub sid: String,
-    pub account_sid: String,
-    pub friendly_name: String,
-    pub default_chat_service_role_sid: Option<String>,
-    pub default_conversation_role_sid: Option<String>,
-    pub default_conversation_creator_role_sid: Option<String>,
-    pub reachability_enabled: bool,
-    pub date_created: i64,
-    pub date_updated: i64,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        friendly_name: String,
+        default_chat_service_role_sid: Option<String>,
+        default_conversation_role_sid: Option<String>,
+        default_conversation_creator_role_sid: Option<String>,
+        reachability_enabled: bool,
+        date_created: i64,
+        date_updated: i64,
+    }
 }
+owned_table!(SERVICES: ServiceRow = "conversation_services" by "account_sid");
 
 /// A service with its default roles; the three defaults name roles in `roles` by SID.
 #[derive(Debug, Clone)]
@@ -33,20 +39,14 @@ pub struct NewService {
     pub now: i64,
 }
 
-/// Field changes of a service configuration; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct ServiceConfigChange {
-    pub default_chat_service_role_sid: Option<String>,
-    pub default_conversation_role_sid: Option<String>,
-    pub default_conversation_creator_role_sid: Option<String>,
-    pub reachability_enabled: Option<bool>,
-}
-
-owned_table! {
-    SERVICES: ServiceRow = "conversation_services" by "account_sid",
-    "seq, sid, account_sid, friendly_name, default_chat_service_role_sid, \
-     default_conversation_role_sid, default_conversation_creator_role_sid, reachability_enabled, \
-     date_created, date_updated"
+change! {
+    /// Field changes of a service configuration.
+    pub struct ServiceConfigChange {
+        default_chat_service_role_sid: String,
+        default_conversation_role_sid: String,
+        default_conversation_creator_role_sid: String,
+        reachability_enabled: bool,
+    }
 }
 
 /// Inserts a service and its roles on an open transaction.
@@ -144,22 +144,7 @@ impl Store {
         change: &ServiceConfigChange,
         now: i64,
     ) -> StoreResult<Option<ServiceRow>> {
-        let change = SERVICES
-            .assign()
-            .keep_unless(
-                "default_chat_service_role_sid",
-                change.default_chat_service_role_sid.clone(),
-            )
-            .keep_unless(
-                "default_conversation_role_sid",
-                change.default_conversation_role_sid.clone(),
-            )
-            .keep_unless(
-                "default_conversation_creator_role_sid",
-                change.default_conversation_creator_role_sid.clone(),
-            )
-            .keep_unless("reachability_enabled", change.reachability_enabled)
-            .set("date_updated", now);
+        let change = change.assign(SERVICES.assign()).set("date_updated", now);
         SERVICES.update(&self.pool, account_sid, sid, change).await
     }
 }

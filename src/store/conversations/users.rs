@@ -1,29 +1,32 @@
 //! `conversation_users`: the users of a service. Creates and updates go through group commit
 //! (`store::writer`) with the webhook deliveries they fire, in the same transaction.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::is_foreign_key_violation;
 use crate::store::{
     Store, StoreResult,
     error::classify,
-    query::{fetch_optional, owned_table},
+    query::{fetch_optional, owned_table, push_columns, row},
     webhooks::{NewDelivery, enqueue},
 };
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct UserRow {
-    pub seq: i64,
-    pub sid: String,
-    pub service_sid: String,
-    pub account_sid: String,
-    pub identity: String,
-    pub friendly_name: Option<String>,
-    pub attributes: String,
-    pub role_sid: Option<String>,
-    pub date_created: i64,
-    pub date_updated: i64,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserRow {
+        seq: i64,
+        sid: String,
+        service_sid: String,
+        account_sid: String,
+        identity: String,
+        friendly_name: Option<String>,
+        attributes: String,
+        role_sid: Option<String>,
+        date_created: i64,
+        date_updated: i64,
+    }
 }
+owned_table!(USERS: UserRow = "conversation_users" by "service_sid");
 
 /// What a user create or update did.
 #[derive(Debug)]
@@ -34,12 +37,6 @@ pub enum UserWrite {
     /// A row the user references (its service or role) was deleted meanwhile: the foreign key
     /// refused it, nothing was written.
     Orphaned,
-}
-
-owned_table! {
-    USERS: UserRow = "conversation_users" by "service_sid",
-    "seq, sid, service_sid, account_sid, identity, friendly_name, attributes, \
-     role_sid, date_created, date_updated"
 }
 
 impl Store {
@@ -55,23 +52,11 @@ impl Store {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let inserted = sqlx::query_as::<_, UserRow>(
-                        "insert into conversation_users (sid, service_sid, account_sid, identity, \
-                         friendly_name, attributes, role_sid, date_created, date_updated) \
-                         values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning seq, sid, service_sid, \
-                         account_sid, identity, friendly_name, attributes, role_sid, date_created, date_updated",
-                    )
-                    .bind(&row.sid)
-                    .bind(&row.service_sid)
-                    .bind(&row.account_sid)
-                    .bind(&row.identity)
-                    .bind(&row.friendly_name)
-                    .bind(&row.attributes)
-                    .bind(&row.role_sid)
-                    .bind(row.date_created)
-                    .bind(row.date_updated)
-                    .fetch_one(&mut *conn)
-                    .await;
+                    let inserted = USERS
+                        .insert(&row)
+                        .build_query_as::<UserRow>()
+                        .fetch_one(&mut *conn)
+                        .await;
                     let stored = match inserted {
                         Ok(stored) => stored,
                         Err(e) if is_foreign_key_violation(&e) => return Ok(UserWrite::Orphaned),
@@ -94,25 +79,20 @@ impl Store {
         by_sid: bool,
     ) -> StoreResult<Option<UserRow>> {
         let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        push_columns(&mut qb, "u.", USERS.columns);
         match service_sid {
             None => {
                 qb.push(
-                    "u.seq, u.sid, u.service_sid, u.account_sid, u.identity, u.friendly_name, \
-                     u.attributes, u.role_sid, u.date_created, u.date_updated \
-                     from conversation_configurations c join conversation_users u \
+                    " from conversation_configurations c join conversation_users u \
                      on u.service_sid = c.default_chat_service_sid where c.account_sid = ",
                 )
                 .push_bind(account_sid);
             }
             Some(service) => {
-                qb.push(
-                    "u.seq, u.sid, u.service_sid, u.account_sid, u.identity, u.friendly_name, \
-                     u.attributes, u.role_sid, u.date_created, u.date_updated \
-                     from conversation_users u where u.account_sid = ",
-                )
-                .push_bind(account_sid)
-                .push(" and u.service_sid = ")
-                .push_bind(service);
+                qb.push(" from conversation_users u where u.account_sid = ")
+                    .push_bind(account_sid)
+                    .push(" and u.service_sid = ")
+                    .push_bind(service);
             }
         }
         qb.push(if by_sid {
@@ -145,19 +125,17 @@ impl Store {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let updated = sqlx::query_as::<_, UserRow>(
-                        "update conversation_users set friendly_name = coalesce(?, friendly_name), \
-                         attributes = coalesce(?, attributes), role_sid = coalesce(?, role_sid), \
-                         date_updated = ? where sid = ? returning seq, sid, service_sid, account_sid, \
-                         identity, friendly_name, attributes, role_sid, date_created, date_updated",
-                    )
-                    .bind(&friendly_name)
-                    .bind(&attributes)
-                    .bind(&role_sid)
-                    .bind(now)
-                    .bind(&sid)
-                    .fetch_optional(&mut *conn)
-                    .await;
+                    let change = USERS
+                        .assign()
+                        .keep_unless("friendly_name", friendly_name)
+                        .keep_unless("attributes", attributes)
+                        .keep_unless("role_sid", role_sid)
+                        .set("date_updated", now);
+                    let updated = USERS
+                        .update_where(change, "sid", &sid)
+                        .build_query_as::<UserRow>()
+                        .fetch_optional(&mut *conn)
+                        .await;
                     match updated {
                         Ok(Some(stored)) => {
                             enqueue(conn, &fire(&stored)?, now_ms).await?;

@@ -5,7 +5,7 @@ use sqlx::{FromRow, SqliteConnection};
 use super::revisions::{RevisionContent, insert_revision};
 use crate::store::{
     Store, StoreResult,
-    query::{Owned, Table},
+    query::{Owned, Table, owned_table, row},
 };
 
 /// A flow joined with its latest revision.
@@ -31,12 +31,20 @@ const LATEST: Table = Table {
     seq: "f.seq",
 };
 
-/// The `flows` table itself, for existence checks and deletes.
-const FLOWS: Table = Table::owned(
-    "flows",
-    "seq, sid, account_sid, revision, date_created, date_updated",
-    "account_sid",
-);
+row! {
+    /// A row of the `flows` table itself (its revisions are `flow_revisions`): for existence
+    /// checks, deletes, and `seed FILE`/`export`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowRecord {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        revision: i64,
+        date_created: i64,
+        date_updated: Option<i64>,
+    }
+}
+owned_table!(FLOWS: FlowRecord = "flows" by "account_sid");
 
 impl Owned for FlowRow {
     const TABLE: Table = LATEST;

@@ -1,26 +1,24 @@
 //! Rows of `end_users` (TrustHub EndUsers, one account's each).
 
-use sqlx::FromRow;
+use crate::store::{
+    Store, StoreResult,
+    query::{owned_table, row},
+};
 
-use crate::store::{Store, StoreResult, query::owned_table};
-
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct EndUserRow {
-    pub seq: i64,
-    pub sid: String,
-    pub account_sid: String,
-    pub friendly_name: String,
-    pub r#type: String,
-    pub attributes: String,
-    pub date_created: i64,
-    pub date_updated: i64,
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndUserRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        friendly_name: String,
+        r#type: String,
+        attributes: String,
+        date_created: i64,
+        date_updated: i64,
+    }
 }
-
-owned_table! {
-    END_USERS: EndUserRow = "end_users" by "account_sid",
-    "seq, sid, account_sid, friendly_name, type, attributes, date_created, date_updated",
-    Deletable
-}
+owned_table!(END_USERS: EndUserRow = "end_users" by "account_sid", Deletable);
 
 impl Store {
     /// Inserts through the group-commit writer.
@@ -33,26 +31,24 @@ impl Store {
         attributes: &str,
         now: i64,
     ) -> StoreResult<EndUserRow> {
-        let values: [String; 5] =
-            [sid, account_sid, friendly_name, kind, attributes].map(str::to_owned);
+        let row = EndUserRow {
+            seq: 0,
+            sid: sid.to_owned(),
+            account_sid: account_sid.to_owned(),
+            friendly_name: friendly_name.to_owned(),
+            r#type: kind.to_owned(),
+            attributes: attributes.to_owned(),
+            date_created: now,
+            date_updated: now,
+        };
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let [sid, account_sid, friendly_name, kind, attributes] = &values;
-                    Ok(sqlx::query_as::<_, EndUserRow>(
-                        "insert into end_users (sid, account_sid, friendly_name, type, attributes, \
-                         date_created, date_updated) values ($1, $2, $3, $4, $5, $6, $6) \
-                         returning seq, sid, account_sid, friendly_name, type, attributes, \
-                         date_created, date_updated",
-                    )
-                    .bind(sid)
-                    .bind(account_sid)
-                    .bind(friendly_name)
-                    .bind(kind)
-                    .bind(attributes)
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await?)
+                    Ok(END_USERS
+                        .insert(&row)
+                        .build_query_as::<EndUserRow>()
+                        .fetch_one(&mut *conn)
+                        .await?)
                 })
             })
             .await
