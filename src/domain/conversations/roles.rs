@@ -107,18 +107,22 @@ pub fn parse_role_type(s: &str) -> Result<&'static str> {
     }
 }
 
+/// The permissions a role of type `kind` (`service` or `conversation`) may hold.
+pub(super) fn permissions_of(kind: &str) -> &'static [&'static str] {
+    if kind == "service" {
+        SERVICE_PERMISSIONS
+    } else {
+        CONVERSATION_PERMISSIONS
+    }
+}
+
 /// At least one permission, each valid for the role's type; duplicates collapse. Returns the
 /// JSON text that is stored.
 pub(crate) fn check_permissions(kind: &str, permissions: Vec<String>) -> Result<String> {
     if permissions.is_empty() {
         return Err(Error::missing("Permission"));
     }
-    let allowed = if kind == "service" {
-        SERVICE_PERMISSIONS
-    } else {
-        CONVERSATION_PERMISSIONS
-    };
-    distinct_members(permissions, allowed, |permission| {
+    distinct_members(permissions, permissions_of(kind), |permission| {
         format!("Invalid parameter Permission: '{permission}' is not a {kind} permission")
     })
 }

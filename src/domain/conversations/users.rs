@@ -21,7 +21,7 @@ use crate::{
         required,
         sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
         time,
-        webhooks::{Action, Declaration, Event, Subject, Targets},
+        webhooks::{Action, Declaration, Event, Param, Subject, Targets},
     },
     error::{Error, Result},
     store::{
@@ -79,21 +79,28 @@ impl Subject for User {
     }
 }
 
+/// The parameters every user event starts with …
+const USER_KEYS: &[Param<User>] = &[
+    ("ChatServiceSid", |u| Some(u.service_sid.to_string())),
+    ("UserSid", |u| Some(u.sid.to_string())),
+    ("DateCreated", |u| Some(time::iso8601(u.date_created))),
+];
+
+/// … and ends with.
+const USER_FIELDS: &[Param<User>] = &[
+    ("Identity", |u| Some(u.identity.clone())),
+    ("RoleSid", |u| u.role_sid.as_ref().map(RoleSid::to_string)),
+    ("Attributes", |u| Some(u.attributes.clone())),
+    ("FriendlyName", |u| u.friendly_name.clone()),
+];
+
 /// `onUserAdded`, with its documented parameters (conversations-webhook-events.md).
 pub static USER_ADDED: Declaration<User> = Declaration {
     event: Event {
         resource: "User",
         action: Action::Added,
     },
-    params: &[
-        ("ChatServiceSid", |u| Some(u.service_sid.to_string())),
-        ("UserSid", |u| Some(u.sid.to_string())),
-        ("DateCreated", |u| Some(time::iso8601(u.date_created))),
-        ("Identity", |u| Some(u.identity.clone())),
-        ("RoleSid", |u| u.role_sid.as_ref().map(RoleSid::to_string)),
-        ("Attributes", |u| Some(u.attributes.clone())),
-        ("FriendlyName", |u| u.friendly_name.clone()),
-    ],
+    params: &[USER_KEYS, USER_FIELDS],
 };
 
 /// `onUserUpdated`: `onUserAdded`'s parameters plus `DateUpdated`. Its `IsOnline` and
@@ -104,30 +111,37 @@ pub static USER_UPDATED: Declaration<User> = Declaration {
         action: Action::Updated,
     },
     params: &[
-        ("ChatServiceSid", |u| Some(u.service_sid.to_string())),
-        ("UserSid", |u| Some(u.sid.to_string())),
-        ("DateCreated", |u| Some(time::iso8601(u.date_created))),
-        ("DateUpdated", |u| Some(time::iso8601(u.date_updated))),
-        ("Identity", |u| Some(u.identity.clone())),
-        ("RoleSid", |u| u.role_sid.as_ref().map(RoleSid::to_string)),
-        ("Attributes", |u| Some(u.attributes.clone())),
-        ("FriendlyName", |u| u.friendly_name.clone()),
+        USER_KEYS,
+        &[("DateUpdated", |u| Some(time::iso8601(u.date_updated)))],
+        USER_FIELDS,
     ],
 };
 
-/// The deliveries `event` queues for the row just written, inside the write's transaction. A
-/// stored row that does not read back is a bug: the write fails (500).
-fn deliveries(
+/// The targets `event` reaches for a user of `service` (none when `webhooks` is off, see
+/// `events::targets`), and the hook a write calls with the row it stored to queue one delivery
+/// per target inside its transaction. A stored row that does not read back is a bug: the write
+/// fails (500).
+async fn user_event(
+    core: &Core,
+    account: &AccountSid,
+    service: &ServiceSid,
     event: &'static Declaration<User>,
-    targets: &Targets,
-    stored: &UserRow,
-) -> StoreResult<Vec<NewDelivery>> {
-    if targets.is_empty() {
-        return Ok(Vec::new());
-    }
-    User::try_from(stored)
-        .and_then(|user| event.deliveries(targets, &user))
-        .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.into())))
+    webhooks: bool,
+) -> Result<(
+    Targets,
+    impl FnOnce(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + 'static,
+)> {
+    let targets = events::targets(core, account, service, event.event, webhooks).await?;
+    let queued = targets.clone();
+    let fire = move |stored: &UserRow| {
+        if queued.is_empty() {
+            return Ok(Vec::new());
+        }
+        User::try_from(stored)
+            .and_then(|user| event.deliveries(&queued, &user))
+            .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.into())))
+    };
+    Ok((targets, fire))
 }
 
 /// Not documented for users; Conversations names are limited to 256 characters *(ours)*.
@@ -254,18 +268,14 @@ pub async fn create_user(
         date_created: now,
         date_updated: now,
     };
-    let targets = events::targets(
+    let (targets, fire) = user_event(
         core,
         &principal.account_sid,
         &service.sid,
-        USER_ADDED.event,
+        &USER_ADDED,
         webhooks,
     )
     .await?;
-    let fire = {
-        let targets = targets.clone();
-        move |stored: &UserRow| deliveries(&USER_ADDED, &targets, stored)
-    };
     match core.store.insert_user(&row, fire, time::now_ms()).await {
         Ok(UserWrite::Stored(stored)) => {
             targets.wake(core);
@@ -340,18 +350,14 @@ pub async fn update_user(
         }
         None => None,
     };
-    let targets = events::targets(
+    let (targets, fire) = user_event(
         core,
         &before.account_sid,
         &before.service_sid,
-        USER_UPDATED.event,
+        &USER_UPDATED,
         webhooks,
     )
     .await?;
-    let fire = {
-        let targets = targets.clone();
-        move |stored: &UserRow| deliveries(&USER_UPDATED, &targets, stored)
-    };
     let written = core
         .store
         .update_user(
