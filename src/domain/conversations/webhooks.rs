@@ -197,37 +197,26 @@ fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Resul
     })
 }
 
-/// The fields both target resources have.
-struct Shared {
-    method: String,
-    filters: String,
-    pre_webhook_url: Option<String>,
-    post_webhook_url: Option<String>,
-}
-
-impl Shared {
-    /// `input` over the current values, each checked; `allowed` is the resource's filter list.
-    fn merge(self, input: WebhookInput, allowed: &[&str]) -> Result<Self> {
-        Ok(Self {
-            method: input
-                .method
-                .as_deref()
-                .map(check_method)
-                .transpose()?
-                .unwrap_or(self.method),
-            filters: check_filters(input.filters, allowed, &self.filters)?,
-            pre_webhook_url: check_url(
-                input.pre_webhook_url,
-                "PreWebhookUrl",
-                self.pre_webhook_url,
-            )?,
-            post_webhook_url: check_url(
-                input.post_webhook_url,
-                "PostWebhookUrl",
-                self.post_webhook_url,
-            )?,
-        })
-    }
+/// `$row` (an account's or a service's target row) with `$input` over its method, filters and
+/// URLs, each checked in that order; `$allowed` is the resource's filter list. A macro, not a
+/// function: the two row types share these fields but no type.
+macro_rules! merge_shared {
+    ($row:expr, $input:expr, $allowed:expr) => {{
+        let mut row = $row;
+        let input: WebhookInput = $input;
+        if let Some(method) = input.method.as_deref() {
+            row.method = check_method(method)?;
+        }
+        row.filters = check_filters(input.filters, $allowed, &row.filters)?;
+        row.pre_webhook_url =
+            check_url(input.pre_webhook_url, "PreWebhookUrl", row.pre_webhook_url)?;
+        row.post_webhook_url = check_url(
+            input.post_webhook_url,
+            "PostWebhookUrl",
+            row.post_webhook_url,
+        )?;
+        row
+    }};
 }
 
 /// What an account's target reads as before anything was configured.
@@ -295,20 +284,9 @@ pub(crate) fn merge_account(
             ));
         }
     };
-    let shared = Shared {
-        method: current.method,
-        filters: current.filters,
-        pre_webhook_url: current.pre_webhook_url,
-        post_webhook_url: current.post_webhook_url,
-    }
-    .merge(input, ACCOUNT_FILTERS)?;
     Ok(AccountWebhookRow {
-        method: shared.method,
-        filters: shared.filters,
-        pre_webhook_url: shared.pre_webhook_url,
-        post_webhook_url: shared.post_webhook_url,
         target,
-        account_sid: current.account_sid,
+        ..merge_shared!(current, input, ACCOUNT_FILTERS)
     })
 }
 
@@ -367,21 +345,7 @@ pub(crate) fn merge_service(
     current: ServiceWebhookRow,
     input: WebhookInput,
 ) -> Result<ServiceWebhookRow> {
-    let shared = Shared {
-        method: current.method,
-        filters: current.filters,
-        pre_webhook_url: current.pre_webhook_url,
-        post_webhook_url: current.post_webhook_url,
-    }
-    .merge(input, SERVICE_FILTERS)?;
-    Ok(ServiceWebhookRow {
-        method: shared.method,
-        filters: shared.filters,
-        pre_webhook_url: shared.pre_webhook_url,
-        post_webhook_url: shared.post_webhook_url,
-        service_sid: current.service_sid,
-        account_sid: current.account_sid,
-    })
+    Ok(merge_shared!(current, input, SERVICE_FILTERS))
 }
 
 #[cfg(test)]

@@ -191,13 +191,11 @@ impl Applier<'_> {
     ) -> Step {
         let what = &format!("{account_what} conversation_webhooks");
         let stored = self.tx.account_webhook(account).await?;
-        let current = stored
-            .clone()
-            .unwrap_or_else(|| webhooks::default_account_webhook(account));
-        let merged =
-            webhooks::merge_account(current, webhook_input(&entry.value)).at(entry.at, what)?;
-        if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_account_webhook(&merged).await?;
+        let unconfigured = webhooks::default_account_webhook(account);
+        if let Some(row) =
+            self.merged(entry, what, stored, unconfigured, webhooks::merge_account)?
+        {
+            self.tx.put_account_webhook(&row).await?;
         }
         Ok(())
     }
@@ -218,15 +216,28 @@ impl Applier<'_> {
             );
         }
         let stored = self.tx.service_webhook(&service.sid).await?;
-        let current = stored
-            .clone()
-            .unwrap_or_else(|| webhooks::default_service_webhook(service));
-        let merged =
-            webhooks::merge_service(current, webhook_input(&entry.value)).at(entry.at, what)?;
-        if self.must_write(stored.as_ref(), &merged) {
-            self.tx.put_service_webhook(&merged).await?;
+        let unconfigured = webhooks::default_service_webhook(service);
+        if let Some(row) =
+            self.merged(entry, what, stored, unconfigured, webhooks::merge_service)?
+        {
+            self.tx.put_service_webhook(&row).await?;
         }
         Ok(())
+    }
+
+    /// A webhook target (`stored`, or `unconfigured` before anything was) with the entry's
+    /// fields merged by the endpoint's own `merge`; `Some` when that must be written.
+    fn merged<W: PartialEq + Clone>(
+        &mut self,
+        entry: &Entry<SeedWebhooks>,
+        what: &str,
+        stored: Option<W>,
+        unconfigured: W,
+        merge: fn(W, webhooks::WebhookInput) -> crate::error::Result<W>,
+    ) -> Step<Option<W>> {
+        let current = stored.clone().unwrap_or(unconfigured);
+        let merged = merge(current, webhook_input(&entry.value)).at(entry.at, what)?;
+        Ok(self.must_write(stored.as_ref(), &merged).then_some(merged))
     }
 
     /// The account's messaging service and timers, checked as `/v1/Configuration` checks them.
