@@ -130,7 +130,7 @@ pub async fn list_services(
     principal: &Principal,
     request: PageRequest,
 ) -> Result<Page<Service>> {
-    list_owned::<ServiceRow, _>(core, &principal.account_sid, request, Service::try_from).await
+    list_owned::<ServiceRow, _>(core, &principal.account_sid, request).await
 }
 
 pub async fn fetch_service(

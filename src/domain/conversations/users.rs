@@ -10,15 +10,15 @@ use tracing::instrument;
 
 use super::{
     events,
-    scope::{Scope, Service, resolve, stored, stored_opt},
+    scope::{Scope, Service, resolve},
 };
 use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_bytes, check_chars, list_owned,
+        check_bytes, check_chars, found_value, list_owned,
         paging::{Page, PageRequest},
-        required,
+        read_back, required,
         sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
         time,
         webhooks::{Action, Declaration, Event, Param, Subject, Targets},
@@ -55,23 +55,11 @@ pub struct User {
     pub date_updated: i64,
 }
 
-impl TryFrom<&UserRow> for User {
-    type Error = Error;
-
-    fn try_from(row: &UserRow) -> Result<Self> {
-        Ok(Self {
-            sid: stored(&row.sid, "user SID")?,
-            account_sid: stored(&row.account_sid, "user account SID")?,
-            service_sid: stored(&row.service_sid, "user service SID")?,
-            identity: row.identity.clone(),
-            friendly_name: row.friendly_name.clone(),
-            attributes: row.attributes.clone(),
-            role_sid: stored_opt(row.role_sid.as_deref(), "user role SID")?,
-            date_created: row.date_created,
-            date_updated: row.date_updated,
-        })
-    }
-}
+read_back!(|row: UserRow| -> User {
+    parsed: sid, account_sid, service_sid;
+    optional: role_sid;
+    copied: identity, friendly_name, attributes, date_created, date_updated;
+});
 
 impl Subject for User {
     fn account_sid(&self) -> &AccountSid {
@@ -137,7 +125,7 @@ async fn user_event(
         if queued.is_empty() {
             return Ok(Vec::new());
         }
-        User::try_from(stored)
+        User::try_from(stored.clone())
             .and_then(|user| event.deliveries(&queued, &user))
             .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.into())))
     };
@@ -279,8 +267,7 @@ pub async fn create_user(
     match core.store.insert_user(&row, fire, time::now_ms()).await {
         Ok(UserWrite::Stored(stored)) => {
             targets.wake(core);
-            let user = User::try_from(&stored)?;
-            Ok((service, user))
+            Ok((service, User::try_from(stored)?))
         }
         Ok(UserWrite::Orphaned | UserWrite::Missing) => {
             Err(orphaned(core, &principal.account_sid, &service.sid).await)
@@ -307,12 +294,11 @@ pub async fn fetch_user(
         Scope::Service(sid) => Some(sid.as_str()),
     };
     let by_sid = matches_pattern(key, "US");
-    let row = core
-        .store
-        .fetch_user(principal.account_sid.as_str(), service, key, by_sid)
-        .await?
-        .ok_or(Error::NotFound)?;
-    User::try_from(&row)
+    found_value(
+        core.store
+            .fetch_user(principal.account_sid.as_str(), service, key, by_sid)
+            .await?,
+    )
 }
 
 pub async fn list_users(
@@ -322,10 +308,7 @@ pub async fn list_users(
     request: PageRequest,
 ) -> Result<(Service, Page<User>)> {
     let service = resolve(core, principal, scope).await?;
-    let page = list_owned(core, &service.sid, request, |row: UserRow| {
-        User::try_from(&row)
-    })
-    .await?;
+    let page = list_owned::<UserRow, _>(core, &service.sid, request).await?;
     Ok((service, page))
 }
 
@@ -373,7 +356,7 @@ pub async fn update_user(
     match written {
         UserWrite::Stored(stored) => {
             targets.wake(core);
-            User::try_from(&stored)
+            User::try_from(stored)
         }
         UserWrite::Missing => Err(Error::NotFound),
         UserWrite::Orphaned => Err(orphaned(core, &before.account_sid, &before.service_sid).await),

@@ -4,11 +4,12 @@
 //! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
 //! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
 
-use super::scope::{Scope, distinct_members, resolve, stored, stored_json};
+use super::scope::{Scope, distinct_members, resolve};
 use crate::{
     domain::{
         Core,
         auth::Principal,
+        read_back,
         sid::{AccountSid, ServiceSid},
     },
     error::{Error, Result},
@@ -81,20 +82,11 @@ pub struct AccountWebhook {
     pub target: String,
 }
 
-impl TryFrom<AccountWebhookRow> for AccountWebhook {
-    type Error = Error;
-
-    fn try_from(row: AccountWebhookRow) -> Result<Self> {
-        Ok(Self {
-            account_sid: stored(&row.account_sid, "webhook account SID")?,
-            method: row.method,
-            filters: stored_json(&row.filters, "webhook filters")?,
-            pre_webhook_url: row.pre_webhook_url,
-            post_webhook_url: row.post_webhook_url,
-            target: row.target,
-        })
-    }
-}
+read_back!(|row: AccountWebhookRow| -> AccountWebhook {
+    parsed: account_sid;
+    json: filters;
+    copied: method, pre_webhook_url, post_webhook_url, target;
+});
 
 /// `conversations.v1.service.service_configuration.service_webhook_configuration`.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,20 +99,11 @@ pub struct ServiceWebhook {
     pub post_webhook_url: Option<String>,
 }
 
-impl TryFrom<ServiceWebhookRow> for ServiceWebhook {
-    type Error = Error;
-
-    fn try_from(row: ServiceWebhookRow) -> Result<Self> {
-        Ok(Self {
-            service_sid: stored(&row.service_sid, "webhook service SID")?,
-            account_sid: stored(&row.account_sid, "webhook account SID")?,
-            method: row.method,
-            filters: stored_json(&row.filters, "webhook filters")?,
-            pre_webhook_url: row.pre_webhook_url,
-            post_webhook_url: row.post_webhook_url,
-        })
-    }
-}
+read_back!(|row: ServiceWebhookRow| -> ServiceWebhook {
+    parsed: service_sid, account_sid;
+    json: filters;
+    copied: method, pre_webhook_url, post_webhook_url;
+});
 
 /// What the webhook configuration endpoints accept; `None` leaves a field as it is.
 #[derive(Debug, Default)]
