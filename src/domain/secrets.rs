@@ -121,6 +121,23 @@ impl Argon2Memory {
         &mut self.blocks[..]
     }
 
+    /// `argon2` of `secret` with `salt` into `out`, in this memory: what checking and hashing
+    /// both compute.
+    fn derive(
+        &mut self,
+        argon2: &Argon2<'_>,
+        secret: &str,
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> argon2::Result<()> {
+        argon2.hash_password_into_with_memory(
+            secret.as_bytes(),
+            salt,
+            out,
+            self.blocks(argon2.params()),
+        )
+    }
+
     /// Same answer as `verify_secret`; the comparison is constant-time (`subtle`).
     pub fn verify(&mut self, secret: &str, phc: &str) -> bool {
         let Ok(hash) = PasswordHash::new(phc) else {
@@ -139,15 +156,8 @@ impl Argon2Memory {
             return false;
         };
         let mut out = vec![0u8; expected.as_bytes().len()];
-        let argon2 = Argon2::new(algorithm, version, params.clone());
-        argon2
-            .hash_password_into_with_memory(
-                secret.as_bytes(),
-                &salt,
-                &mut out,
-                self.blocks(&params),
-            )
-            .is_ok()
+        let argon2 = Argon2::new(algorithm, version, params);
+        self.derive(&argon2, secret, &salt, &mut out).is_ok()
             && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
     }
 
@@ -159,13 +169,7 @@ impl Argon2Memory {
         let salt = random_bytes::<16>()?;
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        argon2
-            .hash_password_into_with_memory(
-                secret.as_bytes(),
-                &salt,
-                &mut out,
-                self.blocks(&params),
-            )
+        self.derive(&argon2, secret, &salt, &mut out)
             .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hash failed: {e}")))?;
         // PHC strings use standard base64 without padding.
         let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
