@@ -8,16 +8,13 @@ use super::{
     Core,
     accounts::reachable,
     auth::Principal,
-    fetch_owned, found, list_owned,
+    fetch_owned, found, found_value, list_owned,
     paging::{Page, PageRequest},
-    secrets,
+    read_back, secrets,
     sid::{AccountSid, KeySid},
     time,
 };
-use crate::{
-    error::{Error, Result},
-    store::keys::KeyRow,
-};
+use crate::{error::Result, store::keys::KeyRow};
 
 #[derive(Debug, Clone)]
 pub struct Key {
@@ -27,15 +24,10 @@ pub struct Key {
     pub date_updated: i64,
 }
 
-fn to_key(row: KeyRow) -> Result<Key> {
-    Ok(Key {
-        sid: KeySid::parse(&row.sid)
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("malformed key row {}", row.seq)))?,
-        friendly_name: row.friendly_name,
-        date_created: row.date_created,
-        date_updated: row.date_updated,
-    })
-}
+read_back!(|row: KeyRow| -> Key {
+    parsed: sid;
+    copied: friendly_name, date_created, date_updated;
+});
 
 /// "up to 64 characters" (spec, `CreateNewKey`).
 pub(crate) fn check_friendly_name(name: Option<&str>) -> Result<()> {
@@ -70,7 +62,7 @@ pub async fn create(
             time::now(),
         )
         .await?;
-    Ok((to_key(row)?, secret))
+    Ok((Key::try_from(row)?, secret))
 }
 
 pub async fn fetch(
@@ -80,7 +72,7 @@ pub async fn fetch(
     sid: &KeySid,
 ) -> Result<Key> {
     owning_account(core, principal, account).await?;
-    fetch_owned(core, account, sid, to_key).await
+    fetch_owned::<KeyRow, _>(core, account, sid).await
 }
 
 pub async fn list(
@@ -90,7 +82,7 @@ pub async fn list(
     request: PageRequest,
 ) -> Result<Page<Key>> {
     owning_account(core, principal, account).await?;
-    list_owned(core, account, request, to_key).await
+    list_owned::<KeyRow, _>(core, account, request).await
 }
 
 pub async fn update(
@@ -110,9 +102,8 @@ pub async fn update(
             friendly_name.as_deref(),
             time::now(),
         )
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_key(row)
+        .await?;
+    found_value(row)
 }
 
 /// Deletes the key; it stops authenticating at once.

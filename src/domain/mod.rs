@@ -15,6 +15,45 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
+/// A domain value read back from its store row: `impl TryFrom<Row> for Value`, field by field
+/// by kind. `parsed` fields are typed text (SIDs) read with `FromStr`, `optional` the same in a
+/// nullable column, `json` JSON text, `copied` taken as they are, and `computed` fields are
+/// whatever their expression (over the row, named in the `|row: Row|` head) makes. A stored
+/// value that does not read back is a bug in what was written: 500, logged with the field's name.
+macro_rules! read_back {
+    (|$row:ident: $from:ty| -> $to:ident {
+        $(parsed: $($parsed:ident),+;)?
+        $(optional: $($optional:ident),+;)?
+        $(json: $($json:ident),+;)?
+        $(computed: $($computed:ident = $value:expr),+;)?
+        $(copied: $($copied:ident),+;)?
+    }) => {
+        impl TryFrom<$from> for $to {
+            type Error = $crate::error::Error;
+
+            fn try_from($row: $from) -> $crate::error::Result<Self> {
+                Ok(Self {
+                    $($($parsed: $crate::domain::stored(
+                        &$row.$parsed,
+                        concat!(stringify!($to), " ", stringify!($parsed)),
+                    )?,)+)?
+                    $($($optional: $crate::domain::stored_opt(
+                        $row.$optional.as_deref(),
+                        concat!(stringify!($to), " ", stringify!($optional)),
+                    )?,)+)?
+                    $($($json: $crate::domain::stored_json(
+                        &$row.$json,
+                        concat!(stringify!($to), " ", stringify!($json)),
+                    )?,)+)?
+                    $($($computed: $value,)+)?
+                    $($($copied: $row.$copied,)+)?
+                })
+            }
+        }
+    };
+}
+pub(crate) use read_back;
+
 use crate::error::{Error, Result};
 
 /// Webhook attempts by outcome, counted by the delivery worker.
@@ -59,33 +98,31 @@ use crate::store::{
 
 use paging::{Page, PageRequest};
 
-/// The owner's row `sid` (an account's key, a service's role …) made a domain value by
-/// `convert`; 404 when the owner has none, another owner's row included.
-pub async fn fetch_owned<R: Owned, T>(
+/// The owner's row `sid` (an account's key, a service's role …) as a domain value; 404 when
+/// the owner has none, another owner's row included.
+pub async fn fetch_owned<R: Owned, T: TryFrom<R, Error = Error>>(
     core: &Core,
     owner: impl AsRef<str>,
     sid: impl AsRef<str>,
-    convert: impl FnOnce(R) -> Result<T>,
 ) -> Result<T> {
-    let row = core
-        .store
-        .fetch_owned::<R>(owner.as_ref(), sid.as_ref())
-        .await?;
-    convert(row.ok_or(Error::NotFound)?)
+    found_value(
+        core.store
+            .fetch_owned::<R>(owner.as_ref(), sid.as_ref())
+            .await?,
+    )
 }
 
-/// The page `request` asks for of the owner's rows, each made a domain value by `convert`.
-pub async fn list_owned<R: Owned, T>(
+/// The page `request` asks for of the owner's rows, as domain values.
+pub async fn list_owned<R: Owned, T: TryFrom<R, Error = Error>>(
     core: &Core,
     owner: impl AsRef<str>,
     request: PageRequest,
-    convert: impl FnMut(R) -> Result<T>,
 ) -> Result<Page<T>> {
     let rows = core
         .store
         .list_owned::<R>(owner.as_ref(), request.keyset())
         .await?;
-    Page::from_rows(request, rows, R::seq).try_map(convert)
+    Page::from_rows(request, rows, R::seq).try_map(T::try_from)
 }
 
 /// Deletes the owner's row `sid`; 404 when the owner has none.
@@ -99,6 +136,31 @@ pub async fn delete_owned<R: Deletable>(
             .delete_owned::<R>(owner.as_ref(), sid.as_ref())
             .await?,
     )
+}
+
+/// A stored SID (or other typed text) read back; one that does not parse is a bug in what was
+/// written: 500, logged.
+pub(crate) fn stored<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T> {
+    raw.parse()
+        .map_err(|_| Error::internal(anyhow::anyhow!("stored {what} is malformed: {raw:?}")))
+}
+
+/// `stored` for an optional column.
+pub(crate) fn stored_opt<T: std::str::FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>> {
+    raw.map(|r| stored(r, what)).transpose()
+}
+
+/// A stored JSON column read back (permissions, filters, attributes, a flow definition); one
+/// that does not parse is a bug: 500, logged.
+pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T> {
+    serde_json::from_str(raw)
+        .map_err(|e| Error::internal(anyhow::anyhow!("stored {what} is not valid JSON: {e}")))
+}
+
+/// The row a read or write returned, made a domain value; `None` (no such row, or it went away
+/// meanwhile) is 404.
+pub fn found_value<R, T: TryFrom<R, Error = Error>>(row: Option<R>) -> Result<T> {
+    T::try_from(row.ok_or(Error::NotFound)?)
 }
 
 /// `Ok` when the row a write or check named was there, 404 otherwise.

@@ -62,10 +62,12 @@ pub trait Subject {
 pub type Param<T> = (&'static str, fn(&T) -> Option<String>);
 
 /// An event a product fires, with its own parameters in Twilio's documented order (after the
-/// common `AccountSid`, `EventType`, `Source`).
+/// common `AccountSid`, `EventType`, `Source`), given as groups sent one after the other, so
+/// events of one resource share the groups they have in common (`onUserUpdated` is
+/// `onUserAdded`'s with `DateUpdated` between them).
 pub struct Declaration<T: 'static> {
     pub event: Event,
-    pub params: &'static [Param<T>],
+    pub params: &'static [&'static [Param<T>]],
 }
 
 impl<T: Subject> Declaration<T> {
@@ -82,6 +84,8 @@ impl<T: Subject> Declaration<T> {
             .chain(
                 self.params
                     .iter()
+                    .copied()
+                    .flatten()
                     .filter_map(|(k, read)| read(subject).map(|v| ((*k).to_owned(), v))),
             )
             .collect()

@@ -6,12 +6,13 @@ use tracing::instrument;
 
 use super::{
     roles::role_of,
-    scope::{Scope, Service, resolve, stored},
+    scope::{Scope, Service, resolve},
 };
 use crate::{
     domain::{
         Core,
         auth::Principal,
+        found_value, read_back,
         sid::{AccountSid, RoleSid, ServiceSid, matches_pattern},
         time,
     },
@@ -29,29 +30,16 @@ pub struct Configuration {
     pub default_closed_timer: Option<String>,
 }
 
-impl TryFrom<ConfigurationRow> for Configuration {
-    type Error = Error;
-
-    fn try_from(row: ConfigurationRow) -> Result<Self> {
-        Ok(Self {
-            account_sid: stored(&row.account_sid, "configuration account SID")?,
-            default_chat_service_sid: stored(
-                &row.default_chat_service_sid,
-                "default chat service SID",
-            )?,
-            default_messaging_service_sid: row.default_messaging_service_sid,
-            default_inactive_timer: row.default_inactive_timer,
-            default_closed_timer: row.default_closed_timer,
-        })
-    }
-}
+read_back!(|row: ConfigurationRow| -> Configuration {
+    parsed: account_sid, default_chat_service_sid;
+    copied: default_messaging_service_sid, default_inactive_timer, default_closed_timer;
+});
 
 pub async fn configuration(core: &Core, principal: &Principal) -> Result<Configuration> {
-    Configuration::try_from(
+    found_value(
         core.store
             .fetch_configuration(principal.account_sid.as_str())
-            .await?
-            .ok_or(Error::NotFound)?,
+            .await?,
     )
 }
 
@@ -151,7 +139,7 @@ pub async fn update_configuration(
         .await;
     core.services.forget(account);
     match updated {
-        Ok(row) => Configuration::try_from(row.ok_or(Error::NotFound)?),
+        Ok(row) => found_value(row),
         // The named service was deleted after the check (the foreign key refused it, issue 15
         // F5): the same answer as a service that never existed.
         Err(e) => match new_default {
@@ -274,7 +262,7 @@ pub async fn update_service_configuration(
         .update_service_config(account.as_str(), service.sid.as_str(), &change, time::now())
         .await;
     core.services.forget(account);
-    Service::try_from(updated?.ok_or(Error::NotFound)?)
+    found_value(updated?)
 }
 
 #[cfg(test)]

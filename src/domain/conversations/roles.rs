@@ -5,14 +5,14 @@
 
 use tracing::instrument;
 
-use super::scope::{Scope, Service, distinct_members, resolve, stored, stored_json};
+use super::scope::{Scope, Service, distinct_members, resolve};
 use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_chars, fetch_owned, list_owned,
+        check_chars, fetch_owned, found_value, list_owned,
         paging::{Page, PageRequest},
-        required,
+        read_back, required,
         sid::{AccountSid, RoleSid, ServiceSid},
         time,
     },
@@ -70,27 +70,14 @@ pub struct Role {
     pub date_updated: i64,
 }
 
-impl TryFrom<RoleRow> for Role {
-    type Error = Error;
-
-    fn try_from(row: RoleRow) -> Result<Self> {
-        Ok(Self {
-            sid: stored(&row.sid, "role SID")?,
-            account_sid: stored(&row.account_sid, "role account SID")?,
-            service_sid: stored(&row.service_sid, "role service SID")?,
-            friendly_name: row.friendly_name,
-            kind: parse_role_type(&row.r#type).map_err(|_| {
-                Error::internal(anyhow::anyhow!(
-                    "stored role type is malformed: {:?}",
-                    row.r#type
-                ))
-            })?,
-            permissions: stored_json(&row.permissions, "role permissions")?,
-            date_created: row.date_created,
-            date_updated: row.date_updated,
-        })
-    }
-}
+read_back!(|row: RoleRow| -> Role {
+    parsed: sid, account_sid, service_sid;
+    json: permissions;
+    computed: kind = parse_role_type(&row.r#type).map_err(|_| {
+        Error::internal(anyhow::anyhow!("stored role type is malformed: {:?}", row.r#type))
+    })?;
+    copied: friendly_name, date_created, date_updated;
+});
 
 /// "up to 64 characters" (spec, CreateRole FriendlyName).
 pub(crate) fn check_role_name(name: &str) -> Result<()> {
@@ -107,18 +94,22 @@ pub fn parse_role_type(s: &str) -> Result<&'static str> {
     }
 }
 
+/// The permissions a role of type `kind` (`service` or `conversation`) may hold.
+pub(super) fn permissions_of(kind: &str) -> &'static [&'static str] {
+    if kind == "service" {
+        SERVICE_PERMISSIONS
+    } else {
+        CONVERSATION_PERMISSIONS
+    }
+}
+
 /// At least one permission, each valid for the role's type; duplicates collapse. Returns the
 /// JSON text that is stored.
 pub(crate) fn check_permissions(kind: &str, permissions: Vec<String>) -> Result<String> {
     if permissions.is_empty() {
         return Err(Error::missing("Permission"));
     }
-    let allowed = if kind == "service" {
-        SERVICE_PERMISSIONS
-    } else {
-        CONVERSATION_PERMISSIONS
-    };
-    distinct_members(permissions, allowed, |permission| {
+    distinct_members(permissions, permissions_of(kind), |permission| {
         format!("Invalid parameter Permission: '{permission}' is not a {kind} permission")
     })
 }
@@ -160,14 +151,13 @@ pub async fn create_role(
             &role,
             time::now(),
         )
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok((service, Role::try_from(row)?))
+        .await?;
+    Ok((service, found_value(row)?))
 }
 
 /// A role of `service` by the path's SID.
 pub(super) async fn role_of(core: &Core, service: &Service, sid: &RoleSid) -> Result<Role> {
-    fetch_owned::<RoleRow, _>(core, &service.sid, sid, Role::try_from).await
+    fetch_owned::<RoleRow, _>(core, &service.sid, sid).await
 }
 
 pub async fn fetch_role(
@@ -188,7 +178,7 @@ pub async fn list_roles(
     request: PageRequest,
 ) -> Result<(Service, Page<Role>)> {
     let service = resolve(core, principal, scope).await?;
-    let page = list_owned::<RoleRow, _>(core, &service.sid, request, Role::try_from).await?;
+    let page = list_owned::<RoleRow, _>(core, &service.sid, request).await?;
     Ok((service, page))
 }
 
@@ -212,9 +202,8 @@ pub async fn update_role(
             &permissions,
             time::now(),
         )
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok((service, Role::try_from(row)?))
+        .await?;
+    Ok((service, found_value(row)?))
 }
 
 /// A role held by a user, or named as one of the service's defaults, cannot be deleted:

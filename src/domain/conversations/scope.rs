@@ -9,7 +9,6 @@
 
 use std::{
     collections::HashMap,
-    str::FromStr,
     sync::{
         RwLock,
         atomic::{AtomicU64, Ordering},
@@ -20,7 +19,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        fetch_owned,
+        fetch_owned, read_back,
         sid::{AccountSid, RoleSid, ServiceSid},
     },
     error::{Error, Result},
@@ -39,18 +38,6 @@ pub struct Service {
     pub reachability_enabled: bool,
     pub date_created: i64,
     pub date_updated: i64,
-}
-
-/// A stored SID (or other typed text) read back; one that does not parse is a bug in what was
-/// written: 500, logged.
-pub(crate) fn stored<T: FromStr>(raw: &str, what: &str) -> Result<T> {
-    raw.parse()
-        .map_err(|_| Error::internal(anyhow::anyhow!("stored {what} is malformed: {raw:?}")))
-}
-
-/// `stored` for an optional column.
-pub(crate) fn stored_opt<T: FromStr>(raw: Option<&str>, what: &str) -> Result<Option<T>> {
-    raw.map(|r| stored(r, what)).transpose()
 }
 
 /// `values` as the JSON array that is stored, duplicates collapsed, first occurrence kept; a
@@ -72,38 +59,12 @@ pub(crate) fn distinct_members(
     Ok(serde_json::Value::from(kept).to_string())
 }
 
-/// A stored JSON column read back (permissions, filters); one that does not parse is a bug: 500.
-pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T> {
-    serde_json::from_str(raw)
-        .map_err(|e| Error::internal(anyhow::anyhow!("stored {what} is not valid JSON: {e}")))
-}
-
-impl TryFrom<ServiceRow> for Service {
-    type Error = Error;
-
-    fn try_from(row: ServiceRow) -> Result<Self> {
-        Ok(Self {
-            sid: stored(&row.sid, "service SID")?,
-            account_sid: stored(&row.account_sid, "service account SID")?,
-            friendly_name: row.friendly_name,
-            default_chat_service_role_sid: stored_opt(
-                row.default_chat_service_role_sid.as_deref(),
-                "service default role SID",
-            )?,
-            default_conversation_role_sid: stored_opt(
-                row.default_conversation_role_sid.as_deref(),
-                "service default role SID",
-            )?,
-            default_conversation_creator_role_sid: stored_opt(
-                row.default_conversation_creator_role_sid.as_deref(),
-                "service default role SID",
-            )?,
-            reachability_enabled: row.reachability_enabled,
-            date_created: row.date_created,
-            date_updated: row.date_updated,
-        })
-    }
-}
+read_back!(|row: ServiceRow| -> Service {
+    parsed: sid, account_sid;
+    optional: default_chat_service_role_sid, default_conversation_role_sid,
+        default_conversation_creator_role_sid;
+    copied: friendly_name, reachability_enabled, date_created, date_updated;
+});
 
 /// Which service a request addresses: the account's default (`/v1/Users…`) or one named in the
 /// path (`/v1/Services/{IS}/…`).
@@ -137,7 +98,7 @@ pub async fn resolve(core: &Core, principal: &Principal, scope: Scope<'_>) -> Re
                 .default_chat_service_sid
         }
     };
-    let service = fetch_owned::<ServiceRow, _>(core, account, &sid, Service::try_from).await?;
+    let service = fetch_owned::<ServiceRow, Service>(core, account, &sid).await?;
     core.services.put(key, service.clone(), generation);
     Ok(service)
 }

@@ -5,7 +5,10 @@
 use serde_json::Value;
 use tracing::instrument;
 
-use super::scope::{Scope, Service, resolve};
+use super::{
+    roles::permissions_of,
+    scope::{Scope, Service, resolve},
+};
 use crate::{
     domain::{
         Core,
@@ -21,60 +24,59 @@ use crate::{
 
 pub const DEFAULT_SERVICE_NAME: &str = "Default Conversations Service";
 
-/// The four default roles: Chat's documented sets with Channel→Conversation names *(ours)*.
-pub(super) const DEFAULT_ROLES: [(&str, &str, &[&str]); 4] = [
+/// Which of its type's permissions (`roles::permissions_of`) a default role holds.
+pub(super) enum Grant {
+    /// All of them but these.
+    AllBut(&'static [&'static str]),
+    /// These, in this order.
+    Only(&'static [&'static str]),
+}
+
+impl Grant {
+    pub(super) fn permissions(&self, kind: &str) -> Vec<&'static str> {
+        match self {
+            Self::AllBut(left_out) => permissions_of(kind)
+                .iter()
+                .filter(|p| !left_out.contains(p))
+                .copied()
+                .collect(),
+            Self::Only(permissions) => permissions.to_vec(),
+        }
+    }
+}
+
+/// The four default roles: Chat's documented sets with Channel→Conversation names *(ours)*;
+/// the admins hold every permission of their type but editing their own user info (and, for
+/// the service admin, their own messages).
+pub(super) const DEFAULT_ROLES: [(&str, &str, Grant); 4] = [
     (
         "service admin",
         "service",
-        &[
-            "addParticipant",
-            "createConversation",
-            "deleteAnyMessage",
-            "deleteConversation",
-            "editAnyMessage",
-            "editAnyMessageAttributes",
-            "editAnyUserInfo",
-            "editConversationAttributes",
-            "editConversationName",
-            "joinConversation",
-            "removeParticipant",
-        ],
+        Grant::AllBut(&[
+            "editOwnMessage",
+            "editOwnMessageAttributes",
+            "editOwnUserInfo",
+        ]),
     ),
     (
         "service user",
         "service",
-        &["createConversation", "editOwnUserInfo", "joinConversation"],
+        Grant::Only(&["createConversation", "editOwnUserInfo", "joinConversation"]),
     ),
     (
         "channel admin",
         "conversation",
-        &[
-            "addParticipant",
-            "deleteAnyMessage",
-            "deleteConversation",
-            "deleteOwnMessage",
-            "editAnyMessage",
-            "editAnyMessageAttributes",
-            "editAnyUserInfo",
-            "editConversationAttributes",
-            "editConversationName",
-            "editOwnMessage",
-            "editOwnMessageAttributes",
-            "leaveConversation",
-            "removeParticipant",
-            "sendMediaMessage",
-            "sendMessage",
-        ],
+        Grant::AllBut(&["editOwnUserInfo"]),
     ),
     (
         "channel user",
         "conversation",
-        &[
+        Grant::Only(&[
             "sendMessage",
             "leaveConversation",
             "editOwnMessage",
             "deleteOwnMessage",
-        ],
+        ]),
     ),
 ];
 
@@ -83,11 +85,11 @@ pub(super) const DEFAULT_ROLES: [(&str, &str, &[&str]); 4] = [
 pub fn new_service(account: &AccountSid, friendly_name: &str, now: i64) -> NewService {
     let roles: Vec<NewRole> = DEFAULT_ROLES
         .iter()
-        .map(|(name, kind, permissions)| NewRole {
+        .map(|(name, kind, grant)| NewRole {
             sid: RoleSid::new().to_string(),
             friendly_name: (*name).to_owned(),
             r#type: (*kind).to_owned(),
-            permissions: Value::from(permissions.to_vec()).to_string(),
+            permissions: Value::from(grant.permissions(kind)).to_string(),
         })
         .collect();
     NewService {
@@ -128,7 +130,7 @@ pub async fn list_services(
     principal: &Principal,
     request: PageRequest,
 ) -> Result<Page<Service>> {
-    list_owned::<ServiceRow, _>(core, &principal.account_sid, request, Service::try_from).await
+    list_owned::<ServiceRow, _>(core, &principal.account_sid, request).await
 }
 
 pub async fn fetch_service(
@@ -169,8 +171,12 @@ mod tests {
 
     #[test]
     fn default_roles_use_only_documented_permissions() {
-        for (_, kind, permissions) in DEFAULT_ROLES {
-            let perms: Vec<String> = permissions.iter().map(|p| (*p).to_owned()).collect();
+        for (_, kind, grant) in DEFAULT_ROLES {
+            let perms: Vec<String> = grant
+                .permissions(kind)
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect();
             assert!(check_permissions(kind, perms).is_ok(), "{kind}");
         }
         assert!(check_permissions("service", vec!["sendMessage".into()]).is_err());

@@ -10,18 +10,18 @@ use tracing::instrument;
 
 use super::{
     events,
-    scope::{Scope, Service, resolve, stored, stored_opt},
+    scope::{Scope, Service, resolve},
 };
 use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_bytes, check_chars, list_owned,
+        check_bytes, check_chars, found_value, list_owned,
         paging::{Page, PageRequest},
-        required,
+        read_back, required,
         sid::{AccountSid, RoleSid, ServiceSid, UserSid, matches_pattern},
         time,
-        webhooks::{Action, Declaration, Event, Subject, Targets},
+        webhooks::{Action, Declaration, Event, Param, Subject, Targets},
     },
     error::{Error, Result},
     store::{
@@ -55,23 +55,11 @@ pub struct User {
     pub date_updated: i64,
 }
 
-impl TryFrom<&UserRow> for User {
-    type Error = Error;
-
-    fn try_from(row: &UserRow) -> Result<Self> {
-        Ok(Self {
-            sid: stored(&row.sid, "user SID")?,
-            account_sid: stored(&row.account_sid, "user account SID")?,
-            service_sid: stored(&row.service_sid, "user service SID")?,
-            identity: row.identity.clone(),
-            friendly_name: row.friendly_name.clone(),
-            attributes: row.attributes.clone(),
-            role_sid: stored_opt(row.role_sid.as_deref(), "user role SID")?,
-            date_created: row.date_created,
-            date_updated: row.date_updated,
-        })
-    }
-}
+read_back!(|row: UserRow| -> User {
+    parsed: sid, account_sid, service_sid;
+    optional: role_sid;
+    copied: identity, friendly_name, attributes, date_created, date_updated;
+});
 
 impl Subject for User {
     fn account_sid(&self) -> &AccountSid {
@@ -79,21 +67,28 @@ impl Subject for User {
     }
 }
 
+/// The parameters every user event starts with …
+const USER_KEYS: &[Param<User>] = &[
+    ("ChatServiceSid", |u| Some(u.service_sid.to_string())),
+    ("UserSid", |u| Some(u.sid.to_string())),
+    ("DateCreated", |u| Some(time::iso8601(u.date_created))),
+];
+
+/// … and ends with.
+const USER_FIELDS: &[Param<User>] = &[
+    ("Identity", |u| Some(u.identity.clone())),
+    ("RoleSid", |u| u.role_sid.as_ref().map(RoleSid::to_string)),
+    ("Attributes", |u| Some(u.attributes.clone())),
+    ("FriendlyName", |u| u.friendly_name.clone()),
+];
+
 /// `onUserAdded`, with its documented parameters (conversations-webhook-events.md).
 pub static USER_ADDED: Declaration<User> = Declaration {
     event: Event {
         resource: "User",
         action: Action::Added,
     },
-    params: &[
-        ("ChatServiceSid", |u| Some(u.service_sid.to_string())),
-        ("UserSid", |u| Some(u.sid.to_string())),
-        ("DateCreated", |u| Some(time::iso8601(u.date_created))),
-        ("Identity", |u| Some(u.identity.clone())),
-        ("RoleSid", |u| u.role_sid.as_ref().map(RoleSid::to_string)),
-        ("Attributes", |u| Some(u.attributes.clone())),
-        ("FriendlyName", |u| u.friendly_name.clone()),
-    ],
+    params: &[USER_KEYS, USER_FIELDS],
 };
 
 /// `onUserUpdated`: `onUserAdded`'s parameters plus `DateUpdated`. Its `IsOnline` and
@@ -104,30 +99,37 @@ pub static USER_UPDATED: Declaration<User> = Declaration {
         action: Action::Updated,
     },
     params: &[
-        ("ChatServiceSid", |u| Some(u.service_sid.to_string())),
-        ("UserSid", |u| Some(u.sid.to_string())),
-        ("DateCreated", |u| Some(time::iso8601(u.date_created))),
-        ("DateUpdated", |u| Some(time::iso8601(u.date_updated))),
-        ("Identity", |u| Some(u.identity.clone())),
-        ("RoleSid", |u| u.role_sid.as_ref().map(RoleSid::to_string)),
-        ("Attributes", |u| Some(u.attributes.clone())),
-        ("FriendlyName", |u| u.friendly_name.clone()),
+        USER_KEYS,
+        &[("DateUpdated", |u| Some(time::iso8601(u.date_updated)))],
+        USER_FIELDS,
     ],
 };
 
-/// The deliveries `event` queues for the row just written, inside the write's transaction. A
-/// stored row that does not read back is a bug: the write fails (500).
-fn deliveries(
+/// The targets `event` reaches for a user of `service` (none when `webhooks` is off, see
+/// `events::targets`), and the hook a write calls with the row it stored to queue one delivery
+/// per target inside its transaction. A stored row that does not read back is a bug: the write
+/// fails (500).
+async fn user_event(
+    core: &Core,
+    account: &AccountSid,
+    service: &ServiceSid,
     event: &'static Declaration<User>,
-    targets: &Targets,
-    stored: &UserRow,
-) -> StoreResult<Vec<NewDelivery>> {
-    if targets.is_empty() {
-        return Ok(Vec::new());
-    }
-    User::try_from(stored)
-        .and_then(|user| event.deliveries(targets, &user))
-        .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.into())))
+    webhooks: bool,
+) -> Result<(
+    Targets,
+    impl FnOnce(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + 'static,
+)> {
+    let targets = events::targets(core, account, service, event.event, webhooks).await?;
+    let queued = targets.clone();
+    let fire = move |stored: &UserRow| {
+        if queued.is_empty() {
+            return Ok(Vec::new());
+        }
+        User::try_from(stored.clone())
+            .and_then(|user| event.deliveries(&queued, &user))
+            .map_err(|e| StoreError::Db(sqlx::Error::Decode(e.into())))
+    };
+    Ok((targets, fire))
 }
 
 /// Not documented for users; Conversations names are limited to 256 characters *(ours)*.
@@ -254,23 +256,18 @@ pub async fn create_user(
         date_created: now,
         date_updated: now,
     };
-    let targets = events::targets(
+    let (targets, fire) = user_event(
         core,
         &principal.account_sid,
         &service.sid,
-        USER_ADDED.event,
+        &USER_ADDED,
         webhooks,
     )
     .await?;
-    let fire = {
-        let targets = targets.clone();
-        move |stored: &UserRow| deliveries(&USER_ADDED, &targets, stored)
-    };
     match core.store.insert_user(&row, fire, time::now_ms()).await {
         Ok(UserWrite::Stored(stored)) => {
             targets.wake(core);
-            let user = User::try_from(&stored)?;
-            Ok((service, user))
+            Ok((service, User::try_from(stored)?))
         }
         Ok(UserWrite::Orphaned | UserWrite::Missing) => {
             Err(orphaned(core, &principal.account_sid, &service.sid).await)
@@ -297,12 +294,11 @@ pub async fn fetch_user(
         Scope::Service(sid) => Some(sid.as_str()),
     };
     let by_sid = matches_pattern(key, "US");
-    let row = core
-        .store
-        .fetch_user(principal.account_sid.as_str(), service, key, by_sid)
-        .await?
-        .ok_or(Error::NotFound)?;
-    User::try_from(&row)
+    found_value(
+        core.store
+            .fetch_user(principal.account_sid.as_str(), service, key, by_sid)
+            .await?,
+    )
 }
 
 pub async fn list_users(
@@ -312,10 +308,7 @@ pub async fn list_users(
     request: PageRequest,
 ) -> Result<(Service, Page<User>)> {
     let service = resolve(core, principal, scope).await?;
-    let page = list_owned(core, &service.sid, request, |row: UserRow| {
-        User::try_from(&row)
-    })
-    .await?;
+    let page = list_owned::<UserRow, _>(core, &service.sid, request).await?;
     Ok((service, page))
 }
 
@@ -340,18 +333,14 @@ pub async fn update_user(
         }
         None => None,
     };
-    let targets = events::targets(
+    let (targets, fire) = user_event(
         core,
         &before.account_sid,
         &before.service_sid,
-        USER_UPDATED.event,
+        &USER_UPDATED,
         webhooks,
     )
     .await?;
-    let fire = {
-        let targets = targets.clone();
-        move |stored: &UserRow| deliveries(&USER_UPDATED, &targets, stored)
-    };
     let written = core
         .store
         .update_user(
@@ -367,7 +356,7 @@ pub async fn update_user(
     match written {
         UserWrite::Stored(stored) => {
             targets.wake(core);
-            User::try_from(&stored)
+            User::try_from(stored)
         }
         UserWrite::Missing => Err(Error::NotFound),
         UserWrite::Orphaned => Err(orphaned(core, &before.account_sid, &before.service_sid).await),

@@ -4,11 +4,12 @@
 //! (`/v1/Services/{IS}/Configuration/Webhooks`, its own service). Which events reach which
 //! target is `events`; the generic machinery (declarations, signatures) is `domain::webhooks`.
 
-use super::scope::{Scope, distinct_members, resolve, stored, stored_json};
+use super::scope::{Scope, distinct_members, resolve};
 use crate::{
     domain::{
         Core,
         auth::Principal,
+        read_back,
         sid::{AccountSid, ServiceSid},
     },
     error::{Error, Result},
@@ -81,20 +82,11 @@ pub struct AccountWebhook {
     pub target: String,
 }
 
-impl TryFrom<AccountWebhookRow> for AccountWebhook {
-    type Error = Error;
-
-    fn try_from(row: AccountWebhookRow) -> Result<Self> {
-        Ok(Self {
-            account_sid: stored(&row.account_sid, "webhook account SID")?,
-            method: row.method,
-            filters: stored_json(&row.filters, "webhook filters")?,
-            pre_webhook_url: row.pre_webhook_url,
-            post_webhook_url: row.post_webhook_url,
-            target: row.target,
-        })
-    }
-}
+read_back!(|row: AccountWebhookRow| -> AccountWebhook {
+    parsed: account_sid;
+    json: filters;
+    copied: method, pre_webhook_url, post_webhook_url, target;
+});
 
 /// `conversations.v1.service.service_configuration.service_webhook_configuration`.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,20 +99,11 @@ pub struct ServiceWebhook {
     pub post_webhook_url: Option<String>,
 }
 
-impl TryFrom<ServiceWebhookRow> for ServiceWebhook {
-    type Error = Error;
-
-    fn try_from(row: ServiceWebhookRow) -> Result<Self> {
-        Ok(Self {
-            service_sid: stored(&row.service_sid, "webhook service SID")?,
-            account_sid: stored(&row.account_sid, "webhook account SID")?,
-            method: row.method,
-            filters: stored_json(&row.filters, "webhook filters")?,
-            pre_webhook_url: row.pre_webhook_url,
-            post_webhook_url: row.post_webhook_url,
-        })
-    }
-}
+read_back!(|row: ServiceWebhookRow| -> ServiceWebhook {
+    parsed: service_sid, account_sid;
+    json: filters;
+    copied: method, pre_webhook_url, post_webhook_url;
+});
 
 /// What the webhook configuration endpoints accept; `None` leaves a field as it is.
 #[derive(Debug, Default)]
@@ -197,37 +180,26 @@ fn check_filters(filters: Vec<String>, allowed: &[&str], current: &str) -> Resul
     })
 }
 
-/// The fields both target resources have.
-struct Shared {
-    method: String,
-    filters: String,
-    pre_webhook_url: Option<String>,
-    post_webhook_url: Option<String>,
-}
-
-impl Shared {
-    /// `input` over the current values, each checked; `allowed` is the resource's filter list.
-    fn merge(self, input: WebhookInput, allowed: &[&str]) -> Result<Self> {
-        Ok(Self {
-            method: input
-                .method
-                .as_deref()
-                .map(check_method)
-                .transpose()?
-                .unwrap_or(self.method),
-            filters: check_filters(input.filters, allowed, &self.filters)?,
-            pre_webhook_url: check_url(
-                input.pre_webhook_url,
-                "PreWebhookUrl",
-                self.pre_webhook_url,
-            )?,
-            post_webhook_url: check_url(
-                input.post_webhook_url,
-                "PostWebhookUrl",
-                self.post_webhook_url,
-            )?,
-        })
-    }
+/// `$row` (an account's or a service's target row) with `$input` over its method, filters and
+/// URLs, each checked in that order; `$allowed` is the resource's filter list. A macro, not a
+/// function: the two row types share these fields but no type.
+macro_rules! merge_shared {
+    ($row:expr, $input:expr, $allowed:expr) => {{
+        let mut row = $row;
+        let input: WebhookInput = $input;
+        if let Some(method) = input.method.as_deref() {
+            row.method = check_method(method)?;
+        }
+        row.filters = check_filters(input.filters, $allowed, &row.filters)?;
+        row.pre_webhook_url =
+            check_url(input.pre_webhook_url, "PreWebhookUrl", row.pre_webhook_url)?;
+        row.post_webhook_url = check_url(
+            input.post_webhook_url,
+            "PostWebhookUrl",
+            row.post_webhook_url,
+        )?;
+        row
+    }};
 }
 
 /// What an account's target reads as before anything was configured.
@@ -295,20 +267,9 @@ pub(crate) fn merge_account(
             ));
         }
     };
-    let shared = Shared {
-        method: current.method,
-        filters: current.filters,
-        pre_webhook_url: current.pre_webhook_url,
-        post_webhook_url: current.post_webhook_url,
-    }
-    .merge(input, ACCOUNT_FILTERS)?;
     Ok(AccountWebhookRow {
-        method: shared.method,
-        filters: shared.filters,
-        pre_webhook_url: shared.pre_webhook_url,
-        post_webhook_url: shared.post_webhook_url,
         target,
-        account_sid: current.account_sid,
+        ..merge_shared!(current, input, ACCOUNT_FILTERS)
     })
 }
 
@@ -367,21 +328,7 @@ pub(crate) fn merge_service(
     current: ServiceWebhookRow,
     input: WebhookInput,
 ) -> Result<ServiceWebhookRow> {
-    let shared = Shared {
-        method: current.method,
-        filters: current.filters,
-        pre_webhook_url: current.pre_webhook_url,
-        post_webhook_url: current.post_webhook_url,
-    }
-    .merge(input, SERVICE_FILTERS)?;
-    Ok(ServiceWebhookRow {
-        method: shared.method,
-        filters: shared.filters,
-        pre_webhook_url: shared.pre_webhook_url,
-        post_webhook_url: shared.post_webhook_url,
-        service_sid: current.service_sid,
-        account_sid: current.account_sid,
-    })
+    Ok(merge_shared!(current, input, SERVICE_FILTERS))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::{
         auth::Principal,
         fetch_owned, found, list_owned,
         paging::{Page, PageRequest},
+        read_back,
         sid::{AccountSid, FlowSid},
         time,
     },
@@ -35,18 +36,11 @@ pub struct Flow {
     pub date_updated: Option<i64>,
 }
 
-fn to_flow(row: FlowRow) -> Result<Flow> {
-    let whose = format!("flow {} (revision {})", row.sid, row.revision);
-    let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
-    Ok(Flow {
-        sid: FlowSid::parse(&row.sid).ok_or_else(|| bad("sid"))?,
-        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(|| bad("account"))?,
-        content: Content::from_stored(row.content, &whose)?,
-        revision: row.revision,
-        date_created: row.date_created,
-        date_updated: row.date_updated,
-    })
-}
+read_back!(|row: FlowRow| -> Flow {
+    parsed: sid, account_sid;
+    computed: content = Content::try_from(row.content)?;
+    copied: revision, date_created, date_updated;
+});
 
 /// What create (and Validate) receive, past the required-parameter checks.
 pub struct NewFlow {
@@ -82,15 +76,15 @@ pub async fn create(core: &Core, principal: &Principal, new: NewFlow) -> Result<
             time::now(),
         )
         .await?;
-    to_flow(row)
+    Flow::try_from(row)
 }
 
 pub async fn fetch(core: &Core, principal: &Principal, sid: &FlowSid) -> Result<Flow> {
-    fetch_owned(core, &principal.account_sid, sid, to_flow).await
+    fetch_owned::<FlowRow, _>(core, &principal.account_sid, sid).await
 }
 
 pub async fn list(core: &Core, principal: &Principal, request: PageRequest) -> Result<Page<Flow>> {
-    list_owned(core, &principal.account_sid, request, to_flow).await
+    list_owned::<FlowRow, _>(core, &principal.account_sid, request).await
 }
 
 #[instrument(skip_all)]
@@ -120,14 +114,14 @@ pub async fn update(
         return Err(error);
     }
     match outcome {
-        FlowUpdate::Updated(row) | FlowUpdate::Unchanged(row) => to_flow(row),
+        FlowUpdate::Updated(row) | FlowUpdate::Unchanged(row) => Flow::try_from(row),
         FlowUpdate::NotFound => Err(Error::NotFound),
     }
 }
 
 /// The revision `changes` make of the latest one; `None` when they change nothing.
 fn next_revision(current: &FlowRow, changes: FlowChanges) -> Result<Option<RevisionContent>> {
-    let latest = to_flow(current.clone())?.content;
+    let latest = Content::try_from(current.content.clone())?;
     let name = changes
         .friendly_name
         .unwrap_or_else(|| latest.friendly_name.clone());

@@ -12,10 +12,13 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
+        found_value,
         paging::{Page, PageRequest},
+        read_back,
         sid::{AccountSid, FlowSid},
+        stored,
     },
-    error::{Error, Result},
+    error::Result,
     store::studio::revisions::{RevisionAt, RevisionContent, RevisionRow},
 };
 
@@ -34,19 +37,13 @@ impl Content {
     pub fn valid(&self) -> bool {
         self.errors.is_empty()
     }
-
-    /// `stored` as written by `content`; JSON that does not parse is a bug (500, logged).
-    pub(super) fn from_stored(stored: RevisionContent, whose: &str) -> Result<Self> {
-        let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
-        Ok(Self {
-            definition: serde_json::from_str(&stored.definition).map_err(|_| bad("definition"))?,
-            errors: serde_json::from_str(&stored.errors).map_err(|_| bad("errors"))?,
-            friendly_name: stored.friendly_name,
-            status: stored.status,
-            commit_message: stored.commit_message,
-        })
-    }
 }
+
+// What `content` wrote, read back.
+read_back!(|row: RevisionContent| -> Content {
+    json: definition, errors;
+    copied: friendly_name, status, commit_message;
+});
 
 /// One revision of a flow.
 #[derive(Debug, Clone)]
@@ -59,17 +56,12 @@ pub struct Revision {
     pub date_created: i64,
 }
 
-fn to_revision(row: RevisionRow) -> Result<Revision> {
-    let whose = format!("revision {} of flow {}", row.revision, row.sid);
-    let bad = |what: &str| Error::internal(anyhow::anyhow!("malformed {what} in {whose}"));
-    Ok(Revision {
-        flow_sid: FlowSid::parse(&row.sid).ok_or_else(|| bad("sid"))?,
-        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(|| bad("account"))?,
-        content: Content::from_stored(row.content, &whose)?,
-        revision: row.revision,
-        date_created: row.date_created,
-    })
-}
+read_back!(|row: RevisionRow| -> Revision {
+    parsed: account_sid;
+    computed: flow_sid = stored(&row.sid, "Revision flow_sid")?,
+        content = Content::try_from(row.content)?;
+    copied: revision, date_created;
+});
 
 /// `{Revision}` in a path: a number from 1, `LatestRevision` or `LatestPublished` (the spec's
 /// parameter text). Anything else names no revision: it fails to deserialize, so `TwilioPath`
@@ -137,7 +129,7 @@ pub async fn list(
             request.keyset(),
         )
         .await?;
-    Page::from_rows(request, rows, |r| r.revision).try_map(to_revision)
+    Page::from_rows(request, rows, |r| r.revision).try_map(Revision::try_from)
 }
 
 pub async fn fetch(
@@ -146,10 +138,9 @@ pub async fn fetch(
     sid: &FlowSid,
     RevisionSelector(at): RevisionSelector,
 ) -> Result<Revision> {
-    let row = core
-        .store
-        .fetch_revision(principal.account_sid.as_str(), sid.as_str(), at)
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_revision(row)
+    found_value(
+        core.store
+            .fetch_revision(principal.account_sid.as_str(), sid.as_str(), at)
+            .await?,
+    )
 }

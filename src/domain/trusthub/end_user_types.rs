@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use crate::{
     domain::{
-        Core,
+        Core, found_value,
         paging::{Page, PageRequest},
+        read_back,
         sid::EndUserTypeSid,
     },
     error::{Error, Result},
@@ -24,15 +25,11 @@ pub struct EndUserType {
     pub fields: Value,
 }
 
-fn to_end_user_type(row: EndUserTypeRow) -> Result<EndUserType> {
-    let bad = || Error::internal(anyhow::anyhow!("malformed end user type row {}", row.seq));
-    Ok(EndUserType {
-        sid: EndUserTypeSid::parse(&row.sid).ok_or_else(bad)?,
-        fields: serde_json::from_str(&row.fields).map_err(|_| bad())?,
-        machine_name: row.machine_name,
-        friendly_name: row.friendly_name,
-    })
-}
+read_back!(|row: EndUserTypeRow| -> EndUserType {
+    parsed: sid;
+    json: fields;
+    copied: machine_name, friendly_name;
+});
 
 /// `Type` must be a `machine_name` of the catalog (the catalog is read-only: migration data).
 pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
@@ -53,15 +50,10 @@ pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
 /// By `OY` SID, or by `machine_name` (the form Twilio's Policy requirements link to:
 /// `/EndUserTypes/<machine_name>`).
 pub async fn fetch(core: &Core, sid_or_name: &str) -> Result<EndUserType> {
-    let row = core
-        .store
-        .fetch_end_user_type(sid_or_name)
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_end_user_type(row)
+    found_value(core.store.fetch_end_user_type(sid_or_name).await?)
 }
 
 pub async fn list(core: &Core, request: PageRequest) -> Result<Page<EndUserType>> {
     let rows = core.store.list_end_user_types(request.keyset()).await?;
-    Page::from_rows(request, rows, |r| r.seq).try_map(to_end_user_type)
+    Page::from_rows(request, rows, |r| r.seq).try_map(EndUserType::try_from)
 }

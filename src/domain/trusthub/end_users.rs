@@ -15,8 +15,9 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_bytes, check_chars, delete_owned, fetch_owned, list_owned,
+        check_bytes, check_chars, delete_owned, fetch_owned, found_value, list_owned,
         paging::{Page, PageRequest},
+        read_back,
         sid::{AccountSid, EndUserSid},
         time,
     },
@@ -35,18 +36,12 @@ pub struct EndUser {
     pub date_updated: i64,
 }
 
-fn to_end_user(row: EndUserRow) -> Result<EndUser> {
-    let bad = || Error::internal(anyhow::anyhow!("malformed end user row {}", row.seq));
-    Ok(EndUser {
-        sid: EndUserSid::parse(&row.sid).ok_or_else(bad)?,
-        account_sid: AccountSid::parse(&row.account_sid).ok_or_else(bad)?,
-        attributes: serde_json::from_str(&row.attributes).map_err(|_| bad())?,
-        friendly_name: row.friendly_name,
-        kind: row.r#type,
-        date_created: row.date_created,
-        date_updated: row.date_updated,
-    })
-}
+read_back!(|row: EndUserRow| -> EndUser {
+    parsed: sid, account_sid;
+    json: attributes;
+    computed: kind = row.r#type;
+    copied: friendly_name, date_created, date_updated;
+});
 
 /// Documented closed value sets (../shared/reference/trusthub-end-user-types.md §3, from
 /// Twilio's "Create a Secondary Customer Profile" guide).
@@ -151,11 +146,11 @@ pub async fn create(
             time::now(),
         )
         .await?;
-    to_end_user(row)
+    EndUser::try_from(row)
 }
 
 pub async fn fetch(core: &Core, principal: &Principal, sid: &EndUserSid) -> Result<EndUser> {
-    fetch_owned(core, &principal.account_sid, sid, to_end_user).await
+    fetch_owned::<EndUserRow, _>(core, &principal.account_sid, sid).await
 }
 
 pub async fn list(
@@ -163,7 +158,7 @@ pub async fn list(
     principal: &Principal,
     request: PageRequest,
 ) -> Result<Page<EndUser>> {
-    list_owned(core, &principal.account_sid, request, to_end_user).await
+    list_owned::<EndUserRow, _>(core, &principal.account_sid, request).await
 }
 
 #[instrument(skip_all)]
@@ -185,9 +180,8 @@ pub async fn update(
             attributes.as_deref(),
             time::now(),
         )
-        .await?
-        .ok_or(Error::NotFound)?;
-    to_end_user(row)
+        .await?;
+    found_value(row)
 }
 
 #[instrument(skip_all)]
