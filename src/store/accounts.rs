@@ -165,9 +165,9 @@ impl Store {
         now: i64,
     ) -> StoreResult<Option<AccountRow>> {
         Ok(sqlx::query_as::<_, AccountRow>(
-            "update accounts set friendly_name = coalesce(?2, friendly_name), \
-             status = coalesce(?3, status), date_updated = ?4 \
-             where sid = ?1 and (status != 'closed' or ?3 is null or ?3 = 'closed') \
+            "update accounts set friendly_name = coalesce($2, friendly_name), \
+             status = coalesce($3, status), date_updated = $4 \
+             where sid = $1 and (status != 'closed' or $3 is null or $3 = 'closed') \
              returning seq, sid, owner_account_sid, friendly_name, status, type, \
              auth_token_sealed, date_created, date_updated",
         )
@@ -192,7 +192,7 @@ impl Store {
     pub async fn account_credential(&self, sid: &str) -> StoreResult<Option<AccountCredentialRow>> {
         Ok(sqlx::query_as::<_, AccountCredentialRow>(
             "select a.sid, a.owner_account_sid, a.auth_token_hash, a.status, o.status as owner_status \
-             from accounts a join accounts o on o.sid = a.owner_account_sid where a.sid = ?",
+             from accounts a join accounts o on o.sid = a.owner_account_sid where a.sid = $1",
         )
         .bind(sid)
         .fetch_optional(&self.pool)
@@ -220,7 +220,7 @@ pub(crate) async fn subaccount_count_in<'c>(
     owner: &str,
 ) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "select count(*) from accounts where owner_account_sid = ?1 and sid != ?1",
+        "select count(*) from accounts where owner_account_sid = $1 and sid != $1",
     )
     .bind(owner)
     .fetch_one(db)

@@ -214,7 +214,7 @@ impl Store {
     /// The `seq` of a user, for building page tokens of generated data.
     pub async fn user_seq(&self, sid: &str) -> StoreResult<Option<i64>> {
         Ok(
-            sqlx::query_scalar("select seq from conversation_users where sid = ?")
+            sqlx::query_scalar("select seq from conversation_users where sid = $1")
                 .bind(sid)
                 .fetch_optional(&self.pool)
                 .await?,

@@ -91,7 +91,7 @@ impl Store {
             "select k.sid, k.account_sid, a.owner_account_sid, k.secret_hash, a.status, \
              o.status as owner_status from api_keys k \
              join accounts a on a.sid = k.account_sid \
-             join accounts o on o.sid = a.owner_account_sid where k.sid = ?",
+             join accounts o on o.sid = a.owner_account_sid where k.sid = $1",
         )
         .bind(sid)
         .fetch_optional(&self.pool)

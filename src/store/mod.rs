@@ -198,7 +198,7 @@ impl Store {
     /// compact, self-contained database file (no WAL needed).
     pub async fn backup_into(&self, target: &Path) -> StoreResult<()> {
         let target = target.to_string_lossy().into_owned();
-        sqlx::query("vacuum into ?")
+        sqlx::query("vacuum into $1")
             .bind(target)
             .execute(&self.pool)
             .await?;

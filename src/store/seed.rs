@@ -104,7 +104,7 @@ impl SeedTx {
     pub async fn revisions(&mut self, flow_sid: &str) -> StoreResult<Vec<RevisionRecord>> {
         Ok(sqlx::query_as::<_, RevisionRecord>(
             "select flow_sid, revision, friendly_name, status, definition, commit_message, errors, \
-             date_created from flow_revisions where flow_sid = ? order by revision",
+             date_created from flow_revisions where flow_sid = $1 order by revision",
         )
         .bind(flow_sid.to_owned())
         .fetch_all(self.conn())
@@ -117,7 +117,7 @@ impl SeedTx {
         flow_sid: &str,
         revisions: &[RevisionRecord],
     ) -> StoreResult<()> {
-        sqlx::query("delete from flow_revisions where flow_sid = ?")
+        sqlx::query("delete from flow_revisions where flow_sid = $1")
             .bind(flow_sid.to_owned())
             .execute(self.conn())
             .await?;
@@ -154,7 +154,7 @@ impl SeedTx {
     ) -> StoreResult<()> {
         sqlx::query(
             "insert into conversation_configurations (account_sid, default_chat_service_sid) \
-             values (?, ?) on conflict (account_sid) do update \
+             values ($1, $2) on conflict (account_sid) do update \
              set default_chat_service_sid = excluded.default_chat_service_sid",
         )
         .bind(account_sid.to_owned())

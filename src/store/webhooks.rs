@@ -92,7 +92,7 @@ pub(crate) async fn enqueue(
     for d in deliveries {
         sqlx::query(
             "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
-             next_attempt_at, created_at) values (?, ?, ?, ?, ?, 'pending', ?, ?)",
+             next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', $6, $7)",
         )
         .bind(&d.account_sid)
         .bind(&d.event_type)
@@ -196,7 +196,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "insert into webhook_attempts (delivery_id, account_sid, attempted_at, url, event_type, \
-             status_code, latency_ms, error) values (?, ?, ?, ?, ?, ?, ?, ?)",
+             status_code, latency_ms, error) values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(delivery.id)
         .bind(&delivery.account_sid)
@@ -214,8 +214,8 @@ impl Store {
             (false, None) => "failed",
         };
         sqlx::query(
-            "update webhook_deliveries set status = ?, attempts = attempts + 1, \
-             next_attempt_at = coalesce(?, next_attempt_at), claimed_until = null where id = ?",
+            "update webhook_deliveries set status = $1, attempts = attempts + 1, \
+             next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null where id = $3",
         )
         .bind(status)
         .bind(attempt.retry_at)
@@ -240,7 +240,7 @@ impl Store {
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.
     pub async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query(
-            "delete from webhook_deliveries where status != 'pending' and created_at < ?",
+            "delete from webhook_deliveries where status != 'pending' and created_at < $1",
         )
         .bind(before_ms)
         .execute(&self.pool)

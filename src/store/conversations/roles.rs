@@ -106,8 +106,8 @@ impl Store {
             return Ok(RoleDelete::NotFound);
         }
         let in_use: i64 = sqlx::query_scalar(
-            "select (select count(*) from conversation_users where role_sid = ?1) + \
-             (select count(*) from conversation_services where sid = ?2 and ?1 in \
+            "select (select count(*) from conversation_users where role_sid = $1) + \
+             (select count(*) from conversation_services where sid = $2 and $1 in \
               (default_chat_service_role_sid, default_conversation_role_sid, default_conversation_creator_role_sid))",
         )
         .bind(sid)
@@ -117,7 +117,7 @@ impl Store {
         if in_use > 0 {
             return Ok(RoleDelete::InUse);
         }
-        sqlx::query("delete from conversation_roles where sid = ?")
+        sqlx::query("delete from conversation_roles where sid = $1")
             .bind(sid)
             .execute(&mut *tx)
             .await?;

@@ -56,7 +56,7 @@ pub(crate) async fn insert_service(
 ) -> StoreResult<()> {
     sqlx::query(
         "insert into conversation_services (sid, account_sid, friendly_name, date_created, date_updated) \
-         values (?, ?, ?, ?, ?)",
+         values ($1, $2, $3, $4, $5)",
     )
     .bind(&new.sid)
     .bind(&new.account_sid)
@@ -69,8 +69,8 @@ pub(crate) async fn insert_service(
         insert_role_on(conn, &new.sid, &new.account_sid, role, new.now).await?;
     }
     sqlx::query(
-        "update conversation_services set default_chat_service_role_sid = ?, \
-         default_conversation_role_sid = ?, default_conversation_creator_role_sid = ? where sid = ?",
+        "update conversation_services set default_chat_service_role_sid = $1, \
+         default_conversation_role_sid = $2, default_conversation_creator_role_sid = $3 where sid = $4",
     )
     .bind(&new.default_chat_service_role_sid)
     .bind(&new.default_conversation_role_sid)
@@ -88,7 +88,7 @@ pub(crate) async fn insert_default_service(
     new: &NewService,
 ) -> StoreResult<()> {
     insert_service(conn, new).await?;
-    sqlx::query("insert into conversation_configurations (account_sid, default_chat_service_sid) values (?, ?)")
+    sqlx::query("insert into conversation_configurations (account_sid, default_chat_service_sid) values ($1, $2)")
         .bind(&new.account_sid)
         .bind(&new.sid)
         .execute(&mut *conn)
@@ -117,7 +117,7 @@ impl Store {
     pub async fn delete_service(&self, account_sid: &str, sid: &str) -> StoreResult<Option<bool>> {
         let mut tx = self.begin_write().await?;
         let is_default: Option<String> = sqlx::query_scalar(
-            "select account_sid from conversation_configurations where account_sid = ? and default_chat_service_sid = ?",
+            "select account_sid from conversation_configurations where account_sid = $1 and default_chat_service_sid = $2",
         )
         .bind(account_sid)
         .bind(sid)
@@ -127,7 +127,7 @@ impl Store {
             return Ok(None);
         }
         // Users first: they reference roles, which go with the service.
-        sqlx::query("delete from conversation_users where service_sid = ? and account_sid = ?")
+        sqlx::query("delete from conversation_users where service_sid = $1 and account_sid = $2")
             .bind(sid)
             .bind(account_sid)
             .execute(&mut *tx)

@@ -151,7 +151,7 @@ impl Store {
     }
 
     pub async fn delete_user(&self, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from conversation_users where sid = ?")
+        let done = sqlx::query("delete from conversation_users where sid = $1")
             .bind(sid)
             .execute(&self.pool)
             .await?;
