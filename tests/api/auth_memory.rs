@@ -4,9 +4,10 @@
 //! as a subprocess, stays small however many creates arrive at once, and comes back down after.
 //! Before the fix, hashing on the blocking pool took 100 concurrent creates to 1.87 GB.
 
-use std::{process::Stdio, time::Duration};
-
-use crate::helpers::{MAIN_SID, MAIN_TOKEN};
+use crate::{
+    binary,
+    helpers::{MAIN_SID, MAIN_TOKEN},
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -29,36 +30,15 @@ fn proc_status_bytes(pid: u32, field: &str) -> u64 {
 
 #[tokio::test]
 async fn two_hundred_concurrent_key_creates_keep_peak_memory_under_256_mib() {
-    localtwilio::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
-        .env("LOCALTWILIO_DATABASE", dir.path().join("m.db"))
-        .env("LOCALTWILIO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOCALTWILIO_ACCOUNT_SID", MAIN_SID)
-        .env("LOCALTWILIO_AUTH_TOKEN", MAIN_TOKEN)
-        .env("LOCALTWILIO_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = child.id().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = binary::spawn(&dir.path().join("m.db"), |c| {
+        c.env("LOCALTWILIO_LOG", "warn");
+    })
+    .ready()
+    .await;
+    let pid = server.child.id();
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..500 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(up, "the server did not start");
     // The credential is verified (and cached) once, before the burst.
     let account = format!("{base}/2010-04-01/Accounts/{MAIN_SID}.json");
     let warm = client
@@ -85,7 +65,7 @@ async fn two_hundred_concurrent_key_creates_keep_peak_memory_under_256_mib() {
     }
     let peak = proc_status_bytes(pid, "VmHWM:");
     let after = proc_status_bytes(pid, "VmRSS:");
-    let _ = child.kill().await;
+    server.kill();
     eprintln!(
         "RSS before {} MiB, peak {} MiB, after {} MiB",
         before / MIB,

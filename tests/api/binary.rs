@@ -104,6 +104,13 @@ impl Binary {
         self.child.wait().unwrap();
     }
 
+    /// SIGKILL, then everything it printed (its log included).
+    pub fn kill_and_read_output(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.output()
+    }
+
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.output).unwrap_or_default()
     }

@@ -672,42 +672,28 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
 
 #[tokio::test]
 async fn serve_seed_applies_the_file_before_serving() {
-    localtwilio::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
-        .args(["serve", "--seed", demo_path().to_str().unwrap()])
-        .env("LOCALTWILIO_DATABASE", dir.path().join("demo.db"))
-        .env("LOCALTWILIO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOCALTWILIO_LOG", "warn")
-        .env_remove("LOCALTWILIO_ACCOUNT_SID")
-        .env_remove("LOCALTWILIO_AUTH_TOKEN")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let server = crate::binary::spawn(&dir.path().join("demo.db"), |c| {
+        c.args(["serve", "--seed", demo_path().to_str().unwrap()])
+            .env("LOCALTWILIO_LOG", "warn")
+            .env_remove("LOCALTWILIO_ACCOUNT_SID")
+            .env_remove("LOCALTWILIO_AUTH_TOKEN");
+    })
+    .ready()
+    .await;
     let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/v2/Flows/FW00000000000000000000000000000de2");
-    let mut answer = None;
-    for _ in 0..200 {
-        if let Ok(response) =
-            crate::helpers::try_send(client.get(&url).basic_auth(DEMO_SID, Some(DEMO_TOKEN))).await
-        {
-            answer = Some(crate::helpers::into_json(response).await.1);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let flow = answer.expect("the server answered");
+    let url = format!(
+        "{}/v2/Flows/FW00000000000000000000000000000de2",
+        server.base
+    );
+    let response =
+        crate::helpers::send(client.get(&url).basic_auth(DEMO_SID, Some(DEMO_TOKEN))).await;
+    let flow = crate::helpers::into_json(response).await.1;
     assert_eq!(flow["friendly_name"], "Support triage (draft)");
     // The demo's two auth tokens and one key secret were hashed on the server's argon2 pool,
     // as every hash is (issue 15 review: seeding hashed outside it).
     let metrics = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .get(format!("{}/metrics", server.base))
         .send()
         .await
         .unwrap()
@@ -720,14 +706,9 @@ async fn serve_seed_applies_the_file_before_serving() {
             .any(|line| line == "localtwilio_argon2_hashes_total 3"),
         "{metrics}"
     );
-    child.kill().await.unwrap();
-    let output = child.wait_with_output().await.unwrap();
+    let output = server.kill_and_read_output();
     // The fixture's account counts: no extra main account was bootstrapped.
-    assert!(
-        !String::from_utf8_lossy(&output.stdout).contains("Created the main account"),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert!(!output.contains("Created the main account"), "{output}");
 }
 
 #[tokio::test]

@@ -128,38 +128,14 @@ async fn unknown_methods_are_counted_under_one_label() {
 /// in a later line's `unlogged_refusals`, and `/metrics` counts all of them.
 #[tokio::test]
 async fn a_flood_of_refused_credentials_is_logged_at_a_bounded_rate_and_counted() {
-    use std::{process::Stdio, time::Duration};
-    use tokio::io::AsyncReadExt;
-
-    localtwilio::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
-        .env("LOCALTWILIO_DATABASE", dir.path().join("flood.db"))
-        .env("LOCALTWILIO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOCALTWILIO_ACCOUNT_SID", MAIN_SID)
-        .env("LOCALTWILIO_AUTH_TOKEN", crate::helpers::MAIN_TOKEN)
-        .env("LOCALTWILIO_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = crate::binary::spawn(&dir.path().join("flood.db"), |c| {
+        c.env("LOCALTWILIO_LOG", "info");
+    })
+    .ready()
+    .await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..500 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(up, "the server did not start");
 
     const FLOOD: usize = 2_000;
     const WORKERS: usize = 8;
@@ -195,7 +171,7 @@ async fn a_flood_of_refused_credentials_is_logged_at_a_bounded_rate_and_counted(
     assert_eq!(refused, FLOOD);
     let flood_seconds = started.elapsed().as_secs_f64();
     // One more after a quiet second: its line reports what the flood's suppression left out.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let last = client.get(format!("{base}/v1/Users")).send().await.unwrap();
     assert_eq!(last.status(), 401);
     let total = FLOOD + 1;
@@ -214,16 +190,7 @@ async fn a_flood_of_refused_credentials_is_logged_at_a_bounded_rate_and_counted(
         "{text}"
     );
 
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .await
-        .unwrap();
+    let logs = server.kill_and_read_output();
     let refused_lines: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("status=401") || l.contains("status=429"))

@@ -2,41 +2,21 @@
 //! that creates and uses tokens, key secrets and Authorization headers (right and wrong), and
 //! its whole output is searched for them. The sealing key file is private to its owner.
 
-use std::{process::Stdio, time::Duration};
-
 use base64::Engine;
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
 
 use crate::helpers::{MAIN_SID, MAIN_TOKEN, TestApp, into_json, send};
 
 #[tokio::test]
 async fn no_token_secret_or_authorization_header_appears_in_the_logs() {
-    localtwilio::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
-        .env("LOCALTWILIO_DATABASE", dir.path().join("s.db"))
-        .env("LOCALTWILIO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOCALTWILIO_ACCOUNT_SID", MAIN_SID)
-        .env("LOCALTWILIO_AUTH_TOKEN", MAIN_TOKEN)
-        .env("LOCALTWILIO_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = crate::binary::spawn(&dir.path().join("s.db"), |c| {
+        c.env("LOCALTWILIO_LOG", "trace");
+    })
+    .ready()
+    .await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let post = |path: &str, user: &str, secret: &str, form: Vec<(&'static str, String)>| {
         let request = client
             .post(format!("{base}{path}"))
@@ -82,23 +62,8 @@ async fn no_token_secret_or_authorization_header_appears_in_the_logs() {
             .basic_auth(user, Some(secret));
         into_json(send(list).await).await;
     }
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
-    let mut logs = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .await
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .await
-        .unwrap();
+    // stdout and stderr both: the binary's whole output.
+    let logs = server.kill_and_read_output();
     assert!(
         logs.len() > 1000,
         "the run logged too little to prove anything: {} bytes",
