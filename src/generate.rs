@@ -272,7 +272,7 @@ impl Hashes {
         for _ in 0..2 {
             let jobs = std::sync::Arc::clone(&jobs);
             std::thread::spawn(move || {
-                let mut hasher = secrets::ReusableHasher::default();
+                let mut hasher = secrets::Argon2Memory::default();
                 loop {
                     let job = jobs.lock().ok().and_then(|mut q| q.pop_front());
                     let Some((secret, done)) = job else { break };

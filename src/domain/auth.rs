@@ -585,7 +585,7 @@ async fn lookup(store: &Store, username: &str) -> Result<Option<Candidate>> {
 
 /// SIDs read back from our own rows always match; anything else is corruption.
 fn parse_stored(s: &str) -> Result<AccountSid> {
-    AccountSid::parse(s).ok_or_else(|| Error::internal(anyhow::anyhow!("malformed SID in store")))
+    super::stored(s, "account SID")
 }
 
 #[cfg(test)]

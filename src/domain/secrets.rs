@@ -162,9 +162,6 @@ pub struct Argon2Memory {
     blocks: Vec<Block>,
 }
 
-/// The name bulk generation (`generate.rs`) knows it by.
-pub type ReusableHasher = Argon2Memory;
-
 impl Argon2Memory {
     /// Grows only (to at most `OWN_COST`'s size, the most any checkable hash needs), so a
     /// cheaper imported hash does not make the next full-cost check allocate again.

@@ -12,12 +12,18 @@ use base64::Engine;
 use super::state::AppState;
 use crate::error::Error;
 
+/// `/healthz` and `/metrics` (any method): the routes served without authentication, and
+/// logged only at debug level (`http::trace`).
+pub fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/metrics")
+}
+
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    if matches!(request.uri().path(), "/healthz" | "/metrics") {
+    if is_probe(request.uri().path()) {
         return next.run(request).await;
     }
     let Some((username, secret)) = basic_credentials(&request) else {

@@ -52,13 +52,7 @@ pub async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
 /// The body of a Twilio error: `{"code","message","more_info","status"}` (API.md §3.1), for the
 /// answers written below the router, where no `crate::Error` is rendered.
 fn twilio_error_json(status: u16, code: u32, message: &str) -> String {
-    serde_json::json!({
-        "code": code,
-        "message": message,
-        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-        "status": status,
-    })
-    .to_string()
+    super::error::twilio_error(status, code, message).to_string()
 }
 
 /// A complete HTTP/1.1 response carrying a Twilio error, that closes the connection.

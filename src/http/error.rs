@@ -33,6 +33,17 @@ impl IntoResponse for Error {
     }
 }
 
+/// Twilio's error object, `{"code","message","more_info","status"}` (API.md §3.1): every error
+/// the server sends, from a handler or from below the router (`http::edge`), is this.
+pub fn twilio_error(status: u16, code: u32, message: &str) -> serde_json::Value {
+    json!({
+        "code": code,
+        "message": message,
+        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+        "status": status,
+    })
+}
+
 /// The body of an error response for the request at `path`.
 pub fn body(error: &Error, path: &str) -> serde_json::Value {
     let code = error.code();
@@ -44,12 +55,7 @@ pub fn body(error: &Error, path: &str) -> serde_json::Value {
         }
         other => other.to_string(),
     };
-    let mut body = json!({
-        "code": code,
-        "message": message,
-        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-        "status": error.status(),
-    });
+    let mut body = twilio_error(error.status(), code, &message);
     if let Error::Invalid {
         details: Some(details),
         ..

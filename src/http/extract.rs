@@ -25,11 +25,13 @@ pub struct Authed(pub Principal);
 impl<S: Send + Sync> FromRequestParts<S> for Authed {
     type Rejection = Error;
 
+    /// Takes the principal out of the request rather than copying it: each handler reads the
+    /// caller once (directly or through `ApiCall`), and the request log has already recorded
+    /// the account SID by then.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
         parts
             .extensions
-            .get::<Principal>()
-            .cloned()
+            .remove::<Principal>()
             .map(Authed)
             .ok_or(Error::Unauthenticated)
     }

@@ -102,9 +102,8 @@ fn refused_without_credentials(status: StatusCode) -> bool {
     refused_by_authentication(status) || status == StatusCode::PAYLOAD_TOO_LARGE
 }
 
-/// `/healthz` and `/metrics` (any method): the routes served without authentication.
 fn is_probe(request: &Request) -> bool {
-    matches!(request.uri().path(), "/healthz" | "/metrics")
+    super::auth::is_probe(request.uri().path())
 }
 
 pub async fn request_span(
