@@ -239,7 +239,7 @@ fn refuse(stream: tokio::net::TcpStream, refusing: &Arc<tokio::sync::Semaphore>)
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = stream;
         let answer = async {
-            stream.write_all(&http::edge::refused_too_many()).await?;
+            stream.write_all(http::edge::refused_too_many()).await?;
             stream.shutdown().await?;
             let mut sink = [0u8; 4096];
             let mut total = 0usize;

@@ -67,17 +67,21 @@ fn canned_response(status: u16, reason: &str, extra_headers: &str, body: &str) -
 
 /// What a connection refused by `AddressLimiter` is sent before it is closed: 429 20429, as
 /// for too many failed authentications, with `Retry-After`.
-pub fn refused_too_many() -> Vec<u8> {
-    canned_response(
-        429,
-        "Too Many Requests",
-        "retry-after: 1\r\n",
-        &twilio_error_json(
+/// Built once: it is sent exactly when one address floods the server with connections.
+pub fn refused_too_many() -> &'static [u8] {
+    static REFUSAL: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        canned_response(
             429,
-            20429,
-            "Too Many Requests: too many connections from this address",
-        ),
-    )
+            "Too Many Requests",
+            "retry-after: 1\r\n",
+            &twilio_error_json(
+                429,
+                20429,
+                "Too Many Requests: too many connections from this address",
+            ),
+        )
+    });
+    &REFUSAL
 }
 
 /// Counts the connections each client holds, by `ClientAddress` (IPv6 per /64, IPv4-mapped as

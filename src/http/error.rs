@@ -68,7 +68,8 @@ pub fn body(error: &Error, path: &str) -> serde_json::Value {
 
 /// Writes the body of every error response (see the module docs).
 pub async fn render_errors(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    // A refcounted copy of the URI (no new string); the path is read only if an error is rendered.
+    let uri = request.uri().clone();
     let health = request.extensions().get::<Arc<StorageHealth>>().cloned();
     // The flag says whether the database takes writes: a read that met a fault (a busy
     // database under load, say) does not mark it.
@@ -93,7 +94,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         _ => {}
     }
     let status = response.status();
-    let mut rendered = (status, axum::Json(body(&error, &path))).into_response();
+    let mut rendered = (status, axum::Json(body(&error, uri.path()))).into_response();
     let headers = rendered.headers_mut();
     match error.as_ref() {
         Error::Unauthenticated => {
