@@ -157,7 +157,7 @@ impl Store {
             .max_connections(8)
             .connect_with(options.clone())
             .await?;
-        let migrator = sqlx::migrate!("./migrations");
+        let migrator = sqlx::migrate!("./migrations/sqlite");
         match open {
             Open::CreateAndMigrate => migrator.run(&pool).await?,
             Open::Existing => {
