@@ -29,6 +29,9 @@ pub struct Config {
     pub webhook_concurrency: usize,
     pub webhook_concurrency_per_target: usize,
     pub webhook_concurrency_per_account: usize,
+    pub trusthub_review: String,
+    pub trusthub_review_start_ms: u64,
+    pub trusthub_review_decision_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +55,9 @@ impl std::fmt::Debug for Config {
             webhook_concurrency,
             webhook_concurrency_per_target,
             webhook_concurrency_per_account,
+            trusthub_review,
+            trusthub_review_start_ms,
+            trusthub_review_decision_ms,
         } = self;
         let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
         f.debug_struct("Config")
@@ -78,6 +84,9 @@ impl std::fmt::Debug for Config {
                 "webhook_concurrency_per_account",
                 webhook_concurrency_per_account,
             )
+            .field("trusthub_review", trusthub_review)
+            .field("trusthub_review_start_ms", trusthub_review_start_ms)
+            .field("trusthub_review_decision_ms", trusthub_review_decision_ms)
             .finish()
     }
 }
@@ -202,6 +211,21 @@ pub const ENV: &[EnvVar] = &[
         "webhook_concurrency_per_account",
         "… for one account, all its targets together",
     ),
+    var(
+        "LOCALTWILIO_TRUSTHUB_REVIEW",
+        "trusthub_review",
+        "the simulated TrustHub bundle review: `auto` (moves after the two delays below) or `manual` (only `POST /_localtwilio/TrustHub/Bundles/{BU}/Review` decides)",
+    ),
+    var(
+        "LOCALTWILIO_TRUSTHUB_REVIEW_START_MS",
+        "trusthub_review_start_ms",
+        "milliseconds from `pending-review` to `in-review`",
+    ),
+    var(
+        "LOCALTWILIO_TRUSTHUB_REVIEW_DECISION_MS",
+        "trusthub_review_decision_ms",
+        "milliseconds from `in-review` to the decision (FriendlyName markers `[reject]`, `[reject:18606]`, `[hold]`; otherwise approved)",
+    ),
 ];
 
 /// The default of `var` in words, or its `default.toml` value as code.
@@ -309,6 +333,9 @@ impl Config {
         let config: Config = table.try_into()?;
         if config.auth_concurrency == 0 {
             anyhow::bail!("auth_concurrency must be at least 1");
+        }
+        if !matches!(config.trusthub_review.as_str(), "auto" | "manual") {
+            anyhow::bail!("trusthub_review must be auto or manual");
         }
         Ok(config)
     }

@@ -94,6 +94,12 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
         server_key,
         auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
         webhook_wake: Arc::new(tokio::sync::Notify::new()),
+        review: domain::trusthub::review::Settings {
+            manual: config.trusthub_review == "manual",
+            start_ms: i64::try_from(config.trusthub_review_start_ms)?,
+            decision_ms: i64::try_from(config.trusthub_review_decision_ms)?,
+        },
+        review_wake: Arc::new(tokio::sync::Notify::new()),
         delivery: Arc::new(domain::DeliveryStats::default()),
         services: Arc::new(domain::conversations::ServiceCache::default()),
     })
@@ -156,6 +162,7 @@ impl Server {
         let worker = tokio::spawn(
             delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
         );
+        let reviews = tokio::spawn(domain::trusthub::review::run(self.state.core.clone()));
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
@@ -218,6 +225,9 @@ impl Server {
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;
+        // A review step not yet committed rolls back and runs again after a restart.
+        reviews.abort();
+        let _ = reviews.await;
         store.close().await;
         Ok(())
     }

@@ -185,4 +185,8 @@ pub struct Core {
     pub delivery: Arc<DeliveryStats>,
     /// Woken after a commit that queued webhook deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// How the simulated TrustHub review runs (see `trusthub::review`).
+    pub review: trusthub::review::Settings,
+    /// Woken after a bundle was submitted for review.
+    pub review_wake: Arc<tokio::sync::Notify>,
 }

@@ -117,6 +117,13 @@ sids! {
     RoleSid = "RL", "A Conversations Role.";
     EndUserSid = "IT", "A TrustHub EndUser.";
     EndUserTypeSid = "OY", "A TrustHub EndUserType.";
+    SupportingDocumentTypeSid = "OY", "A TrustHub SupportingDocumentType (the same prefix as EndUserTypes).";
+    SupportingDocumentSid = "RD", "A TrustHub SupportingDocument.";
+    PolicySid = "RN", "A TrustHub Policy.";
+    BundleSid = "BU", "A TrustHub Customer Profile or Trust Product.";
+    EntityAssignmentSid = "BV", "An object assigned to a TrustHub bundle.";
+    EvaluationSid = "EL", "A TrustHub bundle's Evaluation.";
+    ChannelEndpointAssignmentSid = "RA", "A channel endpoint (phone number) assigned to a TrustHub bundle.";
 }
 
 #[cfg(test)]

@@ -111,6 +111,25 @@ impl<T: Subject> Declaration<T> {
     }
 }
 
+/// A status callback: one form POST to the URL the resource names, with the parameters given
+/// (callbacks carry their own, not an event's `EventType`/`Source`), signed with the owner's
+/// auth token and sent by the delivery worker like any webhook. `kind` is what the attempt log
+/// shows as its event.
+pub fn status_callback(
+    account_sid: &AccountSid,
+    kind: &str,
+    url: &str,
+    params: &[(String, String)],
+) -> Result<NewDelivery> {
+    Ok(NewDelivery {
+        account_sid: account_sid.to_string(),
+        event_type: kind.to_owned(),
+        url: url.to_owned(),
+        method: "POST".to_owned(),
+        params: serde_json::to_string(params).map_err(Error::internal)?,
+    })
+}
+
 /// A post-event URL and its method (`GET`/`POST`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -179,6 +198,52 @@ pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> St
     };
     mac.update(data.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// *(ours)*: no documented limit; long enough for any real endpoint.
+const MAX_URL_CHARS: usize = 2048;
+
+/// An absolute http(s) URL, in the normalised form it is stored, requested and signed in
+/// (issue 15 F11); an empty value clears the URL *(ours)*.
+pub(crate) fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Result<Option<String>> {
+    match value {
+        None => Ok(current),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.len() > MAX_URL_CHARS => Err(Error::invalid(format!(
+            "Invalid parameter {name}: must be at most {MAX_URL_CHARS} characters"
+        ))),
+        Some(v) => absolute_http_url(&v).map(Some).ok_or_else(|| {
+            Error::invalid(format!(
+                "Invalid parameter {name}: must be an absolute http or https URL"
+            ))
+        }),
+    }
+}
+
+/// `raw` normalised (lower-case scheme and host, no default port, `/` for an empty path) when
+/// it is an absolute http(s) URL: `http:` or `https:` in any case (RFC 3986 §3.1: schemes are
+/// case-insensitive), `//`, a non-empty host, and no whitespace, control character or `\`
+/// anywhere (RFC 3986 §2 has no place for them). The WHATWG parser alone is not enough: it
+/// silently drops tabs and line breaks, reads `\` as `/` and `http:host` or `http:///host` as
+/// `http://host/`, so what was checked would not be what is requested and signed.
+pub(crate) fn absolute_http_url(raw: &str) -> Option<String> {
+    if raw
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let (scheme, rest) = raw.split_once(':')?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let authority = rest.strip_prefix("//")?;
+    if authority.is_empty() || authority.starts_with('/') {
+        return None;
+    }
+    let url = reqwest::Url::parse(raw).ok()?;
+    url.host_str().filter(|host| !host.is_empty())?;
+    Some(url.into())
 }
 
 /// One delivery attempt, as operators read it (`/_localtwilio/WebhookAttempts`).

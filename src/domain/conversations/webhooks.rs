@@ -11,6 +11,7 @@ use crate::{
         auth::Principal,
         read_back,
         sid::{AccountSid, ServiceSid},
+        webhooks::check_url,
     },
     error::{Error, Result},
     store::{
@@ -122,52 +123,6 @@ fn check_method(method: &str) -> Result<String> {
             "Invalid parameter Method: must be GET or POST",
         )),
     }
-}
-
-/// *(ours)*: no documented limit; long enough for any real endpoint.
-const MAX_URL_CHARS: usize = 2048;
-
-/// An absolute http(s) URL, in the normalised form it is stored, requested and signed in
-/// (issue 15 F11); an empty value clears the URL *(ours)*.
-fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Result<Option<String>> {
-    match value {
-        None => Ok(current),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) if v.len() > MAX_URL_CHARS => Err(Error::invalid(format!(
-            "Invalid parameter {name}: must be at most {MAX_URL_CHARS} characters"
-        ))),
-        Some(v) => absolute_http_url(&v).map(Some).ok_or_else(|| {
-            Error::invalid(format!(
-                "Invalid parameter {name}: must be an absolute http or https URL"
-            ))
-        }),
-    }
-}
-
-/// `raw` normalised (lower-case scheme and host, no default port, `/` for an empty path) when
-/// it is an absolute http(s) URL: `http:` or `https:` in any case (RFC 3986 §3.1: schemes are
-/// case-insensitive), `//`, a non-empty host, and no whitespace, control character or `\`
-/// anywhere (RFC 3986 §2 has no place for them). The WHATWG parser alone is not enough: it
-/// silently drops tabs and line breaks, reads `\` as `/` and `http:host` or `http:///host` as
-/// `http://host/`, so what was checked would not be what is requested and signed.
-fn absolute_http_url(raw: &str) -> Option<String> {
-    if raw
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    {
-        return None;
-    }
-    let (scheme, rest) = raw.split_once(':')?;
-    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        return None;
-    }
-    let authority = rest.strip_prefix("//")?;
-    if authority.is_empty() || authority.starts_with('/') {
-        return None;
-    }
-    let url = reqwest::Url::parse(raw).ok()?;
-    url.host_str().filter(|host| !host.is_empty())?;
-    Some(url.into())
 }
 
 /// `Filters` given replace the list; each must be one of `allowed`.
@@ -334,6 +289,7 @@ pub(crate) fn merge_service(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::webhooks::absolute_http_url;
 
     #[test]
     fn urls_and_filters_are_checked() {

@@ -47,6 +47,24 @@ pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
     }
 }
 
+/// The catalog's fields as `machine_name` → `friendly_name` (what evaluations name fields by).
+pub(crate) fn field_names(kind: &EndUserType) -> Vec<(String, String)> {
+    kind.fields
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| {
+                    Some((
+                        f.get("machine_name")?.as_str()?.to_owned(),
+                        f.get("friendly_name")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// By `OY` SID, or by `machine_name` (the form Twilio's Policy requirements link to:
 /// `/EndUserTypes/<machine_name>`).
 pub async fn fetch(core: &Core, sid_or_name: &str) -> Result<EndUserType> {

@@ -15,14 +15,14 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_bytes, check_chars, delete_owned, fetch_owned, found_value, list_owned,
+        check_bytes, check_chars, fetch_owned, found_value, list_owned,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, EndUserSid},
         time,
     },
     error::{Error, Result},
-    store::trusthub::end_users::EndUserRow,
+    store::trusthub::{end_users::EndUserRow, entity_assignments::Unassigned},
 };
 
 #[derive(Debug, Clone)]
@@ -184,10 +184,31 @@ pub async fn update(
     found_value(row)
 }
 
+/// An end user assigned to a bundle cannot be deleted: 400 21644 (Twilio's Regulatory code
+/// "End-User cannot be deleted due to an active assignment to a Bundle", reused *(ours)*).
 #[instrument(skip_all)]
 pub async fn delete(core: &Core, principal: &Principal, sid: &EndUserSid) -> Result<()> {
-    delete_owned::<EndUserRow>(core, &principal.account_sid, sid).await
+    let outcome = core
+        .store
+        .delete_unassigned::<EndUserRow>(principal.account_sid.as_str(), sid.as_str())
+        .await?;
+    unassigned(outcome, "End-User")
 }
+
+/// The answer to deleting an assignable object (an end user, a supporting document).
+pub(crate) fn unassigned(outcome: Unassigned, what: &str) -> Result<()> {
+    match outcome {
+        Unassigned::Deleted => Ok(()),
+        Unassigned::Missing => Err(Error::NotFound),
+        Unassigned::Assigned => Err(Error::invalid_code(
+            OBJECT_ASSIGNED,
+            format!("{what} cannot be deleted due to an active assignment to a Bundle"),
+        )),
+    }
+}
+
+/// Twilio's 21644 (error page: "End-User cannot be deleted due to an active assignment").
+pub const OBJECT_ASSIGNED: u32 = 21644;
 
 #[cfg(test)]
 mod tests {

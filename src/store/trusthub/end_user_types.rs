@@ -1,5 +1,7 @@
 //! The read-only `end_user_types` catalog (TrustHub EndUserTypes), shipped as data in migration
-//! `0003_trusthub.sql`.
+//! `0003_trusthub.sql`. Its rows have the shape of every TrustHub type catalog (`sid`,
+//! `machine_name`, `friendly_name`, `fields`), so `supporting_document_types` reads its own
+//! table through the same two statements.
 
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
@@ -18,27 +20,51 @@ pub struct EndUserTypeRow {
     pub fields: String,
 }
 
-const END_USER_TYPES: &str =
-    "select seq, sid, machine_name, friendly_name, fields from end_user_types";
+/// A type catalog table: `end_user_types` or `supporting_document_types`.
+pub(crate) type Catalog = &'static str;
+pub(crate) const END_USER_TYPES: Catalog = "end_user_types";
+
+fn select(catalog: Catalog) -> QueryBuilder<Sqlite> {
+    let mut qb = QueryBuilder::<Sqlite>::new("select seq, sid, machine_name, friendly_name, fields from ");
+    qb.push(catalog);
+    qb
+}
 
 impl Store {
     /// A catalog entry by its `OY` SID or its `machine_name`.
+    pub(crate) async fn fetch_catalog_type(
+        &self,
+        catalog: Catalog,
+        sid_or_name: &str,
+    ) -> StoreResult<Option<EndUserTypeRow>> {
+        let mut qb = select(catalog);
+        qb.push(" where sid = ")
+            .push_bind(sid_or_name.to_owned())
+            .push(" or machine_name = ")
+            .push_bind(sid_or_name.to_owned());
+        fetch_optional(qb, &self.pool).await
+    }
+
+    pub(crate) async fn list_catalog_types(
+        &self,
+        catalog: Catalog,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<EndUserTypeRow>> {
+        let mut qb = select(catalog);
+        qb.push(" where 1 = 1");
+        keyset.push(&mut qb, "seq");
+        fetch_all(qb, &self.pool).await
+    }
+
+    /// An EndUserType by its `OY` SID or its `machine_name`.
     pub async fn fetch_end_user_type(
         &self,
         sid_or_name: &str,
     ) -> StoreResult<Option<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(END_USER_TYPES);
-        qb.push(" where sid = ")
-            .push_bind(sid_or_name)
-            .push(" or machine_name = ")
-            .push_bind(sid_or_name);
-        fetch_optional(qb, &self.pool).await
+        self.fetch_catalog_type(END_USER_TYPES, sid_or_name).await
     }
 
     pub async fn list_end_user_types(&self, keyset: Keyset) -> StoreResult<Vec<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(END_USER_TYPES);
-        qb.push(" where 1 = 1");
-        keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        self.list_catalog_types(END_USER_TYPES, keyset).await
     }
 }

@@ -1,4 +1,5 @@
-//! Rows of `end_users` (TrustHub EndUsers, one account's each).
+//! Rows of `end_users` (TrustHub EndUsers, one account's each). Deleting one goes through
+//! `Store::delete_unassigned` (an end user assigned to a bundle stays).
 
 use crate::store::{
     Store, StoreResult,
@@ -18,7 +19,7 @@ row! {
         date_updated: i64,
     }
 }
-owned_table!(END_USERS: EndUserRow = "end_users" by "account_sid", Deletable);
+owned_table!(END_USERS: EndUserRow = "end_users" by "account_sid");
 
 impl Store {
     /// Inserts through the group-commit writer.

@@ -1,0 +1,208 @@
+//! Rows of `trust_bundles`: Customer Profiles and Trust Products (both `BU` bundles; `kind`
+//! tells them apart), and `TrustTx`, the write transaction every change of a bundle or of what
+//! is assigned to it runs in: it holds SQLite's write lock from its start, so a check (the
+//! bundle's status, an evaluation of what is assigned) and the write it allows cannot be
+//! separated by another writer, and the status callbacks a change fires are queued in it.
+
+use sqlx::{Sqlite, SqliteConnection};
+
+use crate::store::{
+    Keyset, Store, StoreResult,
+    query::{fetch_all, fetch_optional, owned_table, row},
+    webhooks::{NewDelivery, enqueue},
+};
+
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BundleRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        kind: String,
+        policy_sid: String,
+        friendly_name: String,
+        email: String,
+        status_callback: Option<String>,
+        status: String,
+        valid_until: Option<i64>,
+        errors: Option<String>,
+        date_created: i64,
+        date_updated: i64,
+        review_due_at: Option<i64>,
+    }
+}
+owned_table!(BUNDLES: BundleRow = "trust_bundles" by "account_sid");
+
+/// The list filters of `GET /v1/CustomerProfiles` and `/v1/TrustProducts`.
+#[derive(Debug, Clone, Default)]
+pub struct BundleFilter<'a> {
+    pub status: Option<&'a str>,
+    pub friendly_name: Option<&'a str>,
+    pub policy_sid: Option<&'a str>,
+}
+
+/// A bundle's review state, written whole (a transition sets every field).
+#[derive(Debug, Clone)]
+pub struct ReviewState<'a> {
+    pub status: &'a str,
+    pub valid_until: Option<i64>,
+    pub errors: Option<&'a str>,
+    pub review_due_at: Option<i64>,
+}
+
+/// The properties a client edits.
+#[derive(Debug, Clone, Default)]
+pub struct BundleEdit<'a> {
+    pub friendly_name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub status_callback: Option<&'a str>,
+}
+
+impl Store {
+    /// One keyset page of the account's bundles of `kind`, filtered.
+    pub async fn list_bundles(
+        &self,
+        account_sid: &str,
+        kind: &str,
+        filter: &BundleFilter<'_>,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<BundleRow>> {
+        let mut qb = BUNDLES.select_owned(account_sid);
+        qb.push(" and kind = ").push_bind(kind.to_owned());
+        for (column, value) in [
+            ("status", filter.status),
+            ("friendly_name", filter.friendly_name),
+            ("policy_sid", filter.policy_sid),
+        ] {
+            if let Some(value) = value {
+                qb.push(" and ")
+                    .push(column)
+                    .push(" = ")
+                    .push_bind(value.to_owned());
+            }
+        }
+        keyset.push(&mut qb, "seq");
+        fetch_all(qb, &self.pool).await
+    }
+
+    pub async fn insert_bundle(&self, row: &BundleRow) -> StoreResult<BundleRow> {
+        Ok(BUNDLES
+            .insert(row)
+            .build_query_as::<BundleRow>()
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The SIDs of bundles whose simulated review is due at `now_ms`, soonest first.
+    pub async fn due_reviews(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "select sid from trust_bundles where review_due_at <= $1 \
+             order by review_due_at, seq limit $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// When the next scheduled review step is due (epoch ms), if any.
+    pub async fn next_review_due(&self) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("select min(review_due_at) from trust_bundles")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A write transaction for a bundle change (see the module's comment).
+    pub async fn trust_tx(&self) -> StoreResult<TrustTx> {
+        Ok(TrustTx {
+            tx: self.begin_write().await?,
+        })
+    }
+}
+
+/// One bundle change's transaction; dropped without `commit`, nothing of it is written.
+pub struct TrustTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+impl TrustTx {
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    /// A bundle by SID, whatever its account (callers check the owner: an ISV's subaccount
+    /// may hold its parent's primary profile).
+    pub async fn bundle(&mut self, sid: &str) -> StoreResult<Option<BundleRow>> {
+        fetch_optional(BUNDLES.select_where("sid", sid), self.conn()).await
+    }
+
+    pub async fn edit_bundle(
+        &mut self,
+        sid: &str,
+        edit: &BundleEdit<'_>,
+        now: i64,
+    ) -> StoreResult<Option<BundleRow>> {
+        let change = BUNDLES
+            .assign()
+            .keep_unless("friendly_name", edit.friendly_name)
+            .keep_unless("email", edit.email)
+            .keep_unless("status_callback", edit.status_callback)
+            .set("date_updated", now);
+        fetch_optional(BUNDLES.update_where(change, "sid", sid), self.conn()).await
+    }
+
+    pub async fn set_review_state(
+        &mut self,
+        sid: &str,
+        state: &ReviewState<'_>,
+        now: i64,
+    ) -> StoreResult<Option<BundleRow>> {
+        let change = BUNDLES
+            .assign()
+            .set("status", state.status.to_owned())
+            .set("valid_until", state.valid_until)
+            .set("errors", state.errors.map(str::to_owned))
+            .set("review_due_at", state.review_due_at)
+            .set("date_updated", now);
+        fetch_optional(BUNDLES.update_where(change, "sid", sid), self.conn()).await
+    }
+
+    /// Deletes the bundle (its assignments and evaluations go by cascade).
+    pub async fn delete_bundle(&mut self, sid: &str) -> StoreResult<bool> {
+        let done = sqlx::query("delete from trust_bundles where sid = $1")
+            .bind(sid)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Sets the status of every supporting document assigned to the bundle.
+    pub async fn set_assigned_documents_status(
+        &mut self,
+        bundle_sid: &str,
+        status: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "update supporting_documents set status = $1, date_updated = $2 where sid in \
+             (select object_sid from trust_bundle_entities where bundle_sid = $3)",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(bundle_sid)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Queues status callbacks, sent after commit.
+    pub async fn enqueue(&mut self, deliveries: &[NewDelivery], now_ms: i64) -> StoreResult<()> {
+        enqueue(self.conn(), deliveries, now_ms).await
+    }
+}

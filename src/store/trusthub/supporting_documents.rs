@@ -1,0 +1,54 @@
+//! Rows of `supporting_documents` (TrustHub SupportingDocuments, one account's each). Deleting
+//! one goes through `Store::delete_unassigned` (an assigned document stays).
+
+use crate::store::{
+    Store, StoreResult,
+    query::{owned_table, row},
+};
+
+row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SupportingDocumentRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        friendly_name: String,
+        r#type: String,
+        attributes: String,
+        status: String,
+        date_created: i64,
+        date_updated: i64,
+    }
+}
+owned_table!(SUPPORTING_DOCUMENTS: SupportingDocumentRow = "supporting_documents" by "account_sid");
+
+impl Store {
+    pub async fn insert_supporting_document(
+        &self,
+        row: &SupportingDocumentRow,
+    ) -> StoreResult<SupportingDocumentRow> {
+        Ok(SUPPORTING_DOCUMENTS
+            .insert(row)
+            .build_query_as::<SupportingDocumentRow>()
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn update_supporting_document(
+        &self,
+        account_sid: &str,
+        sid: &str,
+        friendly_name: Option<&str>,
+        attributes: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Option<SupportingDocumentRow>> {
+        let change = SUPPORTING_DOCUMENTS
+            .assign()
+            .keep_unless("friendly_name", friendly_name)
+            .keep_unless("attributes", attributes)
+            .set("date_updated", now);
+        SUPPORTING_DOCUMENTS
+            .update(&self.pool, account_sid, sid, change)
+            .await
+    }
+}
