@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     extract::{Authed, TwilioForm, TwilioPath},
-    paging::{V1Page, v1_list},
+    paging::{V1Page, v1_filtered_list},
     state::AppState,
     urls::base_url,
 };
@@ -115,7 +115,19 @@ impl<P, F> ApiCall<P, F> {
         page: Page<T>,
         wire: impl Fn(T, &str) -> W,
     ) -> Result<Listed<W>> {
+        self.v1_filtered_list(key, path, &[], page, wire)
+    }
+
+    /// [`ApiCall::v1_list`] of a filtered list: `filters` (name, value) stay in the page URLs.
+    pub fn v1_filtered_list<T, W>(
+        &self,
+        key: &'static str,
+        path: &str,
+        filters: &[(&str, &str)],
+        page: Page<T>,
+        wire: impl Fn(T, &str) -> W,
+    ) -> Result<Listed<W>> {
         let page = page.map(|item| wire(item, &self.base));
-        Ok(Json(v1_list(key, page, &self.base, path)))
+        Ok(Json(v1_filtered_list(key, page, &self.base, path, filters)))
     }
 }

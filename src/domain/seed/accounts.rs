@@ -11,6 +11,7 @@ use crate::{
         conversations, keys, secrets,
         sid::AccountSid,
         time,
+        trusthub::bundles::BundleKind,
     },
     store::seed::{AccountRecord, KeyRecord},
 };
@@ -148,6 +149,15 @@ impl Applier<'_> {
         }
         for end_user in &f.end_users {
             self.end_user(end_user, sid).await?;
+        }
+        for document in &f.supporting_documents {
+            self.supporting_document(document, sid).await?;
+        }
+        for bundle in &f.customer_profiles {
+            self.bundle(bundle, sid, BundleKind::CustomerProfile).await?;
+        }
+        for bundle in &f.trust_products {
+            self.bundle(bundle, sid, BundleKind::TrustProduct).await?;
         }
         for sub in &f.subaccounts {
             Box::pin(self.account(sub, Some(&record))).await?;

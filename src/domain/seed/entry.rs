@@ -18,7 +18,10 @@ use crate::{
         StoreError,
         conversations::{RoleRow, ServiceRow, UserRow},
         seed::{AccountRecord, KeyRecord, Record, SeedTx},
-        trusthub::end_users::EndUserRow,
+        trusthub::{
+            bundles::BundleRow, end_users::EndUserRow,
+            supporting_documents::SupportingDocumentRow,
+        },
     },
 };
 
@@ -330,7 +333,9 @@ stamped!(
     ServiceRow,
     RoleRow,
     UserRow,
-    EndUserRow
+    EndUserRow,
+    SupportingDocumentRow,
+    BundleRow
 );
 
 /// A kind of entry whose SID names a stored row that belongs to an owner (an account or a

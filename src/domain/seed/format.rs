@@ -8,7 +8,11 @@ use super::entry::{Dated, Entry, Owned, seed_entry};
 use crate::store::{
     conversations::{RoleRow, ServiceRow, UserRow},
     seed::{FlowRecord, KeyRecord},
-    trusthub::end_users::EndUserRow,
+    trusthub::{
+        bundles::BundleRow, channel_endpoint_assignments::ChannelEndpointAssignmentRow,
+        end_users::EndUserRow, entity_assignments::EntityAssignmentRow,
+        supporting_documents::SupportingDocumentRow,
+    },
 };
 
 /// The format version written by `export`; a file with another version is refused.
@@ -45,6 +49,11 @@ seed_entry! {
         /// `/v1/Configuration/Webhooks`.
         pub conversation_webhooks: Option<Entry<SeedWebhooks>>,
         pub end_users: Vec<Entry<SeedEndUser>>,
+        pub supporting_documents: Vec<Entry<SeedSupportingDocument>>,
+        /// Applied before `trust_products` (which may hold them) and before `subaccounts` (whose
+        /// secondary profiles may hold this account's primary one).
+        pub customer_profiles: Vec<Entry<SeedBundle>>,
+        pub trust_products: Vec<Entry<SeedBundle>>,
         pub subaccounts: Vec<Entry<SeedAccount>>,
     }
 }
@@ -168,6 +177,57 @@ seed_entry! {
     }
 }
 
+seed_entry! {
+    pub struct SeedSupportingDocument {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub r#type: Option<String>,
+        /// An object (or its JSON text).
+        pub attributes: Option<Value>,
+        /// Upper-case, as the API shows it (`DRAFT`, `APPROVED` …).
+        pub status: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    /// A Customer Profile or a Trust Product (which list it is in says which).
+    pub struct SeedBundle {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub email: Option<String>,
+        pub policy_sid: Option<String>,
+        /// `draft`, `twilio-approved` … (a fixture may start a bundle in any status).
+        pub status: Option<String>,
+        pub status_callback: Option<String>,
+        pub valid_until: Option<String>,
+        /// `[{"code": 18601}]` after a rejection.
+        pub errors: Option<Value>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+        pub entity_assignments: Vec<Entry<SeedEntityAssignment>>,
+        pub channel_endpoint_assignments: Vec<Entry<SeedChannelEndpointAssignment>>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedEntityAssignment {
+        pub sid: String,
+        pub object_sid: Option<String>,
+        pub date_created: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedChannelEndpointAssignment {
+        pub sid: String,
+        pub channel_endpoint_type: Option<String>,
+        pub channel_endpoint_sid: Option<String>,
+        pub date_created: Option<String>,
+    }
+}
+
 /// Which stored row each kind of entry becomes, and what owns it.
 macro_rules! owned {
     ($($entry:ty => $row:ty, $prefix:literal, $name:literal, $owner:ident of $whose:literal;)+) => {
@@ -193,6 +253,10 @@ owned! {
     SeedRole => RoleRow, "RL", "role", service_sid of "service";
     SeedUser => UserRow, "US", "user", service_sid of "service";
     SeedEndUser => EndUserRow, "IT", "end user", account_sid of "account";
+    SeedSupportingDocument => SupportingDocumentRow, "RD", "supporting document", account_sid of "account";
+    SeedBundle => BundleRow, "BU", "bundle", account_sid of "account";
+    SeedEntityAssignment => EntityAssignmentRow, "BV", "entity assignment", bundle_sid of "bundle";
+    SeedChannelEndpointAssignment => ChannelEndpointAssignmentRow, "RA", "channel endpoint assignment", bundle_sid of "bundle";
 }
 
 macro_rules! dated {
@@ -211,5 +275,7 @@ dated!(
     SeedService,
     SeedRole,
     SeedUser,
-    SeedEndUser
+    SeedEndUser,
+    SeedSupportingDocument,
+    SeedBundle
 );

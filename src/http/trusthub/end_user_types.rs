@@ -22,9 +22,10 @@ routes! {
     "/v1/EndUserTypes/{Sid}" => get(fetch_end_user_type),
 }
 
-/// `trusthub.v1.end_user_type`; fields in sorted order (see `http::paging::V1Page`).
+/// `trusthub.v1.end_user_type` (and `trusthub.v1.supporting_document_type`, the same shape);
+/// fields in sorted order (see `http::paging::V1Page`).
 #[derive(Serialize)]
-struct EndUserTypeResource {
+pub(super) struct EndUserTypeResource {
     fields: Value,
     friendly_name: String,
     machine_name: String,
@@ -34,8 +35,13 @@ struct EndUserTypeResource {
 
 impl EndUserTypeResource {
     fn new(kind: EndUserType, base: &str) -> Self {
+        Self::under(kind, base, "/v1/EndUserTypes")
+    }
+
+    /// The entry of the catalog served at `list` (its list path).
+    pub(super) fn under(kind: EndUserType, base: &str, list: &str) -> Self {
         Self {
-            url: format!("{base}/v1/EndUserTypes/{}", kind.sid),
+            url: format!("{base}{list}/{}", kind.sid),
             fields: kind.fields,
             friendly_name: kind.friendly_name,
             machine_name: kind.machine_name,
