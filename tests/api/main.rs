@@ -29,5 +29,6 @@ mod storage;
 mod studio;
 mod test_users;
 mod trusthub;
+mod trusthub_bundles;
 mod upgrade;
 mod webhooks;
