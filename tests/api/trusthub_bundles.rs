@@ -585,3 +585,56 @@ async fn policies_and_supporting_document_types_are_read_only_catalogs() {
     let (status, _) = app.post("/v1/Policies", &me, &[("FriendlyName", "x")]).await;
     assert_eq!(status, 405);
 }
+
+/// `seed FILE` twice changes nothing; `export` → `seed` into an empty database answers the
+/// bundle reads identically (evaluations are history and are not exported).
+#[tokio::test]
+async fn bundles_round_trip_through_export_and_seed() {
+    let mut app = seeded(manual).await;
+    let me = isv();
+    let cp = bundle(&app, &me, "CustomerProfiles", "Exported", SECONDARY_POLICY, Some("https://hooks.example/cb")).await;
+    let sid = cp["sid"].as_str().unwrap().to_owned();
+    assert_eq!(assign(&app, &me, &sid, ISV_END_USER).await.0, 201);
+    let (status, _) = app.post(&format!("/v1/CustomerProfiles/{sid}/ChannelEndpointAssignments"), &me, &[("ChannelEndpointType", "phone-number"), ("ChannelEndpointSid", "PN00000000000000000000000000000009")]).await;
+    assert_eq!(status, 201);
+    let reads = [
+        format!("/v1/CustomerProfiles/{ISV_PRIMARY}"),
+        format!("/v1/CustomerProfiles/{ISV_PRIMARY}/EntityAssignments"),
+        format!("/v1/CustomerProfiles/{sid}"),
+        format!("/v1/CustomerProfiles/{sid}/EntityAssignments"),
+        format!("/v1/CustomerProfiles/{sid}/ChannelEndpointAssignments"),
+        "/v1/CustomerProfiles".to_owned(),
+        "/v1/SupportingDocuments".to_owned(),
+    ];
+    let mut before = Vec::new();
+    for path in &reads {
+        before.push(app.get(path, &me).await.1);
+    }
+    app.stop().await;
+    let cfg = config(app.dir.path());
+    let core = localtwilio::open_core(&cfg).await.unwrap();
+    let again = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/trusthub-isv.json")).unwrap();
+    let applied = localtwilio::domain::seed::apply(&core, &again).await.unwrap();
+    assert_eq!((applied.created, applied.updated), (0, 0), "{applied:?}");
+    let account = localtwilio::domain::sid::AccountSid::parse(ISV_SID).unwrap();
+    let file = localtwilio::domain::seed::export(&core, Some(&account), true, &mut |_| {}).await.unwrap();
+    core.store.close().await;
+    let text = serde_json::to_string_pretty(&file).unwrap();
+    assert!(text.contains("\"customer_profiles\"") && text.contains("\"entity_assignments\""), "{text}");
+
+    let mut copy = TestApp::spawn().await;
+    copy.stop().await;
+    let core = localtwilio::open_core(&config(copy.dir.path())).await.unwrap();
+    localtwilio::domain::seed::apply(&core, &text).await.unwrap();
+    core.store.close().await;
+    copy.restart().await;
+    let creds = isv();
+    for (path, want) in reads.iter().zip(&before) {
+        let (status, mut got) = copy.get(path, &creds).await;
+        assert_eq!(status, 200, "{path}: {got}");
+        // URLs carry each server's own host.
+        let text = got.to_string().replace(&copy.base, &app.base);
+        got = serde_json::from_str(&text).unwrap();
+        assert_eq!(&got, want, "{path}");
+    }
+}
