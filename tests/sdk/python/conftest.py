@@ -48,7 +48,19 @@ def demo_url():
     yield from _serve(["serve", "--seed", os.path.abspath(demo)])
 
 
-def _serve(args):
+@pytest.fixture(scope="session")
+def isv_url():
+    """A server with the ISV fixture (`serve --seed config/trusthub-isv.json`: an approved
+    primary customer profile and a customer subaccount) and a fast simulated review."""
+    isv = os.path.join(os.path.dirname(__file__), "..", "..", "..", "config", "trusthub-isv.json")
+    yield from _serve(
+        ["serve", "--seed", os.path.abspath(isv)],
+        LOCALTWILIO_TRUSTHUB_REVIEW_START_MS="100",
+        LOCALTWILIO_TRUSTHUB_REVIEW_DECISION_MS="200",
+    )
+
+
+def _serve(args, **extra_env):
     binary = os.environ.get("LOCALTWILIO_BIN", "target/debug/localtwilio")
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,6 +71,7 @@ def _serve(args):
             LOCALTWILIO_ACCOUNT_SID=MAIN_SID,
             LOCALTWILIO_AUTH_TOKEN=MAIN_TOKEN,
             LOCALTWILIO_LOG="warn",
+            **extra_env,
         )
         for var in ("TWILIO_REGION", "TWILIO_EDGE"):
             env.pop(var, None)
