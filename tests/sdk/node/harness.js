@@ -34,15 +34,16 @@ function freePort() {
   });
 }
 
-async function startServer() {
+// `args` are the binary's (e.g. ["serve", "--seed", FILE]); `extraEnv` adds variables.
+async function startServer(args = [], extraEnv = {}) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "localtwilio-node-"));
   const binary = process.env.LOCALTWILIO_BIN || path.resolve(__dirname, "../../../target/debug/localtwilio");
   const env = { ...process.env, LOCALTWILIO_LISTEN: `127.0.0.1:${port}`, LOCALTWILIO_DATABASE: path.join(dir, "db.sqlite"),
-    LOCALTWILIO_ACCOUNT_SID: MAIN_SID, LOCALTWILIO_AUTH_TOKEN: MAIN_TOKEN, LOCALTWILIO_LOG: "warn" };
+    LOCALTWILIO_ACCOUNT_SID: MAIN_SID, LOCALTWILIO_AUTH_TOKEN: MAIN_TOKEN, LOCALTWILIO_LOG: "warn", ...extraEnv };
   delete env.TWILIO_REGION;
   delete env.TWILIO_EDGE;
-  const child = spawn(binary, [], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(binary, args, { env, stdio: ["ignore", "ignore", "inherit"] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     try {
