@@ -26,7 +26,8 @@ TARGETS = {
     "twilio_studio_v2.json": r"^/v2/Flows(/Validate|/\{Sid\}(/(Revisions(/\{Revision\})?|TestUsers))?|/\{FlowSid\}/Executions)?$",
     "twilio_conversations_v1.json": r"^/v1/(Configuration(/Webhooks)?|Roles(/\{Sid\})?|Users(/\{Sid\})?|Users/\{UserSid\}/Conversations"
     r"|Services(/\{Sid\})?|Services/\{ChatServiceSid\}/(Configuration(/Webhooks)?|Roles(/\{Sid\})?|Users(/\{Sid\})?|Users/\{UserSid\}/Conversations))$",
-    "twilio_trusthub_v1.json": r"^/v1/(EndUsers|EndUserTypes)(/\{Sid\})?$",
+    "twilio_trusthub_v1.json": r"^/v1/((EndUsers|EndUserTypes|SupportingDocuments|SupportingDocumentTypes|Policies|CustomerProfiles|TrustProducts)(/\{Sid\})?"
+    r"|(CustomerProfiles/\{CustomerProfileSid\}|TrustProducts/\{TrustProductSid\})/(EntityAssignments|Evaluations|ChannelEndpointAssignments)(/\{Sid\})?)$",
 }
 
 
@@ -49,6 +50,11 @@ def seed(base):
         "flow": call(base, "POST", "/v2/Flows", {"FriendlyName": "fuzz", "Status": "published", "Definition": json.dumps(definition)})["sid"],
         "end_user": call(base, "POST", "/v1/EndUsers", {"FriendlyName": "fuzz", "Type": "individual"})["sid"],
         "end_user_type": call(base, "GET", "/v1/EndUserTypes")["end_user_types"][0]["sid"],
+        "document": call(base, "POST", "/v1/SupportingDocuments", {"FriendlyName": "fuzz", "Type": "customer_profile_address"})["sid"],
+        "document_type": call(base, "GET", "/v1/SupportingDocumentTypes")["supporting_document_types"][0]["sid"],
+        "policy": "RNdfbf3fae0e1107f8aded0e7cead80bf5",
+        "customer_profile": call(base, "POST", "/v1/CustomerProfiles", {"FriendlyName": "fuzz", "Email": "f@x.example", "PolicySid": "RNdfbf3fae0e1107f8aded0e7cead80bf5"})["sid"],
+        "trust_product": call(base, "POST", "/v1/TrustProducts", {"FriendlyName": "fuzz", "Email": "f@x.example", "PolicySid": "RNb0d4771c2c98518d916a3d4cd70a8f8b"})["sid"],
         "service": service,
         "user": call(base, "POST", "/v1/Users", {"Identity": "fuzz user"})["sid"],
         "role": call(base, "GET", "/v1/Roles")["roles"][0]["sid"],
@@ -83,6 +89,14 @@ def pinned(spec, regex, real):
                     values = [real["end_user_type"], "individual"]
                 elif path.startswith("/v1/EndUsers"):
                     values = [real["end_user"]]
+                elif path.startswith("/v1/SupportingDocumentTypes"):
+                    values = [real["document_type"], "customer_profile_address"]
+                elif path.startswith("/v1/SupportingDocuments"):
+                    values = [real["document"]]
+                elif path.startswith("/v1/Policies"):
+                    values = [real["policy"]]
+                elif name in ("CustomerProfileSid", "TrustProductSid") or path in ("/v1/CustomerProfiles/{Sid}", "/v1/TrustProducts/{Sid}"):
+                    values = [real["customer_profile" if path.startswith("/v1/CustomerProfiles") else "trust_product"]]
                 elif name == "ChatServiceSid" or path.startswith("/v1/Services/{Sid}"):
                     values = [real["service"]]
                 elif "/Roles/" in path:
