@@ -205,7 +205,11 @@ const MAX_URL_CHARS: usize = 2048;
 
 /// An absolute http(s) URL, in the normalised form it is stored, requested and signed in
 /// (issue 15 F11); an empty value clears the URL *(ours)*.
-pub(crate) fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Result<Option<String>> {
+pub(crate) fn check_url(
+    value: Option<String>,
+    name: &str,
+    current: Option<String>,
+) -> Result<Option<String>> {
     match value {
         None => Ok(current),
         Some(v) if v.is_empty() => Ok(None),

@@ -154,7 +154,8 @@ impl Applier<'_> {
             self.supporting_document(document, sid).await?;
         }
         for bundle in &f.customer_profiles {
-            self.bundle(bundle, sid, BundleKind::CustomerProfile).await?;
+            self.bundle(bundle, sid, BundleKind::CustomerProfile)
+                .await?;
         }
         for bundle in &f.trust_products {
             self.bundle(bundle, sid, BundleKind::TrustProduct).await?;

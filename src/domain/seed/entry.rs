@@ -19,8 +19,7 @@ use crate::{
         conversations::{RoleRow, ServiceRow, UserRow},
         seed::{AccountRecord, KeyRecord, Record, SeedTx},
         trusthub::{
-            bundles::BundleRow, end_users::EndUserRow,
-            supporting_documents::SupportingDocumentRow,
+            bundles::BundleRow, end_users::EndUserRow, supporting_documents::SupportingDocumentRow,
         },
     },
 };

@@ -45,7 +45,12 @@ impl Applier<'_> {
         trusthub::end_user_types::require_known_type(self.core, &kind)
             .await
             .at(at, what)?;
-        let attributes = attributes(at, what, &f.attributes, existing.as_ref().map(|e| &e.attributes))?;
+        let attributes = attributes(
+            at,
+            what,
+            &f.attributes,
+            existing.as_ref().map(|e| &e.attributes),
+        )?;
         self.settle(at, what, f, existing.as_ref(), |stamps| EndUserRow {
             seq: stamps.seq,
             sid: sid.to_owned(),
@@ -84,29 +89,39 @@ impl Applier<'_> {
         trusthub::supporting_document_types::require_known_type(self.core, &kind)
             .await
             .at(at, what)?;
-        let attributes = attributes(at, what, &f.attributes, existing.as_ref().map(|e| &e.attributes))?;
+        let attributes = attributes(
+            at,
+            what,
+            &f.attributes,
+            existing.as_ref().map(|e| &e.attributes),
+        )?;
         let status = match (&f.status, &existing) {
             (Some(s), _) if DOCUMENT_STATUSES.contains(&s.as_str()) => s.clone(),
             (Some(s), _) => {
                 return refuse(
                     at,
                     what,
-                    format!("status '{s}' is not one of {}", DOCUMENT_STATUSES.join(", ")),
+                    format!(
+                        "status '{s}' is not one of {}",
+                        DOCUMENT_STATUSES.join(", ")
+                    ),
                 );
             }
             (None, Some(e)) => e.status.clone(),
             (None, None) => trusthub::supporting_documents::DRAFT.to_owned(),
         };
-        self.settle(at, what, f, existing.as_ref(), |stamps| SupportingDocumentRow {
-            seq: stamps.seq,
-            sid: sid.to_owned(),
-            account_sid: account.to_owned(),
-            friendly_name: friendly_name.clone(),
-            r#type: kind.clone(),
-            attributes: attributes.clone(),
-            status: status.clone(),
-            date_created: stamps.created,
-            date_updated: stamps.updated,
+        self.settle(at, what, f, existing.as_ref(), |stamps| {
+            SupportingDocumentRow {
+                seq: stamps.seq,
+                sid: sid.to_owned(),
+                account_sid: account.to_owned(),
+                friendly_name: friendly_name.clone(),
+                r#type: kind.clone(),
+                attributes: attributes.clone(),
+                status: status.clone(),
+                date_created: stamps.created,
+                date_updated: stamps.updated,
+            }
         })
         .await?;
         Ok(())
@@ -116,7 +131,12 @@ impl Applier<'_> {
     /// its kind (the Console-only primary profile included: this is how an approved ISV primary
     /// profile gets into a staging database) and any status; no review is scheduled and no
     /// callback is sent (an operator call decides a bundle seeded under review).
-    pub async fn bundle(&mut self, entry: &Entry<SeedBundle>, account: &str, kind: BundleKind) -> Step {
+    pub async fn bundle(
+        &mut self,
+        entry: &Entry<SeedBundle>,
+        account: &str,
+        kind: BundleKind,
+    ) -> Step {
         let (at, what, sid, existing) = self.open(entry, account).await?;
         let (f, what) = (&entry.value, &what);
         if existing.as_ref().is_some_and(|e| e.kind != kind.as_str()) {
@@ -130,7 +150,13 @@ impl Applier<'_> {
             existing.as_ref().map(|e| &e.friendly_name),
         )?;
         trusthub::end_users::check_friendly_name(Some(&friendly_name)).at(at, what)?;
-        let email = file_or_stored(at, what, "email", &f.email, existing.as_ref().map(|e| &e.email))?;
+        let email = file_or_stored(
+            at,
+            what,
+            "email",
+            &f.email,
+            existing.as_ref().map(|e| &e.email),
+        )?;
         let policy_sid = file_or_stored(
             at,
             what,
@@ -142,7 +168,11 @@ impl Applier<'_> {
             .await
             .at(at, what)?;
         if !policy.is_for(kind.as_str()) {
-            return refuse(at, what, format!("policy {policy_sid} is not a {} policy", kind.noun()));
+            return refuse(
+                at,
+                what,
+                format!("policy {policy_sid} is not a {} policy", kind.noun()),
+            );
         }
         let status = match (&f.status, &existing) {
             (Some(s), _) if bundles::STATUSES.contains(&s.as_str()) => s.clone(),
@@ -150,7 +180,10 @@ impl Applier<'_> {
                 return refuse(
                     at,
                     what,
-                    format!("status '{s}' is not one of {}", bundles::STATUSES.join(", ")),
+                    format!(
+                        "status '{s}' is not one of {}",
+                        bundles::STATUSES.join(", ")
+                    ),
                 );
             }
             (None, Some(e)) => e.status.clone(),
@@ -205,7 +238,8 @@ impl Applier<'_> {
             self.entity_assignment(assignment, sid, account).await?;
         }
         for assignment in &f.channel_endpoint_assignments {
-            self.channel_endpoint_assignment(assignment, sid, account).await?;
+            self.channel_endpoint_assignment(assignment, sid, account)
+                .await?;
         }
         Ok(())
     }
@@ -229,7 +263,11 @@ impl Applier<'_> {
             (None, None) => return missing(at, what, "object_sid"),
         };
         let owner = match object_sid.get(..2) {
-            Some("IT") => self.tx.get::<EndUserRow>(&object_sid).await?.map(|r| r.account_sid),
+            Some("IT") => self
+                .tx
+                .get::<EndUserRow>(&object_sid)
+                .await?
+                .map(|r| r.account_sid),
             Some("RD") => self
                 .tx
                 .get::<SupportingDocumentRow>(&object_sid)
@@ -255,7 +293,9 @@ impl Applier<'_> {
             return refuse(
                 at,
                 what,
-                format!("object_sid {object_sid} is not an end user, supporting document or customer profile of this account (or of its parent)"),
+                format!(
+                    "object_sid {object_sid} is not an end user, supporting document or customer profile of this account (or of its parent)"
+                ),
             );
         }
         let created = dates(at, what, &f.date_created, &None)?.created;
@@ -298,7 +338,11 @@ impl Applier<'_> {
             existing.as_ref().map(|e| &e.channel_endpoint_sid),
         )?;
         if !trusthub::channel_endpoint_assignments::is_endpoint_sid(&endpoint_sid) {
-            return refuse(at, what, "channel_endpoint_sid must be two letters and 32 hex digits");
+            return refuse(
+                at,
+                what,
+                "channel_endpoint_sid must be two letters and 32 hex digits",
+            );
         }
         let created = dates(at, what, &f.date_created, &None)?.created;
         let desired = ChannelEndpointAssignmentRow {
@@ -330,7 +374,12 @@ const DOCUMENT_STATUSES: &[&str] = &[
 ];
 
 /// Attributes from the file (an object or its JSON text), else the stored ones, else `{}`.
-fn attributes(at: usize, what: &str, given: &Option<Value>, stored: Option<&String>) -> Step<String> {
+fn attributes(
+    at: usize,
+    what: &str,
+    given: &Option<Value>,
+    stored: Option<&String>,
+) -> Step<String> {
     match (given, stored) {
         (Some(Value::String(text)), _) => trusthub::end_users::parse_attributes(text).at(at, what),
         (Some(value), _) => trusthub::end_users::parse_attributes(&value.to_string()).at(at, what),

@@ -26,9 +26,9 @@ use crate::{
         auth::Principal,
         check_chars, found_value,
         paging::{Page, PageRequest},
-        read_back, stored_json,
+        read_back,
         sid::{AccountSid, BundleSid, PolicySid},
-        time,
+        stored_json, time,
         webhooks::check_url,
     },
     error::{Error, Result},
@@ -282,7 +282,9 @@ pub async fn edit(
     bundle.require_editable()?;
     let status_callback = match input.status_callback.as_deref() {
         None => None,
-        Some(given) => Some(check_url(Some(given.to_owned()), "StatusCallback", None)?.unwrap_or_default()),
+        Some(given) => {
+            Some(check_url(Some(given.to_owned()), "StatusCallback", None)?.unwrap_or_default())
+        }
     };
     let edit = BundleEdit {
         friendly_name: input.friendly_name.as_deref().filter(|n| !n.is_empty()),

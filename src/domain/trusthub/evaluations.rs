@@ -220,7 +220,15 @@ pub async fn fetch(
 const FIELD_VALUES: &[(&str, &[&str])] = &[
     (
         "job_position",
-        &["Director", "GM", "VP", "CEO", "CFO", "General Counsel", "Other"],
+        &[
+            "Director",
+            "GM",
+            "VP",
+            "CEO",
+            "CFO",
+            "General Counsel",
+            "Other",
+        ],
     ),
     (
         "business_regions_of_operation",
@@ -337,7 +345,8 @@ fn check_fields(
         let value = attributes.get(field.as_str());
         if !present(value) {
             if !optional_field(field, attributes) {
-                let reason = format!("The {name} is missing. Please enter in a {name} on the {on}.");
+                let reason =
+                    format!("The {name} is missing. Please enter in a {name} on the {on}.");
                 invalid.push(invalid_item(field, &name, &reason, Some(code)));
             }
             continue;
@@ -360,7 +369,10 @@ fn check_fields(
 fn first_failure(invalid: &[Value], code: u32) -> Option<(String, Option<u32>)> {
     invalid.first().map(|item| {
         (
-            item["failure_reason"].as_str().unwrap_or_default().to_owned(),
+            item["failure_reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             Some(code),
         )
     })
@@ -379,11 +391,29 @@ pub fn judge(
         let on = &r.name;
         let Some(user) = held.end_users.iter().find(|u| u.kind == r.r#type) else {
             if optional_requirement(&r.requirement_name) {
-                results.push(result(&r.name, &r.r#type, None, vec![], vec![], &label, &r.requirement_name));
+                results.push(result(
+                    &r.name,
+                    &r.r#type,
+                    None,
+                    vec![],
+                    vec![],
+                    &label,
+                    &r.requirement_name,
+                ));
                 continue;
             }
-            let (_, invalid) = check_fields(&r.fields, &Value::Null, &r.r#type, names, on, MISSING_END_USER_FIELD);
-            let reason = format!("A {} End-User is missing. Please add one to the bundle.", r.name);
+            let (_, invalid) = check_fields(
+                &r.fields,
+                &Value::Null,
+                &r.r#type,
+                names,
+                on,
+                MISSING_END_USER_FIELD,
+            );
+            let reason = format!(
+                "A {} End-User is missing. Please add one to the bundle.",
+                r.name
+            );
             results.push(result(
                 &r.name,
                 &r.r#type,
@@ -395,9 +425,24 @@ pub fn judge(
             ));
             continue;
         };
-        let (valid, invalid) = check_fields(&r.fields, &user.attributes, &r.r#type, names, on, MISSING_END_USER_FIELD);
+        let (valid, invalid) = check_fields(
+            &r.fields,
+            &user.attributes,
+            &r.r#type,
+            names,
+            on,
+            MISSING_END_USER_FIELD,
+        );
         let failure = first_failure(&invalid, MISSING_END_USER_FIELD);
-        results.push(result(&r.name, &r.r#type, failure, valid, invalid, &label, &r.requirement_name));
+        results.push(result(
+            &r.name,
+            &r.r#type,
+            failure,
+            valid,
+            invalid,
+            &label,
+            &r.requirement_name,
+        ));
     }
     for r in requirements.supporting_document.iter().flatten() {
         let found = r.accepted_documents.iter().find_map(|accepted| {
@@ -417,13 +462,28 @@ pub fn judge(
                     MISSING_DOCUMENT_FIELD,
                 );
                 let failure = first_failure(&invalid, MISSING_DOCUMENT_FIELD);
-                results.push(result(&accepted.name, &accepted.r#type, failure, valid, invalid, &r.name, &r.requirement_name));
+                results.push(result(
+                    &accepted.name,
+                    &accepted.r#type,
+                    failure,
+                    valid,
+                    invalid,
+                    &r.name,
+                    &r.requirement_name,
+                ));
             }
             None => {
                 let Some(first) = r.accepted_documents.first() else {
                     continue;
                 };
-                let (_, invalid) = check_fields(&first.fields, &Value::Null, &first.r#type, names, &first.name, MISSING_DOCUMENT_FIELD);
+                let (_, invalid) = check_fields(
+                    &first.fields,
+                    &Value::Null,
+                    &first.r#type,
+                    names,
+                    &first.name,
+                    MISSING_DOCUMENT_FIELD,
+                );
                 let reason = format!("A {} is missing. Please add one to the bundle.", r.name);
                 results.push(result(
                     &first.name,
@@ -443,7 +503,10 @@ pub fn judge(
         .chain(&requirements.supporting_trust_products);
     let mut groups: Vec<(&str, Vec<&ProfileRequirement>)> = Vec::new();
     for item in profiles {
-        match groups.iter_mut().find(|(name, _)| *name == item.requirement_name) {
+        match groups
+            .iter_mut()
+            .find(|(name, _)| *name == item.requirement_name)
+        {
             Some((_, items)) => items.push(item),
             None => groups.push((&item.requirement_name, vec![item])),
         }
@@ -481,7 +544,10 @@ fn judge_profile(
         })
         .collect();
     let need = acceptable(holder);
-    if let Some((item, _)) = candidates.iter().find(|(_, b)| need.contains(&b.status.as_str())) {
+    if let Some((item, _)) = candidates
+        .iter()
+        .find(|(_, b)| need.contains(&b.status.as_str()))
+    {
         return result(
             &item.name,
             &item.r#type,

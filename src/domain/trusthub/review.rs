@@ -35,14 +35,7 @@ use super::{
     policies,
 };
 use crate::{
-    domain::{
-        Core,
-        auth::Principal,
-        found_value,
-        sid::BundleSid,
-        time,
-        webhooks::status_callback,
-    },
+    domain::{Core, auth::Principal, found_value, sid::BundleSid, time, webhooks::status_callback},
     error::{Error, Result},
     store::trusthub::bundles::{ReviewState, TrustTx},
 };
@@ -107,7 +100,12 @@ pub enum Decision {
 pub fn parse_codes(text: &str) -> Option<Vec<u32>> {
     let codes: Option<Vec<u32>> = text
         .split(',')
-        .map(|c| c.trim().parse().ok().filter(|c| REJECTION_CODES.contains(c)))
+        .map(|c| {
+            c.trim()
+                .parse()
+                .ok()
+                .filter(|c| REJECTION_CODES.contains(c))
+        })
         .collect();
     codes.filter(|c| !c.is_empty())
 }
@@ -188,7 +186,9 @@ pub async fn submit(
         errors: None,
         review_due_at: due,
     };
-    let row = tx.set_review_state(sid.as_str(), &state, time::now()).await?;
+    let row = tx
+        .set_review_state(sid.as_str(), &state, time::now())
+        .await?;
     let bundle: Bundle = found_value(row)?;
     tx.commit().await?;
     core.review_wake.notify_one();
@@ -197,7 +197,12 @@ pub async fn submit(
 
 /// Moves `bundle` to `decision`'s state in `tx`, queueing its status callback; true when a
 /// callback was queued.
-async fn apply(tx: &mut TrustTx, bundle: &Bundle, decision: &Decision, due: Option<i64>) -> Result<bool> {
+async fn apply(
+    tx: &mut TrustTx,
+    bundle: &Bundle,
+    decision: &Decision,
+    due: Option<i64>,
+) -> Result<bool> {
     let now = time::now();
     let (status, valid_until, codes) = match decision {
         Decision::InReview | Decision::Hold => (IN_REVIEW, None, None),
@@ -219,10 +224,17 @@ async fn apply(tx: &mut TrustTx, bundle: &Bundle, decision: &Decision, due: Opti
         errors: errors.as_deref(),
         review_due_at: due,
     };
-    tx.set_review_state(bundle.sid.as_str(), &state, now).await?;
+    tx.set_review_state(bundle.sid.as_str(), &state, now)
+        .await?;
     match status {
-        APPROVED => tx.set_assigned_documents_status(bundle.sid.as_str(), "APPROVED", now).await?,
-        REJECTED => tx.set_assigned_documents_status(bundle.sid.as_str(), "REJECTED", now).await?,
+        APPROVED => {
+            tx.set_assigned_documents_status(bundle.sid.as_str(), "APPROVED", now)
+                .await?
+        }
+        REJECTED => {
+            tx.set_assigned_documents_status(bundle.sid.as_str(), "REJECTED", now)
+                .await?
+        }
         _ => {}
     }
     info!(bundle = %bundle.sid, status, "TrustHub review moved");
@@ -241,10 +253,8 @@ async fn apply(tx: &mut TrustTx, bundle: &Bundle, decision: &Decision, due: Opti
         let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
         params.push(("ErrorCodes", codes.join(",")));
     }
-    let params: Vec<(String, String)> = params
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let params: Vec<(String, String)> =
+        params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let delivery = status_callback(&bundle.account_sid, "trusthubBundleStatus", url, &params)?;
     tx.enqueue(&[delivery], time::now_ms()).await?;
     Ok(true)
@@ -317,7 +327,8 @@ async fn advance(core: &Core, sid: &str) -> Result<()> {
                 errors: errors.as_deref(),
                 ..state
             };
-            tx.set_review_state(sid, &state, bundle.date_updated).await?;
+            tx.set_review_state(sid, &state, bundle.date_updated)
+                .await?;
             false
         }
     };
@@ -367,7 +378,10 @@ mod tests {
     #[test]
     fn markers_decide_the_outcome() {
         assert_eq!(marked_decision("Acme"), Decision::Approve);
-        assert_eq!(marked_decision("Acme [reject]"), Decision::Reject(vec![18601]));
+        assert_eq!(
+            marked_decision("Acme [reject]"),
+            Decision::Reject(vec![18601])
+        );
         assert_eq!(
             marked_decision("Acme [REJECT:18606,18603]"),
             Decision::Reject(vec![18606, 18603])

@@ -17,7 +17,11 @@ pub type SupportingDocumentType = EndUserType;
 
 /// By `OY` SID or `machine_name` (the form Policy requirements link to).
 pub async fn fetch(core: &Core, sid_or_name: &str) -> Result<SupportingDocumentType> {
-    found_value(core.store.fetch_supporting_document_type(sid_or_name).await?)
+    found_value(
+        core.store
+            .fetch_supporting_document_type(sid_or_name)
+            .await?,
+    )
 }
 
 pub async fn list(core: &Core, request: PageRequest) -> Result<Page<SupportingDocumentType>> {

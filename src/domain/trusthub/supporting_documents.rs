@@ -123,11 +123,7 @@ pub async fn update(
 }
 
 #[instrument(skip_all)]
-pub async fn delete(
-    core: &Core,
-    principal: &Principal,
-    sid: &SupportingDocumentSid,
-) -> Result<()> {
+pub async fn delete(core: &Core, principal: &Principal, sid: &SupportingDocumentSid) -> Result<()> {
     let outcome = core
         .store
         .delete_unassigned::<SupportingDocumentRow>(principal.account_sid.as_str(), sid.as_str())

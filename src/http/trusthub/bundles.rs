@@ -149,7 +149,9 @@ struct BundleListQuery {
     policy_sid: Option<String>,
 }
 
-async fn create_bundle<F: Family>(call: ApiCall<(), BundleForm>) -> Result<Created<BundleResource>> {
+async fn create_bundle<F: Family>(
+    call: ApiCall<(), BundleForm>,
+) -> Result<Created<BundleResource>> {
     let form = call.form;
     let friendly_name = required(form.friendly_name, "FriendlyName")?;
     let email = required(form.email, "Email")?;
@@ -159,8 +161,7 @@ async fn create_bundle<F: Family>(call: ApiCall<(), BundleForm>) -> Result<Creat
         email: Some(email),
         status_callback: form.status_callback,
     };
-    let bundle =
-        bundles::create(&call.core, &call.principal, F::KIND, &policy_sid, input).await?;
+    let bundle = bundles::create(&call.core, &call.principal, F::KIND, &policy_sid, input).await?;
     created(BundleResource::new(bundle, &call.base))
 }
 
@@ -183,7 +184,13 @@ async fn list_bundles<F: Family>(
     .into_iter()
     .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
     .collect();
-    call.v1_filtered_list("results", list_path(F::KIND), &filters, page, BundleResource::new)
+    call.v1_filtered_list(
+        "results",
+        list_path(F::KIND),
+        &filters,
+        page,
+        BundleResource::new,
+    )
 }
 
 async fn fetch_bundle<F: Family>(call: ApiCall<BundleSid>) -> Result<Json<BundleResource>> {

@@ -123,7 +123,10 @@ async fn list_endpoints<F: Family>(
         request,
     )
     .await?;
-    let path = format!("{}/ChannelEndpointAssignments", bundle_path(F::KIND, &call.path));
+    let path = format!(
+        "{}/ChannelEndpointAssignments",
+        bundle_path(F::KIND, &call.path)
+    );
     let filters: Vec<(&str, &str)> = [
         ("ChannelEndpointSid", &query.channel_endpoint_sid),
         ("ChannelEndpointSids", &query.channel_endpoint_sids),
@@ -148,7 +151,6 @@ async fn delete_endpoint<F: Family>(
     call: ApiCall<(BundleSid, ChannelEndpointAssignmentSid)>,
 ) -> Result<StatusCode> {
     let (bundle, sid) = &call.path;
-    channel_endpoint_assignments::delete(&call.core, &call.principal, F::KIND, bundle, sid)
-        .await?;
+    channel_endpoint_assignments::delete(&call.core, &call.principal, F::KIND, bundle, sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

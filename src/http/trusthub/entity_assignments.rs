@@ -48,7 +48,10 @@ struct EntityAssignmentResource {
 }
 
 fn resource<F: Family>(assignment: EntityAssignment, base: &str) -> EntityAssignmentResource {
-    let list = format!("{base}{}/EntityAssignments", bundle_path(F::KIND, &assignment.bundle_sid));
+    let list = format!(
+        "{base}{}/EntityAssignments",
+        bundle_path(F::KIND, &assignment.bundle_sid)
+    );
     let (customer_profile_sid, trust_product_sid) = holder_fields(F::KIND, assignment.bundle_sid);
     EntityAssignmentResource {
         url: format!("{list}/{}", assignment.sid),
@@ -78,9 +81,14 @@ async fn create_assignment<F: Family>(
 ) -> Result<Created<EntityAssignmentResource>> {
     let (call, form) = call.split_form();
     let object_sid = required(form.object_sid, "ObjectSid")?;
-    let assignment =
-        entity_assignments::create(&call.core, &call.principal, F::KIND, &call.path, &object_sid)
-            .await?;
+    let assignment = entity_assignments::create(
+        &call.core,
+        &call.principal,
+        F::KIND,
+        &call.path,
+        &object_sid,
+    )
+    .await?;
     created(resource::<F>(assignment, &call.base))
 }
 
@@ -100,7 +108,10 @@ async fn list_assignments<F: Family>(
     )
     .await?;
     let path = format!("{}/EntityAssignments", bundle_path(F::KIND, &call.path));
-    let filters: Vec<(&str, &str)> = object_type.iter().map(|t| ("ObjectType", t.as_str())).collect();
+    let filters: Vec<(&str, &str)> = object_type
+        .iter()
+        .map(|t| ("ObjectType", t.as_str()))
+        .collect();
     call.v1_filtered_list("results", &path, &filters, page, resource::<F>)
 }
 

@@ -49,7 +49,10 @@ struct EvaluationResource {
 }
 
 fn resource<F: Family>(evaluation: Evaluation, base: &str) -> EvaluationResource {
-    let list = format!("{base}{}/Evaluations", bundle_path(F::KIND, &evaluation.bundle_sid));
+    let list = format!(
+        "{base}{}/Evaluations",
+        bundle_path(F::KIND, &evaluation.bundle_sid)
+    );
     let (customer_profile_sid, trust_product_sid) = holder_fields(F::KIND, evaluation.bundle_sid);
     EvaluationResource {
         url: format!("{list}/{}", evaluation.sid),
@@ -75,8 +78,14 @@ async fn create_evaluation<F: Family>(
 ) -> Result<Created<EvaluationResource>> {
     let (call, form) = call.split_form();
     let policy_sid = required(form.policy_sid, "PolicySid")?;
-    let evaluation =
-        evaluations::create(&call.core, &call.principal, F::KIND, &call.path, &policy_sid).await?;
+    let evaluation = evaluations::create(
+        &call.core,
+        &call.principal,
+        F::KIND,
+        &call.path,
+        &policy_sid,
+    )
+    .await?;
     created(resource::<F>(evaluation, &call.base))
 }
 
@@ -84,8 +93,7 @@ async fn list_evaluations<F: Family>(
     call: ApiCall<BundleSid>,
     Paging(request): Paging,
 ) -> Result<Listed<EvaluationResource>> {
-    let page =
-        evaluations::list(&call.core, &call.principal, F::KIND, &call.path, request).await?;
+    let page = evaluations::list(&call.core, &call.principal, F::KIND, &call.path, request).await?;
     let path = format!("{}/Evaluations", bundle_path(F::KIND, &call.path));
     call.v1_list("results", &path, page, resource::<F>)
 }

@@ -25,7 +25,8 @@ pub(crate) type Catalog = &'static str;
 pub(crate) const END_USER_TYPES: Catalog = "end_user_types";
 
 fn select(catalog: Catalog) -> QueryBuilder<Sqlite> {
-    let mut qb = QueryBuilder::<Sqlite>::new("select seq, sid, machine_name, friendly_name, fields from ");
+    let mut qb =
+        QueryBuilder::<Sqlite>::new("select seq, sid, machine_name, friendly_name, fields from ");
     qb.push(catalog);
     qb
 }

@@ -4,9 +4,7 @@
 
 use sqlx::QueryBuilder;
 
-use super::{
-    bundles::TrustTx, end_users::EndUserRow, supporting_documents::SupportingDocumentRow,
-};
+use super::{bundles::TrustTx, end_users::EndUserRow, supporting_documents::SupportingDocumentRow};
 use crate::store::{
     Keyset, Store, StoreResult,
     error::classify,
@@ -120,7 +118,9 @@ impl TrustTx {
         bundle_sid: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        ENTITY_ASSIGNMENTS.exists(self.conn(), bundle_sid, sid).await
+        ENTITY_ASSIGNMENTS
+            .exists(self.conn(), bundle_sid, sid)
+            .await
     }
 
     pub async fn delete_entity_assignment(
@@ -128,7 +128,9 @@ impl TrustTx {
         bundle_sid: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        ENTITY_ASSIGNMENTS.delete(self.conn(), bundle_sid, sid).await
+        ENTITY_ASSIGNMENTS
+            .delete(self.conn(), bundle_sid, sid)
+            .await
     }
 
     /// The owner's end user (`owner` None: any account's, for an assigned one).
