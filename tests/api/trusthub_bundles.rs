@@ -149,6 +149,32 @@ async fn family_of(app: &TestApp, creds: &Creds, bundle: &str) -> &'static str {
     }
 }
 
+/// A complete authorized representative #1 of `creds`'s account.
+async fn representative(app: &TestApp, creds: &Creds) -> String {
+    end_user(
+        app,
+        creds,
+        "authorized_representative_1",
+        json!({"first_name": "A", "last_name": "B", "email": "a@b.example",
+               "business_title": "Owner", "job_position": "Other", "phone_number": "+15005550102"}),
+    )
+    .await
+}
+
+/// Assigns the ISV's business information, `rep`, the ISV's address and its approved primary
+/// profile: what makes an ISV account's secondary profile compliant.
+async fn complete_with_isv_objects(app: &TestApp, creds: &Creds, bundle: &str, rep: &str) {
+    for object in [
+        ISV_END_USER,
+        rep,
+        "RD00000000000000000000000000001500",
+        ISV_PRIMARY,
+    ] {
+        let (status, body) = assign(app, creds, bundle, object).await;
+        assert_eq!(status, 201, "{object}: {body}");
+    }
+}
+
 async fn evaluate(app: &TestApp, creds: &Creds, family: &str, bundle: &str, policy: &str) -> Value {
     created(
         app,
@@ -483,24 +509,8 @@ async fn a_rejected_profile_is_fixed_and_resubmitted() {
     )
     .await;
     let sid = cp["sid"].as_str().unwrap().to_owned();
-    let rep = end_user(
-        &app,
-        &me,
-        "authorized_representative_1",
-        json!({
-        "first_name": "A", "last_name": "B", "email": "a@b.example", "business_title": "Owner",
-        "job_position": "Other", "phone_number": "+15005550102"}),
-    )
-    .await;
-    for object in [
-        ISV_END_USER,
-        &rep,
-        "RD00000000000000000000000000001500",
-        ISV_PRIMARY,
-    ] {
-        let (status, body) = assign(&app, &me, &sid, object).await;
-        assert_eq!(status, 201, "{body}");
-    }
+    let rep = representative(&app, &me).await;
+    complete_with_isv_objects(&app, &me, &sid, &rep).await;
     assert_eq!(submit(&app, &me, "CustomerProfiles", &sid).await.0, 200);
     let rejected = wait_status(
         &app,
@@ -693,23 +703,8 @@ async fn every_refusal_has_its_code_and_writes_nothing() {
         (400, json!(20001)),
         "a CP cannot hold a TP: {body}"
     );
-    let rep = end_user(
-        &app,
-        &me,
-        "authorized_representative_1",
-        json!({
-        "first_name": "A", "last_name": "B", "email": "a@b.example", "business_title": "Owner",
-        "job_position": "Other", "phone_number": "+15005550102"}),
-    )
-    .await;
-    for object in [
-        ISV_END_USER,
-        &rep,
-        "RD00000000000000000000000000001500",
-        ISV_PRIMARY,
-    ] {
-        assert_eq!(assign(&app, &me, &sid, object).await.0, 201);
-    }
+    let rep = representative(&app, &me).await;
+    complete_with_isv_objects(&app, &me, &sid, &rep).await;
     let (status, body) = assign(&app, &me, &sid, &rep).await;
     assert_eq!(
         (status, body["code"].clone()),
@@ -1022,23 +1017,8 @@ async fn a_review_in_flight_survives_a_restart() {
     )
     .await;
     let sid = cp["sid"].as_str().unwrap().to_owned();
-    let rep = end_user(
-        &app,
-        &me,
-        "authorized_representative_1",
-        json!({
-        "first_name": "A", "last_name": "B", "email": "a@b.example", "business_title": "Owner",
-        "job_position": "Other", "phone_number": "+15005550102"}),
-    )
-    .await;
-    for object in [
-        ISV_END_USER,
-        &rep,
-        "RD00000000000000000000000000001500",
-        ISV_PRIMARY,
-    ] {
-        assert_eq!(assign(&app, &me, &sid, object).await.0, 201);
-    }
+    let rep = representative(&app, &me).await;
+    complete_with_isv_objects(&app, &me, &sid, &rep).await;
     assert_eq!(submit(&app, &me, "CustomerProfiles", &sid).await.0, 200);
     let received = receiver.wait_for(1, WAIT).await;
     assert_eq!(statuses(&received, "/cb"), ["in-review"]);

@@ -30,27 +30,14 @@ impl Applier<'_> {
     pub async fn end_user(&mut self, entry: &Entry<SeedEndUser>, account: &str) -> Step {
         let (at, what, sid, existing) = self.open(entry, account).await?;
         let (f, what) = (&entry.value, &what);
-        let stored_name = existing.as_ref().map(|e| &e.friendly_name);
-        let friendly_name =
-            file_or_stored(at, what, "friendly_name", &f.friendly_name, stored_name)?;
-        trusthub::end_users::check_friendly_name(Some(&friendly_name)).at(at, what)?;
-        let kind = match (&f.r#type, &existing) {
-            (Some(t), Some(e)) if *t != e.r#type => {
-                return refuse(at, what, "an end user's type cannot change");
-            }
-            (Some(t), _) => t.clone(),
-            (None, Some(e)) => e.r#type.clone(),
-            (None, None) => return missing(at, what, "type"),
-        };
+        let stored = existing
+            .as_ref()
+            .map(|e| (&e.friendly_name, &e.r#type, &e.attributes));
+        let given = (&f.friendly_name, &f.r#type, &f.attributes);
+        let (friendly_name, kind, attributes) = typed(at, what, "an end user's", given, stored)?;
         trusthub::end_user_types::require_known_type(self.core, &kind)
             .await
             .at(at, what)?;
-        let attributes = attributes(
-            at,
-            what,
-            &f.attributes,
-            existing.as_ref().map(|e| &e.attributes),
-        )?;
         self.settle(at, what, f, existing.as_ref(), |stamps| EndUserRow {
             seq: stamps.seq,
             sid: sid.to_owned(),
@@ -74,27 +61,15 @@ impl Applier<'_> {
     ) -> Step {
         let (at, what, sid, existing) = self.open(entry, account).await?;
         let (f, what) = (&entry.value, &what);
-        let stored_name = existing.as_ref().map(|e| &e.friendly_name);
-        let friendly_name =
-            file_or_stored(at, what, "friendly_name", &f.friendly_name, stored_name)?;
-        trusthub::end_users::check_friendly_name(Some(&friendly_name)).at(at, what)?;
-        let kind = match (&f.r#type, &existing) {
-            (Some(t), Some(e)) if *t != e.r#type => {
-                return refuse(at, what, "a supporting document's type cannot change");
-            }
-            (Some(t), _) => t.clone(),
-            (None, Some(e)) => e.r#type.clone(),
-            (None, None) => return missing(at, what, "type"),
-        };
+        let stored = existing
+            .as_ref()
+            .map(|e| (&e.friendly_name, &e.r#type, &e.attributes));
+        let given = (&f.friendly_name, &f.r#type, &f.attributes);
+        let (friendly_name, kind, attributes) =
+            typed(at, what, "a supporting document's", given, stored)?;
         trusthub::supporting_document_types::require_known_type(self.core, &kind)
             .await
             .at(at, what)?;
-        let attributes = attributes(
-            at,
-            what,
-            &f.attributes,
-            existing.as_ref().map(|e| &e.attributes),
-        )?;
         let status = match (&f.status, &existing) {
             (Some(s), _) if DOCUMENT_STATUSES.contains(&s.as_str()) => s.clone(),
             (Some(s), _) => {
@@ -373,17 +348,36 @@ const DOCUMENT_STATUSES: &[&str] = &[
     "PROVISIONALLY_APPROVED",
 ];
 
-/// Attributes from the file (an object or its JSON text), else the stored ones, else `{}`.
-fn attributes(
+/// The name, type and attributes of a typed object (an end user, a supporting document): what
+/// the file gives, else what is stored; the name checked, the type fixed once created
+/// (`whose` names the object in the refusal), attributes an object (or its JSON text), `{}`
+/// for a new object without any.
+fn typed(
     at: usize,
     what: &str,
-    given: &Option<Value>,
-    stored: Option<&String>,
-) -> Step<String> {
-    match (given, stored) {
-        (Some(Value::String(text)), _) => trusthub::end_users::parse_attributes(text).at(at, what),
-        (Some(value), _) => trusthub::end_users::parse_attributes(&value.to_string()).at(at, what),
-        (None, Some(stored)) => Ok(stored.clone()),
-        (None, None) => Ok("{}".to_owned()),
-    }
+    whose: &str,
+    (name, kind, attributes): (&Option<String>, &Option<String>, &Option<Value>),
+    stored: Option<(&String, &String, &String)>,
+) -> Step<(String, String, String)> {
+    let friendly_name = file_or_stored(at, what, "friendly_name", name, stored.map(|s| s.0))?;
+    trusthub::end_users::check_friendly_name(Some(&friendly_name)).at(at, what)?;
+    let kind = match (kind, stored) {
+        (Some(t), Some((_, stored, _))) if t != stored => {
+            return refuse(at, what, format!("{whose} type cannot change"));
+        }
+        (Some(t), _) => t.clone(),
+        (None, Some((_, stored, _))) => stored.clone(),
+        (None, None) => return missing(at, what, "type"),
+    };
+    let attributes = match (attributes, stored) {
+        (Some(Value::String(text)), _) => {
+            trusthub::end_users::parse_attributes(text).at(at, what)?
+        }
+        (Some(value), _) => {
+            trusthub::end_users::parse_attributes(&value.to_string()).at(at, what)?
+        }
+        (None, Some((_, _, stored))) => stored.clone(),
+        (None, None) => "{}".to_owned(),
+    };
+    Ok((friendly_name, kind, attributes))
 }

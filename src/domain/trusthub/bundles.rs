@@ -24,7 +24,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        check_chars, found_value,
+        check_chars, fetch_owned, found_value, list_owned,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, BundleSid, PolicySid},
@@ -32,7 +32,10 @@ use crate::{
         webhooks::check_url,
     },
     error::{Error, Result},
-    store::trusthub::bundles::{BundleEdit, BundleFilter, BundleRow, TrustTx},
+    store::{
+        query::Owned,
+        trusthub::bundles::{BundleEdit, BundleFilter, BundleRow, TrustTx},
+    },
 };
 
 pub const DRAFT: &str = "draft";
@@ -206,6 +209,31 @@ pub async fn fetch(
     } else {
         Err(Error::NotFound)
     }
+}
+
+/// A row the caller's bundle holds (an assignment, an evaluation) by its SID; 404 when the
+/// bundle is not the caller's (or of the other kind) or holds no such row.
+pub async fn fetch_held<R: Owned, T: TryFrom<R, Error = Error>>(
+    core: &Core,
+    principal: &Principal,
+    kind: BundleKind,
+    bundle_sid: &BundleSid,
+    sid: impl AsRef<str>,
+) -> Result<T> {
+    fetch(core, principal, kind, bundle_sid).await?;
+    fetch_owned::<R, T>(core, bundle_sid, sid).await
+}
+
+/// A page of the rows the caller's bundle holds, in creation order.
+pub async fn list_held<R: Owned, T: TryFrom<R, Error = Error>>(
+    core: &Core,
+    principal: &Principal,
+    kind: BundleKind,
+    bundle_sid: &BundleSid,
+    request: PageRequest,
+) -> Result<Page<T>> {
+    fetch(core, principal, kind, bundle_sid).await?;
+    list_owned::<R, T>(core, bundle_sid, request).await
 }
 
 /// [`fetch`] inside a change's transaction.

@@ -17,7 +17,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        fetch_owned, found, list_owned,
+        found,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, BundleSid, ChannelEndpointAssignmentSid},
@@ -128,9 +128,6 @@ pub async fn list(
     request: PageRequest,
 ) -> Result<Page<ChannelEndpointAssignment>> {
     bundles::fetch(core, principal, kind, bundle_sid).await?;
-    if endpoint_sids.is_empty() {
-        return list_owned::<ChannelEndpointAssignmentRow, _>(core, bundle_sid, request).await;
-    }
     let rows = core
         .store
         .list_channel_endpoint_assignments(bundle_sid.as_str(), endpoint_sids, request.keyset())
@@ -145,8 +142,8 @@ pub async fn fetch(
     bundle_sid: &BundleSid,
     sid: &ChannelEndpointAssignmentSid,
 ) -> Result<ChannelEndpointAssignment> {
-    bundles::fetch(core, principal, kind, bundle_sid).await?;
-    fetch_owned::<ChannelEndpointAssignmentRow, _>(core, bundle_sid, sid).await
+    bundles::fetch_held::<ChannelEndpointAssignmentRow, _>(core, principal, kind, bundle_sid, sid)
+        .await
 }
 
 #[instrument(skip_all)]

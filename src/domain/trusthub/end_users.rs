@@ -22,7 +22,10 @@ use crate::{
         time,
     },
     error::{Error, Result},
-    store::trusthub::{end_users::EndUserRow, entity_assignments::Unassigned},
+    store::{
+        query::Owned,
+        trusthub::{end_users::EndUserRow, entity_assignments::Unassigned},
+    },
 };
 
 #[derive(Debug, Clone)]
@@ -169,13 +172,25 @@ pub async fn update(
     friendly_name: Option<&str>,
     attributes: Option<&str>,
 ) -> Result<EndUser> {
+    update_named::<EndUserRow, _>(core, principal, sid, friendly_name, attributes).await
+}
+
+/// Renames and/or re-attributes the caller's object with a name and attributes (an end user, a
+/// supporting document), each checked as at creation; 404 when the caller has none.
+pub(crate) async fn update_named<R: Owned, T: TryFrom<R, Error = Error>>(
+    core: &Core,
+    principal: &Principal,
+    sid: impl AsRef<str>,
+    friendly_name: Option<&str>,
+    attributes: Option<&str>,
+) -> Result<T> {
     check_friendly_name(friendly_name)?;
     let attributes = attributes.map(parse_attributes).transpose()?;
     let row = core
         .store
-        .update_end_user(
+        .update_named::<R>(
             principal.account_sid.as_str(),
-            sid.as_str(),
+            sid.as_ref(),
             friendly_name,
             attributes.as_deref(),
             time::now(),

@@ -18,7 +18,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        fetch_owned, found, list_owned,
+        found,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, BundleSid, EndUserSid, EntityAssignmentSid, SupportingDocumentSid},
@@ -159,16 +159,11 @@ pub async fn list(
     request: PageRequest,
 ) -> Result<Page<EntityAssignment>> {
     bundles::fetch(core, principal, kind, bundle_sid).await?;
-    match object_type {
-        None => list_owned::<EntityAssignmentRow, _>(core, bundle_sid, request).await,
-        Some(kind) => {
-            let rows = core
-                .store
-                .list_entity_assignments(bundle_sid.as_str(), Some(kind), request.keyset())
-                .await?;
-            Page::from_rows(request, rows, |r| r.seq).try_map(EntityAssignment::try_from)
-        }
-    }
+    let rows = core
+        .store
+        .list_entity_assignments(bundle_sid.as_str(), object_type, request.keyset())
+        .await?;
+    Page::from_rows(request, rows, |r| r.seq).try_map(EntityAssignment::try_from)
 }
 
 pub async fn fetch(
@@ -178,8 +173,7 @@ pub async fn fetch(
     bundle_sid: &BundleSid,
     sid: &EntityAssignmentSid,
 ) -> Result<EntityAssignment> {
-    bundles::fetch(core, principal, kind, bundle_sid).await?;
-    fetch_owned::<EntityAssignmentRow, _>(core, bundle_sid, sid).await
+    bundles::fetch_held::<EntityAssignmentRow, _>(core, principal, kind, bundle_sid, sid).await
 }
 
 #[instrument(skip_all)]

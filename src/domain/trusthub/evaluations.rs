@@ -39,7 +39,6 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        fetch_owned, list_owned,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, BundleSid, EndUserSid, EvaluationSid, PolicySid, SupportingDocumentSid},
@@ -200,8 +199,7 @@ pub async fn list(
     bundle_sid: &BundleSid,
     request: PageRequest,
 ) -> Result<Page<Evaluation>> {
-    bundles::fetch(core, principal, kind, bundle_sid).await?;
-    list_owned::<EvaluationRow, _>(core, bundle_sid, request).await
+    bundles::list_held::<EvaluationRow, _>(core, principal, kind, bundle_sid, request).await
 }
 
 pub async fn fetch(
@@ -211,8 +209,7 @@ pub async fn fetch(
     bundle_sid: &BundleSid,
     sid: &EvaluationSid,
 ) -> Result<Evaluation> {
-    bundles::fetch(core, principal, kind, bundle_sid).await?;
-    fetch_owned::<EvaluationRow, _>(core, bundle_sid, sid).await
+    bundles::fetch_held::<EvaluationRow, _>(core, principal, kind, bundle_sid, sid).await
 }
 
 /// Closed value sets Twilio documents for end-user fields (D3; D2 for `company_type`); a list

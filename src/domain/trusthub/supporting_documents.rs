@@ -12,14 +12,14 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::{
-    end_users::{check_friendly_name, parse_attributes, unassigned},
+    end_users::{check_friendly_name, parse_attributes, unassigned, update_named},
     supporting_document_types::require_known_type,
 };
 use crate::{
     domain::{
         Core,
         auth::Principal,
-        fetch_owned, found_value, list_owned,
+        fetch_owned, list_owned,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, SupportingDocumentSid},
@@ -107,19 +107,7 @@ pub async fn update(
     friendly_name: Option<&str>,
     attributes: Option<&str>,
 ) -> Result<SupportingDocument> {
-    check_friendly_name(friendly_name)?;
-    let attributes = attributes.map(parse_attributes).transpose()?;
-    let row = core
-        .store
-        .update_supporting_document(
-            principal.account_sid.as_str(),
-            sid.as_str(),
-            friendly_name,
-            attributes.as_deref(),
-            time::now(),
-        )
-        .await?;
-    found_value(row)
+    update_named::<SupportingDocumentRow, _>(core, principal, sid, friendly_name, attributes).await
 }
 
 #[instrument(skip_all)]

@@ -3,7 +3,7 @@
 
 use crate::store::{
     Store, StoreResult,
-    query::{owned_table, row},
+    query::{Owned, owned_table, row},
 };
 
 row! {
@@ -55,19 +55,21 @@ impl Store {
             .await
     }
 
-    pub async fn update_end_user(
+    /// Renames and/or re-attributes an owned object with a name and attributes (an end user, a
+    /// supporting document); an absent value leaves its column as it is.
+    pub async fn update_named<R: Owned>(
         &self,
         account_sid: &str,
         sid: &str,
         friendly_name: Option<&str>,
         attributes: Option<&str>,
         now: i64,
-    ) -> StoreResult<Option<EndUserRow>> {
-        let change = END_USERS
+    ) -> StoreResult<Option<R>> {
+        let change = R::TABLE
             .assign()
             .keep_unless("friendly_name", friendly_name)
             .keep_unless("attributes", attributes)
             .set("date_updated", now);
-        END_USERS.update(&self.pool, account_sid, sid, change).await
+        R::TABLE.update(&self.pool, account_sid, sid, change).await
     }
 }

@@ -33,22 +33,4 @@ impl Store {
             .fetch_one(&self.pool)
             .await?)
     }
-
-    pub async fn update_supporting_document(
-        &self,
-        account_sid: &str,
-        sid: &str,
-        friendly_name: Option<&str>,
-        attributes: Option<&str>,
-        now: i64,
-    ) -> StoreResult<Option<SupportingDocumentRow>> {
-        let change = SUPPORTING_DOCUMENTS
-            .assign()
-            .keep_unless("friendly_name", friendly_name)
-            .keep_unless("attributes", attributes)
-            .set("date_updated", now);
-        SUPPORTING_DOCUMENTS
-            .update(&self.pool, account_sid, sid, change)
-            .await
-    }
 }

@@ -3,11 +3,7 @@ Profile and an A2P Trust Product in a customer subaccount (evaluate, fix, submit
 review's status callbacks checked with the official RequestValidator, and refusals as
 TwilioRestException. The ISV's approved primary profile comes from config/trusthub-isv.json."""
 
-import http.server
-import queue
-import threading
 import time
-import urllib.parse
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
@@ -27,26 +23,6 @@ PRIMARY_POLICY = "RN6433641899984f951173ef1738c3bdd0"
 @pytest.fixture
 def customer(isv_url):
     return Client(CUSTOMER_SID, CUSTOMER_TOKEN, http_client=LocalTwilio(isv_url))
-
-
-@pytest.fixture
-def receiver():
-    got = queue.Queue()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            got.put((self.path, self.headers, urllib.parse.parse_qsl(body, keep_blank_values=True)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", got
-    server.shutdown()
 
 
 def failing(evaluation):
