@@ -378,7 +378,7 @@ async fn serve(config: &Config, seed: Option<&Path>) -> anyhow::Result<()> {
             );
         }
     }
-    tracing::info!(address = %listener.local_addr()?, database = %localtwilio::database_name(&config), "localtwilio listening");
+    tracing::info!(address = %listener.local_addr()?, database = %localtwilio::database_name(config), "localtwilio listening");
     server.serve(listener, shutdown_signal()).await
 }
 
@@ -469,7 +469,12 @@ async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
     );
     let store = localtwilio::store::Store::open_existing(&config.database, 0)
         .await
-        .with_context(|| format!("cannot open the database {}", localtwilio::database_name(config)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                localtwilio::database_name(config)
+            )
+        })?;
     let (_, database_bytes) = store.gauges().await?;
     let progress = Progress::new(Some(database_bytes.max(0) as u64), "bytes");
     // VACUUM INTO is one statement; the bar follows the copy's size as it grows.

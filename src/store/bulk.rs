@@ -5,10 +5,10 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 
 use super::{
     Backend, Conn, Sql, Store, StoreResult,
-    db::{Db, On, sql},
-    dialect,
     accounts::{NewAccount, insert_main_account_in},
     conversations::UserRow,
+    db::{Db, On, sql},
+    dialect,
     keys::KeyRecord,
     query::{Columns, Owned},
     trusthub::end_users::EndUserRow,

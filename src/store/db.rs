@@ -13,8 +13,8 @@
 use std::fmt::Display;
 
 use sqlx::{
-    AssertSqlSafe, Arguments, Database, Decode, Encode, FromRow, PgConnection, PgPool,
-    Postgres, Sqlite, SqliteConnection, SqlitePool, Type, postgres::PgRow, sqlite::SqliteRow,
+    Arguments, AssertSqlSafe, Database, Decode, Encode, FromRow, PgConnection, PgPool, Postgres,
+    Sqlite, SqliteConnection, SqlitePool, Type, postgres::PgRow, sqlite::SqliteRow,
 };
 
 use super::{Store, StoreResult, writer::Writer};
@@ -354,7 +354,10 @@ impl Sql {
     }
 
     /// The first column of the one row (`count(*)`).
-    pub async fn fetch_scalar<'a, T: Scalar>(self, on: impl Into<On<'a>>) -> Result<T, sqlx::Error> {
+    pub async fn fetch_scalar<'a, T: Scalar>(
+        self,
+        on: impl Into<On<'a>>,
+    ) -> Result<T, sqlx::Error> {
         let Sql { text, args } = self;
         run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)

@@ -128,10 +128,7 @@ mod tests {
             redacted_url("postgres://lt:secret@db:5432/lt"),
             "postgres://lt:***@db:5432/lt"
         );
-        assert_eq!(
-            redacted_url("postgres://lt@db/lt"),
-            "postgres://lt@db/lt"
-        );
+        assert_eq!(redacted_url("postgres://lt@db/lt"), "postgres://lt@db/lt");
     }
 
     /// Both migration folders list the same versions under the same names (issue 16).

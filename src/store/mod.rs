@@ -327,7 +327,9 @@ impl Store {
             ),
         };
         // A deferred SQLite transaction takes its snapshot at the first read; take it now.
-        sql("select count(*) from accounts").execute(&mut tx).await?;
+        sql("select count(*) from accounts")
+            .execute(&mut tx)
+            .await?;
         Ok(tx)
     }
 

@@ -311,12 +311,7 @@ impl Table {
     }
 
     /// `{assignments} where {column} = $n returning {columns}`.
-    pub(crate) fn update_where(
-        &self,
-        assignments: Assignments,
-        column: &str,
-        value: &str,
-    ) -> Sql {
+    pub(crate) fn update_where(&self, assignments: Assignments, column: &str, value: &str) -> Sql {
         let mut qb = assignments.qb;
         qb.push(" where ")
             .push(column)
@@ -438,10 +433,7 @@ pub(crate) async fn fetch_sole<'c, R: Sole>(
 }
 
 /// `Store::save_sole` on any connection.
-pub(crate) async fn save_sole<'c, R: Sole>(
-    db: impl Into<On<'c>>,
-    row: &R,
-) -> StoreResult<()> {
+pub(crate) async fn save_sole<'c, R: Sole>(db: impl Into<On<'c>>, row: &R) -> StoreResult<()> {
     Ok(R::TABLE.upsert(db, row, R::TABLE.owner).await?)
 }
 
@@ -453,11 +445,7 @@ pub(crate) struct Assignments {
 
 impl Assignments {
     /// `column = $n`.
-    pub(crate) fn set<T: Into<Arg>>(
-        mut self,
-        column: &'static str,
-        value: T,
-    ) -> Self {
+    pub(crate) fn set<T: Into<Arg>>(mut self, column: &'static str, value: T) -> Self {
         self.next_column(column);
         self.qb.push_bind(value);
         self
@@ -523,9 +511,6 @@ pub(crate) async fn fetch_optional<'c, R: Row>(
 }
 
 /// Runs a built query for all its rows.
-pub(crate) async fn fetch_all<'c, R: Row>(
-    qb: Sql,
-    db: impl Into<On<'c>>,
-) -> StoreResult<Vec<R>> {
+pub(crate) async fn fetch_all<'c, R: Row>(qb: Sql, db: impl Into<On<'c>>) -> StoreResult<Vec<R>> {
     Ok(qb.fetch_all(db).await?)
 }

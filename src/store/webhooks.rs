@@ -181,10 +181,8 @@ impl Store {
 
     /// When the next pending delivery that is not due yet becomes due, if any.
     pub async fn next_due_after(&self, now_ms: i64) -> StoreResult<Option<i64>> {
-        Ok(sql(
-            "select min(next_attempt_at) from webhook_deliveries \
-             where status = 'pending' and next_attempt_at > $1",
-        )
+        Ok(sql("select min(next_attempt_at) from webhook_deliveries \
+             where status = 'pending' and next_attempt_at > $1")
         .bind(now_ms)
         .fetch_scalar(self)
         .await?)
@@ -242,12 +240,12 @@ impl Store {
 
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.
     pub async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
-        Ok(sql(
-            "delete from webhook_deliveries where status != 'pending' and created_at < $1",
+        Ok(
+            sql("delete from webhook_deliveries where status != 'pending' and created_at < $1")
+                .bind(before_ms)
+                .execute(self)
+                .await?,
         )
-        .bind(before_ms)
-        .execute(self)
-        .await?)
     }
 }
 

@@ -252,6 +252,11 @@ impl TestApp {
         changed
     }
 
+    /// `LOCALTWILIO_DATABASE` of this app: its SQLite file or its PostgreSQL URL.
+    pub fn database(&self) -> PathBuf {
+        self.config().database
+    }
+
     /// The configuration this app's server runs with (its database included).
     pub fn config(&self) -> Config {
         let mut config = config(self.dir.path());
@@ -300,7 +305,9 @@ pub mod postgres {
     /// `admin_url` with another database name.
     pub fn url_of(database: &str) -> String {
         let admin = admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
         format!("{base}/{database}")
     }
 
@@ -323,14 +330,6 @@ pub mod postgres {
         blocking(move || async move { admin(&statement).await });
         std::fs::write(marker(dir), &name).unwrap();
         Some(url_of(&name))
-    }
-
-    /// A fresh empty database (no template, not migrated): for tests of the first start.
-    pub fn fresh_database() -> String {
-        let name = format!("lt_{}", uuid::Uuid::new_v4().simple());
-        let statement = format!("create database {name}");
-        blocking(move || async move { admin(&statement).await });
-        url_of(&name)
     }
 
     /// Drops the test's database, if it made one (the server is told to stop first; `force`

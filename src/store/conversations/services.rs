@@ -50,10 +50,7 @@ change! {
 }
 
 /// Inserts a service and its roles on an open transaction.
-pub(crate) async fn insert_service(
-    conn: &mut Conn<'_>,
-    new: &NewService,
-) -> StoreResult<()> {
+pub(crate) async fn insert_service(conn: &mut Conn<'_>, new: &NewService) -> StoreResult<()> {
     sql(
         "insert into conversation_services (sid, account_sid, friendly_name, date_created, date_updated) \
          values ($1, $2, $3, $4, $5)",
@@ -116,7 +113,13 @@ impl Store {
     pub async fn delete_service(&self, account_sid: &str, sid: &str) -> StoreResult<Option<bool>> {
         let mut tx = self.begin_write().await?;
         // The configuration row is what a concurrent `POST /v1/Configuration` changes.
-        lock_parent(&mut tx, "conversation_configurations", "account_sid", account_sid).await?;
+        lock_parent(
+            &mut tx,
+            "conversation_configurations",
+            "account_sid",
+            account_sid,
+        )
+        .await?;
         let is_default: Option<String> = sql(
             "select account_sid from conversation_configurations where account_sid = $1 and default_chat_service_sid = $2",
         )

@@ -49,18 +49,18 @@ impl Store {
     ) -> StoreResult<UserWrite> {
         let row = row.clone();
         self.write(move |mut conn| {
-                Box::pin(async move {
-                    let inserted = USERS.insert(&row).fetch_one::<UserRow>(&mut conn).await;
-                    let stored = match inserted {
-                        Ok(stored) => stored,
-                        Err(e) if is_foreign_key_violation(&e) => return Ok(UserWrite::Orphaned),
-                        Err(e) => return Err(classify(e)),
-                    };
-                    enqueue(&mut conn, &fire(&stored)?, now_ms).await?;
-                    Ok(UserWrite::Stored(stored))
-                })
+            Box::pin(async move {
+                let inserted = USERS.insert(&row).fetch_one::<UserRow>(&mut conn).await;
+                let stored = match inserted {
+                    Ok(stored) => stored,
+                    Err(e) if is_foreign_key_violation(&e) => return Ok(UserWrite::Orphaned),
+                    Err(e) => return Err(classify(e)),
+                };
+                enqueue(&mut conn, &fire(&stored)?, now_ms).await?;
+                Ok(UserWrite::Stored(stored))
             })
-            .await
+        })
+        .await
     }
 
     /// A user by `US` SID (`by_sid`) or identity, in one query: in the account's default
@@ -117,29 +117,29 @@ impl Store {
             role_sid.map(str::to_owned),
         );
         self.write(move |mut conn| {
-                Box::pin(async move {
-                    let change = USERS
-                        .assign()
-                        .keep_unless("friendly_name", friendly_name)
-                        .keep_unless("attributes", attributes)
-                        .keep_unless("role_sid", role_sid)
-                        .set("date_updated", now);
-                    let updated = USERS
-                        .update_where(change, "sid", &sid)
-                        .fetch_optional::<UserRow>(&mut conn)
-                        .await;
-                    match updated {
-                        Ok(Some(stored)) => {
-                            enqueue(&mut conn, &fire(&stored)?, now_ms).await?;
-                            Ok(UserWrite::Stored(stored))
-                        }
-                        Ok(None) => Ok(UserWrite::Missing),
-                        Err(e) if is_foreign_key_violation(&e) => Ok(UserWrite::Orphaned),
-                        Err(e) => Err(e.into()),
+            Box::pin(async move {
+                let change = USERS
+                    .assign()
+                    .keep_unless("friendly_name", friendly_name)
+                    .keep_unless("attributes", attributes)
+                    .keep_unless("role_sid", role_sid)
+                    .set("date_updated", now);
+                let updated = USERS
+                    .update_where(change, "sid", &sid)
+                    .fetch_optional::<UserRow>(&mut conn)
+                    .await;
+                match updated {
+                    Ok(Some(stored)) => {
+                        enqueue(&mut conn, &fire(&stored)?, now_ms).await?;
+                        Ok(UserWrite::Stored(stored))
                     }
-                })
+                    Ok(None) => Ok(UserWrite::Missing),
+                    Err(e) if is_foreign_key_violation(&e) => Ok(UserWrite::Orphaned),
+                    Err(e) => Err(e.into()),
+                }
             })
-            .await
+        })
+        .await
     }
 
     pub async fn delete_user(&self, sid: &str) -> StoreResult<bool> {

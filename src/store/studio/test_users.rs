@@ -29,17 +29,17 @@ impl Store {
         let (account_sid, sid, identities) =
             (account_sid.to_owned(), sid.to_owned(), identities.to_vec());
         self.write(move |mut conn| {
-                Box::pin(async move {
-                    // Two replacements of one list run one after the other (PostgreSQL).
-                    lock_parent(&mut conn, "flows", "sid", &sid).await?;
-                    if !flow_exists_in(&mut conn, &account_sid, &sid).await? {
-                        return Ok(false);
-                    }
-                    write_test_users(&mut conn, &sid, &identities).await?;
-                    Ok(true)
-                })
+            Box::pin(async move {
+                // Two replacements of one list run one after the other (PostgreSQL).
+                lock_parent(&mut conn, "flows", "sid", &sid).await?;
+                if !flow_exists_in(&mut conn, &account_sid, &sid).await? {
+                    return Ok(false);
+                }
+                write_test_users(&mut conn, &sid, &identities).await?;
+                Ok(true)
             })
-            .await
+        })
+        .await
     }
 }
 
@@ -68,11 +68,11 @@ pub(in crate::store) async fn write_test_users(
         .await?;
     for (position, identity) in identities.iter().enumerate() {
         sql("insert into flow_test_users (flow_sid, position, identity) values ($1, $2, $3)")
-        .bind(sid)
-        .bind(position as i64)
-        .bind(identity)
-        .execute(&mut *conn)
-        .await?;
+            .bind(sid)
+            .bind(position as i64)
+            .bind(identity)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
