@@ -236,14 +236,14 @@ pub async fn list_held<R: Owned, T: TryFrom<R, Error = Error>>(
     list_owned::<R, T>(core, bundle_sid, request).await
 }
 
-/// [`fetch`] inside a change's transaction.
+/// [`fetch`] inside a change's transaction, locking the bundle until it ends.
 pub async fn fetch_in(
     tx: &mut TrustTx,
     principal: &Principal,
     kind: BundleKind,
     sid: &BundleSid,
 ) -> Result<Bundle> {
-    match tx.bundle(sid.as_str()).await? {
+    match tx.bundle_for_change(sid.as_str()).await? {
         Some(row) if row.account_sid == principal.account_sid.as_str() => {
             let bundle = Bundle::try_from(row)?;
             if bundle.kind == kind {

@@ -268,7 +268,7 @@ pub async fn decide(
     decision: Decision,
 ) -> Result<Bundle> {
     let mut tx = core.store.trust_tx().await?;
-    let bundle: Bundle = match tx.bundle(sid.as_str()).await? {
+    let bundle: Bundle = match tx.bundle_for_change(sid.as_str()).await? {
         Some(row) if row.account_sid == principal.account_sid.as_str() => Bundle::try_from(row)?,
         _ => return Err(Error::NotFound),
     };
@@ -294,9 +294,13 @@ pub async fn decide(
 /// One step of a due review, in its own transaction.
 async fn advance(core: &Core, sid: &str) -> Result<()> {
     let mut tx = core.store.trust_tx().await?;
-    let Some(row) = tx.bundle(sid).await? else {
+    let Some(row) = tx.bundle_for_change(sid).await? else {
         return Ok(());
     };
+    // Another instance (PostgreSQL) or the operator may have moved it since it was listed.
+    if row.review_due_at.is_none_or(|due| due > time::now_ms()) {
+        return Ok(());
+    }
     let bundle = Bundle::try_from(row)?;
     let settings = core.review;
     let queued = match bundle.status.as_str() {

@@ -4,10 +4,8 @@
 //! bundle's status, an evaluation of what is assigned) and the write it allows cannot be
 //! separated by another writer, and the status callbacks a change fires are queued in it.
 
-use sqlx::{Sqlite, SqliteConnection};
-
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Keyset, Store, StoreResult, Tx, dialect, sql,
     query::{fetch_all, fetch_optional, owned_table, row},
     webhooks::{NewDelivery, enqueue},
 };
@@ -68,50 +66,41 @@ impl Store {
         keyset: Keyset,
     ) -> StoreResult<Vec<BundleRow>> {
         let mut qb = BUNDLES.select_owned(account_sid);
-        qb.push(" and kind = ").push_bind(kind.to_owned());
+        qb.push(" and kind = ").push_bind(kind);
         for (column, value) in [
             ("status", filter.status),
             ("friendly_name", filter.friendly_name),
             ("policy_sid", filter.policy_sid),
         ] {
             if let Some(value) = value {
-                qb.push(" and ")
-                    .push(column)
-                    .push(" = ")
-                    .push_bind(value.to_owned());
+                qb.push(" and ").push(column).push(" = ").push_bind(value);
             }
         }
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     pub async fn insert_bundle(&self, row: &BundleRow) -> StoreResult<BundleRow> {
-        Ok(BUNDLES
-            .insert(row)
-            .build_query_as::<BundleRow>()
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(BUNDLES.insert(row).fetch_one::<BundleRow>(self).await?)
     }
 
     /// The SIDs of bundles whose simulated review is due at `now_ms`, soonest first.
     pub async fn due_reviews(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(sql(
             "select sid from trust_bundles where review_due_at <= $1 \
              order by review_due_at, seq limit $2",
         )
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all_scalar::<String>(self)
         .await?)
     }
 
     /// When the next scheduled review step is due (epoch ms), if any.
     pub async fn next_review_due(&self) -> StoreResult<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("select min(review_due_at) from trust_bundles")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sql("select min(review_due_at) from trust_bundles")
+            .fetch_scalar::<Option<i64>>(self)
+            .await?)
     }
 
     /// A write transaction for a bundle change (see the module's comment).
@@ -124,22 +113,26 @@ impl Store {
 
 /// One bundle change's transaction; dropped without `commit`, nothing of it is written.
 pub struct TrustTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    pub(crate) tx: Tx,
 }
 
 impl TrustTx {
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.tx
-    }
-
     pub async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await
     }
 
     /// A bundle by SID, whatever its account (callers check the owner: an ISV's subaccount
     /// may hold its parent's primary profile).
     pub async fn bundle(&mut self, sid: &str) -> StoreResult<Option<BundleRow>> {
-        fetch_optional(BUNDLES.select_where("sid", sid), self.conn()).await
+        fetch_optional(BUNDLES.select_where("sid", sid), &mut self.tx).await
+    }
+
+    /// [`TrustTx::bundle`], locked until the transaction ends: the bundle a change is about
+    /// (on PostgreSQL `select … for update`, so two instances cannot both pass a status check;
+    /// on SQLite the transaction already holds the write lock).
+    pub async fn bundle_for_change(&mut self, sid: &str) -> StoreResult<Option<BundleRow>> {
+        dialect::lock_parent(&mut self.tx, "trust_bundles", "sid", sid).await?;
+        self.bundle(sid).await
     }
 
     pub async fn edit_bundle(
@@ -154,7 +147,7 @@ impl TrustTx {
             .keep_unless("email", edit.email)
             .keep_unless("status_callback", edit.status_callback)
             .set("date_updated", now);
-        fetch_optional(BUNDLES.update_where(change, "sid", sid), self.conn()).await
+        fetch_optional(BUNDLES.update_where(change, "sid", sid), &mut self.tx).await
     }
 
     pub async fn set_review_state(
@@ -165,21 +158,21 @@ impl TrustTx {
     ) -> StoreResult<Option<BundleRow>> {
         let change = BUNDLES
             .assign()
-            .set("status", state.status.to_owned())
+            .set("status", state.status)
             .set("valid_until", state.valid_until)
-            .set("errors", state.errors.map(str::to_owned))
+            .set("errors", state.errors)
             .set("review_due_at", state.review_due_at)
             .set("date_updated", now);
-        fetch_optional(BUNDLES.update_where(change, "sid", sid), self.conn()).await
+        fetch_optional(BUNDLES.update_where(change, "sid", sid), &mut self.tx).await
     }
 
     /// Deletes the bundle (its assignments and evaluations go by cascade).
     pub async fn delete_bundle(&mut self, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from trust_bundles where sid = $1")
+        let deleted = sql("delete from trust_bundles where sid = $1")
             .bind(sid)
-            .execute(self.conn())
+            .execute(&mut self.tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(deleted > 0)
     }
 
     /// Sets the status of every supporting document assigned to the bundle.
@@ -189,20 +182,20 @@ impl TrustTx {
         status: &str,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        sql(
             "update supporting_documents set status = $1, date_updated = $2 where sid in \
              (select object_sid from trust_bundle_entities where bundle_sid = $3)",
         )
         .bind(status)
         .bind(now)
         .bind(bundle_sid)
-        .execute(self.conn())
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     /// Queues status callbacks, sent after commit.
     pub async fn enqueue(&mut self, deliveries: &[NewDelivery], now_ms: i64) -> StoreResult<()> {
-        enqueue(self.conn(), deliveries, now_ms).await
+        enqueue(&mut self.tx.conn(), deliveries, now_ms).await
     }
 }

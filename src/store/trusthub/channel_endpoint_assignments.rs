@@ -6,6 +6,7 @@ use crate::store::{
     Keyset, Store, StoreResult,
     error::classify,
     query::{fetch_all, owned_table, row},
+    sql,
 };
 
 row! {
@@ -36,12 +37,12 @@ impl Store {
             qb.push(" and channel_endpoint_sid in (");
             let mut list = qb.separated(", ");
             for sid in endpoint_sids {
-                list.push_bind(sid.clone());
+                list.push_bind(sid);
             }
             qb.push(")");
         }
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 }
 
@@ -53,8 +54,7 @@ impl TrustTx {
     ) -> StoreResult<ChannelEndpointAssignmentRow> {
         CHANNEL_ENDPOINTS
             .insert(row)
-            .build_query_as::<ChannelEndpointAssignmentRow>()
-            .fetch_one(self.conn())
+            .fetch_one::<ChannelEndpointAssignmentRow>(&mut self.tx)
             .await
             .map_err(classify)
     }
@@ -64,7 +64,7 @@ impl TrustTx {
         bundle_sid: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        CHANNEL_ENDPOINTS.delete(self.conn(), bundle_sid, sid).await
+        CHANNEL_ENDPOINTS.delete(&mut self.tx, bundle_sid, sid).await
     }
 
     /// Whether `endpoint_sid` is assigned to one of the customer profiles `bundle_sid` holds.
@@ -73,15 +73,14 @@ impl TrustTx {
         bundle_sid: &str,
         endpoint_sid: &str,
     ) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
+        Ok(sql(
             "select 1 from trust_bundle_channel_endpoints c \
              join trust_bundle_entities e on e.object_sid = c.bundle_sid \
              where e.bundle_sid = $1 and c.channel_endpoint_sid = $2 limit 1",
         )
         .bind(bundle_sid)
         .bind(endpoint_sid)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(found.is_some())
+        .exists(&mut self.tx)
+        .await?)
     }
 }

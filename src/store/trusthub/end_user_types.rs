@@ -3,10 +3,10 @@
 //! `machine_name`, `friendly_name`, `fields`), so `supporting_document_types` reads its own
 //! table through the same two statements.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Keyset, Sql, Store, StoreResult,
     query::{fetch_all, fetch_optional},
 };
 
@@ -24,9 +24,8 @@ pub struct EndUserTypeRow {
 pub(crate) type Catalog = &'static str;
 pub(crate) const END_USER_TYPES: Catalog = "end_user_types";
 
-fn select(catalog: Catalog) -> QueryBuilder<Sqlite> {
-    let mut qb =
-        QueryBuilder::<Sqlite>::new("select seq, sid, machine_name, friendly_name, fields from ");
+fn select(catalog: Catalog) -> Sql {
+    let mut qb = Sql::new("select seq, sid, machine_name, friendly_name, fields from ");
     qb.push(catalog);
     qb
 }
@@ -40,10 +39,10 @@ impl Store {
     ) -> StoreResult<Option<EndUserTypeRow>> {
         let mut qb = select(catalog);
         qb.push(" where sid = ")
-            .push_bind(sid_or_name.to_owned())
+            .push_bind(sid_or_name)
             .push(" or machine_name = ")
-            .push_bind(sid_or_name.to_owned());
-        fetch_optional(qb, &self.pool).await
+            .push_bind(sid_or_name);
+        fetch_optional(qb, self).await
     }
 
     pub(crate) async fn list_catalog_types(
@@ -54,7 +53,7 @@ impl Store {
         let mut qb = select(catalog);
         qb.push(" where 1 = 1");
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// An EndUserType by its `OY` SID or its `machine_name`.

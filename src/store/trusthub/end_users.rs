@@ -42,17 +42,15 @@ impl Store {
             date_created: now,
             date_updated: now,
         };
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    Ok(END_USERS
-                        .insert(&row)
-                        .build_query_as::<EndUserRow>()
-                        .fetch_one(&mut *conn)
-                        .await?)
-                })
+        self.write(move |mut conn| {
+            Box::pin(async move {
+                Ok(END_USERS
+                    .insert(&row)
+                    .fetch_one::<EndUserRow>(&mut conn)
+                    .await?)
             })
-            .await
+        })
+        .await
     }
 
     /// Renames and/or re-attributes an owned object with a name and attributes (an end user, a
@@ -70,6 +68,6 @@ impl Store {
             .keep_unless("friendly_name", friendly_name)
             .keep_unless("attributes", attributes)
             .set("date_updated", now);
-        R::TABLE.update(&self.pool, account_sid, sid, change).await
+        R::TABLE.update(self, account_sid, sid, change).await
     }
 }

@@ -2,13 +2,12 @@
 //! (BU) assigned to a bundle, unique per bundle; and the delete of an assignable object, which
 //! refuses while the object is assigned anywhere.
 
-use sqlx::QueryBuilder;
-
 use super::{bundles::TrustTx, end_users::EndUserRow, supporting_documents::SupportingDocumentRow};
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Keyset, Sql, Store, StoreResult, dialect,
     error::classify,
     query::{Owned, fetch_all, fetch_optional, owned_table, row},
+    sql,
 };
 
 row! {
@@ -51,13 +50,13 @@ impl Store {
         let mut qb = ENTITY_ASSIGNMENTS.select_owned(bundle_sid);
         if let Some(kind) = object_type {
             qb.push(" and object_sid in (select sid from end_users where type = ")
-                .push_bind(kind.to_owned())
+                .push_bind(kind)
                 .push(" union all select sid from supporting_documents where type = ")
-                .push_bind(kind.to_owned())
+                .push_bind(kind)
                 .push(")");
         }
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// Deletes the owner's object unless a bundle holds it, in one transaction.
@@ -67,13 +66,15 @@ impl Store {
         sid: &str,
     ) -> StoreResult<Unassigned> {
         let mut tx = self.trust_tx().await?;
-        if !R::TABLE.exists(tx.conn(), owner, sid).await? {
+        // Locked first, so an assignment of it on another instance waits (see `owned_or_any`).
+        dialect::lock_parent(&mut tx.tx, R::TABLE.from, "sid", sid).await?;
+        if !R::TABLE.exists(&mut tx.tx, owner, sid).await? {
             return Ok(Unassigned::Missing);
         }
         if tx.is_assigned(sid).await? {
             return Ok(Unassigned::Assigned);
         }
-        R::TABLE.delete(tx.conn(), owner, sid).await?;
+        R::TABLE.delete(&mut tx.tx, owner, sid).await?;
         tx.commit().await?;
         Ok(Unassigned::Deleted)
     }
@@ -87,17 +88,17 @@ impl TrustTx {
     ) -> StoreResult<Vec<EntityAssignmentRow>> {
         let mut qb = ENTITY_ASSIGNMENTS.select_owned(bundle_sid);
         qb.push(" order by seq");
-        fetch_all(qb, self.conn()).await
+        fetch_all(qb, &mut self.tx).await
     }
 
     /// Whether any bundle holds `object_sid`.
     pub async fn is_assigned(&mut self, object_sid: &str) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("select 1 from trust_bundle_entities where object_sid = $1 limit 1")
+        Ok(
+            sql("select 1 from trust_bundle_entities where object_sid = $1 limit 1")
                 .bind(object_sid)
-                .fetch_optional(self.conn())
-                .await?;
-        Ok(found.is_some())
+                .exists(&mut self.tx)
+                .await?,
+        )
     }
 
     /// Inserts an assignment; the object already in the bundle is `StoreError::Conflict`.
@@ -107,8 +108,7 @@ impl TrustTx {
     ) -> StoreResult<EntityAssignmentRow> {
         ENTITY_ASSIGNMENTS
             .insert(row)
-            .build_query_as::<EntityAssignmentRow>()
-            .fetch_one(self.conn())
+            .fetch_one::<EntityAssignmentRow>(&mut self.tx)
             .await
             .map_err(classify)
     }
@@ -119,7 +119,7 @@ impl TrustTx {
         sid: &str,
     ) -> StoreResult<bool> {
         ENTITY_ASSIGNMENTS
-            .exists(self.conn(), bundle_sid, sid)
+            .exists(&mut self.tx, bundle_sid, sid)
             .await
     }
 
@@ -129,11 +129,12 @@ impl TrustTx {
         sid: &str,
     ) -> StoreResult<bool> {
         ENTITY_ASSIGNMENTS
-            .delete(self.conn(), bundle_sid, sid)
+            .delete(&mut self.tx, bundle_sid, sid)
             .await
     }
 
-    /// The owner's end user (`owner` None: any account's, for an assigned one).
+    /// The owner's end user (`owner` None: any account's, for an assigned one), locked until
+    /// the transaction ends (see `owned_or_any`).
     pub async fn end_user(
         &mut self,
         owner: Option<&str>,
@@ -150,15 +151,20 @@ impl TrustTx {
         self.owned_or_any::<SupportingDocumentRow>(owner, sid).await
     }
 
+    /// An object a bundle is to hold (or holds), locked first: its delete (which locks it too,
+    /// see `Store::delete_unassigned`) then waits for this transaction and sees its assignment,
+    /// so two instances cannot assign and delete it at once (on SQLite the transaction holds the
+    /// write lock already).
     async fn owned_or_any<R: Owned>(
         &mut self,
         owner: Option<&str>,
         sid: &str,
     ) -> StoreResult<Option<R>> {
-        let qb: QueryBuilder<_> = match owner {
+        dialect::lock_parent(&mut self.tx, R::TABLE.from, "sid", sid).await?;
+        let qb: Sql = match owner {
             Some(owner) => R::TABLE.select_one(owner, sid),
             None => R::TABLE.select_where(R::TABLE.sid, sid),
         };
-        fetch_optional(qb, self.conn()).await
+        fetch_optional(qb, &mut self.tx).await
     }
 }

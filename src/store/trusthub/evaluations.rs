@@ -25,8 +25,7 @@ impl TrustTx {
     pub async fn insert_evaluation(&mut self, row: &EvaluationRow) -> StoreResult<EvaluationRow> {
         Ok(EVALUATIONS
             .insert(row)
-            .build_query_as::<EvaluationRow>()
-            .fetch_one(self.conn())
+            .fetch_one::<EvaluationRow>(&mut self.tx)
             .await?)
     }
 }

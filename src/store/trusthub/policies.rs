@@ -1,10 +1,8 @@
 //! The read-only `trust_policies` catalog (TrustHub Policies), shipped as data in migration
 //! `0011_trusthub_bundles.sql`.
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Keyset, Sql, Store, StoreResult,
     query::{Columns, fetch_all, fetch_optional, row},
 };
 
@@ -21,8 +19,8 @@ row! {
     }
 }
 
-fn select() -> QueryBuilder<Sqlite> {
-    let mut qb = QueryBuilder::<Sqlite>::new("select ");
+fn select() -> Sql {
+    let mut qb = Sql::new("select ");
     qb.push(PolicyRow::COLUMNS).push(" from trust_policies");
     qb
 }
@@ -30,14 +28,14 @@ fn select() -> QueryBuilder<Sqlite> {
 impl Store {
     pub async fn fetch_policy(&self, sid: &str) -> StoreResult<Option<PolicyRow>> {
         let mut qb = select();
-        qb.push(" where sid = ").push_bind(sid.to_owned());
-        fetch_optional(qb, &self.pool).await
+        qb.push(" where sid = ").push_bind(sid);
+        fetch_optional(qb, self).await
     }
 
     pub async fn list_policies(&self, keyset: Keyset) -> StoreResult<Vec<PolicyRow>> {
         let mut qb = select();
         qb.push(" where 1 = 1");
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 }

@@ -29,8 +29,7 @@ impl Store {
     ) -> StoreResult<SupportingDocumentRow> {
         Ok(SUPPORTING_DOCUMENTS
             .insert(row)
-            .build_query_as::<SupportingDocumentRow>()
-            .fetch_one(&self.pool)
+            .fetch_one::<SupportingDocumentRow>(self)
             .await?)
     }
 }
