@@ -5,8 +5,9 @@
 //! separated by another writer, and the status callbacks a change fires are queued in it.
 
 use crate::store::{
-    Keyset, Store, StoreResult, Tx, dialect, sql,
+    Keyset, Store, StoreResult, Tx, dialect,
     query::{fetch_all, fetch_optional, owned_table, row},
+    sql,
     webhooks::{NewDelivery, enqueue},
 };
 
@@ -86,14 +87,14 @@ impl Store {
 
     /// The SIDs of bundles whose simulated review is due at `now_ms`, soonest first.
     pub async fn due_reviews(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<String>> {
-        Ok(sql(
-            "select sid from trust_bundles where review_due_at <= $1 \
-             order by review_due_at, seq limit $2",
+        Ok(
+            sql("select sid from trust_bundles where review_due_at <= $1 \
+             order by review_due_at, seq limit $2")
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all_scalar::<String>(self)
+            .await?,
         )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all_scalar::<String>(self)
-        .await?)
     }
 
     /// When the next scheduled review step is due (epoch ms), if any.

@@ -64,7 +64,9 @@ impl TrustTx {
         bundle_sid: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        CHANNEL_ENDPOINTS.delete(&mut self.tx, bundle_sid, sid).await
+        CHANNEL_ENDPOINTS
+            .delete(&mut self.tx, bundle_sid, sid)
+            .await
     }
 
     /// Whether `endpoint_sid` is assigned to one of the customer profiles `bundle_sid` holds.
@@ -73,11 +75,9 @@ impl TrustTx {
         bundle_sid: &str,
         endpoint_sid: &str,
     ) -> StoreResult<bool> {
-        Ok(sql(
-            "select 1 from trust_bundle_channel_endpoints c \
+        Ok(sql("select 1 from trust_bundle_channel_endpoints c \
              join trust_bundle_entities e on e.object_sid = c.bundle_sid \
-             where e.bundle_sid = $1 and c.channel_endpoint_sid = $2 limit 1",
-        )
+             where e.bundle_sid = $1 and c.channel_endpoint_sid = $2 limit 1")
         .bind(bundle_sid)
         .bind(endpoint_sid)
         .exists(&mut self.tx)
