@@ -1188,3 +1188,47 @@ async fn bundles_round_trip_through_export_and_seed() {
         assert_eq!(&got, want, "{path}");
     }
 }
+
+/// I1/D2: a secondary profile rests on an ISV's primary; a `direct_customer` primary fails the
+/// requirement with Twilio's message.
+#[tokio::test]
+async fn a_secondary_profile_needs_an_isv_primary() {
+    let app = seeded(manual).await;
+    let me = isv();
+    let cp = bundle(
+        &app,
+        &me,
+        "CustomerProfiles",
+        "Direct",
+        SECONDARY_POLICY,
+        None,
+    )
+    .await;
+    let sid = cp["sid"].as_str().unwrap().to_owned();
+    let rep = representative(&app, &me).await;
+    complete_with_isv_objects(&app, &me, &sid, &rep).await;
+    let passing = evaluate(&app, &me, "CustomerProfiles", &sid, SECONDARY_POLICY).await;
+    assert_eq!(passing["status"], "compliant", "{passing}");
+
+    let (_, info) = app.get(&format!("/v1/EndUsers/{ISV_END_USER}"), &me).await;
+    let mut attributes = info["attributes"].clone();
+    attributes["business_identity"] = json!("direct_customer");
+    let text = attributes.to_string();
+    let (status, _) = app
+        .post(
+            &format!("/v1/EndUsers/{ISV_END_USER}"),
+            &me,
+            &[("Attributes", &text)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let failing_now = evaluate(&app, &me, "CustomerProfiles", &sid, SECONDARY_POLICY).await;
+    assert_eq!(
+        failing(&failing_now),
+        pairs(&[("primary_customer_profile", Value::Null)])
+    );
+    assert_eq!(
+        failing_now["results"][4]["failure_reason"],
+        "Secondary Customer Profile for direct_customer can only be created through Twilio console."
+    );
+}

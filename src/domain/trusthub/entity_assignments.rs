@@ -13,7 +13,10 @@
 
 use tracing::instrument;
 
-use super::bundles::{self, APPROVED, Bundle, BundleKind};
+use super::{
+    bundles::{self, APPROVED, Bundle, BundleKind},
+    policies::PRIMARY_PROFILE_TYPE,
+};
 use crate::{
     domain::{
         Core,
@@ -33,9 +36,6 @@ use crate::{
 
 /// Twilio's 22205: the ObjectSid names nothing the bundle may hold.
 pub const INVALID_OBJECT: u32 = 22205;
-
-/// The supporting-profile type an approved ISV primary profile satisfies (`policies.supports`).
-pub const PRIMARY_PROFILE_TYPE: &str = "primary_customer_profile_type_business";
 
 #[derive(Debug, Clone)]
 pub struct EntityAssignment {

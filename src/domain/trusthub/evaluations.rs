@@ -16,7 +16,9 @@
 //! - Supporting profile: an assigned Customer Profile whose policy satisfies the listed type
 //!   (items sharing a `requirement_name` are alternatives). A Customer Profile needs it
 //!   `twilio-approved` (D3); a Trust Product also takes `pending-review`/`in-review` (D2). Twilio
-//!   documents no code for these failures: `error_code` is null *(ours)*.
+//!   documents no code for these failures: `error_code` is null *(ours)*. A Customer Profile
+//!   resting on a primary needs it an ISV's (`business_identity: isv_reseller_or_partner`;
+//!   I1's message otherwise).
 //! - Optional *(ours, from D2's wording)*: `authorized_representative_2`,
 //!   `social_media_profile_urls`, Voice Integrity `notes`, and `stock_exchange`/`stock_ticker`
 //!   unless `company_type` is `public`. An absent optional item is in neither list.
@@ -31,7 +33,7 @@ use super::{
     bundles::{self, APPROVED, Bundle, BundleKind, IN_REVIEW, PENDING_REVIEW},
     end_user_types::{self, field_names},
     end_users::EndUser,
-    policies::{self, Policy, ProfileRequirement, Requirements},
+    policies::{self, PRIMARY_PROFILE_TYPE, Policy, ProfileRequirement, Requirements},
     supporting_document_types,
     supporting_documents::SupportingDocument,
 };
@@ -96,9 +98,21 @@ impl Evaluation {
 pub struct Assigned {
     pub end_users: Vec<EndUser>,
     pub documents: Vec<SupportingDocument>,
-    /// Each held Customer Profile with the supporting type its policy satisfies.
-    pub profiles: Vec<(Bundle, Option<String>)>,
+    pub profiles: Vec<HeldProfile>,
 }
+
+/// A Customer Profile the bundle holds.
+#[derive(Debug)]
+pub struct HeldProfile {
+    pub bundle: Bundle,
+    /// The supporting type its policy satisfies.
+    pub supports: Option<String>,
+    /// For a primary profile: its business information's `business_identity`.
+    pub business_identity: Option<String>,
+}
+
+/// I1, D2: a secondary (or starter) profile must rest on an ISV's primary profile.
+const ISV_IDENTITY: &str = "isv_reseller_or_partner";
 
 async fn assigned(core: &Core, tx: &mut TrustTx, bundle: &Bundle) -> Result<Assigned> {
     let mut held = Assigned::default();
@@ -120,10 +134,36 @@ async fn assigned(core: &Core, tx: &mut TrustTx, bundle: &Bundle) -> Result<Assi
                 .fetch_policy(&row.policy_sid)
                 .await?
                 .and_then(|p| p.supports);
-            held.profiles.push((Bundle::try_from(row)?, supports));
+            let business_identity = match supports.as_deref() {
+                Some(PRIMARY_PROFILE_TYPE) => business_identity(tx, sid).await?,
+                _ => None,
+            };
+            held.profiles.push(HeldProfile {
+                bundle: Bundle::try_from(row)?,
+                supports,
+                business_identity,
+            });
         }
     }
     Ok(held)
+}
+
+/// The `business_identity` of the business information a profile holds, if any.
+async fn business_identity(tx: &mut TrustTx, profile_sid: &str) -> Result<Option<String>> {
+    for assignment in tx.entity_assignments(profile_sid).await? {
+        if EndUserSid::parse(&assignment.object_sid).is_none() {
+            continue;
+        }
+        if let Some(row) = tx.end_user(None, &assignment.object_sid).await?
+            && row.r#type == "customer_profile_business_information"
+        {
+            let user = EndUser::try_from(row)?;
+            return Ok(user.attributes["business_identity"]
+                .as_str()
+                .map(str::to_owned));
+        }
+    }
+    Ok(None)
 }
 
 /// Field names of the types the requirements name: type → [(machine_name, friendly_name)].
@@ -531,20 +571,42 @@ fn judge_profile(
 ) -> Value {
     const STATUS_FIELD: &str = "Supporting Bundle Status";
     let label = words(requirement_name);
-    let candidates: Vec<(&ProfileRequirement, &Bundle)> = items
+    let candidates: Vec<(&ProfileRequirement, &HeldProfile)> = items
         .iter()
         .flat_map(|item| {
             held.profiles
                 .iter()
-                .filter(|(_, supports)| supports.as_deref() == Some(item.r#type.as_str()))
-                .map(move |(bundle, _)| (*item, bundle))
+                .filter(|p| p.supports.as_deref() == Some(item.r#type.as_str()))
+                .map(move |p| (*item, p))
         })
         .collect();
     let need = acceptable(holder);
-    if let Some((item, _)) = candidates
+    if let Some((item, profile)) = candidates
         .iter()
-        .find(|(_, b)| need.contains(&b.status.as_str()))
+        .find(|(_, p)| need.contains(&p.bundle.status.as_str()))
     {
+        // A Customer Profile resting on a primary needs an ISV's: Twilio refuses a secondary
+        // profile for a `direct_customer` ("… can only be created through Twilio console", I1).
+        if holder == BundleKind::CustomerProfile
+            && item.r#type == PRIMARY_PROFILE_TYPE
+            && profile.business_identity.as_deref() != Some(ISV_IDENTITY)
+        {
+            let reason = "Secondary Customer Profile for direct_customer can only be created through Twilio console.";
+            return result(
+                &item.name,
+                &item.r#type,
+                Some((reason.to_owned(), None)),
+                vec![],
+                vec![invalid_item(
+                    "business_identity",
+                    "Business Identity",
+                    reason,
+                    None,
+                )],
+                &label,
+                requirement_name,
+            );
+        }
         return result(
             &item.name,
             &item.r#type,
@@ -555,11 +617,11 @@ fn judge_profile(
             requirement_name,
         );
     }
-    if let Some((item, bundle)) = candidates.first() {
+    if let Some((item, profile)) = candidates.first() {
         let reason = format!(
             "The {} is {}; it must be {}",
             item.name,
-            bundle.status,
+            profile.bundle.status,
             need.join(" or ")
         );
         return result(

@@ -18,6 +18,9 @@ use crate::{
     store::trusthub::policies::PolicyRow,
 };
 
+/// The supporting-profile type the Primary Customer Profile policy satisfies (its `supports`).
+pub const PRIMARY_PROFILE_TYPE: &str = "primary_customer_profile_type_business";
+
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub sid: PolicySid,
