@@ -653,3 +653,109 @@ fn judge_profile(
         requirement_name,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a2p_requirements() -> Requirements {
+        serde_json::from_value(json!({
+            "end_user": [{"type": "us_a2p_messaging_profile_information", "name": "A2P",
+                          "requirement_name": "us_a2p_messaging_profile_information",
+                          "fields": ["company_type", "stock_exchange", "stock_ticker"]}],
+            "supporting_document": [[]],
+            "supporting_customer_profiles": [],
+            "supporting_trust_products": []
+        }))
+        .unwrap()
+    }
+
+    fn holding(attributes: Value) -> Assigned {
+        Assigned {
+            end_users: vec![EndUser {
+                sid: EndUserSid::new(),
+                account_sid: AccountSid::new(),
+                friendly_name: "a2p".into(),
+                kind: "us_a2p_messaging_profile_information".into(),
+                attributes,
+                date_created: 0,
+                date_updated: 0,
+            }],
+            ..Assigned::default()
+        }
+    }
+
+    fn invalid_fields(results: &[Value]) -> Vec<String> {
+        results[0]["invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["object_field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn stock_fields_are_required_only_for_public_companies() {
+        let names = FieldNames::new();
+        let kind = BundleKind::TrustProduct;
+        let private = judge(
+            &a2p_requirements(),
+            &holding(json!({"company_type": "private"})),
+            kind,
+            &names,
+        );
+        assert_eq!(private.len(), 1, "an empty document group yields no result");
+        assert_eq!(private[0]["passed"], true, "{private:?}");
+        let public = judge(
+            &a2p_requirements(),
+            &holding(json!({"company_type": "public"})),
+            kind,
+            &names,
+        );
+        assert_eq!(invalid_fields(&public), ["stock_exchange", "stock_ticker"]);
+        assert_eq!(public[0]["error_code"], 22215);
+        let odd = judge(
+            &a2p_requirements(),
+            &holding(json!({"company_type": "pirate"})),
+            kind,
+            &names,
+        );
+        assert_eq!(invalid_fields(&odd), ["company_type"]);
+        assert!(
+            odd[0]["failure_reason"]
+                .as_str()
+                .unwrap()
+                .contains("should be one of private public"),
+            "{odd:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_end_user_lists_every_required_field_and_an_absent_optional_one_passes() {
+        let names = FieldNames::new();
+        let none = judge(
+            &a2p_requirements(),
+            &Assigned::default(),
+            BundleKind::TrustProduct,
+            &names,
+        );
+        assert_eq!(none[0]["error_code"], 22214);
+        // Without a company type the stock fields are optional, so only it is listed.
+        assert_eq!(invalid_fields(&none), ["company_type"]);
+        let rep2: Requirements = serde_json::from_value(json!({"end_user": [{
+            "type": "authorized_representative_2", "name": "Authorized Representative 2",
+            "requirement_name": "authorized_representative_2", "fields": ["first_name"]}]}))
+        .unwrap();
+        let optional = judge(
+            &rep2,
+            &Assigned::default(),
+            BundleKind::CustomerProfile,
+            &names,
+        );
+        assert_eq!(optional[0]["passed"], true);
+        assert_eq!(
+            (optional[0]["valid"].clone(), optional[0]["invalid"].clone()),
+            (json!([]), json!([]))
+        );
+    }
+}
