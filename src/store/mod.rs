@@ -1,6 +1,7 @@
 //! SQLite through sqlx. All SQL of the service lives below this module; it imports nothing from
 //! `domain` or `http`. Every multi-statement write is one transaction inside one fn here.
 
+pub mod account_data;
 pub mod accounts;
 pub mod bulk;
 pub mod conversations;
