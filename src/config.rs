@@ -29,6 +29,10 @@ pub struct Config {
     pub webhook_concurrency: usize,
     pub webhook_concurrency_per_target: usize,
     pub webhook_concurrency_per_account: usize,
+    /// `on` or `off`: whether `/_localtwilio/console/` is served.
+    pub console: String,
+    /// The console operator's token (sees every account, may reset and restore); empty = none.
+    pub console_token: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +56,8 @@ impl std::fmt::Debug for Config {
             webhook_concurrency,
             webhook_concurrency_per_target,
             webhook_concurrency_per_account,
+            console,
+            console_token,
         } = self;
         let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
         f.debug_struct("Config")
@@ -78,6 +84,8 @@ impl std::fmt::Debug for Config {
                 "webhook_concurrency_per_account",
                 webhook_concurrency_per_account,
             )
+            .field("console", console)
+            .field("console_token", &redacted(console_token))
             .finish()
     }
 }
@@ -202,6 +210,19 @@ pub const ENV: &[EnvVar] = &[
         "webhook_concurrency_per_account",
         "… for one account, all its targets together",
     ),
+    var(
+        "LOCALTWILIO_CONSOLE",
+        "console",
+        "`on` or `off`: serve the console at `/_localtwilio/console/` (README \"Console\")",
+    ),
+    EnvVar {
+        default: Some("none (only account sign-ins)"),
+        ..var(
+            "LOCALTWILIO_CONSOLE_TOKEN",
+            "console_token",
+            "the console operator's token: sees every account, may reset, snapshot and restore any",
+        )
+    },
 ];
 
 /// The default of `var` in words, or its `default.toml` value as code.
@@ -310,7 +331,21 @@ impl Config {
         if config.auth_concurrency == 0 {
             anyhow::bail!("auth_concurrency must be at least 1");
         }
+        if !matches!(config.console.as_str(), "on" | "off") {
+            anyhow::bail!("console must be `on` or `off` (LOCALTWILIO_CONSOLE)");
+        }
         Ok(config)
+    }
+
+    /// Whether the console is served.
+    pub fn console_enabled(&self) -> bool {
+        self.console == "on"
+    }
+
+    /// The operator token, when one is set.
+    pub fn console_token(&self) -> Option<String> {
+        let token = self.console_token.trim();
+        (!token.is_empty()).then(|| token.to_owned())
     }
 
     /// `public_url` without a trailing slash, or `None` for "the request's own".

@@ -549,6 +549,17 @@ impl Authenticator {
     }
 }
 
+/// The credential `username` (an account or key SID) names as it stands now, when it is
+/// active: who it is and its stored hash. The console ties a session to (a MAC of) that hash, so
+/// a rotated token or a deleted key ends the session (no argon2 here: the session was verified
+/// at sign-in).
+pub async fn current_credential(store: &Store, username: &str) -> Result<Option<(Principal, String)>> {
+    Ok(lookup(store, username)
+        .await?
+        .filter(|c| c.active)
+        .map(|c| (c.principal, c.hash)))
+}
+
 /// The stored credential `username` names, if any. A username that is no SID at all is
 /// treated like an unknown one.
 async fn lookup(store: &Store, username: &str) -> Result<Option<Candidate>> {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod console;
 pub mod conversations;
 pub mod keys;
 pub mod paging;

@@ -130,6 +130,16 @@ impl Store {
         fetch_optional(ACCOUNTS.select_where("sid", sid), &self.pool).await
     }
 
+    /// Every account, main accounts each followed by their subaccounts, at most `limit` (the
+    /// console operator's account list).
+    pub async fn all_accounts(&self, limit: i64) -> StoreResult<Vec<AccountRow>> {
+        let mut qb = ACCOUNTS.select();
+        qb.push(" order by (select o.seq from accounts o where o.sid = accounts.owner_account_sid), ")
+            .push("owner_account_sid != sid, seq limit ")
+            .push_bind(limit);
+        fetch_all(qb, &self.pool).await
+    }
+
     /// The account itself and the accounts it owns, filtered, in creation order.
     pub async fn list_accounts(
         &self,
