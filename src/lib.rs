@@ -130,6 +130,10 @@ impl Server {
                     config.body_read_timeout_secs.max(1),
                 ),
                 metrics,
+                console: domain::console::ConsoleSettings {
+                    enabled: config.console_enabled(),
+                    operator_token: config.console_token(),
+                },
             },
             bootstrap,
         })
