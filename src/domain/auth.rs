@@ -553,7 +553,10 @@ impl Authenticator {
 /// active: who it is and its stored hash. The console ties a session to (a MAC of) that hash, so
 /// a rotated token or a deleted key ends the session (no argon2 here: the session was verified
 /// at sign-in).
-pub async fn current_credential(store: &Store, username: &str) -> Result<Option<(Principal, String)>> {
+pub async fn current_credential(
+    store: &Store,
+    username: &str,
+) -> Result<Option<(Principal, String)>> {
     Ok(lookup(store, username)
         .await?
         .filter(|c| c.active)

@@ -284,13 +284,22 @@ const SESSION_PURPOSE: &str = "localtwilio console session";
 const FINGERPRINT_PURPOSE: &str = "localtwilio console credential";
 
 fn fingerprint(core: &Core, secret_or_hash: &str) -> String {
-    hex::encode(&core.server_key.mac(FINGERPRINT_PURPOSE, &[secret_or_hash.as_bytes()])[..16])
+    hex::encode(
+        &core
+            .server_key
+            .mac(FINGERPRINT_PURPOSE, &[secret_or_hash.as_bytes()])[..16],
+    )
 }
 
 fn session_mac(core: &Core, kind: &str, sid: &str, expires: &str, fp: &str) -> String {
     hex::encode(core.server_key.mac(
         SESSION_PURPOSE,
-        &[kind.as_bytes(), sid.as_bytes(), expires.as_bytes(), fp.as_bytes()],
+        &[
+            kind.as_bytes(),
+            sid.as_bytes(),
+            expires.as_bytes(),
+            fp.as_bytes(),
+        ],
     ))
 }
 
@@ -359,7 +368,8 @@ pub async fn session(core: &Core, settings: &ConsoleSettings, value: &str) -> Op
     match kind {
         "o" => {
             let token = settings.operator_token.as_deref()?;
-            same_bytes(fingerprint(core, token).as_bytes(), fp.as_bytes()).then_some(Viewer::Operator)
+            same_bytes(fingerprint(core, token).as_bytes(), fp.as_bytes())
+                .then_some(Viewer::Operator)
         }
         "c" => {
             let (principal, hash) = current_credential(&core.store, sid).await.ok()??;

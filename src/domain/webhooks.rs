@@ -286,7 +286,11 @@ pub async fn delivery(
     id: i64,
 ) -> Result<(DeliveryRecord, Vec<AttemptRecord>)> {
     let account = principal.account_sid.as_str();
-    let row = core.store.delivery(account, id).await?.ok_or(Error::NotFound)?;
+    let row = core
+        .store
+        .delivery(account, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let attempts = core.store.delivery_attempts(account, id).await?;
     Ok((
         DeliveryRecord::try_from(row)?,

@@ -8,7 +8,9 @@
 //! top). `tests/api/console.rs` fails when a table with an `account_sid` column is missing here.
 
 use serde_json::{Map, Value};
-use sqlx::{Column, QueryBuilder, Row, Sqlite, SqliteConnection, TypeInfo, ValueRef, sqlite::SqliteRow};
+use sqlx::{
+    Column, QueryBuilder, Row, Sqlite, SqliteConnection, TypeInfo, ValueRef, sqlite::SqliteRow,
+};
 
 use super::{
     Store, StoreError, StoreResult,
@@ -310,7 +312,10 @@ async fn insert_rows(
         .and_then(Value::as_array)
         .ok_or_else(|| unusable("no columns"))?
         .iter()
-        .map(|c| c.as_str().ok_or_else(|| unusable("a column name is no string")))
+        .map(|c| {
+            c.as_str()
+                .ok_or_else(|| unusable("a column name is no string"))
+        })
         .collect::<Result<_, _>>()?;
     // Column names go into the statement: only plain identifiers.
     if let Some(bad) = columns
@@ -329,7 +334,10 @@ async fn insert_rows(
             .filter(|v| v.len() == columns.len())
             .ok_or_else(|| unusable("a row does not match its columns"))?;
         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("insert into ");
-        qb.push(table).push(" (").push(columns.join(", ")).push(") values (");
+        qb.push(table)
+            .push(" (")
+            .push(columns.join(", "))
+            .push(") values (");
         let mut list = qb.separated(", ");
         for value in values {
             match value {

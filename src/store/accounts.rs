@@ -134,9 +134,11 @@ impl Store {
     /// console operator's account list).
     pub async fn all_accounts(&self, limit: i64) -> StoreResult<Vec<AccountRow>> {
         let mut qb = ACCOUNTS.select();
-        qb.push(" order by (select o.seq from accounts o where o.sid = accounts.owner_account_sid), ")
-            .push("owner_account_sid != sid, seq limit ")
-            .push_bind(limit);
+        qb.push(
+            " order by (select o.seq from accounts o where o.sid = accounts.owner_account_sid), ",
+        )
+        .push("owner_account_sid != sid, seq limit ")
+        .push_bind(limit);
         fetch_all(qb, &self.pool).await
     }
 

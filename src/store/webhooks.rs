@@ -93,7 +93,8 @@ row! {
 }
 
 /// The delivery queue, read by account (newest first, by `id`).
-const DELIVERIES: Table = Table::owned("webhook_deliveries", DeliveryLogRow::COLUMNS, "account_sid");
+const DELIVERIES: Table =
+    Table::owned("webhook_deliveries", DeliveryLogRow::COLUMNS, "account_sid");
 
 /// Which deliveries the log shows: each `Some` narrows it.
 #[derive(Debug, Clone, Default)]
@@ -306,7 +307,11 @@ impl Store {
     }
 
     /// One of the account's deliveries.
-    pub async fn delivery(&self, account_sid: &str, id: i64) -> StoreResult<Option<DeliveryLogRow>> {
+    pub async fn delivery(
+        &self,
+        account_sid: &str,
+        id: i64,
+    ) -> StoreResult<Option<DeliveryLogRow>> {
         let mut qb = DELIVERIES.select_owned(account_sid);
         qb.push(" and id = ").push_bind(id);
         fetch_optional(qb, &self.pool).await

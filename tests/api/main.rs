@@ -6,6 +6,7 @@ mod auth_memory;
 mod backup;
 mod binary;
 mod cli;
+mod console;
 mod conversations;
 mod corpus;
 mod crash;

@@ -140,7 +140,11 @@ async fn account_page(
         }
         (frame::action_button(&page.link("reset"), "Reset account data", "Delete every flow, service, user, end user and webhook log entry of this account?", "reset"))
     };
-    page.page("accounts", &format!("Account · {}", page.account.friendly_name), body)
+    page.page(
+        "accounts",
+        &format!("Account · {}", page.account.friendly_name),
+        body,
+    )
 }
 
 /// After an action: back to the account page with a notice.
@@ -153,10 +157,7 @@ fn done(page: &frame::Scoped, what: &str) -> Response {
     .into_response()
 }
 
-async fn reset(
-    State(state): State<AppState>,
-    page: frame::Scoped,
-) -> Response {
+async fn reset(State(state): State<AppState>, page: frame::Scoped) -> Response {
     match console::reset(&state.core, &page.viewer, &page.account.sid).await {
         Ok(()) => done(&page, "The account's data was reset."),
         Err(e) => frame::failure(e),
@@ -178,8 +179,18 @@ async fn snapshot(
         Ok(form) => form,
         Err(e) => return frame::failure(e),
     };
-    match console::take_snapshot(&state.core, &page.viewer, &page.account.sid, form.name.as_deref()).await {
-        Ok(s) => done(&page, &format!("Snapshot “{}” taken ({} rows).", s.name, s.rows)),
+    match console::take_snapshot(
+        &state.core,
+        &page.viewer,
+        &page.account.sid,
+        form.name.as_deref(),
+    )
+    .await
+    {
+        Ok(s) => done(
+            &page,
+            &format!("Snapshot “{}” taken ({} rows).", s.name, s.rows),
+        ),
         Err(e) => frame::failure(e),
     }
 }

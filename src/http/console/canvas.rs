@@ -72,10 +72,7 @@ impl Placed {
 fn offset(state: &Value) -> Option<(i64, i64)> {
     let offset = state.get("properties")?.get("offset")?;
     let coordinate = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f.round() as i64));
-    Some((
-        coordinate(offset.get("x")?)?,
-        coordinate(offset.get("y")?)?,
-    ))
+    Some((coordinate(offset.get("x")?)?, coordinate(offset.get("y")?)?))
 }
 
 /// Every state of `definition` placed: at its offset, or — for those without — by the layered
@@ -128,7 +125,10 @@ pub fn layout(definition: &Value) -> Vec<Placed> {
             })
         })
         .collect();
-    fallback(&mut placed, definition.get("initial_state").and_then(Value::as_str));
+    fallback(
+        &mut placed,
+        definition.get("initial_state").and_then(Value::as_str),
+    );
     placed
 }
 
@@ -177,7 +177,11 @@ fn fallback(placed: &mut [Placed], initial: Option<&str>) {
         .map(|p| p.x)
         .min()
         .unwrap_or(0);
-    let tallest = placed.iter().map(Placed::height).max().unwrap_or(HEADER_HEIGHT);
+    let tallest = placed
+        .iter()
+        .map(Placed::height)
+        .max()
+        .unwrap_or(HEADER_HEIGHT);
     let mut rows: BTreeMap<usize, i64> = BTreeMap::new();
     for (i, p) in placed.iter_mut().enumerate() {
         if p.from_offset {
@@ -232,7 +236,11 @@ pub fn flow_canvas(definition: &Value, path: &[Step]) -> Markup {
         numbers.entry(step.from.as_str()).or_default().push(i + 1);
     }
     let reached_end = path.iter().map(|s| s.to.as_str());
-    let visited: Vec<&str> = path.iter().map(|s| s.from.as_str()).chain(reached_end).collect();
+    let visited: Vec<&str> = path
+        .iter()
+        .map(|s| s.from.as_str())
+        .chain(reached_end)
+        .collect();
     let taken = |from: &str, event: &str| path.iter().any(|s| s.from == from && s.event == event);
     html! {
         svg class="canvas" xmlns="http://www.w3.org/2000/svg" role="img"
@@ -306,7 +314,10 @@ mod tests {
     #[test]
     fn widgets_sit_at_their_offsets_and_the_view_box_holds_negative_ones() {
         let placed = layout(&flow());
-        assert_eq!((placed[0].x, placed[0].y, placed[0].from_offset), (250, -10, true));
+        assert_eq!(
+            (placed[0].x, placed[0].y, placed[0].from_offset),
+            (250, -10, true)
+        );
         assert_eq!((placed[1].x, placed[1].y), (-40, 300));
         assert_eq!(placed[0].height(), HEADER_HEIGHT + 2 * PORT_HEIGHT);
         let (x, y, w, h) = view_box(&placed);
@@ -339,11 +350,16 @@ mod tests {
             to: "reply".into(),
         }];
         let svg = flow_canvas(&flow(), &path).into_string();
-        assert!(svg.contains(r#"<rect x="250" y="-10" width="240" height="80""#), "{svg}");
+        assert!(
+            svg.contains(r#"<rect x="250" y="-10" width="240" height="80""#),
+            "{svg}"
+        );
         assert!(svg.contains(r#"<rect x="-40" y="300""#));
         // Three edges (the call port has no next), each labelled.
         assert_eq!(svg.matches(r#"<g class="edge"#).count(), 3);
-        assert!(svg.contains(r#"class="edge taken" data-from="Trigger" data-event="incomingMessage" data-to="reply""#));
+        assert!(svg.contains(
+            r#"class="edge taken" data-from="Trigger" data-event="incomingMessage" data-to="reply""#
+        ));
         assert_eq!(svg.matches(r#"class="widget visited""#).count(), 2);
         assert!(svg.contains(r#"data-highlighted="2""#));
     }

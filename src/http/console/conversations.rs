@@ -36,12 +36,10 @@ async fn list(
     page: frame::Scoped,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let services =
-        match list_services(&state.core, &page.principal, frame::first(1000)).await
-        {
-            Ok(services) => services.items,
-            Err(e) => return frame::failure(e),
-        };
+    let services = match list_services(&state.core, &page.principal, frame::first(1000)).await {
+        Ok(services) => services.items,
+        Err(e) => return frame::failure(e),
+    };
     let body = html! {
         (frame::search(&query.q, "Service name or SID"))
         table id="services" {
@@ -136,5 +134,9 @@ async fn service(
             }
         }
     };
-    page.page("conversations", &format!("Service · {}", service.friendly_name), body)
+    page.page(
+        "conversations",
+        &format!("Service · {}", service.friendly_name),
+        body,
+    )
 }

@@ -73,7 +73,9 @@ impl Scoped {
     pub async fn resolve(core: &Core, viewer: Viewer, account: &str) -> Result<Self, Response> {
         let sid: AccountSid = AccountSid::parse(account).ok_or_else(|| failure(Error::NotFound))?;
         let principal = console::scope(core, &viewer, &sid).await.map_err(failure)?;
-        let account = console::account(core, &viewer, &sid).await.map_err(failure)?;
+        let account = console::account(core, &viewer, &sid)
+            .await
+            .map_err(failure)?;
         let accounts = console::visible_accounts(core, &viewer)
             .await
             .map_err(failure)?;

@@ -39,8 +39,14 @@ pub fn routes() -> axum::Router<AppState> {
             "/_localtwilio/Accounts/{account}/Snapshots",
             get(list_snapshots).post(take_snapshot),
         )
-        .route("/_localtwilio/Accounts/{account}/Snapshots/{id}", get(snapshot_body))
-        .route("/_localtwilio/Accounts/{account}/Snapshots/{id}/Restore", post(restore))
+        .route(
+            "/_localtwilio/Accounts/{account}/Snapshots/{id}",
+            get(snapshot_body),
+        )
+        .route(
+            "/_localtwilio/Accounts/{account}/Snapshots/{id}/Restore",
+            post(restore),
+        )
         .route(
             "/_localtwilio/Accounts/{account}/WebhookDeliveries/{id}/Replay",
             post(replay),
@@ -119,7 +125,10 @@ async fn take_snapshot(
 ) -> Result<(StatusCode, Json<SnapshotResource>)> {
     let sid = account(&sid)?;
     let snapshot = console::take_snapshot(&state.core, &viewer, &sid, form.name.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(SnapshotResource::new(&sid, snapshot))))
+    Ok((
+        StatusCode::CREATED,
+        Json(SnapshotResource::new(&sid, snapshot)),
+    ))
 }
 
 async fn list_snapshots(
@@ -130,7 +139,10 @@ async fn list_snapshots(
     let sid = account(&sid)?;
     let list = console::snapshots(&state.core, &viewer, &sid).await?;
     Ok(Json(SnapshotsResource {
-        snapshots: list.into_iter().map(|s| SnapshotResource::new(&sid, s)).collect(),
+        snapshots: list
+            .into_iter()
+            .map(|s| SnapshotResource::new(&sid, s))
+            .collect(),
     }))
 }
 
@@ -143,8 +155,13 @@ async fn snapshot_body(
     Caller(viewer): Caller,
     Path((sid, snapshot)): Path<(String, String)>,
 ) -> Result<Response> {
-    let body = console::snapshot_body(&state.core, &viewer, &account(&sid)?, id(&snapshot)?).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    let body =
+        console::snapshot_body(&state.core, &viewer, &account(&sid)?, id(&snapshot)?).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 async fn restore(

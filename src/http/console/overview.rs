@@ -2,11 +2,7 @@
 //! registry `store::account_data::ACCOUNT_DATA`), the server's health and recent webhook
 //! activity. Refreshed live.
 
-use axum::{
-    extract::State,
-    response::Response,
-    routing::get,
-};
+use axum::{extract::State, response::Response, routing::get};
 use maud::html;
 
 use super::frame;
@@ -22,10 +18,7 @@ routes! {
     "/_localtwilio/console/{account}/overview" => get(overview),
 }
 
-async fn overview(
-    State(state): State<AppState>,
-    page: frame::Scoped,
-) -> Response {
+async fn overview(State(state): State<AppState>, page: frame::Scoped) -> Response {
     let core = &state.core;
     let counts = match console::counts(core, &page.viewer, &page.account.sid).await {
         Ok(counts) => counts,
@@ -82,5 +75,9 @@ async fn overview(
             }
         }
     });
-    page.page("overview", &format!("Overview · {}", page.account.friendly_name), body)
+    page.page(
+        "overview",
+        &format!("Overview · {}", page.account.friendly_name),
+        body,
+    )
 }

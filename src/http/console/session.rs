@@ -172,7 +172,14 @@ async fn login(State(state): State<AppState>, request: Request) -> Response {
         Err(e) => return frame::failure(e),
     };
     let next = safe_next(form.next.as_deref());
-    match console::sign_in(&state.core, &state.console, &form.username, &form.secret, client).await
+    match console::sign_in(
+        &state.core,
+        &state.console,
+        &form.username,
+        &form.secret,
+        client,
+    )
+    .await
     {
         Ok(value) => {
             let secure = if state

@@ -140,7 +140,11 @@ async fn flow(
             }
         }
     };
-    page.page("studio", &format!("Flow · {}", flow.content.friendly_name), body)
+    page.page(
+        "studio",
+        &format!("Flow · {}", flow.content.friendly_name),
+        body,
+    )
 }
 
 async fn revision(
@@ -170,7 +174,10 @@ async fn revision(
     };
     page.page(
         "studio",
-        &format!("{} · revision {}", found.content.friendly_name, found.revision),
+        &format!(
+            "{} · revision {}",
+            found.content.friendly_name, found.revision
+        ),
         body,
     )
 }

@@ -79,5 +79,9 @@ async fn end_user(
         h2 { "Attributes" }
         (frame::json_block(&user.attributes))
     };
-    page.page("trusthub", &format!("End user · {}", user.friendly_name), body)
+    page.page(
+        "trusthub",
+        &format!("End user · {}", user.friendly_name),
+        body,
+    )
 }
