@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod auth_memory;
 mod backup;
+mod browser;
 mod binary;
 mod cli;
 mod console;

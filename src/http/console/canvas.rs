@@ -208,20 +208,30 @@ pub fn view_box(placed: &[Placed]) -> (i64, i64, i64, i64) {
     (min_x, min_y, max_x - min_x, max_y - min_y)
 }
 
+/// How far an edge's curve reaches out of its port and into its target.
+const REACH: i64 = 60;
+
 /// The SVG path of an edge from a port to a widget's entry: a cubic curve out to the right and
 /// down into the top.
 fn edge_path(from: (i64, i64), to: (i64, i64)) -> String {
-    let reach = 60;
     format!(
         "M{} {} C{} {} {} {} {} {}",
         from.0,
         from.1,
-        from.0 + reach,
+        from.0 + REACH,
         from.1,
         to.0,
-        to.1 - reach,
+        to.1 - REACH,
         to.0,
         to.1
+    )
+}
+
+/// Where an edge's label goes: the curve's middle (the cubic at t = ½).
+pub fn edge_middle(from: (i64, i64), to: (i64, i64)) -> (i64, i64) {
+    (
+        (from.0 + 3 * (from.0 + REACH) + 3 * to.0 + to.0) / 8,
+        (from.1 + 3 * from.1 + 3 * (to.1 - REACH) + to.1) / 8,
     )
 }
 
@@ -250,7 +260,7 @@ pub fn flow_canvas(definition: &Value, path: &[Step]) -> Markup {
             data-widgets=(placed.len()) data-highlighted=(placed.iter().filter(|p| visited.contains(&p.name.as_str())).count()) {
             defs {
                 marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse" {
-                    path d="M0 0 L10 5 L0 10 z" class="arrow-head";
+                    path d="M0 0 L10 5 L0 10 z" class="arrow-head" {}
                 }
             }
             @for p in &placed {
@@ -261,8 +271,9 @@ pub fn flow_canvas(definition: &Value, path: &[Step]) -> Markup {
                         g class=(if is_taken { "edge taken" } else { "edge" })
                             data-from=(p.name) data-event=(port.event) data-to=(target.name) {
                             title { (p.name) " — " (port.event) " → " (target.name) }
-                            path d=(edge_path(from, target.entry_anchor())) marker-end="url(#arrow)";
-                            text class="edge-label" x=(from.0 + 6) y=(from.1 - 3) { (port.event) }
+                            path d=(edge_path(from, target.entry_anchor())) marker-end="url(#arrow)" {}
+                            @let (mx, my) = edge_middle(from, target.entry_anchor());
+                            text class="edge-label" x=(mx) y=(my - 4) text-anchor="middle" { (port.event) }
                         }
                     }
                 }
@@ -272,18 +283,18 @@ pub fn flow_canvas(definition: &Value, path: &[Step]) -> Markup {
                 @let is_visited = visited.contains(&p.name.as_str());
                 g class=(if is_visited { "widget visited" } else { "widget" })
                     data-widget=(p.name) data-steps=(steps.map(|s| s.len()).unwrap_or(0)) {
-                    rect x=(p.x) y=(p.y) width=(WIDGET_WIDTH) height=(p.height()) rx="6";
+                    rect x=(p.x) y=(p.y) width=(WIDGET_WIDTH) height=(p.height()) rx="6" {}
                     text class="widget-name" x=(p.x + 10) y=(p.y + 20) { (p.name) }
                     text class="widget-type" x=(p.x + 10) y=(p.y + 38) { (p.kind) }
                     @for (i, port) in p.ports.iter().enumerate() {
                         @let (px, py) = p.port_anchor(i);
-                        circle class="port" cx=(px) cy=(py) r="4";
+                        circle class="port" cx=(px) cy=(py) r="4" {}
                         text class="port-label" x=(px - 8) y=(py + 4) text-anchor="end" { (port.event) }
                     }
                     @if let Some(steps) = steps {
                         @let label = steps.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
                         g class="badge" {
-                            circle cx=(p.x + WIDGET_WIDTH) cy=(p.y) r="12";
+                            circle cx=(p.x + WIDGET_WIDTH) cy=(p.y) r="12" {}
                             text x=(p.x + WIDGET_WIDTH) y=(p.y + 4) text-anchor="middle" { (label) }
                         }
                     }
@@ -362,6 +373,14 @@ mod tests {
         ));
         assert_eq!(svg.matches(r#"class="widget visited""#).count(), 2);
         assert!(svg.contains(r#"data-highlighted="2""#));
+        // Explicit end tags: in HTML, an SVG `<rect>` without one swallows what follows.
+        for element in ["rect", "circle", "path"] {
+            assert_eq!(
+                svg.matches(&format!("<{element} ")).count(),
+                svg.matches(&format!("</{element}>")).count(),
+                "{element}"
+            );
+        }
     }
 
     #[test]
