@@ -58,7 +58,10 @@ impl Browser {
             {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver never became ready");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().unwrap();
@@ -142,7 +145,10 @@ impl Browser {
             if let Some(first) = self.find_all(css).await.into_iter().next() {
                 return first;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "no element {css}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no element {css}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -169,11 +175,15 @@ impl Browser {
 
     async fn text(&self, css: &str) -> String {
         let element = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
     }
 
     async fn attribute(&self, css: &str, name: &str) -> String {
@@ -205,7 +215,10 @@ impl Browser {
             if answer["value"].get("error").is_none() {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "no confirmation: {answer}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no confirmation: {answer}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -248,19 +261,31 @@ async fn seed(app: &TestApp, main: &Creds, hook: &str) -> String {
         .post(
             "/v2/Flows",
             main,
-            &[("FriendlyName", "Support line"), ("Status", "published"), ("Definition", &definition)],
+            &[
+                ("FriendlyName", "Support line"),
+                ("Status", "published"),
+                ("Definition", &definition),
+            ],
         )
         .await;
     assert_eq!(status, 201, "{flow}");
     let (status, _) = app
-        .post(&format!("/v2/Flows/{}/TestUsers", flow["sid"].as_str().unwrap()), main, &[("TestUsers", "+15550001111")])
+        .post(
+            &format!("/v2/Flows/{}/TestUsers", flow["sid"].as_str().unwrap()),
+            main,
+            &[("TestUsers", "+15550001111")],
+        )
         .await;
     assert_eq!(status, 200);
     let (status, _) = app
         .post(
             "/v1/Configuration/Webhooks",
             main,
-            &[("PostWebhookUrl", hook), ("Method", "POST"), ("Filters", "onUserAdded")],
+            &[
+                ("PostWebhookUrl", hook),
+                ("Method", "POST"),
+                ("Filters", "onUserAdded"),
+            ],
         )
         .await;
     assert_eq!(status, 200);
@@ -270,7 +295,10 @@ async fn seed(app: &TestApp, main: &Creds, hook: &str) -> String {
                 .post(format!("{}/v1/Users", app.base))
                 .basic_auth(&main.user, Some(&main.secret))
                 .header("X-Twilio-Webhook-Enabled", "true")
-                .form(&[("Identity", identity), ("FriendlyName", &identity.to_uppercase())]),
+                .form(&[
+                    ("Identity", identity),
+                    ("FriendlyName", &identity.to_uppercase()),
+                ]),
         )
         .await;
         assert_eq!(response.status(), 201);
@@ -279,7 +307,11 @@ async fn seed(app: &TestApp, main: &Creds, hook: &str) -> String {
         .post(
             "/v1/EndUsers",
             main,
-            &[("FriendlyName", "Acme Inc."), ("Type", "business"), ("Attributes", r#"{"business_name": "Acme"}"#)],
+            &[
+                ("FriendlyName", "Acme Inc."),
+                ("Type", "business"),
+                ("Attributes", r#"{"business_name": "Acme"}"#),
+            ],
         )
         .await;
     assert_eq!(status, 201);
@@ -294,7 +326,9 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
             std::env::var_os("CI").is_none(),
             "{CHROMEDRIVER} is missing: .ci/run installs chromium and chromium-driver"
         );
-        eprintln!("skipped: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "skipped: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)"
+        );
         return;
     }
     let app = TestApp::spawn().await;
@@ -324,18 +358,38 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
     browser.goto(&format!("{account}/studio")).await;
     browser.click("#flows a").await;
     browser.find("svg.canvas").await;
-    assert_eq!(browser.find_all("svg.canvas g.widget").await.len(), 5, "every widget drawn");
-    assert_eq!(browser.find_all("svg.canvas g.edge").await.len(), 6, "every transition with a next");
+    assert_eq!(
+        browser.find_all("svg.canvas g.widget").await.len(),
+        5,
+        "every widget drawn"
+    );
+    assert_eq!(
+        browser.find_all("svg.canvas g.edge").await.len(),
+        6,
+        "every transition with a next"
+    );
     assert!(browser.text("#test-users").await.contains("+15550001111"));
     // The labels are drawn (visible text, not only in the DOM).
-    assert_eq!(browser.text(r#"g.widget[data-widget="greet"] .widget-name"#).await, "greet");
-    assert_eq!(browser.text(r#"g.edge[data-from="Trigger"][data-to="menu"] .edge-label"#).await, "incomingCall");
+    assert_eq!(
+        browser
+            .text(r#"g.widget[data-widget="greet"] .widget-name"#)
+            .await,
+        "greet"
+    );
+    assert_eq!(
+        browser
+            .text(r#"g.edge[data-from="Trigger"][data-to="menu"] .edge-label"#)
+            .await,
+        "incomingCall"
+    );
     browser.screenshot("04-flow-canvas").await;
     browser.click("#theme").await;
     assert_eq!(browser.attribute("html", "data-theme").await, "dark");
     browser.screenshot("05-flow-canvas-dark").await;
     browser.click("#theme").await;
-    browser.goto(&format!("{account}/studio/{flow}/revisions/1")).await;
+    browser
+        .goto(&format!("{account}/studio/{flow}/revisions/1"))
+        .await;
     browser.find("svg.canvas").await;
 
     browser.goto(&format!("{account}/conversations")).await;
@@ -359,7 +413,10 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
     browser.find("#delivery-status").await;
     let started = Instant::now();
     while !browser.text("#live").await.contains("200") {
-        assert!(started.elapsed() < Duration::from_secs(15), "the replay's attempt never showed");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the replay's attempt never showed"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     browser.screenshot("09-webhook-replayed").await;
