@@ -254,13 +254,8 @@ impl Store {
 
     /// The stored JSON of one of the account's snapshots.
     pub async fn snapshot_body(&self, account_sid: &str, id: i64) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "select body from console_snapshots where account_sid = $1 and id = $2",
-        )
-        .bind(account_sid)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        let mut conn = self.pool.acquire().await?;
+        select_body(&mut conn, account_sid, id).await
     }
 
     /// Makes the account's data exactly what snapshot `id` holds: every row deleted, then the
@@ -268,14 +263,9 @@ impl Store {
     /// fit the tables changes nothing.
     pub async fn restore_snapshot(&self, account_sid: &str, id: i64) -> Result<(), RestoreError> {
         let mut tx = self.begin_write().await?;
-        let body: Option<String> = sqlx::query_scalar(
-            "select body from console_snapshots where account_sid = $1 and id = $2",
-        )
-        .bind(account_sid)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let body = body.ok_or(RestoreError::NotFound)?;
+        let body = select_body(&mut tx, account_sid, id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
         let snapshot: Value = serde_json::from_str(&body)
             .map_err(|e| RestoreError::Unusable(format!("not JSON: {e}")))?;
         let tables = snapshot
@@ -298,6 +288,21 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// One of the account's snapshots' JSON.
+async fn select_body(
+    conn: &mut SqliteConnection,
+    account_sid: &str,
+    id: i64,
+) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("select body from console_snapshots where account_sid = $1 and id = $2")
+            .bind(account_sid)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Inserts a snapshot's `{"columns", "rows"}` for `table`.

@@ -8,7 +8,6 @@ use axum::{
     routing::get,
 };
 use maud::html;
-use serde::Deserialize;
 
 use super::frame;
 use crate::{
@@ -25,16 +24,10 @@ routes! {
     "/_localtwilio/console/{account}/conversations/{service}" => get(service),
 }
 
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-}
-
 async fn list(
     State(state): State<AppState>,
     page: frame::Scoped,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<frame::SearchQuery>,
 ) -> Response {
     let services = match list_services(&state.core, &page.principal, frame::first(1000)).await {
         Ok(services) => services.items,
@@ -62,7 +55,7 @@ async fn service(
     State(state): State<AppState>,
     page: frame::Scoped,
     Path((_, service)): Path<(String, String)>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<frame::SearchQuery>,
 ) -> Response {
     let core = &state.core;
     let Some(sid) = ServiceSid::parse(&service) else {

@@ -193,6 +193,13 @@ pub fn json_block(value: &Value) -> Markup {
     html! { pre class="json" { (text) } }
 }
 
+/// A list page's query: `?q=` searches it.
+#[derive(serde::Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+}
+
 /// The search box of a list page; `q` is the current query.
 pub fn search(q: &str, placeholder: &str) -> Markup {
     html! {

@@ -15,6 +15,7 @@ mod frame;
 pub mod operations;
 mod overview;
 mod session;
+mod signin;
 mod studio;
 mod trusthub;
 mod webhooks;
@@ -30,7 +31,7 @@ pub const BASE: &str = "/_localtwilio/console";
 /// cross-site refusal.
 pub fn routes() -> Router<AppState> {
     merged([
-        session::routes(),
+        signin::routes(),
         assets::routes(),
         overview::routes(),
         accounts::routes(),

@@ -8,7 +8,6 @@ use axum::{
     routing::get,
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::{canvas, frame};
 use crate::{
@@ -30,16 +29,10 @@ routes! {
     "/_localtwilio/console/{account}/studio/{flow}/revisions/{revision}" => get(revision),
 }
 
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-}
-
 async fn list(
     State(state): State<AppState>,
     page: frame::Scoped,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<frame::SearchQuery>,
 ) -> Response {
     let flows = match flows::list(&state.core, &page.principal, frame::first(1000)).await {
         Ok(flows) => flows.items,

@@ -7,7 +7,6 @@ use axum::{
     routing::get,
 };
 use maud::html;
-use serde::Deserialize;
 
 use super::frame;
 use crate::{
@@ -21,16 +20,10 @@ routes! {
     "/_localtwilio/console/{account}/trusthub/{end_user}" => get(end_user),
 }
 
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-}
-
 async fn list(
     State(state): State<AppState>,
     page: frame::Scoped,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<frame::SearchQuery>,
 ) -> Response {
     let users = match end_users::list(&state.core, &page.principal, frame::first(1000)).await {
         Ok(users) => users.items,
