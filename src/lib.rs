@@ -156,6 +156,12 @@ impl Server {
         let worker = tokio::spawn(
             delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
         );
+        // Other instances may share a PostgreSQL database: follow their changes.
+        let epoch = (store.backend() == store::Backend::Postgres).then(|| {
+            tokio::spawn(domain::instances::follow_cache_epoch(
+                self.state.core.clone(),
+            ))
+        });
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
@@ -218,6 +224,10 @@ impl Server {
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;
+        if let Some(epoch) = epoch {
+            epoch.abort();
+            let _ = epoch.await;
+        }
         store.close().await;
         Ok(())
     }

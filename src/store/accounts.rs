@@ -8,6 +8,7 @@ use super::{
     db::{On, sql},
     error::classify,
     query::{fetch_all, fetch_optional, owned_table, row},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -97,13 +98,6 @@ impl Store {
             .await?)
     }
 
-    /// Inserts a main account (its own owner).
-    pub async fn insert_main_account(&self, new: NewAccount<'_>) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        insert_main_account_in(&mut tx.conn(), new).await?;
-        tx.commit().await
-    }
-
     /// Inserts a subaccount unless its owner already has `max` of them (checked under the write
     /// lock, so concurrent creates cannot overshoot).
     pub async fn create_subaccount(
@@ -164,7 +158,8 @@ impl Store {
         status: Option<&str>,
         now: i64,
     ) -> StoreResult<Option<AccountRow>> {
-        Ok(sql(
+        let mut tx = self.begin_write().await?;
+        let row = sql(
             "update accounts set friendly_name = coalesce($2, friendly_name), \
              status = coalesce($3, status), date_updated = $4 \
              where sid = $1 and (status != 'closed' or $3 is null or $3 = 'closed') \
@@ -175,8 +170,14 @@ impl Store {
         .bind(friendly_name)
         .bind(status)
         .bind(now)
-        .fetch_optional::<AccountRow>(self)
-        .await?)
+        .fetch_optional::<AccountRow>(&mut tx)
+        .await?;
+        if row.is_some() && status.is_some() {
+            // Its credentials (and its subaccounts') are checked anew on every instance.
+            bump_cache_epoch(&mut tx.conn()).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Every account's SID with its sealed auth token, in creation order: start-up checks that

@@ -12,6 +12,7 @@ pub mod health;
 pub mod keys;
 pub mod query;
 pub mod seed;
+pub mod shared;
 pub mod studio;
 pub mod trusthub;
 pub mod webhooks;
@@ -335,19 +336,33 @@ impl Store {
 
     /// Runs `work` as one write and returns its result once committed: on SQLite inside the
     /// group-commit writer's next batch (its own savepoint), on PostgreSQL in its own
-    /// transaction from the pool. The hot write paths go through here.
-    pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    /// transaction from the pool, run again (at most [`dialect::WRITE_RETRIES`] times, after
+    /// a short random pause) when PostgreSQL aborts it with a serialization failure or a
+    /// deadlock — so `work` may run more than once and clones what it moves into its future.
+    /// The hot write paths go through here.
+    pub(crate) async fn write<T, F>(&self, mut work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+        F: for<'c> FnMut(Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
         match &*self.db {
             Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::Sqlite(c))).await,
             Db::Postgres { pool, .. } => {
-                let mut tx = pool.begin().await?;
-                let done = work(Conn::Postgres(&mut tx)).await?;
-                tx.commit().await?;
-                Ok(done)
+                let mut retries = 0;
+                loop {
+                    let mut tx = pool.begin().await?;
+                    let done = match work(Conn::Postgres(&mut tx)).await {
+                        Ok(done) => tx.commit().await.map(|()| done).map_err(StoreError::from),
+                        Err(e) => Err(e),
+                    };
+                    match done {
+                        Err(e) if e.is_retryable() && retries < dialect::WRITE_RETRIES => {
+                            retries += 1;
+                            tokio::time::sleep(dialect::retry_pause(retries)).await;
+                        }
+                        done => return done,
+                    }
+                }
             }
         }
     }
