@@ -356,6 +356,17 @@ pub mod postgres {
         Some(url_of(&name))
     }
 
+    /// The name of the test's database, once made.
+    pub fn database_name(dir: &Path) -> Option<String> {
+        std::fs::read_to_string(marker(dir)).ok()
+    }
+
+    /// Runs one statement as the test server's administrator.
+    pub fn run_as_admin(statement: &str) {
+        let statement = statement.to_owned();
+        blocking(move || async move { admin(&statement).await });
+    }
+
     /// Makes the test folder `to` use the database of `from`.
     pub fn share_database(from: &Path, to: &Path) {
         let name = std::fs::read_to_string(marker(from)).expect("a PostgreSQL test app");
