@@ -8,13 +8,13 @@
 //! top). `tests/api/console.rs` fails when a table with an `account_sid` column is missing here.
 
 use serde_json::{Map, Value};
-use sqlx::{
-    Column, QueryBuilder, Row, Sqlite, SqliteConnection, TypeInfo, ValueRef, sqlite::SqliteRow,
-};
 
 use super::{
-    Store, StoreError, StoreResult,
+    Arg, Conn, Sql, Store, StoreError, StoreResult,
     conversations::{NewService, insert_default_service},
+    db::JsonRows,
+    shared::bump_cache_epoch,
+    sql,
 };
 
 /// One table of account data and how its rows name their account.
@@ -60,8 +60,8 @@ impl AccountTable {
     }
 
     /// `{statement} {table} where …` for the account's rows (names are this file's constants).
-    fn rows_of(&self, statement: &'static str, account_sid: &str) -> QueryBuilder<Sqlite> {
-        let mut qb = QueryBuilder::new(statement);
+    fn rows_of(&self, statement: &'static str, account_sid: &str) -> Sql {
+        let mut qb = Sql::new(statement);
         qb.push(" ").push(self.name);
         match self.owner {
             Owner::Direct => qb.push(" where account_sid = "),
@@ -126,27 +126,12 @@ impl From<sqlx::Error> for RestoreError {
     }
 }
 
-/// One column value as JSON: integers and reals as numbers, text as a string, a blob as
-/// `{"hex": "…"}`, null as null.
-fn value_of(row: &SqliteRow, index: usize) -> StoreResult<Value> {
-    let raw = row.try_get_raw(index)?;
-    if raw.is_null() {
-        return Ok(Value::Null);
-    }
-    let kind = raw.type_info().name().to_ascii_uppercase();
-    Ok(match kind.as_str() {
-        "INTEGER" | "BIGINT" | "INT8" | "BOOLEAN" => Value::from(row.try_get::<i64, _>(index)?),
-        "REAL" => Value::from(row.try_get::<f64, _>(index)?),
-        "BLOB" => serde_json::json!({"hex": hex::encode(row.try_get::<Vec<u8>, _>(index)?)}),
-        _ => Value::String(row.try_get::<String, _>(index)?),
-    })
-}
-
-async fn delete_account_rows(conn: &mut SqliteConnection, account_sid: &str) -> StoreResult<()> {
+/// Deletes the account's rows, and tells every instance's service cache (the services go).
+async fn delete_account_rows(conn: &mut Conn<'_>, account_sid: &str) -> StoreResult<()> {
+    bump_cache_epoch(&mut *conn).await?;
     for table in ACCOUNT_DATA {
         table
             .rows_of("delete from", account_sid)
-            .build()
             .execute(&mut *conn)
             .await?;
     }
@@ -163,8 +148,7 @@ impl Store {
         for table in ACCOUNT_DATA {
             let n: i64 = table
                 .rows_of("select count(*) from", account_sid)
-                .build_query_scalar()
-                .fetch_one(&self.pool)
+                .fetch_scalar(self)
                 .await?;
             out.push((table, n));
         }
@@ -179,53 +163,44 @@ impl Store {
         default_service: &NewService,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        delete_account_rows(&mut tx, account_sid).await?;
-        insert_default_service(&mut tx, default_service).await?;
+        delete_account_rows(&mut tx.conn(), account_sid).await?;
+        insert_default_service(&mut tx.conn(), default_service).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Copies every row of the account's data into a stored snapshot named `name`, read from
-    /// one transaction (so the copy is consistent), and returns it.
+    /// one snapshot of the database (so the copy is consistent), and returns it.
     pub async fn take_snapshot(
         &self,
         account_sid: &str,
         name: &str,
         now: i64,
     ) -> StoreResult<SnapshotRow> {
-        let mut tx = self.begin_write().await?;
+        let mut read = self.begin_read().await?;
         let mut tables = Map::new();
         let mut count = 0i64;
         for table in ACCOUNT_DATA {
-            let rows = table
+            let JsonRows {
+                columns,
+                types,
+                rows,
+            } = table
                 .rows_of("select * from", account_sid)
-                .build()
-                .fetch_all(&mut *tx)
+                .fetch_all_json(&mut read)
                 .await?;
-            let Some(first) = rows.first() else {
+            if rows.is_empty() {
                 continue;
-            };
-            let columns: Vec<Value> = first
-                .columns()
-                .iter()
-                .map(|c| Value::from(c.name()))
-                .collect();
-            let mut values = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let mut one = Vec::with_capacity(columns.len());
-                for i in 0..columns.len() {
-                    one.push(value_of(row, i)?);
-                }
-                values.push(Value::Array(one));
             }
             count += rows.len() as i64;
             tables.insert(
                 table.name.to_owned(),
-                serde_json::json!({"columns": columns, "rows": values}),
+                serde_json::json!({"columns": columns, "types": types, "rows": rows}),
             );
         }
+        read.commit().await?;
         let body = serde_json::json!({"format": SNAPSHOT_FORMAT, "tables": tables}).to_string();
-        let row = sqlx::query_as::<_, SnapshotRow>(
+        Ok(sql(
             "insert into console_snapshots (account_sid, name, body, row_count, created_at) \
              values ($1, $2, $3, $4, $5) \
              returning id, account_sid, name, row_count as rows, created_at",
@@ -235,27 +210,24 @@ impl Store {
         .bind(body)
         .bind(count)
         .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(row)
+        .fetch_one::<SnapshotRow>(self)
+        .await?)
     }
 
     /// The account's snapshots, newest first.
     pub async fn snapshots(&self, account_sid: &str) -> StoreResult<Vec<SnapshotRow>> {
-        Ok(sqlx::query_as::<_, SnapshotRow>(
+        Ok(sql(
             "select id, account_sid, name, row_count as rows, created_at from console_snapshots \
              where account_sid = $1 order by id desc",
         )
         .bind(account_sid)
-        .fetch_all(&self.pool)
+        .fetch_all::<SnapshotRow>(self)
         .await?)
     }
 
     /// The stored JSON of one of the account's snapshots.
     pub async fn snapshot_body(&self, account_sid: &str, id: i64) -> StoreResult<Option<String>> {
-        let mut conn = self.pool.acquire().await?;
-        select_body(&mut conn, account_sid, id).await
+        select_body(self, account_sid, id).await
     }
 
     /// Makes the account's data exactly what snapshot `id` holds: every row deleted, then the
@@ -278,12 +250,12 @@ impl Store {
         {
             return Err(RestoreError::Unusable(format!("unknown table {unknown}")));
         }
-        delete_account_rows(&mut tx, account_sid).await?;
+        delete_account_rows(&mut tx.conn(), account_sid).await?;
         for table in ACCOUNT_DATA.iter().rev() {
             let Some(content) = tables.get(table.name) else {
                 continue;
             };
-            insert_rows(&mut tx, table.name, content).await?;
+            insert_rows(&mut tx.conn(), table.name, content).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -291,37 +263,54 @@ impl Store {
 }
 
 /// One of the account's snapshots' JSON.
-async fn select_body(
-    conn: &mut SqliteConnection,
+async fn select_body<'c>(
+    db: impl Into<super::On<'c>>,
     account_sid: &str,
     id: i64,
 ) -> StoreResult<Option<String>> {
     Ok(
-        sqlx::query_scalar("select body from console_snapshots where account_sid = $1 and id = $2")
+        sql("select body from console_snapshots where account_sid = $1 and id = $2")
             .bind(account_sid)
             .bind(id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional_scalar(db)
             .await?,
     )
 }
 
-/// Inserts a snapshot's `{"columns", "rows"}` for `table`.
+/// A NULL of the column's declared type (PostgreSQL does not cast an untyped text NULL).
+fn null_of(declared: &str) -> Arg {
+    match declared {
+        "INTEGER" | "BIGINT" | "INT8" | "INT4" | "INT2" | "INT" => Arg::Int(None),
+        "BOOL" | "BOOLEAN" => Arg::Bool(None),
+        "BLOB" | "BYTEA" => Arg::Bytes(None),
+        _ => Arg::Text(None),
+    }
+}
+
+/// Inserts a snapshot's `{"columns", "types", "rows"}` for `table`.
 async fn insert_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     table: &str,
     content: &Value,
 ) -> Result<(), RestoreError> {
     let unusable = |what: &str| RestoreError::Unusable(format!("{table}: {what}"));
-    let columns: Vec<&str> = content
-        .get("columns")
-        .and_then(Value::as_array)
-        .ok_or_else(|| unusable("no columns"))?
-        .iter()
-        .map(|c| {
-            c.as_str()
-                .ok_or_else(|| unusable("a column name is no string"))
-        })
-        .collect::<Result<_, _>>()?;
+    let strings = |key: &str| -> Result<Vec<&str>, RestoreError> {
+        content
+            .get(key)
+            .and_then(Value::as_array)
+            .ok_or_else(|| unusable(&format!("no {key}")))?
+            .iter()
+            .map(|c| {
+                c.as_str()
+                    .ok_or_else(|| unusable(&format!("{key} holds a non-string")))
+            })
+            .collect()
+    };
+    let columns = strings("columns")?;
+    let types = strings("types")?;
+    if types.len() != columns.len() {
+        return Err(unusable("columns and types differ in number"));
+    }
     // Column names go into the statement: only plain identifiers.
     if let Some(bad) = columns
         .iter()
@@ -338,35 +327,33 @@ async fn insert_rows(
             .as_array()
             .filter(|v| v.len() == columns.len())
             .ok_or_else(|| unusable("a row does not match its columns"))?;
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("insert into ");
+        let mut qb = Sql::new("insert into ");
         qb.push(table)
             .push(" (")
             .push(columns.join(", "))
             .push(") values (");
         let mut list = qb.separated(", ");
-        for value in values {
-            match value {
-                Value::Null => list.push_bind(None::<String>),
-                Value::Bool(b) => list.push_bind(*b),
-                Value::Number(n) => match n.as_i64() {
-                    Some(i) => list.push_bind(i),
-                    None => list.push_bind(n.as_f64().unwrap_or_default()),
-                },
-                Value::String(s) => list.push_bind(s.clone()),
-                Value::Object(o) => {
-                    let bytes = o
-                        .get("hex")
+        for (value, declared) in values.iter().zip(&types) {
+            let arg = match value {
+                Value::Null => null_of(declared),
+                Value::Bool(b) => Arg::from(*b),
+                Value::Number(n) => Arg::from(
+                    n.as_i64()
+                        .ok_or_else(|| unusable("a number that is no integer"))?,
+                ),
+                Value::String(s) => Arg::from(s.clone()),
+                Value::Object(o) => Arg::from(
+                    o.get("hex")
                         .and_then(Value::as_str)
                         .and_then(|h| hex::decode(h).ok())
-                        .ok_or_else(|| unusable("a blob is not {\"hex\": …}"))?;
-                    list.push_bind(bytes)
-                }
+                        .ok_or_else(|| unusable("a blob is not {\"hex\": …}"))?,
+                ),
                 Value::Array(_) => return Err(unusable("an array as a value")),
             };
+            list.push_bind(arg);
         }
         qb.push(")");
-        qb.build()
-            .execute(&mut *conn)
+        qb.execute(&mut *conn)
             .await
             .map_err(|e| unusable(&e.to_string()))?;
     }
