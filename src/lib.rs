@@ -228,6 +228,9 @@ impl Server {
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;
+        if let Err(e) = store.release_own_claims().await {
+            tracing::warn!(error = %e, "cannot release this server's webhook claims");
+        }
         if let Some(epoch) = epoch {
             epoch.abort();
             let _ = epoch.await;

@@ -12,3 +12,8 @@ create table shared_state (
 );
 
 insert into shared_state (name, value) values ('caches', 0), ('bootstrap', 0);
+
+-- Which instance holds a delivery's claim (a random id per process): a server that stops
+-- releases its own claims, so its deliveries go out at once from another instance or after a
+-- restart; a dead instance's claims run out with their lease.
+alter table webhook_deliveries add column claimed_by text;

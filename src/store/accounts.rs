@@ -6,6 +6,7 @@ use super::{
     Conn, Keyset, Store, StoreResult,
     conversations::{NewService, insert_default_service},
     db::{On, sql},
+    dialect::lock_parent,
     error::classify,
     query::{fetch_all, fetch_optional, owned_table, row},
     shared::bump_cache_epoch,
@@ -96,6 +97,23 @@ impl Store {
         Ok(sql("select count(*) from accounts")
             .fetch_scalar(self)
             .await?)
+    }
+
+    /// Inserts the main account unless the database already has an account: `false` when it
+    /// had one. Under the `bootstrap` lock row, so of several instances starting at the same
+    /// moment on one database exactly one creates it.
+    pub async fn insert_main_account_once(&self, new: NewAccount<'_>) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        lock_parent(&mut tx, "shared_state", "name", "bootstrap").await?;
+        let accounts: i64 = sql("select count(*) from accounts")
+            .fetch_scalar(&mut tx)
+            .await?;
+        if accounts > 0 {
+            return Ok(false);
+        }
+        insert_main_account_in(&mut tx.conn(), new).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Inserts a subaccount unless its owner already has `max` of them (checked under the write

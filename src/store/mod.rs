@@ -36,6 +36,8 @@ use writer::BoxFuture;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Arc<Db>,
+    /// This process's id in claims it takes (`webhooks`), random per open.
+    pub(crate) instance: Arc<str>,
     /// Whether writes go through (`/healthz`): see `health`.
     health: Arc<StorageHealth>,
     /// This process's exclusive use of the file, when opened with `open_exclusive`; released
@@ -185,6 +187,7 @@ impl Store {
             }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(lock)),
+            instance: new_instance_id(),
         };
         if open == Open::Existing {
             store
@@ -212,6 +215,7 @@ impl Store {
             db: Arc::new(Db::Postgres { pool, options }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(None)),
+            instance: new_instance_id(),
         };
         if open == Open::Existing {
             store
@@ -367,6 +371,10 @@ impl Store {
             }
         }
     }
+}
+
+fn new_instance_id() -> Arc<str> {
+    uuid::Uuid::new_v4().simple().to_string().into()
 }
 
 /// The URL when `LOCALTWILIO_DATABASE` names PostgreSQL (`postgres://`, `postgresql://`).

@@ -183,7 +183,7 @@ impl Store {
                         ) as account_place \
                  from ranked where place <= $3 \
              ) \
-             update webhook_deliveries set claimed_until = $2 \
+             update webhook_deliveries set claimed_until = $2, claimed_by = $6 \
              where id in ( \
                  select id from within_target where not in_flight and account_place <= $5 \
                  order by account_place, place, next_attempt_at, id limit $4 \
@@ -195,6 +195,7 @@ impl Store {
         .bind(per_target)
         .bind(limit)
         .bind(per_account)
+        .bind(self.instance.as_ref())
         .fetch_all::<DeliveryRow>(self)
         .await?;
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
@@ -210,8 +211,21 @@ impl Store {
             return Ok(0);
         }
         Ok(sql(
-            "update webhook_deliveries set claimed_until = null where claimed_until is not null",
+            "update webhook_deliveries set claimed_until = null, claimed_by = null \
+             where claimed_until is not null",
         )
+        .execute(self)
+        .await?)
+    }
+
+    /// Releases the claims this store's process holds (a server stopping: what it was sending
+    /// goes out again at once, from another instance or after a restart).
+    pub async fn release_own_claims(&self) -> StoreResult<u64> {
+        Ok(sql(
+            "update webhook_deliveries set claimed_until = null, claimed_by = null \
+             where claimed_by = $1 and status = 'pending'",
+        )
+        .bind(self.instance.as_ref())
         .execute(self)
         .await?)
     }
@@ -256,7 +270,8 @@ impl Store {
         };
         sql(
             "update webhook_deliveries set status = $1, attempts = attempts + 1, \
-             next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null where id = $3",
+             next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null, claimed_by = null \
+             where id = $3",
         )
         .bind(status)
         .bind(attempt.retry_at)

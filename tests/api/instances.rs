@@ -260,3 +260,32 @@ async fn instances_starting_at_the_same_moment_create_one_main_account() {
     drop((first, second));
     postgres::drop_database_for(dir.path());
 }
+
+#[tokio::test]
+async fn on_postgres_the_sealing_key_is_required_and_backup_points_to_pg_dump() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut without_key = config(dir.path());
+    without_key.secret_key = String::new();
+    let refused = Server::open(&without_key).await.err().expect("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("LOCALTWILIO_SECRET_KEY is required"),
+        "{refused:#}"
+    );
+    let backup = std::process::Command::new(env!("CARGO_BIN_EXE_localtwilio"))
+        .args(["backup", dir.path().join("copy.db").to_str().unwrap()])
+        .env("LOCALTWILIO_DATABASE", &without_key.database)
+        .env("LOCALTWILIO_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&backup.stderr);
+    assert_eq!(backup.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    assert!(!dir.path().join("copy.db").exists());
+    postgres::drop_database_for(dir.path());
+}
