@@ -2,7 +2,7 @@
 //! W3C WebDriver protocol (plain JSON over HTTP, spoken with reqwest — no driver crate, nothing
 //! downloaded). It signs in, walks every page, opens a flow's canvas and counts its widgets,
 //! replays a webhook delivery into a local receiver, resets an account, and saves a screenshot
-//! of every page (light, and the canvas dark too) under `target/console-shots/`.
+//! of every page (1280×1000; light, and the canvas dark too) under `target/console-shots/`.
 //!
 //! `.ci/run` installs `chromium` and `chromium-driver`; on a machine without them the test says
 //! so and passes, except under CI (`CI` set), where it fails.
@@ -75,7 +75,7 @@ impl Browser {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--window-size=1280,800",
+            "--window-size=1280,1000",
             &format!("--user-data-dir={}", profile.path().display()),
         ];
         let created: Value = http
@@ -412,7 +412,7 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
     // The replay's own page: it names the delivery it repeats; its attempt appears live.
     browser.find("#delivery-status").await;
     let started = Instant::now();
-    while !browser.text("#live").await.contains("200") {
+    while !browser.text("#live").await.contains("delivered") {
         assert!(
             started.elapsed() < Duration::from_secs(15),
             "the replay's attempt never showed"

@@ -118,26 +118,22 @@ async fn delivery(
         Ok(found) => found,
         Err(e) => return frame::failure(e),
     };
+    // The status and the attempts are refreshed live (an attempt of a replay arrives after
+    // the page); the actions stay outside the refreshed part.
     let body = html! {
         p { a href=(page.link("webhooks")) { "← the delivery log" } }
-        dl class="facts" {
-            dt { "Event" } dd { (delivery.event_type) }
-            dt { "Request" } dd { code { (delivery.method) " " (delivery.url) } }
-            dt { "Status" } dd { span class=(format!("status {}", delivery.status)) id="delivery-status" { (delivery.status) } }
-            dt { "Queued" } dd { (frame::when_ms(delivery.created_at)) }
-            @if delivery.status == "pending" { dt { "Next attempt" } dd { (frame::when_ms(delivery.next_attempt_at)) } }
-            @if let Some(of) = delivery.replay_of {
-                dt { "Replays" } dd { a href=(page.link(&format!("webhooks/{of}"))) { "#" (of) } }
-            }
-        }
-        (frame::action_button(&page.link(&format!("webhooks/{}/replay", delivery.id)), "Replay", "Send this request again to its stored URL?", "replay"))
-        h2 { "Parameters" }
-        table id="params" {
-            thead { tr { th { "Name" } th { "Value" } } }
-            tbody { @for (k, v) in &delivery.params { tr { td { code { (k) } } td { (v) } } } }
-        }
-        h2 { "Attempts" }
         (frame::live(html! {
+            dl class="facts" {
+                dt { "Event" } dd { (delivery.event_type) }
+                dt { "Request" } dd { code { (delivery.method) " " (delivery.url) } }
+                dt { "Status" } dd { span class=(format!("status {}", delivery.status)) id="delivery-status" { (delivery.status) } }
+                dt { "Queued" } dd { (frame::when_ms(delivery.created_at)) }
+                @if delivery.status == "pending" { dt { "Next attempt" } dd { (frame::when_ms(delivery.next_attempt_at)) } }
+                @if let Some(of) = delivery.replay_of {
+                    dt { "Replays" } dd { a href=(page.link(&format!("webhooks/{of}"))) { "#" (of) } }
+                }
+            }
+            h2 { "Attempts" }
             @if attempts.is_empty() { (frame::empty("attempts")) }
             @else {
                 table id="attempts" {
@@ -156,6 +152,12 @@ async fn delivery(
                 }
             }
         }))
+        (frame::action_button(&page.link(&format!("webhooks/{}/replay", delivery.id)), "Replay", "Send this request again to its stored URL?", "replay"))
+        h2 { "Parameters" }
+        table id="params" {
+            thead { tr { th { "Name" } th { "Value" } } }
+            tbody { @for (k, v) in &delivery.params { tr { td { code { (k) } } td { (v) } } } }
+        }
     };
     page.page("webhooks", &format!("Delivery #{}", delivery.id), body)
 }
