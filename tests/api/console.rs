@@ -659,3 +659,33 @@ async fn every_table_is_in_the_account_data_registry_or_named_here() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_operator_signs_in_with_the_token_and_sees_every_account() {
+    let app = TestApp::spawn_tuned(tune_operator).await;
+    let main = app.main();
+    let sub = app.subaccount(&main, "Operator can see me").await;
+    let cookie = sign_in(&app, "", OPERATOR_TOKEN).await;
+    let (status, accounts) = page(&app, &cookie, "/accounts").await;
+    assert_eq!(status, 200);
+    assert!(accounts.contains(&main.user) && accounts.contains(&sub.user));
+    let (status, _) = page(&app, &cookie, &format!("/{}/overview", sub.user)).await;
+    assert_eq!(status, 200);
+    // A wrong operator token is refused like a wrong account token.
+    let response = client()
+        .post(format!("{}{CONSOLE}/login", app.base))
+        .form(&[("username", "operator"), ("secret", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    // Without a configured token there is no operator at all.
+    let plain = TestApp::spawn().await;
+    let response = client()
+        .post(format!("{}{CONSOLE}/login", plain.base))
+        .form(&[("username", ""), ("secret", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+}
