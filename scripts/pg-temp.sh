@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL (15 or newer, Debian's package) for the test suites: a fresh cluster in
 # a temp folder, run as the `postgres` user through `runuser` (PostgreSQL refuses to run as root;
 # `sudo` is not installed), durability off (fsync, synchronous_commit: tests only), on
-# 127.0.0.1:${PGTEMP_PORT:-55433}. Takes about a second.
+# 127.0.0.1:${PGTEMP_PORT:-55433}. Takes about a second. PGTEMP_DURABLE=1 keeps PostgreSQL's
+# durable defaults (fsync, synchronous_commit on): for benchmarks of durable writes.
 #
 #   eval "$(scripts/pg-temp.sh start)"   # prints the exports: LOCALTWILIO_TEST_POSTGRES, PGTEMP_DIR
 #   scripts/pg-temp.sh stop "$PGTEMP_DIR"
@@ -35,9 +36,11 @@ start)
     if [[ $(id -u) -eq 0 ]]; then chown postgres "$DIR"; fi
     as_postgres "$BIN/initdb" -D "$DIR/data" -U postgres -A trust --no-sync -E UTF8 \
         --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 1; }
+    FAST="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [[ "${PGTEMP_DURABLE:-0}" == 1 ]]; then FAST=""; fi
     as_postgres "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -o "-k $DIR \
-        -c listen_addresses=127.0.0.1 -p $PORT -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB" start \
+        -c listen_addresses=127.0.0.1 -p $PORT $FAST \
+        -c max_connections=300 -c shared_buffers=128MB" start \
         >"$DIR/pg_ctl.log" 2>&1 || { cat "$DIR/pg_ctl.log" "$DIR/log" >&2; exit 1; }
     echo "export LOCALTWILIO_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PORT/postgres"
     echo "export PGTEMP_DIR=$DIR"

@@ -32,6 +32,10 @@ pub struct Config {
     pub trusthub_review: String,
     pub trusthub_review_start_ms: u64,
     pub trusthub_review_decision_ms: u64,
+    /// `on` or `off`: whether `/_localtwilio/console/` is served.
+    pub console: String,
+    /// The console operator's token (sees every account, may reset and restore); empty = none.
+    pub console_token: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -58,6 +62,8 @@ impl std::fmt::Debug for Config {
             trusthub_review,
             trusthub_review_start_ms,
             trusthub_review_decision_ms,
+            console,
+            console_token,
         } = self;
         let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
         f.debug_struct("Config")
@@ -87,6 +93,8 @@ impl std::fmt::Debug for Config {
             .field("trusthub_review", trusthub_review)
             .field("trusthub_review_start_ms", trusthub_review_start_ms)
             .field("trusthub_review_decision_ms", trusthub_review_decision_ms)
+            .field("console", console)
+            .field("console_token", &redacted(console_token))
             .finish()
     }
 }
@@ -226,6 +234,19 @@ pub const ENV: &[EnvVar] = &[
         "trusthub_review_decision_ms",
         "milliseconds from `in-review` to the decision (FriendlyName markers `[reject]`, `[reject:18606]`, `[hold]`; otherwise approved)",
     ),
+    var(
+        "LOCALTWILIO_CONSOLE",
+        "console",
+        "`on` or `off`: serve the console at `/_localtwilio/console/` (README \"Console\")",
+    ),
+    EnvVar {
+        default: Some("none (only account sign-ins)"),
+        ..var(
+            "LOCALTWILIO_CONSOLE_TOKEN",
+            "console_token",
+            "the console operator's token: sees every account, may reset, snapshot and restore any",
+        )
+    },
 ];
 
 /// The default of `var` in words, or its `default.toml` value as code.
@@ -337,7 +358,21 @@ impl Config {
         if !matches!(config.trusthub_review.as_str(), "auto" | "manual") {
             anyhow::bail!("trusthub_review must be auto or manual");
         }
+        if !matches!(config.console.as_str(), "on" | "off") {
+            anyhow::bail!("console must be `on` or `off` (LOCALTWILIO_CONSOLE)");
+        }
         Ok(config)
+    }
+
+    /// Whether the console is served.
+    pub fn console_enabled(&self) -> bool {
+        self.console == "on"
+    }
+
+    /// The operator token, when one is set.
+    pub fn console_token(&self) -> Option<String> {
+        let token = self.console_token.trim();
+        (!token.is_empty()).then(|| token.to_owned())
     }
 
     /// `public_url` without a trailing slash, or `None` for "the request's own".

@@ -159,12 +159,13 @@ impl Worker {
             (Ok(_), None) => Err("the account's auth token is unavailable".to_owned()),
         };
         let latency_ms = started.elapsed().as_millis() as i64;
-        let (status_code, error) = match &outcome {
-            Ok(code) => (
+        let (status_code, error, response_body) = match &outcome {
+            Ok((code, body)) => (
                 Some(i64::from(*code)),
                 (!(200..300).contains(code)).then(|| format!("HTTP {code}")),
+                Some(body.as_str()),
             ),
-            Err(e) => (None, Some(e.clone())),
+            Err(e) => (None, Some(e.clone()), None),
         };
         let delivered = error.is_none();
         let counter = if delivered {
@@ -186,6 +187,7 @@ impl Worker {
             status_code,
             latency_ms,
             error: error.as_deref(),
+            response_body,
             retry_at,
             delivered,
         };
@@ -223,13 +225,13 @@ impl Worker {
         }
     }
 
-    /// One HTTP request; the status code, or why there was none.
+    /// One HTTP request; the status code and the start of the body, or why there was none.
     async fn send(
         &self,
         delivery: &DeliveryRow,
         params: &[(String, String)],
         token: &str,
-    ) -> Result<u16, String> {
+    ) -> Result<(u16, String), String> {
         let encoded = serde_html_form::to_string(params).map_err(|e| e.to_string())?;
         // Signed exactly as requested (issue 15 F11), see `webhooks::request_url`.
         let is_get = delivery.method == "GET";
@@ -250,12 +252,32 @@ impl Worker {
                 .body(encoded)
         };
         match request.send().await {
-            Ok(response) => Ok(response.status().as_u16()),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                Ok((status, response_start(response).await))
+            }
             Err(e) if e.is_timeout() => Err("timed out after 5 s".to_owned()),
             Err(e) if e.is_connect() => Err("connection failed".to_owned()),
             Err(e) => Err(format!("request failed: {e}")),
         }
     }
+}
+
+/// How much of a receiver's answer is kept for the console's delivery log.
+pub const RESPONSE_KEPT: usize = 4096;
+
+/// The first [`RESPONSE_KEPT`] bytes of a response body (as text, invalid UTF-8 replaced); the
+/// rest is never read. A body that breaks off counts as what arrived.
+async fn response_start(mut response: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < RESPONSE_KEPT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    kept.truncate(RESPONSE_KEPT);
+    String::from_utf8_lossy(&kept).into_owned()
 }
 
 #[cfg(test)]

@@ -136,6 +136,10 @@ impl Server {
                     config.body_read_timeout_secs.max(1),
                 ),
                 metrics,
+                console: domain::console::ConsoleSettings {
+                    enabled: config.console_enabled(),
+                    operator_token: config.console_token(),
+                },
             },
             bootstrap,
         })
@@ -163,6 +167,12 @@ impl Server {
             delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
         );
         let reviews = tokio::spawn(domain::trusthub::review::run(self.state.core.clone()));
+        // Other instances may share a PostgreSQL database: follow their changes.
+        let epoch = (store.backend() == store::Backend::Postgres).then(|| {
+            tokio::spawn(domain::instances::follow_cache_epoch(
+                self.state.core.clone(),
+            ))
+        });
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
@@ -228,6 +238,13 @@ impl Server {
         // A review step not yet committed rolls back and runs again after a restart.
         reviews.abort();
         let _ = reviews.await;
+        if let Err(e) = store.release_own_claims().await {
+            tracing::warn!(error = %e, "cannot release this server's webhook claims");
+        }
+        if let Some(epoch) = epoch {
+            epoch.abort();
+            let _ = epoch.await;
+        }
         store.close().await;
         Ok(())
     }

@@ -523,6 +523,11 @@ impl Authenticator {
         self.forget(|p| &p.account_sid == account || &p.owner_account_sid == account);
     }
 
+    /// Forgets every verified credential (another instance changed one: `instances`).
+    pub fn forget_all(&self) {
+        self.forget(|_| true);
+    }
+
     /// Forgets a deleted key.
     pub fn forget_key(&self, key: &KeySid) {
         self.forget(|p| p.key_sid.as_ref() == Some(key));
@@ -547,6 +552,20 @@ impl Authenticator {
             argon2_hashes: self.pool.hashes_run.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The credential `username` (an account or key SID) names as it stands now, when it is
+/// active: who it is and its stored hash. The console ties a session to (a MAC of) that hash, so
+/// a rotated token or a deleted key ends the session (no argon2 here: the session was verified
+/// at sign-in).
+pub async fn current_credential(
+    store: &Store,
+    username: &str,
+) -> Result<Option<(Principal, String)>> {
+    Ok(lookup(store, username)
+        .await?
+        .filter(|c| c.active)
+        .map(|c| (c.principal, c.hash)))
 }
 
 /// The stored credential `username` names, if any. A username that is no SID at all is

@@ -2,7 +2,9 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod console;
 pub mod conversations;
+pub mod instances;
 pub mod keys;
 pub mod paging;
 pub mod secrets;

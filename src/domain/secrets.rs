@@ -270,6 +270,30 @@ impl ServerKey {
             .map_err(|_| unreadable())?;
         String::from_utf8(plain).map_err(|_| unreadable())
     }
+
+    /// HMAC-SHA256 of `parts` (each followed by a zero byte) under a key derived from this one
+    /// for `purpose`, so a MAC made for one use (console session cookies) is never valid for
+    /// another and never reveals the sealing key.
+    pub fn mac(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let derive = || -> Option<[u8; 32]> {
+            let mut derived = Hmac::<Sha256>::new_from_slice(&self.0).ok()?;
+            derived.update(purpose.as_bytes());
+            let key: [u8; 32] = derived.finalize().into_bytes().into();
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+            for part in parts {
+                mac.update(part);
+                mac.update(&[0]);
+            }
+            Some(mac.finalize().into_bytes().into())
+        };
+        // HMAC accepts keys of any length, so this cannot fail.
+        derive().unwrap_or([0; 32])
+    }
+}
+
+/// Whether two byte strings are equal, in time that depends only on their lengths.
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// HMAC-SHA256 under a per-process key: names a verified credential in the in-memory cache

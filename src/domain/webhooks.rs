@@ -11,10 +11,11 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
-use super::{Core, auth::Principal, sid::AccountSid};
+use super::{Core, auth::Principal, sid::AccountSid, time};
+pub use crate::store::webhooks::DeliveryFilter;
 use crate::{
     error::{Error, Result},
-    store::webhooks::{AttemptRow, NewDelivery},
+    store::webhooks::{AttemptRow, DeliveryLogRow, NewDelivery},
 };
 
 /// What happened to the resource (the suffix of Twilio's post-event names).
@@ -262,6 +263,8 @@ pub struct AttemptRecord {
     pub status_code: Option<i64>,
     pub latency_ms: i64,
     pub error: Option<String>,
+    /// The start of the receiver's answer (at most 4 KiB).
+    pub response_body: Option<String>,
 }
 
 impl From<AttemptRow> for AttemptRecord {
@@ -275,6 +278,7 @@ impl From<AttemptRow> for AttemptRecord {
             status_code: row.status_code,
             latency_ms: row.latency_ms,
             error: row.error,
+            response_body: row.response_body,
         }
     }
 }
@@ -290,6 +294,89 @@ pub async fn recent_attempts(
         .recent_attempts(principal.account_sid.as_str(), limit)
         .await?;
     Ok(rows.into_iter().map(AttemptRecord::from).collect())
+}
+
+/// One queued or finished delivery, as the console's log shows it.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub event_type: String,
+    pub url: String,
+    pub method: String,
+    /// The parameters sent, in order.
+    pub params: Vec<(String, String)>,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    /// Unix ms.
+    pub next_attempt_at: i64,
+    /// Unix ms.
+    pub created_at: i64,
+    /// The delivery this one replays.
+    pub replay_of: Option<i64>,
+}
+
+impl TryFrom<DeliveryLogRow> for DeliveryRecord {
+    type Error = Error;
+    fn try_from(row: DeliveryLogRow) -> Result<Self> {
+        Ok(Self {
+            params: serde_json::from_str(&row.params).map_err(Error::internal)?,
+            id: row.id,
+            event_type: row.event_type,
+            url: row.url,
+            method: row.method,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at,
+            created_at: row.created_at,
+            replay_of: row.replay_of,
+        })
+    }
+}
+
+/// The account's deliveries that pass `filter`, newest first, at most `limit`.
+pub async fn delivery_log(
+    core: &Core,
+    principal: &Principal,
+    filter: &DeliveryFilter,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>> {
+    let rows = core
+        .store
+        .delivery_log(principal.account_sid.as_str(), filter, limit)
+        .await?;
+    rows.into_iter().map(DeliveryRecord::try_from).collect()
+}
+
+/// One of the account's deliveries with its attempts (oldest first); another account's is 404.
+pub async fn delivery(
+    core: &Core,
+    principal: &Principal,
+    id: i64,
+) -> Result<(DeliveryRecord, Vec<AttemptRecord>)> {
+    let account = principal.account_sid.as_str();
+    let row = core
+        .store
+        .delivery(account, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let attempts = core.store.delivery_attempts(account, id).await?;
+    Ok((
+        DeliveryRecord::try_from(row)?,
+        attempts.into_iter().map(AttemptRecord::from).collect(),
+    ))
+}
+
+/// Sends one of the account's deliveries again, as a new delivery to the *stored* URL (never a
+/// URL given with the request: no one can point a replay elsewhere); its id.
+pub async fn replay(core: &Core, principal: &Principal, id: i64) -> Result<i64> {
+    let replayed = core
+        .store
+        .replay_delivery(principal.account_sid.as_str(), id, time::now_ms())
+        .await?
+        .ok_or(Error::NotFound)?;
+    core.webhook_wake.notify_one();
+    Ok(replayed)
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use axum::{
 use base64::Engine;
 
 use super::state::AppState;
-use crate::error::Error;
+use crate::{
+    domain::{console::Viewer, secrets::same_bytes},
+    error::Error,
+};
 
 /// `/healthz` and `/metrics` (any method): the routes served without authentication, and
 /// logged only at debug level (`http::trace`).
@@ -23,7 +26,28 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if is_probe(request.uri().path()) {
+    let path = request.uri().path();
+    if is_probe(path) {
+        return next.run(request).await;
+    }
+    // The console signs its viewers in itself (a session cookie, `http::console::session`).
+    if state.console.enabled && is_console(path) {
+        return next.run(request).await;
+    }
+    // The operator on the operator API: `Authorization: Bearer <LOCALTWILIO_CONSOLE_TOKEN>`.
+    if path.starts_with("/_localtwilio/")
+        && let Some(token) = bearer_token(&request)
+    {
+        let matches = state
+            .console
+            .operator_token
+            .as_deref()
+            .is_some_and(|want| same_bytes(want.as_bytes(), token.as_bytes()));
+        if !matches {
+            return Error::Unauthenticated.into_response();
+        }
+        tracing::Span::current().record("account_sid", "operator");
+        request.extensions_mut().insert(Viewer::Operator);
         return next.run(request).await;
     }
     let Some((username, secret)) = basic_credentials(&request) else {
@@ -46,6 +70,24 @@ pub async fn authenticate(
         }
         Err(error) => error.into_response(),
     }
+}
+
+/// `/_localtwilio/console` and everything below it.
+fn is_console(path: &str) -> bool {
+    path == "/_localtwilio/console" || path.starts_with("/_localtwilio/console/")
+}
+
+/// `Authorization: Bearer TOKEN`.
+fn bearer_token(request: &Request) -> Option<String> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.to_owned())
 }
 
 /// `Authorization: Basic base64(user:secret)`. Whitespace is not trimmed: Twilio lists "extra

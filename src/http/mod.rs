@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod call;
+pub mod console;
 pub mod conversations;
 pub mod edge;
 pub mod error;
@@ -34,6 +35,11 @@ pub use state::AppState;
 pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
     let body_timeout = state.body_read_timeout;
+    let console = if state.console.enabled {
+        console::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
@@ -43,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .merge(trusthub::routes())
         .merge(conversations::routes())
         .merge(webhooks::routes())
+        .merge(console::operations::routes())
+        .merge(console)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Outermost last: trace → extensions → render errors → declared body size → body limit →

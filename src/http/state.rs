@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use super::metrics::Metrics;
-use crate::domain::Core;
+use crate::domain::{Core, console::ConsoleSettings};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +19,8 @@ pub struct AppState {
     pub body_read_timeout: std::time::Duration,
     /// This server's metrics registry (`/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Whether the console is served, and its operator token.
+    pub console: ConsoleSettings,
 }
 
 impl FromRef<AppState> for Arc<Metrics> {

@@ -6,8 +6,10 @@ use super::{
     Conn, Keyset, Store, StoreResult,
     conversations::{NewService, insert_default_service},
     db::{On, sql},
+    dialect::lock_parent,
     error::classify,
     query::{fetch_all, fetch_optional, owned_table, row},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -97,11 +99,21 @@ impl Store {
             .await?)
     }
 
-    /// Inserts a main account (its own owner).
-    pub async fn insert_main_account(&self, new: NewAccount<'_>) -> StoreResult<()> {
+    /// Inserts the main account unless the database already has an account: `false` when it
+    /// had one. Under the `bootstrap` lock row, so of several instances starting at the same
+    /// moment on one database exactly one creates it.
+    pub async fn insert_main_account_once(&self, new: NewAccount<'_>) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
+        lock_parent(&mut tx, "shared_state", "name", "bootstrap").await?;
+        let accounts: i64 = sql("select count(*) from accounts")
+            .fetch_scalar(&mut tx)
+            .await?;
+        if accounts > 0 {
+            return Ok(false);
+        }
         insert_main_account_in(&mut tx.conn(), new).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Inserts a subaccount unless its owner already has `max` of them (checked under the write
@@ -128,6 +140,18 @@ impl Store {
 
     pub async fn fetch_account(&self, sid: &str) -> StoreResult<Option<AccountRow>> {
         fetch_optional(ACCOUNTS.select_where("sid", sid), self).await
+    }
+
+    /// Every account, main accounts each followed by their subaccounts, at most `limit` (the
+    /// console operator's account list).
+    pub async fn all_accounts(&self, limit: i64) -> StoreResult<Vec<AccountRow>> {
+        let mut qb = ACCOUNTS.select();
+        qb.push(
+            " order by (select o.seq from accounts o where o.sid = accounts.owner_account_sid), ",
+        )
+        .push("owner_account_sid != sid, seq limit ")
+        .push_bind(limit);
+        fetch_all(qb, self).await
     }
 
     /// The account itself and the accounts it owns, filtered, in creation order.
@@ -164,7 +188,8 @@ impl Store {
         status: Option<&str>,
         now: i64,
     ) -> StoreResult<Option<AccountRow>> {
-        Ok(sql(
+        let mut tx = self.begin_write().await?;
+        let row = sql(
             "update accounts set friendly_name = coalesce($2, friendly_name), \
              status = coalesce($3, status), date_updated = $4 \
              where sid = $1 and (status != 'closed' or $3 is null or $3 = 'closed') \
@@ -175,8 +200,14 @@ impl Store {
         .bind(friendly_name)
         .bind(status)
         .bind(now)
-        .fetch_optional::<AccountRow>(self)
-        .await?)
+        .fetch_optional::<AccountRow>(&mut tx)
+        .await?;
+        if row.is_some() && status.is_some() {
+            // Its credentials (and its subaccounts') are checked anew on every instance.
+            bump_cache_epoch(&mut tx.conn()).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Every account's SID with its sealed auth token, in creation order: start-up checks that

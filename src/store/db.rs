@@ -397,6 +397,81 @@ impl Sql {
     }
 }
 
+/// Rows read without a row type (the console's snapshots copy any table of account data):
+/// each column's name and declared type, and each value as JSON — integers and reals as
+/// numbers, booleans as booleans, text as strings, blobs as `{"hex": "…"}`, NULL as null.
+#[derive(Debug, Clone, Default)]
+pub struct JsonRows {
+    pub columns: Vec<String>,
+    /// The columns' declared types as the backend names them (`INTEGER`, `INT8`, `TEXT` …).
+    pub types: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// [`JsonRows`] of one backend's rows. Values decode by their own type (SQLite's are dynamic),
+/// unchecked against the column's: only the few kinds a column of ours can hold.
+fn json_rows<R>(rows: &[R]) -> Result<JsonRows, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database>,
+    for<'r> i32: Decode<'r, R::Database>,
+    for<'r> f64: Decode<'r, R::Database>,
+    for<'r> bool: Decode<'r, R::Database>,
+    for<'r> String: Decode<'r, R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database>,
+{
+    use serde_json::Value;
+    use sqlx::{Column, TypeInfo, ValueRef};
+    let mut out = JsonRows::default();
+    let Some(first) = rows.first() else {
+        return Ok(out);
+    };
+    for column in first.columns() {
+        out.columns.push(column.name().to_owned());
+        out.types
+            .push(column.type_info().name().to_ascii_uppercase());
+    }
+    for row in rows {
+        let mut values = Vec::with_capacity(out.columns.len());
+        for i in 0..out.columns.len() {
+            let raw = row.try_get_raw(i)?;
+            if raw.is_null() {
+                values.push(Value::Null);
+                continue;
+            }
+            let kind = raw.type_info().name().to_ascii_uppercase();
+            values.push(match kind.as_str() {
+                "INTEGER" | "BIGINT" | "INT8" => Value::from(row.try_get_unchecked::<i64, _>(i)?),
+                "INT4" | "INT2" | "INT" => Value::from(row.try_get_unchecked::<i32, _>(i)?),
+                "REAL" | "FLOAT8" | "FLOAT4" | "DOUBLE" => {
+                    Value::from(row.try_get_unchecked::<f64, _>(i)?)
+                }
+                "BOOL" | "BOOLEAN" => Value::from(row.try_get_unchecked::<bool, _>(i)?),
+                "BLOB" | "BYTEA" => serde_json::json!({
+                    "hex": hex::encode(row.try_get_unchecked::<Vec<u8>, _>(i)?)
+                }),
+                _ => Value::String(row.try_get_unchecked::<String, _>(i)?),
+            });
+        }
+        out.rows.push(values);
+    }
+    Ok(out)
+}
+
+impl Sql {
+    /// Every row, without a row type (see [`JsonRows`]).
+    pub async fn fetch_all_json<'a>(self, on: impl Into<On<'a>>) -> Result<JsonRows, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => {
+            let rows = sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
+                .fetch_all(e)
+                .await?;
+            json_rows(&rows)
+        })
+    }
+}
+
 /// Items of a list inside a [`Sql`], separated by its separator.
 pub struct Separated<'s> {
     sql: &'s mut Sql,

@@ -110,6 +110,17 @@ pub fn is_storage_fault(err: &sqlx::Error) -> bool {
     }
 }
 
+/// How many times a write aborted by [`is_retryable`] is run again.
+pub const WRITE_RETRIES: u32 = 5;
+
+/// The pause before retry `n` (1, 2, …): a random 0–10·2ⁿ⁻¹ ms, so writers that collided do
+/// not collide again.
+pub fn retry_pause(n: u32) -> std::time::Duration {
+    let ceiling_ms = 10u64 << n.saturating_sub(1).min(6);
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    std::time::Duration::from_millis(random % (ceiling_ms + 1))
+}
+
 /// A PostgreSQL serialization failure (40001) or deadlock (40P01): the transaction did
 /// nothing and may be run again.
 pub fn is_retryable(err: &sqlx::Error) -> bool {

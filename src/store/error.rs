@@ -36,13 +36,24 @@ impl StoreError {
             StoreError::Conflict(_) => false,
         }
     }
+
+    /// A serialization failure or deadlock: the transaction did nothing and may run again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Db(err) => super::dialect::is_retryable(err),
+            StoreError::Batch(err) => super::dialect::is_retryable(err),
+            StoreError::Conflict(_) => false,
+        }
+    }
 }
 
 pub use super::dialect::is_storage_fault;
 
 impl From<StoreError> for crate::error::Error {
     fn from(err: StoreError) -> Self {
-        if err.is_storage_fault() {
+        // A transaction aborted as a deadlock or serialization failure past its retries is
+        // temporary too: 503, the client may try again.
+        if err.is_storage_fault() || err.is_retryable() {
             crate::error::Error::Unavailable(err.into())
         } else {
             crate::error::Error::Internal(err.into())

@@ -9,9 +9,11 @@
 //! frame reached the WAL. So every write path counts — group commit, transactions, single
 //! statements, the webhook worker — without each of them reporting its outcome.
 //!
-//! On PostgreSQL the same role is played by the server's WAL insert position
-//! (`pg_current_wal_insert_lsn()`): it moves when any transaction writes, and reading it fails
-//! on a read-only standby (a failover that left us on one stays a fault).
+//! On PostgreSQL other instances and other databases of the server commit all the time, so no
+//! counter tells that *our* writes go through again; instead, while a fault stands, each check
+//! makes one trivial write (`update shared_state … where name = 'bootstrap'`, a row nothing
+//! else writes) and the fault clears once it commits — a full disk freed, a standby promoted,
+//! the server back. A healthy check still costs nothing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -69,6 +71,13 @@ impl StorageHealth {
         let Some(baseline) = fault.clone() else {
             return true;
         };
+        if let Some(writes) = self.probe_write().await {
+            if writes {
+                *fault = None;
+                self.faulted.store(false, Ordering::Release);
+            }
+            return writes;
+        }
         let now = self.data_version().await;
         match (baseline, now) {
             (Some(then), Some(now)) if now != then => {
@@ -84,6 +93,22 @@ impl StorageHealth {
         }
     }
 
+    /// On PostgreSQL, whether a trivial write commits (see the module's note); `None` on
+    /// SQLite.
+    async fn probe_write(&self) -> Option<bool> {
+        let pool = match self.observer.lock().await.as_ref()? {
+            Observer::Postgres(pool) => pool.clone(),
+            Observer::Sqlite(_) => return None,
+        };
+        let probe = sqlx::query("update shared_state set value = value where name = 'bootstrap'")
+            .execute(&pool)
+            .await;
+        if let Err(e) = &probe {
+            tracing::warn!(error = %e, "the database still refuses writes");
+        }
+        Some(probe.is_ok())
+    }
+
     async fn data_version(&self) -> Option<String> {
         let mut observer = self.observer.lock().await;
         let read = match observer.as_mut()? {
@@ -91,11 +116,7 @@ impl StorageHealth {
                 .fetch_one(conn)
                 .await
                 .map(|v| v.to_string()),
-            Observer::Postgres(pool) => {
-                sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
-                    .fetch_one(&*pool)
-                    .await
-            }
+            Observer::Postgres(_) => return None,
         };
         match read {
             Ok(version) => Some(version),

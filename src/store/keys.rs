@@ -7,6 +7,7 @@ use super::{
     db::sql,
     error::classify,
     query::{owned_table, row},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -20,7 +21,7 @@ row! {
         date_updated: i64,
     }
 }
-owned_table!(KEYS: KeyRow = "api_keys" by "account_sid", Deletable);
+owned_table!(KEYS: KeyRow = "api_keys" by "account_sid");
 
 row! {
     /// `api_keys` with its secret hash: what a create and `seed FILE` write, and `export` reads.
@@ -84,6 +85,17 @@ impl Store {
             .keep_unless("friendly_name", friendly_name)
             .set("date_updated", now);
         KEYS.update(self, account_sid, sid, change).await
+    }
+
+    /// Deletes the account's key; every instance refuses it from the next cache-epoch poll.
+    pub async fn delete_key(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = KEYS.delete(&mut tx, account_sid, sid).await?;
+        if deleted {
+            bump_cache_epoch(&mut tx.conn()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     pub async fn key_credential(&self, sid: &str) -> StoreResult<Option<KeyCredentialRow>> {

@@ -2,6 +2,7 @@
 //! All SQL of the service lives below this module; it imports nothing from `domain` or `http`.
 //! Every multi-statement write is one transaction inside one fn here.
 
+pub mod account_data;
 pub mod accounts;
 pub mod bulk;
 pub mod conversations;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod keys;
 pub mod query;
 pub mod seed;
+pub mod shared;
 pub mod studio;
 pub mod trusthub;
 pub mod webhooks;
@@ -34,6 +36,8 @@ use writer::BoxFuture;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Arc<Db>,
+    /// This process's id in claims it takes (`webhooks`), random per open.
+    pub(crate) instance: Arc<str>,
     /// Whether writes go through (`/healthz`): see `health`.
     health: Arc<StorageHealth>,
     /// This process's exclusive use of the file, when opened with `open_exclusive`; released
@@ -183,6 +187,7 @@ impl Store {
             }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(lock)),
+            instance: new_instance_id(),
         };
         if open == Open::Existing {
             store
@@ -210,6 +215,7 @@ impl Store {
             db: Arc::new(Db::Postgres { pool, options }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(None)),
+            instance: new_instance_id(),
         };
         if open == Open::Existing {
             store
@@ -335,22 +341,40 @@ impl Store {
 
     /// Runs `work` as one write and returns its result once committed: on SQLite inside the
     /// group-commit writer's next batch (its own savepoint), on PostgreSQL in its own
-    /// transaction from the pool. The hot write paths go through here.
-    pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    /// transaction from the pool, run again (at most [`dialect::WRITE_RETRIES`] times, after
+    /// a short random pause) when PostgreSQL aborts it with a serialization failure or a
+    /// deadlock — so `work` may run more than once and clones what it moves into its future.
+    /// The hot write paths go through here.
+    pub(crate) async fn write<T, F>(&self, mut work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+        F: for<'c> FnMut(Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
         match &*self.db {
             Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::Sqlite(c))).await,
             Db::Postgres { pool, .. } => {
-                let mut tx = pool.begin().await?;
-                let done = work(Conn::Postgres(&mut tx)).await?;
-                tx.commit().await?;
-                Ok(done)
+                let mut retries = 0;
+                loop {
+                    let mut tx = pool.begin().await?;
+                    let done = match work(Conn::Postgres(&mut tx)).await {
+                        Ok(done) => tx.commit().await.map(|()| done).map_err(StoreError::from),
+                        Err(e) => Err(e),
+                    };
+                    match done {
+                        Err(e) if e.is_retryable() && retries < dialect::WRITE_RETRIES => {
+                            retries += 1;
+                            tokio::time::sleep(dialect::retry_pause(retries)).await;
+                        }
+                        done => return done,
+                    }
+                }
             }
         }
     }
+}
+
+fn new_instance_id() -> Arc<str> {
+    uuid::Uuid::new_v4().simple().to_string().into()
 }
 
 /// The URL when `LOCALTWILIO_DATABASE` names PostgreSQL (`postgres://`, `postgresql://`).

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::{
     Conn, Store, StoreResult,
     db::sql,
-    query::{Columns, Table, fetch_all, row, sole_table},
+    query::{Columns, Table, fetch_all, fetch_optional, row, sole_table},
 };
 
 row! {
@@ -68,17 +68,54 @@ row! {
         status_code: Option<i64>,
         latency_ms: i64,
         error: Option<String>,
+        response_body: Option<String>,
     }
 }
 
 /// The attempt log, read by account (newest first, by `id`: see `recent_attempts`).
 const ATTEMPTS: Table = Table::owned("webhook_attempts", AttemptRow::COLUMNS, "account_sid");
 
+row! {
+    /// A delivery as the console's log shows it.
+    #[derive(Debug, Clone)]
+    pub struct DeliveryLogRow {
+        id: i64,
+        account_sid: String,
+        event_type: String,
+        url: String,
+        method: String,
+        params: String,
+        status: String,
+        attempts: i64,
+        next_attempt_at: i64,
+        created_at: i64,
+        replay_of: Option<i64>,
+    }
+}
+
+/// The delivery queue, read by account (newest first, by `id`).
+const DELIVERIES: Table =
+    Table::owned("webhook_deliveries", DeliveryLogRow::COLUMNS, "account_sid");
+
+/// Which deliveries the log shows: each `Some` narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    /// `pending`, `delivered` or `failed`.
+    pub status: Option<String>,
+    pub event_type: Option<String>,
+    /// A part of the URL (matched literally).
+    pub url_contains: Option<String>,
+    /// Only deliveries older than this one (the next page).
+    pub before_id: Option<i64>,
+}
+
 /// The outcome of one attempt.
 pub struct Attempt<'a> {
     pub status_code: Option<i64>,
     pub latency_ms: i64,
     pub error: Option<&'a str>,
+    /// The start of what the receiver answered (see `delivery::RESPONSE_KEPT`).
+    pub response_body: Option<&'a str>,
     /// `Some(at)` to try again at `at` (ms), `None` when final.
     pub retry_at: Option<i64>,
     pub delivered: bool,
@@ -146,7 +183,7 @@ impl Store {
                         ) as account_place \
                  from ranked where place <= $3 \
              ) \
-             update webhook_deliveries set claimed_until = $2 \
+             update webhook_deliveries set claimed_until = $2, claimed_by = $6 \
              where id in ( \
                  select id from within_target where not in_flight and account_place <= $5 \
                  order by account_place, place, next_attempt_at, id limit $4 \
@@ -158,6 +195,7 @@ impl Store {
         .bind(per_target)
         .bind(limit)
         .bind(per_account)
+        .bind(self.instance.as_ref())
         .fetch_all::<DeliveryRow>(self)
         .await?;
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
@@ -173,8 +211,21 @@ impl Store {
             return Ok(0);
         }
         Ok(sql(
-            "update webhook_deliveries set claimed_until = null where claimed_until is not null",
+            "update webhook_deliveries set claimed_until = null, claimed_by = null \
+             where claimed_until is not null",
         )
+        .execute(self)
+        .await?)
+    }
+
+    /// Releases the claims this store's process holds (a server stopping: what it was sending
+    /// goes out again at once, from another instance or after a restart).
+    pub async fn release_own_claims(&self) -> StoreResult<u64> {
+        Ok(sql(
+            "update webhook_deliveries set claimed_until = null, claimed_by = null \
+             where claimed_by = $1 and status = 'pending'",
+        )
+        .bind(self.instance.as_ref())
         .execute(self)
         .await?)
     }
@@ -198,7 +249,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sql(
             "insert into webhook_attempts (delivery_id, account_sid, attempted_at, url, event_type, \
-             status_code, latency_ms, error) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+             status_code, latency_ms, error, response_body) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(delivery.id)
         .bind(&delivery.account_sid)
@@ -208,6 +260,7 @@ impl Store {
         .bind(attempt.status_code)
         .bind(attempt.latency_ms)
         .bind(attempt.error)
+        .bind(attempt.response_body)
         .execute(&mut tx)
         .await?;
         let status = match (attempt.delivered, attempt.retry_at) {
@@ -217,7 +270,8 @@ impl Store {
         };
         sql(
             "update webhook_deliveries set status = $1, attempts = attempts + 1, \
-             next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null where id = $3",
+             next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null, claimed_by = null \
+             where id = $3",
         )
         .bind(status)
         .bind(attempt.retry_at)
@@ -236,6 +290,81 @@ impl Store {
         let mut qb = ATTEMPTS.select_owned(account_sid);
         qb.push(" order by id desc limit ").push_bind(limit);
         fetch_all(qb, self).await
+    }
+
+    /// The account's deliveries that pass `filter`, newest first, at most `limit`.
+    pub async fn delivery_log(
+        &self,
+        account_sid: &str,
+        filter: &DeliveryFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryLogRow>> {
+        let mut qb = DELIVERIES.select_owned(account_sid);
+        if let Some(status) = &filter.status {
+            qb.push(" and status = ").push_bind(status.clone());
+        }
+        if let Some(event) = &filter.event_type {
+            qb.push(" and event_type = ").push_bind(event.clone());
+        }
+        if let Some(part) = &filter.url_contains {
+            let escaped = part
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            qb.push(" and url like ")
+                .push_bind(format!("%{escaped}%"))
+                .push(" escape '\\'");
+        }
+        if let Some(before) = filter.before_id {
+            qb.push(" and id < ").push_bind(before);
+        }
+        qb.push(" order by id desc limit ").push_bind(limit);
+        fetch_all(qb, self).await
+    }
+
+    /// One of the account's deliveries.
+    pub async fn delivery(
+        &self,
+        account_sid: &str,
+        id: i64,
+    ) -> StoreResult<Option<DeliveryLogRow>> {
+        let mut qb = DELIVERIES.select_owned(account_sid);
+        qb.push(" and id = ").push_bind(id);
+        fetch_optional(qb, self).await
+    }
+
+    /// The attempts of one of the account's deliveries, oldest first.
+    pub async fn delivery_attempts(
+        &self,
+        account_sid: &str,
+        delivery_id: i64,
+    ) -> StoreResult<Vec<AttemptRow>> {
+        let mut qb = ATTEMPTS.select_owned(account_sid);
+        qb.push(" and delivery_id = ").push_bind(delivery_id);
+        qb.push(" order by id");
+        fetch_all(qb, self).await
+    }
+
+    /// Queues a new delivery repeating one of the account's (same URL, method and parameters,
+    /// due now; signed when sent, with the account's current token). The new delivery's id, or
+    /// `None` when the account has no such delivery.
+    pub async fn replay_delivery(
+        &self,
+        account_sid: &str,
+        id: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sql(
+            "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
+             next_attempt_at, created_at, replay_of) \
+             select account_sid, event_type, url, method, params, 'pending', $3, $3, id \
+             from webhook_deliveries where account_sid = $1 and id = $2 returning id",
+        )
+        .bind(account_sid)
+        .bind(id)
+        .bind(now_ms)
+        .fetch_optional_scalar(self)
+        .await?)
     }
 
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.

@@ -25,6 +25,9 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    /// Whether dropping this app drops its PostgreSQL database (not for a second instance on
+    /// another app's database: `beside`).
+    owns_database: bool,
 }
 
 /// The sealing key every PostgreSQL test server shares (PostgreSQL requires one).
@@ -70,6 +73,25 @@ impl TestApp {
             dir,
             shutdown: None,
             handle: None,
+            owns_database: true,
+        };
+        app.start().await;
+        app
+    }
+
+    /// A second server on this app's PostgreSQL database (several instances behind a load
+    /// balancer), in a folder of its own.
+    pub async fn beside(&self) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        postgres::share_database(self.dir.path(), dir.path());
+        let mut app = TestApp {
+            tune: self.tune,
+            base: String::new(),
+            client: reqwest::Client::new(),
+            dir,
+            shutdown: None,
+            handle: None,
+            owns_database: false,
         };
         app.start().await;
         app
@@ -270,7 +292,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        postgres::drop_database_for(self.dir.path());
+        if self.owns_database {
+            postgres::drop_database_for(self.dir.path());
+        }
     }
 }
 
@@ -330,6 +354,23 @@ pub mod postgres {
         blocking(move || async move { admin(&statement).await });
         std::fs::write(marker(dir), &name).unwrap();
         Some(url_of(&name))
+    }
+
+    /// The name of the test's database, once made.
+    pub fn database_name(dir: &Path) -> Option<String> {
+        std::fs::read_to_string(marker(dir)).ok()
+    }
+
+    /// Runs one statement as the test server's administrator.
+    pub fn run_as_admin(statement: &str) {
+        let statement = statement.to_owned();
+        blocking(move || async move { admin(&statement).await });
+    }
+
+    /// Makes the test folder `to` use the database of `from`.
+    pub fn share_database(from: &Path, to: &Path) {
+        let name = std::fs::read_to_string(marker(from)).expect("a PostgreSQL test app");
+        std::fs::write(marker(to), name).unwrap();
     }
 
     /// Drops the test's database, if it made one (the server is told to stop first; `force`

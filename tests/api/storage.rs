@@ -228,3 +228,64 @@ async fn binary_health(base: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+/// PostgreSQL's faults are storage faults too: a database that refuses writes (here: every
+/// session read-only, as on a standby after a failover) answers 503 20503 and takes the
+/// instance out of the balancer (`/healthz` 503) until a write commits again.
+#[tokio::test]
+async fn a_postgres_database_that_refuses_writes_answers_503_and_recovers() {
+    if !crate::helpers::postgres::enabled() {
+        eprintln!("skipped: PostgreSQL only");
+        return;
+    }
+    use crate::helpers::postgres::{database_name, run_as_admin};
+    let app = TestApp::spawn().await;
+    let name = database_name(app.dir.path()).unwrap();
+    let kick = format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = '{name}' and pid <> pg_backend_pid()"
+    );
+    let create = |identity: &'static str| {
+        let app = &app;
+        async move {
+            app.post("/v1/Users", &app.main(), &[("Identity", identity)])
+                .await
+        }
+    };
+    assert_eq!(create("before").await.0, 201);
+    run_as_admin(&format!(
+        "alter database {name} set default_transaction_read_only = on"
+    ));
+    run_as_admin(&kick);
+    // The pool's sessions are gone; the next ones are read-only.
+    let mut answer = create("during").await;
+    for _ in 0..20 {
+        if answer.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        answer = create("during").await;
+    }
+    assert_twilio_error(answer.0, &answer.1, 503, 20503);
+    let health = |app: &TestApp| app.client.get(format!("{}/healthz", app.base)).send();
+    assert_eq!(health(&app).await.unwrap().status(), 503);
+    run_as_admin(&format!(
+        "alter database {name} reset default_transaction_read_only"
+    ));
+    run_as_admin(&kick);
+    let mut status = health(&app).await.unwrap().status();
+    for _ in 0..20 {
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = health(&app).await.unwrap().status();
+    }
+    assert_eq!(status, 200, "healthy once a write commits again");
+    assert_eq!(create("after").await.0, 201);
+    assert_eq!(
+        app.count("conversation_users").await,
+        2,
+        "nothing half-written"
+    );
+}

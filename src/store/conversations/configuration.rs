@@ -4,6 +4,7 @@ use crate::store::{
     Store, StoreResult,
     db::sql,
     query::{Sole, Table, change, row, sole_table},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -55,8 +56,13 @@ impl Store {
         change: &ConfigChange,
     ) -> StoreResult<Option<ConfigurationRow>> {
         let assignments = change.assign(CONFIGURATIONS.assign());
-        CONFIGURATIONS
-            .update_sole(self, account_sid, assignments)
-            .await
+        let mut tx = self.begin_write().await?;
+        let row = CONFIGURATIONS
+            .update_sole(&mut tx, account_sid, assignments)
+            .await?;
+        // Which service `/v1/…` means is cached on every instance.
+        bump_cache_epoch(&mut tx.conn()).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 }

@@ -7,6 +7,7 @@ use crate::store::{
     db::sql,
     dialect::lock_parent,
     query::{change, owned_table, row},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -94,8 +95,19 @@ pub(crate) async fn insert_default_service(
 }
 
 impl Store {
+    /// Gives the account its default service unless it has one already (several instances
+    /// backfilling the same account at start: the account's row lock orders them, and the
+    /// later ones find it done).
     pub async fn create_default_service(&self, new: &NewService) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        lock_parent(&mut tx, "accounts", "sid", &new.account_sid).await?;
+        let has_one = sql("select 1 from conversation_configurations where account_sid = $1")
+            .bind(&new.account_sid)
+            .exists(&mut tx)
+            .await?;
+        if has_one {
+            return Ok(());
+        }
         insert_default_service(&mut tx.conn(), new).await?;
         tx.commit().await
     }
@@ -137,6 +149,7 @@ impl Store {
             .execute(&mut tx)
             .await?;
         let deleted = SERVICES.delete(&mut tx, account_sid, sid).await?;
+        bump_cache_epoch(&mut tx.conn()).await?;
         tx.commit().await?;
         Ok(Some(deleted))
     }
@@ -149,6 +162,10 @@ impl Store {
         now: i64,
     ) -> StoreResult<Option<ServiceRow>> {
         let change = change.assign(SERVICES.assign()).set("date_updated", now);
-        SERVICES.update(self, account_sid, sid, change).await
+        let mut tx = self.begin_write().await?;
+        let row = SERVICES.update(&mut tx, account_sid, sid, change).await?;
+        bump_cache_epoch(&mut tx.conn()).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 }

@@ -44,11 +44,12 @@ impl Store {
     pub async fn insert_user(
         &self,
         row: &UserRow,
-        fire: impl FnOnce(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + 'static,
+        fire: impl Fn(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + Sync + 'static,
         now_ms: i64,
     ) -> StoreResult<UserWrite> {
-        let row = row.clone();
+        let (row, fire) = (row.clone(), std::sync::Arc::new(fire));
         self.write(move |mut conn| {
+            let (row, fire) = (row.clone(), std::sync::Arc::clone(&fire));
             Box::pin(async move {
                 let inserted = USERS.insert(&row).fetch_one::<UserRow>(&mut conn).await;
                 let stored = match inserted {
@@ -107,16 +108,25 @@ impl Store {
         attributes: Option<&str>,
         role_sid: Option<&str>,
         now: i64,
-        fire: impl FnOnce(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + 'static,
+        fire: impl Fn(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + Sync + 'static,
         now_ms: i64,
     ) -> StoreResult<UserWrite> {
+        let fire = std::sync::Arc::new(fire);
         let (sid, friendly_name, attributes, role_sid) = (
             sid.to_owned(),
             friendly_name.map(str::to_owned),
             attributes.map(str::to_owned),
             role_sid.map(str::to_owned),
         );
+        let fire = std::sync::Arc::new(fire);
         self.write(move |mut conn| {
+            let (sid, friendly_name, attributes, role_sid, fire) = (
+                sid.clone(),
+                friendly_name.clone(),
+                attributes.clone(),
+                role_sid.clone(),
+                std::sync::Arc::clone(&fire),
+            );
             Box::pin(async move {
                 let change = USERS
                     .assign()

@@ -29,6 +29,8 @@ impl Store {
         let (account_sid, sid, identities) =
             (account_sid.to_owned(), sid.to_owned(), identities.to_vec());
         self.write(move |mut conn| {
+            let (account_sid, sid, identities) =
+                (account_sid.clone(), sid.clone(), identities.clone());
             Box::pin(async move {
                 // Two replacements of one list run one after the other (PostgreSQL).
                 lock_parent(&mut conn, "flows", "sid", &sid).await?;

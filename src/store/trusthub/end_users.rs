@@ -43,6 +43,7 @@ impl Store {
             date_updated: now,
         };
         self.write(move |mut conn| {
+            let row = row.clone();
             Box::pin(async move {
                 Ok(END_USERS
                     .insert(&row)

@@ -1,0 +1,19 @@
+-- PostgreSQL twin of ../sqlite/0007_shared_state.sql (same version and name).
+-- State several instances on one database share (issue 16). One row per name:
+--   'caches'    a counter bumped in the same transaction as every change the credential and
+--               service caches depend on (a deleted key, an account's status, a service
+--               deleted or reconfigured); each instance on PostgreSQL polls it and drops its
+--               caches when it moves.
+--   'bootstrap' a lock row: the main account is created under it, so instances starting at
+--               the same moment create exactly one.
+create table shared_state (
+    name  text   primary key,
+    value bigint not null default 0
+);
+
+insert into shared_state (name, value) values ('caches', 0), ('bootstrap', 0);
+
+-- Which instance holds a delivery's claim (a random id per process): a server that stops
+-- releases its own claims, so its deliveries go out at once from another instance or after a
+-- restart; a dead instance's claims run out with their lease.
+alter table webhook_deliveries add column claimed_by text;
