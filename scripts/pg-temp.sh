@@ -2,8 +2,9 @@
 # A throwaway PostgreSQL (15 or newer, Debian's package) for the test suites: a fresh cluster in
 # a temp folder, run as the `postgres` user through `runuser` (PostgreSQL refuses to run as root;
 # `sudo` is not installed), durability off (fsync, synchronous_commit: tests only), on
-# 127.0.0.1:${PGTEMP_PORT:-55433}. Takes about a second. PGTEMP_DURABLE=1 keeps PostgreSQL's
-# durable defaults (fsync, synchronous_commit on): for benchmarks of durable writes.
+# 127.0.0.1:$PGTEMP_PORT (default: the first free port from 55433). Takes about a second.
+# PGTEMP_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit on): for
+# benchmarks of durable writes.
 #
 #   eval "$(scripts/pg-temp.sh start)"   # prints the exports: LOCALTWILIO_TEST_POSTGRES, PGTEMP_DIR
 #   scripts/pg-temp.sh stop "$PGTEMP_DIR"
@@ -31,7 +32,12 @@ as_postgres() {
 case "${1:-start}" in
 start)
     BIN=$(bin_dir)
-    PORT=${PGTEMP_PORT:-55433}
+    PORT=${PGTEMP_PORT:-}
+    if [[ -z "$PORT" ]]; then
+        # The first free port from 55433 (other throwaway clusters may be running).
+        PORT=55433
+        while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
+    fi
     DIR=$(mktemp -d /tmp/pg-temp.XXXXXX)
     if [[ $(id -u) -eq 0 ]]; then chown postgres "$DIR"; fi
     as_postgres "$BIN/initdb" -D "$DIR/data" -U postgres -A trust --no-sync -E UTF8 \
