@@ -18,6 +18,7 @@ mod helpers;
 mod keys;
 mod layout;
 mod limits;
+mod messages;
 mod metrics;
 mod paging;
 mod receiver;
