@@ -15,6 +15,7 @@ mod fairness;
 mod fixtures;
 mod generate;
 mod helpers;
+mod instances;
 mod keys;
 mod layout;
 mod limits;
