@@ -81,11 +81,15 @@ pub(crate) async fn write_message(
     message: &NewMessage,
     now_ms: i64,
 ) -> StoreResult<MessageRow> {
-    let stored = MESSAGES
-        .insert(&message.row)
-        .fetch_one::<MessageRow>(&mut *conn)
+    // No `returning`: the row is what was written (its `seq` is the database's, and no reader
+    // of a fresh message needs it), and on SQLite this runs on the one writer connection, where
+    // decoding twenty columns back would be paid by every create in the batch in turn.
+    MESSAGES
+        .insert_values(&message.row)
+        .execute(&mut *conn)
         .await
         .map_err(classify)?;
+    let stored = message.row.clone();
     for media in &message.media {
         MEDIA
             .insert_values(media)
