@@ -6,6 +6,7 @@ pub mod console;
 pub mod conversations;
 pub mod instances;
 pub mod keys;
+pub mod messages;
 pub mod paging;
 pub mod secrets;
 pub mod seed;

@@ -466,6 +466,11 @@ impl Assignments {
         self
     }
 
+    /// The statement so far (`update … set …`), for a caller that adds its own `where`.
+    pub(crate) fn into_builder(self) -> Sql {
+        self.qb
+    }
+
     fn next_column(&mut self, column: &'static str) {
         if !self.first {
             self.qb.push(", ");

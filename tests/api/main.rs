@@ -21,6 +21,7 @@ mod instances;
 mod keys;
 mod layout;
 mod limits;
+mod messages;
 mod metrics;
 mod paging;
 mod receiver;

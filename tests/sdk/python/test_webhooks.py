@@ -3,7 +3,6 @@ official RequestValidator."""
 
 import time
 
-import pytest
 from twilio.request_validator import RequestValidator
 
 from conftest import MAIN_TOKEN
