@@ -93,6 +93,8 @@ pub const ACCOUNT_DATA: &[AccountTable] = &[
     AccountTable::via("Studio", "flow_test_users", "flow_sid", "flows"),
     AccountTable::via("Studio", "flow_revisions", "flow_sid", "flows"),
     AccountTable::direct("Studio", "flows"),
+    AccountTable::direct("Messages", "message_media"),
+    AccountTable::direct("Messages", "messages"),
     AccountTable::direct("TrustHub", "trust_bundle_evaluations"),
     AccountTable::direct("TrustHub", "trust_bundle_channel_endpoints"),
     AccountTable::direct("TrustHub", "trust_bundle_entities"),
