@@ -483,6 +483,11 @@ impl Assignments {
         self
     }
 
+    /// The `update … set …` built so far, for a statement whose `where` is not an owned key.
+    pub(crate) fn into_builder(self) -> QueryBuilder<Sqlite> {
+        self.qb
+    }
+
     fn next_column(&mut self, column: &'static str) {
         if !self.first {
             self.qb.push(", ");

@@ -8,6 +8,7 @@
 
 pub mod executions;
 pub mod flows;
+pub mod liquid;
 pub mod revisions;
 pub mod scope;
 pub mod test_users;

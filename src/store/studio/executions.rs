@@ -1,0 +1,265 @@
+//! Rows of `studio_executions` (and `studio_contacts`, the stable `FC` SID of each contact of a
+//! flow). At most one execution per (flow, `To`, `From`) is `active`: a partial unique index
+//! decides, so concurrent creates cannot both win. A run's steps, status and context are
+//! written in one transaction (`save_run`), guarded so that a run only lands on the state it
+//! started from (an execution ended meanwhile stays ended).
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::steps::StepRow;
+use crate::store::{
+    Keyset, Store, StoreResult,
+    error::{StoreError, classify},
+    query::{Columns, Deletable, Owned, fetch_all, fetch_optional, owned_table, row},
+};
+
+row! {
+    /// One execution. `engine` and `context` are JSON text; `waiting_widget`/`wake_at` are set
+    /// while a send-and-wait-for-reply waits.
+    #[derive(Debug, Clone)]
+    pub struct ExecutionRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        flow_sid: String,
+        contact_sid: String,
+        contact_address: String,
+        from_address: String,
+        flow_version: i64,
+        status: String,
+        initiated_by: String,
+        context: String,
+        engine: String,
+        waiting_widget: Option<String>,
+        wake_at: Option<i64>,
+        date_created: i64,
+        date_updated: i64,
+    }
+}
+owned_table!(EXECUTIONS: ExecutionRow = "studio_executions" by "flow_sid");
+impl Deletable for ExecutionRow {}
+
+/// The list's filters (`status`, `DateCreatedFrom` inclusive, `DateCreatedTo` exclusive).
+#[derive(Debug, Default, Clone)]
+pub struct ExecutionFilter {
+    pub status: Option<&'static str>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+}
+
+/// What a run leaves: the execution's new state and the steps it recorded.
+#[derive(Debug)]
+pub struct RunWrite {
+    pub status: &'static str,
+    pub context: String,
+    pub engine: String,
+    pub waiting_widget: Option<String>,
+    pub wake_at: Option<i64>,
+    pub steps: Vec<StepRow>,
+    pub now: i64,
+}
+
+/// How a create ended.
+pub enum Started {
+    Started(ExecutionRow),
+    /// Another execution of the flow is active for this contact (its SID).
+    AlreadyActive(String),
+}
+
+/// An execution whose send-and-wait-for-reply timeout has passed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueExecution {
+    pub sid: String,
+    pub flow_sid: String,
+    pub wake_at: i64,
+}
+
+impl Store {
+    /// Inserts `row` as active, giving it the contact's stable SID (`new_contact_sid` when the
+    /// flow has never seen the contact), in one transaction. The unique index refuses a second
+    /// active execution for the same flow and contact.
+    pub async fn start_execution(
+        &self,
+        mut row: ExecutionRow,
+        new_contact_sid: &str,
+    ) -> StoreResult<Started> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
+             on conflict (flow_sid, address) do nothing",
+        )
+        .bind(&row.flow_sid)
+        .bind(&row.contact_address)
+        .bind(new_contact_sid)
+        .execute(&mut *tx)
+        .await?;
+        row.contact_sid = sqlx::query_scalar(
+            "select sid from studio_contacts where flow_sid = $1 and address = $2",
+        )
+        .bind(&row.flow_sid)
+        .bind(&row.contact_address)
+        .fetch_one(&mut *tx)
+        .await?;
+        let inserted = EXECUTIONS
+            .insert(&row)
+            .build_query_as::<ExecutionRow>()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify);
+        match inserted {
+            Ok(stored) => {
+                tx.commit().await?;
+                Ok(Started::Started(stored))
+            }
+            Err(StoreError::Conflict(_)) => {
+                tx.rollback().await?;
+                let active: Option<String> = sqlx::query_scalar(
+                    "select sid from studio_executions where flow_sid = $1 and \
+                     contact_address = $2 and from_address = $3 and status = 'active'",
+                )
+                .bind(&row.flow_sid)
+                .bind(&row.contact_address)
+                .bind(&row.from_address)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(Started::AlreadyActive(active.unwrap_or_default()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a run's outcome and steps in one transaction, if the execution is still active
+    /// and still waits where the run started (`resumed_wake_at`: the timeout the run resumed
+    /// from, `None` for a run from the trigger). `None` when it no longer is (ended or deleted
+    /// meanwhile): nothing is written.
+    pub async fn save_run(
+        &self,
+        sid: &str,
+        resumed_wake_at: Option<i64>,
+        run: RunWrite,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut tx = self.begin_write().await?;
+        let mut qb = EXECUTIONS
+            .assign()
+            .set("status", run.status)
+            .set("context", run.context)
+            .set("engine", run.engine)
+            .set("waiting_widget", run.waiting_widget)
+            .set("wake_at", run.wake_at)
+            .set("date_updated", run.now)
+            .into_builder();
+        qb.push(" where sid = ")
+            .push_bind(sid.to_owned())
+            .push(" and status = 'active' and coalesce(wake_at, -1) = ")
+            .push_bind(resumed_wake_at.unwrap_or(-1));
+        EXECUTIONS.push_returning(&mut qb);
+        let Some(saved) = qb
+            .build_query_as::<ExecutionRow>()
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        for chunk in run.steps.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
+            <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
+            qb.push(" ");
+            qb.push_values(chunk, |mut values, step| {
+                step.push_written(&mut values)
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(saved))
+    }
+
+    /// Ends the flow's execution (and any wait of it); an ended one stays as it is. `None`
+    /// when the flow has no such execution.
+    pub async fn end_execution(
+        &self,
+        flow_sid: &str,
+        sid: &str,
+        now: i64,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let assignments = EXECUTIONS
+            .assign()
+            .set("status", "ended")
+            .set("waiting_widget", None::<String>)
+            .set("wake_at", None::<i64>);
+        let mut qb = assignments.into_builder();
+        qb.push(", date_updated = case when status = 'active' then ")
+            .push_bind(now)
+            .push(" else date_updated end");
+        qb.push(" where flow_sid = ")
+            .push_bind(flow_sid.to_owned())
+            .push(" and sid = ")
+            .push_bind(sid.to_owned());
+        EXECUTIONS.push_returning(&mut qb);
+        Ok(qb
+            .build_query_as::<ExecutionRow>()
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// A page of the flow's executions, in creation order, filtered.
+    pub async fn list_executions(
+        &self,
+        flow_sid: &str,
+        filter: &ExecutionFilter,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_owned(flow_sid);
+        if let Some(status) = filter.status {
+            qb.push(" and status = ").push_bind(status);
+        }
+        if let Some(from) = filter.created_from {
+            qb.push(" and date_created >= ").push_bind(from);
+        }
+        if let Some(to) = filter.created_to {
+            qb.push(" and date_created < ").push_bind(to);
+        }
+        keyset.push(&mut qb, EXECUTIONS.seq);
+        fetch_all(qb, &self.pool).await
+    }
+
+    /// The account's execution `sid` of flow `flow_sid`, if both are the account's.
+    pub async fn fetch_execution(
+        &self,
+        account_sid: &str,
+        flow_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_one(flow_sid, sid);
+        qb.push(" and account_sid = ")
+            .push_bind(account_sid.to_owned());
+        fetch_optional(qb, &self.pool).await
+    }
+
+    /// Executions whose wait has timed out by `now`, soonest first (at most `limit`).
+    pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
+        Ok(sqlx::query_as(
+            "select sid, flow_sid, wake_at from studio_executions \
+             where wake_at is not null and wake_at <= $1 and status = 'active' \
+             order by wake_at limit $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// When the next wait times out, if any execution waits.
+    pub async fn next_wake(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "select min(wake_at) from studio_executions where wake_at is not null \
+             and status = 'active'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// An execution by SID alone (the timeout worker's read; it is nobody's request).
+    pub async fn execution_by_sid(&self, sid: &str) -> StoreResult<Option<ExecutionRow>> {
+        fetch_optional(EXECUTIONS.select_where("sid", sid), &self.pool).await
+    }
+}
