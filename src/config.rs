@@ -29,6 +29,7 @@ pub struct Config {
     pub webhook_concurrency: usize,
     pub webhook_concurrency_per_target: usize,
     pub webhook_concurrency_per_account: usize,
+    pub studio_http_allowed_hosts: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +53,7 @@ impl std::fmt::Debug for Config {
             webhook_concurrency,
             webhook_concurrency_per_target,
             webhook_concurrency_per_account,
+            studio_http_allowed_hosts,
         } = self;
         let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
         f.debug_struct("Config")
@@ -78,6 +80,7 @@ impl std::fmt::Debug for Config {
                 "webhook_concurrency_per_account",
                 webhook_concurrency_per_account,
             )
+            .field("studio_http_allowed_hosts", studio_http_allowed_hosts)
             .finish()
     }
 }
@@ -202,6 +205,14 @@ pub const ENV: &[EnvVar] = &[
         "webhook_concurrency_per_account",
         "… for one account, all its targets together",
     ),
+    EnvVar {
+        default: Some("empty: no Studio widget makes a real HTTP request"),
+        ..var(
+            "LOCALTWILIO_STUDIO_HTTP_ALLOWED_HOSTS",
+            "studio_http_allowed_hosts",
+            "comma-separated hosts (`host` or `host:port`) Studio's make-http-request and run-function widgets may call, 10 s timeout",
+        )
+    },
 ];
 
 /// The default of `var` in words, or its `default.toml` value as code.

@@ -96,6 +96,9 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
         webhook_wake: Arc::new(tokio::sync::Notify::new()),
         delivery: Arc::new(domain::DeliveryStats::default()),
         services: Arc::new(domain::conversations::ServiceCache::default()),
+        studio: Arc::new(domain::studio::engine::StudioRuntime::new(
+            &config.studio_http_allowed_hosts,
+        )?),
     })
 }
 
@@ -156,6 +159,9 @@ impl Server {
         let worker = tokio::spawn(
             delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
         );
+        let timeouts = tokio::spawn(domain::studio::executions::run_timeouts(
+            self.state.core.clone(),
+        ));
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
@@ -218,6 +224,9 @@ impl Server {
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;
+        // A wait's timeout is kept with its execution and fires after a restart.
+        timeouts.abort();
+        let _ = timeouts.await;
         store.close().await;
         Ok(())
     }

@@ -185,4 +185,6 @@ pub struct Core {
     pub delivery: Arc<DeliveryStats>,
     /// Woken after a commit that queued webhook deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// The Studio engine's HTTP client, allow-list and timeout wake-up.
+    pub studio: Arc<studio::engine::StudioRuntime>,
 }

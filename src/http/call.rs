@@ -115,7 +115,19 @@ impl<P, F> ApiCall<P, F> {
         page: Page<T>,
         wire: impl Fn(T, &str) -> W,
     ) -> Result<Listed<W>> {
+        self.v1_list_filtered(key, path, &[], page, wire)
+    }
+
+    /// `v1_list` of a list that takes filters, which its paging links repeat.
+    pub fn v1_list_filtered<T, W>(
+        &self,
+        key: &'static str,
+        path: &str,
+        filters: &[(&str, &str)],
+        page: Page<T>,
+        wire: impl Fn(T, &str) -> W,
+    ) -> Result<Listed<W>> {
         let page = page.map(|item| wire(item, &self.base));
-        Ok(Json(v1_list(key, page, &self.base, path)))
+        Ok(Json(v1_list(key, page, &self.base, path, filters)))
     }
 }

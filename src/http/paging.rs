@@ -38,7 +38,7 @@ impl PagingParams {
 }
 
 /// The spec's `PageSize` maximum for every list served but Conversations' (Roles, Users and
-/// User Conversations: 50; Services: 100) and Studio Executions' (see there).
+/// User Conversations: 50; Services: 100).
 pub const SPEC_MAX_PAGE_SIZE: u32 = 1000;
 
 /// A list's paging parameters, checked against the endpoint's spec maximum `MAX` as they are
@@ -128,10 +128,17 @@ impl<T: Serialize> Serialize for V1Page<T> {
 }
 
 /// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`). `base` is the
-/// scheme+host (see `urls`), `path` the list's path; no v1/v2 list takes filters.
-pub fn v1_list<T>(key: &'static str, mut page: Page<T>, base: &str, path: &str) -> V1Page<T> {
+/// scheme+host (see `urls`), `path` the list's path, `filters` the list's own query
+/// parameters, repeated in its paging links (Studio Executions' `status`, `DateCreatedFrom` …).
+pub fn v1_list<T>(
+    key: &'static str,
+    mut page: Page<T>,
+    base: &str,
+    path: &str,
+    filters: &[(&str, &str)],
+) -> V1Page<T> {
     let items = std::mem::take(&mut page.items);
-    let l = links(&page, &format!("{base}{path}"), &[]);
+    let l = links(&page, &format!("{base}{path}"), filters);
     V1Page {
         key,
         items,

@@ -4,6 +4,7 @@
 //!   `{{widgets.nope.parsed.x}}`): the crate refuses unknown variables and indexes, so the
 //!   context is handed to it as a [`Lax`] tree in which every absent key (at any depth, and
 //!   every index past an array's end) is an empty nil value.
+//! - **nil is 0 to the math filters** (`plus`, `minus`, …), as in Shopify's Liquid.
 //! - **Loops stop after 15 iterations** (Studio FAQ: "Liquid loops max 15 iterations"): every
 //!   `{% for %}` tag gets `limit: 15` (a literal limit above 15 is lowered to it).
 //! - **`to_json`** (and its alias `json`), which Studio templates use and the crate lacks.
@@ -358,8 +359,59 @@ pub fn liquid_to_json(value: &dyn ValueView) -> Json {
     }
 }
 
+/// A math filter that reads nil as 0, as Shopify's Liquid does (`{{nothing | plus: 1}}` is
+/// `1`; the crate refuses nil): Studio counters start that way.
+#[derive(Clone)]
+struct NilAsZero<P>(P);
+
+impl<P: liquid_core::ParseFilter + Clone + 'static> liquid_core::ParseFilter for NilAsZero<P> {
+    fn parse(
+        &self,
+        arguments: liquid_core::parser::FilterArguments,
+    ) -> liquid_core::Result<Box<dyn Filter>> {
+        Ok(Box::new(NilAsZeroFilter(self.0.parse(arguments)?)))
+    }
+
+    fn reflection(&self) -> &dyn liquid_core::FilterReflection {
+        self.0.reflection()
+    }
+}
+
+#[derive(Debug)]
+struct NilAsZeroFilter(Box<dyn Filter>);
+
+impl fmt::Display for NilAsZeroFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Filter for NilAsZeroFilter {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> liquid_core::Result<Value> {
+        if input.is_nil() {
+            self.0.evaluate(&Value::scalar(0), runtime)
+        } else {
+            self.0.evaluate(input, runtime)
+        }
+    }
+}
+
 static PARSER: LazyLock<Result<liquid::Parser, String>> = LazyLock::new(|| {
+    use liquid_lib::stdlib::{
+        Abs, AtLeast, AtMost, Ceil, DividedBy, Floor, Minus, Modulo, Plus, Round, Times,
+    };
     liquid::ParserBuilder::with_stdlib()
+        .filter(NilAsZero(Abs))
+        .filter(NilAsZero(AtLeast))
+        .filter(NilAsZero(AtMost))
+        .filter(NilAsZero(Ceil))
+        .filter(NilAsZero(DividedBy))
+        .filter(NilAsZero(Floor))
+        .filter(NilAsZero(Minus))
+        .filter(NilAsZero(Modulo))
+        .filter(NilAsZero(Plus))
+        .filter(NilAsZero(Round))
+        .filter(NilAsZero(Times))
         .filter(ToJson)
         .filter(JsonAlias)
         .build()
@@ -457,6 +509,9 @@ mod tests {
         assert_eq!(render("[{{widgets.nope.parsed.x.y}}]", &c).unwrap(), "[]");
         assert_eq!(render("[{{flow.data.items[7]}}]", &c).unwrap(), "[]");
         assert_eq!(render("{{flow.data.missing | default: 'x'}}", &c).unwrap(), "x");
+        assert_eq!(render("{{flow.data.missing | plus: 1}}", &c).unwrap(), "1");
+        assert_eq!(render("[{{flow.data.missing | upcase}}]", &c).unwrap(), "[]");
+        assert_eq!(render("[{{flow.data.missing | append: 'x'}}]", &c).unwrap(), "[x]");
         assert_eq!(
             render("{% if flow.data.missing %}y{% else %}n{% endif %}", &c).unwrap(),
             "n"
