@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod keys;
+pub mod messages;
 pub mod paging;
 pub mod secrets;
 pub mod seed;

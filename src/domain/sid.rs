@@ -108,6 +108,65 @@ impl<'de, T: std::str::FromStr> serde::Deserialize<'de> for JsonSuffixed<T> {
     }
 }
 
+/// A Message (`api.v2010.account.message`): `SM` for a text message, `MM` for one with media
+/// (the spec's pattern `^(SM|MM)[0-9a-fA-F]{32}$`). Made by `sid!`'s rules, for two prefixes.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MessageSid(String);
+
+impl MessageSid {
+    /// A fresh `MM` SID when the message has media, else `SM`.
+    pub fn new(with_media: bool) -> Self {
+        let prefix = if with_media { "MM" } else { "SM" };
+        Self(format!("{prefix}{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        (matches_pattern(s, "SM") || matches_pattern(s, "MM")).then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for MessageSid {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MessageSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for MessageSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for MessageSid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MessageSid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&raw).ok_or_else(|| serde::de::Error::custom("not an SM or MM SID"))
+    }
+}
+
+impl std::str::FromStr for MessageSid {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::parse(s).ok_or(())
+    }
+}
+
 sids! {
     AccountSid = "AC", "An Account (`api.v2010.account`).";
     KeySid = "SK", "A Standard API key (`api.v2010.account.key`).";
@@ -121,6 +180,8 @@ sids! {
     RoleSid = "RL", "A Conversations Role.";
     EndUserSid = "IT", "A TrustHub EndUser.";
     EndUserTypeSid = "OY", "A TrustHub EndUserType.";
+    MediaSid = "ME", "A Message's Media item (`api.v2010.account.message.media`).";
+    MessagingServiceSid = "MG", "A Messaging Service (named by Messages; not itself served).";
 }
 
 #[cfg(test)]

@@ -153,6 +153,32 @@ pub fn request_url(target: &str, query: Option<&str>) -> Option<reqwest::Url> {
     Some(url)
 }
 
+/// `raw` normalised (lower-case scheme and host, no default port, `/` for an empty path) when
+/// it is an absolute http(s) URL: `http:` or `https:` in any case (RFC 3986 §3.1: schemes are
+/// case-insensitive), `//`, a non-empty host, and no whitespace, control character or `\`
+/// anywhere (RFC 3986 §2 has no place for them). The WHATWG parser alone is not enough: it
+/// silently drops tabs and line breaks, reads `\` as `/` and `http:host` or `http:///host` as
+/// `http://host/`, so what was checked would not be what is requested and signed.
+pub(crate) fn absolute_http_url(raw: &str) -> Option<String> {
+    if raw
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let (scheme, rest) = raw.split_once(':')?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let authority = rest.strip_prefix("//")?;
+    if authority.is_empty() || authority.starts_with('/') {
+        return None;
+    }
+    let url = reqwest::Url::parse(raw).ok()?;
+    url.host_str().filter(|host| !host.is_empty())?;
+    Some(url.into())
+}
+
 /// `X-Twilio-Signature`: HMAC-SHA1 keyed with the auth token over the URL followed by each
 /// parameter name and value, names sorted, each name's values sorted and de-duplicated, then
 /// base64 (twilio-python `RequestValidator.compute_signature`, twilio-node `getExpectedTwilioSignature`).

@@ -9,6 +9,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod messages;
 pub mod metrics;
 pub mod paging;
 pub mod routing;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .merge(accounts::routes())
         .merge(keys::routes())
+        .merge(messages::routes())
         .merge(studio::routes())
         .merge(trusthub::routes())
         .merge(conversations::routes())

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod messages;
 pub mod query;
 pub mod seed;
 pub mod studio;
@@ -293,4 +294,34 @@ impl Keyset {
         });
         qb.push(" limit ").push_bind(self.limit);
     }
+
+    /// [`Keyset::push`] for a list shown newest first (2010 Messages). Its page tokens carry
+    /// the position `NEWEST_FIRST - seq`, which grows down the list as `seq` falls, so the
+    /// cursors and `domain::paging::Page` work unchanged; here they become `seq` ranges, read
+    /// in descending `seq` order (ascending for a `before` page, which `Page` reverses).
+    pub(crate) fn push_newest_first(&self, qb: &mut QueryBuilder<Sqlite>, column: &'static str) {
+        if let Some(after) = self.after {
+            qb.push(" and ")
+                .push(column)
+                .push(" < ")
+                .push_bind(NEWEST_FIRST - after);
+        }
+        if let Some(before) = self.before {
+            qb.push(" and ")
+                .push(column)
+                .push(" > ")
+                .push_bind(NEWEST_FIRST - before);
+        }
+        qb.push(" order by ").push(column);
+        qb.push(if self.before.is_some() {
+            " asc"
+        } else {
+            " desc"
+        });
+        qb.push(" limit ").push_bind(self.limit);
+    }
 }
+
+/// The origin of newest-first positions (see [`Keyset::push_newest_first`]): above any `seq`
+/// a table will reach, and small enough that the position fits a page token (15 hex digits).
+pub const NEWEST_FIRST: i64 = 1 << 56;

@@ -483,7 +483,7 @@ impl Assignments {
         self
     }
 
-    /// The `update … set …` built so far, for a statement whose `where` is not an owned key.
+    /// The statement so far (`update … set …`), for a caller that adds its own `where`.
     pub(crate) fn into_builder(self) -> QueryBuilder<Sqlite> {
         self.qb
     }

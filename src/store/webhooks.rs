@@ -83,28 +83,72 @@ pub struct Attempt<'a> {
     pub delivered: bool,
 }
 
-/// Queues deliveries on an open transaction.
+/// Queues deliveries on an open transaction, due now.
 pub(crate) async fn enqueue(
     conn: &mut SqliteConnection,
     deliveries: &[NewDelivery],
     now_ms: i64,
 ) -> StoreResult<()> {
     for d in deliveries {
-        sqlx::query(
-            "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
-             next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', $6, $7)",
-        )
-        .bind(&d.account_sid)
-        .bind(&d.event_type)
-        .bind(&d.url)
-        .bind(&d.method)
-        .bind(&d.params)
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
+        insert_delivery(conn, d, now_ms, None, now_ms).await?;
     }
     Ok(())
+}
+
+/// Queues deliveries about one subject (a message's status callbacks), each due at its own
+/// time, on an open transaction; `withdraw_pending` takes back those not yet sent.
+pub(crate) async fn enqueue_due(
+    conn: &mut SqliteConnection,
+    subject_sid: &str,
+    deliveries: &[(i64, NewDelivery)],
+    now_ms: i64,
+) -> StoreResult<()> {
+    for (due_ms, d) in deliveries {
+        insert_delivery(conn, d, *due_ms, Some(subject_sid), now_ms).await?;
+    }
+    Ok(())
+}
+
+async fn insert_delivery(
+    conn: &mut SqliteConnection,
+    d: &NewDelivery,
+    due_ms: i64,
+    subject_sid: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
+         next_attempt_at, created_at, subject_sid) values ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+    )
+    .bind(&d.account_sid)
+    .bind(&d.event_type)
+    .bind(&d.url)
+    .bind(&d.method)
+    .bind(&d.params)
+    .bind(due_ms)
+    .bind(now_ms)
+    .bind(subject_sid)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes the subject's deliveries that are pending and not being attempted (a canceled
+/// scheduled message's callbacks), on an open transaction.
+pub(crate) async fn withdraw_pending(
+    conn: &mut SqliteConnection,
+    account_sid: &str,
+    subject_sid: &str,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "delete from webhook_deliveries where subject_sid = $1 and account_sid = $2 \
+         and status = 'pending' and claimed_until is null",
+    )
+    .bind(subject_sid)
+    .bind(account_sid)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 impl Store {

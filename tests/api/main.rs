@@ -19,6 +19,7 @@ mod helpers;
 mod keys;
 mod layout;
 mod limits;
+mod messages;
 mod metrics;
 mod paging;
 mod receiver;

@@ -11,6 +11,7 @@ use crate::{
         auth::Principal,
         read_back,
         sid::{AccountSid, ServiceSid},
+        webhooks::absolute_http_url,
     },
     error::{Error, Result},
     store::{
@@ -142,32 +143,6 @@ fn check_url(value: Option<String>, name: &str, current: Option<String>) -> Resu
             ))
         }),
     }
-}
-
-/// `raw` normalised (lower-case scheme and host, no default port, `/` for an empty path) when
-/// it is an absolute http(s) URL: `http:` or `https:` in any case (RFC 3986 §3.1: schemes are
-/// case-insensitive), `//`, a non-empty host, and no whitespace, control character or `\`
-/// anywhere (RFC 3986 §2 has no place for them). The WHATWG parser alone is not enough: it
-/// silently drops tabs and line breaks, reads `\` as `/` and `http:host` or `http:///host` as
-/// `http://host/`, so what was checked would not be what is requested and signed.
-fn absolute_http_url(raw: &str) -> Option<String> {
-    if raw
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    {
-        return None;
-    }
-    let (scheme, rest) = raw.split_once(':')?;
-    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        return None;
-    }
-    let authority = rest.strip_prefix("//")?;
-    if authority.is_empty() || authority.starts_with('/') {
-        return None;
-    }
-    let url = reqwest::Url::parse(raw).ok()?;
-    url.host_str().filter(|host| !host.is_empty())?;
-    Some(url.into())
 }
 
 /// `Filters` given replace the list; each must be one of `allowed`.
