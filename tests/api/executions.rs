@@ -226,6 +226,18 @@ async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_
     assert_eq!(outbound["To"], TO);
     assert_eq!(outbound["From"], FROM);
     assert!(outbound["Sid"].as_str().unwrap().starts_with("SM"));
+    assert_eq!(outbound["Direction"], "outbound-api");
+    // The flow's message is a Message of the account, found the way one asks Twilio.
+    let (code, sent) = app
+        .get(
+            &format!("/2010-04-01/Accounts/{}/Messages.json?To=%2B15551230001", app.main().user),
+            &app.main(),
+        )
+        .await;
+    assert_eq!(code, 200, "{sent}");
+    assert_eq!(sent["messages"].as_array().unwrap().len(), 1, "{sent}");
+    assert_eq!(sent["messages"][0]["sid"], outbound["Sid"]);
+    assert_eq!(sent["messages"][0]["body"], "Hola Ann");
 
     // The step and its context, fetched on their own.
     let step = &all[3];

@@ -554,7 +554,14 @@ impl<'a> Run<'a> {
             body,
             media_urls,
         };
-        let outbound = record_message(self.core, self.account_sid, message).await?;
+        let outbound = match record_message(self.core, self.account_sid, message).await? {
+            Ok(outbound) => outbound,
+            Err(reason) => {
+                let mut outcome = Outcome::to(state, failure, None);
+                outcome.step = json!({ "emulator": format!("the message was refused: {reason}") });
+                return Ok(outcome);
+            }
+        };
         let output = json!({ "outbound": outbound });
         if !waits {
             return Ok(Outcome::to(state, "sent", Some(output)));
