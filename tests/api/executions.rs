@@ -291,3 +291,347 @@ async fn create_checks_its_parameters_and_the_flow() {
     assert_twilio_error(code, &body, 404, 20404);
     assert_eq!(app.count("studio_executions").await, 1);
 }
+
+/// A flow that waits for a reply (`timeout` seconds) and then says goodbye on timeout.
+fn waiting_flow(timeout: &str, body: &str) -> Value {
+    definition(
+        "ask",
+        vec![
+            state(
+                "ask",
+                "send-and-wait-for-reply",
+                json!({"body": body, "timeout": timeout}),
+                json!([
+                    {"event": "incomingMessage"},
+                    {"event": "timeout", "next": "bye"},
+                    {"event": "deliveryFailure"}
+                ]),
+            ),
+            state(
+                "bye",
+                "send-message",
+                json!({"body": "Bye {{widgets.ask.outbound.Body}}"}),
+                json!([{"event": "sent"}, {"event": "failed"}]),
+            ),
+        ],
+    )
+}
+
+async fn set_test_users(app: &TestApp, flow: &str, users: &[&str]) {
+    let form: Vec<(&str, &str)> = users.iter().map(|u| ("TestUsers", *u)).collect();
+    let (code, body) = app
+        .post(&format!("/v2/Flows/{flow}/TestUsers"), &app.main(), &form)
+        .await;
+    assert_eq!(code, 200, "{body}");
+}
+
+async fn end(app: &TestApp, flow: &str, execution: &str) -> Value {
+    let (code, body) = app
+        .post(
+            &format!("/v2/Flows/{flow}/Executions/{execution}"),
+            &app.main(),
+            &[("Status", "ended")],
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_schema(STUDIO, "studio.v2.flow.execution", &body);
+    body
+}
+
+/// The body the flow's first message had (from the execution's context).
+async fn first_body(app: &TestApp, flow: &str, execution: &str) -> String {
+    let ctx = context(app, flow, execution).await;
+    ctx["widgets"]["ask"]["outbound"]["Body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn test_users_run_the_latest_draft_and_everyone_else_the_latest_published_revision() {
+    let app = TestApp::spawn().await;
+    let tester = "+15550000001";
+    let other = "+15550000002";
+    // Draft only: a test user runs it, anyone else is refused.
+    let flow = create_flow(&app, &app.main(), "draft", &waiting_flow("3600", "v1")).await;
+    let (code, body) = start(&app, &app.main(), &flow, tester, None).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    set_test_users(&app, &flow, &[" +15550000001 ", "client:alice"]).await;
+    let (code, as_tester) = start(&app, &app.main(), &flow, tester, None).await;
+    assert_eq!(code, 201, "{as_tester}");
+    assert_eq!(as_tester["flow_version"], 1);
+    assert_eq!(as_tester["status"], "active");
+    let (code, body) = start(&app, &app.main(), &flow, other, None).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    end(&app, &flow, as_tester["sid"].as_str().unwrap()).await;
+
+    // Published (revision 2), then a newer draft (revision 3).
+    update_flow(&app, &flow, "published", &waiting_flow("3600", "v2")).await;
+    update_flow(&app, &flow, "draft", &waiting_flow("3600", "v3")).await;
+    let (code, as_other) = start(&app, &app.main(), &flow, other, None).await;
+    assert_eq!(code, 201, "{as_other}");
+    assert_eq!(as_other["flow_version"], 2);
+    let other_sid = as_other["sid"].as_str().unwrap();
+    assert_eq!(first_body(&app, &flow, other_sid).await, "v2");
+    let (code, as_tester) = start(&app, &app.main(), &flow, tester, None).await;
+    assert_eq!(code, 201, "{as_tester}");
+    assert_eq!(as_tester["flow_version"], 3);
+    let tester_sid = as_tester["sid"].as_str().unwrap();
+    assert_eq!(first_body(&app, &flow, tester_sid).await, "v3");
+    // `From` is not the contact: a test user's number as From changes nothing.
+    let (code, body) = app
+        .post(
+            &format!("/v2/Flows/{flow}/Executions"),
+            &app.main(),
+            &[("To", "+15550000003"), ("From", tester)],
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["flow_version"], 2);
+
+    // A publish while they wait changes neither: the revision was pinned at the start.
+    update_flow(&app, &flow, "published", &waiting_flow("3600", "v4")).await;
+    for sid in [other_sid, tester_sid] {
+        let (code, body) = app
+            .get(&format!("/v2/Flows/{flow}/Executions/{sid}"), &app.main())
+            .await;
+        assert_eq!(code, 200);
+        assert_ne!(body["flow_version"], 4);
+        assert_eq!(body["status"], "active");
+    }
+    end(&app, &flow, other_sid).await;
+    let (code, body) = start(&app, &app.main(), &flow, other, None).await;
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["flow_version"], 4);
+}
+
+#[tokio::test]
+async fn one_execution_is_active_per_contact_under_20_concurrent_creates() {
+    let app = TestApp::spawn().await;
+    let flow = create_flow(&app, &app.main(), "published", &waiting_flow("3600", "hi")).await;
+    let main = app.main();
+    let creates = (0..20).map(|_| start(&app, &main, &flow, TO, None));
+    let answers = futures_join_all(creates).await;
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(code, _)| *code == 201)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (code, body) in answers.iter().filter(|(code, _)| *code != 201) {
+        assert_twilio_error(*code, body, 409, 20409);
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("already active for this contact"), "{message}");
+        assert!(message.contains(created[0]["sid"].as_str().unwrap()), "{message}");
+    }
+    assert_eq!(app.count("studio_executions").await, 1);
+    // Another contact, or another From, is another session.
+    let (code, body) = start(&app, &app.main(), &flow, "+15551239999", None).await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = app
+        .post(
+            &format!("/v2/Flows/{flow}/Executions"),
+            &app.main(),
+            &[("To", TO), ("From", "+15557659999")],
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    // Ending it frees the contact; its contact SID stays the same.
+    let first = created[0]["sid"].as_str().unwrap();
+    let ended = end(&app, &flow, first).await;
+    assert_eq!(ended["status"], "ended");
+    let again = end(&app, &flow, first).await;
+    assert_eq!(again["status"], "ended", "ending is idempotent");
+    let (code, next) = start(&app, &app.main(), &flow, TO, None).await;
+    assert_eq!(code, 201, "{next}");
+    assert_eq!(next["contact_sid"], created[0]["contact_sid"]);
+}
+
+/// `join_all` without the futures crate: every future polled concurrently on this task.
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for future in futures {
+        set.push(Box::pin(future));
+    }
+    let mut outputs: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, future) in set.iter_mut().enumerate() {
+            if outputs[i].is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(out) => outputs[i] = Some(out),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test]
+async fn update_list_filters_delete_and_bad_statuses() {
+    let app = TestApp::spawn().await;
+    let flow = create_flow(&app, &app.main(), "published", &waiting_flow("3600", "hi")).await;
+    let waiting = run(&app, &flow, None).await;
+    let waiting_sid = waiting["sid"].as_str().unwrap();
+    let (code, done) = start(&app, &app.main(), &flow, "+15550001111", None).await;
+    assert_eq!(code, 201);
+    let done_sid = done["sid"].as_str().unwrap().to_owned();
+    end(&app, &flow, &done_sid).await;
+
+    let list = format!("/v2/Flows/{flow}/Executions");
+    let (code, page) = app.get(&format!("{list}?status=active"), &app.main()).await;
+    assert_eq!(code, 200, "{page}");
+    assert_v1_page(&page, "executions");
+    let sids: Vec<&str> = page["executions"].as_array().unwrap().iter().map(|e| e["sid"].as_str().unwrap()).collect();
+    assert_eq!(sids, [waiting_sid]);
+    assert!(page["meta"]["url"].as_str().unwrap().contains("status=active"));
+    let (_, page) = app.get(&format!("{list}?status=ended"), &app.main()).await;
+    assert_eq!(page["executions"].as_array().unwrap().len(), 1);
+    let (_, page) = app.get(&format!("{list}?DateCreatedFrom=2000-01-01T00:00:00Z"), &app.main()).await;
+    assert_eq!(page["executions"].as_array().unwrap().len(), 2);
+    let (_, page) = app.get(&format!("{list}?DateCreatedTo=2000-01-01T00:00:00%2B01:00"), &app.main()).await;
+    assert_eq!(page["executions"].as_array().unwrap().len(), 0);
+    let (_, page) = app.get(&format!("{list}?PageSize=1"), &app.main()).await;
+    assert_eq!(page["executions"].as_array().unwrap().len(), 1);
+    assert!(page["meta"]["next_page_url"].is_string());
+    for bad in ["status=running", "DateCreatedFrom=yesterday"] {
+        let (code, body) = app.get(&format!("{list}?{bad}"), &app.main()).await;
+        assert_twilio_error(code, &body, 400, 20001);
+    }
+
+    let one = format!("{list}/{waiting_sid}");
+    for form in [vec![], vec![("Status", "paused")], vec![("Status", "active")]] {
+        let (code, body) = app.post(&one, &app.main(), &form).await;
+        assert_twilio_error(code, &body, 400, 20001);
+    }
+    let (code, body) = app
+        .post(&format!("{list}/FN00000000000000000000000000000000"), &app.main(), &[("Status", "ended")])
+        .await;
+    assert_twilio_error(code, &body, 404, 20404);
+
+    let steps_before = app.count("studio_execution_steps").await;
+    assert!(steps_before > 0);
+    let (code, _) = app.delete(&one, &app.main()).await;
+    assert_eq!(code, 204);
+    let (code, body) = app.get(&one, &app.main()).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    let (code, body) = app.get(&format!("{one}/Steps"), &app.main()).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    let (code, _) = app.delete(&one, &app.main()).await;
+    assert_eq!(code, 404);
+    assert!(app.count("studio_execution_steps").await < steps_before, "its steps went with it");
+    // Deleting the flow takes its executions along.
+    let (code, _) = app.delete(&format!("/v2/Flows/{flow}"), &app.main()).await;
+    assert_eq!(code, 204);
+    assert_eq!(app.count("studio_executions").await, 0);
+}
+
+#[tokio::test]
+async fn another_accounts_executions_steps_and_contexts_are_404() {
+    let app = TestApp::spawn().await;
+    let other = app.subaccount(&app.main(), "other").await;
+    let flow = create_flow(&app, &app.main(), "published", &six_widget_flow()).await;
+    let execution = run(&app, &flow, None).await;
+    let sid = execution["sid"].as_str().unwrap();
+    let all = steps(&app, &flow, sid, 50).await;
+    let step = all[0]["sid"].as_str().unwrap();
+    let base = format!("/v2/Flows/{flow}/Executions");
+    for path in [
+        base.clone(),
+        format!("{base}/{sid}"),
+        format!("{base}/{sid}/Context"),
+        format!("{base}/{sid}/Steps"),
+        format!("{base}/{sid}/Steps/{step}"),
+        format!("{base}/{sid}/Steps/{step}/Context"),
+    ] {
+        let (code, body) = app.get(&path, &other).await;
+        assert_twilio_error(code, &body, 404, 20404);
+    }
+    let (code, body) = start(&app, &other, &flow, TO, None).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    let (code, body) = app.post(&format!("{base}/{sid}"), &other, &[("Status", "ended")]).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    let (code, _) = app.delete(&format!("{base}/{sid}"), &other).await;
+    assert_eq!(code, 404);
+    // The other account's own flow cannot reach this execution either.
+    let their_flow = create_flow(&app, &other, "published", &six_widget_flow()).await;
+    let (code, body) = app.get(&format!("/v2/Flows/{their_flow}/Executions/{sid}"), &other).await;
+    assert_twilio_error(code, &body, 404, 20404);
+    // A step of one execution is not found under another.
+    let second = run(&app, &flow, None).await;
+    let (code, body) = app
+        .get(&format!("{base}/{}/Steps/{step}", second["sid"].as_str().unwrap()), &app.main())
+        .await;
+    assert_twilio_error(code, &body, 404, 20404);
+}
+
+#[tokio::test]
+async fn a_waiting_execution_survives_a_restart_and_takes_its_timeout_transition() {
+    let mut app = TestApp::spawn().await;
+    let flow = create_flow(&app, &app.main(), "published", &waiting_flow("2", "Ping")).await;
+    let execution = run(&app, &flow, None).await;
+    let sid = execution["sid"].as_str().unwrap().to_owned();
+    assert_eq!(execution["status"], "active");
+    let before = steps(&app, &flow, &sid, 50).await;
+    assert_eq!(path(&before), vec![triple("incomingRequest", "Trigger", "ask")]);
+    assert_eq!(first_body(&app, &flow, &sid).await, "Ping");
+    // Stopped while it waits; its timeout passes while the server is down.
+    app.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.restart().await;
+    let url = format!("/v2/Flows/{flow}/Executions/{sid}");
+    let mut status = String::new();
+    for _ in 0..100 {
+        let (_, body) = app.get(&url, &app.main()).await;
+        status = body["status"].as_str().unwrap().to_owned();
+        if status == "ended" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ended");
+    let after = steps(&app, &flow, &sid, 50).await;
+    assert_eq!(
+        path(&after),
+        vec![
+            triple("incomingRequest", "Trigger", "ask"),
+            triple("timeout", "ask", "bye"),
+            triple("sent", "bye", "Ended"),
+        ]
+    );
+    assert_eq!(after[1]["type"], "send-and-wait-for-reply");
+    assert_eq!(after[1]["context"]["outbound"]["Body"], "Ping");
+    assert_eq!(after[2]["context"]["outbound"]["Body"], "Bye Ping");
+}
+
+#[tokio::test]
+async fn a_timeout_also_fires_while_the_server_runs_and_not_after_the_execution_ended() {
+    let app = TestApp::spawn().await;
+    let flow = create_flow(&app, &app.main(), "published", &waiting_flow("1", "x")).await;
+    let running = run(&app, &flow, None).await;
+    let (code, ended) = start(&app, &app.main(), &flow, "+15550002222", None).await;
+    assert_eq!(code, 201);
+    let ended_sid = ended["sid"].as_str().unwrap();
+    end(&app, &flow, ended_sid).await;
+    let url = format!("/v2/Flows/{flow}/Executions/{}", running["sid"].as_str().unwrap());
+    let mut status = String::new();
+    for _ in 0..100 {
+        let (_, body) = app.get(&url, &app.main()).await;
+        status = body["status"].as_str().unwrap().to_owned();
+        if status == "ended" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ended");
+    assert_eq!(steps(&app, &flow, running["sid"].as_str().unwrap(), 50).await.len(), 3);
+    // The one ended by hand took no transition.
+    assert_eq!(steps(&app, &flow, ended_sid, 50).await.len(), 1);
+}
