@@ -635,3 +635,440 @@ async fn a_timeout_also_fires_while_the_server_runs_and_not_after_the_execution_
     // The one ended by hand took no transition.
     assert_eq!(steps(&app, &flow, ended_sid, 50).await.len(), 1);
 }
+
+/// Runs a flow of `states` (starting at `first`) and returns (steps, context).
+async fn run_states(
+    app: &TestApp,
+    first: &str,
+    states: Vec<Value>,
+    parameters: Option<&str>,
+) -> (Vec<Value>, Value) {
+    let flow = create_flow(app, &app.main(), "published", &definition(first, states)).await;
+    let execution = run(app, &flow, parameters).await;
+    let sid = execution["sid"].as_str().unwrap();
+    (steps(app, &flow, sid, 100).await, context(app, &flow, sid).await)
+}
+
+#[tokio::test]
+async fn set_variables_and_liquid_unknown_variables_numbers_and_json() {
+    let app = TestApp::spawn().await;
+    let (all, ctx) = run_states(
+        &app,
+        "vars",
+        vec![
+            state(
+                "vars",
+                "set-variables",
+                json!({"variables": [
+                    {"key": "unknown", "value": "[{{flow.data.nope}}|{{widgets.ghost.parsed.x.y}}|{{trigger.parameters.z}}]"},
+                    {"key": "sum", "value": "{{flow.data.n | plus: 0.5}}"},
+                    {"key": "counter", "value": "{{flow.variables.counter | plus: 1}}"},
+                    {"key": "shout", "value": "{{flow.data.name | upcase | append: '!'}}"},
+                    {"key": "fallback", "value": "{{flow.data.nope | default: 'none'}}"},
+                    {"key": "again", "value": "{{flow.variables.shout}}"},
+                    {"key": "loop", "value": "{% for i in flow.data.list %}{{i}}{% endfor %}"},
+                    {"key": "as_json", "value": "{{flow.data.obj | to_json}}"}
+                ]}),
+                json!([{"event": "next", "next": "parsed"}]),
+            ),
+            state(
+                "parsed",
+                "set-variables",
+                json!({"parse_as_json": true, "variables": [
+                    {"key": "obj", "value": "{\"a\": {\"b\": [1, 2]}, \"n\": {{flow.data.n}}}"},
+                    {"key": "plain", "value": "not json"}
+                ]}),
+                json!([{"event": "next", "next": "use"}]),
+            ),
+            state(
+                "use",
+                "set-variables",
+                json!({"variables": [
+                    {"key": "deep", "value": "{{widgets.parsed.obj.a.b[1]}}-{{flow.variables.obj.n}}"}
+                ]}),
+                json!([{"event": "next"}]),
+            ),
+        ],
+        Some(r#"{"n": 2, "name": "ann", "list": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20], "obj": {"k": "v"}}"#),
+    )
+    .await;
+    assert_eq!(all.len(), 4);
+    let vars = &ctx["flow"]["variables"];
+    assert_eq!(vars["unknown"], "[||]");
+    assert_eq!(vars["sum"], "2.5");
+    assert_eq!(vars["counter"], "1", "nil is 0 to plus, as in Shopify's Liquid");
+    assert_eq!(vars["shout"], "ANN!");
+    assert_eq!(vars["fallback"], "none");
+    assert_eq!(vars["again"], "ANN!", "a later variable sees an earlier one");
+    assert_eq!(vars["loop"], "123456789101112131415", "loops stop after 15 iterations");
+    assert_eq!(vars["as_json"], r#"{"k":"v"}"#);
+    assert_eq!(ctx["widgets"]["parsed"]["obj"], json!({"a": {"b": [1, 2]}, "n": 2}));
+    assert_eq!(ctx["widgets"]["parsed"]["plain"], "not json");
+    assert_eq!(vars["deep"], "2-2");
+    assert_eq!(all[1]["context"]["counter"], "1");
+}
+
+#[tokio::test]
+async fn a_template_that_does_not_parse_takes_the_failure_path_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let (all, _) = run_states(
+        &app,
+        "vars",
+        vec![state(
+            "vars",
+            "set-variables",
+            json!({"variables": [{"key": "x", "value": "{{ broken"}]}),
+            json!([{"event": "next", "next": "vars2"}]),
+        ),
+        state("vars2", "set-variables", json!({"variables": []}), json!([{"event": "next"}]))],
+        None,
+    )
+    .await;
+    assert_eq!(path(&all)[1], triple("failed", "vars", "Ended"));
+    assert!(all[1]["context"]["emulator"].as_str().unwrap().contains("Liquid"), "{}", all[1]);
+}
+
+/// A split on `input` with one `match` transition holding `conditions`.
+fn split_on(input: &str, conditions: Value) -> Vec<Value> {
+    vec![state(
+        "split",
+        "split-based-on",
+        json!({"input": input}),
+        json!([
+            {"event": "noMatch"},
+            {"event": "match", "next": "yes", "conditions": conditions}
+        ]),
+    ), state("yes", "set-variables", json!({"variables": []}), json!([{"event": "next"}]))]
+}
+
+#[tokio::test]
+async fn split_based_on_tests_every_condition_type_case_insensitively_and_trimmed() {
+    let app = TestApp::spawn().await;
+    let cases: &[(&str, &str, &str, bool)] = &[
+        ("equal_to", "  YES ", "yes", true),
+        ("not_equal_to", "yes", "no", true),
+        ("matches_any_of", "Stop", "start, STOP", true),
+        ("does_not_match_any_of", "stop", "start,stop", false),
+        ("is_blank", "  ", "", true),
+        ("is_not_blank", "", "", false),
+        ("regex", "Order 42", "^order \\d+$", true),
+        ("contains", "I want PIZZA", "pizza", true),
+        ("does_not_contain", "I want PIZZA", "pizza", false),
+        ("starts_with", "Hello there", "HELLO", true),
+        ("does_not_start_with", "Hello", "bye", true),
+        ("less_than", "9", "10", true),
+        ("greater_than", "9", "10", false),
+        ("is_before_time", "08:30", "09:00", true),
+        ("is_after_time", "08:30", "09:00", false),
+        ("is_before_date", "2024-01-31", "2024-02-01", true),
+        ("is_after_date", "2024-03-01", "2024-02-01", true),
+    ];
+    for (kind, input, value, matches) in cases {
+        let parameters = json!({"input": input}).to_string();
+        let conditions = json!([{"friendly_name": "c", "arguments": ["{{flow.data.input}}"], "type": kind, "value": value}]);
+        let (all, _) = run_states(&app, "split", split_on("{{flow.data.input}}", conditions), Some(&parameters)).await;
+        let want = if *matches { triple("match", "split", "yes") } else { triple("noMatch", "split", "Ended") };
+        assert_eq!(path(&all)[1], want, "{kind} {input:?} {value:?}");
+    }
+    // Several conditions on one transition must all hold; the value is Liquid too.
+    let conditions = json!([
+        {"friendly_name": "a", "arguments": ["{{flow.data.input}}"], "type": "starts_with", "value": "{{flow.data.prefix}}"},
+        {"friendly_name": "b", "arguments": ["{{flow.data.input}}"], "type": "contains", "value": "z"}
+    ]);
+    let (all, _) = run_states(&app, "split", split_on("{{flow.data.input}}", conditions.clone()), Some(r#"{"input": "abc", "prefix": "A"}"#)).await;
+    assert_eq!(all[1]["name"], "noMatch");
+    let (all, _) = run_states(&app, "split", split_on("{{flow.data.input}}", conditions), Some(r#"{"input": "abz", "prefix": "A"}"#)).await;
+    assert_eq!(all[1]["name"], "match");
+}
+
+#[tokio::test]
+async fn run_subflow_runs_the_subflow_in_process_and_flattens_its_variables() {
+    let app = TestApp::spawn().await;
+    let child = definition(
+        "inner",
+        vec![state(
+            "inner",
+            "set-variables",
+            json!({"variables": [
+                {"key": "doubled", "value": "{{trigger.parent.parameters.n | times: 2}}"},
+                {"key": "data", "value": "{{flow.data.n}}"}
+            ]}),
+            json!([{"event": "next"}]),
+        )],
+    );
+    let child_sid = create_flow(&app, &app.main(), "published", &child).await;
+    let draft_only = create_flow(&app, &app.main(), "draft", &child).await;
+    let parent = |flow: &str, revision: &str| {
+        definition(
+            "sub",
+            vec![
+                state(
+                    "sub",
+                    "run-subflow",
+                    json!({"flow_sid": flow, "flow_revision": revision,
+                           "parameters": [{"key": "n", "value": "{{flow.data.n}}"}]}),
+                    json!([{"event": "completed", "next": "after"}, {"event": "failed"}]),
+                ),
+                state(
+                    "after",
+                    "set-variables",
+                    json!({"variables": [{"key": "got", "value": "{{widgets.sub.doubled}}"}]}),
+                    json!([{"event": "next"}]),
+                ),
+            ],
+        )
+    };
+    let flow = create_flow(&app, &app.main(), "published", &parent(&child_sid, "LatestPublished")).await;
+    let execution = run(&app, &flow, Some(r#"{"n": 21}"#)).await;
+    let sid = execution["sid"].as_str().unwrap();
+    let all = steps(&app, &flow, sid, 50).await;
+    assert_eq!(
+        path(&all),
+        vec![
+            triple("incomingRequest", "Trigger", "sub"),
+            triple("incomingParent", "Trigger", "inner"),
+            triple("next", "inner", "Ended"),
+            triple("completed", "sub", "after"),
+            triple("next", "after", "Ended"),
+        ]
+    );
+    // The subflow's steps name the run-subflow widget's step as their parent.
+    assert_eq!(all[1]["parent_step_sid"], all[3]["sid"]);
+    assert_eq!(all[2]["parent_step_sid"], all[3]["sid"]);
+    assert!(all[3]["parent_step_sid"].is_null());
+    let ctx = context(&app, &flow, sid).await;
+    assert_eq!(ctx["widgets"]["sub"], json!({"doubled": "42", "data": "21"}));
+    assert_eq!(ctx["flow"]["variables"]["got"], "42");
+
+    // Its own revision rule: a never-published subflow fails under LatestPublished and runs
+    // under LatestDraft; an unknown flow fails.
+    let flow = create_flow(&app, &app.main(), "published", &parent(&draft_only, "LatestPublished")).await;
+    let all = steps(&app, &flow, run(&app, &flow, None).await["sid"].as_str().unwrap(), 50).await;
+    assert_eq!(path(&all)[1], triple("failed", "sub", "Ended"));
+    let flow = create_flow(&app, &app.main(), "published", &parent(&draft_only, "LatestDraft")).await;
+    let all = steps(&app, &flow, run(&app, &flow, None).await["sid"].as_str().unwrap(), 50).await;
+    assert_eq!(all.last().unwrap()["name"], "next");
+    assert_eq!(all[3]["name"], "completed");
+    let flow = create_flow(&app, &app.main(), "published", &parent("FW00000000000000000000000000000000", "1")).await;
+    let all = steps(&app, &flow, run(&app, &flow, None).await["sid"].as_str().unwrap(), 50).await;
+    assert_eq!(all[1]["name"], "failed");
+    assert!(all[1]["context"]["emulator"].is_string());
+}
+
+#[tokio::test]
+async fn widgets_that_are_not_emulated_take_their_failure_transition_or_end_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let (all, _) = run_states(
+        &app,
+        "call",
+        vec![
+            state("call", "make-outgoing-call-v2", json!({"to": "{{contact.channel.address}}"}),
+                  json!([{"event": "answered"}, {"event": "busy"}, {"event": "noAnswer"}, {"event": "failed", "next": "after"}])),
+            state("after", "say-play", json!({"say": "hi"}), json!([{"event": "audioComplete", "next": "call"}])),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        path(&all),
+        vec![
+            triple("incomingRequest", "Trigger", "call"),
+            triple("failed", "call", "after"),
+            triple("failed", "after", "Ended"),
+        ]
+    );
+    assert_eq!(all[2]["type"], "say-play");
+    let reason = all[2]["context"]["emulator"].as_str().unwrap();
+    assert!(reason.contains("say-play"), "{reason}");
+}
+
+#[tokio::test]
+async fn http_widgets_are_off_by_default() {
+    let app = TestApp::spawn().await;
+    let (all, ctx) = run_states(
+        &app,
+        "http",
+        vec![
+            state("http", "make-http-request", json!({"method": "GET", "url": "http://127.0.0.1:9/x"}),
+                  json!([{"event": "success"}, {"event": "failed", "next": "fn"}])),
+            state("fn", "run-function", json!({"url": "http://127.0.0.1:9/fn"}),
+                  json!([{"event": "success"}, {"event": "fail"}])),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(path(&all)[1], triple("failed", "http", "fn"));
+    assert_eq!(path(&all)[2], triple("fail", "fn", "Ended"));
+    assert!(all[1]["context"]["emulator"].as_str().unwrap().contains("LOCALTWILIO_STUDIO_HTTP_ALLOWED_HOSTS"));
+    assert!(ctx["widgets"].get("http").is_none());
+}
+
+/// A local HTTP server answering `/ok` with JSON (echoing the query and body) and `/bad` 500.
+async fn echo_server() -> String {
+    use axum::{Json, Router, body::Bytes, extract::RawQuery, http::StatusCode, routing::any};
+    let app = Router::new()
+        .route(
+            "/ok",
+            any(|RawQuery(query): RawQuery, body: Bytes| async move {
+                Json(json!({"query": query, "body": String::from_utf8_lossy(&body), "items": [1, 2]}))
+            }),
+        )
+        .route("/bad", any(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "nope") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn http_widgets_call_allowed_hosts_for_real() {
+    let app = TestApp::spawn_tuned(|c| c.studio_http_allowed_hosts = "127.0.0.1".into()).await;
+    let server = echo_server().await;
+    let (all, ctx) = run_states(
+        &app,
+        "get",
+        vec![
+            state("get", "make-http-request",
+                  json!({"method": "GET", "url": format!("{server}/ok"), "parameters": [{"key": "who", "value": "{{flow.data.who}}"}]}),
+                  json!([{"event": "success", "next": "post"}, {"event": "failed"}])),
+            state("post", "make-http-request",
+                  json!({"method": "POST", "url": format!("{server}/ok"), "content_type": "application/json", "body": "{\"n\": {{flow.data.n}}}"}),
+                  json!([{"event": "success", "next": "bad"}, {"event": "failed"}])),
+            state("bad", "make-http-request", json!({"method": "GET", "url": format!("{server}/bad")}),
+                  json!([{"event": "success"}, {"event": "failed", "next": "fn"}])),
+            state("fn", "run-function", json!({"url": format!("{server}/ok"), "parameters": [{"key": "a", "value": "b"}]}),
+                  json!([{"event": "success", "next": "use"}, {"event": "fail"}])),
+            state("use", "set-variables",
+                  json!({"variables": [{"key": "n", "value": "{{widgets.get.parsed.items.size}}-{{widgets.post.parsed.body}}"}]}),
+                  json!([{"event": "next"}])),
+        ],
+        Some(r#"{"who": "ann", "n": 7}"#),
+    )
+    .await;
+    let events: Vec<String> = path(&all).into_iter().map(|(name, _, _)| name).collect();
+    assert_eq!(events, ["incomingRequest", "success", "success", "failed", "success", "next"]);
+    assert_eq!(ctx["widgets"]["get"]["status_code"], 200);
+    assert_eq!(ctx["widgets"]["get"]["parsed"]["query"], "who=ann");
+    assert!(ctx["widgets"]["get"]["content_type"].as_str().unwrap().starts_with("application/json"));
+    assert_eq!(ctx["widgets"]["post"]["parsed"]["body"], r#"{"n": 7}"#);
+    assert_eq!(ctx["widgets"]["bad"]["status_code"], 500);
+    assert_eq!(ctx["widgets"]["bad"]["body"], "nope");
+    assert!(ctx["widgets"]["bad"].get("parsed").is_none());
+    assert_eq!(ctx["widgets"]["fn"]["parsed"]["body"], "a=b");
+    assert!(ctx["widgets"]["fn"]["headers"].is_object());
+    assert_eq!(ctx["flow"]["variables"]["n"], r#"2-{"n": 7}"#);
+    // A host off the list stays unreachable even when another is allowed.
+    let (all, _) = run_states(
+        &app,
+        "get",
+        vec![state("get", "make-http-request", json!({"method": "GET", "url": "http://localhost:9/x"}),
+                   json!([{"event": "success"}, {"event": "failed"}]))],
+        None,
+    )
+    .await;
+    assert_eq!(all[1]["name"], "failed");
+}
+
+#[tokio::test]
+async fn an_execution_ends_after_1000_steps_and_its_steps_page_to_the_end() {
+    let app = TestApp::spawn().await;
+    let flow = create_flow(
+        &app,
+        &app.main(),
+        "published",
+        &definition(
+            "a",
+            vec![
+                state("a", "set-variables", json!({"variables": [{"key": "i", "value": "{{flow.variables.i | plus: 1}}"}]}),
+                      json!([{"event": "next", "next": "b"}])),
+                state("b", "split-based-on", json!({"input": "x"}), json!([{"event": "noMatch", "next": "a"}])),
+            ],
+        ),
+    )
+    .await;
+    let execution = run(&app, &flow, None).await;
+    assert_eq!(execution["status"], "ended");
+    let sid = execution["sid"].as_str().unwrap();
+    let all = steps(&app, &flow, sid, 1000).await;
+    assert_eq!(all.len(), 1000);
+    let paged = steps(&app, &flow, sid, 37).await;
+    assert_eq!(paged.len(), 1000);
+    assert_eq!(paged, all, "pages cover every step once, in order");
+    let reason = all[999]["context"]["emulator"]["execution_ended"].as_str().unwrap();
+    assert!(reason.contains("1000 steps"), "{reason}");
+    let ctx = context(&app, &flow, sid).await;
+    assert_eq!(ctx["flow"]["variables"]["i"], "500");
+}
+
+#[tokio::test]
+async fn an_execution_stops_when_the_same_widget_runs_10_times_in_a_row() {
+    let app = TestApp::spawn().await;
+    let (all, ctx) = run_states(
+        &app,
+        "again",
+        vec![state(
+            "again",
+            "set-variables",
+            json!({"variables": [{"key": "i", "value": "{{flow.variables.i | plus: 1}}"}]}),
+            json!([{"event": "next", "next": "again"}]),
+        )],
+        None,
+    )
+    .await;
+    assert_eq!(all.len(), 11, "the trigger and 10 runs");
+    assert_eq!(ctx["flow"]["variables"]["i"], "10");
+    let reason = all[10]["context"]["emulator"]["execution_ended"].as_str().unwrap();
+    assert!(reason.contains("10 times in a row"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_invalid_draft_never_runs_and_a_trigger_without_a_rest_transition_ends_at_once() {
+    let app = TestApp::spawn().await;
+    let broken = json!({"initial_state": "Trigger", "states": [
+        {"name": "Trigger", "type": "trigger", "properties": {}, "transitions": [{"event": "incomingRequest", "next": "nowhere"}]}]});
+    let flow = create_flow(&app, &app.main(), "draft", &broken).await;
+    set_test_users(&app, &flow, &[TO]).await;
+    let (code, body) = start(&app, &app.main(), &flow, TO, None).await;
+    assert_twilio_error(code, &body, 400, 81022);
+    assert_eq!(app.count("studio_executions").await, 0);
+    let bare = json!({"initial_state": "Trigger", "states": [
+        {"name": "Trigger", "type": "trigger", "properties": {}, "transitions": []}]});
+    let flow = create_flow(&app, &app.main(), "published", &bare).await;
+    let execution = run(&app, &flow, None).await;
+    assert_eq!(execution["status"], "ended");
+    let all = steps(&app, &flow, execution["sid"].as_str().unwrap(), 50).await;
+    assert_eq!(path(&all), vec![triple("incomingRequest", "Trigger", "Ended")]);
+}
+
+#[tokio::test]
+async fn send_message_falls_back_to_the_contact_and_fails_without_a_body() {
+    let app = TestApp::spawn().await;
+    let (all, ctx) = run_states(
+        &app,
+        "send",
+        vec![state(
+            "send",
+            "send-message",
+            json!({"body": "hi", "to": "{{flow.data.nobody}}"}),
+            json!([{"event": "sent"}, {"event": "failed"}]),
+        ),],
+        None,
+    )
+    .await;
+    // An empty `to` falls back to the contact: sent.
+    assert_eq!(all[1]["name"], "sent");
+    assert_eq!(ctx["widgets"]["send"]["outbound"]["To"], TO);
+    let (all, _) = run_states(
+        &app,
+        "send",
+        vec![state(
+            "send",
+            "send-message",
+            json!({"body": "", "to": "+15551112222"}),
+            json!([{"event": "sent"}, {"event": "failed"}]),
+        )],
+        None,
+    )
+    .await;
+    assert_eq!(path(&all)[1], triple("failed", "send", "Ended"));
+}
