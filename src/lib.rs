@@ -29,7 +29,7 @@ use domain::{Core, accounts::Bootstrap, auth::Authenticator, secrets::ServerKey}
 use store::Store;
 
 /// Installs the process-wide rustls crypto provider (ring) that outbound HTTPS (webhook
-/// delivery) uses. Idempotent.
+/// delivery, Studio's HTTP widgets) uses. Idempotent.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -89,6 +89,8 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
             return Err(e);
         }
     };
+    // Studio's HTTP client (make-http-request, run-function) needs the provider installed.
+    install_tls_provider();
     Ok(Core {
         store,
         server_key,

@@ -78,7 +78,8 @@ pub struct StudioRuntime {
 }
 
 impl StudioRuntime {
-    /// `allowed_hosts`: comma-separated.
+    /// `allowed_hosts`: comma-separated. The process's rustls provider must be installed
+    /// (`install_tls_provider`) first: the client needs it.
     pub fn new(allowed_hosts: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             // A redirect could leave the allow-list.
