@@ -127,8 +127,8 @@ impl Store {
         fetch_all(qb, &self.pool).await
     }
 
-    /// The account's most recent message from `from` to `to` (either direction's addresses as
-    /// stored), if any: how an inbound reply finds the conversation it answers.
+    /// The account's most recent message from `from` to `to` (addresses as stored), if any:
+    /// how an inbound reply finds the message it answers.
     pub async fn latest_message_between(
         &self,
         account_sid: &str,

@@ -406,18 +406,7 @@ async fn creating_keys_and_subaccounts_hashes_on_the_argon2_pool() {
 #[tokio::test]
 async fn an_unusable_stored_hash_answers_500_not_401() {
     let mut app = TestApp::spawn().await;
-    let (status, key) = app
-        .post(
-            &format!("/2010-04-01/Accounts/{MAIN_SID}/Keys.json"),
-            &app.main(),
-            &[],
-        )
-        .await;
-    assert_eq!(status, 201, "{key}");
-    let key = Creds::new(
-        key["sid"].as_str().unwrap(),
-        key["secret"].as_str().unwrap(),
-    );
+    let key = app.api_key(&app.main()).await;
     let sub = app.subaccount(&app.main(), "four gib").await;
     app.stop().await;
     {

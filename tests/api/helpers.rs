@@ -192,6 +192,17 @@ impl TestApp {
         )
     }
 
+    /// Creates a Standard API key of `owner`'s account, returning its credentials.
+    pub async fn api_key(&self, owner: &Creds) -> Creds {
+        let path = format!("/2010-04-01/Accounts/{}/Keys.json", owner.user);
+        let (status, body) = self.post(&path, owner, &[]).await;
+        assert_eq!(status, 201, "{body}");
+        Creds::new(
+            body["sid"].as_str().unwrap(),
+            body["secret"].as_str().unwrap(),
+        )
+    }
+
     /// Counts rows straight from the SQLite file (proves what was or was not written).
     pub async fn count(&self, table: &str) -> i64 {
         let url = format!("sqlite://{}?mode=ro", self.db_path().display());

@@ -233,18 +233,7 @@ async fn channels_alphanumeric_senders_and_api_keys_are_accepted() {
     .await;
     assert_eq!(alpha["from"], "Acme");
 
-    let (status, key) = app
-        .post(
-            &format!("/2010-04-01/Accounts/{MAIN_SID}/Keys.json"),
-            &app.main(),
-            &[],
-        )
-        .await;
-    assert_eq!(status, 201, "{key}");
-    let key = Creds::new(
-        key["sid"].as_str().unwrap(),
-        key["secret"].as_str().unwrap(),
-    );
+    let key = app.api_key(&app.main()).await;
     let (status, body) = app
         .post(
             &messages_path(MAIN_SID),
@@ -385,12 +374,12 @@ async fn list_is_newest_first_pages_without_gaps_and_filters() {
 
 /// Today's UTC date as `YYYY-MM-DD`.
 fn today() -> String {
-    date_of(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64,
-    )
+    iso_in(0)[..10].to_owned()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, `secs` from now.
+fn iso_in(secs: i64) -> String {
+    localtwilio::domain::time::iso8601(localtwilio::domain::time::now() + secs)
 }
 
 #[tokio::test]
@@ -499,37 +488,6 @@ async fn messaging_service_messages_are_accepted_and_scheduled_ones_can_be_cance
     .await;
     assert_eq!(immediate["status"], "queued");
     receiver.stop().await;
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`, `secs` from now.
-fn iso_in(secs: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + secs;
-    let rem = now.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        date_of(now),
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-fn date_of(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 #[tokio::test]

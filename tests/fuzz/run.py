@@ -22,7 +22,8 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 
 # Operations we implement, per spec file (path regexes over the spec's templates).
 TARGETS = {
-    "twilio_api_v2010.json": r"^/2010-04-01/Accounts(\.json|/\{Sid\}\.json|/\{AccountSid\}/Keys(\.json|/\{Sid\}\.json))$",
+    "twilio_api_v2010.json": r"^/2010-04-01/Accounts(\.json|/\{Sid\}\.json|/\{AccountSid\}/Keys(\.json|/\{Sid\}\.json)"
+    r"|/\{AccountSid\}/Messages(\.json|/\{Sid\}\.json|/\{MessageSid\}/Media(\.json|/\{Sid\}\.json)))$",
     "twilio_studio_v2.json": r"^/v2/Flows(/Validate|/\{Sid\}(/(Revisions(/\{Revision\})?|TestUsers))?|/\{FlowSid\}/Executions)?$",
     "twilio_conversations_v1.json": r"^/v1/(Configuration(/Webhooks)?|Roles(/\{Sid\})?|Users(/\{Sid\})?|Users/\{UserSid\}/Conversations"
     r"|Services(/\{Sid\})?|Services/\{ChatServiceSid\}/(Configuration(/Webhooks)?|Roles(/\{Sid\})?|Users(/\{Sid\})?|Users/\{UserSid\}/Conversations))$",
@@ -52,7 +53,16 @@ def seed(base):
         "service": service,
         "user": call(base, "POST", "/v1/Users", {"Identity": "fuzz user"})["sid"],
         "role": call(base, "GET", "/v1/Roles")["roles"][0]["sid"],
+        **message(base),
     }
+
+
+def message(base):
+    """A message with one media item (the fuzzer may delete either: then they are 404s)."""
+    created = call(base, "POST", f"/2010-04-01/Accounts/{SID}/Messages.json",
+                   {"To": "+15558675310", "From": "+15017122661", "Body": "fuzz", "MediaUrl": "https://example.com/a.png"})
+    media = call(base, "GET", f"/2010-04-01/Accounts/{SID}/Messages/{created['sid']}/Media.json")["media_list"]
+    return {"message": created["sid"], "media": media[0]["sid"]}
 
 
 def pinned(spec, regex, real):
@@ -77,6 +87,8 @@ def pinned(spec, regex, real):
                     values = [real["account"]]
                 elif name == "Sid" and "/Keys/" in path:
                     continue
+                elif "/Messages/" in path:
+                    values = [real["media"]] if name == "Sid" and "/Media/" in path else [real["message"]]
                 elif path.startswith("/v2/Flows"):
                     values = [real["flow"]] if name in ("Sid", "FlowSid") else ["1", "LatestRevision", "LatestPublished"]
                 elif path.startswith("/v1/EndUserTypes"):

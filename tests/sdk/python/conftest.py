@@ -1,11 +1,15 @@
 """Starts the real localtwilio binary on a free port over a temporary database, and builds
 official-library clients that talk to it (../../../README.md, "Using the official libraries")."""
 
+import http.server
 import os
+import queue
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
@@ -90,3 +94,24 @@ def make_client(base_url):
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver: (its base URL, a queue of (path, headers, form pairs) it got)."""
+    got = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            got.put((self.path, self.headers, urllib.parse.parse_qsl(body, keep_blank_values=True)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", got
+    server.shutdown()

@@ -3,11 +3,7 @@ paging, redaction, scheduling and cancel, media, delete, errors; status callback
 with the official RequestValidator."""
 
 import datetime
-import http.server
-import queue
-import threading
 import time
-import urllib.parse
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
@@ -18,26 +14,6 @@ from conftest import MAIN_SID, MAIN_TOKEN
 TO = "+15558675310"
 FROM = "+15017122661"
 SERVICE = "MG" + "c" * 32
-
-
-@pytest.fixture
-def receiver():
-    got = queue.Queue()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            got.put((self.path, self.headers, urllib.parse.parse_qsl(body, keep_blank_values=True)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", got
-    server.shutdown()
 
 
 def until(fetch, status, limit=15):

@@ -1,36 +1,11 @@
 """Conversations webhooks fired by requests from the official twilio-python, checked with the
 official RequestValidator."""
 
-import http.server
-import queue
-import threading
 import time
-import urllib.parse
 
-import pytest
 from twilio.request_validator import RequestValidator
 
 from conftest import MAIN_TOKEN
-
-
-@pytest.fixture
-def receiver():
-    got = queue.Queue()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            got.put((self.path, self.headers, urllib.parse.parse_qsl(body, keep_blank_values=True)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", got
-    server.shutdown()
 
 
 def test_webhooks_from_python_requests_validate_with_the_official_validator(client, receiver):
