@@ -572,6 +572,21 @@ async fn another_accounts_executions_steps_and_contexts_are_404() {
     assert_twilio_error(code, &body, 404, 20404);
 }
 
+/// Polls the execution until it has ended (its timeout fired), for at most 10 s.
+async fn wait_until_ended(app: &TestApp, flow: &str, sid: &str) {
+    let url = format!("/v2/Flows/{flow}/Executions/{sid}");
+    let mut status = String::new();
+    for _ in 0..100 {
+        let (_, body) = app.get(&url, &app.main()).await;
+        status = body["status"].as_str().unwrap().to_owned();
+        if status == "ended" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ended");
+}
+
 #[tokio::test]
 async fn a_waiting_execution_survives_a_restart_and_takes_its_timeout_transition() {
     let mut app = TestApp::spawn().await;
@@ -586,17 +601,7 @@ async fn a_waiting_execution_survives_a_restart_and_takes_its_timeout_transition
     app.stop().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     app.restart().await;
-    let url = format!("/v2/Flows/{flow}/Executions/{sid}");
-    let mut status = String::new();
-    for _ in 0..100 {
-        let (_, body) = app.get(&url, &app.main()).await;
-        status = body["status"].as_str().unwrap().to_owned();
-        if status == "ended" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "ended");
+    wait_until_ended(&app, &flow, &sid).await;
     let after = steps(&app, &flow, &sid, 50).await;
     assert_eq!(
         path(&after),
@@ -620,17 +625,7 @@ async fn a_timeout_also_fires_while_the_server_runs_and_not_after_the_execution_
     assert_eq!(code, 201);
     let ended_sid = ended["sid"].as_str().unwrap();
     end(&app, &flow, ended_sid).await;
-    let url = format!("/v2/Flows/{flow}/Executions/{}", running["sid"].as_str().unwrap());
-    let mut status = String::new();
-    for _ in 0..100 {
-        let (_, body) = app.get(&url, &app.main()).await;
-        status = body["status"].as_str().unwrap().to_owned();
-        if status == "ended" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "ended");
+    wait_until_ended(&app, &flow, running["sid"].as_str().unwrap()).await;
     assert_eq!(steps(&app, &flow, running["sid"].as_str().unwrap(), 50).await.len(), 3);
     // The one ended by hand took no transition.
     assert_eq!(steps(&app, &flow, ended_sid, 50).await.len(), 1);

@@ -438,7 +438,7 @@ impl<'a> Run<'a> {
             };
             let step_sid = StepSid::new();
             let outcome = self
-                .widget(&name, state, context, &step_sid, depth)
+                .widget(state, context, &step_sid, depth)
                 .await?;
             let outcome = match outcome {
                 Ok(outcome) => outcome,
@@ -470,7 +470,6 @@ impl<'a> Run<'a> {
     /// Runs one widget. `Err(halt)`: the whole execution stops (a limit inside a subflow).
     async fn widget(
         &mut self,
-        name: &str,
         state: &Value,
         context: &mut Value,
         step_sid: &StepSid,
@@ -483,7 +482,7 @@ impl<'a> Run<'a> {
         let lax = Lax::from_json(context);
         let properties = match render_all(&state["properties"], &lax) {
             Ok(p) => p,
-            Err(reason) => return Ok(Ok(unsupported(state, kind, reason))),
+            Err(reason) => return Ok(Ok(unsupported(state, reason))),
         };
         Ok(Ok(match kind {
             "split-based-on" => split(state, &properties, &lax),
@@ -495,7 +494,7 @@ impl<'a> Run<'a> {
             }
             "run-subflow" => {
                 match self
-                    .subflow(name, state, &properties, context, step_sid, depth)
+                    .subflow(state, &properties, context, step_sid, depth)
                     .await?
                 {
                     Ok(outcome) => outcome,
@@ -504,12 +503,10 @@ impl<'a> Run<'a> {
             }
             "trigger" => unsupported(
                 state,
-                kind,
                 "a transition back to the trigger is not emulated".into(),
             ),
             other => unsupported(
                 state,
-                other,
                 format!("widget type {other} is not emulated by localtwilio"),
             ),
         }))
@@ -619,11 +616,13 @@ impl<'a> Run<'a> {
             .unwrap_or("application/x-www-form-urlencoded")
             .to_owned();
         let mut url = url;
-        if method == reqwest::Method::GET && !parameters.is_empty() {
+        let is_get = method == reqwest::Method::GET;
+        if is_get && !parameters.is_empty() {
             url.query_pairs_mut().extend_pairs(&parameters);
         }
-        let mut request = self.core.studio.http.request(method.clone(), url);
-        if method == reqwest::Method::GET {
+        let mut request = self.core.studio.http.request(method, url);
+        if is_get {
+            // The parameters went into the query.
         } else if content_type.starts_with("application/json") {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -683,7 +682,6 @@ impl<'a> Run<'a> {
     /// run-subflow: the subflow runs in-process, from its trigger's `incomingParent`.
     async fn subflow(
         &mut self,
-        name: &str,
         state: &Value,
         properties: &Value,
         context: &Value,
@@ -756,7 +754,6 @@ impl<'a> Run<'a> {
         match halt {
             Halt::Ended => {
                 let variables = child_context["flow"]["variables"].clone();
-                let _ = name;
                 Ok(Ok(Outcome::to(state, "completed", Some(variables))))
             }
             Halt::Stopped => Ok(Err(Halt::Stopped)),
@@ -777,11 +774,11 @@ fn set_variables(state: &Value, context: &mut Value) -> Outcome {
         let lax = Lax::from_json(context);
         let key = match render(&key, &lax) {
             Ok(k) => k,
-            Err(reason) => return unsupported(state, "set-variables", reason),
+            Err(reason) => return unsupported(state, reason),
         };
         let rendered = match render(&template, &lax) {
             Ok(v) => v,
-            Err(reason) => return unsupported(state, "set-variables", reason),
+            Err(reason) => return unsupported(state, reason),
         };
         let value = if parse {
             serde_json::from_str(&rendered).unwrap_or(Value::String(rendered))
@@ -836,7 +833,7 @@ fn split(state: &Value, properties: &Value, lax: &Lax) -> Outcome {
 
 /// A widget that cannot run here: its first wired failure-like transition, else the end of
 /// the execution; `reason` goes in the step's context.
-fn unsupported(state: &Value, kind: &str, reason: String) -> Outcome {
+fn unsupported(state: &Value, reason: String) -> Outcome {
     let events: Vec<&str> = state["transitions"]
         .as_array()
         .map(|ts| ts.iter().filter_map(|t| t["event"].as_str()).collect())
@@ -848,7 +845,6 @@ fn unsupported(state: &Value, kind: &str, reason: String) -> Outcome {
         .or_else(|| FAILURE_EVENTS.iter().find(|e| events.contains(e)))
         .copied()
         .unwrap_or("failed");
-    let _ = kind;
     Outcome {
         event: event.to_owned(),
         next: wired.and_then(|e| next_of(state, e)),

@@ -36,14 +36,4 @@ impl Store {
     pub async fn fetch_step(&self, execution_sid: &str, sid: &str) -> StoreResult<Option<StepRow>> {
         fetch_optional(STEPS.select_one(execution_sid, sid), &self.pool).await
     }
-
-    /// How many steps the execution has recorded (the 1,000-step limit counts them).
-    pub async fn count_steps(&self, execution_sid: &str) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("select count(*) from studio_execution_steps where execution_sid = $1")
-                .bind(execution_sid)
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
 }
