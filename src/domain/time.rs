@@ -108,11 +108,17 @@ pub fn parse_iso8601_any(text: &str) -> Option<i64> {
     let (clock, offset_secs) = if let Some(clock) = text.strip_suffix('Z') {
         (clock, 0)
     } else {
-        let split = text.len().checked_sub(6).filter(|&i| text.is_char_boundary(i))?;
+        let split = text
+            .len()
+            .checked_sub(6)
+            .filter(|&i| text.is_char_boundary(i))?;
         let (clock, offset) = if text[split..].contains(':') {
             (&text[..split], text[split..].replace(':', ""))
         } else {
-            let split = text.len().checked_sub(5).filter(|&i| text.is_char_boundary(i))?;
+            let split = text
+                .len()
+                .checked_sub(5)
+                .filter(|&i| text.is_char_boundary(i))?;
             (&text[..split], text[split..].to_owned())
         };
         let sign = match offset.as_bytes().first()? {
@@ -197,7 +203,12 @@ mod tests {
         assert_eq!(parse_iso8601_any("2024-03-01T05:00:00-0500"), Some(base));
         assert_eq!(parse_iso8601_any("2024-03-01T10:00:00.123Z"), Some(base));
         assert_eq!(parse_iso8601_any("2024-03-01"), Some(base - 36_000));
-        for bad in ["", "yesterday", "2024-03-01T10:00:00", "2024-02-30T00:00:00Z"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-03-01T10:00:00",
+            "2024-02-30T00:00:00Z",
+        ] {
             assert_eq!(parse_iso8601_any(bad), None, "{bad}");
         }
     }

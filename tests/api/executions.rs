@@ -45,7 +45,11 @@ async fn create_flow(app: &TestApp, who: &Creds, status: &str, def: &Value) -> S
         .post(
             "/v2/Flows",
             who,
-            &[("FriendlyName", "f"), ("Status", status), ("Definition", &text)],
+            &[
+                ("FriendlyName", "f"),
+                ("Status", status),
+                ("Definition", &text),
+            ],
         )
         .await;
     assert_eq!(code, 201, "{body}");
@@ -178,19 +182,32 @@ pub fn six_widget_flow() -> Value {
 async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_does() {
     let app = TestApp::spawn().await;
     let flow = create_flow(&app, &app.main(), "published", &six_widget_flow()).await;
-    let execution = run(&app, &flow, Some(r#"{"name": "Ann", "n": 41, "lang": " es "}"#)).await;
+    let execution = run(
+        &app,
+        &flow,
+        Some(r#"{"name": "Ann", "n": 41, "lang": " es "}"#),
+    )
+    .await;
     let sid = execution["sid"].as_str().unwrap();
     assert!(sid.starts_with("FN"));
     assert_eq!(execution["status"], "ended");
     assert_eq!(execution["flow_version"], 1);
     assert_eq!(execution["contact_channel_address"], TO);
     assert_eq!(execution["context"], json!({}));
-    assert!(execution["initiated_by"].as_str().unwrap().starts_with("RQ"));
+    assert!(
+        execution["initiated_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("RQ")
+    );
     assert!(execution["contact_sid"].as_str().unwrap().starts_with("FC"));
     let url = format!("{}/v2/Flows/{flow}/Executions/{sid}", app.base);
     assert_eq!(execution["url"], url);
     assert_eq!(execution["links"]["steps"], format!("{url}/Steps"));
-    assert_eq!(execution["links"]["execution_context"], format!("{url}/Context"));
+    assert_eq!(
+        execution["links"]["execution_context"],
+        format!("{url}/Context")
+    );
 
     let all = steps(&app, &flow, sid, 50).await;
     assert_eq!(
@@ -203,12 +220,18 @@ async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_
         ]
     );
     let types: Vec<&str> = all.iter().map(|s| s["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["trigger", "set-variables", "split-based-on", "send-message"]);
+    assert_eq!(
+        types,
+        ["trigger", "set-variables", "split-based-on", "send-message"]
+    );
     for step in &all {
         assert_schema(STUDIO, "studio.v2.flow.execution.execution_step", step);
         assert!(step["parent_step_sid"].is_null());
     }
-    assert_eq!(all[1]["context"], json!({"greeting": "Hello Ann", "count": "42"}));
+    assert_eq!(
+        all[1]["context"],
+        json!({"greeting": "Hello Ann", "count": "42"})
+    );
 
     let ctx = context(&app, &flow, sid).await;
     assert_eq!(ctx["trigger"]["request"]["to"], TO);
@@ -216,7 +239,10 @@ async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_
     assert_eq!(ctx["trigger"]["request"]["parameters"]["name"], "Ann");
     assert_eq!(ctx["contact"]["channel"]["address"], TO);
     assert_eq!(ctx["flow"]["channel"]["address"], FROM);
-    assert_eq!(ctx["flow"]["sid"], sid, "Twilio puts the execution SID in flow.sid");
+    assert_eq!(
+        ctx["flow"]["sid"], sid,
+        "Twilio puts the execution SID in flow.sid"
+    );
     assert_eq!(ctx["flow"]["flow_sid"], flow.as_str());
     assert_eq!(ctx["flow"]["data"]["n"], 41);
     assert_eq!(ctx["flow"]["variables"]["greeting"], "Hello Ann");
@@ -230,7 +256,10 @@ async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_
     // The flow's message is a Message of the account, found the way one asks Twilio.
     let (code, sent) = app
         .get(
-            &format!("/2010-04-01/Accounts/{}/Messages.json?To=%2B15551230001", app.main().user),
+            &format!(
+                "/2010-04-01/Accounts/{}/Messages.json?To=%2B15551230001",
+                app.main().user
+            ),
             &app.main(),
         )
         .await;
@@ -241,11 +270,17 @@ async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_
 
     // The step and its context, fetched on their own.
     let step = &all[3];
-    let step_url = format!("/v2/Flows/{flow}/Executions/{sid}/Steps/{}", step["sid"].as_str().unwrap());
+    let step_url = format!(
+        "/v2/Flows/{flow}/Executions/{sid}/Steps/{}",
+        step["sid"].as_str().unwrap()
+    );
     let (code, fetched) = app.get(&step_url, &app.main()).await;
     assert_eq!(code, 200);
     assert_eq!(&fetched, step);
-    assert_eq!(fetched["links"]["step_context"], format!("{}{step_url}/Context", app.base));
+    assert_eq!(
+        fetched["links"]["step_context"],
+        format!("{}{step_url}/Context", app.base)
+    );
     let (code, step_context) = app.get(&format!("{step_url}/Context"), &app.main()).await;
     assert_eq!(code, 200, "{step_context}");
     assert_schema(
@@ -257,7 +292,14 @@ async fn an_execution_runs_every_widget_and_records_steps_and_context_as_twilio_
     assert_eq!(step_context["context"]["outbound"]["Body"], "Hola Ann");
 
     // noMatch: the other branch.
-    let (code, other) = start(&app, &app.main(), &flow, "+15551230002", Some(r#"{"name": "Bo", "lang": "en"}"#)).await;
+    let (code, other) = start(
+        &app,
+        &app.main(),
+        &flow,
+        "+15551230002",
+        Some(r#"{"name": "Bo", "lang": "en"}"#),
+    )
+    .await;
     assert_eq!(code, 201, "{other}");
     let all = steps(&app, &flow, other["sid"].as_str().unwrap(), 50).await;
     assert_eq!(all[2]["name"], "noMatch");
@@ -271,23 +313,35 @@ async fn create_checks_its_parameters_and_the_flow() {
     let url = format!("/v2/Flows/{flow}/Executions");
     let (code, body) = app.post(&url, &app.main(), &[("From", FROM)]).await;
     assert_twilio_error(code, &body, 400, 20001);
-    assert_eq!(body["message"], "Missing required parameter To in the post body");
+    assert_eq!(
+        body["message"],
+        "Missing required parameter To in the post body"
+    );
     let (code, body) = app.post(&url, &app.main(), &[("To", TO)]).await;
     assert_twilio_error(code, &body, 400, 20001);
-    assert_eq!(body["message"], "Missing required parameter From in the post body");
+    assert_eq!(
+        body["message"],
+        "Missing required parameter From in the post body"
+    );
     for bad in ["[1,2]", "not json", "\"text\""] {
         let (code, body) = start(&app, &app.main(), &flow, TO, Some(bad)).await;
         assert_twilio_error(code, &body, 400, 20001);
     }
     // Unknown parameters (the spec's example sends ExternalId) are ignored.
     let (code, body) = app
-        .post(&url, &app.main(), &[("To", TO), ("From", FROM), ("ExternalId", "x")])
+        .post(
+            &url,
+            &app.main(),
+            &[("To", TO), ("From", FROM), ("ExternalId", "x")],
+        )
         .await;
     assert_eq!(code, 201, "{body}");
     let missing = "FW00000000000000000000000000000000";
     let (code, body) = start(&app, &app.main(), missing, TO, None).await;
     assert_twilio_error(code, &body, 404, 20404);
-    let (code, body) = app.post(&format!("/v2/Flows/{missing}/Executions"), &app.main(), &[]).await;
+    let (code, body) = app
+        .post(&format!("/v2/Flows/{missing}/Executions"), &app.main(), &[])
+        .await;
     assert_twilio_error(code, &body, 404, 20404);
     assert_eq!(app.count("studio_executions").await, 1);
 }
@@ -421,8 +475,14 @@ async fn one_execution_is_active_per_contact_under_20_concurrent_creates() {
     for (code, body) in answers.iter().filter(|(code, _)| *code != 201) {
         assert_twilio_error(*code, body, 409, 20409);
         let message = body["message"].as_str().unwrap();
-        assert!(message.contains("already active for this contact"), "{message}");
-        assert!(message.contains(created[0]["sid"].as_str().unwrap()), "{message}");
+        assert!(
+            message.contains("already active for this contact"),
+            "{message}"
+        );
+        assert!(
+            message.contains(created[0]["sid"].as_str().unwrap()),
+            "{message}"
+        );
     }
     assert_eq!(app.count("studio_executions").await, 1);
     // Another contact, or another From, is another session.
@@ -448,7 +508,9 @@ async fn one_execution_is_active_per_contact_under_20_concurrent_creates() {
 }
 
 /// `join_all` without the futures crate: every future polled concurrently on this task.
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut set = Vec::new();
     for future in futures {
         set.push(Box::pin(future));
@@ -489,14 +551,34 @@ async fn update_list_filters_delete_and_bad_statuses() {
     let (code, page) = app.get(&format!("{list}?status=active"), &app.main()).await;
     assert_eq!(code, 200, "{page}");
     assert_v1_page(&page, "executions");
-    let sids: Vec<&str> = page["executions"].as_array().unwrap().iter().map(|e| e["sid"].as_str().unwrap()).collect();
+    let sids: Vec<&str> = page["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sid"].as_str().unwrap())
+        .collect();
     assert_eq!(sids, [waiting_sid]);
-    assert!(page["meta"]["url"].as_str().unwrap().contains("status=active"));
+    assert!(
+        page["meta"]["url"]
+            .as_str()
+            .unwrap()
+            .contains("status=active")
+    );
     let (_, page) = app.get(&format!("{list}?status=ended"), &app.main()).await;
     assert_eq!(page["executions"].as_array().unwrap().len(), 1);
-    let (_, page) = app.get(&format!("{list}?DateCreatedFrom=2000-01-01T00:00:00Z"), &app.main()).await;
+    let (_, page) = app
+        .get(
+            &format!("{list}?DateCreatedFrom=2000-01-01T00:00:00Z"),
+            &app.main(),
+        )
+        .await;
     assert_eq!(page["executions"].as_array().unwrap().len(), 2);
-    let (_, page) = app.get(&format!("{list}?DateCreatedTo=2000-01-01T00:00:00%2B01:00"), &app.main()).await;
+    let (_, page) = app
+        .get(
+            &format!("{list}?DateCreatedTo=2000-01-01T00:00:00%2B01:00"),
+            &app.main(),
+        )
+        .await;
     assert_eq!(page["executions"].as_array().unwrap().len(), 0);
     let (_, page) = app.get(&format!("{list}?PageSize=1"), &app.main()).await;
     assert_eq!(page["executions"].as_array().unwrap().len(), 1);
@@ -507,12 +589,20 @@ async fn update_list_filters_delete_and_bad_statuses() {
     }
 
     let one = format!("{list}/{waiting_sid}");
-    for form in [vec![], vec![("Status", "paused")], vec![("Status", "active")]] {
+    for form in [
+        vec![],
+        vec![("Status", "paused")],
+        vec![("Status", "active")],
+    ] {
         let (code, body) = app.post(&one, &app.main(), &form).await;
         assert_twilio_error(code, &body, 400, 20001);
     }
     let (code, body) = app
-        .post(&format!("{list}/FN00000000000000000000000000000000"), &app.main(), &[("Status", "ended")])
+        .post(
+            &format!("{list}/FN00000000000000000000000000000000"),
+            &app.main(),
+            &[("Status", "ended")],
+        )
         .await;
     assert_twilio_error(code, &body, 404, 20404);
 
@@ -526,7 +616,10 @@ async fn update_list_filters_delete_and_bad_statuses() {
     assert_twilio_error(code, &body, 404, 20404);
     let (code, _) = app.delete(&one, &app.main()).await;
     assert_eq!(code, 404);
-    assert!(app.count("studio_execution_steps").await < steps_before, "its steps went with it");
+    assert!(
+        app.count("studio_execution_steps").await < steps_before,
+        "its steps went with it"
+    );
     // Deleting the flow takes its executions along.
     let (code, _) = app.delete(&format!("/v2/Flows/{flow}"), &app.main()).await;
     assert_eq!(code, 204);
@@ -556,18 +649,25 @@ async fn another_accounts_executions_steps_and_contexts_are_404() {
     }
     let (code, body) = start(&app, &other, &flow, TO, None).await;
     assert_twilio_error(code, &body, 404, 20404);
-    let (code, body) = app.post(&format!("{base}/{sid}"), &other, &[("Status", "ended")]).await;
+    let (code, body) = app
+        .post(&format!("{base}/{sid}"), &other, &[("Status", "ended")])
+        .await;
     assert_twilio_error(code, &body, 404, 20404);
     let (code, _) = app.delete(&format!("{base}/{sid}"), &other).await;
     assert_eq!(code, 404);
     // The other account's own flow cannot reach this execution either.
     let their_flow = create_flow(&app, &other, "published", &six_widget_flow()).await;
-    let (code, body) = app.get(&format!("/v2/Flows/{their_flow}/Executions/{sid}"), &other).await;
+    let (code, body) = app
+        .get(&format!("/v2/Flows/{their_flow}/Executions/{sid}"), &other)
+        .await;
     assert_twilio_error(code, &body, 404, 20404);
     // A step of one execution is not found under another.
     let second = run(&app, &flow, None).await;
     let (code, body) = app
-        .get(&format!("{base}/{}/Steps/{step}", second["sid"].as_str().unwrap()), &app.main())
+        .get(
+            &format!("{base}/{}/Steps/{step}", second["sid"].as_str().unwrap()),
+            &app.main(),
+        )
         .await;
     assert_twilio_error(code, &body, 404, 20404);
 }
@@ -595,7 +695,10 @@ async fn a_waiting_execution_survives_a_restart_and_takes_its_timeout_transition
     let sid = execution["sid"].as_str().unwrap().to_owned();
     assert_eq!(execution["status"], "active");
     let before = steps(&app, &flow, &sid, 50).await;
-    assert_eq!(path(&before), vec![triple("incomingRequest", "Trigger", "ask")]);
+    assert_eq!(
+        path(&before),
+        vec![triple("incomingRequest", "Trigger", "ask")]
+    );
     assert_eq!(first_body(&app, &flow, &sid).await, "Ping");
     // Stopped while it waits; its timeout passes while the server is down.
     app.stop().await;
@@ -626,7 +729,12 @@ async fn a_timeout_also_fires_while_the_server_runs_and_not_after_the_execution_
     let ended_sid = ended["sid"].as_str().unwrap();
     end(&app, &flow, ended_sid).await;
     wait_until_ended(&app, &flow, running["sid"].as_str().unwrap()).await;
-    assert_eq!(steps(&app, &flow, running["sid"].as_str().unwrap(), 50).await.len(), 3);
+    assert_eq!(
+        steps(&app, &flow, running["sid"].as_str().unwrap(), 50)
+            .await
+            .len(),
+        3
+    );
     // The one ended by hand took no transition.
     assert_eq!(steps(&app, &flow, ended_sid, 50).await.len(), 1);
 }
@@ -641,7 +749,10 @@ async fn run_states(
     let flow = create_flow(app, &app.main(), "published", &definition(first, states)).await;
     let execution = run(app, &flow, parameters).await;
     let sid = execution["sid"].as_str().unwrap();
-    (steps(app, &flow, sid, 100).await, context(app, &flow, sid).await)
+    (
+        steps(app, &flow, sid, 100).await,
+        context(app, &flow, sid).await,
+    )
 }
 
 #[tokio::test]
@@ -691,13 +802,25 @@ async fn set_variables_and_liquid_unknown_variables_numbers_and_json() {
     let vars = &ctx["flow"]["variables"];
     assert_eq!(vars["unknown"], "[||]");
     assert_eq!(vars["sum"], "2.5");
-    assert_eq!(vars["counter"], "1", "nil is 0 to plus, as in Shopify's Liquid");
+    assert_eq!(
+        vars["counter"], "1",
+        "nil is 0 to plus, as in Shopify's Liquid"
+    );
     assert_eq!(vars["shout"], "ANN!");
     assert_eq!(vars["fallback"], "none");
-    assert_eq!(vars["again"], "ANN!", "a later variable sees an earlier one");
-    assert_eq!(vars["loop"], "123456789101112131415", "loops stop after 15 iterations");
+    assert_eq!(
+        vars["again"], "ANN!",
+        "a later variable sees an earlier one"
+    );
+    assert_eq!(
+        vars["loop"], "123456789101112131415",
+        "loops stop after 15 iterations"
+    );
     assert_eq!(vars["as_json"], r#"{"k":"v"}"#);
-    assert_eq!(ctx["widgets"]["parsed"]["obj"], json!({"a": {"b": [1, 2]}, "n": 2}));
+    assert_eq!(
+        ctx["widgets"]["parsed"]["obj"],
+        json!({"a": {"b": [1, 2]}, "n": 2})
+    );
     assert_eq!(ctx["widgets"]["parsed"]["plain"], "not json");
     assert_eq!(vars["deep"], "2-2");
     assert_eq!(all[1]["context"]["counter"], "1");
@@ -709,31 +832,53 @@ async fn a_template_that_does_not_parse_takes_the_failure_path_with_the_reason()
     let (all, _) = run_states(
         &app,
         "vars",
-        vec![state(
-            "vars",
-            "set-variables",
-            json!({"variables": [{"key": "x", "value": "{{ broken"}]}),
-            json!([{"event": "next", "next": "vars2"}]),
-        ),
-        state("vars2", "set-variables", json!({"variables": []}), json!([{"event": "next"}]))],
+        vec![
+            state(
+                "vars",
+                "set-variables",
+                json!({"variables": [{"key": "x", "value": "{{ broken"}]}),
+                json!([{"event": "next", "next": "vars2"}]),
+            ),
+            state(
+                "vars2",
+                "set-variables",
+                json!({"variables": []}),
+                json!([{"event": "next"}]),
+            ),
+        ],
         None,
     )
     .await;
     assert_eq!(path(&all)[1], triple("failed", "vars", "Ended"));
-    assert!(all[1]["context"]["emulator"].as_str().unwrap().contains("Liquid"), "{}", all[1]);
+    assert!(
+        all[1]["context"]["emulator"]
+            .as_str()
+            .unwrap()
+            .contains("Liquid"),
+        "{}",
+        all[1]
+    );
 }
 
 /// A split on `input` with one `match` transition holding `conditions`.
 fn split_on(input: &str, conditions: Value) -> Vec<Value> {
-    vec![state(
-        "split",
-        "split-based-on",
-        json!({"input": input}),
-        json!([
-            {"event": "noMatch"},
-            {"event": "match", "next": "yes", "conditions": conditions}
-        ]),
-    ), state("yes", "set-variables", json!({"variables": []}), json!([{"event": "next"}]))]
+    vec![
+        state(
+            "split",
+            "split-based-on",
+            json!({"input": input}),
+            json!([
+                {"event": "noMatch"},
+                {"event": "match", "next": "yes", "conditions": conditions}
+            ]),
+        ),
+        state(
+            "yes",
+            "set-variables",
+            json!({"variables": []}),
+            json!([{"event": "next"}]),
+        ),
+    ]
 }
 
 #[tokio::test]
@@ -761,8 +906,18 @@ async fn split_based_on_tests_every_condition_type_case_insensitively_and_trimme
     for (kind, input, value, matches) in cases {
         let parameters = json!({"input": input}).to_string();
         let conditions = json!([{"friendly_name": "c", "arguments": ["{{flow.data.input}}"], "type": kind, "value": value}]);
-        let (all, _) = run_states(&app, "split", split_on("{{flow.data.input}}", conditions), Some(&parameters)).await;
-        let want = if *matches { triple("match", "split", "yes") } else { triple("noMatch", "split", "Ended") };
+        let (all, _) = run_states(
+            &app,
+            "split",
+            split_on("{{flow.data.input}}", conditions),
+            Some(&parameters),
+        )
+        .await;
+        let want = if *matches {
+            triple("match", "split", "yes")
+        } else {
+            triple("noMatch", "split", "Ended")
+        };
         assert_eq!(path(&all)[1], want, "{kind} {input:?} {value:?}");
     }
     // Several conditions on one transition must all hold; the value is Liquid too.
@@ -770,9 +925,21 @@ async fn split_based_on_tests_every_condition_type_case_insensitively_and_trimme
         {"friendly_name": "a", "arguments": ["{{flow.data.input}}"], "type": "starts_with", "value": "{{flow.data.prefix}}"},
         {"friendly_name": "b", "arguments": ["{{flow.data.input}}"], "type": "contains", "value": "z"}
     ]);
-    let (all, _) = run_states(&app, "split", split_on("{{flow.data.input}}", conditions.clone()), Some(r#"{"input": "abc", "prefix": "A"}"#)).await;
+    let (all, _) = run_states(
+        &app,
+        "split",
+        split_on("{{flow.data.input}}", conditions.clone()),
+        Some(r#"{"input": "abc", "prefix": "A"}"#),
+    )
+    .await;
     assert_eq!(all[1]["name"], "noMatch");
-    let (all, _) = run_states(&app, "split", split_on("{{flow.data.input}}", conditions), Some(r#"{"input": "abz", "prefix": "A"}"#)).await;
+    let (all, _) = run_states(
+        &app,
+        "split",
+        split_on("{{flow.data.input}}", conditions),
+        Some(r#"{"input": "abz", "prefix": "A"}"#),
+    )
+    .await;
     assert_eq!(all[1]["name"], "match");
 }
 
@@ -813,7 +980,13 @@ async fn run_subflow_runs_the_subflow_in_process_and_flattens_its_variables() {
             ],
         )
     };
-    let flow = create_flow(&app, &app.main(), "published", &parent(&child_sid, "LatestPublished")).await;
+    let flow = create_flow(
+        &app,
+        &app.main(),
+        "published",
+        &parent(&child_sid, "LatestPublished"),
+    )
+    .await;
     let execution = run(&app, &flow, Some(r#"{"n": 21}"#)).await;
     let sid = execution["sid"].as_str().unwrap();
     let all = steps(&app, &flow, sid, 50).await;
@@ -832,20 +1005,59 @@ async fn run_subflow_runs_the_subflow_in_process_and_flattens_its_variables() {
     assert_eq!(all[2]["parent_step_sid"], all[3]["sid"]);
     assert!(all[3]["parent_step_sid"].is_null());
     let ctx = context(&app, &flow, sid).await;
-    assert_eq!(ctx["widgets"]["sub"], json!({"doubled": "42", "data": "21"}));
+    assert_eq!(
+        ctx["widgets"]["sub"],
+        json!({"doubled": "42", "data": "21"})
+    );
     assert_eq!(ctx["flow"]["variables"]["got"], "42");
 
     // Its own revision rule: a never-published subflow fails under LatestPublished and runs
     // under LatestDraft; an unknown flow fails.
-    let flow = create_flow(&app, &app.main(), "published", &parent(&draft_only, "LatestPublished")).await;
-    let all = steps(&app, &flow, run(&app, &flow, None).await["sid"].as_str().unwrap(), 50).await;
+    let flow = create_flow(
+        &app,
+        &app.main(),
+        "published",
+        &parent(&draft_only, "LatestPublished"),
+    )
+    .await;
+    let all = steps(
+        &app,
+        &flow,
+        run(&app, &flow, None).await["sid"].as_str().unwrap(),
+        50,
+    )
+    .await;
     assert_eq!(path(&all)[1], triple("failed", "sub", "Ended"));
-    let flow = create_flow(&app, &app.main(), "published", &parent(&draft_only, "LatestDraft")).await;
-    let all = steps(&app, &flow, run(&app, &flow, None).await["sid"].as_str().unwrap(), 50).await;
+    let flow = create_flow(
+        &app,
+        &app.main(),
+        "published",
+        &parent(&draft_only, "LatestDraft"),
+    )
+    .await;
+    let all = steps(
+        &app,
+        &flow,
+        run(&app, &flow, None).await["sid"].as_str().unwrap(),
+        50,
+    )
+    .await;
     assert_eq!(all.last().unwrap()["name"], "next");
     assert_eq!(all[3]["name"], "completed");
-    let flow = create_flow(&app, &app.main(), "published", &parent("FW00000000000000000000000000000000", "1")).await;
-    let all = steps(&app, &flow, run(&app, &flow, None).await["sid"].as_str().unwrap(), 50).await;
+    let flow = create_flow(
+        &app,
+        &app.main(),
+        "published",
+        &parent("FW00000000000000000000000000000000", "1"),
+    )
+    .await;
+    let all = steps(
+        &app,
+        &flow,
+        run(&app, &flow, None).await["sid"].as_str().unwrap(),
+        50,
+    )
+    .await;
     assert_eq!(all[1]["name"], "failed");
     assert!(all[1]["context"]["emulator"].is_string());
 }
@@ -884,17 +1096,30 @@ async fn http_widgets_are_off_by_default() {
         &app,
         "http",
         vec![
-            state("http", "make-http-request", json!({"method": "GET", "url": "http://127.0.0.1:9/x"}),
-                  json!([{"event": "success"}, {"event": "failed", "next": "fn"}])),
-            state("fn", "run-function", json!({"url": "http://127.0.0.1:9/fn"}),
-                  json!([{"event": "success"}, {"event": "fail"}])),
+            state(
+                "http",
+                "make-http-request",
+                json!({"method": "GET", "url": "http://127.0.0.1:9/x"}),
+                json!([{"event": "success"}, {"event": "failed", "next": "fn"}]),
+            ),
+            state(
+                "fn",
+                "run-function",
+                json!({"url": "http://127.0.0.1:9/fn"}),
+                json!([{"event": "success"}, {"event": "fail"}]),
+            ),
         ],
         None,
     )
     .await;
     assert_eq!(path(&all)[1], triple("failed", "http", "fn"));
     assert_eq!(path(&all)[2], triple("fail", "fn", "Ended"));
-    assert!(all[1]["context"]["emulator"].as_str().unwrap().contains("LOCALTWILIO_STUDIO_HTTP_ALLOWED_HOSTS"));
+    assert!(
+        all[1]["context"]["emulator"]
+            .as_str()
+            .unwrap()
+            .contains("LOCALTWILIO_STUDIO_HTTP_ALLOWED_HOSTS")
+    );
     assert!(ctx["widgets"].get("http").is_none());
 }
 
@@ -941,10 +1166,25 @@ async fn http_widgets_call_allowed_hosts_for_real() {
     )
     .await;
     let events: Vec<String> = path(&all).into_iter().map(|(name, _, _)| name).collect();
-    assert_eq!(events, ["incomingRequest", "success", "success", "failed", "success", "next"]);
+    assert_eq!(
+        events,
+        [
+            "incomingRequest",
+            "success",
+            "success",
+            "failed",
+            "success",
+            "next"
+        ]
+    );
     assert_eq!(ctx["widgets"]["get"]["status_code"], 200);
     assert_eq!(ctx["widgets"]["get"]["parsed"]["query"], "who=ann");
-    assert!(ctx["widgets"]["get"]["content_type"].as_str().unwrap().starts_with("application/json"));
+    assert!(
+        ctx["widgets"]["get"]["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     assert_eq!(ctx["widgets"]["post"]["parsed"]["body"], r#"{"n": 7}"#);
     assert_eq!(ctx["widgets"]["bad"]["status_code"], 500);
     assert_eq!(ctx["widgets"]["bad"]["body"], "nope");
@@ -956,8 +1196,12 @@ async fn http_widgets_call_allowed_hosts_for_real() {
     let (all, _) = run_states(
         &app,
         "get",
-        vec![state("get", "make-http-request", json!({"method": "GET", "url": "http://localhost:9/x"}),
-                   json!([{"event": "success"}, {"event": "failed"}]))],
+        vec![state(
+            "get",
+            "make-http-request",
+            json!({"method": "GET", "url": "http://localhost:9/x"}),
+            json!([{"event": "success"}, {"event": "failed"}]),
+        )],
         None,
     )
     .await;
@@ -974,9 +1218,18 @@ async fn an_execution_ends_after_1000_steps_and_its_steps_page_to_the_end() {
         &definition(
             "a",
             vec![
-                state("a", "set-variables", json!({"variables": [{"key": "i", "value": "{{flow.variables.i | plus: 1}}"}]}),
-                      json!([{"event": "next", "next": "b"}])),
-                state("b", "split-based-on", json!({"input": "x"}), json!([{"event": "noMatch", "next": "a"}])),
+                state(
+                    "a",
+                    "set-variables",
+                    json!({"variables": [{"key": "i", "value": "{{flow.variables.i | plus: 1}}"}]}),
+                    json!([{"event": "next", "next": "b"}]),
+                ),
+                state(
+                    "b",
+                    "split-based-on",
+                    json!({"input": "x"}),
+                    json!([{"event": "noMatch", "next": "a"}]),
+                ),
             ],
         ),
     )
@@ -989,7 +1242,9 @@ async fn an_execution_ends_after_1000_steps_and_its_steps_page_to_the_end() {
     let paged = steps(&app, &flow, sid, 37).await;
     assert_eq!(paged.len(), 1000);
     assert_eq!(paged, all, "pages cover every step once, in order");
-    let reason = all[999]["context"]["emulator"]["execution_ended"].as_str().unwrap();
+    let reason = all[999]["context"]["emulator"]["execution_ended"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("1000 steps"), "{reason}");
     let ctx = context(&app, &flow, sid).await;
     assert_eq!(ctx["flow"]["variables"]["i"], "500");
@@ -1012,7 +1267,9 @@ async fn an_execution_stops_when_the_same_widget_runs_10_times_in_a_row() {
     .await;
     assert_eq!(all.len(), 11, "the trigger and 10 runs");
     assert_eq!(ctx["flow"]["variables"]["i"], "10");
-    let reason = all[10]["context"]["emulator"]["execution_ended"].as_str().unwrap();
+    let reason = all[10]["context"]["emulator"]["execution_ended"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("10 times in a row"), "{reason}");
 }
 
@@ -1032,7 +1289,10 @@ async fn an_invalid_draft_never_runs_and_a_trigger_without_a_rest_transition_end
     let execution = run(&app, &flow, None).await;
     assert_eq!(execution["status"], "ended");
     let all = steps(&app, &flow, execution["sid"].as_str().unwrap(), 50).await;
-    assert_eq!(path(&all), vec![triple("incomingRequest", "Trigger", "Ended")]);
+    assert_eq!(
+        path(&all),
+        vec![triple("incomingRequest", "Trigger", "Ended")]
+    );
 }
 
 #[tokio::test]
@@ -1046,7 +1306,7 @@ async fn send_message_falls_back_to_the_contact_and_fails_without_a_body() {
             "send-message",
             json!({"body": "hi", "to": "{{flow.data.nobody}}"}),
             json!([{"event": "sent"}, {"event": "failed"}]),
-        ),],
+        )],
         None,
     )
     .await;

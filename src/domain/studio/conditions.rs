@@ -130,7 +130,11 @@ mod tests {
             ("no_such_type", "a", "a", false),
         ];
         for (kind, tested, value, want) in cases {
-            assert_eq!(holds(kind, tested, value), *want, "{kind} {tested:?} {value:?}");
+            assert_eq!(
+                holds(kind, tested, value),
+                *want,
+                "{kind} {tested:?} {value:?}"
+            );
         }
         assert_eq!(CONDITION_TYPES.len(), 17);
     }

@@ -171,7 +171,12 @@ impl<'a> Definition<'a> {
 fn next_of(state: &Value, event: &str) -> Option<String> {
     state["transitions"].as_array()?.iter().find_map(|t| {
         (t["event"].as_str() == Some(event))
-            .then(|| t["next"].as_str().filter(|n| !n.is_empty()).map(str::to_owned))
+            .then(|| {
+                t["next"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+            })
             .flatten()
     })
 }
@@ -437,9 +442,7 @@ impl<'a> Run<'a> {
                 return Ok(Halt::Ended);
             };
             let step_sid = StepSid::new();
-            let outcome = self
-                .widget(state, context, &step_sid, depth)
-                .await?;
+            let outcome = self.widget(state, context, &step_sid, depth).await?;
             let outcome = match outcome {
                 Ok(outcome) => outcome,
                 Err(halt) => return Ok(halt),
@@ -489,9 +492,7 @@ impl<'a> Run<'a> {
             "send-message" => self.send(state, &properties, context, false).await?,
             "send-and-wait-for-reply" => self.send(state, &properties, context, true).await?,
             "make-http-request" => self.http(state, &properties, "failed", false).await,
-            "run-function" | "run-function-v2" => {
-                self.http(state, &properties, "fail", true).await
-            }
+            "run-function" | "run-function-v2" => self.http(state, &properties, "fail", true).await,
             "run-subflow" => {
                 match self
                     .subflow(state, &properties, context, step_sid, depth)
@@ -523,13 +524,21 @@ impl<'a> Run<'a> {
         let to = text(properties, "to")
             .filter(|t| !t.trim().is_empty())
             .map(str::to_owned)
-            .or_else(|| context["contact"]["channel"]["address"].as_str().map(str::to_owned))
+            .or_else(|| {
+                context["contact"]["channel"]["address"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .unwrap_or_default();
         let from = text(properties, "from")
             .filter(|f| !f.trim().is_empty())
             .or_else(|| text(properties, "service").filter(|s| !s.trim().is_empty()))
             .map(str::to_owned)
-            .or_else(|| context["flow"]["channel"]["address"].as_str().map(str::to_owned))
+            .or_else(|| {
+                context["flow"]["channel"]["address"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .unwrap_or_default();
         let body = text(properties, "body").unwrap_or_default();
         let media_urls: Vec<String> = match &properties["media_url"] {
@@ -540,7 +549,9 @@ impl<'a> Run<'a> {
                 .collect(),
             _ => Vec::new(),
         };
-        if to.trim().is_empty() || from.trim().is_empty() || (body.is_empty() && media_urls.is_empty())
+        if to.trim().is_empty()
+            || from.trim().is_empty()
+            || (body.is_empty() && media_urls.is_empty())
         {
             let mut outcome = Outcome::to(state, failure, None);
             outcome.step = json!({"emulator": "the message has no To, From or Body/MediaUrl"});
@@ -660,22 +671,29 @@ impl<'a> Run<'a> {
             Ok(b) => b,
             Err(e) => return fail(format!("the response could not be read: {e}")),
         };
-        let body = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RESPONSE_BYTES)]).into_owned();
+        let body =
+            String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RESPONSE_BYTES)]).into_owned();
         let mut output = json!({
             "body": body,
             "content_type": response_type,
             "status_code": status.as_u16(),
         });
         // make-http-request: `parsed` only for a JSON response; run-function parses any JSON.
-        if is_function || response_type.starts_with("application/json") {
-            if let Ok(parsed) = serde_json::from_str::<Value>(&body) {
-                output["parsed"] = parsed;
-            }
+        let parses = is_function || response_type.starts_with("application/json");
+        if let Some(parsed) = parses
+            .then(|| serde_json::from_str::<Value>(&body).ok())
+            .flatten()
+        {
+            output["parsed"] = parsed;
         }
         if is_function {
             output["headers"] = Value::Object(headers);
         }
-        let event = if status.is_success() { "success" } else { failure };
+        let event = if status.is_success() {
+            "success"
+        } else {
+            failure
+        };
         Outcome::to(state, event, Some(output))
     }
 
@@ -719,12 +737,17 @@ impl<'a> Run<'a> {
             .fetch_revision(self.account_sid.as_str(), flow_sid.as_str(), at)
             .await?
         else {
-            return fail(format!("the account has no such revision of flow {flow_sid}"));
+            return fail(format!(
+                "the account has no such revision of flow {flow_sid}"
+            ));
         };
         let child_definition: Value =
             stored_json(&revision.content.definition, "Revision definition")?;
         let Some(child) = Definition::new(&child_definition) else {
-            return fail(format!("revision {} of flow {flow_sid} does not validate", revision.revision));
+            return fail(format!(
+                "revision {} of flow {flow_sid} does not validate",
+                revision.revision
+            ));
         };
         let parameters: Map<String, Value> = pairs(&properties["parameters"])
             .into_iter()
@@ -733,8 +756,12 @@ impl<'a> Run<'a> {
         let mut child_context = initial_context(
             self.execution_sid,
             &flow_sid,
-            context["contact"]["channel"]["address"].as_str().unwrap_or_default(),
-            context["flow"]["channel"]["address"].as_str().unwrap_or_default(),
+            context["contact"]["channel"]["address"]
+                .as_str()
+                .unwrap_or_default(),
+            context["flow"]["channel"]["address"]
+                .as_str()
+                .unwrap_or_default(),
             &parameters,
         );
         child_context["trigger"] = json!({"parent": {
@@ -798,13 +825,19 @@ fn split(state: &Value, properties: &Value, lax: &Lax) -> Outcome {
     let input = text(properties, "input").unwrap_or_default().to_owned();
     let transitions = state["transitions"].as_array().cloned().unwrap_or_default();
     for transition in transitions.iter().filter(|t| t["event"] == "match") {
-        let Some(conditions) = transition["conditions"].as_array().filter(|c| !c.is_empty()) else {
+        let Some(conditions) = transition["conditions"]
+            .as_array()
+            .filter(|c| !c.is_empty())
+        else {
             continue;
         };
         let all = conditions.iter().all(|condition| {
             let condition = render_all(condition, lax).unwrap_or(Value::Null);
             let tested = if input.is_empty() {
-                condition["arguments"][0].as_str().unwrap_or_default().to_owned()
+                condition["arguments"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
             } else {
                 input.clone()
             };
@@ -813,7 +846,11 @@ fn split(state: &Value, properties: &Value, lax: &Lax) -> Outcome {
                 Value::Null => String::new(),
                 other => other.to_string(),
             };
-            conditions::holds(condition["type"].as_str().unwrap_or_default(), &tested, &value)
+            conditions::holds(
+                condition["type"].as_str().unwrap_or_default(),
+                &tested,
+                &value,
+            )
         });
         if all {
             return Outcome {

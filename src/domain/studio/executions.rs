@@ -165,7 +165,7 @@ pub async fn create(
         .start_execution(row, ContactSid::new().as_str())
         .await?
     {
-        Started::Started(_) => {}
+        Started::Started => {}
         Started::AlreadyActive(active) => {
             return Err(Error::Conflict {
                 code: ALREADY_ACTIVE,
@@ -194,7 +194,11 @@ pub async fn create(
         // Ended or deleted meanwhile: show it as it is.
         Ok(None) => found_value(
             core.store
-                .fetch_execution(principal.account_sid.as_str(), flow_sid.as_str(), sid.as_str())
+                .fetch_execution(
+                    principal.account_sid.as_str(),
+                    flow_sid.as_str(),
+                    sid.as_str(),
+                )
                 .await?,
         ),
         Err(e) => {
@@ -247,7 +251,10 @@ async fn run_and_save(
             .collect(),
         now,
     };
-    let saved = core.store.save_run(sid.as_str(), resumed_wake_at, write).await?;
+    let saved = core
+        .store
+        .save_run(sid.as_str(), resumed_wake_at, write)
+        .await?;
     if waits {
         core.studio.wake.notify_one();
     }
@@ -325,9 +332,7 @@ pub async fn run_timeouts(core: Core) {
             continue;
         }
         let next = core.store.next_wake().await.ok().flatten();
-        let wait = next
-            .map(|at| (at - time::now()).clamp(0, 60))
-            .unwrap_or(60);
+        let wait = next.map(|at| (at - time::now()).clamp(0, 60)).unwrap_or(60);
         // `wake_at` is in whole seconds: wait past the second it names.
         let wait = std::time::Duration::from_millis(wait as u64 * 1000 + 50);
         tokio::select! {
@@ -360,7 +365,11 @@ pub async fn fetch(
 ) -> Result<Execution> {
     found_value(
         core.store
-            .fetch_execution(principal.account_sid.as_str(), flow_sid.as_str(), sid.as_str())
+            .fetch_execution(
+                principal.account_sid.as_str(),
+                flow_sid.as_str(),
+                sid.as_str(),
+            )
             .await?,
     )
 }

@@ -16,9 +16,7 @@ use std::{collections::BTreeMap, fmt, sync::LazyLock};
 
 use liquid_core::{
     Display_filter, Filter, FilterReflection, ParseFilter, Runtime,
-    model::{
-        ArrayView, DisplayCow, KStringCow, ObjectView, State, Value, ValueView,
-    },
+    model::{ArrayView, DisplayCow, KStringCow, ObjectView, State, Value, ValueView},
 };
 use serde_json::Value as Json;
 
@@ -242,7 +240,9 @@ impl Lax {
         };
         let len = items.len() as i64;
         let at = if index < 0 { len + index } else { index };
-        usize::try_from(at).ok().and_then(|at| <[Lax]>::get(items, at))
+        usize::try_from(at)
+            .ok()
+            .and_then(|at| <[Lax]>::get(items, at))
     }
 }
 
@@ -508,10 +508,19 @@ mod tests {
         assert_eq!(render("[{{flow.data.missing}}]", &c).unwrap(), "[]");
         assert_eq!(render("[{{widgets.nope.parsed.x.y}}]", &c).unwrap(), "[]");
         assert_eq!(render("[{{flow.data.items[7]}}]", &c).unwrap(), "[]");
-        assert_eq!(render("{{flow.data.missing | default: 'x'}}", &c).unwrap(), "x");
+        assert_eq!(
+            render("{{flow.data.missing | default: 'x'}}", &c).unwrap(),
+            "x"
+        );
         assert_eq!(render("{{flow.data.missing | plus: 1}}", &c).unwrap(), "1");
-        assert_eq!(render("[{{flow.data.missing | upcase}}]", &c).unwrap(), "[]");
-        assert_eq!(render("[{{flow.data.missing | append: 'x'}}]", &c).unwrap(), "[x]");
+        assert_eq!(
+            render("[{{flow.data.missing | upcase}}]", &c).unwrap(),
+            "[]"
+        );
+        assert_eq!(
+            render("[{{flow.data.missing | append: 'x'}}]", &c).unwrap(),
+            "[x]"
+        );
         assert_eq!(
             render("{% if flow.data.missing %}y{% else %}n{% endif %}", &c).unwrap(),
             "n"
@@ -526,7 +535,10 @@ mod tests {
         assert_eq!(render("{{flow.data.items.size}}", &c).unwrap(), "3");
         assert_eq!(render("{{flow.data.size}}", &c).unwrap(), "3");
         assert_eq!(render("{{flow.data.items.first}}", &c).unwrap(), "1");
-        assert_eq!(render("{{flow.data | to_json}}", &c).unwrap(), r#"{"items":[1,2,3],"n":3,"name":"Ann"}"#);
+        assert_eq!(
+            render("{{flow.data | to_json}}", &c).unwrap(),
+            r#"{"items":[1,2,3],"n":3,"name":"Ann"}"#
+        );
         assert_eq!(render("{{flow.data.name | json}}", &c).unwrap(), r#""Ann""#);
         assert_eq!(render("no template", &c).unwrap(), "no template");
         assert!(render("{{ broken", &c).is_err());
@@ -535,11 +547,23 @@ mod tests {
     #[test]
     fn loops_stop_after_15_iterations() {
         let c = ctx();
-        let out = render("{% for i in widgets.http.parsed.list %}{{i}},{% endfor %}", &c).unwrap();
+        let out = render(
+            "{% for i in widgets.http.parsed.list %}{{i}},{% endfor %}",
+            &c,
+        )
+        .unwrap();
         assert_eq!(out.split(',').filter(|s| !s.is_empty()).count(), 15);
-        let out = render("{%- for i in widgets.http.parsed.list limit: 40 -%}x{%- endfor -%}", &c).unwrap();
+        let out = render(
+            "{%- for i in widgets.http.parsed.list limit: 40 -%}x{%- endfor -%}",
+            &c,
+        )
+        .unwrap();
         assert_eq!(out, "x".repeat(15));
-        let out = render("{% for i in widgets.http.parsed.list limit:2 %}x{% endfor %}", &c).unwrap();
+        let out = render(
+            "{% for i in widgets.http.parsed.list limit:2 %}x{% endfor %}",
+            &c,
+        )
+        .unwrap();
         assert_eq!(out, "xx");
         let out = render("{% for i in (1..100) %}x{% endfor %}", &c).unwrap();
         assert_eq!(out, "x".repeat(15));

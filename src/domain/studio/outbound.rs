@@ -32,12 +32,8 @@ pub async fn record_message(
     account_sid: &AccountSid,
     message: Outbound<'_>,
 ) -> Result<Result<Value, String>> {
-    let mut input = NewMessageInput::outbound(
-        account_sid.clone(),
-        message.from,
-        message.to,
-        message.body,
-    );
+    let mut input =
+        NewMessageInput::outbound(account_sid.clone(), message.from, message.to, message.body);
     // "For SMS, this can also be a Messaging Service SID" (spec, `From` of an Execution).
     if message.from.starts_with("MG") {
         input.messaging_service_sid = Some(message.from.to_owned());

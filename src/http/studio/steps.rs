@@ -94,14 +94,19 @@ async fn list_steps(
     Paging(request): Paging,
 ) -> Result<Listed<StepResource>> {
     let (flow_sid, execution_sid) = &call.path;
-    let page = steps::list(&call.core, &call.principal, flow_sid, execution_sid, request).await?;
+    let page = steps::list(
+        &call.core,
+        &call.principal,
+        flow_sid,
+        execution_sid,
+        request,
+    )
+    .await?;
     let list_path = format!("/v2/Flows/{flow_sid}/Executions/{execution_sid}/Steps");
     call.v1_list("steps", &list_path, page, StepResource::new)
 }
 
-async fn fetch_step(
-    call: ApiCall<(FlowSid, ExecutionSid, StepSid)>,
-) -> Result<Json<StepResource>> {
+async fn fetch_step(call: ApiCall<(FlowSid, ExecutionSid, StepSid)>) -> Result<Json<StepResource>> {
     let (flow_sid, execution_sid, sid) = &call.path;
     let step = steps::fetch(&call.core, &call.principal, flow_sid, execution_sid, sid).await?;
     Ok(Json(StepResource::new(step, &call.base)))

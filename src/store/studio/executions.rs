@@ -61,7 +61,7 @@ pub struct RunWrite {
 
 /// How a create ended.
 pub enum Started {
-    Started(ExecutionRow),
+    Started,
     /// Another execution of the flow is active for this contact (its SID).
     AlreadyActive(String),
 }
@@ -107,9 +107,9 @@ impl Store {
             .await
             .map_err(classify);
         match inserted {
-            Ok(stored) => {
+            Ok(_) => {
                 tx.commit().await?;
-                Ok(Started::Started(stored))
+                Ok(Started::Started)
             }
             Err(StoreError::Conflict(_)) => {
                 tx.rollback().await?;
@@ -164,9 +164,7 @@ impl Store {
             let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
             <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
             qb.push(" ");
-            qb.push_values(chunk, |mut values, step| {
-                step.push_written(&mut values)
-            });
+            qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
             qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -27,7 +27,11 @@ owned_table!(STEPS: StepRow = "studio_execution_steps" by "execution_sid");
 impl Store {
     /// A page of the execution's steps in the order they ran (the execution's ownership is
     /// the caller's check).
-    pub async fn list_steps(&self, execution_sid: &str, keyset: Keyset) -> StoreResult<Vec<StepRow>> {
+    pub async fn list_steps(
+        &self,
+        execution_sid: &str,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<StepRow>> {
         let mut qb = STEPS.select_owned(execution_sid);
         keyset.push(&mut qb, STEPS.seq);
         fetch_all(qb, &self.pool).await
