@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use super::{
     conditions,
     liquid::{Lax, render},
-    outbound::{Outbound, record_message},
+    outbound::{Outbound, prepare_message},
     validate::validate_definition,
 };
 use crate::{
@@ -34,7 +34,10 @@ use crate::{
         stored_json,
     },
     error::Result,
-    store::studio::{revisions::RevisionAt, steps::StepRow},
+    store::{
+        messages::NewMessage,
+        studio::{revisions::RevisionAt, steps::StepRow},
+    },
 };
 
 /// Studio FAQ: "an Execution ends after 1,000 Steps".
@@ -242,7 +245,10 @@ pub struct Run<'a> {
     execution_sid: &'a ExecutionSid,
     pub book: Bookkeeping,
     pub steps: Vec<NewStep>,
+    /// The messages the run sent, written with its steps.
+    pub messages: Vec<NewMessage>,
     now: i64,
+    now_ms: i64,
 }
 
 /// The initial context of an execution of `flow_sid`.
@@ -340,7 +346,7 @@ impl<'a> Run<'a> {
         account_sid: &'a AccountSid,
         execution_sid: &'a ExecutionSid,
         book: Bookkeeping,
-        now: i64,
+        now_ms: i64,
     ) -> Self {
         Self {
             core,
@@ -348,7 +354,9 @@ impl<'a> Run<'a> {
             execution_sid,
             book,
             steps: Vec::new(),
-            now,
+            messages: Vec::new(),
+            now: now_ms / 1000,
+            now_ms,
         }
     }
 
@@ -489,8 +497,8 @@ impl<'a> Run<'a> {
         };
         Ok(Ok(match kind {
             "split-based-on" => split(state, &properties, &lax),
-            "send-message" => self.send(state, &properties, context, false).await?,
-            "send-and-wait-for-reply" => self.send(state, &properties, context, true).await?,
+            "send-message" => self.send(state, &properties, context, false)?,
+            "send-and-wait-for-reply" => self.send(state, &properties, context, true)?,
             "make-http-request" => self.http(state, &properties, "failed", false).await,
             "run-function" | "run-function-v2" => self.http(state, &properties, "fail", true).await,
             "run-subflow" => {
@@ -513,7 +521,7 @@ impl<'a> Run<'a> {
         }))
     }
 
-    async fn send(
+    fn send(
         &mut self,
         state: &Value,
         properties: &Value,
@@ -563,8 +571,11 @@ impl<'a> Run<'a> {
             body,
             media_urls,
         };
-        let outbound = match record_message(self.core, self.account_sid, message).await? {
-            Ok(outbound) => outbound,
+        let outbound = match prepare_message(self.account_sid, message, self.now_ms)? {
+            Ok((prepared, outbound)) => {
+                self.messages.push(prepared);
+                outbound
+            }
             Err(reason) => {
                 let mut outcome = Outcome::to(state, failure, None);
                 outcome.step = json!({ "emulator": format!("the message was refused: {reason}") });

@@ -37,6 +37,7 @@ use crate::{
     },
     error::{Error, Result},
     store::{
+        messages::NewMessage,
         query::Owned,
         studio::{
             executions::{DueExecution, ExecutionRow, RunWrite, Started},
@@ -139,83 +140,79 @@ pub async fn create(
     if !revision.content.valid() {
         return Err(validation_failed(revision.content.errors.clone()));
     }
+    // A look first, so a refused create runs nothing (no HTTP widget calls out); the unique
+    // index decides when two creates race.
+    if let Some(active) = core
+        .store
+        .active_execution(flow_sid.as_str(), &new.to, &new.from)
+        .await?
+    {
+        return Err(already_active(&active));
+    }
     let sid = ExecutionSid::new();
     let mut context = initial_context(&sid, flow_sid, &new.to, &new.from, &new.parameters);
-    let now = time::now();
+    let now_ms = time::now_ms();
+    let (run, messages) = run(
+        core,
+        &principal.account_sid,
+        &sid,
+        &revision.content.definition,
+        &mut context,
+        Bookkeeping::default(),
+        Start::Trigger("incomingRequest"),
+        now_ms,
+    )
+    .await?;
     let row = ExecutionRow {
         seq: 0,
         sid: sid.to_string(),
         account_sid: principal.account_sid.to_string(),
         flow_sid: flow_sid.to_string(),
         contact_sid: String::new(),
-        contact_address: new.to.clone(),
-        from_address: new.from.clone(),
+        contact_address: new.to,
+        from_address: new.from,
         flow_version: revision.revision,
-        status: "active".into(),
+        status: run.status.into(),
         initiated_by: RequestSid::new().to_string(),
-        context: context.to_string(),
-        engine: json!(Bookkeeping::default()).to_string(),
-        waiting_widget: None,
-        wake_at: None,
-        date_created: now,
-        date_updated: now,
+        context: run.context.clone(),
+        engine: run.engine.clone(),
+        waiting_widget: run.waiting_widget.clone(),
+        wake_at: run.wake_at,
+        date_created: run.now,
+        date_updated: run.now,
     };
+    let waits = run.wake_at.is_some();
     match core
         .store
-        .start_execution(row, ContactSid::new().as_str())
+        .start_execution(row, ContactSid::new().as_str(), run, messages)
         .await?
     {
-        Started::Started => {}
-        Started::AlreadyActive(active) => {
-            return Err(Error::Conflict {
-                code: ALREADY_ACTIVE,
-                status: 409,
-                message: format!(
-                    "Execution {active} is already active for this contact. End the active \
-                     Execution before creating a new one."
-                ),
-            });
+        Started::Started(stored) => {
+            if waits {
+                core.studio.wake.notify_one();
+            }
+            Execution::try_from(*stored)
         }
-    }
-    let definition = revision.content.definition;
-    let run = run_and_save(
-        core,
-        &principal.account_sid,
-        &sid,
-        &definition,
-        &mut context,
-        Bookkeeping::default(),
-        Start::Trigger("incomingRequest"),
-        None,
-    )
-    .await;
-    match run {
-        Ok(Some(row)) => Execution::try_from(row),
-        // Ended or deleted meanwhile: show it as it is.
-        Ok(None) => found_value(
-            core.store
-                .fetch_execution(
-                    principal.account_sid.as_str(),
-                    flow_sid.as_str(),
-                    sid.as_str(),
-                )
-                .await?,
-        ),
-        Err(e) => {
-            // A run that failed (the database, mostly) must not keep the contact blocked.
-            let _ = core
-                .store
-                .end_execution(flow_sid.as_str(), sid.as_str(), time::now())
-                .await;
-            Err(e)
-        }
+        Started::AlreadyActive(active) => Err(already_active(&active)),
     }
 }
 
-/// Runs the execution from `start` and writes what the run did, if the execution still waits
-/// where the run began (`resumed_wake_at`, `None` for a new one).
+/// 409 20409 for a contact with an active execution.
+fn already_active(active: &str) -> Error {
+    Error::Conflict {
+        code: ALREADY_ACTIVE,
+        status: 409,
+        message: format!(
+            "Execution {active} is already active for this contact. End the active Execution \
+             before creating a new one."
+        ),
+    }
+}
+
+/// Runs the execution from `start` (in memory: nothing is written) and returns what to write:
+/// its new state with the steps, and the messages it sent.
 #[allow(clippy::too_many_arguments)]
-async fn run_and_save(
+async fn run(
     core: &Core,
     account_sid: &AccountSid,
     sid: &ExecutionSid,
@@ -223,21 +220,20 @@ async fn run_and_save(
     context: &mut Value,
     book: Bookkeeping,
     start: Start<'_>,
-    resumed_wake_at: Option<i64>,
-) -> Result<Option<ExecutionRow>> {
+    now_ms: i64,
+) -> Result<(RunWrite, Vec<NewMessage>)> {
     let Some(definition) = Definition::new(definition) else {
         return Err(Error::internal(anyhow::anyhow!(
             "execution {sid} runs a revision that does not validate"
         )));
     };
-    let now = time::now();
-    let mut run = Run::new(core, account_sid, sid, book, now);
+    let mut run = Run::new(core, account_sid, sid, book, now_ms);
     let halt = run.go(&definition, context, start, None, 0).await?;
     let (status, waiting_widget, wake_at) = match halt {
         Halt::Ended | Halt::Stopped => ("ended", None, None),
         Halt::Waiting { widget, wake_at } => ("active", Some(widget), Some(wake_at)),
     };
-    let waits = wake_at.is_some();
+    let now = now_ms / 1000;
     let write = RunWrite {
         status,
         context: context.to_string(),
@@ -250,15 +246,9 @@ async fn run_and_save(
             .map(|step| step.into_row(sid, now))
             .collect(),
         now,
+        now_ms,
     };
-    let saved = core
-        .store
-        .save_run(sid.as_str(), resumed_wake_at, write)
-        .await?;
-    if waits {
-        core.studio.wake.notify_one();
-    }
-    Ok(saved)
+    Ok((write, run.messages))
 }
 
 /// Takes the `timeout` transition of an execution whose wait has passed (the `timeouts`
@@ -288,7 +278,7 @@ pub async fn time_out(core: &Core, due: &DueExecution) -> Result<()> {
     let definition: Value = stored_json(&revision.content.definition, "Revision definition")?;
     let book: Bookkeeping = stored_json(&row.engine, "Execution engine")?;
     let mut context = execution.context;
-    run_and_save(
+    let (write, messages) = run(
         core,
         &execution.account_sid,
         &execution.sid,
@@ -300,9 +290,16 @@ pub async fn time_out(core: &Core, due: &DueExecution) -> Result<()> {
             event: "timeout",
             adds: None,
         },
-        Some(wake_at),
+        time::now_ms(),
     )
     .await?;
+    let waits = write.wake_at.is_some();
+    core.store
+        .save_run(execution.sid.as_str(), wake_at, write, messages)
+        .await?;
+    if waits {
+        core.studio.wake.notify_one();
+    }
     Ok(())
 }
 

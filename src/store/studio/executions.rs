@@ -4,10 +4,11 @@
 //! written in one transaction (`save_run`), guarded so that a run only lands on the state it
 //! started from (an execution ended meanwhile stays ended).
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::steps::StepRow;
 use crate::store::{
+    messages::{NewMessage, write_message},
     Keyset, Store, StoreResult,
     error::{StoreError, classify},
     query::{Columns, Deletable, Owned, fetch_all, fetch_optional, owned_table, row},
@@ -56,12 +57,14 @@ pub struct RunWrite {
     pub waiting_widget: Option<String>,
     pub wake_at: Option<i64>,
     pub steps: Vec<StepRow>,
+    /// Unix seconds (the execution's dates) and milliseconds (its messages').
     pub now: i64,
+    pub now_ms: i64,
 }
 
 /// How a create ended.
 pub enum Started {
-    Started,
+    Started(Box<ExecutionRow>),
     /// Another execution of the flow is active for this contact (its SID).
     AlreadyActive(String),
 }
@@ -75,100 +78,111 @@ pub struct DueExecution {
 }
 
 impl Store {
-    /// Inserts `row` as active, giving it the contact's stable SID (`new_contact_sid` when the
-    /// flow has never seen the contact), in one transaction. The unique index refuses a second
-    /// active execution for the same flow and contact.
+    /// The flow's active execution for this contact, if any (a cheap look before a run, so a
+    /// refused create makes no HTTP call; the unique index still decides).
+    pub async fn active_execution(
+        &self,
+        flow_sid: &str,
+        contact_address: &str,
+        from_address: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "select sid from studio_executions where flow_sid = $1 and contact_address = $2 \
+             and from_address = $3 and status = 'active'",
+        )
+        .bind(flow_sid)
+        .bind(contact_address)
+        .bind(from_address)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Writes a new execution as its first run left it (`row`: its final status, context and
+    /// wait), with the run's steps and messages, in one write through the group-commit writer.
+    /// It is inserted `active` first, so the unique index refuses it while another execution
+    /// of the flow is active for the contact, whatever its run did; then given its status. The
+    /// contact gets its stable SID (`new_contact_sid` when the flow has never seen it).
     pub async fn start_execution(
         &self,
-        mut row: ExecutionRow,
+        row: ExecutionRow,
         new_contact_sid: &str,
+        run: RunWrite,
+        messages: Vec<NewMessage>,
     ) -> StoreResult<Started> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
-             on conflict (flow_sid, address) do nothing",
-        )
-        .bind(&row.flow_sid)
-        .bind(&row.contact_address)
-        .bind(new_contact_sid)
-        .execute(&mut *tx)
-        .await?;
-        row.contact_sid = sqlx::query_scalar(
-            "select sid from studio_contacts where flow_sid = $1 and address = $2",
-        )
-        .bind(&row.flow_sid)
-        .bind(&row.contact_address)
-        .fetch_one(&mut *tx)
-        .await?;
-        let inserted = EXECUTIONS
-            .insert(&row)
-            .build_query_as::<ExecutionRow>()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify);
-        match inserted {
-            Ok(_) => {
-                tx.commit().await?;
-                Ok(Started::Started)
-            }
-            Err(StoreError::Conflict(_)) => {
-                tx.rollback().await?;
-                let active: Option<String> = sqlx::query_scalar(
-                    "select sid from studio_executions where flow_sid = $1 and \
-                     contact_address = $2 and from_address = $3 and status = 'active'",
-                )
-                .bind(&row.flow_sid)
-                .bind(&row.contact_address)
-                .bind(&row.from_address)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(Started::AlreadyActive(active.unwrap_or_default()))
-            }
+        let (flow_sid, contact, from) = (
+            row.flow_sid.clone(),
+            row.contact_address.clone(),
+            row.from_address.clone(),
+        );
+        let new_contact_sid = new_contact_sid.to_owned();
+        let written = self
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let mut row = row;
+                    sqlx::query(
+                        "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
+                         on conflict (flow_sid, address) do nothing",
+                    )
+                    .bind(&row.flow_sid)
+                    .bind(&row.contact_address)
+                    .bind(&new_contact_sid)
+                    .execute(&mut *conn)
+                    .await?;
+                    row.contact_sid = sqlx::query_scalar(
+                        "select sid from studio_contacts where flow_sid = $1 and address = $2",
+                    )
+                    .bind(&row.flow_sid)
+                    .bind(&row.contact_address)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    // Inserted as a new, not yet waiting, active execution; `write_run` then
+                    // gives it what its run left.
+                    row.status = "active".into();
+                    row.waiting_widget = None;
+                    row.wake_at = None;
+                    EXECUTIONS
+                        .insert(&row)
+                        .build()
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(classify)?;
+                    let sid = row.sid.clone();
+                    write_run(conn, &sid, None, run, &messages).await
+                })
+            })
+            .await;
+        match written {
+            Ok(Some(stored)) => Ok(Started::Started(Box::new(stored))),
+            Ok(None) => Err(sqlx::Error::RowNotFound.into()),
+            Err(StoreError::Conflict(_)) => Ok(Started::AlreadyActive(
+                self.active_execution(&flow_sid, &contact, &from)
+                    .await?
+                    .unwrap_or_default(),
+            )),
             Err(e) => Err(e),
         }
     }
 
-    /// Writes a run's outcome and steps in one transaction, if the execution is still active
-    /// and still waits where the run started (`resumed_wake_at`: the timeout the run resumed
-    /// from, `None` for a run from the trigger). `None` when it no longer is (ended or deleted
-    /// meanwhile): nothing is written.
+    /// Writes a later run's outcome, steps and messages in one write, if the execution is still
+    /// active and still waits where the run started (`resumed_wake_at`: the timeout the run
+    /// resumed from). `None` when it no longer is (ended or deleted meanwhile): nothing is
+    /// written.
     pub async fn save_run(
         &self,
         sid: &str,
-        resumed_wake_at: Option<i64>,
+        resumed_wake_at: i64,
         run: RunWrite,
+        messages: Vec<NewMessage>,
     ) -> StoreResult<Option<ExecutionRow>> {
-        let mut tx = self.begin_write().await?;
-        let mut qb = EXECUTIONS
-            .assign()
-            .set("status", run.status)
-            .set("context", run.context)
-            .set("engine", run.engine)
-            .set("waiting_widget", run.waiting_widget)
-            .set("wake_at", run.wake_at)
-            .set("date_updated", run.now)
-            .into_builder();
-        qb.push(" where sid = ")
-            .push_bind(sid.to_owned())
-            .push(" and status = 'active' and coalesce(wake_at, -1) = ")
-            .push_bind(resumed_wake_at.unwrap_or(-1));
-        EXECUTIONS.push_returning(&mut qb);
-        let Some(saved) = qb
-            .build_query_as::<ExecutionRow>()
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        for chunk in run.steps.chunks(500) {
-            let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
-            <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
-            qb.push(" ");
-            qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
-            qb.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(Some(saved))
+        let sid = sid.to_owned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    write_run(conn, &sid, Some(resumed_wake_at), run, &messages).await
+                })
+            })
+            .await
     }
 
     /// Ends the flow's execution (and any wait of it); an ended one stays as it is. `None`
@@ -260,4 +274,47 @@ impl Store {
     pub async fn execution_by_sid(&self, sid: &str) -> StoreResult<Option<ExecutionRow>> {
         fetch_optional(EXECUTIONS.select_where("sid", sid), &self.pool).await
     }
+}
+
+/// Gives the execution its state after a run and writes the run's steps and messages (on an
+/// open transaction), if it is active and waits at `resumed_wake_at` (`None`: not waiting).
+async fn write_run(
+    conn: &mut SqliteConnection,
+    sid: &str,
+    resumed_wake_at: Option<i64>,
+    run: RunWrite,
+    messages: &[NewMessage],
+) -> StoreResult<Option<ExecutionRow>> {
+    let mut qb = EXECUTIONS
+        .assign()
+        .set("status", run.status)
+        .set("context", run.context)
+        .set("engine", run.engine)
+        .set("waiting_widget", run.waiting_widget)
+        .set("wake_at", run.wake_at)
+        .set("date_updated", run.now)
+        .into_builder();
+    qb.push(" where sid = ")
+        .push_bind(sid.to_owned())
+        .push(" and status = 'active' and coalesce(wake_at, -1) = ")
+        .push_bind(resumed_wake_at.unwrap_or(-1));
+    EXECUTIONS.push_returning(&mut qb);
+    let Some(saved) = qb
+        .build_query_as::<ExecutionRow>()
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    for message in messages {
+        write_message(conn, message, run.now_ms).await?;
+    }
+    for chunk in run.steps.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
+        <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
+        qb.push(" ");
+        qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(Some(saved))
 }
