@@ -3,9 +3,16 @@
 set, starts the release server on a temporary database, drives it with wrk from another process
 on loopback, and prints one table (scenario, req/s, ratio to the ceiling, p50, p99, errors,
 server CPU µs per request, server RSS). Each wrk scenario runs RUNS times; the median run (by
-req/s) is reported. Bounded: every load runs DURATION seconds; nothing leaves 127.0.0.1."""
+req/s) is reported. Bounded: every load runs DURATION seconds; nothing leaves 127.0.0.1.
+
+PostgreSQL (issue 16): BENCH_POSTGRES=<admin URL> runs the same scenarios on a fresh database
+of that server (created with psql, dropped afterwards); BENCH_INSTANCES=2 starts two servers on
+it behind HAProxy (round robin) and drives the balancer. Server CPU and RSS are then summed over
+the instances; PostgreSQL's own CPU is not counted in them. The table goes to BENCH_OUTPUT
+(default bench/last-run.md)."""
 
 import base64
+import glob
 import http.client
 import json
 import os
@@ -34,6 +41,14 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # BENCH_ONLY="message,fetch user by SID": only the scenarios whose names contain one of these
 # (the ceiling always runs; the cold start and the flood are skipped).
 ONLY = [part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()]
+POSTGRES = os.environ.get("BENCH_POSTGRES", "")
+INSTANCES = int(os.environ.get("BENCH_INSTANCES", "1"))
+OUTPUT = os.environ.get("BENCH_OUTPUT", os.path.join(ROOT, "bench", "last-run.md"))
+
+
+def psql(admin_url, statement):
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    subprocess.run([bins[-1] if bins else "psql", "-q", "-v", "ON_ERROR_STOP=1", admin_url, "-c", statement], check=True)
 
 
 def free_port():
@@ -47,11 +62,16 @@ def basic(user, secret):
 
 
 def cpu_ticks(pid):
+    """utime + stime of one process, or summed over a list of them (the instances)."""
+    if isinstance(pid, list):
+        return sum(cpu_ticks(p) for p in pid)
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    return int(fields[11]) + int(fields[12])
 
 
 def memory_kib(pid, field):
+    if isinstance(pid, list):
+        return sum(memory_kib(p, field) for p in pid)
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -203,6 +223,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="localtwilio-bench-")
     db = os.path.join(tmp, "bench.db")
     env = dict(os.environ, LOCALTWILIO_DATABASE=db, LOCALTWILIO_LOG="warn")
+    pg_name = None
+    if POSTGRES:
+        pg_name = f"lt_bench_{os.getpid()}"
+        psql(POSTGRES, f"create database {pg_name}")
+        env.update(LOCALTWILIO_DATABASE=POSTGRES.rsplit("/", 1)[0] + "/" + pg_name,
+                   LOCALTWILIO_SECRET_KEY="cd" * 32)
     print(f"seeding {' '.join(SIZES)} ...", flush=True)
     seed = subprocess.run([BIN, "seed", "--generate", *SIZES, "--manifest", os.path.join(tmp, "manifest.json")],
                           env=env, capture_output=True, text=True)
@@ -213,19 +239,34 @@ def main():
     account = manifest["accounts"][0]
     auth = basic(account["sid"], account["auth_token"])
 
-    port = free_port()
+    ports = [free_port() for _ in range(INSTANCES)]
+    servers = [subprocess.Popen([BIN], env=dict(env, LOCALTWILIO_LISTEN=f"127.0.0.1:{p}"), stdout=subprocess.DEVNULL)
+               for p in ports]
+    balancer = None
+    port = ports[0]
+    if INSTANCES > 1:
+        port = free_port()
+        config = os.path.join(tmp, "haproxy.cfg")
+        with open(config, "w") as f:
+            f.write("global\n    maxconn 4096\ndefaults\n    mode http\n    timeout connect 5s\n"
+                    "    timeout client 60s\n    timeout server 60s\n    option http-keep-alive\n"
+                    f"frontend api\n    bind 127.0.0.1:{port}\n    default_backend lt\n"
+                    "backend lt\n    balance roundrobin\n"
+                    + "".join(f"    server i{i} 127.0.0.1:{p}\n" for i, p in enumerate(ports)))
+        balancer = subprocess.Popen(["haproxy", "-f", config], stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([BIN], env=dict(env, LOCALTWILIO_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
     rows = []
     try:
-        while True:
-            try:
-                if timed_get(port, "/healthz", "")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        pid = server.pid
-        timed_get(port, "/v1/Users?PageSize=1", auth)  # the one argon2 check for this credential
+        for p in ports + ([port] if balancer else []):
+            while True:
+                try:
+                    if timed_get(p, "/healthz", "")[0] == 200:
+                        break
+                except OSError:
+                    time.sleep(0.1)
+        pid = [s.pid for s in servers] if INSTANCES > 1 else servers[0].pid
+        for p in ports:
+            timed_get(p, "/v1/Users?PageSize=1", auth)  # each instance's one argon2 check
 
         sids = lua_list("sids", account["sample_user_sids"])
         identities = lua_list("ids", account["sample_identities"])
@@ -320,8 +361,14 @@ def main():
         hwm = memory_kib(pid, "VmHWM") / 1024
         cold_ok, cold_ms, cold_total = None, None, None
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if balancer:
+            balancer.terminate()
+            balancer.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        if pg_name:
+            psql(POSTGRES, f"drop database if exists {pg_name} with (force)")
 
     fsync_rate = fsync_reference(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -341,11 +388,12 @@ def main():
         f"- one-fsync-per-request reference on this disk (SQLite WAL, synchronous=FULL, one insert per transaction): {fsync_rate:,.0f} commits/s",
         f"- server peak RSS (VmHWM) over the whole run, full data set loaded: {hwm:.0f} MiB",
         f"- machine: {os.cpu_count()} cores, {cpu_model}, Linux {platform.release()}; wrk -t2 -c{CONNECTIONS}, {DURATION} s per run, median of {RUNS} runs; data set: {' '.join(SIZES)}",
+        f"- backend: {'PostgreSQL' if POSTGRES else 'SQLite'}, {INSTANCES} instance(s){' behind HAProxy (round robin)' if INSTANCES > 1 else ''}; server CPU/RSS {'summed over the instances, ' if INSTANCES > 1 else ''}{'PostgreSQL itself not included' if POSTGRES else ''}",
     ]
     print("\n".join(lines + summary))
-    if ONLY:
+    if ONLY and "BENCH_OUTPUT" not in os.environ:
         return  # a partial run does not replace the last full table
-    with open(os.path.join(ROOT, "bench", "last-run.md"), "w") as f:
+    with open(OUTPUT, "w") as f:
         f.write("\n".join(lines + summary) + "\n")
 
 

@@ -112,8 +112,9 @@ pub async fn bootstrap(core: &Core, sid: &str, token: &str) -> anyhow::Result<Bo
     let hash = core.auth.hash_secret(&token).await?;
     let sealed = core.server_key.seal(&token, sid.as_str())?;
     let now = time::now();
-    core.store
-        .insert_main_account(NewAccount {
+    let created = core
+        .store
+        .insert_main_account_once(NewAccount {
             sid: sid.as_str(),
             owner_account_sid: sid.as_str(),
             friendly_name: MAIN_ACCOUNT_NAME,
@@ -123,6 +124,10 @@ pub async fn bootstrap(core: &Core, sid: &str, token: &str) -> anyhow::Result<Bo
             default_service: &conversations::default_service(&sid, now),
         })
         .await?;
+    if !created {
+        // Another instance on the same database created it meanwhile.
+        return Ok(Bootstrap::Existing);
+    }
     Ok(Bootstrap::Created {
         account_sid: sid.to_string(),
         auth_token: token,

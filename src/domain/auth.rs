@@ -523,6 +523,11 @@ impl Authenticator {
         self.forget(|p| &p.account_sid == account || &p.owner_account_sid == account);
     }
 
+    /// Forgets every verified credential (another instance changed one: `instances`).
+    pub fn forget_all(&self) {
+        self.forget(|_| true);
+    }
+
     /// Forgets a deleted key.
     pub fn forget_key(&self, key: &KeySid) {
         self.forget(|p| p.key_sid.as_ref() == Some(key));

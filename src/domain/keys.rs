@@ -117,7 +117,7 @@ pub async fn delete(
     owning_account(core, principal, account).await?;
     let deleted = core
         .store
-        .delete_owned::<KeyRow>(account.as_str(), sid.as_str())
+        .delete_key(account.as_str(), sid.as_str())
         .await?;
     core.auth.forget_key(sid);
     found(deleted)

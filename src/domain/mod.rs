@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
+pub mod instances;
 pub mod keys;
 pub mod messages;
 pub mod paging;

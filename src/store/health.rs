@@ -8,24 +8,44 @@
 //! (<https://sqlite.org/pragma.html#pragma_data_version>); in WAL mode that is when a commit
 //! frame reached the WAL. So every write path counts — group commit, transactions, single
 //! statements, the webhook worker — without each of them reporting its outcome.
+//!
+//! On PostgreSQL other instances and other databases of the server commit all the time, so no
+//! counter tells that *our* writes go through again; instead, while a fault stands, each check
+//! makes one trivial write (`update shared_state … where name = 'bootstrap'`, a row nothing
+//! else writes) and the fault clears once it commits — a full disk freed, a standby promoted,
+//! the server back. A healthy check still costs nothing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, PgPool, SqliteConnection};
 use tokio::sync::Mutex;
+
+/// Where the "something committed" counter is read.
+enum Observer {
+    Sqlite(SqliteConnection),
+    Postgres(PgPool),
+}
 
 pub struct StorageHealth {
     /// Mirrors `fault.is_some()`, so a healthy `/healthz` (the benchmarks' ceiling) takes no lock.
     faulted: AtomicBool,
     /// `None` while healthy; else the observer's `data_version` read when the fault was seen
     /// (`None` inside when it could not be read: the next check takes it).
-    fault: Mutex<Option<Option<i64>>>,
+    fault: Mutex<Option<Option<String>>>,
     /// The observing connection; taken out by `close`.
-    observer: Mutex<Option<SqliteConnection>>,
+    observer: Mutex<Option<Observer>>,
 }
 
 impl StorageHealth {
-    pub(crate) fn new(observer: SqliteConnection) -> Self {
+    pub(crate) fn sqlite(observer: SqliteConnection) -> Self {
+        Self::new(Observer::Sqlite(observer))
+    }
+
+    pub(crate) fn postgres(pool: PgPool) -> Self {
+        Self::new(Observer::Postgres(pool))
+    }
+
+    fn new(observer: Observer) -> Self {
         Self {
             faulted: AtomicBool::new(false),
             fault: Mutex::new(None),
@@ -48,9 +68,16 @@ impl StorageHealth {
             return true;
         }
         let mut fault = self.fault.lock().await;
-        let Some(baseline) = *fault else {
+        let Some(baseline) = fault.clone() else {
             return true;
         };
+        if let Some(writes) = self.probe_write().await {
+            if writes {
+                *fault = None;
+                self.faulted.store(false, Ordering::Release);
+            }
+            return writes;
+        }
         let now = self.data_version().await;
         match (baseline, now) {
             (Some(then), Some(now)) if now != then => {
@@ -58,21 +85,40 @@ impl StorageHealth {
                 self.faulted.store(false, Ordering::Release);
                 true
             }
-            (None, Some(_)) => {
-                *fault = Some(now);
+            (None, Some(now)) => {
+                *fault = Some(Some(now));
                 false
             }
             _ => false,
         }
     }
 
-    async fn data_version(&self) -> Option<i64> {
+    /// On PostgreSQL, whether a trivial write commits (see the module's note); `None` on
+    /// SQLite.
+    async fn probe_write(&self) -> Option<bool> {
+        let pool = match self.observer.lock().await.as_ref()? {
+            Observer::Postgres(pool) => pool.clone(),
+            Observer::Sqlite(_) => return None,
+        };
+        let probe = sqlx::query("update shared_state set value = value where name = 'bootstrap'")
+            .execute(&pool)
+            .await;
+        if let Err(e) = &probe {
+            tracing::warn!(error = %e, "the database still refuses writes");
+        }
+        Some(probe.is_ok())
+    }
+
+    async fn data_version(&self) -> Option<String> {
         let mut observer = self.observer.lock().await;
-        let conn = observer.as_mut()?;
-        match sqlx::query_scalar::<_, i64>("pragma data_version")
-            .fetch_one(conn)
-            .await
-        {
+        let read = match observer.as_mut()? {
+            Observer::Sqlite(conn) => sqlx::query_scalar::<_, i64>("pragma data_version")
+                .fetch_one(conn)
+                .await
+                .map(|v| v.to_string()),
+            Observer::Postgres(_) => return None,
+        };
+        match read {
             Ok(version) => Some(version),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the database's data_version");
@@ -82,7 +128,7 @@ impl StorageHealth {
     }
 
     pub(crate) async fn close(&self) {
-        if let Some(conn) = self.observer.lock().await.take() {
+        if let Some(Observer::Sqlite(conn)) = self.observer.lock().await.take() {
             let _ = conn.close().await;
         }
     }

@@ -4,8 +4,10 @@ use sqlx::FromRow;
 
 use super::{
     Store, StoreResult,
+    db::sql,
     error::classify,
     query::{owned_table, row},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -19,7 +21,7 @@ row! {
         date_updated: i64,
     }
 }
-owned_table!(KEYS: KeyRow = "api_keys" by "account_sid", Deletable);
+owned_table!(KEYS: KeyRow = "api_keys" by "account_sid");
 
 row! {
     /// `api_keys` with its secret hash: what a create and `seed FILE` write, and `export` reads.
@@ -66,8 +68,7 @@ impl Store {
             date_updated: now,
         };
         KEYS.insert(&record)
-            .build_query_as::<KeyRow>()
-            .fetch_one(&self.pool)
+            .fetch_one::<KeyRow>(self)
             .await
             .map_err(classify)
     }
@@ -83,18 +84,29 @@ impl Store {
             .assign()
             .keep_unless("friendly_name", friendly_name)
             .set("date_updated", now);
-        KEYS.update(&self.pool, account_sid, sid, change).await
+        KEYS.update(self, account_sid, sid, change).await
+    }
+
+    /// Deletes the account's key; every instance refuses it from the next cache-epoch poll.
+    pub async fn delete_key(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = KEYS.delete(&mut tx, account_sid, sid).await?;
+        if deleted {
+            bump_cache_epoch(&mut tx.conn()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     pub async fn key_credential(&self, sid: &str) -> StoreResult<Option<KeyCredentialRow>> {
-        Ok(sqlx::query_as::<_, KeyCredentialRow>(
+        Ok(sql(
             "select k.sid, k.account_sid, a.owner_account_sid, k.secret_hash, a.status, \
              o.status as owner_status from api_keys k \
              join accounts a on a.sid = k.account_sid \
              join accounts o on o.sid = a.owner_account_sid where k.sid = $1",
         )
         .bind(sid)
-        .fetch_optional(&self.pool)
+        .fetch_optional::<KeyCredentialRow>(self)
         .await?)
     }
 }

@@ -2,10 +2,9 @@
 //! callbacks queued with them (see `migrations/sqlite/0010_messages.sql` for how a row holds
 //! its whole simulated delivery).
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-
 use super::{
-    Keyset, Store, StoreResult,
+    Conn, Keyset, Sql, Store, StoreResult,
+    db::sql,
     error::classify,
     query::{Columns, Table, fetch_all, fetch_optional, owned_table, row},
     webhooks::{NewDelivery, enqueue_due, withdraw_pending},
@@ -78,20 +77,18 @@ pub struct MessageFilter {
 /// Writes a message, its media and its callbacks on an open transaction: for a caller whose
 /// own transaction records the message with other rows (a Studio execution's step).
 pub(crate) async fn write_message(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     message: &NewMessage,
     now_ms: i64,
 ) -> StoreResult<MessageRow> {
     let stored = MESSAGES
         .insert(&message.row)
-        .build_query_as::<MessageRow>()
-        .fetch_one(&mut *conn)
+        .fetch_one::<MessageRow>(&mut *conn)
         .await
         .map_err(classify)?;
     for media in &message.media {
         MEDIA
             .insert_values(media)
-            .build()
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
@@ -107,9 +104,11 @@ impl Store {
         message: NewMessage,
         now_ms: i64,
     ) -> StoreResult<MessageRow> {
-        self.writer
-            .write(move |conn| Box::pin(async move { write_message(conn, &message, now_ms).await }))
-            .await
+        self.write(move |mut conn| {
+            let message = message.clone();
+            Box::pin(async move { write_message(&mut conn, &message, now_ms).await })
+        })
+        .await
     }
 
     /// One keyset page of the account's messages that pass `filter`, newest first (see
@@ -124,7 +123,7 @@ impl Store {
         let mut qb = MESSAGES.select_owned(account_sid);
         push_filter(&mut qb, filter, now_ms);
         keyset.push_newest_first(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// The account's most recent message from `from` to `to` (addresses as stored), if any:
@@ -143,7 +142,7 @@ impl Store {
         let mut qb = MESSAGES.select_owned(account_sid);
         push_filter(&mut qb, &filter, i64::MAX);
         qb.push(" order by seq desc limit 1");
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     /// Empties the body of the account's message `sid`; `None` when it has none.
@@ -157,7 +156,7 @@ impl Store {
             .assign()
             .set("body", "")
             .set("date_updated", now_ms);
-        MESSAGES.update(&self.pool, account_sid, sid, change).await
+        MESSAGES.update(self, account_sid, sid, change).await
     }
 
     /// Cancels the account's message `sid` if it is scheduled and not yet queued at `now_ms`:
@@ -172,35 +171,39 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Option<MessageRow>> {
         let (account_sid, sid) = (account_sid.to_owned(), sid.to_owned());
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let mut qb = MESSAGES.assign().set("canceled_at", now_ms).set("date_updated", now_ms).into_builder();
-                    qb.push(" where account_sid = ")
-                        .push_bind(account_sid.clone())
-                        .push(" and sid = ")
-                        .push_bind(sid.clone())
-                        .push(" and initial_status = 'scheduled' and canceled_at is null and queued_at > ")
-                        .push_bind(now_ms);
-                    MESSAGES.push_returning(&mut qb);
-                    let Some(row) = fetch_optional::<MessageRow>(qb, &mut *conn).await? else {
-                        return Ok(None);
-                    };
-                    withdraw_pending(conn, &account_sid, &sid).await?;
-                    enqueue_due(conn, &sid, &callbacks, now_ms).await?;
-                    Ok(Some(row))
-                })
+        self.write(move |mut conn| {
+            let (account_sid, sid, callbacks) = (account_sid.clone(), sid.clone(), callbacks.clone());
+            Box::pin(async move {
+                let mut qb = MESSAGES
+                    .assign()
+                    .set("canceled_at", now_ms)
+                    .set("date_updated", now_ms)
+                    .into_builder();
+                qb.push(" where account_sid = ")
+                    .push_bind(account_sid.clone())
+                    .push(" and sid = ")
+                    .push_bind(sid.clone())
+                    .push(" and initial_status = 'scheduled' and canceled_at is null and queued_at > ")
+                    .push_bind(now_ms);
+                MESSAGES.push_returning(&mut qb);
+                let Some(row) = fetch_optional::<MessageRow>(qb, &mut conn).await? else {
+                    return Ok(None);
+                };
+                withdraw_pending(&mut conn, &account_sid, &sid).await?;
+                enqueue_due(&mut conn, &sid, &callbacks, now_ms).await?;
+                Ok(Some(row))
             })
-            .await
+        })
+        .await
     }
 
     /// Deletes the account's message `sid` (its media go by cascade) and withdraws its status
     /// callbacks not yet sent; false when it has none.
     pub async fn delete_message(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        let deleted = MESSAGES.delete(&mut *tx, account_sid, sid).await?;
+        let deleted = MESSAGES.delete(&mut tx, account_sid, sid).await?;
         if deleted {
-            withdraw_pending(&mut tx, account_sid, sid).await?;
+            withdraw_pending(&mut tx.conn(), account_sid, sid).await?;
         }
         tx.commit().await?;
         Ok(deleted)
@@ -217,7 +220,7 @@ impl Store {
         qb.push(" and account_sid = ")
             .push_bind(account_sid.to_owned());
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// The message's media item `sid`, within the account.
@@ -230,7 +233,7 @@ impl Store {
         let mut qb = MEDIA.select_one(message_sid, sid);
         qb.push(" and account_sid = ")
             .push_bind(account_sid.to_owned());
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     /// Deletes the message's media item `sid`, within the account.
@@ -240,20 +243,20 @@ impl Store {
         message_sid: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = sql(
             "delete from message_media where message_sid = $1 and sid = $2 and account_sid = $3",
         )
         .bind(message_sid)
         .bind(sid)
         .bind(account_sid)
-        .execute(&self.pool)
+        .execute(self)
         .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }
 
 /// ` and …` for each filter given.
-fn push_filter(qb: &mut QueryBuilder<Sqlite>, filter: &MessageFilter, now_ms: i64) {
+fn push_filter(qb: &mut Sql, filter: &MessageFilter, now_ms: i64) {
     if let Some(to) = &filter.to {
         qb.push(" and to_address = ").push_bind(to.clone());
     }

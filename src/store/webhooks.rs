@@ -1,9 +1,10 @@
 //! Rows of the webhook tables: targets, the delivery queue and the attempt log.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 use super::{
-    Store, StoreResult,
+    Conn, Store, StoreResult,
+    db::sql,
     query::{Columns, Table, fetch_all, row, sole_table},
 };
 
@@ -85,7 +86,7 @@ pub struct Attempt<'a> {
 
 /// Queues deliveries on an open transaction, due now.
 pub(crate) async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     deliveries: &[NewDelivery],
     now_ms: i64,
 ) -> StoreResult<()> {
@@ -98,7 +99,7 @@ pub(crate) async fn enqueue(
 /// Queues deliveries about one subject (a message's status callbacks), each due at its own
 /// time, on an open transaction; `withdraw_pending` takes back those not yet sent.
 pub(crate) async fn enqueue_due(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     subject_sid: &str,
     deliveries: &[(i64, NewDelivery)],
     now_ms: i64,
@@ -110,13 +111,13 @@ pub(crate) async fn enqueue_due(
 }
 
 async fn insert_delivery(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     d: &NewDelivery,
     due_ms: i64,
     subject_sid: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql(
         "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
          next_attempt_at, created_at, subject_sid) values ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
     )
@@ -136,11 +137,11 @@ async fn insert_delivery(
 /// Removes the subject's deliveries that are pending and not being attempted (a canceled
 /// scheduled message's callbacks), on an open transaction.
 pub(crate) async fn withdraw_pending(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     account_sid: &str,
     subject_sid: &str,
 ) -> StoreResult<u64> {
-    let done = sqlx::query(
+    let done = sql(
         "delete from webhook_deliveries where subject_sid = $1 and account_sid = $2 \
          and status = 'pending' and claimed_until is null",
     )
@@ -148,7 +149,7 @@ pub(crate) async fn withdraw_pending(
     .bind(account_sid)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 impl Store {
@@ -170,7 +171,7 @@ impl Store {
         per_account: i64,
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRow>> {
-        let mut claimed = sqlx::query_as::<_, DeliveryRow>(
+        let mut claimed = sql(
             "with ranked as ( \
                  select id, account_sid, next_attempt_at, \
                         coalesce(claimed_until > $1, false) as in_flight, \
@@ -201,7 +202,7 @@ impl Store {
         .bind(per_target)
         .bind(limit)
         .bind(per_account)
-        .fetch_all(&self.pool)
+        .fetch_all::<DeliveryRow>(self)
         .await?;
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
         Ok(claimed)
@@ -211,22 +212,23 @@ impl Store {
     /// found at start was left by a process that stopped mid-attempt, and its delivery should
     /// go out now, not when the lease runs out.
     pub async fn release_delivery_claims(&self) -> StoreResult<u64> {
-        let done = sqlx::query(
+        if self.backend() == super::Backend::Postgres {
+            // Other instances' claims are live: a dead instance's expire with their lease.
+            return Ok(0);
+        }
+        Ok(sql(
             "update webhook_deliveries set claimed_until = null where claimed_until is not null",
         )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(self)
+        .await?)
     }
 
     /// When the next pending delivery that is not due yet becomes due, if any.
     pub async fn next_due_after(&self, now_ms: i64) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "select min(next_attempt_at) from webhook_deliveries \
-             where status = 'pending' and next_attempt_at > $1",
-        )
+        Ok(sql("select min(next_attempt_at) from webhook_deliveries \
+             where status = 'pending' and next_attempt_at > $1")
         .bind(now_ms)
-        .fetch_one(&self.pool)
+        .fetch_scalar(self)
         .await?)
     }
 
@@ -238,7 +240,7 @@ impl Store {
         attempt: &Attempt<'_>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        sql(
             "insert into webhook_attempts (delivery_id, account_sid, attempted_at, url, event_type, \
              status_code, latency_ms, error) values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -250,24 +252,23 @@ impl Store {
         .bind(attempt.status_code)
         .bind(attempt.latency_ms)
         .bind(attempt.error)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let status = match (attempt.delivered, attempt.retry_at) {
             (true, _) => "delivered",
             (false, Some(_)) => "pending",
             (false, None) => "failed",
         };
-        sqlx::query(
+        sql(
             "update webhook_deliveries set status = $1, attempts = attempts + 1, \
              next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null where id = $3",
         )
         .bind(status)
         .bind(attempt.retry_at)
         .bind(delivery.id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The account's most recent attempts, newest first.
@@ -278,18 +279,17 @@ impl Store {
     ) -> StoreResult<Vec<AttemptRow>> {
         let mut qb = ATTEMPTS.select_owned(account_sid);
         qb.push(" order by id desc limit ").push_bind(limit);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.
     pub async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "delete from webhook_deliveries where status != 'pending' and created_at < $1",
+        Ok(
+            sql("delete from webhook_deliveries where status != 'pending' and created_at < $1")
+                .bind(before_ms)
+                .execute(self)
+                .await?,
         )
-        .bind(before_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
     }
 }
 
@@ -307,8 +307,9 @@ mod tests {
                 params: "[]".to_owned(),
             })
             .collect();
-        let mut conn = store.pool.acquire().await.unwrap();
-        enqueue(&mut conn, &deliveries, 0).await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        enqueue(&mut tx.conn(), &deliveries, 0).await.unwrap();
+        tx.commit().await.unwrap();
     }
 
     /// Issue 15 F3 and its review: one account with many black-holed targets holds at most its

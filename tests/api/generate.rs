@@ -24,7 +24,11 @@ const SIZES: &[&str] = &[
 ];
 
 fn generate(db: &Path, manifest: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_localtwilio"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_localtwilio"));
+    if localtwilio::store::postgres_url(db).is_some() {
+        command.env("LOCALTWILIO_SECRET_KEY", crate::helpers::TEST_SECRET_KEY);
+    }
+    command
         .args([
             "seed",
             "--generate",
@@ -47,7 +51,8 @@ fn manifest(path: &Path) -> Value {
 #[tokio::test]
 async fn generated_data_sets_are_deterministic_consistent_and_usable() {
     let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let db = |dir: &tempfile::TempDir| dir.path().join("db/localtwilio.db");
+    // The SQLite file in the folder, or its PostgreSQL database (empty, migrated).
+    let db = |dir: &tempfile::TempDir| crate::helpers::config(dir.path()).database;
     let (m1, m2) = (first.path().join("m.json"), second.path().join("m.json"));
     for (dir, path) in [(&first, &m1), (&second, &m2)] {
         let output = generate(&db(dir), path);
@@ -71,22 +76,11 @@ async fn generated_data_sets_are_deterministic_consistent_and_usable() {
     assert_eq!(line.trim_end().lines().count(), 1, "{line}");
     assert!(line.contains("already exists"), "{line}");
 
-    // Every reference holds (the load checks foreign keys once, at the end).
-    let url = format!("sqlite://{}?mode=ro", db(&first).display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    let dangling: Vec<(String,)> = sqlx::query_as("select \"table\" from pragma_foreign_key_check")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    assert!(dangling.is_empty(), "{dangling:?}");
-    let integrity: String = sqlx::query_scalar("pragma integrity_check")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(integrity, "ok");
-
+    // Every reference holds (the load checks foreign keys once, at the end; PostgreSQL
+    // checks each row).
+    if !crate::helpers::postgres::enabled() {
+        sqlite_is_consistent(&db(&first)).await;
+    }
     let app = TestApp::spawn_in(first).await;
     let account = &manifest["accounts"][1];
     let creds = Creds::new(
@@ -121,4 +115,23 @@ async fn generated_data_sets_are_deterministic_consistent_and_usable() {
         key["secret"].as_str().unwrap(),
     );
     assert_eq!(app.get("/v1/Users", &key_creds).await.0, 200);
+    crate::helpers::postgres::drop_database_for(second.path());
+}
+
+/// `foreign_key_check` and `integrity_check` on a generated SQLite file.
+async fn sqlite_is_consistent(db: &Path) {
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let dangling: Vec<(String,)> = sqlx::query_as("select \"table\" from pragma_foreign_key_check")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(dangling.is_empty(), "{dangling:?}");
+    let integrity: String = sqlx::query_scalar("pragma integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
 }

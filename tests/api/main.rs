@@ -16,6 +16,7 @@ mod fairness;
 mod fixtures;
 mod generate;
 mod helpers;
+mod instances;
 mod keys;
 mod layout;
 mod limits;

@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use crate::{
     binary,
-    helpers::{MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json},
+    helpers::{MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json, skip_on_postgres},
 };
 
 /// The cap for the restarted server (`tune` is a plain fn, so it reads it from here).
@@ -25,6 +25,9 @@ async fn page_count(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn a_full_database_answers_503_and_recovers_when_space_is_freed() {
+    if skip_on_postgres() {
+        return;
+    }
     let mut app = TestApp::spawn().await;
     app.post("/v1/Users", &app.main(), &[("Identity", "before")])
         .await;
@@ -224,4 +227,65 @@ async fn binary_health(base: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// PostgreSQL's faults are storage faults too: a database that refuses writes (here: every
+/// session read-only, as on a standby after a failover) answers 503 20503 and takes the
+/// instance out of the balancer (`/healthz` 503) until a write commits again.
+#[tokio::test]
+async fn a_postgres_database_that_refuses_writes_answers_503_and_recovers() {
+    if !crate::helpers::postgres::enabled() {
+        eprintln!("skipped: PostgreSQL only");
+        return;
+    }
+    use crate::helpers::postgres::{database_name, run_as_admin};
+    let app = TestApp::spawn().await;
+    let name = database_name(app.dir.path()).unwrap();
+    let kick = format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = '{name}' and pid <> pg_backend_pid()"
+    );
+    let create = |identity: &'static str| {
+        let app = &app;
+        async move {
+            app.post("/v1/Users", &app.main(), &[("Identity", identity)])
+                .await
+        }
+    };
+    assert_eq!(create("before").await.0, 201);
+    run_as_admin(&format!(
+        "alter database {name} set default_transaction_read_only = on"
+    ));
+    run_as_admin(&kick);
+    // The pool's sessions are gone; the next ones are read-only.
+    let mut answer = create("during").await;
+    for _ in 0..20 {
+        if answer.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        answer = create("during").await;
+    }
+    assert_twilio_error(answer.0, &answer.1, 503, 20503);
+    let health = |app: &TestApp| app.client.get(format!("{}/healthz", app.base)).send();
+    assert_eq!(health(&app).await.unwrap().status(), 503);
+    run_as_admin(&format!(
+        "alter database {name} reset default_transaction_read_only"
+    ));
+    run_as_admin(&kick);
+    let mut status = health(&app).await.unwrap().status();
+    for _ in 0..20 {
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = health(&app).await.unwrap().status();
+    }
+    assert_eq!(status, 200, "healthy once a write commits again");
+    assert_eq!(create("after").await.0, 201);
+    assert_eq!(
+        app.count("conversation_users").await,
+        2,
+        "nothing half-written"
+    );
 }

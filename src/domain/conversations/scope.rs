@@ -141,6 +141,16 @@ impl ServiceCache {
         }
     }
 
+    /// Forgets everything cached (another instance changed a service: `domain::instances`).
+    pub fn forget_all(&self) {
+        let mut entries = match self.entries.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
     /// Forgets everything cached for `account`.
     pub fn forget(&self, account: &AccountSid) {
         let mut entries = match self.entries.write() {

@@ -117,7 +117,7 @@ async fn user_event(
     webhooks: bool,
 ) -> Result<(
     Targets,
-    impl FnOnce(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + 'static,
+    impl Fn(&UserRow) -> StoreResult<Vec<NewDelivery>> + Send + Sync + 'static,
 )> {
     let targets = events::targets(core, account, service, event.event, webhooks).await?;
     let queued = targets.clone();

@@ -2,7 +2,9 @@
 
 use crate::store::{
     Store, StoreResult,
+    db::sql,
     query::{Sole, Table, change, row, sole_table},
+    shared::bump_cache_epoch,
 };
 
 row! {
@@ -33,11 +35,11 @@ const CONFIGURATIONS: Table = <ConfigurationRow as Sole>::TABLE;
 impl Store {
     /// Accounts that have no Conversations configuration yet (created before migration 0004).
     pub async fn accounts_without_default_service(&self) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(sql(
             "select a.sid from accounts a left join conversation_configurations c \
              on c.account_sid = a.sid where c.account_sid is null order by a.seq",
         )
-        .fetch_all(&self.pool)
+        .fetch_all_scalar(self)
         .await?)
     }
 
@@ -54,8 +56,13 @@ impl Store {
         change: &ConfigChange,
     ) -> StoreResult<Option<ConfigurationRow>> {
         let assignments = change.assign(CONFIGURATIONS.assign());
-        CONFIGURATIONS
-            .update_sole(&self.pool, account_sid, assignments)
-            .await
+        let mut tx = self.begin_write().await?;
+        let row = CONFIGURATIONS
+            .update_sole(&mut tx, account_sid, assignments)
+            .await?;
+        // Which service `/v1/…` means is cached on every instance.
+        bump_cache_epoch(&mut tx.conn()).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 }

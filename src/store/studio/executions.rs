@@ -4,13 +4,12 @@
 //! written in one transaction (`save_run`), guarded so that a run only lands on the state it
 //! started from (an execution ended meanwhile stays ended).
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-
 use super::steps::StepRow;
 use crate::store::{
-    messages::{NewMessage, write_message},
-    Keyset, Store, StoreResult,
+    Conn, Keyset, Sql, Store, StoreResult,
+    db::sql,
     error::{StoreError, classify},
+    messages::{NewMessage, write_message},
     query::{Columns, Deletable, Owned, fetch_all, fetch_optional, owned_table, row},
 };
 
@@ -49,7 +48,7 @@ pub struct ExecutionFilter {
 }
 
 /// What a run leaves: the execution's new state and the steps it recorded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RunWrite {
     pub status: &'static str,
     pub context: String,
@@ -86,14 +85,14 @@ impl Store {
         contact_address: &str,
         from_address: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(sql(
             "select sid from studio_executions where flow_sid = $1 and contact_address = $2 \
              and from_address = $3 and status = 'active'",
         )
         .bind(flow_sid)
         .bind(contact_address)
         .bind(from_address)
-        .fetch_optional(&self.pool)
+        .fetch_optional_scalar::<String>(self)
         .await?)
     }
 
@@ -116,26 +115,23 @@ impl Store {
         );
         let new_contact_sid = new_contact_sid.to_owned();
         let written = self
-            .writer
-            .write(move |conn| {
+            .write(move |mut conn| {
+                let (mut row, run, messages) = (row.clone(), run.clone(), messages.clone());
+                let new_contact_sid = new_contact_sid.clone();
                 Box::pin(async move {
-                    let mut row = row;
-                    sqlx::query(
-                        "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
-                         on conflict (flow_sid, address) do nothing",
-                    )
+                    sql("insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
+                         on conflict (flow_sid, address) do nothing")
                     .bind(&row.flow_sid)
                     .bind(&row.contact_address)
                     .bind(&new_contact_sid)
-                    .execute(&mut *conn)
+                    .execute(&mut conn)
                     .await?;
-                    row.contact_sid = sqlx::query_scalar(
-                        "select sid from studio_contacts where flow_sid = $1 and address = $2",
-                    )
-                    .bind(&row.flow_sid)
-                    .bind(&row.contact_address)
-                    .fetch_one(&mut *conn)
-                    .await?;
+                    row.contact_sid =
+                        sql("select sid from studio_contacts where flow_sid = $1 and address = $2")
+                            .bind(&row.flow_sid)
+                            .bind(&row.contact_address)
+                            .fetch_scalar::<String>(&mut conn)
+                            .await?;
                     // Inserted as a new, not yet waiting, active execution; `write_run` then
                     // gives it what its run left.
                     row.status = "active".into();
@@ -143,12 +139,10 @@ impl Store {
                     row.wake_at = None;
                     EXECUTIONS
                         .insert(&row)
-                        .build()
-                        .execute(&mut *conn)
+                        .execute(&mut conn)
                         .await
                         .map_err(classify)?;
-                    let sid = row.sid.clone();
-                    write_run(conn, &sid, None, run, &messages).await
+                    write_run(&mut conn, &row.sid, None, run, &messages).await
                 })
             })
             .await;
@@ -176,13 +170,13 @@ impl Store {
         messages: Vec<NewMessage>,
     ) -> StoreResult<Option<ExecutionRow>> {
         let sid = sid.to_owned();
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    write_run(conn, &sid, Some(resumed_wake_at), run, &messages).await
-                })
+        self.write(move |mut conn| {
+            let (sid, run, messages) = (sid.clone(), run.clone(), messages.clone());
+            Box::pin(async move {
+                write_run(&mut conn, &sid, Some(resumed_wake_at), run, &messages).await
             })
-            .await
+        })
+        .await
     }
 
     /// Ends the flow's execution (and any wait of it); an ended one stays as it is. `None`
@@ -207,10 +201,7 @@ impl Store {
             .push(" and sid = ")
             .push_bind(sid.to_owned());
         EXECUTIONS.push_returning(&mut qb);
-        Ok(qb
-            .build_query_as::<ExecutionRow>()
-            .fetch_optional(&self.pool)
-            .await?)
+        fetch_optional(qb, self).await
     }
 
     /// A page of the flow's executions, in creation order, filtered.
@@ -231,7 +222,7 @@ impl Store {
             qb.push(" and date_created < ").push_bind(to);
         }
         keyset.push(&mut qb, EXECUTIONS.seq);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// The account's execution `sid` of flow `flow_sid`, if both are the account's.
@@ -244,42 +235,42 @@ impl Store {
         let mut qb = EXECUTIONS.select_one(flow_sid, sid);
         qb.push(" and account_sid = ")
             .push_bind(account_sid.to_owned());
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     /// Executions whose wait has timed out by `now`, soonest first (at most `limit`).
     pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
-        Ok(sqlx::query_as(
+        Ok(sql(
             "select sid, flow_sid, wake_at from studio_executions \
              where wake_at is not null and wake_at <= $1 and status = 'active' \
              order by wake_at limit $2",
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all::<DueExecution>(self)
         .await?)
     }
 
     /// When the next wait times out, if any execution waits.
     pub async fn next_wake(&self) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        Ok(sql(
             "select min(wake_at) from studio_executions where wake_at is not null \
              and status = 'active'",
         )
-        .fetch_one(&self.pool)
+        .fetch_scalar::<Option<i64>>(self)
         .await?)
     }
 
     /// An execution by SID alone (the timeout worker's read; it is nobody's request).
     pub async fn execution_by_sid(&self, sid: &str) -> StoreResult<Option<ExecutionRow>> {
-        fetch_optional(EXECUTIONS.select_where("sid", sid), &self.pool).await
+        fetch_optional(EXECUTIONS.select_where("sid", sid), self).await
     }
 }
 
 /// Gives the execution its state after a run and writes the run's steps and messages (on an
 /// open transaction), if it is active and waits at `resumed_wake_at` (`None`: not waiting).
 async fn write_run(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     sid: &str,
     resumed_wake_at: Option<i64>,
     run: RunWrite,
@@ -299,22 +290,18 @@ async fn write_run(
         .push(" and status = 'active' and coalesce(wake_at, -1) = ")
         .push_bind(resumed_wake_at.unwrap_or(-1));
     EXECUTIONS.push_returning(&mut qb);
-    let Some(saved) = qb
-        .build_query_as::<ExecutionRow>()
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(saved) = qb.fetch_optional::<ExecutionRow>(&mut *conn).await? else {
         return Ok(None);
     };
     for message in messages {
         write_message(conn, message, run.now_ms).await?;
     }
     for chunk in run.steps.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new("insert into ");
+        let mut qb = Sql::new("insert into ");
         <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
         qb.push(" ");
         qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
-        qb.build().execute(&mut *conn).await?;
+        qb.execute(&mut *conn).await?;
     }
     Ok(Some(saved))
 }

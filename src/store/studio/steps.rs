@@ -34,10 +34,10 @@ impl Store {
     ) -> StoreResult<Vec<StepRow>> {
         let mut qb = STEPS.select_owned(execution_sid);
         keyset.push(&mut qb, STEPS.seq);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     pub async fn fetch_step(&self, execution_sid: &str, sid: &str) -> StoreResult<Option<StepRow>> {
-        fetch_optional(STEPS.select_one(execution_sid, sid), &self.pool).await
+        fetch_optional(STEPS.select_one(execution_sid, sid), self).await
     }
 }
