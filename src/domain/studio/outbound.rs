@@ -34,12 +34,8 @@ pub fn prepare_message(
     message: Outbound<'_>,
     now_ms: i64,
 ) -> Result<Result<(NewMessage, Value), String>> {
-    let mut input = NewMessageInput::outbound(
-        account_sid.clone(),
-        message.from,
-        message.to,
-        message.body,
-    );
+    let mut input =
+        NewMessageInput::outbound(account_sid.clone(), message.from, message.to, message.body);
     // "For SMS, this can also be a Messaging Service SID" (spec, `From` of an Execution).
     if message.from.starts_with("MG") {
         input.messaging_service_sid = Some(message.from.to_owned());

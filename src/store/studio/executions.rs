@@ -119,8 +119,10 @@ impl Store {
                 let (mut row, run, messages) = (row.clone(), run.clone(), messages.clone());
                 let new_contact_sid = new_contact_sid.clone();
                 Box::pin(async move {
-                    sql("insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
-                         on conflict (flow_sid, address) do nothing")
+                    sql(
+                        "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
+                         on conflict (flow_sid, address) do nothing",
+                    )
                     .bind(&row.flow_sid)
                     .bind(&row.contact_address)
                     .bind(&new_contact_sid)
@@ -240,11 +242,9 @@ impl Store {
 
     /// Executions whose wait has timed out by `now`, soonest first (at most `limit`).
     pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
-        Ok(sql(
-            "select sid, flow_sid, wake_at from studio_executions \
+        Ok(sql("select sid, flow_sid, wake_at from studio_executions \
              where wake_at is not null and wake_at <= $1 and status = 'active' \
-             order by wake_at limit $2",
-        )
+             order by wake_at limit $2")
         .bind(now)
         .bind(limit)
         .fetch_all::<DueExecution>(self)
