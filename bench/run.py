@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("LOCALTWILIO_BIN", os.path.join(ROOT, "target", "release", "localtwilio"))
@@ -130,6 +131,73 @@ def timed_get(port, path, auth):
     return status, elapsed
 
 
+def call(port, method, path, auth, form=None):
+    """One request; returns (status, JSON body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": auth}
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, json.loads(data) if data else None
+
+
+def studio_state(name, kind, properties, transitions):
+    return {"name": name, "type": kind, "properties": properties, "transitions": transitions}
+
+
+# The issue's 6-widget flow: trigger -> set-variables -> split -> send-message -> end.
+SIX_WIDGET_FLOW = {"initial_state": "Trigger", "states": [
+    studio_state("Trigger", "trigger", {}, [{"event": "incomingRequest", "next": "vars"}]),
+    studio_state("vars", "set-variables", {"variables": [{"key": "greeting", "value": "Hello {{flow.data.name}}"}]},
+                 [{"event": "next", "next": "route"}]),
+    studio_state("route", "split-based-on", {"input": "{{flow.data.lang}}"},
+                 [{"event": "noMatch", "next": "english"},
+                  {"event": "match", "next": "spanish", "conditions": [
+                      {"friendly_name": "es", "arguments": ["{{flow.data.lang}}"], "type": "equal_to", "value": "es"}]}]),
+    studio_state("english", "send-message", {"body": "{{flow.variables.greeting}}"}, [{"event": "sent"}, {"event": "failed"}]),
+    studio_state("spanish", "send-message", {"body": "Hola {{flow.data.name}}"}, [{"event": "sent"}, {"event": "failed"}]),
+]}
+
+# Two widgets in a loop: the execution ends at Studio's 1,000-step limit.
+THOUSAND_STEP_FLOW = {"initial_state": "Trigger", "states": [
+    studio_state("Trigger", "trigger", {}, [{"event": "incomingRequest", "next": "a"}]),
+    studio_state("a", "set-variables", {"variables": [{"key": "i", "value": "{{flow.variables.i | plus: 1}}"}]},
+                 [{"event": "next", "next": "b"}]),
+    studio_state("b", "split-based-on", {"input": "x"}, [{"event": "noMatch", "next": "a"}]),
+]}
+
+
+def studio_setup(port, auth):
+    """A published 6-widget flow (its executions path), and the first and last pages (PageSize=50)
+    of the steps of a 1,000-step execution."""
+    def flow(definition):
+        status, body = call(port, "POST", "/v2/Flows", auth,
+                            {"FriendlyName": "bench", "Status": "published", "Definition": json.dumps(definition)})
+        assert status == 201, body
+        return body["sid"]
+    six = flow(SIX_WIDGET_FLOW)
+    thousand = flow(THOUSAND_STEP_FLOW)
+    status, execution = call(port, "POST", f"/v2/Flows/{thousand}/Executions", auth, {"To": "+15550009999", "From": "+15550000000"})
+    assert status == 201, execution
+    page = f"/v2/Flows/{thousand}/Executions/{execution['sid']}/Steps?PageSize=50"
+    first, last, pages = page, page, 1
+    while True:
+        status, body = call(port, "GET", last, auth)
+        assert status == 200, body
+        following = body["meta"]["next_page_url"]
+        if not following:
+            break
+        last = "/" + following.split("/", 3)[3]
+        pages += 1
+    assert pages == 20, pages
+    return f"/v2/Flows/{six}/Executions", first, last
+
+
 def fsync_reference(tmp):
     """One durable insert per transaction (WAL, synchronous=FULL) on this machine's disk."""
     db = sqlite3.connect(os.path.join(tmp, "fsync.db"), isolation_level=None)
@@ -211,6 +279,7 @@ def main():
         form = ('local form = nil\nlocal function headers() if form == nil then form = {} '
                 'for k, v in pairs(wrk.headers) do form[k] = v end '
                 'form["Content-Type"] = "application/x-www-form-urlencoded" end return form end\n')
+        executions, first_steps, last_steps = studio_setup(port, auth)
         scripts = {
             "by_sid": write_script(tmp, "by_sid", sids + 'request = function() return wrk.format("GET", "/v1/Users/" .. sids[math.random(#sids)]) end\n'),
             "by_identity": write_script(tmp, "by_identity", identities + 'request = function() return wrk.format("GET", "/v1/Users/" .. ids[math.random(#ids)]) end\n'),
@@ -218,6 +287,7 @@ def main():
             "test_users": write_script(tmp, "test_users", form + flows + 'request = function() return wrk.format("POST", "/v2/Flows/" .. flows[math.random(#flows)] .. "/TestUsers", headers(), "TestUsers=%2B15550000001&TestUsers=%2B15550000002&TestUsers=client%3Aalice") end\n'),
             "end_user": write_script(tmp, "end_user", form + 'request = function() return wrk.format("POST", "/v1/EndUsers", headers(), "FriendlyName=bench&Type=individual&Attributes=%7B%22first_name%22%3A%22B%22%7D") end\n'),
             "message": write_script(tmp, "message", form + f'local path = "/2010-04-01/Accounts/{account["sid"]}/Messages.json"\n' + 'request = function() return wrk.format("POST", path, headers(), "To=%2B15558675310&From=%2B15017122661&Body=Your+code+is+" .. math.random(1e6)) end\n'),
+            "execution": write_script(tmp, "execution", form + f'local path = "{executions}"\n' + 'request = function() return wrk.format("POST", path, headers(), "To=%2B1555" .. math.random(1000000, 9999999) .. "&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Ann%22%2C%22lang%22%3A%22es%22%7D") end\n'),
             "mixed": write_script(tmp, "mixed", form + sids + 'request = function() local sid = sids[math.random(#sids)]\n if math.random(10) == 1 then return wrk.format("POST", "/v1/Users/" .. sid, headers(), "FriendlyName=m" .. math.random(1e6)) end\n return wrk.format("GET", "/v1/Users/" .. sid) end\n'),
         }
         scenarios = [
@@ -230,6 +300,9 @@ def main():
             ("TestUsers update (durable)", "/", scripts["test_users"]),
             ("end-user create (durable)", "/", scripts["end_user"]),
             ("message create (durable)", "/", scripts["message"]),
+            ("Studio execution create, 6-widget flow (durable)", "/", scripts["execution"]),
+            ("Studio steps of a 1,000-step execution, first page (PageSize=50)", first_steps, None),
+            ("Studio steps of a 1,000-step execution, last page (PageSize=50)", last_steps, None),
             ("mixed 90% fetch / 10% update", "/", scripts["mixed"]),
         ]
         if ONLY:

@@ -36,6 +36,7 @@ pub struct Config {
     pub console: String,
     /// The console operator's token (sees every account, may reset and restore); empty = none.
     pub console_token: String,
+    pub studio_http_allowed_hosts: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -64,6 +65,7 @@ impl std::fmt::Debug for Config {
             trusthub_review_decision_ms,
             console,
             console_token,
+            studio_http_allowed_hosts,
         } = self;
         let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
         f.debug_struct("Config")
@@ -95,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("trusthub_review_decision_ms", trusthub_review_decision_ms)
             .field("console", console)
             .field("console_token", &redacted(console_token))
+            .field("studio_http_allowed_hosts", studio_http_allowed_hosts)
             .finish()
     }
 }
@@ -245,6 +248,14 @@ pub const ENV: &[EnvVar] = &[
             "LOCALTWILIO_CONSOLE_TOKEN",
             "console_token",
             "the console operator's token: sees every account, may reset, snapshot and restore any",
+        )
+    },
+    EnvVar {
+        default: Some("empty: no Studio widget makes a real HTTP request"),
+        ..var(
+            "LOCALTWILIO_STUDIO_HTTP_ALLOWED_HOSTS",
+            "studio_http_allowed_hosts",
+            "comma-separated hosts (`host` or `host:port`) Studio's make-http-request and run-function widgets may call, 10 s timeout",
         )
     },
 ];

@@ -29,7 +29,7 @@ use domain::{Core, accounts::Bootstrap, auth::Authenticator, secrets::ServerKey}
 use store::Store;
 
 /// Installs the process-wide rustls crypto provider (ring) that outbound HTTPS (webhook
-/// delivery) uses. Idempotent.
+/// delivery, Studio's HTTP widgets) uses. Idempotent.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -89,6 +89,8 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
             return Err(e);
         }
     };
+    // Studio's HTTP client (make-http-request, run-function) needs the provider installed.
+    install_tls_provider();
     Ok(Core {
         store,
         server_key,
@@ -102,6 +104,9 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
         review_wake: Arc::new(tokio::sync::Notify::new()),
         delivery: Arc::new(domain::DeliveryStats::default()),
         services: Arc::new(domain::conversations::ServiceCache::default()),
+        studio: Arc::new(domain::studio::engine::StudioRuntime::new(
+            &config.studio_http_allowed_hosts,
+        )?),
     })
 }
 
@@ -167,6 +172,9 @@ impl Server {
             delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
         );
         let reviews = tokio::spawn(domain::trusthub::review::run(self.state.core.clone()));
+        let timeouts = tokio::spawn(domain::studio::executions::run_timeouts(
+            self.state.core.clone(),
+        ));
         // Other instances may share a PostgreSQL database: follow their changes.
         let epoch = (store.backend() == store::Backend::Postgres).then(|| {
             tokio::spawn(domain::instances::follow_cache_epoch(
@@ -241,6 +249,9 @@ impl Server {
         if let Err(e) = store.release_own_claims().await {
             tracing::warn!(error = %e, "cannot release this server's webhook claims");
         }
+        // A wait's timeout is kept with its execution and fires after a restart.
+        timeouts.abort();
+        let _ = timeouts.await;
         if let Some(epoch) = epoch {
             epoch.abort();
             let _ = epoch.await;

@@ -192,4 +192,6 @@ pub struct Core {
     pub review: trusthub::review::Settings,
     /// Woken after a bundle was submitted for review.
     pub review_wake: Arc<tokio::sync::Notify>,
+    /// The Studio engine's HTTP client, allow-list and timeout wake-up.
+    pub studio: Arc<studio::engine::StudioRuntime>,
 }

@@ -171,6 +171,10 @@ sids! {
     AccountSid = "AC", "An Account (`api.v2010.account`).";
     KeySid = "SK", "A Standard API key (`api.v2010.account.key`).";
     FlowSid = "FW", "A Studio Flow.";
+    ExecutionSid = "FN", "A Studio Execution.";
+    StepSid = "FT", "A Studio Execution Step.";
+    ContactSid = "FC", "A Studio contact (one per flow and contact address).";
+    RequestSid = "RQ", "The REST API request that started a Studio Execution (`initiated_by`).";
     UserSid = "US", "A Conversations User.";
     ServiceSid = "IS", "A Conversations Service.";
     RoleSid = "RL", "A Conversations Role.";

@@ -96,6 +96,56 @@ pub fn parse_iso8601(text: &str) -> Option<i64> {
     (iso8601(ts) == text).then_some(ts)
 }
 
+/// Parses an ISO 8601 date-time as list filters receive it (`DateCreatedFrom`: the libraries
+/// send `2019-12-16T22:18:37Z`, the spec describes `YYYY-MM-DDThh:mm:ss-hh:mm`): `Z` or a
+/// `±hh:mm`/`±hhmm` offset, optional fractional seconds (dropped), or a bare date (midnight
+/// UTC). `None` for anything else.
+pub fn parse_iso8601_any(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.len() == 10 {
+        return parse_iso8601(&format!("{text}T00:00:00Z"));
+    }
+    let (clock, offset_secs) = if let Some(clock) = text.strip_suffix('Z') {
+        (clock, 0)
+    } else {
+        let split = text
+            .len()
+            .checked_sub(6)
+            .filter(|&i| text.is_char_boundary(i))?;
+        let (clock, offset) = if text[split..].contains(':') {
+            (&text[..split], text[split..].replace(':', ""))
+        } else {
+            let split = text
+                .len()
+                .checked_sub(5)
+                .filter(|&i| text.is_char_boundary(i))?;
+            (&text[..split], text[split..].to_owned())
+        };
+        let sign = match offset.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let digits = offset.get(1..)?;
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let hours: i64 = digits[..2].parse().ok()?;
+        let minutes: i64 = digits[2..].parse().ok()?;
+        (clock, sign * (hours * 3600 + minutes * 60))
+    };
+    let whole = match clock.split_once('.') {
+        Some((whole, fraction))
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            whole
+        }
+        Some(_) => return None,
+        None => clock,
+    };
+    parse_iso8601(&format!("{whole}Z")).map(|ts| ts - offset_secs)
+}
+
 /// `2019-12-16T22:18:37Z` (v1/v2 `date-time`).
 pub fn iso8601(ts: i64) -> String {
     let c = civil(ts);
@@ -144,6 +194,24 @@ pub fn meridian(ts: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_dates_take_offsets_fractions_and_bare_dates() {
+        let base = parse_iso8601("2024-03-01T10:00:00Z").unwrap();
+        assert_eq!(parse_iso8601_any("2024-03-01T10:00:00Z"), Some(base));
+        assert_eq!(parse_iso8601_any("2024-03-01T12:00:00+02:00"), Some(base));
+        assert_eq!(parse_iso8601_any("2024-03-01T05:00:00-0500"), Some(base));
+        assert_eq!(parse_iso8601_any("2024-03-01T10:00:00.123Z"), Some(base));
+        assert_eq!(parse_iso8601_any("2024-03-01"), Some(base - 36_000));
+        for bad in [
+            "",
+            "yesterday",
+            "2024-03-01T10:00:00",
+            "2024-02-30T00:00:00Z",
+        ] {
+            assert_eq!(parse_iso8601_any(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parse_iso8601_inverts_iso8601_and_refuses_impossible_dates() {

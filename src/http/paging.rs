@@ -38,7 +38,7 @@ impl PagingParams {
 }
 
 /// The spec's `PageSize` maximum for every list served but Conversations' (Roles, Users and
-/// User Conversations: 50; Services: 100) and Studio Executions' (see there).
+/// User Conversations: 50; Services: 100).
 pub const SPEC_MAX_PAGE_SIZE: u32 = 1000;
 
 /// A list's paging parameters, checked against the endpoint's spec maximum `MAX` as they are

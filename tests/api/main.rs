@@ -13,6 +13,7 @@ mod corpus;
 mod crash;
 mod edge;
 mod errors;
+mod executions;
 mod fairness;
 mod fixtures;
 mod generate;

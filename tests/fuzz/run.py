@@ -24,7 +24,8 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 TARGETS = {
     "twilio_api_v2010.json": r"^/2010-04-01/Accounts(\.json|/\{Sid\}\.json|/\{AccountSid\}/Keys(\.json|/\{Sid\}\.json)"
     r"|/\{AccountSid\}/Messages(\.json|/\{Sid\}\.json|/\{MessageSid\}/Media(\.json|/\{Sid\}\.json)))$",
-    "twilio_studio_v2.json": r"^/v2/Flows(/Validate|/\{Sid\}(/(Revisions(/\{Revision\})?|TestUsers))?|/\{FlowSid\}/Executions)?$",
+    "twilio_studio_v2.json": r"^/v2/Flows(/Validate|/\{Sid\}(/(Revisions(/\{Revision\})?|TestUsers))?"
+    r"|/\{FlowSid\}/Executions(/\{Sid\}|/\{ExecutionSid\}/(Context|Steps(/\{Sid\}|/\{StepSid\}/Context)?))?)?$",
     "twilio_conversations_v1.json": r"^/v1/(Configuration(/Webhooks)?|Roles(/\{Sid\})?|Users(/\{Sid\})?|Users/\{UserSid\}/Conversations"
     r"|Services(/\{Sid\})?|Services/\{ChatServiceSid\}/(Configuration(/Webhooks)?|Roles(/\{Sid\})?|Users(/\{Sid\})?|Users/\{UserSid\}/Conversations))$",
     "twilio_trusthub_v1.json": r"^/v1/((EndUsers|EndUserTypes|SupportingDocuments|SupportingDocumentTypes|Policies|CustomerProfiles|TrustProducts)(/\{Sid\})?"
@@ -46,9 +47,11 @@ def seed(base):
     """Real resources, so generated requests reach existing objects, not only 404s."""
     definition = {"initial_state": "Trigger", "states": [{"name": "Trigger", "type": "trigger", "properties": {}, "transitions": []}]}
     service = call(base, "GET", "/v1/Configuration")["default_chat_service_sid"]
+    flow = call(base, "POST", "/v2/Flows", {"FriendlyName": "fuzz", "Status": "published", "Definition": json.dumps(definition)})["sid"]
     return {
         "account": SID,
-        "flow": call(base, "POST", "/v2/Flows", {"FriendlyName": "fuzz", "Status": "published", "Definition": json.dumps(definition)})["sid"],
+        "flow": flow,
+        **execution(base, flow),
         "end_user": call(base, "POST", "/v1/EndUsers", {"FriendlyName": "fuzz", "Type": "individual"})["sid"],
         "end_user_type": call(base, "GET", "/v1/EndUserTypes")["end_user_types"][0]["sid"],
         "document": call(base, "POST", "/v1/SupportingDocuments", {"FriendlyName": "fuzz", "Type": "customer_profile_address"})["sid"],
@@ -61,6 +64,13 @@ def seed(base):
         "role": call(base, "GET", "/v1/Roles")["roles"][0]["sid"],
         **message(base),
     }
+
+
+def execution(base, flow):
+    """An ended execution of the seeded flow, and its one step."""
+    created = call(base, "POST", f"/v2/Flows/{flow}/Executions", {"To": "+15558675310", "From": "+15017122661"})
+    steps = call(base, "GET", f"/v2/Flows/{flow}/Executions/{created['sid']}/Steps")["steps"]
+    return {"execution": created["sid"], "step": steps[0]["sid"]}
 
 
 def message(base):
@@ -95,6 +105,9 @@ def pinned(spec, regex, real):
                     continue
                 elif "/Messages/" in path:
                     values = [real["media"]] if name == "Sid" and "/Media/" in path else [real["message"]]
+                elif "/Executions/" in path and name != "FlowSid":
+                    on_step = name == "StepSid" or (name == "Sid" and "/Steps/" in path)
+                    values = [real["step"]] if on_step else [real["execution"]]
                 elif path.startswith("/v2/Flows"):
                     values = [real["flow"]] if name in ("Sid", "FlowSid") else ["1", "LatestRevision", "LatestPublished"]
                 elif path.startswith("/v1/EndUserTypes"):

@@ -1,33 +1,403 @@
-//! Executions (`studio.v2.flow.execution`) are not emulated *(ours)*: the list answers an empty
-//! page so that a flow's `links.executions` URL resolves (DESIGN.md "Studio";
-//! `reference/studio-executions.md` describes what emulating them would take).
+//! Executions (`studio.v2.flow.execution`) and their Context: create runs the flow (see
+//! `engine`) before answering, so the 201 shows the execution as it stands after its first
+//! run: `ended`, or `active` when a send-and-wait-for-reply waits.
+//!
+//! - TestUsers gate the draft (seed page 000: test users "can test the latest drafts of a Flow
+//!   even if they aren't yet published"): `To` (the contact, trimmed) in the flow's TestUsers
+//!   runs the latest revision, draft or published; anyone else the latest published one; a
+//!   flow never published refuses other contacts with 404 20404 *(ours)*. The revision is
+//!   pinned (`flow_version`): a later publish never changes a running execution.
+//! - One active execution per flow and `To`/`From` (Twilio: "Only one Execution can be active
+//!   at a time for the same To/From combination"): the database's partial unique index
+//!   decides; a second create is 409 20409 "… already active for this contact".
+//! - `Status=ended` ends it (and its wait); delete removes it with its steps.
+//! - The timeout of a waiting send-and-wait-for-reply is kept with the execution; the
+//!   `timeouts` worker takes the widget's `timeout` transition when it passes, after a restart
+//!   too.
 
-use super::scope::require_flow;
+use serde_json::{Map, Value, json};
+use tracing::instrument;
+
+use super::{
+    engine::{Bookkeeping, Definition, Halt, Run, Start, initial_context},
+    revisions::Revision,
+    scope::require_flow,
+    test_users,
+    validate::validation_failed,
+};
 use crate::{
     domain::{
         Core,
         auth::Principal,
+        found, found_value,
         paging::{Page, PageRequest},
-        sid::FlowSid,
+        read_back,
+        sid::{AccountSid, ContactSid, ExecutionSid, FlowSid, RequestSid},
+        stored_json, time,
     },
-    error::Result,
+    error::{Error, Result},
+    store::{
+        messages::NewMessage,
+        query::Owned,
+        studio::{
+            executions::{DueExecution, ExecutionRow, RunWrite, Started},
+            revisions::RevisionAt,
+        },
+    },
 };
 
-/// An execution. None is ever made, so the type has no values.
-#[derive(Debug, Clone, Copy)]
-pub enum Execution {}
+pub use crate::store::studio::executions::ExecutionFilter;
 
-/// The flow's executions: always none, once the flow is known to be the caller's.
+/// 409 20409: https://www.twilio.com/docs/errors/20409 (clients match the message's "already
+/// active for this contact").
+pub const ALREADY_ACTIVE: u32 = 20409;
+
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub sid: ExecutionSid,
+    pub account_sid: AccountSid,
+    pub flow_sid: FlowSid,
+    pub contact_sid: ContactSid,
+    pub contact_channel_address: String,
+    pub flow_version: i64,
+    pub status: String,
+    pub initiated_by: String,
+    /// The latest context (what `/Context` shows).
+    pub context: Value,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+read_back!(|row: ExecutionRow| -> Execution {
+    parsed: sid, account_sid, flow_sid, contact_sid;
+    json: context;
+    computed: contact_channel_address = row.contact_address;
+    copied: flow_version, status, initiated_by, date_created, date_updated;
+});
+
+/// What create receives, past the required-parameter checks.
+pub struct NewExecution {
+    pub to: String,
+    pub from: String,
+    pub parameters: Map<String, Value>,
+}
+
+/// `Parameters`: JSON text of an object (the libraries send `serialize.object(parameters)`);
+/// anything else is 400 20001 *(ours)*.
+pub fn parse_parameters(raw: Option<&str>) -> Result<Map<String, Value>> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(Map::new()),
+        Some(text) => match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(Error::invalid(
+                "Invalid parameter Parameters: must be JSON text of an object",
+            )),
+        },
+    }
+}
+
+/// `status` of the list and `Status` of an update: `active` or `ended`.
+pub fn parse_status(raw: &str, name: &str) -> Result<&'static str> {
+    match raw {
+        "active" => Ok("active"),
+        "ended" => Ok("ended"),
+        _ => Err(Error::invalid(format!(
+            "Invalid parameter {name}: must be active or ended"
+        ))),
+    }
+}
+
+/// The revision a contact runs: the latest (draft or published) for a test user, else the
+/// latest published; 404 when there is none.
+async fn revision_for(
+    core: &Core,
+    principal: &Principal,
+    flow_sid: &FlowSid,
+    to: &str,
+) -> Result<Revision> {
+    let testers = test_users::fetch(core, principal, flow_sid).await?;
+    let at = if testers.iter().any(|t| t.trim() == to.trim()) {
+        RevisionAt::Latest
+    } else {
+        RevisionAt::LatestPublished
+    };
+    found_value(
+        core.store
+            .fetch_revision(principal.account_sid.as_str(), flow_sid.as_str(), at)
+            .await?,
+    )
+}
+
+#[instrument(skip_all)]
+pub async fn create(
+    core: &Core,
+    principal: &Principal,
+    flow_sid: &FlowSid,
+    new: NewExecution,
+) -> Result<Execution> {
+    let revision = revision_for(core, principal, flow_sid, &new.to).await?;
+    // A draft may be saved with problems; it never runs (Validate's 81022, as a publish).
+    if !revision.content.valid() {
+        return Err(validation_failed(revision.content.errors.clone()));
+    }
+    // A look first, so a refused create runs nothing (no HTTP widget calls out); the unique
+    // index decides when two creates race.
+    if let Some(active) = core
+        .store
+        .active_execution(flow_sid.as_str(), &new.to, &new.from)
+        .await?
+    {
+        return Err(already_active(&active));
+    }
+    let sid = ExecutionSid::new();
+    let mut context = initial_context(&sid, flow_sid, &new.to, &new.from, &new.parameters);
+    let now_ms = time::now_ms();
+    let (run, messages) = run(
+        core,
+        &principal.account_sid,
+        &sid,
+        &revision.content.definition,
+        &mut context,
+        Bookkeeping::default(),
+        Start::Trigger("incomingRequest"),
+        now_ms,
+    )
+    .await?;
+    let row = ExecutionRow {
+        seq: 0,
+        sid: sid.to_string(),
+        account_sid: principal.account_sid.to_string(),
+        flow_sid: flow_sid.to_string(),
+        contact_sid: String::new(),
+        contact_address: new.to,
+        from_address: new.from,
+        flow_version: revision.revision,
+        status: run.status.into(),
+        initiated_by: RequestSid::new().to_string(),
+        context: run.context.clone(),
+        engine: run.engine.clone(),
+        waiting_widget: run.waiting_widget.clone(),
+        wake_at: run.wake_at,
+        date_created: run.now,
+        date_updated: run.now,
+    };
+    let waits = run.wake_at.is_some();
+    match core
+        .store
+        .start_execution(row, ContactSid::new().as_str(), run, messages)
+        .await?
+    {
+        Started::Started(stored) => {
+            if waits {
+                core.studio.wake.notify_one();
+            }
+            Execution::try_from(*stored)
+        }
+        Started::AlreadyActive(active) => Err(already_active(&active)),
+    }
+}
+
+/// 409 20409 for a contact with an active execution.
+fn already_active(active: &str) -> Error {
+    Error::Conflict {
+        code: ALREADY_ACTIVE,
+        status: 409,
+        message: format!(
+            "Execution {active} is already active for this contact. End the active Execution \
+             before creating a new one."
+        ),
+    }
+}
+
+/// Runs the execution from `start` (in memory: nothing is written) and returns what to write:
+/// its new state with the steps, and the messages it sent.
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    core: &Core,
+    account_sid: &AccountSid,
+    sid: &ExecutionSid,
+    definition: &Value,
+    context: &mut Value,
+    book: Bookkeeping,
+    start: Start<'_>,
+    now_ms: i64,
+) -> Result<(RunWrite, Vec<NewMessage>)> {
+    let Some(definition) = Definition::new(definition) else {
+        return Err(Error::internal(anyhow::anyhow!(
+            "execution {sid} runs a revision that does not validate"
+        )));
+    };
+    let mut run = Run::new(core, account_sid, sid, book, now_ms);
+    let halt = run.go(&definition, context, start, None, 0).await?;
+    let (status, waiting_widget, wake_at) = match halt {
+        Halt::Ended | Halt::Stopped => ("ended", None, None),
+        Halt::Waiting { widget, wake_at } => ("active", Some(widget), Some(wake_at)),
+    };
+    let now = now_ms / 1000;
+    let write = RunWrite {
+        status,
+        context: context.to_string(),
+        engine: json!(run.book).to_string(),
+        waiting_widget,
+        wake_at,
+        steps: run
+            .steps
+            .into_iter()
+            .map(|step| step.into_row(sid, now))
+            .collect(),
+        now,
+        now_ms,
+    };
+    Ok((write, run.messages))
+}
+
+/// Takes the `timeout` transition of an execution whose wait has passed (the `timeouts`
+/// worker's call). Nothing happens when it no longer waits there.
+pub async fn time_out(core: &Core, due: &DueExecution) -> Result<()> {
+    let Some(row) = core.store.execution_by_sid(&due.sid).await? else {
+        return Ok(());
+    };
+    let (Some(widget), Some(wake_at)) = (row.waiting_widget.clone(), row.wake_at) else {
+        return Ok(());
+    };
+    if row.status != "active" || wake_at != due.wake_at {
+        return Ok(());
+    }
+    let execution = Execution::try_from(row.clone())?;
+    let Some(revision) = core
+        .store
+        .fetch_revision(
+            execution.account_sid.as_str(),
+            execution.flow_sid.as_str(),
+            RevisionAt::Number(execution.flow_version),
+        )
+        .await?
+    else {
+        return Ok(());
+    };
+    let definition: Value = stored_json(&revision.content.definition, "Revision definition")?;
+    let book: Bookkeeping = stored_json(&row.engine, "Execution engine")?;
+    let mut context = execution.context;
+    let (write, messages) = run(
+        core,
+        &execution.account_sid,
+        &execution.sid,
+        &definition,
+        &mut context,
+        book,
+        Start::Resume {
+            widget: &widget,
+            event: "timeout",
+            adds: None,
+        },
+        time::now_ms(),
+    )
+    .await?;
+    let waits = write.wake_at.is_some();
+    core.store
+        .save_run(execution.sid.as_str(), wake_at, write, messages)
+        .await?;
+    if waits {
+        core.studio.wake.notify_one();
+    }
+    Ok(())
+}
+
+/// The timeouts worker: takes the `timeout` transition of every waiting execution whose
+/// timeout has passed, sleeping until the next one is due (at most a minute, and woken when an
+/// execution starts waiting). Timeouts that passed while the server was down fire at start.
+pub async fn run_timeouts(core: Core) {
+    loop {
+        let due = match core.store.due_executions(time::now(), 50).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading timed-out Studio executions failed");
+                Vec::new()
+            }
+        };
+        for execution in &due {
+            if let Err(e) = time_out(&core, execution).await {
+                // Ended, so that it is not retried for ever and frees its contact.
+                tracing::warn!(execution = %execution.sid, error = %e, "a Studio timeout failed; the execution is ended");
+                let _ = core
+                    .store
+                    .end_execution(&execution.flow_sid, &execution.sid, time::now())
+                    .await;
+            }
+        }
+        if due.len() == 50 {
+            continue;
+        }
+        let next = core.store.next_wake().await.ok().flatten();
+        let wait = next.map(|at| (at - time::now()).clamp(0, 60)).unwrap_or(60);
+        // `wake_at` is in whole seconds: wait past the second it names.
+        let wait = std::time::Duration::from_millis(wait as u64 * 1000 + 50);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = core.studio.wake.notified() => {}
+        }
+    }
+}
+
 pub async fn list(
     core: &Core,
     principal: &Principal,
-    sid: &FlowSid,
+    flow_sid: &FlowSid,
+    filter: ExecutionFilter,
     request: PageRequest,
 ) -> Result<Page<Execution>> {
-    require_flow(core, principal, sid).await?;
-    Ok(Page::from_rows(
-        request,
-        Vec::new(),
-        |never| match *never {},
-    ))
+    require_flow(core, principal, flow_sid).await?;
+    let rows = core
+        .store
+        .list_executions(flow_sid.as_str(), &filter, request.keyset())
+        .await?;
+    Page::from_rows(request, rows, ExecutionRow::seq).try_map(Execution::try_from)
+}
+
+pub async fn fetch(
+    core: &Core,
+    principal: &Principal,
+    flow_sid: &FlowSid,
+    sid: &ExecutionSid,
+) -> Result<Execution> {
+    found_value(
+        core.store
+            .fetch_execution(
+                principal.account_sid.as_str(),
+                flow_sid.as_str(),
+                sid.as_str(),
+            )
+            .await?,
+    )
+}
+
+/// `Status=ended`: ends the execution and anything it waits for (an ended one stays ended).
+#[instrument(skip_all)]
+pub async fn end(
+    core: &Core,
+    principal: &Principal,
+    flow_sid: &FlowSid,
+    sid: &ExecutionSid,
+) -> Result<Execution> {
+    require_flow(core, principal, flow_sid).await?;
+    found_value(
+        core.store
+            .end_execution(flow_sid.as_str(), sid.as_str(), time::now())
+            .await?,
+    )
+}
+
+#[instrument(skip_all)]
+pub async fn delete(
+    core: &Core,
+    principal: &Principal,
+    flow_sid: &FlowSid,
+    sid: &ExecutionSid,
+) -> Result<()> {
+    require_flow(core, principal, flow_sid).await?;
+    found(
+        core.store
+            .delete_owned::<ExecutionRow>(flow_sid.as_str(), sid.as_str())
+            .await?,
+    )
 }

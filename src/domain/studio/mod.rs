@@ -6,9 +6,14 @@
 //! Imports point one way: `flows` → `revisions` → `validate`; `revisions`, `test_users` and
 //! `executions` → `scope`.
 
+pub mod conditions;
+pub mod engine;
 pub mod executions;
 pub mod flows;
+pub mod liquid;
+pub mod outbound;
 pub mod revisions;
 pub mod scope;
+pub mod steps;
 pub mod test_users;
 pub mod validate;

@@ -1,0 +1,307 @@
+//! Rows of `studio_executions` (and `studio_contacts`, the stable `FC` SID of each contact of a
+//! flow). At most one execution per (flow, `To`, `From`) is `active`: a partial unique index
+//! decides, so concurrent creates cannot both win. A run's steps, status and context are
+//! written in one transaction (`save_run`), guarded so that a run only lands on the state it
+//! started from (an execution ended meanwhile stays ended).
+
+use super::steps::StepRow;
+use crate::store::{
+    Conn, Keyset, Sql, Store, StoreResult,
+    db::sql,
+    error::{StoreError, classify},
+    messages::{NewMessage, write_message},
+    query::{Columns, Deletable, Owned, fetch_all, fetch_optional, owned_table, row},
+};
+
+row! {
+    /// One execution. `engine` and `context` are JSON text; `waiting_widget`/`wake_at` are set
+    /// while a send-and-wait-for-reply waits.
+    #[derive(Debug, Clone)]
+    pub struct ExecutionRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        flow_sid: String,
+        contact_sid: String,
+        contact_address: String,
+        from_address: String,
+        flow_version: i64,
+        status: String,
+        initiated_by: String,
+        context: String,
+        engine: String,
+        waiting_widget: Option<String>,
+        wake_at: Option<i64>,
+        date_created: i64,
+        date_updated: i64,
+    }
+}
+owned_table!(EXECUTIONS: ExecutionRow = "studio_executions" by "flow_sid");
+impl Deletable for ExecutionRow {}
+
+/// The list's filters (`status`, `DateCreatedFrom` inclusive, `DateCreatedTo` exclusive).
+#[derive(Debug, Default, Clone)]
+pub struct ExecutionFilter {
+    pub status: Option<&'static str>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+}
+
+/// What a run leaves: the execution's new state and the steps it recorded.
+#[derive(Debug, Clone)]
+pub struct RunWrite {
+    pub status: &'static str,
+    pub context: String,
+    pub engine: String,
+    pub waiting_widget: Option<String>,
+    pub wake_at: Option<i64>,
+    pub steps: Vec<StepRow>,
+    /// Unix seconds (the execution's dates) and milliseconds (its messages').
+    pub now: i64,
+    pub now_ms: i64,
+}
+
+/// How a create ended.
+pub enum Started {
+    Started(Box<ExecutionRow>),
+    /// Another execution of the flow is active for this contact (its SID).
+    AlreadyActive(String),
+}
+
+/// An execution whose send-and-wait-for-reply timeout has passed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueExecution {
+    pub sid: String,
+    pub flow_sid: String,
+    pub wake_at: i64,
+}
+
+impl Store {
+    /// The flow's active execution for this contact, if any (a cheap look before a run, so a
+    /// refused create makes no HTTP call; the unique index still decides).
+    pub async fn active_execution(
+        &self,
+        flow_sid: &str,
+        contact_address: &str,
+        from_address: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sql(
+            "select sid from studio_executions where flow_sid = $1 and contact_address = $2 \
+             and from_address = $3 and status = 'active'",
+        )
+        .bind(flow_sid)
+        .bind(contact_address)
+        .bind(from_address)
+        .fetch_optional_scalar::<String>(self)
+        .await?)
+    }
+
+    /// Writes a new execution as its first run left it (`row`: its final status, context and
+    /// wait), with the run's steps and messages, in one write through the group-commit writer.
+    /// It is inserted `active` first, so the unique index refuses it while another execution
+    /// of the flow is active for the contact, whatever its run did; then given its status. The
+    /// contact gets its stable SID (`new_contact_sid` when the flow has never seen it).
+    pub async fn start_execution(
+        &self,
+        row: ExecutionRow,
+        new_contact_sid: &str,
+        run: RunWrite,
+        messages: Vec<NewMessage>,
+    ) -> StoreResult<Started> {
+        let (flow_sid, contact, from) = (
+            row.flow_sid.clone(),
+            row.contact_address.clone(),
+            row.from_address.clone(),
+        );
+        let new_contact_sid = new_contact_sid.to_owned();
+        let written = self
+            .write(move |mut conn| {
+                let (mut row, run, messages) = (row.clone(), run.clone(), messages.clone());
+                let new_contact_sid = new_contact_sid.clone();
+                Box::pin(async move {
+                    sql(
+                        "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
+                         on conflict (flow_sid, address) do nothing",
+                    )
+                    .bind(&row.flow_sid)
+                    .bind(&row.contact_address)
+                    .bind(&new_contact_sid)
+                    .execute(&mut conn)
+                    .await?;
+                    row.contact_sid =
+                        sql("select sid from studio_contacts where flow_sid = $1 and address = $2")
+                            .bind(&row.flow_sid)
+                            .bind(&row.contact_address)
+                            .fetch_scalar::<String>(&mut conn)
+                            .await?;
+                    // Inserted as a new, not yet waiting, active execution; `write_run` then
+                    // gives it what its run left.
+                    row.status = "active".into();
+                    row.waiting_widget = None;
+                    row.wake_at = None;
+                    EXECUTIONS
+                        .insert(&row)
+                        .execute(&mut conn)
+                        .await
+                        .map_err(classify)?;
+                    write_run(&mut conn, &row.sid, None, run, &messages).await
+                })
+            })
+            .await;
+        match written {
+            Ok(Some(stored)) => Ok(Started::Started(Box::new(stored))),
+            Ok(None) => Err(sqlx::Error::RowNotFound.into()),
+            Err(StoreError::Conflict(_)) => Ok(Started::AlreadyActive(
+                self.active_execution(&flow_sid, &contact, &from)
+                    .await?
+                    .unwrap_or_default(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a later run's outcome, steps and messages in one write, if the execution is still
+    /// active and still waits where the run started (`resumed_wake_at`: the timeout the run
+    /// resumed from). `None` when it no longer is (ended or deleted meanwhile): nothing is
+    /// written.
+    pub async fn save_run(
+        &self,
+        sid: &str,
+        resumed_wake_at: i64,
+        run: RunWrite,
+        messages: Vec<NewMessage>,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let sid = sid.to_owned();
+        self.write(move |mut conn| {
+            let (sid, run, messages) = (sid.clone(), run.clone(), messages.clone());
+            Box::pin(async move {
+                write_run(&mut conn, &sid, Some(resumed_wake_at), run, &messages).await
+            })
+        })
+        .await
+    }
+
+    /// Ends the flow's execution (and any wait of it); an ended one stays as it is. `None`
+    /// when the flow has no such execution.
+    pub async fn end_execution(
+        &self,
+        flow_sid: &str,
+        sid: &str,
+        now: i64,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let assignments = EXECUTIONS
+            .assign()
+            .set("status", "ended")
+            .set("waiting_widget", None::<String>)
+            .set("wake_at", None::<i64>);
+        let mut qb = assignments.into_builder();
+        qb.push(", date_updated = case when status = 'active' then ")
+            .push_bind(now)
+            .push(" else date_updated end");
+        qb.push(" where flow_sid = ")
+            .push_bind(flow_sid.to_owned())
+            .push(" and sid = ")
+            .push_bind(sid.to_owned());
+        EXECUTIONS.push_returning(&mut qb);
+        fetch_optional(qb, self).await
+    }
+
+    /// A page of the flow's executions, in creation order, filtered.
+    pub async fn list_executions(
+        &self,
+        flow_sid: &str,
+        filter: &ExecutionFilter,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_owned(flow_sid);
+        if let Some(status) = filter.status {
+            qb.push(" and status = ").push_bind(status);
+        }
+        if let Some(from) = filter.created_from {
+            qb.push(" and date_created >= ").push_bind(from);
+        }
+        if let Some(to) = filter.created_to {
+            qb.push(" and date_created < ").push_bind(to);
+        }
+        keyset.push(&mut qb, EXECUTIONS.seq);
+        fetch_all(qb, self).await
+    }
+
+    /// The account's execution `sid` of flow `flow_sid`, if both are the account's.
+    pub async fn fetch_execution(
+        &self,
+        account_sid: &str,
+        flow_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_one(flow_sid, sid);
+        qb.push(" and account_sid = ")
+            .push_bind(account_sid.to_owned());
+        fetch_optional(qb, self).await
+    }
+
+    /// Executions whose wait has timed out by `now`, soonest first (at most `limit`).
+    pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
+        Ok(sql("select sid, flow_sid, wake_at from studio_executions \
+             where wake_at is not null and wake_at <= $1 and status = 'active' \
+             order by wake_at limit $2")
+        .bind(now)
+        .bind(limit)
+        .fetch_all::<DueExecution>(self)
+        .await?)
+    }
+
+    /// When the next wait times out, if any execution waits.
+    pub async fn next_wake(&self) -> StoreResult<Option<i64>> {
+        Ok(sql(
+            "select min(wake_at) from studio_executions where wake_at is not null \
+             and status = 'active'",
+        )
+        .fetch_scalar::<Option<i64>>(self)
+        .await?)
+    }
+
+    /// An execution by SID alone (the timeout worker's read; it is nobody's request).
+    pub async fn execution_by_sid(&self, sid: &str) -> StoreResult<Option<ExecutionRow>> {
+        fetch_optional(EXECUTIONS.select_where("sid", sid), self).await
+    }
+}
+
+/// Gives the execution its state after a run and writes the run's steps and messages (on an
+/// open transaction), if it is active and waits at `resumed_wake_at` (`None`: not waiting).
+async fn write_run(
+    conn: &mut Conn<'_>,
+    sid: &str,
+    resumed_wake_at: Option<i64>,
+    run: RunWrite,
+    messages: &[NewMessage],
+) -> StoreResult<Option<ExecutionRow>> {
+    let mut qb = EXECUTIONS
+        .assign()
+        .set("status", run.status)
+        .set("context", run.context)
+        .set("engine", run.engine)
+        .set("waiting_widget", run.waiting_widget)
+        .set("wake_at", run.wake_at)
+        .set("date_updated", run.now)
+        .into_builder();
+    qb.push(" where sid = ")
+        .push_bind(sid.to_owned())
+        .push(" and status = 'active' and coalesce(wake_at, -1) = ")
+        .push_bind(resumed_wake_at.unwrap_or(-1));
+    EXECUTIONS.push_returning(&mut qb);
+    let Some(saved) = qb.fetch_optional::<ExecutionRow>(&mut *conn).await? else {
+        return Ok(None);
+    };
+    for message in messages {
+        write_message(conn, message, run.now_ms).await?;
+    }
+    for chunk in run.steps.chunks(500) {
+        let mut qb = Sql::new("insert into ");
+        <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
+        qb.push(" ");
+        qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
+        qb.execute(&mut *conn).await?;
+    }
+    Ok(Some(saved))
+}
