@@ -156,6 +156,8 @@ impl Server {
         let worker = tokio::spawn(
             delivery::Worker::new(self.state.core.clone(), self.delivery_limits)?.run(),
         );
+        // Conversation timers that came due (also while the server was stopped) fire from here.
+        let timers = tokio::spawn(domain::conversations::timers::run(self.state.core.clone()));
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
@@ -218,6 +220,8 @@ impl Server {
         // Deliveries not yet recorded stay pending in the database and go out after a restart.
         worker.abort();
         let _ = worker.await;
+        timers.abort();
+        let _ = timers.await;
         store.close().await;
         Ok(())
     }

@@ -128,10 +128,22 @@ impl<T: Serialize> Serialize for V1Page<T> {
 }
 
 /// A v1/v2 list of `page`'s items (already wire structs: see `Page::map`). `base` is the
-/// scheme+host (see `urls`), `path` the list's path; no v1/v2 list takes filters.
-pub fn v1_list<T>(key: &'static str, mut page: Page<T>, base: &str, path: &str) -> V1Page<T> {
+/// scheme+host (see `urls`), `path` the list's path.
+pub fn v1_list<T>(key: &'static str, page: Page<T>, base: &str, path: &str) -> V1Page<T> {
+    v1_list_filtered(key, page, base, path, &[])
+}
+
+/// `v1_list` of a list read with `filters` (Conversations' `State`, ParticipantConversations'
+/// `Identity` …), which its paging URLs repeat before `PageSize`.
+pub fn v1_list_filtered<T>(
+    key: &'static str,
+    mut page: Page<T>,
+    base: &str,
+    path: &str,
+    filters: &[(&str, &str)],
+) -> V1Page<T> {
     let items = std::mem::take(&mut page.items);
-    let l = links(&page, &format!("{base}{path}"), &[]);
+    let l = links(&page, &format!("{base}{path}"), filters);
     V1Page {
         key,
         items,
