@@ -7,6 +7,7 @@ mod backup;
 mod binary;
 mod cli;
 mod conversations;
+mod conversations_core;
 mod corpus;
 mod crash;
 mod edge;

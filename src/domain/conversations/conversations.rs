@@ -18,7 +18,6 @@ use tracing::instrument;
 use super::{
     configuration::parse_duration,
     events::{self, deliveries, read},
-    participants::{self, Participant, ParticipantInput, PARTICIPANT_ADDED},
     scope::{Scope, Service, resolve},
 };
 use crate::{
@@ -35,7 +34,7 @@ use crate::{
     error::{Error, Result},
     store::conversations::{
         Changed, ConversationChange, ConversationFilter, ConversationRefused, ConversationRow,
-        Created, NewParticipant,
+        CreateRefused, Created,
     },
 };
 
@@ -51,9 +50,6 @@ pub const INACTIVE_TIMER_INVALID: u32 = 50379;
 pub const CLOSED_TIMER_INVALID: u32 = 50380;
 pub const TIMER_WITHOUT_STATE: u32 = 50382;
 pub const CREATED_CLOSED: u32 = 50384;
-/// https://www.twilio.com/docs/api/errors/50426 more than 10 participants at once.
-pub const TOO_MANY_PARTICIPANTS_AT_ONCE: u32 = 50426;
-pub const MAX_PARTICIPANTS_AT_ONCE: usize = 10;
 
 /// `conversations.v1.conversation` / `…service_conversation`.
 #[derive(Debug, Clone, PartialEq)]
@@ -322,7 +318,7 @@ pub async fn find(
     Ok((service, Conversation::try_from(row)?))
 }
 
-fn refused(refusal: ConversationRefused) -> Error {
+pub(super) fn refused(refusal: ConversationRefused) -> Error {
     match refusal {
         ConversationRefused::Missing => Error::NotFound,
         ConversationRefused::UniqueNameTaken => Error::Conflict {
@@ -331,30 +327,6 @@ fn refused(refusal: ConversationRefused) -> Error {
             message: "Conversation with provided unique name already exists".into(),
         },
         ConversationRefused::Closed => closed_error(),
-        ConversationRefused::Participant(n, refusal) => {
-            let e = participants::refused(refusal);
-            match e {
-                Error::Invalid {
-                    code,
-                    message,
-                    details,
-                } => Error::Invalid {
-                    code,
-                    message: format!("Participant {n}: {message}"),
-                    details,
-                },
-                Error::Conflict {
-                    code,
-                    status,
-                    message,
-                } => Error::Conflict {
-                    code,
-                    status,
-                    message: format!("Participant {n}: {message}"),
-                },
-                other => other,
-            }
-        }
     }
 }
 
@@ -384,17 +356,22 @@ pub(super) async fn targets_for(
     .await
 }
 
-/// Creates a conversation, with `participants` (ConversationWithParticipants) in the same
-/// transaction: all or nothing.
-#[instrument(skip_all)]
-pub async fn create_conversation(
+/// A checked conversation, ready to insert: its service, its row, and the targets of
+/// onConversationAdded.
+pub struct Prepared {
+    pub service: Service,
+    pub row: ConversationRow,
+    pub added: Targets,
+}
+
+/// Checks a conversation to create and makes its row (create and ConversationWithParticipants).
+pub async fn prepare(
     core: &Core,
     principal: &Principal,
     scope: Scope<'_>,
     input: ConversationInput,
-    participants: Vec<ParticipantInput>,
     webhooks: bool,
-) -> Result<(Service, Conversation, Vec<Participant>)> {
+) -> Result<Prepared> {
     let service = resolve(core, principal, scope).await?;
     check_fields(&input)?;
     if input.state.as_deref() == Some("closed") {
@@ -410,37 +387,32 @@ pub async fn create_conversation(
             "Timers can only be set together with State",
         ));
     }
-    if participants.len() > MAX_PARTICIPANTS_AT_ONCE {
-        return Err(Error::invalid_code(
-            TOO_MANY_PARTICIPANTS_AT_ONCE,
-            format!("At most {MAX_PARTICIPANTS_AT_ONCE} participants can be added at once"),
-        ));
-    }
     let now = time::now();
     let date_created = parse_date(input.date_created.as_deref(), "DateCreated")?.unwrap_or(now);
-    let date_updated = parse_date(input.date_updated.as_deref(), "DateUpdated")?.unwrap_or(date_created);
+    let date_updated =
+        parse_date(input.date_updated.as_deref(), "DateUpdated")?.unwrap_or(date_created);
     let config = core
         .store
         .fetch_configuration(principal.account_sid.as_str())
         .await?;
-    let config_timer = |pick: fn(&crate::store::conversations::ConfigurationRow) -> Option<String>| {
-        config.as_ref().and_then(pick)
-    };
-    let timer_inactive = match &input.timer_inactive {
+    // Without timers of its own, a conversation takes the account's default timers.
+    let timer = |given: &Option<String>, default: Option<String>| match given {
         Some(t) if !t.is_empty() => Some(t.clone()),
         Some(_) => None,
-        None => config_timer(|c| c.default_inactive_timer.clone()),
+        None => default,
     };
-    let timer_closed = match &input.timer_closed {
-        Some(t) if !t.is_empty() => Some(t.clone()),
-        Some(_) => None,
-        None => config_timer(|c| c.default_closed_timer.clone()),
-    };
+    let timer_inactive = timer(
+        &input.timer_inactive,
+        config.as_ref().and_then(|c| c.default_inactive_timer.clone()),
+    );
+    let timer_closed = timer(
+        &input.timer_closed,
+        config.as_ref().and_then(|c| c.default_closed_timer.clone()),
+    );
     let state = input.state.clone().unwrap_or_else(|| "active".to_owned());
-    let sid = ConversationSid::new();
     let row = ConversationRow {
         seq: 0,
-        sid: sid.to_string(),
+        sid: ConversationSid::new().to_string(),
         service_sid: service.sid.to_string(),
         account_sid: principal.account_sid.to_string(),
         friendly_name: input.friendly_name,
@@ -466,61 +438,44 @@ pub async fn create_conversation(
         date_created,
         date_updated,
     };
-    let mut new_participants: Vec<NewParticipant> = Vec::with_capacity(participants.len());
-    for (n, p) in participants.into_iter().enumerate() {
-        let new = participants::prepare(core, &service, &sid, p, now)
-            .await
-            .map_err(|e| refused_at(n, e))?;
-        new_participants.push(new);
-    }
     let probe = Conversation::try_from(row.clone())?;
     let added = targets_for(core, &probe, CONVERSATION_ADDED.event, webhooks).await?;
-    let participant_added = if new_participants.is_empty() {
-        Targets::default()
-    } else {
-        targets_for(core, &probe, PARTICIPANT_ADDED.event, webhooks).await?
-    };
-    let wake = [added.clone(), participant_added.clone()];
+    Ok(Prepared {
+        service,
+        row,
+        added,
+    })
+}
+
+#[instrument(skip_all)]
+pub async fn create_conversation(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    input: ConversationInput,
+    webhooks: bool,
+) -> Result<(Service, Conversation)> {
+    let Prepared {
+        service,
+        row,
+        added,
+    } = prepare(core, principal, scope, input, webhooks).await?;
+    let queued = added.clone();
     let fire = Box::new(move |created: &Created| {
         let conversation: Conversation = read(&created.conversation)?;
-        let mut out = deliveries(&CONVERSATION_ADDED, &added, &conversation)?;
-        for p in &created.participants {
-            let participant: Participant = read(p)?;
-            out.extend(deliveries(&PARTICIPANT_ADDED, &participant_added, &participant)?);
-        }
-        Ok(out)
+        deliveries(&CONVERSATION_ADDED, &queued, &conversation)
     });
     let created = core
         .store
-        .insert_conversation(&row, &new_participants, fire, time::now_ms())
+        .insert_conversation(&row, &[], fire, time::now_ms())
         .await?
-        .map_err(refused)?;
-    for targets in &wake {
-        targets.wake(core);
-    }
-    let conversation = Conversation::try_from(created.conversation)?;
-    let participants = created
-        .participants
-        .into_iter()
-        .map(Participant::try_from)
-        .collect::<Result<Vec<_>>>()?;
-    Ok((service, conversation, participants))
-}
-
-/// A participant check's error, naming which of several it was.
-fn refused_at(n: usize, e: Error) -> Error {
-    match e {
-        Error::Invalid {
-            code,
-            message,
-            details,
-        } => Error::Invalid {
-            code,
-            message: format!("Participant {n}: {message}"),
-            details,
-        },
-        other => other,
-    }
+        .map_err(|refusal| match refusal {
+            CreateRefused::Conversation(r) => refused(r),
+            // No participants were given.
+            CreateRefused::Participant(..) => Error::internal(anyhow::anyhow!("{refusal:?}")),
+        })?;
+    added.wake(core);
+    Ok((service, Conversation::try_from(created.conversation)?))
 }
 
 /// The list filters as given (`State`, `StartDate`, `EndDate`).

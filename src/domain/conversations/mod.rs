@@ -16,6 +16,7 @@
 //! `GET /v1/Configuration`; `/v1/Users` and `/v1/Roles` act on it.
 
 pub mod configuration;
+pub mod conversation_with_participants;
 pub mod conversations;
 pub mod events;
 pub mod messages;

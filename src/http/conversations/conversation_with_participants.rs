@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     domain::conversations::{
-        conversations as rules, participants::ParticipantInput,
+        conversation_with_participants as rules, participants::ParticipantInput,
     },
     error::{Error, Result},
     http::{call::ApiCall, routing::routes},
@@ -84,7 +84,7 @@ async fn create_conversation_with_participants(
     } else {
         StatusCode::ACCEPTED
     };
-    let (_, conversation, _) = rules::create_conversation(
+    let (_, conversation, _) = rules::create(
         &call.core,
         &call.principal,
         call.scope(),

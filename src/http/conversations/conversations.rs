@@ -171,12 +171,11 @@ async fn create_conversation(
 ) -> Result<Created<ConversationResource>> {
     let (call, mut form) = call.split_form();
     let input = form.input();
-    let (_, conversation, _) = rules::create_conversation(
+    let (_, conversation) = rules::create_conversation(
         &call.core,
         &call.principal,
         call.scope(),
         input,
-        Vec::new(),
         webhooks,
     )
     .await?;

@@ -6,7 +6,6 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::participants::{NewParticipant, ParticipantRefused, ParticipantRow, insert_participant_on};
 use crate::store::{
     Keyset, Store, StoreError, StoreResult,
     error::classify,
@@ -56,18 +55,10 @@ pub enum ConversationRefused {
     UniqueNameTaken,
     /// The conversation is closed: it takes no more changes.
     Closed,
-    /// The `n`th participant (from 0) of a ConversationWithParticipants was refused.
-    Participant(usize, ParticipantRefused),
 }
 
 /// The deliveries a write queues, derived from what it stored (see `domain::…::events`).
 pub type Fire<R> = Box<dyn FnOnce(&R) -> StoreResult<Vec<NewDelivery>> + Send>;
-
-/// A conversation and the participants created with it.
-pub struct Created {
-    pub conversation: ConversationRow,
-    pub participants: Vec<ParticipantRow>,
-}
 
 /// A change to a conversation; `None` leaves a column as it is. `close` also frees the
 /// participants' address/proxy pairs.
@@ -94,7 +85,7 @@ pub struct Changed {
     pub after: ConversationRow,
 }
 
-fn is_unique_name_clash(err: &StoreError) -> bool {
+pub(super) fn is_unique_name_clash(err: &StoreError) -> bool {
     matches!(err, StoreError::Conflict(m) if m.contains("unique_name"))
 }
 
@@ -160,48 +151,6 @@ async fn free_bindings(conn: &mut SqliteConnection, conversation_sid: &str) -> S
 }
 
 impl Store {
-    /// Inserts a conversation with its participants (ConversationWithParticipants) and the
-    /// deliveries `fire` derives from them, all or nothing.
-    pub async fn insert_conversation(
-        &self,
-        row: &ConversationRow,
-        participants: &[NewParticipant],
-        fire: Fire<Created>,
-        now_ms: i64,
-    ) -> StoreResult<Result<Created, ConversationRefused>> {
-        let mut tx = self.begin_write().await?;
-        let inserted = CONVERSATIONS
-            .insert(row)
-            .build_query_as::<ConversationRow>()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify);
-        let conversation = match inserted {
-            Ok(stored) => stored,
-            Err(e) if is_unique_name_clash(&e) => {
-                return Ok(Err(ConversationRefused::UniqueNameTaken));
-            }
-            Err(StoreError::Db(e)) if super::is_foreign_key_violation(&e) => {
-                return Ok(Err(ConversationRefused::Missing));
-            }
-            Err(e) => return Err(e),
-        };
-        let mut stored = Vec::with_capacity(participants.len());
-        for (n, participant) in participants.iter().enumerate() {
-            match insert_participant_on(&mut tx, participant).await? {
-                Ok(p) => stored.push(p),
-                Err(refused) => return Ok(Err(ConversationRefused::Participant(n, refused))),
-            }
-        }
-        let created = Created {
-            conversation,
-            participants: stored,
-        };
-        enqueue(&mut tx, &fire(&created)?, now_ms).await?;
-        tx.commit().await?;
-        Ok(Ok(created))
-    }
-
     /// A conversation of the service by `CH` SID (`by_sid`) or unique name.
     pub async fn fetch_conversation(
         &self,

@@ -4,6 +4,7 @@
 //! `store::webhooks`.
 
 pub mod configuration;
+pub mod conversation_with_participants;
 pub mod conversations;
 pub mod messages;
 pub mod participants;
@@ -13,9 +14,9 @@ pub mod services;
 pub mod users;
 
 pub use configuration::{ConfigChange, ConfigurationRow};
+pub use conversation_with_participants::{CreateRefused, Created};
 pub use conversations::{
-    Changed, ConversationChange, ConversationFilter, ConversationRefused, ConversationRow,
-    Created, Fire,
+    Changed, ConversationChange, ConversationFilter, ConversationRefused, ConversationRow, Fire,
 };
 pub use messages::{MessageChange, MessageRefused, MessageRow, Posted};
 pub use participants::{
