@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit + integration tests, then the official-client SDK suites
 # against the real binary. Prints each suite's result and a total; fails if any suite fails.
-# Run one suite alone with: scripts/test.sh rust | python | node | schemathesis
+# Run one suite alone with: scripts/test.sh rust | rust-postgres | python | python-postgres | node | schemathesis
+# The *-postgres suites run on a throwaway PostgreSQL (scripts/pg-temp.sh), started once and
+# stopped on exit, unless LOCALTWILIO_TEST_POSTGRES already names one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,27 @@ run_suite() { # name, command...
 
 rust_suite() {
   cargo test --all-targets
+}
+
+# A throwaway PostgreSQL for the suites that also run on it; stopped when the script exits.
+pg_start() {
+  [ -n "${LOCALTWILIO_TEST_POSTGRES:-}" ] && return 0
+  local exports
+  exports=$(scripts/pg-temp.sh start) || return 1
+  eval "$exports"
+  trap 'scripts/pg-temp.sh stop "$PGTEMP_DIR"' EXIT
+}
+
+# The API suite again on PostgreSQL: the same test binary (no rebuild), the backend chosen at
+# run time; tests about SQLite itself pass as skipped.
+rust_pg_suite() {
+  pg_start || return 1
+  LOCALTWILIO_TEST_BACKEND=postgres cargo test --test api
+}
+
+python_pg_suite() {
+  pg_start || return 1
+  LOCALTWILIO_SDK_POSTGRES="$LOCALTWILIO_TEST_POSTGRES" python_suite
 }
 
 python_suite() {
@@ -51,15 +74,19 @@ schemathesis_suite() {
 case "$want" in
   all)
     run_suite rust rust_suite
+    run_suite rust-postgres rust_pg_suite
     run_suite python python_suite
+    run_suite python-postgres python_pg_suite
     run_suite node node_suite
     run_suite schemathesis schemathesis_suite
     ;;
   rust) run_suite rust rust_suite ;;
+  rust-postgres) run_suite rust-postgres rust_pg_suite ;;
   python) run_suite python python_suite ;;
+  python-postgres) run_suite python-postgres python_pg_suite ;;
   node) run_suite node node_suite ;;
   schemathesis) run_suite schemathesis schemathesis_suite ;;
-  *) echo "usage: scripts/test.sh [all|rust|python|node|schemathesis]"; exit 2 ;;
+  *) echo "usage: scripts/test.sh [all|rust|rust-postgres|python|python-postgres|node|schemathesis]"; exit 2 ;;
 esac
 
 echo "=== results"

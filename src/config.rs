@@ -109,7 +109,7 @@ pub const ENV: &[EnvVar] = &[
     var(
         "LOCALTWILIO_DATABASE",
         "database",
-        "SQLite file (parent folders created)",
+        "SQLite file (parent folders created), or a `postgres://`/`postgresql://` URL (see PostgreSQL)",
     ),
     EnvVar {
         default: Some("generated, printed once at first start"),
@@ -144,7 +144,7 @@ pub const ENV: &[EnvVar] = &[
     },
     EnvVar {
         default: Some(
-            "`secret.key` beside the database, created with mode 0600 for a fresh database (never replaced: see Storage)",
+            "`secret.key` beside the database, created with mode 0600 for a fresh database (never replaced: see Storage); required on PostgreSQL",
         ),
         ..var(
             "LOCALTWILIO_SECRET_KEY",

@@ -1,7 +1,7 @@
 //! localtwilio: a self-hosted, persistent, Twilio-compatible API server.
 //!
 //! Layers (dependencies point one way): `http` (axum handlers, extractors, routing, error
-//! rendering) → `domain` (Twilio's rules, no HTTP types) → `store` (sqlx over SQLite, all SQL).
+//! rendering) → `domain` (Twilio's rules, no HTTP types) → `store` (sqlx over SQLite or PostgreSQL, all SQL).
 //! `error`, `config` and `telemetry` are leaves anyone may import.
 
 #![forbid(unsafe_code)]
@@ -77,7 +77,7 @@ fn cannot_open(err: anyhow::Error, config: &Config) -> anyhow::Error {
     }
     err.context(format!(
         "cannot open the database {} (set LOCALTWILIO_DATABASE to a writable file)",
-        config.database.display()
+        database_name(config)
     ))
 }
 
@@ -267,7 +267,15 @@ fn refuse(stream: tokio::net::TcpStream, refusing: &Arc<tokio::sync::Semaphore>)
 /// a database that holds sealed tokens: replacing it silently would make every existing
 /// account's Account endpoints and webhooks fail for good, and rows sealed under the new key
 /// would then not open with the old one either.
+///
+/// On PostgreSQL the key must be given (`LOCALTWILIO_SECRET_KEY`): several instances share the
+/// database, and a key file beside one of them would seal with a key the others do not know.
 async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<ServerKey> {
+    anyhow::ensure!(
+        store.backend() == store::Backend::Sqlite || !config.secret_key.is_empty(),
+        "LOCALTWILIO_SECRET_KEY is required on PostgreSQL (64 hex digits, the same for every \
+         instance): every instance must seal and open auth tokens with one key"
+    );
     let sealed = store.sealed_auth_tokens().await?;
     let dir = config
         .database
@@ -296,7 +304,7 @@ async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<Serve
                 "{} is missing, but the database {} holds {} sealed with it: put the key \
                  file back (or set LOCALTWILIO_SECRET_KEY to it); a new key would not open them",
                 path.display(),
-                config.database.display(),
+                database_name(config),
                 counted(sealed.len(), "auth token", "auth tokens")
             ),
             Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
@@ -312,9 +320,18 @@ async fn load_server_key(config: &Config, store: &Store) -> anyhow::Result<Serve
          this database was sealed with",
         counted(unopened, "auth token", "auth tokens"),
         sealed.len(),
-        config.database.display()
+        database_name(config)
     );
     Ok(key)
+}
+
+/// The database as messages and logs name it: the SQLite path, or the PostgreSQL URL with its
+/// password hidden.
+pub fn database_name(config: &Config) -> String {
+    match store::postgres_url(&config.database) {
+        Some(url) => store::dialect::redacted_url(url),
+        None => config.database.display().to_string(),
+    }
 }
 
 /// `n` with its noun in the right number: "1 auth token", "3 auth tokens".

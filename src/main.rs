@@ -378,7 +378,7 @@ async fn serve(config: &Config, seed: Option<&Path>) -> anyhow::Result<()> {
             );
         }
     }
-    tracing::info!(address = %listener.local_addr()?, database = %config.database.display(), "localtwilio listening");
+    tracing::info!(address = %listener.local_addr()?, database = %localtwilio::database_name(config), "localtwilio listening");
     server.serve(listener, shutdown_signal()).await
 }
 
@@ -404,7 +404,7 @@ async fn generate(
         manifest.rows,
         manifest.seconds,
         manifest.rows as f64 / manifest.seconds.max(1e-9),
-        config.database.display()
+        localtwilio::database_name(config)
     ));
     Ok(())
 }
@@ -459,6 +459,9 @@ async fn export(
 
 /// A copy of the configured database, taken while any server on it keeps serving.
 async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
+    if localtwilio::store::postgres_url(&config.database).is_some() {
+        anyhow::bail!(localtwilio::store::dialect::BACKUP_ON_POSTGRES);
+    }
     anyhow::ensure!(
         !target.exists(),
         "{} already exists; choose a new file",
@@ -466,7 +469,12 @@ async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
     );
     let store = localtwilio::store::Store::open_existing(&config.database, 0)
         .await
-        .with_context(|| format!("cannot open the database {}", config.database.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                localtwilio::database_name(config)
+            )
+        })?;
     let (_, database_bytes) = store.gauges().await?;
     let progress = Progress::new(Some(database_bytes.max(0) as u64), "bytes");
     // VACUUM INTO is one statement; the bar follows the copy's size as it grows.
@@ -489,7 +497,7 @@ async fn backup(config: &Config, target: &Path) -> anyhow::Result<()> {
     let seconds = progress.elapsed().as_secs_f64();
     progress.finish(&format!(
         "backed up {} to {} ({bytes} bytes) in {seconds:.2} s",
-        config.database.display(),
+        localtwilio::database_name(config),
         target.display(),
     ));
     Ok(())

@@ -3,8 +3,9 @@
 use sqlx::FromRow;
 
 use super::{
-    Keyset, Store, StoreResult,
+    Conn, Keyset, Store, StoreResult,
     conversations::{NewService, insert_default_service},
+    db::{On, sql},
     error::classify,
     query::{fetch_all, fetch_optional, owned_table, row},
 };
@@ -91,17 +92,16 @@ pub enum CreateSubaccount {
 
 impl Store {
     pub async fn count_accounts(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("select count(*) from accounts")
-            .fetch_one(&self.pool)
+        Ok(sql("select count(*) from accounts")
+            .fetch_scalar(self)
             .await?)
     }
 
     /// Inserts a main account (its own owner).
     pub async fn insert_main_account(&self, new: NewAccount<'_>) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        insert_main_account_in(&mut tx, new).await?;
-        tx.commit().await?;
-        Ok(())
+        insert_main_account_in(&mut tx.conn(), new).await?;
+        tx.commit().await
     }
 
     /// Inserts a subaccount unless its owner already has `max` of them (checked under the write
@@ -112,22 +112,22 @@ impl Store {
         max: i64,
     ) -> StoreResult<CreateSubaccount> {
         let mut tx = self.begin_write().await?;
-        if subaccount_count_in(&mut *tx, new.owner_account_sid).await? >= max {
+        lock_account(&mut tx, new.owner_account_sid).await?;
+        if subaccount_count_in(&mut tx, new.owner_account_sid).await? >= max {
             return Ok(CreateSubaccount::LimitReached);
         }
         let row = ACCOUNTS
             .insert(&new.record())
-            .build_query_as::<AccountRow>()
-            .fetch_one(&mut *tx)
+            .fetch_one::<AccountRow>(&mut tx)
             .await
             .map_err(classify)?;
-        insert_default_service(&mut tx, new.default_service).await?;
+        insert_default_service(&mut tx.conn(), new.default_service).await?;
         tx.commit().await?;
         Ok(CreateSubaccount::Created(row))
     }
 
     pub async fn fetch_account(&self, sid: &str) -> StoreResult<Option<AccountRow>> {
-        fetch_optional(ACCOUNTS.select_where("sid", sid), &self.pool).await
+        fetch_optional(ACCOUNTS.select_where("sid", sid), self).await
     }
 
     /// The account itself and the accounts it owns, filtered, in creation order.
@@ -151,7 +151,7 @@ impl Store {
             qb.push(" and status = ").push_bind(status);
         }
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// Applies the given changes. A closed account stays closed: the WHERE clause refuses any
@@ -164,7 +164,7 @@ impl Store {
         status: Option<&str>,
         now: i64,
     ) -> StoreResult<Option<AccountRow>> {
-        Ok(sqlx::query_as::<_, AccountRow>(
+        Ok(sql(
             "update accounts set friendly_name = coalesce($2, friendly_name), \
              status = coalesce($3, status), date_updated = $4 \
              where sid = $1 and (status != 'closed' or $3 is null or $3 = 'closed') \
@@ -175,7 +175,7 @@ impl Store {
         .bind(friendly_name)
         .bind(status)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional::<AccountRow>(self)
         .await?)
     }
 
@@ -183,31 +183,30 @@ impl Store {
     /// the server key opens them all before serving.
     pub async fn sealed_auth_tokens(&self) -> StoreResult<Vec<(String, Vec<u8>)>> {
         Ok(
-            sqlx::query_as("select sid, auth_token_sealed from accounts order by seq")
-                .fetch_all(&self.pool)
+            sql("select sid, auth_token_sealed from accounts order by seq")
+                .fetch_all(self)
                 .await?,
         )
     }
 
     pub async fn account_credential(&self, sid: &str) -> StoreResult<Option<AccountCredentialRow>> {
-        Ok(sqlx::query_as::<_, AccountCredentialRow>(
+        Ok(sql(
             "select a.sid, a.owner_account_sid, a.auth_token_hash, a.status, o.status as owner_status \
              from accounts a join accounts o on o.sid = a.owner_account_sid where a.sid = $1",
         )
         .bind(sid)
-        .fetch_optional(&self.pool)
+        .fetch_optional::<AccountCredentialRow>(self)
         .await?)
     }
 }
 
 /// A main account and its default service, on an open transaction.
 pub(crate) async fn insert_main_account_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn<'_>,
     new: NewAccount<'_>,
 ) -> StoreResult<()> {
     ACCOUNT_RECORDS
         .insert_values(&new.record())
-        .build()
         .execute(&mut *conn)
         .await
         .map_err(classify)?;
@@ -216,13 +215,20 @@ pub(crate) async fn insert_main_account_in(
 
 /// How many subaccounts `owner` has (a main account is its own owner and does not count).
 pub(crate) async fn subaccount_count_in<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl Into<On<'c>>,
     owner: &str,
 ) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(
-        "select count(*) from accounts where owner_account_sid = $1 and sid != $1",
+    Ok(
+        sql("select count(*) from accounts where owner_account_sid = $1 and sid != $1")
+            .bind(owner)
+            .fetch_scalar(db)
+            .await?,
     )
-    .bind(owner)
-    .fetch_one(db)
-    .await?)
+}
+
+/// Locks the account's row until the transaction ends, so a read-then-write that depends on
+/// what the account owns (its subaccount count) is serialised per account on PostgreSQL, as
+/// SQLite's write lock serialises every write (`dialect::lock_parent`).
+pub(crate) async fn lock_account<'c>(db: impl Into<On<'c>>, sid: &str) -> StoreResult<()> {
+    super::dialect::lock_parent(db, "accounts", "sid", sid).await
 }

@@ -1,12 +1,14 @@
 //! Bulk inserts for generated data sets (`localtwilio seed --generate`): one transaction per
 //! call, many rows each, multi-row statements where the rows are uniform.
 
-use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 
 use super::{
-    Store, StoreResult,
+    Backend, Conn, Sql, Store, StoreResult,
     accounts::{NewAccount, insert_main_account_in},
     conversations::UserRow,
+    db::{Db, On, sql},
+    dialect,
     keys::KeyRecord,
     query::{Columns, Owned},
     trusthub::end_users::EndUserRow,
@@ -32,16 +34,33 @@ pub struct BulkFlow {
 /// fsync; WAL mode keeps the file consistent). `finish` checkpoints the whole WAL into the
 /// database with fsyncs, so the data is durable before the command reports success. Nothing
 /// else uses this connection, so its settings never reach API requests.
+///
+/// On PostgreSQL it is a plain connection of its own: rows go in foreign-key order and every
+/// batch is a normal transaction.
 pub struct BulkSession {
-    conn: SqliteConnection,
+    conn: BulkConn,
     /// Copies committed batches from the WAL into the database file on another connection
-    /// (and core) while the next batches load, so little is left for `finish`.
-    checkpointer: tokio::task::JoinHandle<()>,
+    /// (and core) while the next batches load, so little is left for `finish` (SQLite).
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
+}
+
+enum BulkConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
 }
 
 impl Store {
     pub async fn bulk_session(&self) -> StoreResult<BulkSession> {
-        let mut conn = SqliteConnection::connect_with(&self.options).await?;
+        let (options, pool) = match &*self.db {
+            Db::Sqlite { options, pool, .. } => (options, pool),
+            Db::Postgres { options, .. } => {
+                return Ok(BulkSession {
+                    conn: BulkConn::Postgres(PgConnection::connect_with(options).await?),
+                    checkpointer: None,
+                });
+            }
+        };
+        let mut conn = SqliteConnection::connect_with(options).await?;
         for pragma in [
             "pragma cache_size = -262144",
             "pragma temp_store = memory",
@@ -51,7 +70,7 @@ impl Store {
         ] {
             sqlx::query(pragma).execute(&mut conn).await?;
         }
-        let pool = self.pool.clone();
+        let pool = pool.clone();
         let checkpointer = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -61,7 +80,10 @@ impl Store {
                     .await;
             }
         });
-        Ok(BulkSession { conn, checkpointer })
+        Ok(BulkSession {
+            conn: BulkConn::Sqlite(conn),
+            checkpointer: Some(checkpointer),
+        })
     }
 }
 
@@ -70,20 +92,62 @@ impl BulkSession {
     /// at commit (`defer_foreign_keys`): no statement can then fail half-way, so SQLite keeps no
     /// statement journal — which copied every touched page once more (a fifth of the load time
     /// in a profile). Any violation still fails the whole batch.
-    async fn begin(&mut self) -> StoreResult<sqlx::Transaction<'_, Sqlite>> {
-        let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("pragma defer_foreign_keys = on")
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+    ///
+    /// The batch is committed by `commit`; a failed batch fails the whole load, and the
+    /// connection (with its open transaction) is dropped with the session.
+    async fn begin(&mut self) -> StoreResult<()> {
+        match self.conn {
+            BulkConn::Sqlite(_) => {
+                sql("BEGIN IMMEDIATE").execute(self.on()).await?;
+                sql("pragma defer_foreign_keys = on")
+                    .execute(self.on())
+                    .await?;
+            }
+            BulkConn::Postgres(_) => {
+                sql("begin").execute(self.on()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> StoreResult<()> {
+        sql("commit").execute(self.on()).await?;
+        Ok(())
+    }
+
+    fn conn(&mut self) -> Conn<'_> {
+        match &mut self.conn {
+            BulkConn::Sqlite(c) => Conn::Sqlite(c),
+            BulkConn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+
+    fn on(&mut self) -> On<'_> {
+        match &mut self.conn {
+            BulkConn::Sqlite(c) => On::Sqlite(c),
+            BulkConn::Postgres(c) => On::Postgres(c),
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self.conn {
+            BulkConn::Sqlite(_) => Backend::Sqlite,
+            BulkConn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// `insert into` (SQLite: `insert or rollback into`, see `begin`).
+    fn insert_into(&self, rest: &str) -> Sql {
+        let mut qb = Sql::new(dialect::bulk_insert(self.backend()));
+        qb.push(rest);
+        qb
     }
 
     /// A main account with its default service, in its own transaction.
     pub async fn main_account(&mut self, new: NewAccount<'_>) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_main_account_in(&mut tx, new).await?;
-        tx.commit().await?;
-        Ok(())
+        self.begin().await?;
+        insert_main_account_in(&mut self.conn(), new).await?;
+        self.commit().await
     }
 
     /// API keys of one account, in one transaction.
@@ -106,10 +170,21 @@ impl BulkSession {
     /// Checks the references the load did not check row by row, then copies everything loaded
     /// into the database file and syncs it.
     pub async fn finish(mut self) -> StoreResult<()> {
-        self.checkpointer.abort();
+        if let Some(checkpointer) = self.checkpointer.take() {
+            checkpointer.abort();
+        }
+        let conn = match self.conn {
+            BulkConn::Postgres(conn) => {
+                // Every batch committed durably, foreign keys checked row by row.
+                conn.close().await?;
+                return Ok(());
+            }
+            BulkConn::Sqlite(conn) => conn,
+        };
+        self.conn = BulkConn::Sqlite(conn);
         let dangling: Vec<(String, Option<i64>)> =
-            sqlx::query_as("select \"table\", rowid from pragma_foreign_key_check limit 1")
-                .fetch_all(&mut self.conn)
+            sql("select \"table\", rowid from pragma_foreign_key_check limit 1")
+                .fetch_all(self.on())
                 .await?;
         if let Some((table, rowid)) = dangling.first() {
             return Err(sqlx::Error::Protocol(format!(
@@ -117,13 +192,13 @@ impl BulkSession {
             ))
             .into());
         }
-        sqlx::query("pragma synchronous = full")
-            .execute(&mut self.conn)
+        sql("pragma synchronous = full").execute(self.on()).await?;
+        sql("pragma wal_checkpoint(truncate)")
+            .execute(self.on())
             .await?;
-        sqlx::query("pragma wal_checkpoint(truncate)")
-            .execute(&mut self.conn)
-            .await?;
-        self.conn.close().await?;
+        if let BulkConn::Sqlite(conn) = self.conn {
+            conn.close().await?;
+        }
         Ok(())
     }
 
@@ -139,16 +214,15 @@ impl BulkSession {
     /// per 500 rows instead of one per row (each statement is a round trip to sqlx's worker
     /// thread); 9 values × 500 rows stays under SQLite's limit.
     async fn insert_rows<R: Owned + Columns>(&mut self, rows: Vec<R>) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
+        self.begin().await?;
         for chunk in chunks(rows, 500) {
-            let mut qb = QueryBuilder::<Sqlite>::new("insert or rollback into ");
+            let mut qb = self.insert_into("");
             R::TABLE.push_into::<R>(&mut qb);
             qb.push(" ");
             qb.push_values(chunk, |mut values, row| row.into_written(&mut values));
-            qb.build().execute(&mut *tx).await?;
+            qb.execute(self.on()).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        self.commit().await
     }
 
     pub async fn bulk_flows(
@@ -157,20 +231,18 @@ impl BulkSession {
         flows: &[BulkFlow],
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
+        self.begin().await?;
         for chunk in flows.chunks(500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "insert or rollback into flows (sid, account_sid, revision, date_created) ",
-            );
+            let mut qb = self.insert_into("flows (sid, account_sid, revision, date_created) ");
             qb.push_values(chunk, |mut b, f| {
                 b.push_bind(f.sid.clone())
                     .push_bind(account_sid.to_owned())
                     .push_bind(1i64)
                     .push_bind(now);
             });
-            qb.build().execute(&mut *tx).await?;
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "insert or rollback into flow_revisions (flow_sid, revision, friendly_name, status, definition, \
+            qb.execute(self.on()).await?;
+            let mut qb = self.insert_into(
+                "flow_revisions (flow_sid, revision, friendly_name, status, definition, \
                  commit_message, errors, date_created) ",
             );
             qb.push_values(chunk, |mut b, f| {
@@ -183,7 +255,7 @@ impl BulkSession {
                     .push_bind("[]")
                     .push_bind(now);
             });
-            qb.build().execute(&mut *tx).await?;
+            qb.execute(self.on()).await?;
             let test_users: Vec<(&str, i64, &str)> = chunk
                 .iter()
                 .flat_map(|f| {
@@ -194,31 +266,26 @@ impl BulkSession {
                 })
                 .collect();
             for users in test_users.chunks(1000) {
-                let mut qb = QueryBuilder::<Sqlite>::new(
-                    "insert or rollback into flow_test_users (flow_sid, position, identity) ",
-                );
+                let mut qb = self.insert_into("flow_test_users (flow_sid, position, identity) ");
                 qb.push_values(users, |mut b, (sid, position, identity)| {
                     b.push_bind(sid.to_string())
                         .push_bind(*position)
                         .push_bind(identity.to_string());
                 });
-                qb.build().execute(&mut *tx).await?;
+                qb.execute(self.on()).await?;
             }
         }
-        tx.commit().await?;
-        Ok(())
+        self.commit().await
     }
 }
 
 impl Store {
     /// The `seq` of a user, for building page tokens of generated data.
     pub async fn user_seq(&self, sid: &str) -> StoreResult<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("select seq from conversation_users where sid = $1")
-                .bind(sid)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sql("select seq from conversation_users where sid = $1")
+            .bind(sid)
+            .fetch_optional_scalar(self)
+            .await?)
     }
 }
 

@@ -42,19 +42,7 @@ impl StoreError {
     }
 }
 
-/// SQLite's BUSY (lock wait exhausted), READONLY, IOERR, FULL or CANTOPEN (primary result codes
-/// 5, 8, 10, 13, 14 — <https://sqlite.org/rescode.html>; the driver reports extended codes, whose
-/// low byte is the primary one), an I/O error, or no connection within the pool's wait.
-pub fn is_storage_fault(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => db
-            .code()
-            .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14)),
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
-        _ => false,
-    }
-}
+pub use super::dialect::is_storage_fault;
 
 impl From<StoreError> for crate::error::Error {
     fn from(err: StoreError) -> Self {

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use super::{
     Store, StoreResult,
+    db::sql,
     error::classify,
     query::{owned_table, row},
 };
@@ -66,8 +67,7 @@ impl Store {
             date_updated: now,
         };
         KEYS.insert(&record)
-            .build_query_as::<KeyRow>()
-            .fetch_one(&self.pool)
+            .fetch_one::<KeyRow>(self)
             .await
             .map_err(classify)
     }
@@ -83,18 +83,18 @@ impl Store {
             .assign()
             .keep_unless("friendly_name", friendly_name)
             .set("date_updated", now);
-        KEYS.update(&self.pool, account_sid, sid, change).await
+        KEYS.update(self, account_sid, sid, change).await
     }
 
     pub async fn key_credential(&self, sid: &str) -> StoreResult<Option<KeyCredentialRow>> {
-        Ok(sqlx::query_as::<_, KeyCredentialRow>(
+        Ok(sql(
             "select k.sid, k.account_sid, a.owner_account_sid, k.secret_hash, a.status, \
              o.status as owner_status from api_keys k \
              join accounts a on a.sid = k.account_sid \
              join accounts o on o.sid = a.owner_account_sid where k.sid = $1",
         )
         .bind(sid)
-        .fetch_optional(&self.pool)
+        .fetch_optional::<KeyCredentialRow>(self)
         .await?)
     }
 }

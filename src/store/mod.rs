@@ -1,9 +1,12 @@
-//! SQLite through sqlx. All SQL of the service lives below this module; it imports nothing from
-//! `domain` or `http`. Every multi-statement write is one transaction inside one fn here.
+//! SQLite or PostgreSQL through sqlx (see `db`: every statement written once, run on either).
+//! All SQL of the service lives below this module; it imports nothing from `domain` or `http`.
+//! Every multi-statement write is one transaction inside one fn here.
 
 pub mod accounts;
 pub mod bulk;
 pub mod conversations;
+pub mod db;
+pub mod dialect;
 pub mod error;
 pub mod health;
 pub mod keys;
@@ -17,20 +20,20 @@ pub mod writer;
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
-    QueryBuilder, Sqlite, SqlitePool,
+    postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use db::{Arg, Backend, Conn, On, Row, Scalar, Sql, Tx, sql};
 pub use error::{StoreError, StoreResult};
 pub use health::StorageHealth;
 
+use db::Db;
+use writer::BoxFuture;
+
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) pool: SqlitePool,
-    /// The group-commit writer for the hot write paths (see `writer`).
-    pub(crate) writer: writer::Writer,
-    /// How connections are opened (bulk loading opens one of its own).
-    pub(crate) options: SqliteConnectOptions,
+    pub(crate) db: Arc<Db>,
     /// Whether writes go through (`/healthz`): see `health`.
     health: Arc<StorageHealth>,
     /// This process's exclusive use of the file, when opened with `open_exclusive`; released
@@ -96,6 +99,9 @@ impl Store {
     /// and a newer binary never migrates a file an older server is serving. Its schema must be
     /// the one this binary expects. Takes no lock.
     pub async fn open_existing(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
+        if let Some(url) = postgres_url(path) {
+            return Self::open_postgres(url, Open::Existing).await;
+        }
         anyhow::ensure!(path.is_file(), "there is no database at {}", path.display());
         Self::open_holding(path, max_pages, None, Open::Existing).await
     }
@@ -104,7 +110,13 @@ impl Store {
     /// first (before any migration), and a second server, seed or generation on the same file
     /// is refused with [`InUse`]. Several servers on one SQLite file would each trust their own
     /// caches (verified credentials, services) while the other changes the rows underneath.
+    ///
+    /// A `postgres://`/`postgresql://` URL opens PostgreSQL instead, shared by any number of
+    /// servers (no lock: the database itself keeps them consistent).
     pub async fn open_exclusive(path: &Path, max_pages: u64) -> anyhow::Result<Self> {
+        if let Some(url) = postgres_url(path) {
+            return Self::open_postgres(url, Open::CreateAndMigrate).await;
+        }
         create_parent(path)?;
         let lock = lock_path(path)
             .map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", path.display()))?;
@@ -158,74 +170,124 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         let migrator = sqlx::migrate!("./migrations/sqlite");
-        match open {
-            Open::CreateAndMigrate => migrator.run(&pool).await?,
-            Open::Existing => {
-                let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-                let applied: Option<i64> =
-                    sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-                        .fetch_one(&pool)
-                        .await
-                        .map_err(|e| {
-                            anyhow::anyhow!("{} is not a localtwilio database: {e}", path.display())
-                        })?;
-                let applied = applied.unwrap_or(0);
-                anyhow::ensure!(
-                    applied == expected,
-                    "{} is at schema version {applied}, this localtwilio expects {expected}: {}",
-                    path.display(),
-                    if applied < expected {
-                        "start a server of this version on it once to upgrade it"
-                    } else {
-                        "it was written by a newer localtwilio"
-                    }
-                );
-            }
+        if open == Open::CreateAndMigrate {
+            migrator.run(&pool).await?;
         }
         let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
-        let health = StorageHealth::new(sqlx::ConnectOptions::connect(&options).await?);
-        Ok(Self {
-            pool,
-            writer,
-            options,
+        let health = StorageHealth::sqlite(sqlx::ConnectOptions::connect(&options).await?);
+        let store = Self {
+            db: Arc::new(Db::Sqlite {
+                pool,
+                writer,
+                options,
+            }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(lock)),
-        })
+        };
+        if open == Open::Existing {
+            store
+                .check_schema(&path.display().to_string(), &migrator)
+                .await?;
+        }
+        Ok(store)
+    }
+
+    /// Opens PostgreSQL at `url`. Migrations take PostgreSQL's advisory lock (sqlx), so several
+    /// instances starting at once apply each migration exactly once.
+    async fn open_postgres(url: &str, open: Open) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(dialect::PG_POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await?;
+        let migrator = sqlx::migrate!("./migrations/postgres");
+        if open == Open::CreateAndMigrate {
+            migrator.run(&pool).await?;
+        }
+        let health = StorageHealth::postgres(pool.clone());
+        let store = Self {
+            db: Arc::new(Db::Postgres { pool, options }),
+            health: Arc::new(health),
+            lock: Arc::new(std::sync::Mutex::new(None)),
+        };
+        if open == Open::Existing {
+            store
+                .check_schema(&dialect::redacted_url(url), &migrator)
+                .await?;
+        }
+        Ok(store)
+    }
+
+    /// Refuses a database whose schema is not the one this binary expects (`export`, `backup`
+    /// never migrate).
+    async fn check_schema(
+        &self,
+        name: &str,
+        migrator: &sqlx::migrate::Migrator,
+    ) -> anyhow::Result<()> {
+        let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> = sql("select max(version) from _sqlx_migrations where success")
+            .fetch_scalar(self)
+            .await
+            .map_err(|e| anyhow::anyhow!("{name} is not a localtwilio database: {e}"))?;
+        let applied = applied.unwrap_or(0);
+        anyhow::ensure!(
+            applied == expected,
+            "{name} is at schema version {applied}, this localtwilio expects {expected}: {}",
+            if applied < expected {
+                "start a server of this version on it once to upgrade it"
+            } else {
+                "it was written by a newer localtwilio"
+            }
+        );
+        Ok(())
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
     }
 
     /// Writes a consistent copy of the database to `target` (which must not exist) with
     /// `VACUUM INTO`: it reads one snapshot, so writers go on while it runs, and the copy is a
     /// compact, self-contained database file (no WAL needed).
+    ///
+    /// SQLite only: on PostgreSQL the caller refuses first (`dialect::BACKUP_ON_POSTGRES`).
     pub async fn backup_into(&self, target: &Path) -> StoreResult<()> {
         let target = target.to_string_lossy().into_owned();
-        sqlx::query("vacuum into $1")
+        sql(dialect::backup_statement(self.backend())?)
             .bind(target)
-            .execute(&self.pool)
+            .execute(self)
             .await?;
         Ok(())
     }
 
     /// (pending webhook deliveries, database size in bytes) for `/metrics`.
     pub async fn gauges(&self) -> StoreResult<(i64, i64)> {
-        let depth: i64 =
-            sqlx::query_scalar("select count(*) from webhook_deliveries where status = 'pending'")
-                .fetch_one(&self.pool)
-                .await?;
-        let pages: i64 = sqlx::query_scalar("pragma page_count")
-            .fetch_one(&self.pool)
+        let depth: i64 = sql("select count(*) from webhook_deliveries where status = 'pending'")
+            .fetch_scalar(self)
             .await?;
-        let page_size: i64 = sqlx::query_scalar("pragma page_size")
-            .fetch_one(&self.pool)
+        let size: i64 = sql(dialect::database_size(self.backend()))
+            .fetch_scalar(self)
             .await?;
-        Ok((depth, pages * page_size))
+        Ok((depth, size))
     }
 
     /// Closes every connection (checkpointing the WAL), then gives up the exclusive lock, so
     /// a restart on the same file can take it.
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.health.close().await;
-        self.pool.close().await;
+        match &*self.db {
+            Db::Sqlite { pool, writer, .. } => {
+                writer.close().await;
+                self.health.close().await;
+                pool.close().await;
+            }
+            Db::Postgres { pool, .. } => {
+                self.health.close().await;
+                pool.close().await;
+            }
+        }
         if let Ok(mut lock) = self.lock.lock() {
             // Dropping the file releases the lock.
             lock.take();
@@ -240,15 +302,62 @@ impl Store {
 
     /// A cheap liveness query for `/healthz`.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        sql("select 1").execute(self).await?;
         Ok(())
     }
 
-    /// Starts a write transaction that takes SQLite's write lock at once, so a read-then-write
-    /// cannot fail half-way with SQLITE_BUSY.
-    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Starts a write transaction. On SQLite it takes the write lock at once, so a
+    /// read-then-write cannot fail half-way with SQLITE_BUSY; on PostgreSQL it is a plain
+    /// READ COMMITTED transaction, and a read-then-write locks the row it depends on first
+    /// (`dialect::lock_parent`).
+    pub(crate) async fn begin_write(&self) -> StoreResult<Tx> {
+        Ok(match &*self.db {
+            Db::Sqlite { pool, .. } => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres { pool, .. } => Tx::Postgres(pool.begin().await?),
+        })
     }
+
+    /// A read transaction: every read through it sees one snapshot.
+    pub(crate) async fn begin_read(&self) -> StoreResult<Tx> {
+        let mut tx = match &*self.db {
+            Db::Sqlite { pool, .. } => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres { pool, .. } => Tx::Postgres(
+                pool.begin_with("begin isolation level repeatable read read only")
+                    .await?,
+            ),
+        };
+        // A deferred SQLite transaction takes its snapshot at the first read; take it now.
+        sql("select count(*) from accounts")
+            .execute(&mut tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Runs `work` as one write and returns its result once committed: on SQLite inside the
+    /// group-commit writer's next batch (its own savepoint), on PostgreSQL in its own
+    /// transaction from the pool. The hot write paths go through here.
+    pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        match &*self.db {
+            Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::Sqlite(c))).await,
+            Db::Postgres { pool, .. } => {
+                let mut tx = pool.begin().await?;
+                let done = work(Conn::Postgres(&mut tx)).await?;
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
+    }
+}
+
+/// The URL when `LOCALTWILIO_DATABASE` names PostgreSQL (`postgres://`, `postgresql://`).
+pub fn postgres_url(database: &Path) -> Option<&str> {
+    database
+        .to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
 /// Which slice of a list to read, in `seq` order (see `domain::paging`).
@@ -278,7 +387,7 @@ impl Keyset {
 
     /// Appends ` AND seq > ? ORDER BY seq LIMIT ?` (or the `before` mirror, descending) to a
     /// query that already has a WHERE clause. `column` is the table's seq column.
-    pub(crate) fn push(&self, qb: &mut QueryBuilder<Sqlite>, column: &'static str) {
+    pub(crate) fn push(&self, qb: &mut Sql, column: &'static str) {
         if let Some(after) = self.after {
             qb.push(" and ").push(column).push(" > ").push_bind(after);
         }

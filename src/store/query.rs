@@ -4,16 +4,12 @@
 //! describes itself as a [`Table`]; a row type declared with [`row!`] names its columns once, in
 //! its fields.
 
-use sqlx::{
-    Encode, FromRow, QueryBuilder, Sqlite, SqliteExecutor, Type, query_builder::Separated,
-    sqlite::SqliteRow,
+use super::{
+    Keyset, Store, StoreResult,
+    db::{Arg, On, Separated, Sql},
 };
 
-use super::{Keyset, Store, StoreResult};
-
-/// A row type read whole by a query built here.
-pub trait Row: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+pub use super::db::Row;
 
 /// The column every owned table numbers its rows by; the database assigns it, so inserts and
 /// upserts never write it (an upserted row keeps its place in its lists).
@@ -35,9 +31,9 @@ pub trait Columns {
     /// The column names, in field order (`a, b, c`).
     const COLUMNS: &'static str;
     /// Binds the value of every written column (see [`is_written`]), in `COLUMNS` order.
-    fn push_written(&self, values: &mut Separated<'_, Sqlite, &'static str>);
+    fn push_written(&self, values: &mut Separated<'_>);
     /// [`Columns::push_written`], moving the values into the statement (no copies: bulk loads).
-    fn into_written(self, values: &mut Separated<'_, Sqlite, &'static str>);
+    fn into_written(self, values: &mut Separated<'_>);
 }
 
 /// The column a field of a [`row!`] names: the field's name, without `r#` for the keyword
@@ -82,7 +78,7 @@ macro_rules! row {
 
             fn push_written(
                 &self,
-                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
+                values: &mut $crate::store::db::Separated<'_>,
             ) {
                 $(if $crate::store::query::is_written($crate::store::query::column!($field)) {
                     values.push_bind(&self.$field);
@@ -91,7 +87,7 @@ macro_rules! row {
 
             fn into_written(
                 self,
-                values: &mut sqlx::query_builder::Separated<'_, sqlx::Sqlite, &'static str>,
+                values: &mut $crate::store::db::Separated<'_>,
             ) {
                 $(if $crate::store::query::is_written($crate::store::query::column!($field)) {
                     values.push_bind(self.$field);
@@ -119,7 +115,7 @@ pub struct Table {
 }
 
 /// Pushes the list `columns` (`a, b, c`), each as `{prefix}{column}`.
-pub(crate) fn push_columns(qb: &mut QueryBuilder<Sqlite>, prefix: &str, columns: &'static str) {
+pub(crate) fn push_columns(qb: &mut Sql, prefix: &str, columns: &'static str) {
     let mut list = qb.separated(", ");
     for column in each(columns) {
         list.push(format_args!("{prefix}{column}"));
@@ -156,14 +152,14 @@ impl Table {
     }
 
     /// `select {columns} from {from}`.
-    pub(crate) fn select(&self) -> QueryBuilder<Sqlite> {
-        let mut qb = QueryBuilder::new("select ");
+    pub(crate) fn select(&self) -> Sql {
+        let mut qb = Sql::new("select ");
         qb.push(self.columns).push(" from ").push(self.from);
         qb
     }
 
     /// `select … where {column} = $1`.
-    pub(crate) fn select_where(&self, column: &str, value: &str) -> QueryBuilder<Sqlite> {
+    pub(crate) fn select_where(&self, column: &str, value: &str) -> Sql {
         let mut qb = self.select();
         qb.push(" where ")
             .push(column)
@@ -173,13 +169,13 @@ impl Table {
     }
 
     /// `select … where {owner} = $1`.
-    pub(crate) fn select_owned(&self, owner: &str) -> QueryBuilder<Sqlite> {
+    pub(crate) fn select_owned(&self, owner: &str) -> Sql {
         self.select_where(self.owner, owner)
     }
 
     /// `select … where {owner} = $1 and {sid} = $2`: the owner's row, or none (another
     /// owner's row is not found, the way a cross-account fetch must behave).
-    pub(crate) fn select_one(&self, owner: &str, sid: &str) -> QueryBuilder<Sqlite> {
+    pub(crate) fn select_one(&self, owner: &str, sid: &str) -> Sql {
         let mut qb = self.select_owned(owner);
         qb.push(" and ")
             .push(self.sid)
@@ -190,7 +186,7 @@ impl Table {
 
     pub(crate) async fn fetch<'c, R: Row>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         owner: &str,
         sid: &str,
     ) -> StoreResult<Option<R>> {
@@ -200,7 +196,7 @@ impl Table {
     /// One keyset page of the owner's rows, in `seq` order.
     pub(crate) async fn page<'c, R: Row>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         owner: &str,
         keyset: Keyset,
     ) -> StoreResult<Vec<R>> {
@@ -211,7 +207,7 @@ impl Table {
 
     /// `insert into {from} (…) values (…) returning {columns}`: every written column of `row`
     /// (which may carry more columns than reads return, e.g. a credential's hash).
-    pub(crate) fn insert<R: Columns>(&self, row: &R) -> QueryBuilder<Sqlite> {
+    pub(crate) fn insert<R: Columns>(&self, row: &R) -> Sql {
         let mut qb = self.insert_values(row);
         self.push_returning(&mut qb);
         qb
@@ -221,7 +217,7 @@ impl Table {
     /// that has its `key` (an owned row keeps its `seq`, so list order survives).
     pub(crate) async fn upsert<'c, R: Columns>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         row: &R,
         key: &str,
     ) -> Result<(), sqlx::Error> {
@@ -231,13 +227,13 @@ impl Table {
         for column in each(R::COLUMNS).filter(|c| is_written(c) && *c != key) {
             replaced.push(format_args!("{column} = excluded.{column}"));
         }
-        qb.build().execute(db).await?;
+        qb.execute(db).await?;
         Ok(())
     }
 
     /// `insert into {from} (…) values (…)`: every written column of `row`.
-    pub(crate) fn insert_values<R: Columns>(&self, row: &R) -> QueryBuilder<Sqlite> {
-        let mut qb = QueryBuilder::new("insert into ");
+    pub(crate) fn insert_values<R: Columns>(&self, row: &R) -> Sql {
+        let mut qb = Sql::new("insert into ");
         self.push_into::<R>(&mut qb);
         qb.push(" values (");
         row.push_written(&mut qb.separated(", "));
@@ -246,7 +242,7 @@ impl Table {
     }
 
     /// `{from} ({every written column of R})`, after an `insert into`.
-    pub(crate) fn push_into<R: Columns>(&self, qb: &mut QueryBuilder<Sqlite>) {
+    pub(crate) fn push_into<R: Columns>(&self, qb: &mut Sql) {
         qb.push(self.from).push(" (");
         let mut written = qb.separated(", ");
         for column in each(R::COLUMNS).filter(|c| is_written(c)) {
@@ -256,35 +252,34 @@ impl Table {
     }
 
     /// ` returning {columns}`.
-    pub(crate) fn push_returning(&self, qb: &mut QueryBuilder<Sqlite>) {
+    pub(crate) fn push_returning(&self, qb: &mut Sql) {
         qb.push(" returning ").push(self.columns);
     }
 
     pub(crate) async fn exists<'c>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         owner: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        let mut qb = self.on_owned_key("select 1 from", owner, sid);
-        let found: Option<i64> = qb.build_query_scalar().fetch_optional(db).await?;
-        Ok(found.is_some())
+        let qb = self.on_owned_key("select 1 from", owner, sid);
+        Ok(qb.exists(db).await?)
     }
 
     /// True when the owner's row was deleted.
     pub(crate) async fn delete<'c>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         owner: &str,
         sid: &str,
     ) -> StoreResult<bool> {
-        let mut qb = self.on_owned_key("delete from", owner, sid);
-        Ok(qb.build().execute(db).await?.rows_affected() > 0)
+        let qb = self.on_owned_key("delete from", owner, sid);
+        Ok(qb.execute(db).await? > 0)
     }
 
     /// `{statement} {from} where {owner} = $1 and {sid} = $2`.
-    fn on_owned_key(&self, statement: &str, owner: &str, sid: &str) -> QueryBuilder<Sqlite> {
-        let mut qb = QueryBuilder::<Sqlite>::new(statement);
+    fn on_owned_key(&self, statement: &str, owner: &str, sid: &str) -> Sql {
+        let mut qb = Sql::new(statement);
         qb.push(" ").push(self.from);
         self.push_owned_key(&mut qb, owner, sid);
         qb
@@ -294,7 +289,7 @@ impl Table {
     /// owner has no such row.
     pub(crate) async fn update<'c, R: Row>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         owner: &str,
         sid: &str,
         assignments: Assignments,
@@ -308,7 +303,7 @@ impl Table {
     /// [`Table::update`] for a table with one row per owner (keyed by `owner` alone).
     pub(crate) async fn update_sole<'c, R: Row>(
         &self,
-        db: impl SqliteExecutor<'c>,
+        db: impl Into<On<'c>>,
         owner: &str,
         assignments: Assignments,
     ) -> StoreResult<Option<R>> {
@@ -316,12 +311,7 @@ impl Table {
     }
 
     /// `{assignments} where {column} = $n returning {columns}`.
-    pub(crate) fn update_where(
-        &self,
-        assignments: Assignments,
-        column: &str,
-        value: &str,
-    ) -> QueryBuilder<Sqlite> {
+    pub(crate) fn update_where(&self, assignments: Assignments, column: &str, value: &str) -> Sql {
         let mut qb = assignments.qb;
         qb.push(" where ")
             .push(column)
@@ -333,12 +323,12 @@ impl Table {
 
     /// An update of this table, to be given to [`Table::update`].
     pub(crate) fn assign(&self) -> Assignments {
-        let mut qb = QueryBuilder::new("update ");
+        let mut qb = Sql::new("update ");
         qb.push(self.from).push(" set ");
         Assignments { qb, first: true }
     }
 
-    fn push_owned_key(&self, qb: &mut QueryBuilder<Sqlite>, owner: &str, sid: &str) {
+    fn push_owned_key(&self, qb: &mut Sql, owner: &str, sid: &str) {
         qb.push(" where ")
             .push(self.owner)
             .push(" = ")
@@ -402,17 +392,17 @@ pub trait Deletable: Owned {}
 impl Store {
     /// The owner's row `sid`; `None` when the owner has none (another owner's row included).
     pub async fn fetch_owned<R: Owned>(&self, owner: &str, sid: &str) -> StoreResult<Option<R>> {
-        R::TABLE.fetch(&self.pool, owner, sid).await
+        R::TABLE.fetch(self, owner, sid).await
     }
 
     /// One keyset page of the owner's rows, in creation order.
     pub async fn list_owned<R: Owned>(&self, owner: &str, keyset: Keyset) -> StoreResult<Vec<R>> {
-        R::TABLE.page(&self.pool, owner, keyset).await
+        R::TABLE.page(self, owner, keyset).await
     }
 
     /// True when the owner's row `sid` was deleted.
     pub async fn delete_owned<R: Deletable>(&self, owner: &str, sid: &str) -> StoreResult<bool> {
-        R::TABLE.delete(&self.pool, owner, sid).await
+        R::TABLE.delete(self, owner, sid).await
     }
 }
 
@@ -425,53 +415,46 @@ pub trait Sole: Row + Columns + Sync {
 impl Store {
     /// The owner's row, if it has one.
     pub async fn sole<R: Sole>(&self, owner: &str) -> StoreResult<Option<R>> {
-        fetch_sole(&self.pool, owner).await
+        fetch_sole(self, owner).await
     }
 
     /// Writes the owner's row, replacing the one it had.
     pub async fn save_sole<R: Sole>(&self, row: &R) -> StoreResult<()> {
-        save_sole(&self.pool, row).await
+        save_sole(self, row).await
     }
 }
 
 /// `Store::sole` on any connection.
 pub(crate) async fn fetch_sole<'c, R: Sole>(
-    db: impl SqliteExecutor<'c>,
+    db: impl Into<On<'c>>,
     owner: &str,
 ) -> StoreResult<Option<R>> {
     fetch_optional(R::TABLE.select_owned(owner), db).await
 }
 
 /// `Store::save_sole` on any connection.
-pub(crate) async fn save_sole<'c, R: Sole>(
-    db: impl SqliteExecutor<'c>,
-    row: &R,
-) -> StoreResult<()> {
+pub(crate) async fn save_sole<'c, R: Sole>(db: impl Into<On<'c>>, row: &R) -> StoreResult<()> {
     Ok(R::TABLE.upsert(db, row, R::TABLE.owner).await?)
 }
 
 /// The `set` list of an update, built column by column.
 pub(crate) struct Assignments {
-    qb: QueryBuilder<Sqlite>,
+    qb: Sql,
     first: bool,
 }
 
 impl Assignments {
     /// `column = $n`.
-    pub(crate) fn set<'t, T: Encode<'t, Sqlite> + Type<Sqlite> + 't>(
-        mut self,
-        column: &'static str,
-        value: T,
-    ) -> Self {
+    pub(crate) fn set<T: Into<Arg>>(mut self, column: &'static str, value: T) -> Self {
         self.next_column(column);
         self.qb.push_bind(value);
         self
     }
 
     /// `column = coalesce($n, column)`: an absent (`None`) value leaves the column as it is.
-    pub(crate) fn keep_unless<'t, T>(mut self, column: &'static str, value: Option<T>) -> Self
+    pub(crate) fn keep_unless<T>(mut self, column: &'static str, value: Option<T>) -> Self
     where
-        Option<T>: Encode<'t, Sqlite> + Type<Sqlite> + 't,
+        Option<T>: Into<Arg>,
     {
         self.next_column(column);
         self.qb
@@ -521,16 +504,13 @@ pub(crate) use change;
 
 /// Runs a built query for at most one row.
 pub(crate) async fn fetch_optional<'c, R: Row>(
-    mut qb: QueryBuilder<Sqlite>,
-    db: impl SqliteExecutor<'c>,
+    qb: Sql,
+    db: impl Into<On<'c>>,
 ) -> StoreResult<Option<R>> {
-    Ok(qb.build_query_as::<R>().fetch_optional(db).await?)
+    Ok(qb.fetch_optional(db).await?)
 }
 
 /// Runs a built query for all its rows.
-pub(crate) async fn fetch_all<'c, R: Row>(
-    mut qb: QueryBuilder<Sqlite>,
-    db: impl SqliteExecutor<'c>,
-) -> StoreResult<Vec<R>> {
-    Ok(qb.build_query_as::<R>().fetch_all(db).await?)
+pub(crate) async fn fetch_all<'c, R: Row>(qb: Sql, db: impl Into<On<'c>>) -> StoreResult<Vec<R>> {
+    Ok(qb.fetch_all(db).await?)
 }

@@ -2,10 +2,11 @@
 //! of a row by SID or by owner, and write a row as given — dates included — in one transaction
 //! that the caller commits only when every entry of the file was accepted.
 
-use sqlx::{FromRow, Sqlite, SqliteConnection};
+use sqlx::FromRow;
 
 use super::{
-    Store, StoreResult, accounts,
+    Store, StoreResult, Tx, accounts,
+    db::sql,
     error::classify,
     query::{Columns, Owned, Sole, fetch_all, fetch_optional, fetch_sole, save_sole},
     studio::{
@@ -34,7 +35,7 @@ impl<R: Owned + Columns> Record for R {}
 /// One seed file's transaction (or one export's snapshot). Dropped without `commit`, it rolls
 /// back: nothing of the file is applied.
 pub struct SeedTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    tx: Tx,
 }
 
 impl Store {
@@ -47,17 +48,14 @@ impl Store {
 
     /// A read transaction: every read through it sees one snapshot.
     pub async fn snapshot(&self) -> StoreResult<SeedTx> {
-        let mut tx = self.pool.begin().await?;
-        // A deferred transaction takes its snapshot at the first read; take it now.
-        sqlx::query("select count(*) from accounts")
-            .execute(&mut *tx)
-            .await?;
-        Ok(SeedTx { tx })
+        Ok(SeedTx {
+            tx: self.begin_read().await?,
+        })
     }
 }
 
 impl SeedTx {
-    fn conn(&mut self) -> &mut SqliteConnection {
+    fn conn(&mut self) -> &mut Tx {
         &mut self.tx
     }
 
@@ -102,12 +100,12 @@ impl SeedTx {
     }
 
     pub async fn revisions(&mut self, flow_sid: &str) -> StoreResult<Vec<RevisionRecord>> {
-        Ok(sqlx::query_as::<_, RevisionRecord>(
+        Ok(sql(
             "select flow_sid, revision, friendly_name, status, definition, commit_message, errors, \
              date_created from flow_revisions where flow_sid = $1 order by revision",
         )
-        .bind(flow_sid.to_owned())
-        .fetch_all(self.conn())
+        .bind(flow_sid)
+        .fetch_all::<RevisionRecord>(self.conn())
         .await?)
     }
 
@@ -117,13 +115,13 @@ impl SeedTx {
         flow_sid: &str,
         revisions: &[RevisionRecord],
     ) -> StoreResult<()> {
-        sqlx::query("delete from flow_revisions where flow_sid = $1")
-            .bind(flow_sid.to_owned())
+        sql("delete from flow_revisions where flow_sid = $1")
+            .bind(flow_sid)
             .execute(self.conn())
             .await?;
         for r in revisions {
             revisions::insert_revision(
-                &mut self.tx,
+                &mut self.tx.conn(),
                 &r.flow_sid,
                 r.revision,
                 &r.content,
@@ -135,7 +133,7 @@ impl SeedTx {
     }
 
     pub async fn test_users(&mut self, flow_sid: &str) -> StoreResult<Vec<String>> {
-        test_users::select_test_users(self.conn(), flow_sid).await
+        test_users::select_test_users(&mut self.tx.conn(), flow_sid).await
     }
 
     pub async fn replace_test_users(
@@ -143,7 +141,7 @@ impl SeedTx {
         flow_sid: &str,
         identities: &[String],
     ) -> StoreResult<()> {
-        test_users::write_test_users(self.conn(), flow_sid, identities).await
+        test_users::write_test_users(&mut self.tx.conn(), flow_sid, identities).await
     }
 
     /// Points the account's Conversations configuration at its default service.
@@ -152,20 +150,19 @@ impl SeedTx {
         account_sid: &str,
         service_sid: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
+        sql(
             "insert into conversation_configurations (account_sid, default_chat_service_sid) \
              values ($1, $2) on conflict (account_sid) do update \
              set default_chat_service_sid = excluded.default_chat_service_sid",
         )
-        .bind(account_sid.to_owned())
-        .bind(service_sid.to_owned())
+        .bind(account_sid)
+        .bind(service_sid)
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
     pub async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await?;
-        Ok(())
+        self.tx.commit().await
     }
 }

@@ -1,9 +1,10 @@
 //! Rows of the webhook tables: targets, the delivery queue and the attempt log.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 use super::{
-    Store, StoreResult,
+    Conn, Store, StoreResult,
+    db::sql,
     query::{Columns, Table, fetch_all, row, sole_table},
 };
 
@@ -85,12 +86,12 @@ pub struct Attempt<'a> {
 
 /// Queues deliveries on an open transaction.
 pub(crate) async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     deliveries: &[NewDelivery],
     now_ms: i64,
 ) -> StoreResult<()> {
     for d in deliveries {
-        sqlx::query(
+        sql(
             "insert into webhook_deliveries (account_sid, event_type, url, method, params, status, \
              next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', $6, $7)",
         )
@@ -126,7 +127,7 @@ impl Store {
         per_account: i64,
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRow>> {
-        let mut claimed = sqlx::query_as::<_, DeliveryRow>(
+        let mut claimed = sql(
             "with ranked as ( \
                  select id, account_sid, next_attempt_at, \
                         coalesce(claimed_until > $1, false) as in_flight, \
@@ -157,7 +158,7 @@ impl Store {
         .bind(per_target)
         .bind(limit)
         .bind(per_account)
-        .fetch_all(&self.pool)
+        .fetch_all::<DeliveryRow>(self)
         .await?;
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
         Ok(claimed)
@@ -167,22 +168,23 @@ impl Store {
     /// found at start was left by a process that stopped mid-attempt, and its delivery should
     /// go out now, not when the lease runs out.
     pub async fn release_delivery_claims(&self) -> StoreResult<u64> {
-        let done = sqlx::query(
+        if self.backend() == super::Backend::Postgres {
+            // Other instances' claims are live: a dead instance's expire with their lease.
+            return Ok(0);
+        }
+        Ok(sql(
             "update webhook_deliveries set claimed_until = null where claimed_until is not null",
         )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(self)
+        .await?)
     }
 
     /// When the next pending delivery that is not due yet becomes due, if any.
     pub async fn next_due_after(&self, now_ms: i64) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "select min(next_attempt_at) from webhook_deliveries \
-             where status = 'pending' and next_attempt_at > $1",
-        )
+        Ok(sql("select min(next_attempt_at) from webhook_deliveries \
+             where status = 'pending' and next_attempt_at > $1")
         .bind(now_ms)
-        .fetch_one(&self.pool)
+        .fetch_scalar(self)
         .await?)
     }
 
@@ -194,7 +196,7 @@ impl Store {
         attempt: &Attempt<'_>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        sql(
             "insert into webhook_attempts (delivery_id, account_sid, attempted_at, url, event_type, \
              status_code, latency_ms, error) values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -206,24 +208,23 @@ impl Store {
         .bind(attempt.status_code)
         .bind(attempt.latency_ms)
         .bind(attempt.error)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let status = match (attempt.delivered, attempt.retry_at) {
             (true, _) => "delivered",
             (false, Some(_)) => "pending",
             (false, None) => "failed",
         };
-        sqlx::query(
+        sql(
             "update webhook_deliveries set status = $1, attempts = attempts + 1, \
              next_attempt_at = coalesce($2, next_attempt_at), claimed_until = null where id = $3",
         )
         .bind(status)
         .bind(attempt.retry_at)
         .bind(delivery.id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The account's most recent attempts, newest first.
@@ -234,18 +235,17 @@ impl Store {
     ) -> StoreResult<Vec<AttemptRow>> {
         let mut qb = ATTEMPTS.select_owned(account_sid);
         qb.push(" order by id desc limit ").push_bind(limit);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// Forgets finished deliveries (and their attempts) older than `before_ms`.
     pub async fn prune_deliveries(&self, before_ms: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "delete from webhook_deliveries where status != 'pending' and created_at < $1",
+        Ok(
+            sql("delete from webhook_deliveries where status != 'pending' and created_at < $1")
+                .bind(before_ms)
+                .execute(self)
+                .await?,
         )
-        .bind(before_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
     }
 }
 
@@ -263,8 +263,9 @@ mod tests {
                 params: "[]".to_owned(),
             })
             .collect();
-        let mut conn = store.pool.acquire().await.unwrap();
-        enqueue(&mut conn, &deliveries, 0).await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        enqueue(&mut tx.conn(), &deliveries, 0).await.unwrap();
+        tx.commit().await.unwrap();
     }
 
     /// Issue 15 F3 and its review: one account with many black-holed targets holds at most its

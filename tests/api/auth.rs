@@ -420,25 +420,17 @@ async fn an_unusable_stored_hash_answers_500_not_401() {
     );
     let sub = app.subaccount(&app.main(), "four gib").await;
     app.stop().await;
-    {
-        let url = format!("sqlite://{}", app.db_path().display());
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        sqlx::query("update api_keys set secret_hash = 'not a hash' where sid = $1")
-            .bind(&key.user)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(
-            "update accounts set auth_token_hash = \
-             replace(auth_token_hash, 'm=19456', 'm=4194304') where sid = $1",
-        )
-        .bind(&sub.user)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    }
+    app.execute(
+        "update api_keys set secret_hash = 'not a hash' where sid = $1",
+        &[&key.user],
+    )
+    .await;
+    app.execute(
+        "update accounts set auth_token_hash = \
+         replace(auth_token_hash, 'm=19456', 'm=4194304') where sid = $1",
+        &[&sub.user],
+    )
+    .await;
     app.restart().await;
     let path = format!("/2010-04-01/Accounts/{MAIN_SID}.json");
     for creds in [

@@ -4,10 +4,13 @@
 
 use std::{process::Command, time::Duration};
 
-use crate::helpers::{MAIN_SID, MAIN_TOKEN, TestApp};
+use crate::helpers::{MAIN_SID, MAIN_TOKEN, TestApp, skip_on_postgres};
 
 #[tokio::test]
 async fn a_backup_taken_under_write_load_restores_to_the_same_answers() {
+    if skip_on_postgres() {
+        return;
+    }
     let mut app = TestApp::spawn().await;
     for i in 0..30 {
         app.post(

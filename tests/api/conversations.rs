@@ -827,18 +827,12 @@ async fn accounts_from_before_conversations_get_a_default_service_at_start() {
     let sub = app.subaccount(&app.main(), "old").await;
     app.stop().await;
     // Make the database look as it did before migration 0004 created anything.
-    {
-        let url = format!("sqlite://{}", app.db_path().display());
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        for sql in [
-            "delete from conversation_configurations",
-            "delete from conversation_users",
-            "delete from conversation_services",
-        ] {
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
+    for sql in [
+        "delete from conversation_configurations",
+        "delete from conversation_users",
+        "delete from conversation_services",
+    ] {
+        app.execute(sql, &[]).await;
     }
     app.restart().await;
     for who in [app.main(), sub] {

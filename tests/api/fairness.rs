@@ -44,17 +44,15 @@ async fn create_user(app: &TestApp, creds: &Creds, identity: &str) {
 /// (started, finished) of each recorded attempt of `account`, in Unix ms, oldest first, read
 /// from the database: an attempt is recorded when it finishes, with its latency.
 async fn attempt_times(app: &TestApp, account: &str) -> Vec<(i64, i64)> {
-    let url = format!("sqlite://{}?mode=ro", app.db_path().display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+    let store = app.store().await;
+    let rows: Vec<(i64, i64)> = localtwilio::store::sql(
         "select attempted_at, latency_ms from webhook_attempts where account_sid = $1 order by id",
     )
     .bind(account)
-    .fetch_all(&mut conn)
+    .fetch_all(&store)
     .await
     .unwrap();
+    store.close().await;
     rows.into_iter()
         .map(|(finished, latency)| (finished - latency, finished))
         .collect()

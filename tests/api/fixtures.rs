@@ -27,13 +27,17 @@ fn demo_text() -> String {
 
 /// Runs the binary on `db` with `args`.
 fn cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_localtwilio"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_localtwilio"));
+    command
         .args(args)
         .env("LOCALTWILIO_DATABASE", db)
-        .env("LOCALTWILIO_LOG", "warn")
-        .env_remove("LOCALTWILIO_SECRET_KEY")
-        .output()
-        .unwrap()
+        .env("LOCALTWILIO_LOG", "warn");
+    if localtwilio::store::postgres_url(db).is_some() {
+        command.env("LOCALTWILIO_SECRET_KEY", crate::helpers::TEST_SECRET_KEY);
+    } else {
+        command.env_remove("LOCALTWILIO_SECRET_KEY");
+    }
+    command.output().unwrap()
 }
 
 fn stderr(output: &Output) -> String {
@@ -48,7 +52,7 @@ fn seed(db: &Path, file: &Path) -> Output {
 /// the file's exclusive lock, and seed is refused beside it), then started again on the result.
 async fn seed_restarting(app: &mut TestApp, file: &Path) -> Output {
     app.stop().await;
-    let output = seed(&app.db_path(), file);
+    let output = seed(&app.database(), file);
     app.restart().await;
     output
 }
@@ -602,7 +606,7 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
     // Without --secrets: no token, no key hash in the file.
     let plain = app.dir.path().join("plain.json");
     assert_ok(&cli(
-        &app.db_path(),
+        &app.database(),
         &["export", "--output", plain.to_str().unwrap()],
     ));
     let plain_text = std::fs::read_to_string(&plain).unwrap();
@@ -613,17 +617,17 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
     assert!(!plain_text.contains("auth_token") && !plain_text.contains("secret_hash"));
     // Writing over an existing file is refused.
     assert_one_line_error(&cli(
-        &app.db_path(),
+        &app.database(),
         &["export", "--output", plain.to_str().unwrap()],
     ));
 
     let full = app.dir.path().join("full.json");
     assert_ok(&cli(
-        &app.db_path(),
+        &app.database(),
         &["export", "--secrets", "--output", full.to_str().unwrap()],
     ));
     let copy_dir = tempfile::tempdir().unwrap();
-    let copy_db = copy_dir.path().join("db/localtwilio.db");
+    let copy_db = crate::helpers::config(copy_dir.path()).database;
     assert_ok(&seed(&copy_db, &full));
     let copy = TestApp::spawn_in(copy_dir).await;
     assert_eq!(reads(&copy, &main, &paths).await, original);
@@ -651,7 +655,7 @@ async fn export_then_seed_into_an_empty_database_answers_the_same() {
     // One subaccount alone comes inside an entry naming only its parent.
     let one = app.dir.path().join("one.json");
     assert_ok(&cli(
-        &app.db_path(),
+        &app.database(),
         &[
             "export",
             "--account",

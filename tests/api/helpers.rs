@@ -1,5 +1,11 @@
-//! TestApp: the real server on 127.0.0.1:0 over a real SQLite file in a temp dir, and a reqwest
-//! client. `restart()` stops it (graceful shutdown) and opens the same file again.
+//! TestApp: the real server on 127.0.0.1:0 over a real database, and a reqwest client.
+//! `restart()` stops it (graceful shutdown) and opens the same database again.
+//!
+//! The backend is chosen at run time: SQLite (a file in a temp dir) unless
+//! `LOCALTWILIO_TEST_BACKEND=postgres`, then a fresh PostgreSQL database per test, copied from
+//! a migrated template, on the server `LOCALTWILIO_TEST_POSTGRES` names (an admin URL; see
+//! `scripts/pg-temp.sh`). A test that needs SQLite itself (its file, its lock, its pragmas)
+//! starts with `if skip_on_postgres() { return; }`.
 
 use std::path::PathBuf;
 
@@ -21,9 +27,19 @@ pub struct TestApp {
     handle: Option<JoinHandle<()>>,
 }
 
+/// The sealing key every PostgreSQL test server shares (PostgreSQL requires one).
+pub const TEST_SECRET_KEY: &str =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 pub fn config(dir: &std::path::Path) -> Config {
     let mut config = Config::defaults().unwrap();
-    config.database = dir.join("db").join("localtwilio.db");
+    config.database = match postgres::database_for(dir) {
+        Some(url) => {
+            config.secret_key = TEST_SECRET_KEY.into();
+            url.into()
+        }
+        None => dir.join("db").join("localtwilio.db"),
+    };
     config.account_sid = MAIN_SID.into();
     config.auth_token = MAIN_TOKEN.into();
     config.listen = "127.0.0.1:0".into();
@@ -192,18 +208,60 @@ impl TestApp {
         )
     }
 
-    /// Counts rows straight from the SQLite file (proves what was or was not written).
+    /// Counts rows straight from the database (proves what was or was not written).
     pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("select count(*) from {table}");
+        if let Some(url) = postgres::database_for(self.dir.path()) {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                .await
+                .unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            return n;
+        }
         let url = format!("sqlite://{}?mode=ro", self.db_path().display());
         let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
             .await
             .unwrap();
-        let sql = format!("select count(*) from {table}");
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut conn)
             .await
             .unwrap();
         n
+    }
+
+    /// The database opened beside the server (either backend; nothing migrated), for tests that
+    /// read or change rows behind the API's back with `localtwilio::store::Sql`.
+    pub async fn store(&self) -> localtwilio::store::Store {
+        localtwilio::store::Store::open_existing(&self.config().database, 0)
+            .await
+            .unwrap()
+    }
+
+    /// Runs one statement straight on the database, `$1…` bound to `binds`; the rows changed.
+    pub async fn execute(&self, statement: &str, binds: &[&str]) -> u64 {
+        let store = self.store().await;
+        let mut sql = localtwilio::store::Sql::new(statement);
+        for bind in binds {
+            sql = sql.bind(*bind);
+        }
+        let changed = sql.execute(&store).await.unwrap();
+        store.close().await;
+        changed
+    }
+
+    /// `LOCALTWILIO_DATABASE` of this app: its SQLite file or its PostgreSQL URL.
+    pub fn database(&self) -> PathBuf {
+        self.config().database
+    }
+
+    /// The configuration this app's server runs with (its database included).
+    pub fn config(&self) -> Config {
+        let mut config = config(self.dir.path());
+        (self.tune)(&mut config);
+        config
     }
 }
 
@@ -212,6 +270,134 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        postgres::drop_database_for(self.dir.path());
+    }
+}
+
+/// True (and says so) when the suite runs on PostgreSQL: for tests of SQLite itself (its file,
+/// lock, pragmas, page cap, fixtures of old files, crash recovery), which then pass as skipped.
+pub fn skip_on_postgres() -> bool {
+    let on = postgres::enabled();
+    if on {
+        eprintln!("skipped: this test is about SQLite");
+    }
+    on
+}
+
+/// The PostgreSQL side of the test backend switch.
+pub mod postgres {
+    use std::{
+        path::{Path, PathBuf},
+        sync::OnceLock,
+    };
+
+    /// Whether `LOCALTWILIO_TEST_BACKEND=postgres`.
+    pub fn enabled() -> bool {
+        std::env::var("LOCALTWILIO_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+    }
+
+    /// The admin URL of the test server (`LOCALTWILIO_TEST_POSTGRES`).
+    pub fn admin_url() -> String {
+        std::env::var("LOCALTWILIO_TEST_POSTGRES")
+            .expect("LOCALTWILIO_TEST_BACKEND=postgres needs LOCALTWILIO_TEST_POSTGRES (scripts/pg-temp.sh)")
+    }
+
+    /// `admin_url` with another database name.
+    pub fn url_of(database: &str) -> String {
+        let admin = admin_url();
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
+        format!("{base}/{database}")
+    }
+
+    fn marker(dir: &Path) -> PathBuf {
+        dir.join("postgres-database")
+    }
+
+    /// The database of the test whose folder is `dir`: made on first use (a copy of the
+    /// migrated template), the same one on every restart. `None` on SQLite.
+    pub fn database_for(dir: &Path) -> Option<String> {
+        if !enabled() {
+            return None;
+        }
+        if let Ok(name) = std::fs::read_to_string(marker(dir)) {
+            return Some(url_of(&name));
+        }
+        let name = format!("lt_{}", uuid::Uuid::new_v4().simple());
+        let template = template();
+        let statement = format!("create database {name} template {template}");
+        blocking(move || async move { admin(&statement).await });
+        std::fs::write(marker(dir), &name).unwrap();
+        Some(url_of(&name))
+    }
+
+    /// Drops the test's database, if it made one (the server is told to stop first; `force`
+    /// ends its last connections).
+    pub fn drop_database_for(dir: &Path) {
+        if !enabled() {
+            return;
+        }
+        if let Ok(name) = std::fs::read_to_string(marker(dir)) {
+            let statement = format!("drop database if exists {name} with (force)");
+            blocking(move || async move { admin(&statement).await });
+        }
+    }
+
+    /// The migrated template every test database copies: made once per test process.
+    fn template() -> &'static str {
+        static TEMPLATE: OnceLock<String> = OnceLock::new();
+        TEMPLATE.get_or_init(|| {
+            let name = format!("lt_template_{}", uuid::Uuid::new_v4().simple());
+            let create = format!("create database {name}");
+            let url = url_of(&name);
+            blocking(move || async move {
+                admin(&create).await;
+                let store = localtwilio::store::Store::open_exclusive(Path::new(&url), 0)
+                    .await
+                    .unwrap();
+                store.close().await;
+            });
+            name
+        })
+    }
+
+    async fn admin(statement: &str) {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
+            .await
+            .unwrap();
+        // Copies of one template may collide for a moment ("source database is being
+        // accessed"); try again briefly.
+        for attempt in 0.. {
+            match sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&mut conn)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if attempt < 50 && e.to_string().contains("being accessed") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{statement}: {e}"),
+            }
+        }
+    }
+
+    /// Runs `work` to completion on a runtime of its own (from sync code, inside a test's
+    /// runtime too).
+    fn blocking<F, Fut>(work: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(work())
+        })
+        .join()
+        .unwrap();
     }
 }
 

@@ -5,7 +5,7 @@
 use base64::Engine;
 use serde_json::Value;
 
-use crate::helpers::{MAIN_SID, MAIN_TOKEN, TestApp, into_json, send};
+use crate::helpers::{MAIN_SID, MAIN_TOKEN, TestApp, into_json, send, skip_on_postgres};
 
 #[tokio::test]
 async fn no_token_secret_or_authorization_header_appears_in_the_logs() {
@@ -90,6 +90,9 @@ async fn no_token_secret_or_authorization_header_appears_in_the_logs() {
 #[cfg(unix)]
 #[tokio::test]
 async fn the_sealing_key_file_is_created_with_mode_0600() {
+    if skip_on_postgres() {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let app = TestApp::spawn().await;
     let mode = std::fs::metadata(app.dir.path().join("db").join("secret.key"))

@@ -522,17 +522,11 @@ async fn an_unknown_flow_is_404_before_its_parameters_are_judged() {
 async fn a_stored_definition_that_does_not_parse_is_500_and_no_revision_is_built_on_it() {
     let app = TestApp::spawn().await;
     let sid = new_flow(&app, &app.main()).await;
-    {
-        let url = format!("sqlite://{}", app.db_path().display());
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        sqlx::query("update flow_revisions set definition = '{not json' where flow_sid = $1")
-            .bind(&sid)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    app.execute(
+        "update flow_revisions set definition = '{not json' where flow_sid = $1",
+        &[&sid],
+    )
+    .await;
     let path = format!("/v2/Flows/{sid}");
     let (status, body) = app.get(&path, &app.main()).await;
     assert_twilio_error(status, &body, 500, 20500);

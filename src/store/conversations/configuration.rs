@@ -2,6 +2,7 @@
 
 use crate::store::{
     Store, StoreResult,
+    db::sql,
     query::{Sole, Table, change, row, sole_table},
 };
 
@@ -33,11 +34,11 @@ const CONFIGURATIONS: Table = <ConfigurationRow as Sole>::TABLE;
 impl Store {
     /// Accounts that have no Conversations configuration yet (created before migration 0004).
     pub async fn accounts_without_default_service(&self) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(sql(
             "select a.sid from accounts a left join conversation_configurations c \
              on c.account_sid = a.sid where c.account_sid is null order by a.seq",
         )
-        .fetch_all(&self.pool)
+        .fetch_all_scalar(self)
         .await?)
     }
 
@@ -55,7 +56,7 @@ impl Store {
     ) -> StoreResult<Option<ConfigurationRow>> {
         let assignments = change.assign(CONFIGURATIONS.assign());
         CONFIGURATIONS
-            .update_sole(&self.pool, account_sid, assignments)
+            .update_sole(self, account_sid, assignments)
             .await
     }
 }

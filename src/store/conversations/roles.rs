@@ -1,10 +1,10 @@
 //! `conversation_roles`: the roles of a service (its four defaults included).
 
-use sqlx::SqliteConnection;
-
 use super::is_foreign_key_violation;
 use crate::store::{
-    Store, StoreResult,
+    Conn, Store, StoreResult,
+    db::sql,
+    dialect::lock_parent,
     error::classify,
     query::{owned_table, row},
 };
@@ -44,7 +44,7 @@ pub enum RoleDelete {
 
 /// Inserts a role of `service_sid` on an open connection.
 pub(crate) async fn insert_role_on(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     service_sid: &str,
     account_sid: &str,
     role: &NewRole,
@@ -61,11 +61,7 @@ pub(crate) async fn insert_role_on(
         date_created: now,
         date_updated: now,
     };
-    ROLES
-        .insert(&row)
-        .build_query_as::<RoleRow>()
-        .fetch_one(conn)
-        .await
+    ROLES.insert(&row).fetch_one::<RoleRow>(conn).await
 }
 
 impl Store {
@@ -77,8 +73,12 @@ impl Store {
         role: &NewRole,
         now: i64,
     ) -> StoreResult<Option<RoleRow>> {
-        let mut conn = self.pool.acquire().await?;
-        match insert_role_on(&mut conn, service_sid, account_sid, role, now).await {
+        let mut tx = self.begin_write().await?;
+        let inserted = insert_role_on(&mut tx.conn(), service_sid, account_sid, role, now).await;
+        if inserted.is_ok() {
+            tx.commit().await?;
+        }
+        match inserted {
             Ok(row) => Ok(Some(row)),
             Err(e) if is_foreign_key_violation(&e) => Ok(None),
             Err(e) => Err(classify(e)),
@@ -96,16 +96,19 @@ impl Store {
             .assign()
             .set("permissions", permissions)
             .set("date_updated", now);
-        ROLES.update(&self.pool, service_sid, sid, change).await
+        ROLES.update(self, service_sid, sid, change).await
     }
 
     /// Deletes a role unless a user holds it or the service names it as a default.
     pub async fn delete_role(&self, service_sid: &str, sid: &str) -> StoreResult<RoleDelete> {
         let mut tx = self.begin_write().await?;
-        if !ROLES.exists(&mut *tx, service_sid, sid).await? {
+        // A user taking the role, or the service naming it a default, races this check: both
+        // lock the role's row (a user insert's foreign key takes a share lock on it).
+        lock_parent(&mut tx, "conversation_roles", "sid", sid).await?;
+        if !ROLES.exists(&mut tx, service_sid, sid).await? {
             return Ok(RoleDelete::NotFound);
         }
-        let in_use: i64 = sqlx::query_scalar(
+        let in_use: i64 = sql(
             "select (select count(*) from conversation_users where role_sid = $1) + \
              (select count(*) from conversation_participants where role_sid = $1) + \
              (select count(*) from conversation_services where sid = $2 and $1 in \
@@ -113,14 +116,14 @@ impl Store {
         )
         .bind(sid)
         .bind(service_sid)
-        .fetch_one(&mut *tx)
+        .fetch_scalar(&mut tx)
         .await?;
         if in_use > 0 {
             return Ok(RoleDelete::InUse);
         }
-        sqlx::query("delete from conversation_roles where sid = $1")
+        sql("delete from conversation_roles where sid = $1")
             .bind(sid)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(RoleDelete::Deleted)

@@ -1,11 +1,11 @@
 //! `conversation_services`: an account's services, created with their default roles, and each
 //! service's configuration columns (default roles, reachability).
 
-use sqlx::SqliteConnection;
-
 use super::roles::{NewRole, insert_role_on};
 use crate::store::{
-    Store, StoreResult,
+    Conn, Store, StoreResult,
+    db::sql,
+    dialect::lock_parent,
     query::{change, owned_table, row},
 };
 
@@ -50,11 +50,8 @@ change! {
 }
 
 /// Inserts a service and its roles on an open transaction.
-pub(crate) async fn insert_service(
-    conn: &mut SqliteConnection,
-    new: &NewService,
-) -> StoreResult<()> {
-    sqlx::query(
+pub(crate) async fn insert_service(conn: &mut Conn<'_>, new: &NewService) -> StoreResult<()> {
+    sql(
         "insert into conversation_services (sid, account_sid, friendly_name, date_created, date_updated) \
          values ($1, $2, $3, $4, $5)",
     )
@@ -68,7 +65,7 @@ pub(crate) async fn insert_service(
     for role in &new.roles {
         insert_role_on(conn, &new.sid, &new.account_sid, role, new.now).await?;
     }
-    sqlx::query(
+    sql(
         "update conversation_services set default_chat_service_role_sid = $1, \
          default_conversation_role_sid = $2, default_conversation_creator_role_sid = $3 where sid = $4",
     )
@@ -84,11 +81,11 @@ pub(crate) async fn insert_service(
 /// Makes `new` the account's default service, with its configuration row (on an open
 /// transaction).
 pub(crate) async fn insert_default_service(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     new: &NewService,
 ) -> StoreResult<()> {
     insert_service(conn, new).await?;
-    sqlx::query("insert into conversation_configurations (account_sid, default_chat_service_sid) values ($1, $2)")
+    sql("insert into conversation_configurations (account_sid, default_chat_service_sid) values ($1, $2)")
         .bind(&new.account_sid)
         .bind(&new.sid)
         .execute(&mut *conn)
@@ -99,15 +96,14 @@ pub(crate) async fn insert_default_service(
 impl Store {
     pub async fn create_default_service(&self, new: &NewService) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        insert_default_service(&mut tx, new).await?;
-        tx.commit().await?;
-        Ok(())
+        insert_default_service(&mut tx.conn(), new).await?;
+        tx.commit().await
     }
 
     pub async fn create_service(&self, new: &NewService) -> StoreResult<ServiceRow> {
         let mut tx = self.begin_write().await?;
-        insert_service(&mut tx, new).await?;
-        let row = SERVICES.fetch(&mut *tx, &new.account_sid, &new.sid).await?;
+        insert_service(&mut tx.conn(), new).await?;
+        let row = SERVICES.fetch(&mut tx, &new.account_sid, &new.sid).await?;
         tx.commit().await?;
         row.ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
@@ -116,23 +112,31 @@ impl Store {
     /// service (refused); `Ok(Some(false))` when not found.
     pub async fn delete_service(&self, account_sid: &str, sid: &str) -> StoreResult<Option<bool>> {
         let mut tx = self.begin_write().await?;
-        let is_default: Option<String> = sqlx::query_scalar(
+        // The configuration row is what a concurrent `POST /v1/Configuration` changes.
+        lock_parent(
+            &mut tx,
+            "conversation_configurations",
+            "account_sid",
+            account_sid,
+        )
+        .await?;
+        let is_default: Option<String> = sql(
             "select account_sid from conversation_configurations where account_sid = $1 and default_chat_service_sid = $2",
         )
         .bind(account_sid)
         .bind(sid)
-        .fetch_optional(&mut *tx)
+        .fetch_optional_scalar(&mut tx)
         .await?;
         if is_default.is_some() {
             return Ok(None);
         }
         // Users first: they reference roles, which go with the service.
-        sqlx::query("delete from conversation_users where service_sid = $1 and account_sid = $2")
+        sql("delete from conversation_users where service_sid = $1 and account_sid = $2")
             .bind(sid)
             .bind(account_sid)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        let deleted = SERVICES.delete(&mut *tx, account_sid, sid).await?;
+        let deleted = SERVICES.delete(&mut tx, account_sid, sid).await?;
         tx.commit().await?;
         Ok(Some(deleted))
     }
@@ -145,6 +149,6 @@ impl Store {
         now: i64,
     ) -> StoreResult<Option<ServiceRow>> {
         let change = change.assign(SERVICES.assign()).set("date_updated", now);
-        SERVICES.update(&self.pool, account_sid, sid, change).await
+        SERVICES.update(self, account_sid, sid, change).await
     }
 }

@@ -1,11 +1,10 @@
 //! `conversation_users`: the users of a service. Creates and updates go through group commit
 //! (`store::writer`) with the webhook deliveries they fire, in the same transaction.
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use super::is_foreign_key_violation;
 use crate::store::{
-    Store, StoreResult,
+    Sql, Store, StoreResult,
+    db::sql,
     error::classify,
     query::{fetch_optional, owned_table, push_columns, row},
     webhooks::{NewDelivery, enqueue},
@@ -49,24 +48,19 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<UserWrite> {
         let row = row.clone();
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let inserted = USERS
-                        .insert(&row)
-                        .build_query_as::<UserRow>()
-                        .fetch_one(&mut *conn)
-                        .await;
-                    let stored = match inserted {
-                        Ok(stored) => stored,
-                        Err(e) if is_foreign_key_violation(&e) => return Ok(UserWrite::Orphaned),
-                        Err(e) => return Err(classify(e)),
-                    };
-                    enqueue(conn, &fire(&stored)?, now_ms).await?;
-                    Ok(UserWrite::Stored(stored))
-                })
+        self.write(move |mut conn| {
+            Box::pin(async move {
+                let inserted = USERS.insert(&row).fetch_one::<UserRow>(&mut conn).await;
+                let stored = match inserted {
+                    Ok(stored) => stored,
+                    Err(e) if is_foreign_key_violation(&e) => return Ok(UserWrite::Orphaned),
+                    Err(e) => return Err(classify(e)),
+                };
+                enqueue(&mut conn, &fire(&stored)?, now_ms).await?;
+                Ok(UserWrite::Stored(stored))
             })
-            .await
+        })
+        .await
     }
 
     /// A user by `US` SID (`by_sid`) or identity, in one query: in the account's default
@@ -78,7 +72,7 @@ impl Store {
         key: &str,
         by_sid: bool,
     ) -> StoreResult<Option<UserRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("select ");
+        let mut qb = Sql::new("select ");
         push_columns(&mut qb, "u.", USERS.columns);
         match service_sid {
             None => {
@@ -101,7 +95,7 @@ impl Store {
             " and u.identity = "
         })
         .push_bind(key);
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     /// Updates a user and queues the webhooks `fire` derives from the new row, in one transaction.
@@ -122,39 +116,37 @@ impl Store {
             attributes.map(str::to_owned),
             role_sid.map(str::to_owned),
         );
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let change = USERS
-                        .assign()
-                        .keep_unless("friendly_name", friendly_name)
-                        .keep_unless("attributes", attributes)
-                        .keep_unless("role_sid", role_sid)
-                        .set("date_updated", now);
-                    let updated = USERS
-                        .update_where(change, "sid", &sid)
-                        .build_query_as::<UserRow>()
-                        .fetch_optional(&mut *conn)
-                        .await;
-                    match updated {
-                        Ok(Some(stored)) => {
-                            enqueue(conn, &fire(&stored)?, now_ms).await?;
-                            Ok(UserWrite::Stored(stored))
-                        }
-                        Ok(None) => Ok(UserWrite::Missing),
-                        Err(e) if is_foreign_key_violation(&e) => Ok(UserWrite::Orphaned),
-                        Err(e) => Err(e.into()),
+        self.write(move |mut conn| {
+            Box::pin(async move {
+                let change = USERS
+                    .assign()
+                    .keep_unless("friendly_name", friendly_name)
+                    .keep_unless("attributes", attributes)
+                    .keep_unless("role_sid", role_sid)
+                    .set("date_updated", now);
+                let updated = USERS
+                    .update_where(change, "sid", &sid)
+                    .fetch_optional::<UserRow>(&mut conn)
+                    .await;
+                match updated {
+                    Ok(Some(stored)) => {
+                        enqueue(&mut conn, &fire(&stored)?, now_ms).await?;
+                        Ok(UserWrite::Stored(stored))
                     }
-                })
+                    Ok(None) => Ok(UserWrite::Missing),
+                    Err(e) if is_foreign_key_violation(&e) => Ok(UserWrite::Orphaned),
+                    Err(e) => Err(e.into()),
+                }
             })
-            .await
+        })
+        .await
     }
 
     pub async fn delete_user(&self, sid: &str) -> StoreResult<bool> {
-        let done = sqlx::query("delete from conversation_users where sid = $1")
+        let done = sql("delete from conversation_users where sid = $1")
             .bind(sid)
-            .execute(&self.pool)
+            .execute(self)
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }

@@ -1,10 +1,12 @@
 //! Rows of `flows`, each read joined with its latest revision (`flows.revision`).
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 use super::revisions::{RevisionContent, insert_revision};
 use crate::store::{
-    Store, StoreResult,
+    Conn, Store, StoreResult,
+    db::sql,
+    dialect::lock_parent,
     query::{Owned, Table, owned_table, row},
 };
 
@@ -70,22 +72,20 @@ impl Store {
         now: i64,
     ) -> StoreResult<FlowRow> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "insert into flows (sid, account_sid, revision, date_created) values ($1, $2, 1, $3)",
-        )
-        .bind(sid)
-        .bind(account_sid)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        insert_revision(&mut tx, sid, 1, &content, now).await?;
-        let row = LATEST.fetch(&mut *tx, account_sid, sid).await?;
+        sql("insert into flows (sid, account_sid, revision, date_created) values ($1, $2, 1, $3)")
+            .bind(sid)
+            .bind(account_sid)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        insert_revision(&mut tx.conn(), sid, 1, &content, now).await?;
+        let row = LATEST.fetch(&mut tx, account_sid, sid).await?;
         tx.commit().await?;
         row.ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
     pub async fn flow_exists(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        FLOWS.exists(&self.pool, account_sid, sid).await
+        FLOWS.exists(self, account_sid, sid).await
     }
 
     /// Adds a revision built by `next` from the latest one, under the write lock so concurrent
@@ -102,34 +102,36 @@ impl Store {
         F: FnOnce(&FlowRow) -> Option<RevisionContent>,
     {
         let mut tx = self.begin_write().await?;
-        let Some(current) = LATEST.fetch(&mut *tx, account_sid, sid).await? else {
+        // Concurrent updates take their revision numbers one after the other.
+        lock_parent(&mut tx, "flows", "sid", sid).await?;
+        let Some(current) = LATEST.fetch(&mut tx, account_sid, sid).await? else {
             return Ok(FlowUpdate::NotFound);
         };
         let Some(content) = next(&current) else {
             return Ok(FlowUpdate::Unchanged(current));
         };
         let revision = current.revision + 1;
-        insert_revision(&mut tx, sid, revision, &content, now).await?;
-        sqlx::query("update flows set revision = $1, date_updated = $2 where sid = $3")
+        insert_revision(&mut tx.conn(), sid, revision, &content, now).await?;
+        sql("update flows set revision = $1, date_updated = $2 where sid = $3")
             .bind(revision)
             .bind(now)
             .bind(sid)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        let row = LATEST.fetch(&mut *tx, account_sid, sid).await?;
+        let row = LATEST.fetch(&mut tx, account_sid, sid).await?;
         tx.commit().await?;
         Ok(row.map_or(FlowUpdate::NotFound, FlowUpdate::Updated))
     }
 
     /// True when a flow was deleted (its revisions and test users go with it).
     pub async fn delete_flow(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
-        FLOWS.delete(&self.pool, account_sid, sid).await
+        FLOWS.delete(self, account_sid, sid).await
     }
 }
 
 /// Whether the account has the flow (on any connection, e.g. the group-commit writer's).
 pub(super) async fn flow_exists_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     account_sid: &str,
     sid: &str,
 ) -> StoreResult<bool> {

@@ -2,10 +2,11 @@
 //! (the flow's update takes the write lock, see `flows`). A revision is written once and never
 //! changed; it goes with its flow.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Conn, Keyset, Store, StoreResult,
+    db::sql,
     query::{Table, fetch_all, fetch_optional},
 };
 
@@ -65,7 +66,7 @@ impl Store {
     ) -> StoreResult<Vec<RevisionRow>> {
         let mut qb = REVISIONS.select_one(account_sid, sid);
         keyset.push(&mut qb, REVISIONS.seq);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// One revision of the account's flow; `None` when the flow or the revision does not exist.
@@ -87,19 +88,19 @@ impl Store {
                 qb.push(" and r.status = 'published' order by r.revision desc limit 1");
             }
         }
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 }
 
 /// Writes revision `revision` of flow `sid` (on an open transaction).
 pub(in crate::store) async fn insert_revision(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     sid: &str,
     revision: i64,
     content: &RevisionContent,
     now: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sql(
         "insert into flow_revisions (flow_sid, revision, friendly_name, status, definition, \
          commit_message, errors, date_created) values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )

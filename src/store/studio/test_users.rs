@@ -1,9 +1,7 @@
 //! Rows of `flow_test_users`: a flow's TestUsers list, in order (`position`).
 
-use sqlx::SqliteConnection;
-
 use super::flows::flow_exists_in;
-use crate::store::{Store, StoreResult};
+use crate::store::{Conn, Store, StoreResult, db::sql, dialect::lock_parent};
 
 impl Store {
     /// The flow's test users in order; `None` when the flow is not the account's.
@@ -12,11 +10,12 @@ impl Store {
         account_sid: &str,
         sid: &str,
     ) -> StoreResult<Option<Vec<String>>> {
-        let mut conn = self.pool.acquire().await?;
-        if !flow_exists_in(&mut conn, account_sid, sid).await? {
+        // One snapshot: the flow's existence and its list are read together.
+        let mut tx = self.begin_read().await?;
+        if !flow_exists_in(&mut tx.conn(), account_sid, sid).await? {
             return Ok(None);
         }
-        Ok(Some(select_test_users(&mut conn, sid).await?))
+        Ok(Some(select_test_users(&mut tx.conn(), sid).await?))
     }
 
     /// Replaces the whole list in one transaction (through the group-commit writer): readers
@@ -29,52 +28,51 @@ impl Store {
     ) -> StoreResult<bool> {
         let (account_sid, sid, identities) =
             (account_sid.to_owned(), sid.to_owned(), identities.to_vec());
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    if !flow_exists_in(conn, &account_sid, &sid).await? {
-                        return Ok(false);
-                    }
-                    write_test_users(conn, &sid, &identities).await?;
-                    Ok(true)
-                })
+        self.write(move |mut conn| {
+            Box::pin(async move {
+                // Two replacements of one list run one after the other (PostgreSQL).
+                lock_parent(&mut conn, "flows", "sid", &sid).await?;
+                if !flow_exists_in(&mut conn, &account_sid, &sid).await? {
+                    return Ok(false);
+                }
+                write_test_users(&mut conn, &sid, &identities).await?;
+                Ok(true)
             })
-            .await
+        })
+        .await
     }
 }
 
 /// A flow's test users, in order.
 pub(in crate::store) async fn select_test_users(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     sid: &str,
 ) -> StoreResult<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "select identity from flow_test_users where flow_sid = $1 order by position",
+    Ok(
+        sql("select identity from flow_test_users where flow_sid = $1 order by position")
+            .bind(sid)
+            .fetch_all_scalar(conn)
+            .await?,
     )
-    .bind(sid)
-    .fetch_all(conn)
-    .await?)
 }
 
 /// Makes the flow's test users exactly `identities` (on an open transaction).
 pub(in crate::store) async fn write_test_users(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     sid: &str,
     identities: &[String],
 ) -> StoreResult<()> {
-    sqlx::query("delete from flow_test_users where flow_sid = $1")
+    sql("delete from flow_test_users where flow_sid = $1")
         .bind(sid)
         .execute(&mut *conn)
         .await?;
     for (position, identity) in identities.iter().enumerate() {
-        sqlx::query(
-            "insert into flow_test_users (flow_sid, position, identity) values ($1, $2, $3)",
-        )
-        .bind(sid)
-        .bind(position as i64)
-        .bind(identity)
-        .execute(&mut *conn)
-        .await?;
+        sql("insert into flow_test_users (flow_sid, position, identity) values ($1, $2, $3)")
+            .bind(sid)
+            .bind(position as i64)
+            .bind(identity)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

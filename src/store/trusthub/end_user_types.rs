@@ -1,10 +1,10 @@
 //! The read-only `end_user_types` catalog (TrustHub EndUserTypes), shipped as data in migration
 //! `0003_trusthub.sql`.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
 use crate::store::{
-    Keyset, Store, StoreResult,
+    Keyset, Sql, Store, StoreResult,
     query::{fetch_all, fetch_optional},
 };
 
@@ -27,18 +27,18 @@ impl Store {
         &self,
         sid_or_name: &str,
     ) -> StoreResult<Option<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(END_USER_TYPES);
+        let mut qb = Sql::new(END_USER_TYPES);
         qb.push(" where sid = ")
             .push_bind(sid_or_name)
             .push(" or machine_name = ")
             .push_bind(sid_or_name);
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     pub async fn list_end_user_types(&self, keyset: Keyset) -> StoreResult<Vec<EndUserTypeRow>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(END_USER_TYPES);
+        let mut qb = Sql::new(END_USER_TYPES);
         qb.push(" where 1 = 1");
         keyset.push(&mut qb, "seq");
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 }

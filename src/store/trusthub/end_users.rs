@@ -41,17 +41,15 @@ impl Store {
             date_created: now,
             date_updated: now,
         };
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    Ok(END_USERS
-                        .insert(&row)
-                        .build_query_as::<EndUserRow>()
-                        .fetch_one(&mut *conn)
-                        .await?)
-                })
+        self.write(move |mut conn| {
+            Box::pin(async move {
+                Ok(END_USERS
+                    .insert(&row)
+                    .fetch_one::<EndUserRow>(&mut conn)
+                    .await?)
             })
-            .await
+        })
+        .await
     }
 
     pub async fn update_end_user(
@@ -67,6 +65,6 @@ impl Store {
             .keep_unless("friendly_name", friendly_name)
             .keep_unless("attributes", attributes)
             .set("date_updated", now);
-        END_USERS.update(&self.pool, account_sid, sid, change).await
+        END_USERS.update(self, account_sid, sid, change).await
     }
 }

@@ -1,12 +1,14 @@
 """Starts the real localtwilio binary on a free port over a temporary database, and builds
 official-library clients that talk to it (../../../README.md, "Using the official libraries")."""
 
+import glob
 import os
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -48,17 +50,39 @@ def demo_url():
     yield from _serve(["serve", "--seed", os.path.abspath(demo)])
 
 
+def _psql(admin_url, statement):
+    """Runs one statement with Debian's psql (no Python driver needed)."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    psql = bins[-1] if bins else "psql"
+    subprocess.run([psql, "-q", "-v", "ON_ERROR_STOP=1", admin_url, "-c", statement], check=True)
+
+
+def _database(tmp):
+    """A SQLite file in `tmp`, or — with LOCALTWILIO_SDK_POSTGRES set to an admin URL (see
+    scripts/pg-temp.sh) — a fresh PostgreSQL database: (LOCALTWILIO_DATABASE, extra env, cleanup)."""
+    admin = os.environ.get("LOCALTWILIO_SDK_POSTGRES")
+    if not admin:
+        return os.path.join(tmp, "db", "localtwilio.db"), {}, lambda: None
+    name = "lt_sdk_" + uuid.uuid4().hex
+    _psql(admin, f"create database {name}")
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    extra = {"LOCALTWILIO_SECRET_KEY": "ab" * 32}
+    return url, extra, lambda: _psql(admin, f"drop database if exists {name} with (force)")
+
+
 def _serve(args):
     binary = os.environ.get("LOCALTWILIO_BIN", "target/debug/localtwilio")
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
+        database, extra, cleanup = _database(tmp)
         env = dict(
             os.environ,
             LOCALTWILIO_LISTEN=f"127.0.0.1:{port}",
-            LOCALTWILIO_DATABASE=os.path.join(tmp, "db", "localtwilio.db"),
+            LOCALTWILIO_DATABASE=database,
             LOCALTWILIO_ACCOUNT_SID=MAIN_SID,
             LOCALTWILIO_AUTH_TOKEN=MAIN_TOKEN,
             LOCALTWILIO_LOG="warn",
+            **extra,
         )
         for var in ("TWILIO_REGION", "TWILIO_EDGE"):
             env.pop(var, None)
@@ -77,6 +101,7 @@ def _serve(args):
         yield url
         proc.terminate()
         proc.wait(timeout=10)
+        cleanup()
 
 
 @pytest.fixture

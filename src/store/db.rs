@@ -1,0 +1,428 @@
+//! The two backends behind one store (issue 16): SQLite (embedded, the default) and PostgreSQL
+//! (several instances on one database). Every statement is written **once**, as a [`Sql`]: its
+//! text uses `$1…$n` placeholders (both drivers bind them by number), its values are [`Arg`]s,
+//! and it runs on whatever [`On`] names — the store's pool, an open transaction ([`Tx`]) or a
+//! connection handed to a write ([`Conn`]). Inside, each run is one `match` with an arm per
+//! backend (the [`run!`] macro), so each statement is type-checked against both native drivers;
+//! rows decode through `#[derive(FromRow)]`, which is generic over the backend.
+//!
+//! Rejected: `sqlx::Any` (no backend-specific connect options, `?` placeholders in its builder,
+//! few types), a trait with two implementations of every query, a generic `Store<DB>` (walls of
+//! higher-ranked bounds). See README "PostgreSQL".
+
+use std::fmt::Display;
+
+use sqlx::{
+    Arguments, AssertSqlSafe, Database, Decode, Encode, FromRow, PgConnection, PgPool, Postgres,
+    Sqlite, SqliteConnection, SqlitePool, Type, postgres::PgRow, sqlite::SqliteRow,
+};
+
+use super::{Store, StoreResult, writer::Writer};
+
+/// The database a store runs on, with what only that backend has.
+pub(crate) enum Db {
+    Sqlite {
+        pool: SqlitePool,
+        /// The group-commit writer for the hot write paths (see `writer`): SQLite only.
+        writer: Writer,
+        /// How connections are opened (bulk loading opens one of its own).
+        options: sqlx::sqlite::SqliteConnectOptions,
+    },
+    Postgres {
+        pool: PgPool,
+        /// How connections are opened (bulk loading opens one of its own).
+        options: sqlx::postgres::PgConnectOptions,
+    },
+}
+
+/// Which backend a store runs on (for the few places that differ: `store::dialect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres { .. } => Backend::Postgres,
+        }
+    }
+}
+
+/// A value bound to a `$n` placeholder. Typed (a `NULL` keeps its type), so PostgreSQL needs
+/// no inference from the statement.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
+}
+
+macro_rules! arg_from {
+    ($variant:ident: $($ty:ty => $conv:expr),+ $(,)?) => {
+        $(impl From<$ty> for Arg {
+            fn from(value: $ty) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Arg::$variant(($conv)(value))
+            }
+        })+
+    };
+}
+arg_from!(Text:
+    String => Some,
+    &str => |v: &str| Some(v.to_owned()),
+    Option<String> => |v| v,
+    Option<&str> => |v: Option<&str>| v.map(str::to_owned),
+);
+arg_from!(Int: i64 => Some, Option<i64> => |v| v);
+arg_from!(Bool: bool => Some, Option<bool> => |v| v);
+arg_from!(Bytes:
+    Vec<u8> => Some,
+    &[u8] => |v: &[u8]| Some(v.to_vec()),
+    Option<Vec<u8>> => |v| v,
+);
+
+/// A borrowed value binds as its copy (row fields are bound by reference).
+impl<T: Clone + Into<Arg>> From<&T> for Arg {
+    fn from(value: &T) -> Self {
+        value.clone().into()
+    }
+}
+
+/// The arguments of one statement for backend `DB`.
+fn arguments<DB: Database>(args: Vec<Arg>) -> Result<DB::Arguments, sqlx::Error>
+where
+    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<bool>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<Vec<u8>>: Encode<'t, DB> + Type<DB>,
+{
+    let mut out = DB::Arguments::default();
+    for arg in args {
+        match arg {
+            Arg::Text(v) => out.add(v),
+            Arg::Int(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::Bytes(v) => out.add(v),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(out)
+}
+
+/// A row type read whole by a statement: decodable from both backends' rows (what
+/// `#[derive(sqlx::FromRow)]` gives).
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+/// A single-column value (`count(*)`, a SID) decodable from both backends.
+pub trait Scalar:
+    for<'r> Decode<'r, Sqlite>
+    + Type<Sqlite>
+    + for<'r> Decode<'r, Postgres>
+    + Type<Postgres>
+    + Send
+    + Unpin
+{
+}
+impl<T> Scalar for T where
+    T: for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+        + Send
+        + Unpin
+{
+}
+
+/// Where a statement runs: a pool (one connection for the statement) or a connection inside a
+/// transaction. Made from `&Store`, `&mut Tx` or `&mut Conn`.
+pub enum On<'a> {
+    SqlitePool(&'a SqlitePool),
+    PgPool(&'a PgPool),
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl<'a> From<&'a Store> for On<'a> {
+    fn from(store: &'a Store) -> Self {
+        match &*store.db {
+            Db::Sqlite { pool, .. } => On::SqlitePool(pool),
+            Db::Postgres { pool, .. } => On::PgPool(pool),
+        }
+    }
+}
+
+impl<'a> From<&'a mut Conn<'_>> for On<'a> {
+    fn from(conn: &'a mut Conn<'_>) -> Self {
+        match conn {
+            Conn::Sqlite(c) => On::Sqlite(c),
+            Conn::Postgres(c) => On::Postgres(c),
+        }
+    }
+}
+
+impl<'a> From<&'a mut Tx> for On<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(t) => On::Sqlite(t),
+            Tx::Postgres(t) => On::Postgres(t),
+        }
+    }
+}
+
+/// One `match` arm per target, `$e` the native executor and `$db` its backend type: the body
+/// is compiled once per backend.
+macro_rules! run {
+    ($on:expr, $e:ident, $db:ident => $body:expr) => {
+        match $on {
+            On::SqlitePool($e) => {
+                type $db = Sqlite;
+                $body
+            }
+            On::PgPool($e) => {
+                type $db = Postgres;
+                $body
+            }
+            On::Sqlite($e) => {
+                type $db = Sqlite;
+                $body
+            }
+            On::Postgres($e) => {
+                type $db = Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// A connection a write runs on: inside the group-commit writer's batch (SQLite) or inside the
+/// write's own transaction (PostgreSQL). Helpers that run several statements take `&mut Conn`.
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// An open transaction; dropped without `commit`, it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    /// The transaction's connection, for helpers that take `&mut Conn`.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Postgres(t) => Conn::Postgres(t),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// One SQL statement: its text (`$1…$n` placeholders) and the values bound to them. Built from
+/// static text with [`sql`] and [`Sql::bind`], or piece by piece with `push`/`push_bind`
+/// (which writes the next `$n`).
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+/// A statement from static text: `sql("select … where sid = $1").bind(sid)`.
+pub fn sql(text: &'static str) -> Sql {
+    Sql::new(text)
+}
+
+impl Sql {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds the next placeholder of static text (`$1`, then `$2`, …).
+    pub fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Appends SQL text (never a value: values go through `push_bind`).
+    pub fn push(&mut self, text: impl Display) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.text, "{text}");
+        self
+    }
+
+    /// Appends the next placeholder (`$n`) and binds `value` to it.
+    pub fn push_bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        let n = self.args.len();
+        self.push(format_args!("${n}"))
+    }
+
+    /// A list whose items are separated by `separator`.
+    pub fn separated(&mut self, separator: &'static str) -> Separated<'_> {
+        Separated {
+            sql: self,
+            separator,
+            first: true,
+        }
+    }
+
+    /// ` values (…), (…)`: one parenthesised tuple per row, `push_row` binding its values.
+    pub fn push_values<T>(
+        &mut self,
+        rows: impl IntoIterator<Item = T>,
+        mut push_row: impl FnMut(Separated<'_>, T),
+    ) -> &mut Self {
+        self.push("values ");
+        for (i, row) in rows.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push("(");
+            push_row(self.separated(", "), row);
+            self.push(")");
+        }
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Runs the statement; the number of rows it changed.
+    pub async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .execute(e)
+            .await?
+            .rows_affected()))
+    }
+
+    pub async fn fetch_one<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<R, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_one(e)
+            .await)
+    }
+
+    pub async fn fetch_optional<'a, R: Row>(
+        self,
+        on: impl Into<On<'a>>,
+    ) -> Result<Option<R>, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_optional(e)
+            .await)
+    }
+
+    pub async fn fetch_all<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<Vec<R>, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_all(e)
+            .await)
+    }
+
+    /// The first column of the one row (`count(*)`).
+    pub async fn fetch_scalar<'a, T: Scalar>(
+        self,
+        on: impl Into<On<'a>>,
+    ) -> Result<T, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_one(e)
+            .await)
+    }
+
+    /// The first column of the row, if there is one.
+    pub async fn fetch_optional_scalar<'a, T: Scalar>(
+        self,
+        on: impl Into<On<'a>>,
+    ) -> Result<Option<T>, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_optional(e)
+            .await)
+    }
+
+    /// The first column of every row.
+    pub async fn fetch_all_scalar<'a, T: Scalar>(
+        self,
+        on: impl Into<On<'a>>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_all(e)
+            .await)
+    }
+
+    /// Whether the statement returns a row (nothing is decoded: `select 1 …` is INT4 on
+    /// PostgreSQL).
+    pub async fn exists<'a>(self, on: impl Into<On<'a>>) -> Result<bool, sqlx::Error> {
+        let Sql { text, args } = self;
+        run!(on.into(), e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
+            .fetch_optional(e)
+            .await?
+            .is_some()))
+    }
+}
+
+/// Items of a list inside a [`Sql`], separated by its separator.
+pub struct Separated<'s> {
+    sql: &'s mut Sql,
+    separator: &'static str,
+    first: bool,
+}
+
+impl Separated<'_> {
+    fn next(&mut self) {
+        if !self.first {
+            self.sql.push(self.separator);
+        }
+        self.first = false;
+    }
+
+    /// Appends SQL text as the next item.
+    pub fn push(&mut self, text: impl Display) -> &mut Self {
+        self.next();
+        self.sql.push(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value` as the next item.
+    pub fn push_bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.next();
+        self.sql.push_bind(value);
+        self
+    }
+}

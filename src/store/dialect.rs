@@ -1,0 +1,147 @@
+//! The few places where SQLite and PostgreSQL differ, each a small `const` or fn keyed by
+//! [`Backend`]; every other statement is the same text on both (see `db`). A new difference
+//! goes here, with a test on both backends.
+
+use super::{
+    Backend, StoreError, StoreResult,
+    db::{On, Sql},
+};
+
+/// Connections per instance on PostgreSQL: N instances × this must stay under the server's
+/// `max_connections` (100 by default).
+pub const PG_POOL_SIZE: u32 = 16;
+
+/// Locks the row of `table` whose `key` column is `value` until the transaction ends — on
+/// PostgreSQL (`select … for update`); on SQLite the transaction already holds the database's
+/// write lock (`BEGIN IMMEDIATE`), so nothing is run. Every read-then-write path (a count
+/// checked before an insert, a number taken from the latest row) locks its parent row first,
+/// so concurrent requests on several instances cannot both pass the check.
+pub async fn lock_parent<'c>(
+    db: impl Into<On<'c>>,
+    table: &'static str,
+    key: &'static str,
+    value: &str,
+) -> StoreResult<()> {
+    let on = db.into();
+    if matches!(on, On::Postgres(_) | On::PgPool(_)) {
+        let mut qb = Sql::new("select 1 from ");
+        qb.push(table).push(" where ").push(key).push(" = ");
+        qb.push_bind(value).push(" for update");
+        qb.exists(on).await?;
+    }
+    Ok(())
+}
+
+/// How a bulk load (`seed --generate`) starts an insert: on SQLite `insert or rollback`, so
+/// no statement can fail half-way and SQLite keeps no statement journal (see `bulk`); on
+/// PostgreSQL a plain insert (an error aborts the transaction anyway).
+pub fn bulk_insert(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "insert or rollback into ",
+        Backend::Postgres => "insert into ",
+    }
+}
+
+/// What `backup` says on PostgreSQL, in one line.
+pub const BACKUP_ON_POSTGRES: &str = "backup copies SQLite databases only: on PostgreSQL use pg_dump (or your engine's own backups), e.g. `pg_dump --format=custom --file=localtwilio.dump \"$LOCALTWILIO_DATABASE\"`";
+
+/// The statement that copies the database to the file `$1`: SQLite's `VACUUM INTO`.
+pub fn backup_statement(backend: Backend) -> StoreResult<&'static str> {
+    match backend {
+        Backend::Sqlite => Ok("vacuum into $1"),
+        Backend::Postgres => Err(StoreError::Db(sqlx::Error::Configuration(
+            BACKUP_ON_POSTGRES.into(),
+        ))),
+    }
+}
+
+/// The database's size in bytes (`/metrics`, `backup`'s progress).
+pub fn database_size(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "select page_count * page_size from pragma_page_count(), pragma_page_size()"
+        }
+        Backend::Postgres => "select pg_database_size(current_database())",
+    }
+}
+
+/// `url` with its password hidden, for messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A fault of the storage rather than of the request (503 20503).
+///
+/// SQLite: BUSY (lock wait exhausted), READONLY, IOERR, FULL or CANTOPEN (primary result codes
+/// 5, 8, 10, 13, 14 — <https://sqlite.org/rescode.html>; the driver reports extended codes,
+/// whose low byte is the primary one).
+///
+/// PostgreSQL (SQLSTATE, Appendix A of its manual): class 53 (insufficient resources: disk
+/// full, out of memory, too many connections), class 08 (connection exception), 57P01–57P03
+/// (the server shutting down or not accepting connections yet), 25006 (a read-only
+/// transaction: a standby after a failover), 58030 (I/O error).
+///
+/// Either: an I/O error, or no connection within the pool's wait.
+pub fn is_storage_fault(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                let code = pg.code();
+                code.starts_with("53")
+                    || code.starts_with("08")
+                    || matches!(code, "57P01" | "57P02" | "57P03" | "25006" | "58030")
+            } else {
+                db.code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14))
+            }
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// A PostgreSQL serialization failure (40001) or deadlock (40P01): the transaction did
+/// nothing and may be run again.
+pub fn is_retryable(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|pg| matches!(pg.code(), "40001" | "40P01")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_a_url_is_hidden() {
+        assert_eq!(
+            redacted_url("postgres://lt:secret@db:5432/lt"),
+            "postgres://lt:***@db:5432/lt"
+        );
+        assert_eq!(redacted_url("postgres://lt@db/lt"), "postgres://lt@db/lt");
+    }
+
+    /// Both migration folders list the same versions under the same names (issue 16).
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let sqlite = sqlx::migrate!("./migrations/sqlite");
+        let postgres = sqlx::migrate!("./migrations/postgres");
+        let names = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert!(!names(&sqlite).is_empty());
+        assert_eq!(names(&sqlite), names(&postgres));
+    }
+}
