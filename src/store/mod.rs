@@ -408,7 +408,7 @@ impl Keyset {
     /// down its own index (messages with `Order=desc`).
     pub(crate) fn push_mirrored(
         &self,
-        qb: &mut QueryBuilder<Sqlite>,
+        qb: &mut Sql,
         column: &'static str,
         mirror: i64,
     ) {

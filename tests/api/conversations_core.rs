@@ -60,18 +60,6 @@ async fn post_with(
     into_json(crate::helpers::send(req).await).await
 }
 
-/// Runs a statement on the database file (what a timer's due time was set to, say).
-async fn exec_sql(app: &TestApp, sql: &str) {
-    let url = format!("sqlite://{}", app.db_path().display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn conversations_on_both_families_with_unique_names_states_and_errors() {
     let app = TestApp::spawn().await;
@@ -1210,9 +1198,9 @@ async fn timers_fire_and_pending_ones_survive_a_restart() {
     .await;
     let ch = sid(&c);
     // The test cannot wait a minute: the due time is moved to the past in the file.
-    exec_sql(
-        &app,
-        &format!("update conversations set date_inactive = 1000 where sid = '{ch}'"),
+    app.execute(
+        "update conversations set date_inactive = 1000 where sid = $1",
+        &[&ch],
     )
     .await;
     let mut state = String::new();
@@ -1230,11 +1218,8 @@ async fn timers_fire_and_pending_ones_survive_a_restart() {
 
     // A closed timer due while the server is stopped fires after the restart.
     app.stop().await;
-    exec_sql(
-        &app,
-        &format!("update conversations set date_closed = 1000 where sid = '{ch}'"),
-    )
-    .await;
+    app.execute("update conversations set date_closed = 1000 where sid = $1", &[&ch])
+        .await;
     app.restart().await;
     for _ in 0..100 {
         let (_, now) = app.get(&format!("/v1/Conversations/{ch}"), &main).await;

@@ -39,8 +39,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = <ConversationRow as Owned>::TABLE
             .insert(row)
-            .build_query_as::<ConversationRow>()
-            .fetch_one(&mut *tx)
+            .fetch_one::<ConversationRow>(&mut tx)
             .await
             .map_err(classify);
         let conversation = match inserted {
@@ -55,7 +54,7 @@ impl Store {
         };
         let mut stored = Vec::with_capacity(participants.len());
         for (n, participant) in participants.iter().enumerate() {
-            match insert_participant_on(&mut tx, participant).await? {
+            match insert_participant_on(&mut tx.conn(), participant).await? {
                 Ok(p) => stored.push(p),
                 Err(refused) => return Ok(Err(CreateRefused::Participant(n, refused))),
             }
@@ -64,9 +63,8 @@ impl Store {
             conversation,
             participants: stored,
         };
-        enqueue(&mut tx, &fire(&created)?, now_ms).await?;
+        enqueue(&mut tx.conn(), &fire(&created)?, now_ms).await?;
         tx.commit().await?;
         Ok(Ok(created))
     }
-
 }

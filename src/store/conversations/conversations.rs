@@ -4,10 +4,10 @@
 //! one conversation on any backend (SQLite's write lock, PostgreSQL's row lock) so limits and
 //! the index counter are checked against committed state.
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-
 use crate::store::{
-    Keyset, Store, StoreError, StoreResult,
+    Conn, Keyset, Store, StoreError, StoreResult,
+    db::sql,
+    dialect::lock_parent,
     error::classify,
     query::{Owned, fetch_all, fetch_optional, owned_table, row},
     webhooks::{NewDelivery, enqueue},
@@ -89,22 +89,20 @@ pub(super) fn is_unique_name_clash(err: &StoreError) -> bool {
     matches!(err, StoreError::Conflict(m) if m.contains("unique_name"))
 }
 
-/// Locks the conversation's row for the rest of the transaction (a write that changes
-/// nothing) and returns it; `None` when there is no such conversation.
+/// Locks the conversation's row for the rest of the transaction (`lock_parent`: on SQLite the
+/// write transaction already holds the lock) and reads it; `None` when there is no such
+/// conversation. Every write under a conversation starts here, so its checks (limits, state)
+/// see committed state on either backend.
 pub(crate) async fn lock_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     sid: &str,
 ) -> StoreResult<Option<ConversationRow>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "update conversations set next_message_index = next_message_index where sid = ",
-    );
-    qb.push_bind(sid.to_owned());
-    CONVERSATIONS.push_returning(&mut qb);
-    fetch_optional(qb, &mut *conn).await
+    lock_parent(&mut *conn, "conversations", "sid", sid).await?;
+    fetch_optional(CONVERSATIONS.select_where("sid", sid), &mut *conn).await
 }
 
 async fn apply_change(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     sid: &str,
     change: &ConversationChange,
 ) -> StoreResult<Option<ConversationRow>> {
@@ -139,8 +137,8 @@ async fn apply_change(
 }
 
 /// A closed conversation's address/proxy pairs are free for other conversations again.
-async fn free_bindings(conn: &mut SqliteConnection, conversation_sid: &str) -> StoreResult<()> {
-    sqlx::query(
+async fn free_bindings(conn: &mut Conn<'_>, conversation_sid: &str) -> StoreResult<()> {
+    sql(
         "update conversation_participants set binding_open = false \
          where conversation_sid = $1 and binding_open",
     )
@@ -164,7 +162,7 @@ impl Store {
             .push(column)
             .push(" = ")
             .push_bind(key.to_owned());
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     /// One keyset page of the service's conversations that pass `filter`, in creation order.
@@ -185,7 +183,7 @@ impl Store {
             qb.push(" and date_created <= ").push_bind(to);
         }
         keyset.push(&mut qb, <ConversationRow as Owned>::TABLE.seq);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// Applies `change` unless the conversation is closed, with the deliveries `fire` derives
@@ -198,13 +196,13 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Result<Changed, ConversationRefused>> {
         let mut tx = self.begin_write().await?;
-        let Some(before) = lock_conversation(&mut tx, sid).await? else {
+        let Some(before) = lock_conversation(&mut tx.conn(), sid).await? else {
             return Ok(Err(ConversationRefused::Missing));
         };
         if before.state == "closed" {
             return Ok(Err(ConversationRefused::Closed));
         }
-        let after = match apply_change(&mut tx, sid, change).await {
+        let after = match apply_change(&mut tx.conn(), sid, change).await {
             Ok(Some(after)) => after,
             Ok(None) => return Ok(Err(ConversationRefused::Missing)),
             Err(e) if is_unique_name_clash(&e) => {
@@ -213,10 +211,10 @@ impl Store {
             Err(e) => return Err(e),
         };
         if after.state == "closed" {
-            free_bindings(&mut tx, sid).await?;
+            free_bindings(&mut tx.conn(), sid).await?;
         }
         let changed = Changed { before, after };
-        enqueue(&mut tx, &fire(&changed)?, now_ms).await?;
+        enqueue(&mut tx.conn(), &fire(&changed)?, now_ms).await?;
         tx.commit().await?;
         Ok(Ok(changed))
     }
@@ -232,13 +230,13 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let Some(row) = CONVERSATIONS
-            .fetch::<ConversationRow>(&mut *tx, service_sid, sid)
+            .fetch::<ConversationRow>(&mut tx, service_sid, sid)
             .await?
         else {
             return Ok(false);
         };
-        CONVERSATIONS.delete(&mut *tx, service_sid, sid).await?;
-        enqueue(&mut tx, &fire(&row)?, now_ms).await?;
+        CONVERSATIONS.delete(&mut tx, service_sid, sid).await?;
+        enqueue(&mut tx.conn(), &fire(&row)?, now_ms).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -256,7 +254,7 @@ impl Store {
             .push_bind(now)
             .push(") limit ")
             .push_bind(limit);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     /// Fires a conversation's due timer: `state` with both due times as given, only if the
@@ -273,7 +271,7 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Option<Changed>> {
         let mut tx = self.begin_write().await?;
-        let Some(before) = lock_conversation(&mut tx, sid).await? else {
+        let Some(before) = lock_conversation(&mut tx.conn(), sid).await? else {
             return Ok(None);
         };
         if before.date_inactive != seen_inactive
@@ -282,14 +280,14 @@ impl Store {
         {
             return Ok(None);
         }
-        let Some(after) = apply_change(&mut tx, sid, change).await? else {
+        let Some(after) = apply_change(&mut tx.conn(), sid, change).await? else {
             return Ok(None);
         };
         if after.state == "closed" {
-            free_bindings(&mut tx, sid).await?;
+            free_bindings(&mut tx.conn(), sid).await?;
         }
         let changed = Changed { before, after };
-        enqueue(&mut tx, &fire(&changed)?, now_ms).await?;
+        enqueue(&mut tx.conn(), &fire(&changed)?, now_ms).await?;
         tx.commit().await?;
         Ok(Some(changed))
     }

@@ -6,7 +6,8 @@
 
 use super::conversations::{ConversationRow, Fire};
 use crate::store::{
-    Keyset, Store, StoreError, StoreResult,
+    Keyset, Sql, Store, StoreError, StoreResult,
+    db::sql,
     query::{Owned, Table, fetch_all, fetch_optional, row},
     webhooks::enqueue,
 };
@@ -59,6 +60,13 @@ pub struct Posted {
     pub reactivated: Option<ConversationRow>,
 }
 
+/// The index a message took, and the state of its conversation.
+#[derive(sqlx::FromRow)]
+struct Taken {
+    message_index: i64,
+    state: String,
+}
+
 /// Why a message was not written.
 #[derive(Debug)]
 pub enum MessageRefused {
@@ -90,55 +98,53 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Result<Posted, MessageRefused>> {
         let outcome = self
-            .writer
-            .write(move |conn| {
+            .write(move |mut conn| {
                 Box::pin(async move {
                     let mut row = row;
                     let reactivated: Option<ConversationRow> = {
-                        let mut qb = sqlx::QueryBuilder::new(
+                        let mut qb = Sql::new(
                             "update conversations set state = 'active' where state = 'inactive' and sid = ",
                         );
                         qb.push_bind(row.conversation_sid.clone());
                         <ConversationRow as Owned>::TABLE.push_returning(&mut qb);
-                        fetch_optional(qb, &mut *conn).await?
+                        fetch_optional(qb, &mut conn).await?
                     };
-                    let taken: Option<(i64, String)> = sqlx::query_as(
+                    let taken = sql(
                         "update conversations set next_message_index = next_message_index + 1, \
                          date_inactive = coalesce($2, date_inactive), \
                          date_closed = coalesce($3, date_closed) \
-                         where sid = $1 returning next_message_index - 1, state",
+                         where sid = $1 returning next_message_index - 1 as message_index, state",
                     )
                     .bind(&row.conversation_sid)
                     .bind(inactive_due)
                     .bind(closed_due)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional::<Taken>(&mut conn)
                     .await?;
                     let index = match taken {
                         None => return Err(StoreError::Refused("missing")),
-                        Some((_, state)) if state == "closed" => {
+                        Some(t) if t.state == "closed" => {
                             return Err(StoreError::Refused("closed"));
                         }
-                        Some((index, _)) => index,
+                        Some(t) => t.message_index,
                     };
                     row.message_index = index;
-                    row.participant_sid = sqlx::query_scalar(
+                    row.participant_sid = sql(
                         "select sid from conversation_participants where conversation_sid = $1 \
                          and (identity = $2 or address = $2) order by seq limit 1",
                     )
                     .bind(&row.conversation_sid)
                     .bind(&row.author)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional_scalar::<String>(&mut conn)
                     .await?;
                     let message = MESSAGES
                         .insert(&row)
-                        .build_query_as::<MessageRow>()
-                        .fetch_one(&mut *conn)
+                        .fetch_one::<MessageRow>(&mut conn)
                         .await?;
                     let posted = Posted {
                         message,
                         reactivated,
                     };
-                    enqueue(conn, &fire(&posted)?, now_ms).await?;
+                    enqueue(&mut conn, &fire(&posted)?, now_ms).await?;
                     Ok(posted)
                 })
             })
@@ -172,7 +178,7 @@ impl Store {
         }
         let mut qb = MESSAGES.select_owned(conversation_sid);
         keyset.push_mirrored(&mut qb, MESSAGES.seq, MIRROR);
-        fetch_all(qb, &self.pool).await
+        fetch_all(qb, self).await
     }
 
     pub async fn update_message(
@@ -193,12 +199,12 @@ impl Store {
             .keep_unless("date_created", change.date_created)
             .set("date_updated", change.date_updated);
         let Some(stored) = MESSAGES
-            .update::<MessageRow>(&mut *tx, conversation_sid, sid, assign)
+            .update::<MessageRow>(&mut tx, conversation_sid, sid, assign)
             .await?
         else {
             return Ok(None);
         };
-        enqueue(&mut tx, &fire(&stored)?, now_ms).await?;
+        enqueue(&mut tx.conn(), &fire(&stored)?, now_ms).await?;
         tx.commit().await?;
         Ok(Some(stored))
     }
@@ -212,13 +218,13 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let Some(row) = MESSAGES
-            .fetch::<MessageRow>(&mut *tx, conversation_sid, sid)
+            .fetch::<MessageRow>(&mut tx, conversation_sid, sid)
             .await?
         else {
             return Ok(false);
         };
-        MESSAGES.delete(&mut *tx, conversation_sid, sid).await?;
-        enqueue(&mut tx, &fire(&row)?, now_ms).await?;
+        MESSAGES.delete(&mut tx, conversation_sid, sid).await?;
+        enqueue(&mut tx.conn(), &fire(&row)?, now_ms).await?;
         tx.commit().await?;
         Ok(true)
     }

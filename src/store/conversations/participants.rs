@@ -4,11 +4,10 @@
 //! concurrent first participants of one identity make one user). A non-chat participant holds
 //! its address/proxy pair while its conversation is not closed (a partial unique index).
 
-use sqlx::SqliteConnection;
-
 use super::conversations::{ConversationRow, Fire, lock_conversation};
 use crate::store::{
-    Keyset, Store, StoreError, StoreResult,
+    Conn, Keyset, Store, StoreError, StoreResult,
+    db::sql,
     error::classify,
     query::{fetch_all, fetch_optional, owned_table, row},
     webhooks::enqueue,
@@ -87,6 +86,13 @@ pub struct ParticipantChange {
     pub date_updated: i64,
 }
 
+/// A conversation's participants, and of them non-chat ones.
+#[derive(sqlx::FromRow)]
+struct Counts {
+    total: i64,
+    non_chat: i64,
+}
+
 fn refusal(err: &StoreError) -> Option<ParticipantRefused> {
     match err {
         StoreError::Conflict(m) if m.contains("identity") => {
@@ -99,12 +105,12 @@ fn refusal(err: &StoreError) -> Option<ParticipantRefused> {
 
 /// The SID of the service's user `identity`, created (with `new`) if there is none.
 async fn ensure_user(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     row: &ParticipantRow,
     identity: &str,
     new: &NewUser,
 ) -> StoreResult<String> {
-    sqlx::query(
+    sql(
         "insert into conversation_users (sid, service_sid, account_sid, identity, friendly_name, \
          attributes, role_sid, date_created, date_updated) \
          values ($1, $2, $3, $4, null, '{}', $5, $6, $6) \
@@ -118,37 +124,37 @@ async fn ensure_user(
     .bind(row.date_updated)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar(
-        "select sid from conversation_users where service_sid = $1 and identity = $2",
+    Ok(
+        sql("select sid from conversation_users where service_sid = $1 and identity = $2")
+            .bind(&row.service_sid)
+            .bind(identity)
+            .fetch_scalar::<String>(&mut *conn)
+            .await?,
     )
-    .bind(&row.service_sid)
-    .bind(identity)
-    .fetch_one(&mut *conn)
-    .await?)
 }
 
 /// The conversation holding the account's open address/proxy pair, if any.
 async fn binding_holder(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     account_sid: &str,
     address: &str,
     proxy: &str,
 ) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(sql(
         "select conversation_sid from conversation_participants \
          where account_sid = $1 and address = $2 and proxy_address = $3 and binding_open",
     )
     .bind(account_sid)
     .bind(address)
     .bind(proxy)
-    .fetch_optional(&mut *conn)
+    .fetch_optional_scalar::<String>(&mut *conn)
     .await?)
 }
 
 /// Inserts a participant on an open transaction, checking against the locked conversation:
 /// not closed, under the limits, identity and binding free; creates the identity's user.
 pub(crate) async fn insert_participant_on(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     new: &NewParticipant,
 ) -> StoreResult<Result<ParticipantRow, ParticipantRefused>> {
     let mut row = new.row.clone();
@@ -158,12 +164,13 @@ pub(crate) async fn insert_participant_on(
     if conversation.state == "closed" {
         return Ok(Err(ParticipantRefused::Closed));
     }
-    let (total, non_chat): (i64, i64) = sqlx::query_as(
-        "select count(*), coalesce(sum(case when identity is null then 1 else 0 end), 0) \
+    let Counts { total, non_chat } = sql(
+        "select count(*) as total, \
+         coalesce(sum(case when identity is null then 1 else 0 end), 0) as non_chat \
          from conversation_participants where conversation_sid = $1",
     )
     .bind(&row.conversation_sid)
-    .fetch_one(&mut *conn)
+    .fetch_one::<Counts>(&mut *conn)
     .await?;
     if total >= MAX_PARTICIPANTS {
         return Ok(Err(ParticipantRefused::TooMany));
@@ -178,22 +185,21 @@ pub(crate) async fn insert_participant_on(
         }
     }
     if let (Some(identity), Some(user)) = (row.identity.clone(), &new.new_user) {
-        let taken: Option<String> = sqlx::query_scalar(
+        let taken = sql(
             "select sid from conversation_participants where conversation_sid = $1 and identity = $2",
         )
         .bind(&row.conversation_sid)
         .bind(&identity)
-        .fetch_optional(&mut *conn)
+        .exists(&mut *conn)
         .await?;
-        if taken.is_some() {
+        if taken {
             return Ok(Err(ParticipantRefused::IdentityTaken));
         }
         row.user_sid = Some(ensure_user(conn, &row, &identity, user).await?);
     }
     let inserted = PARTICIPANTS
         .insert(&row)
-        .build_query_as::<ParticipantRow>()
-        .fetch_one(&mut *conn)
+        .fetch_one::<ParticipantRow>(&mut *conn)
         .await
         .map_err(classify);
     match inserted {
@@ -214,11 +220,11 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Result<ParticipantRow, ParticipantRefused>> {
         let mut tx = self.begin_write().await?;
-        let stored = match insert_participant_on(&mut tx, new).await? {
+        let stored = match insert_participant_on(&mut tx.conn(), new).await? {
             Ok(stored) => stored,
             Err(refused) => return Ok(Err(refused)),
         };
-        enqueue(&mut tx, &fire(&stored)?, now_ms).await?;
+        enqueue(&mut tx.conn(), &fire(&stored)?, now_ms).await?;
         tx.commit().await?;
         Ok(Ok(stored))
     }
@@ -236,7 +242,7 @@ impl Store {
             .push(column)
             .push(" = ")
             .push_bind(key.to_owned());
-        fetch_optional(qb, &self.pool).await
+        fetch_optional(qb, self).await
     }
 
     pub async fn list_participants(
@@ -258,7 +264,7 @@ impl Store {
     ) -> StoreResult<Result<ParticipantRow, ParticipantRefused>> {
         let mut tx = self.begin_write().await?;
         let Some(current) = PARTICIPANTS
-            .fetch::<ParticipantRow>(&mut *tx, conversation_sid, sid)
+            .fetch::<ParticipantRow>(&mut tx, conversation_sid, sid)
             .await?
         else {
             return Ok(Err(ParticipantRefused::Missing));
@@ -267,7 +273,7 @@ impl Store {
         if let (Some(identity), Some(user)) = (&change.identity, &change.new_user)
             && current.identity.as_deref() != Some(identity.as_str())
         {
-            user_sid = Some(ensure_user(&mut tx, &current, identity, user).await?);
+            user_sid = Some(ensure_user(&mut tx.conn(), &current, identity, user).await?);
         }
         let mut assign = PARTICIPANTS
             .assign()
@@ -291,7 +297,7 @@ impl Store {
         }
         let updated = fetch_optional::<ParticipantRow>(
             PARTICIPANTS.update_where(assign, "sid", sid),
-            &mut *tx,
+            &mut tx,
         )
         .await
         .map_err(|e| match e {
@@ -308,7 +314,7 @@ impl Store {
                 };
             }
         };
-        enqueue(&mut tx, &fire(&stored)?, now_ms).await?;
+        enqueue(&mut tx.conn(), &fire(&stored)?, now_ms).await?;
         tx.commit().await?;
         Ok(Ok(stored))
     }
@@ -323,15 +329,13 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let Some(row) = PARTICIPANTS
-            .fetch::<ParticipantRow>(&mut *tx, conversation_sid, sid)
+            .fetch::<ParticipantRow>(&mut tx, conversation_sid, sid)
             .await?
         else {
             return Ok(false);
         };
-        PARTICIPANTS
-            .delete(&mut *tx, conversation_sid, sid)
-            .await?;
-        enqueue(&mut tx, &fire(&row)?, now_ms).await?;
+        PARTICIPANTS.delete(&mut tx, conversation_sid, sid).await?;
+        enqueue(&mut tx.conn(), &fire(&row)?, now_ms).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -350,7 +354,7 @@ impl Store {
                 .push_bind(conversation.to_owned());
         }
         keyset.push(&mut qb, "seq");
-        let participants: Vec<ParticipantRow> = fetch_all(qb, &self.pool).await?;
+        let participants: Vec<ParticipantRow> = fetch_all(qb, self).await?;
         self.with_conversations(participants).await
     }
 
@@ -370,7 +374,7 @@ impl Store {
             .push(" = ")
             .push_bind(key.to_owned());
         keyset.push(&mut qb, "seq");
-        let participants: Vec<ParticipantRow> = fetch_all(qb, &self.pool).await?;
+        let participants: Vec<ParticipantRow> = fetch_all(qb, self).await?;
         self.with_conversations(participants).await
     }
 
@@ -397,14 +401,14 @@ impl Store {
         last_read: i64,
         cap: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "select count(*) from (select 1 from conversation_messages \
+        Ok(sql(
+            "select count(*) from (select 1 as one from conversation_messages \
              where conversation_sid = $1 and message_index > $2 limit $3) as unread",
         )
         .bind(conversation_sid)
         .bind(last_read)
         .bind(cap)
-        .fetch_one(&self.pool)
+        .fetch_scalar::<i64>(self)
         .await?)
     }
 }

@@ -4,6 +4,7 @@
 use super::conversations::lock_conversation;
 use crate::store::{
     Store, StoreResult,
+    db::sql,
     query::{owned_table, row},
 };
 
@@ -45,25 +46,22 @@ impl Store {
         row: &ScopedWebhookRow,
     ) -> StoreResult<Result<ScopedWebhookRow, ScopedWebhookRefused>> {
         let mut tx = self.begin_write().await?;
-        if lock_conversation(&mut tx, &row.conversation_sid)
+        if lock_conversation(&mut tx.conn(), &row.conversation_sid)
             .await?
             .is_none()
         {
             return Ok(Err(ScopedWebhookRefused::Missing));
         }
-        let count: i64 = sqlx::query_scalar(
-            "select count(*) from conversation_webhooks where conversation_sid = $1",
-        )
-        .bind(&row.conversation_sid)
-        .fetch_one(&mut *tx)
-        .await?;
+        let count = sql("select count(*) from conversation_webhooks where conversation_sid = $1")
+            .bind(&row.conversation_sid)
+            .fetch_scalar::<i64>(&mut tx)
+            .await?;
         if count >= MAX_SCOPED_WEBHOOKS {
             return Ok(Err(ScopedWebhookRefused::TooMany));
         }
         let stored = SCOPED_WEBHOOKS
             .insert(row)
-            .build_query_as::<ScopedWebhookRow>()
-            .fetch_one(&mut *tx)
+            .fetch_one::<ScopedWebhookRow>(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(Ok(stored))
@@ -83,7 +81,7 @@ impl Store {
             .set("flow_sid", row.flow_sid.clone())
             .set("date_updated", row.date_updated);
         SCOPED_WEBHOOKS
-            .update(&self.pool, &row.conversation_sid, &row.sid, change)
+            .update(self, &row.conversation_sid, &row.sid, change)
             .await
     }
 
