@@ -406,17 +406,18 @@ impl Keyset {
     /// `push` for a list read newest first: the keys the page machinery sees are
     /// `mirror - column` (so they still grow page by page), while the query walks `column`
     /// down its own index (messages with `Order=desc`).
-    pub(crate) fn push_mirrored(
-        &self,
-        qb: &mut Sql,
-        column: &'static str,
-        mirror: i64,
-    ) {
+    pub(crate) fn push_mirrored(&self, qb: &mut Sql, column: &'static str, mirror: i64) {
         if let Some(after) = self.after {
-            qb.push(" and ").push(column).push(" < ").push_bind(mirror - after);
+            qb.push(" and ")
+                .push(column)
+                .push(" < ")
+                .push_bind(mirror - after);
         }
         if let Some(before) = self.before {
-            qb.push(" and ").push(column).push(" > ").push_bind(mirror - before);
+            qb.push(" and ")
+                .push(column)
+                .push(" > ")
+                .push_bind(mirror - before);
         }
         qb.push(" order by ").push(column);
         qb.push(if self.before.is_some() {

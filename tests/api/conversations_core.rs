@@ -19,7 +19,10 @@ const WAIT: Duration = Duration::from_secs(15);
 
 async fn default_service(app: &TestApp, who: &Creds) -> String {
     let (_, config) = app.get("/v1/Configuration", who).await;
-    config["default_chat_service_sid"].as_str().unwrap().to_owned()
+    config["default_chat_service_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn new_service(app: &TestApp, name: &str) -> String {
@@ -97,7 +100,11 @@ async fn conversations_on_both_families_with_unique_names_states_and_errors() {
         .get(&format!("/v1/Services/{is}/Conversations/{ch}"), &main)
         .await;
     assert_eq!(status, 200);
-    assert_schema(CONV, "conversations.v1.service.service_conversation", &explicit);
+    assert_schema(
+        CONV,
+        "conversations.v1.service.service_conversation",
+        &explicit,
+    );
     assert_eq!(
         explicit["url"],
         format!("{}/v1/Services/{is}/Conversations/{ch}", app.base)
@@ -134,9 +141,15 @@ async fn conversations_on_both_families_with_unique_names_states_and_errors() {
     for (form, code) in [
         (vec![("State", "closed")], 50384),
         (vec![("Timers.Inactive", "PT5M")], 50382),
-        (vec![("State", "active"), ("Timers.Inactive", "PT30S")], 50375),
+        (
+            vec![("State", "active"), ("Timers.Inactive", "PT30S")],
+            50375,
+        ),
         (vec![("State", "active"), ("Timers.Closed", "PT5M")], 50376),
-        (vec![("State", "active"), ("Timers.Inactive", "5 minutes")], 50379),
+        (
+            vec![("State", "active"), ("Timers.Inactive", "5 minutes")],
+            50379,
+        ),
         (vec![("State", "active"), ("Timers.Closed", "never")], 50380),
         (vec![("State", "paused")], 20001),
     ] {
@@ -202,7 +215,10 @@ async fn conversations_on_both_families_with_unique_names_states_and_errors() {
     assert_eq!(status, 200, "clamped: {body}");
     assert_eq!(body["meta"]["page_size"], 100);
     let (_, none) = app
-        .get("/v1/Conversations?StartDate=2000-01-01&EndDate=2000-01-02", &main)
+        .get(
+            "/v1/Conversations?StartDate=2000-01-01&EndDate=2000-01-02",
+            &main,
+        )
         .await;
     assert_eq!(none["conversations"], json!([]));
     let (status, closed) = app
@@ -290,10 +306,28 @@ async fn participants_chat_and_sms_with_user_autocreation_roles_and_bindings() {
     assert_twilio_error(status, &body, 409, 50416);
     assert!(body["message"].as_str().unwrap().contains(&ch), "{body}");
     for (form, code) in [
-        (vec![("MessagingBinding.Address", "not a number"), ("MessagingBinding.ProxyAddress", "+15017122661")], 50407),
+        (
+            vec![
+                ("MessagingBinding.Address", "not a number"),
+                ("MessagingBinding.ProxyAddress", "+15017122661"),
+            ],
+            50407,
+        ),
         (vec![("MessagingBinding.Address", "+15558675311")], 50412),
-        (vec![("MessagingBinding.Address", "+15558675311"), ("MessagingBinding.ProxyAddress", "+15558675311")], 50409),
-        (vec![("MessagingBinding.Address", "+15558675311"), ("MessagingBinding.ProxyAddress", "proxy")], 50408),
+        (
+            vec![
+                ("MessagingBinding.Address", "+15558675311"),
+                ("MessagingBinding.ProxyAddress", "+15558675311"),
+            ],
+            50409,
+        ),
+        (
+            vec![
+                ("MessagingBinding.Address", "+15558675311"),
+                ("MessagingBinding.ProxyAddress", "proxy"),
+            ],
+            50408,
+        ),
     ] {
         let (status, body) = app.post(&second_path, &main, &form).await;
         assert_twilio_error(status, &body, 400, code);
@@ -305,7 +339,10 @@ async fn participants_chat_and_sms_with_user_autocreation_roles_and_bindings() {
             &main,
             &[
                 ("Identity", "bob"),
-                ("RoleSid", sc["default_chat_service_role_sid"].as_str().unwrap()),
+                (
+                    "RoleSid",
+                    sc["default_chat_service_role_sid"].as_str().unwrap(),
+                ),
             ],
         )
         .await;
@@ -351,7 +388,11 @@ async fn participants_chat_and_sms_with_user_autocreation_roles_and_bindings() {
 
     // Closing the first conversation frees the pair.
     let (status, _) = app
-        .post(&format!("/v1/Conversations/{ch}"), &main, &[("State", "closed")])
+        .post(
+            &format!("/v1/Conversations/{ch}"),
+            &main,
+            &[("State", "closed")],
+        )
         .await;
     assert_eq!(status, 200);
     let (status, moved) = app.post(&second_path, &main, &sms_form).await;
@@ -449,7 +490,10 @@ async fn fifty_concurrent_posts_get_indexes_0_to_49_and_deletes_never_free_an_in
     assert_eq!(indexes, (0..50).collect::<Vec<i64>>());
     // The listed order is the index order.
     let (_, page) = app
-        .get(&format!("/v1/Conversations/{ch}/Messages?PageSize=100"), &app.main())
+        .get(
+            &format!("/v1/Conversations/{ch}/Messages?PageSize=100"),
+            &app.main(),
+        )
         .await;
     let listed: Vec<i64> = page["messages"]
         .as_array()
@@ -537,7 +581,11 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     assert_eq!(with_media["media"][0]["sid"], media);
     let content = "HX0123456789abcdef0123456789abcdef";
     let (status, templated) = app
-        .post(&path, &main, &[("ContentSid", content), ("Body", "ignored")])
+        .post(
+            &path,
+            &main,
+            &[("ContentSid", content), ("Body", "ignored")],
+        )
         .await;
     assert_eq!(status, 201);
     assert_eq!(templated["content_sid"], content);
@@ -568,9 +616,7 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     assert_eq!(desc["messages"][0]["chat_service_sid"], is);
     let next = desc["meta"]["next_page_url"].as_str().unwrap();
     assert!(next.contains("Order=desc&PageSize=2&Page=1"), "{next}");
-    let (_, second) = app
-        .get(next.strip_prefix(&app.base).unwrap(), &main)
-        .await;
+    let (_, second) = app.get(next.strip_prefix(&app.base).unwrap(), &main).await;
     let second: Vec<i64> = second["messages"]
         .as_array()
         .unwrap()
@@ -602,7 +648,11 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     // Update and fetch.
     let message = format!("{path}/{}", sid(&from_alice));
     let (status, edited) = app
-        .post(&message, &main, &[("Body", "hello"), ("Attributes", "{\"e\":true}")])
+        .post(
+            &message,
+            &main,
+            &[("Body", "hello"), ("Attributes", "{\"e\":true}")],
+        )
         .await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["body"], "hello");
@@ -624,8 +674,12 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     assert_eq!(status, 404);
 
     // Closed: no more messages.
-    app.post(&format!("/v1/Conversations/{ch}"), &main, &[("State", "closed")])
-        .await;
+    app.post(
+        &format!("/v1/Conversations/{ch}"),
+        &main,
+        &[("State", "closed")],
+    )
+    .await;
     let (status, body) = app.post(&path, &main, &[("Body", "late")]).await;
     assert_twilio_error(status, &body, 400, 50377);
 }
@@ -635,7 +689,12 @@ async fn user_conversations_count_unread_update_the_horizon_and_leave() {
     let app = TestApp::spawn().await;
     let main = app.main();
     let is = default_service(&app, &main).await;
-    let one = conversation(&app, "/v1", &[("UniqueName", "one"), ("FriendlyName", "One")]).await;
+    let one = conversation(
+        &app,
+        "/v1",
+        &[("UniqueName", "one"), ("FriendlyName", "One")],
+    )
+    .await;
     let two = conversation(&app, "/v1", &[]).await;
     for c in [&one, &two] {
         let (status, _) = app
@@ -676,7 +735,10 @@ async fn user_conversations_count_unread_update_the_horizon_and_leave() {
         .post(
             &uc,
             &main,
-            &[("LastReadMessageIndex", "1"), ("NotificationLevel", "muted")],
+            &[
+                ("LastReadMessageIndex", "1"),
+                ("NotificationLevel", "muted"),
+            ],
         )
         .await;
     assert_eq!(status, 200, "{updated}");
@@ -688,13 +750,14 @@ async fn user_conversations_count_unread_update_the_horizon_and_leave() {
         updated["url"],
         format!("{}/v1/Users/{us}/Conversations/{}", app.base, sid(&one))
     );
-    let (status, body) = app
-        .post(&uc, &main, &[("NotificationLevel", "loud")])
-        .await;
+    let (status, body) = app.post(&uc, &main, &[("NotificationLevel", "loud")]).await;
     assert_twilio_error(status, &body, 400, 20001);
     // The participant shows the same horizon.
     let (_, p) = app
-        .get(&format!("/v1/Conversations/{}/Participants/dana", sid(&one)), &main)
+        .get(
+            &format!("/v1/Conversations/{}/Participants/dana", sid(&one)),
+            &main,
+        )
         .await;
     assert_eq!(p["last_read_message_index"], 1);
     let (status, fetched) = app
@@ -760,7 +823,10 @@ async fn user_conversations_count_unread_update_the_horizon_and_leave() {
     let (_, list) = app.get("/v1/Users/dana/Conversations", &main).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
     let (status, _) = app
-        .get(&format!("/v1/Conversations/{}/Participants/dana", sid(&one)), &main)
+        .get(
+            &format!("/v1/Conversations/{}/Participants/dana", sid(&one)),
+            &main,
+        )
         .await;
     assert_eq!(status, 404);
 
@@ -772,7 +838,10 @@ async fn user_conversations_count_unread_update_the_horizon_and_leave() {
     assert_eq!(status, 404);
     let other = new_service(&app, "other").await;
     let (status, _) = app
-        .get(&format!("/v1/Services/{other}/Users/{us}/Conversations"), &main)
+        .get(
+            &format!("/v1/Services/{other}/Users/{us}/Conversations"),
+            &main,
+        )
         .await;
     assert_eq!(status, 404);
 }
@@ -796,15 +865,26 @@ async fn conversation_with_participants_is_all_or_nothing() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    assert_schema(CONV, "conversations.v1.conversation_with_participants", &body);
+    assert_schema(
+        CONV,
+        "conversations.v1.conversation_with_participants",
+        &body,
+    );
     assert!(body["links"].get("export").is_none());
     let (_, participants) = app
-        .get(&format!("/v1/Conversations/{}/Participants", sid(&body)), &main)
+        .get(
+            &format!("/v1/Conversations/{}/Participants", sid(&body)),
+            &main,
+        )
         .await;
     assert_eq!(participants["participants"].as_array().unwrap().len(), 2);
 
     let (status, plain) = app
-        .post("/v1/ConversationWithParticipants", &main, &[("FriendlyName", "Alone")])
+        .post(
+            "/v1/ConversationWithParticipants",
+            &main,
+            &[("FriendlyName", "Alone")],
+        )
         .await;
     assert_eq!(status, 201, "{plain}");
 
@@ -827,7 +907,11 @@ async fn conversation_with_participants_is_all_or_nothing() {
         .await;
     assert_twilio_error(status, &body, 409, 50416);
     assert_eq!(app.count("conversations").await, before);
-    assert_eq!(app.count("conversation_users").await, users_before, "no user for frank");
+    assert_eq!(
+        app.count("conversation_users").await,
+        users_before,
+        "no user for frank"
+    );
     let (status, body) = app
         .post(
             "/v1/ConversationWithParticipants",
@@ -836,10 +920,14 @@ async fn conversation_with_participants_is_all_or_nothing() {
         )
         .await;
     assert_twilio_error(status, &body, 400, 20001);
-    let eleven: Vec<String> = (0..11).map(|n| format!("{{\"identity\":\"p{n}\"}}")).collect();
+    let eleven: Vec<String> = (0..11)
+        .map(|n| format!("{{\"identity\":\"p{n}\"}}"))
+        .collect();
     let mut form: Vec<(&str, &str)> = eleven.iter().map(|p| ("Participant", p.as_str())).collect();
     form.push(("FriendlyName", "Crowd"));
-    let (status, body) = app.post("/v1/ConversationWithParticipants", &main, &form).await;
+    let (status, body) = app
+        .post("/v1/ConversationWithParticipants", &main, &form)
+        .await;
     assert_twilio_error(status, &body, 400, 50426);
     assert_eq!(app.count("conversations").await, before);
 }
@@ -871,7 +959,10 @@ async fn deletes_cascade_from_conversations_users_and_services() {
         .post(
             &format!("{family}/Conversations/{ch}/Webhooks"),
             &main,
-            &[("Target", "webhook"), ("Configuration.Url", "https://example.com/h")],
+            &[
+                ("Target", "webhook"),
+                ("Configuration.Url", "https://example.com/h"),
+            ],
         )
         .await;
     assert_eq!(status, 201, "{hook}");
@@ -947,8 +1038,17 @@ async fn scoped_webhooks_are_validated_and_limited_to_five() {
         json!({"url": "https://example.com/hook", "method": "get", "filters": ["onMessageAdded", "onParticipantAdded"]})
     );
     for (form, code) in [
-        (vec![("Target", "trigger"), ("Configuration.Url", "https://example.com/t")], 50371),
-        (vec![("Target", "studio"), ("Configuration.FlowSid", "FW12")], 50367),
+        (
+            vec![
+                ("Target", "trigger"),
+                ("Configuration.Url", "https://example.com/t"),
+            ],
+            50371,
+        ),
+        (
+            vec![("Target", "studio"), ("Configuration.FlowSid", "FW12")],
+            50367,
+        ),
         (vec![("Target", "webhook")], 20001),
         (vec![("Target", "carrier-pigeon")], 20001),
     ] {
@@ -957,11 +1057,18 @@ async fn scoped_webhooks_are_validated_and_limited_to_five() {
     }
     let long = format!("https://example.com/{}", "x".repeat(500));
     let (status, body) = app
-        .post(&path, &main, &[("Target", "webhook"), ("Configuration.Url", &long)])
+        .post(
+            &path,
+            &main,
+            &[("Target", "webhook"), ("Configuration.Url", &long)],
+        )
         .await;
     assert_twilio_error(status, &body, 400, 50372);
     let six: Vec<(&str, &str)> = std::iter::once(("Target", "trigger"))
-        .chain(std::iter::once(("Configuration.Url", "https://example.com/t")))
+        .chain(std::iter::once((
+            "Configuration.Url",
+            "https://example.com/t",
+        )))
         .chain((0..6).map(|_| ("Configuration.Triggers", "help")))
         .collect();
     let (status, body) = app.post(&path, &main, &six).await;
@@ -972,7 +1079,10 @@ async fn scoped_webhooks_are_validated_and_limited_to_five() {
             &main,
             &[
                 ("Target", "studio"),
-                ("Configuration.FlowSid", "FW0123456789abcdef0123456789abcdef"),
+                (
+                    "Configuration.FlowSid",
+                    "FW0123456789abcdef0123456789abcdef",
+                ),
             ],
         )
         .await;
@@ -996,7 +1106,14 @@ async fn scoped_webhooks_are_validated_and_limited_to_five() {
         assert_eq!(status, 201, "{body}");
     }
     let (status, body) = app
-        .post(&path, &main, &[("Target", "webhook"), ("Configuration.Url", "https://example.com/6")])
+        .post(
+            &path,
+            &main,
+            &[
+                ("Target", "webhook"),
+                ("Configuration.Url", "https://example.com/6"),
+            ],
+        )
         .await;
     assert_twilio_error(status, &body, 400, 50361);
     let (status, list) = app.get(&path, &main).await;
@@ -1007,7 +1124,11 @@ async fn scoped_webhooks_are_validated_and_limited_to_five() {
 
     let one = format!("{path}/{}", sid(&hook));
     let (status, updated) = app
-        .post(&one, &main, &[("Configuration.Url", "https://example.com/moved")])
+        .post(
+            &one,
+            &main,
+            &[("Configuration.Url", "https://example.com/moved")],
+        )
         .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["configuration"]["url"], "https://example.com/moved");
@@ -1068,7 +1189,10 @@ async fn conversation_events_are_sent_only_with_the_header_signed_and_to_scoped_
     let got = receiver.wait_for(1, WAIT).await;
     let added = &got[0];
     let params = added.params();
-    assert_eq!(added.param("EventType").as_deref(), Some("onConversationAdded"));
+    assert_eq!(
+        added.param("EventType").as_deref(),
+        Some("onConversationAdded")
+    );
     assert_eq!(
         added.signature(),
         expected_signature(MAIN_TOKEN, &account_url, &params)
@@ -1111,7 +1235,10 @@ async fn conversation_events_are_sent_only_with_the_header_signed_and_to_scoped_
         .iter()
         .filter(|r| r.param("EventType").as_deref() == Some("onMessageAdded"))
         .collect();
-    let paths: BTreeSet<String> = message_events.iter().map(|r| r.uri.path().to_owned()).collect();
+    let paths: BTreeSet<String> = message_events
+        .iter()
+        .map(|r| r.uri.path().to_owned())
+        .collect();
     assert_eq!(
         paths,
         ["/account", "/scoped", "/trigger"]
@@ -1120,11 +1247,17 @@ async fn conversation_events_are_sent_only_with_the_header_signed_and_to_scoped_
             .collect()
     );
     for event in &message_events {
-        assert_eq!(event.param("MessageSid"), message["sid"].as_str().map(str::to_owned));
+        assert_eq!(
+            event.param("MessageSid"),
+            message["sid"].as_str().map(str::to_owned)
+        );
         assert_eq!(event.param("Index").as_deref(), Some("0"));
         assert_eq!(event.param("Body").as_deref(), Some("I need help"));
         let url = receiver.url(event.uri.path());
-        assert_eq!(event.signature(), expected_signature(MAIN_TOKEN, &url, &event.params()));
+        assert_eq!(
+            event.signature(),
+            expected_signature(MAIN_TOKEN, &url, &event.params())
+        );
     }
     // No trigger without the keyword.
     post_with(
@@ -1182,7 +1315,10 @@ async fn conversation_events_are_sent_only_with_the_header_signed_and_to_scoped_
     assert_eq!(got_now.len(), got.len(), "only one target got it");
     let participant = got_now.last().unwrap();
     assert_eq!(participant.uri.path(), "/service");
-    assert_eq!(participant.param("EventType").as_deref(), Some("onParticipantAdded"));
+    assert_eq!(
+        participant.param("EventType").as_deref(),
+        Some("onParticipantAdded")
+    );
     assert_eq!(participant.param("Identity").as_deref(), Some("jo"));
 }
 
@@ -1193,7 +1329,11 @@ async fn timers_fire_and_pending_ones_survive_a_restart() {
     let c = conversation(
         &app,
         "/v1",
-        &[("State", "active"), ("Timers.Inactive", "PT1M"), ("Timers.Closed", "PT10M")],
+        &[
+            ("State", "active"),
+            ("Timers.Inactive", "PT1M"),
+            ("Timers.Closed", "PT10M"),
+        ],
     )
     .await;
     let ch = sid(&c);
@@ -1218,8 +1358,11 @@ async fn timers_fire_and_pending_ones_survive_a_restart() {
 
     // A closed timer due while the server is stopped fires after the restart.
     app.stop().await;
-    app.execute("update conversations set date_closed = 1000 where sid = $1", &[&ch])
-        .await;
+    app.execute(
+        "update conversations set date_closed = 1000 where sid = $1",
+        &[&ch],
+    )
+    .await;
     app.restart().await;
     for _ in 0..100 {
         let (_, now) = app.get(&format!("/v1/Conversations/{ch}"), &main).await;
@@ -1256,7 +1399,10 @@ async fn conversations_participants_and_messages_survive_a_restart() {
     assert_eq!(status, 200);
     assert_eq!(c["sid"], ch);
     let (_, after) = app
-        .get(&format!("/v1/Conversations/{ch}/Messages/{}", sid(&m)), &main)
+        .get(
+            &format!("/v1/Conversations/{ch}/Messages/{}", sid(&m)),
+            &main,
+        )
         .await;
     assert_eq!(after, m);
     let (_, next) = app

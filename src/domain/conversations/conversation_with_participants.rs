@@ -8,7 +8,9 @@
 use tracing::instrument;
 
 use super::{
-    conversations::{self, CONVERSATION_ADDED, Conversation, ConversationInput, Prepared, targets_for},
+    conversations::{
+        self, CONVERSATION_ADDED, Conversation, ConversationInput, Prepared, targets_for,
+    },
     events::{deliveries, read},
     participants::{self, PARTICIPANT_ADDED, Participant, ParticipantInput},
     scope::{Scope, Service},
@@ -89,7 +91,11 @@ pub async fn create(
         let mut out = deliveries(&CONVERSATION_ADDED, &added, &conversation)?;
         for p in &created.participants {
             let participant: Participant = read(p)?;
-            out.extend(deliveries(&PARTICIPANT_ADDED, &participant_added, &participant)?);
+            out.extend(deliveries(
+                &PARTICIPANT_ADDED,
+                &participant_added,
+                &participant,
+            )?);
         }
         Ok(out)
     });

@@ -152,7 +152,9 @@ pub static CONVERSATION_STATE_UPDATED: Declaration<StateChange> = Declaration {
         action: Action::Updated,
     },
     params: &[&[
-        ("ChatServiceSid", |s| Some(s.conversation.service_sid.to_string())),
+        ("ChatServiceSid", |s| {
+            Some(s.conversation.service_sid.to_string())
+        }),
         ("StateUpdated", |s| {
             Some(time::iso8601(s.conversation.date_updated))
         }),
@@ -269,7 +271,11 @@ fn check_fields(input: &ConversationInput) -> Result<()> {
         ));
     }
     check_state(input.state.as_deref())?;
-    check_chars(input.email_address.as_deref(), "Bindings.Email.Address", 256)?;
+    check_chars(
+        input.email_address.as_deref(),
+        "Bindings.Email.Address",
+        256,
+    )?;
     check_chars(input.email_name.as_deref(), "Bindings.Email.Name", 256)?;
     Ok(())
 }
@@ -403,7 +409,9 @@ pub async fn prepare(
     };
     let timer_inactive = timer(
         &input.timer_inactive,
-        config.as_ref().and_then(|c| c.default_inactive_timer.clone()),
+        config
+            .as_ref()
+            .and_then(|c| c.default_inactive_timer.clone()),
     );
     let timer_closed = timer(
         &input.timer_closed,
@@ -495,7 +503,11 @@ fn filter_date(value: Option<&str>, name: &str, end: bool) -> Result<Option<i64>
     }
     time::parse_iso8601(&format!("{v}T00:00:00Z"))
         .map(|day| Some(if end { day + 86_399 } else { day }))
-        .ok_or_else(|| Error::invalid(format!("Invalid parameter {name}: must be an ISO 8601 date")))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "Invalid parameter {name}: must be an ISO 8601 date"
+            ))
+        })
 }
 
 pub async fn list_conversations(
@@ -648,7 +660,12 @@ pub async fn delete_conversation(
     });
     let deleted = core
         .store
-        .delete_conversation(service.sid.as_str(), current.sid.as_str(), fire, time::now_ms())
+        .delete_conversation(
+            service.sid.as_str(),
+            current.sid.as_str(),
+            fire,
+            time::now_ms(),
+        )
         .await?;
     if !deleted {
         return Err(Error::NotFound);

@@ -29,7 +29,9 @@ use crate::{
         check_chars,
         paging::{Page, PageRequest},
         read_back,
-        sid::{AccountSid, ConversationSid, MessageSid, ParticipantSid, ServiceSid, matches_pattern},
+        sid::{
+            AccountSid, ConversationSid, MessageSid, ParticipantSid, ServiceSid, matches_pattern,
+        },
         time,
         webhooks::{Action, Declaration, Event, Param, Subject, Targets},
     },
@@ -95,7 +97,9 @@ const MESSAGE_FIELDS: &[Param<Message>] = &[
         m.participant_sid.as_ref().map(ParticipantSid::to_string)
     }),
     ("Attributes", |m| Some(m.attributes.clone())),
-    ("Media", |m| m.media.as_ref().map(serde_json::Value::to_string)),
+    ("Media", |m| {
+        m.media.as_ref().map(serde_json::Value::to_string)
+    }),
 ];
 
 const DATE_UPDATED: &[Param<Message>] = &[("DateUpdated", |m| Some(time::iso8601(m.date_updated)))];
@@ -141,7 +145,11 @@ pub struct MessageInput {
 
 fn check_common(input: &MessageInput) -> Result<()> {
     check_chars(input.author.as_deref(), "Author", 256)?;
-    if input.body.as_deref().is_some_and(|b| b.chars().count() > MAX_BODY_CHARS) {
+    if input
+        .body
+        .as_deref()
+        .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS)
+    {
         return Err(Error::invalid_code(
             BODY_TOO_LONG,
             format!("Message body parameter is too long (at most {MAX_BODY_CHARS} characters)"),
@@ -208,7 +216,10 @@ pub async fn create_message(
         None => (body, input.media_sid),
     };
     if body.is_none() && media_sid.is_none() && input.content_sid.is_none() {
-        return Err(Error::invalid_code(BODY_MISSING, "Message body not provided"));
+        return Err(Error::invalid_code(
+            BODY_MISSING,
+            "Message body not provided",
+        ));
     }
     // MediaSid names media in Twilio's Media Content Service, which is not emulated: echoed.
     let media = media_sid.map(|sid| {
@@ -239,11 +250,24 @@ pub async fn create_message(
         date_created,
         date_updated,
     };
-    let added = message_targets(core, &conversation, MESSAGE_ADDED.event, webhooks, row.body.as_deref()).await?;
+    let added = message_targets(
+        core,
+        &conversation,
+        MESSAGE_ADDED.event,
+        webhooks,
+        row.body.as_deref(),
+    )
+    .await?;
     let (updated, state_targets) = if conversation.state == "inactive" {
         (
             targets_for(core, &conversation, CONVERSATION_UPDATED.event, webhooks).await?,
-            targets_for(core, &conversation, CONVERSATION_STATE_UPDATED.event, webhooks).await?,
+            targets_for(
+                core,
+                &conversation,
+                CONVERSATION_STATE_UPDATED.event,
+                webhooks,
+            )
+            .await?,
         )
     } else {
         (Targets::default(), Targets::default())
@@ -260,7 +284,11 @@ pub async fn create_message(
                 from: "inactive".to_owned(),
                 reason: Reason::Event,
             };
-            out.extend(deliveries(&CONVERSATION_STATE_UPDATED, &state_targets, &change)?);
+            out.extend(deliveries(
+                &CONVERSATION_STATE_UPDATED,
+                &state_targets,
+                &change,
+            )?);
         }
         Ok(out)
     });
@@ -307,7 +335,9 @@ pub fn ascending(order: Option<&str>) -> Result<bool> {
     match order {
         None | Some("asc") => Ok(true),
         Some("desc") => Ok(false),
-        Some(_) => Err(Error::invalid("Invalid parameter Order: must be asc or desc")),
+        Some(_) => Err(Error::invalid(
+            "Invalid parameter Order: must be asc or desc",
+        )),
     }
 }
 
@@ -364,7 +394,13 @@ pub async fn update_message(
     });
     let stored = core
         .store
-        .update_message(conversation.sid.as_str(), sid.as_str(), &change, fire, time::now_ms())
+        .update_message(
+            conversation.sid.as_str(),
+            sid.as_str(),
+            &change,
+            fire,
+            time::now_ms(),
+        )
         .await?
         .ok_or(Error::NotFound)?;
     targets.wake(core);
@@ -389,7 +425,12 @@ pub async fn delete_message(
     });
     let deleted = core
         .store
-        .delete_message(conversation.sid.as_str(), sid.as_str(), fire, time::now_ms())
+        .delete_message(
+            conversation.sid.as_str(),
+            sid.as_str(),
+            fire,
+            time::now_ms(),
+        )
         .await?;
     if !deleted {
         return Err(Error::NotFound);

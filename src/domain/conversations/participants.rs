@@ -216,8 +216,9 @@ async fn role_for(core: &Core, service: &Service, raw: Option<&str>) -> Result<O
             .as_ref()
             .map(RoleSid::to_string));
     };
-    let sid = RoleSid::parse(raw)
-        .ok_or_else(|| Error::invalid("Invalid parameter RoleSid: must match ^RL[0-9a-fA-F]{32}$"))?;
+    let sid = RoleSid::parse(raw).ok_or_else(|| {
+        Error::invalid("Invalid parameter RoleSid: must match ^RL[0-9a-fA-F]{32}$")
+    })?;
     let role = core
         .store
         .fetch_owned::<RoleRow>(service.sid.as_str(), sid.as_str())
@@ -477,11 +478,17 @@ pub async fn apply_update(
         .as_deref()
         .map(|v| {
             v.parse::<i64>().ok().filter(|i| *i >= 0).ok_or_else(|| {
-                Error::invalid("Invalid parameter LastReadMessageIndex: must be a non-negative integer")
+                Error::invalid(
+                    "Invalid parameter LastReadMessageIndex: must be a non-negative integer",
+                )
             })
         })
         .transpose()?;
-    check_chars(update.last_read_timestamp.as_deref(), "LastReadTimestamp", 64)?;
+    check_chars(
+        update.last_read_timestamp.as_deref(),
+        "LastReadTimestamp",
+        64,
+    )?;
     match update.notification_level.as_deref() {
         None | Some("default" | "muted") => {}
         Some(_) => {

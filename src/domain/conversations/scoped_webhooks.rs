@@ -142,11 +142,16 @@ fn configure(row: &mut ScopedWebhookRow, input: ScopedWebhookInput) -> Result<()
                 None => row.url.clone(),
             };
             row.url = Some(url.ok_or_else(|| Error::missing("Configuration.Url"))?);
-            row.method = Some(check_method(input.method.as_deref(), row.method.as_deref())?);
+            row.method = Some(check_method(
+                input.method.as_deref(),
+                row.method.as_deref(),
+            )?);
             if row.target == "webhook" {
                 if !input.filters.is_empty() {
                     row.filters = super::scope::distinct_members(input.filters, FILTERS, |f| {
-                        format!("Invalid parameter Configuration.Filters: '{f}' is not a conversation event")
+                        format!(
+                            "Invalid parameter Configuration.Filters: '{f}' is not a conversation event"
+                        )
                     })?;
                 }
             } else if !input.triggers.is_empty() || row.triggers == "[]" {
@@ -216,17 +221,17 @@ pub async fn create_webhook(
         date_updated: now,
     };
     configure(&mut row, input)?;
-    let stored = core
-        .store
-        .insert_scoped_webhook(&row)
-        .await?
-        .map_err(|refused| match refused {
-            ScopedWebhookRefused::Missing => Error::NotFound,
-            ScopedWebhookRefused::TooMany => Error::invalid_code(
-                TOO_MANY_WEBHOOKS,
-                "A conversation can have at most 5 webhooks",
-            ),
-        })?;
+    let stored =
+        core.store
+            .insert_scoped_webhook(&row)
+            .await?
+            .map_err(|refused| match refused {
+                ScopedWebhookRefused::Missing => Error::NotFound,
+                ScopedWebhookRefused::TooMany => Error::invalid_code(
+                    TOO_MANY_WEBHOOKS,
+                    "A conversation can have at most 5 webhooks",
+                ),
+            })?;
     Ok((conversation, ScopedWebhook::try_from(stored)?))
 }
 

@@ -7,11 +7,8 @@
 
 use std::time::Duration;
 
-use super::{
-    conversations::{
-        CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, state_fire,
-        targets_for,
-    },
+use super::conversations::{
+    CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, state_fire, targets_for,
 };
 use crate::{
     domain::{Core, time},

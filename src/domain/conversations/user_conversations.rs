@@ -75,7 +75,11 @@ async fn page_of(
     let page = Page::from_rows(request, keyed, |(seq, _)| *seq);
     let mut items = Vec::with_capacity(page.items.len());
     for (_, p) in page.items {
-        items.push(if unread { with_unread(core, p).await? } else { p });
+        items.push(if unread {
+            with_unread(core, p).await?
+        } else {
+            p
+        });
     }
     Ok(Page {
         items,

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::extract::{ConversationPath, ListPath, WebhookEnabled};
 use crate::{
     domain::{
-        conversations::{
-            conversations::{self as rules, Conversation, ConversationInput, ListFilter},
+        conversations::conversations::{
+            self as rules, Conversation, ConversationInput, ListFilter,
         },
         sid::{AccountSid, ConversationSid, ServiceSid},
         time::iso8601,
@@ -94,7 +94,11 @@ impl ConversationResource {
         Self::with_links(family_url, c, &CONVERSATION_LINKS[..3])
     }
 
-    fn with_links(family_url: &str, c: Conversation, subresources: &[(&'static str, &str)]) -> Self {
+    fn with_links(
+        family_url: &str,
+        c: Conversation,
+        subresources: &[(&'static str, &str)],
+    ) -> Self {
         let url = format!("{family_url}/Conversations/{}", c.sid);
         Self {
             links: links(&url, subresources),
@@ -171,14 +175,9 @@ async fn create_conversation(
 ) -> Result<Created<ConversationResource>> {
     let (call, mut form) = call.split_form();
     let input = form.input();
-    let (_, conversation) = rules::create_conversation(
-        &call.core,
-        &call.principal,
-        call.scope(),
-        input,
-        webhooks,
-    )
-    .await?;
+    let (_, conversation) =
+        rules::create_conversation(&call.core, &call.principal, call.scope(), input, webhooks)
+            .await?;
     created(call.family_resource(conversation, ConversationResource::new))
 }
 
@@ -213,9 +212,7 @@ async fn list_conversations(
     )
 }
 
-async fn fetch_conversation(
-    call: ApiCall<ConversationPath>,
-) -> Result<Json<ConversationResource>> {
+async fn fetch_conversation(call: ApiCall<ConversationPath>) -> Result<Json<ConversationResource>> {
     let (_, conversation) = rules::find(
         &call.core,
         &call.principal,
@@ -223,7 +220,9 @@ async fn fetch_conversation(
         &call.path.conversation,
     )
     .await?;
-    Ok(Json(call.family_resource(conversation, ConversationResource::new)))
+    Ok(Json(
+        call.family_resource(conversation, ConversationResource::new),
+    ))
 }
 
 async fn update_conversation(
@@ -241,7 +240,9 @@ async fn update_conversation(
         webhooks,
     )
     .await?;
-    Ok(Json(call.family_resource(conversation, ConversationResource::new)))
+    Ok(Json(
+        call.family_resource(conversation, ConversationResource::new),
+    ))
 }
 
 async fn delete_conversation(

@@ -11,7 +11,9 @@ use super::{
 };
 use crate::{
     domain::{
-        conversations::participants::{self as rules, Binding, Participant, ParticipantInput, ParticipantUpdate},
+        conversations::participants::{
+            self as rules, Binding, Participant, ParticipantInput, ParticipantUpdate,
+        },
         sid::{AccountSid, ConversationSid, ParticipantSid, RoleSid, ServiceSid},
         time::iso8601,
     },
@@ -159,9 +161,13 @@ async fn list_participants(
     .await?;
     let service = call.family_service(&conversation.service_sid);
     let tail = format!("/Conversations/{}/Participants", conversation.sid);
-    call.family_list("participants", &conversation.service_sid, &tail, page, |url, p| {
-        ParticipantResource::new(url, service.clone(), p)
-    })
+    call.family_list(
+        "participants",
+        &conversation.service_sid,
+        &tail,
+        page,
+        |url, p| ParticipantResource::new(url, service.clone(), p),
+    )
 }
 
 async fn fetch_participant(

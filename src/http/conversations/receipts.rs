@@ -69,7 +69,13 @@ async fn list_receipts(
         "/Conversations/{}/Messages/{}/Receipts",
         conversation.sid, message.sid
     );
-    call.family_list("delivery_receipts", &conversation.service_sid, &tail, page, |_, none| none)
+    call.family_list(
+        "delivery_receipts",
+        &conversation.service_sid,
+        &tail,
+        page,
+        |_, none| none,
+    )
 }
 
 async fn fetch_receipt(call: ApiCall<ReceiptsPath>) -> Result<axum::Json<ReceiptResource>> {

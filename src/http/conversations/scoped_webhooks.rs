@@ -139,9 +139,13 @@ async fn list_webhooks(
     .await?;
     let service = call.family_service(&conversation.service_sid);
     let tail = format!("/Conversations/{}/Webhooks", conversation.sid);
-    call.family_list("webhooks", &conversation.service_sid, &tail, page, |url, w| {
-        ScopedWebhookResource::new(url, service.clone(), w)
-    })
+    call.family_list(
+        "webhooks",
+        &conversation.service_sid,
+        &tail,
+        page,
+        |url, w| ScopedWebhookResource::new(url, service.clone(), w),
+    )
 }
 
 async fn fetch_webhook(
@@ -179,7 +183,9 @@ async fn update_webhook(
     Ok(Json(call.scoped_webhook(webhook)))
 }
 
-async fn delete_webhook(call: ApiCall<ConversationItemPath<ScopedWebhookSid>>) -> Result<StatusCode> {
+async fn delete_webhook(
+    call: ApiCall<ConversationItemPath<ScopedWebhookSid>>,
+) -> Result<StatusCode> {
     rules::delete_webhook(
         &call.core,
         &call.principal,

@@ -14,8 +14,8 @@ use super::{
 use crate::{
     domain::{
         conversations::{
-            user_conversations::{self as rules, Participation},
             participants::ParticipantUpdate,
+            user_conversations::{self as rules, Participation},
         },
         sid::{AccountSid, ConversationSid, ParticipantSid, ServiceSid, UserSid},
         time::iso8601,
@@ -181,7 +181,9 @@ async fn update_user_conversation(
     )
     .await?;
     let url = call.family_url(&user.service_sid);
-    Ok(Json(UserConversationResource::new(&url, &user.sid, updated)))
+    Ok(Json(UserConversationResource::new(
+        &url, &user.sid, updated,
+    )))
 }
 
 async fn delete_user_conversation(call: ApiCall<UserConversationPath>) -> Result<StatusCode> {

@@ -6,10 +6,7 @@ use super::{
     participants::{NewParticipant, ParticipantRefused, ParticipantRow, insert_participant_on},
 };
 use crate::store::{
-    Store, StoreError, StoreResult,
-    error::classify,
-    query::Owned,
-    webhooks::enqueue,
+    Store, StoreError, StoreResult, error::classify, query::Owned, webhooks::enqueue,
 };
 
 /// A conversation and the participants created with it.
@@ -45,10 +42,14 @@ impl Store {
         let conversation = match inserted {
             Ok(stored) => stored,
             Err(e) if is_unique_name_clash(&e) => {
-                return Ok(Err(CreateRefused::Conversation(ConversationRefused::UniqueNameTaken)));
+                return Ok(Err(CreateRefused::Conversation(
+                    ConversationRefused::UniqueNameTaken,
+                )));
             }
             Err(StoreError::Db(e)) if super::is_foreign_key_violation(&e) => {
-                return Ok(Err(CreateRefused::Conversation(ConversationRefused::Missing)));
+                return Ok(Err(CreateRefused::Conversation(
+                    ConversationRefused::Missing,
+                )));
             }
             Err(e) => return Err(e),
         };

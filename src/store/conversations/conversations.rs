@@ -111,7 +111,10 @@ async fn apply_change(
         .keep_unless("friendly_name", change.friendly_name.clone())
         .keep_unless("unique_name", change.unique_name.clone())
         .keep_unless("attributes", change.attributes.clone())
-        .keep_unless("messaging_service_sid", change.messaging_service_sid.clone())
+        .keep_unless(
+            "messaging_service_sid",
+            change.messaging_service_sid.clone(),
+        )
         .keep_unless("state", change.state.clone())
         .keep_unless("email_address", change.email_address.clone())
         .keep_unless("email_name", change.email_name.clone())
@@ -138,10 +141,8 @@ async fn apply_change(
 
 /// A closed conversation's address/proxy pairs are free for other conversations again.
 async fn free_bindings(conn: &mut Conn<'_>, conversation_sid: &str) -> StoreResult<()> {
-    sql(
-        "update conversation_participants set binding_open = false \
-         where conversation_sid = $1 and binding_open",
-    )
+    sql("update conversation_participants set binding_open = false \
+         where conversation_sid = $1 and binding_open")
     .bind(conversation_sid)
     .execute(&mut *conn)
     .await?;

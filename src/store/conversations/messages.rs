@@ -45,6 +45,8 @@ const MESSAGES: Table = Table {
 
 impl Owned for MessageRow {
     const TABLE: Table = MESSAGES;
+    // A message's place in its list is its index (the table's `seq` column above).
+    #[allow(clippy::misnamed_getters)]
     fn seq(&self) -> i64 {
         self.message_index
     }

@@ -5,6 +5,8 @@
 
 pub mod configuration;
 pub mod conversation_with_participants;
+// The Conversation resource of the Conversations product: files are named after their resource.
+#[allow(clippy::module_inception)]
 pub mod conversations;
 pub mod messages;
 pub mod participants;

@@ -140,15 +140,15 @@ async fn binding_holder(
     address: &str,
     proxy: &str,
 ) -> StoreResult<Option<String>> {
-    Ok(sql(
-        "select conversation_sid from conversation_participants \
-         where account_sid = $1 and address = $2 and proxy_address = $3 and binding_open",
+    Ok(
+        sql("select conversation_sid from conversation_participants \
+         where account_sid = $1 and address = $2 and proxy_address = $3 and binding_open")
+        .bind(account_sid)
+        .bind(address)
+        .bind(proxy)
+        .fetch_optional_scalar::<String>(&mut *conn)
+        .await?,
     )
-    .bind(account_sid)
-    .bind(address)
-    .bind(proxy)
-    .fetch_optional_scalar::<String>(&mut *conn)
-    .await?)
 }
 
 /// Inserts a participant on an open transaction, checking against the locked conversation:
@@ -164,11 +164,9 @@ pub(crate) async fn insert_participant_on(
     if conversation.state == "closed" {
         return Ok(Err(ParticipantRefused::Closed));
     }
-    let Counts { total, non_chat } = sql(
-        "select count(*) as total, \
+    let Counts { total, non_chat } = sql("select count(*) as total, \
          coalesce(sum(case when identity is null then 1 else 0 end), 0) as non_chat \
-         from conversation_participants where conversation_sid = $1",
-    )
+         from conversation_participants where conversation_sid = $1")
     .bind(&row.conversation_sid)
     .fetch_one::<Counts>(&mut *conn)
     .await?;

@@ -86,8 +86,14 @@ impl Store {
     }
 
     /// Every scoped webhook of a conversation (at most five).
-    pub async fn scoped_webhooks(&self, conversation_sid: &str) -> StoreResult<Vec<ScopedWebhookRow>> {
-        self.list_owned(conversation_sid, crate::store::Keyset::after(None, MAX_SCOPED_WEBHOOKS + 1))
-            .await
+    pub async fn scoped_webhooks(
+        &self,
+        conversation_sid: &str,
+    ) -> StoreResult<Vec<ScopedWebhookRow>> {
+        self.list_owned(
+            conversation_sid,
+            crate::store::Keyset::after(None, MAX_SCOPED_WEBHOOKS + 1),
+        )
+        .await
     }
 }
