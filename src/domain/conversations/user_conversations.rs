@@ -23,7 +23,7 @@ use crate::{
         paging::{Page, PageRequest},
     },
     error::{Error, Result},
-    store::conversations::{ConversationRow, ParticipantRow},
+    store::conversations::participants as store,
 };
 
 /// "UnreadMessageCount returns a maximum value of 1000" (UC).
@@ -37,56 +37,24 @@ pub struct Participation {
     pub unread_messages_count: Option<i64>,
 }
 
-fn participation(
-    (participant, conversation): (ParticipantRow, ConversationRow),
-) -> Result<(i64, Participation)> {
+fn participation(row: store::Participation) -> Result<(i64, Participation)> {
     Ok((
-        participant.seq,
+        row.participant.seq,
         Participation {
-            participant: Participant::try_from(participant)?,
-            conversation: Conversation::try_from(conversation)?,
-            unread_messages_count: None,
+            participant: Participant::try_from(row.participant)?,
+            conversation: Conversation::try_from(row.conversation)?,
+            unread_messages_count: row.unread.map(|n| n.min(MAX_UNREAD)),
         },
     ))
 }
 
-async fn with_unread(core: &Core, mut p: Participation) -> Result<Participation> {
-    if let Some(last_read) = p.participant.last_read_message_index {
-        p.unread_messages_count = Some(
-            core.store
-                .unread_messages(p.conversation.sid.as_str(), last_read, MAX_UNREAD)
-                .await?,
-        );
-    }
-    Ok(p)
-}
-
 /// A page of participations read by `rows` (keyed by the participant's `seq`).
-async fn page_of(
-    core: &Core,
-    request: PageRequest,
-    rows: Vec<(ParticipantRow, ConversationRow)>,
-    unread: bool,
-) -> Result<Page<Participation>> {
+fn page_of(request: PageRequest, rows: Vec<store::Participation>) -> Result<Page<Participation>> {
     let keyed = rows
         .into_iter()
         .map(participation)
         .collect::<Result<Vec<_>>>()?;
-    let page = Page::from_rows(request, keyed, |(seq, _)| *seq);
-    let mut items = Vec::with_capacity(page.items.len());
-    for (_, p) in page.items {
-        items.push(if unread {
-            with_unread(core, p).await?
-        } else {
-            p
-        });
-    }
-    Ok(Page {
-        items,
-        request: page.request,
-        next_token: page.next_token,
-        previous_token: page.previous_token,
-    })
+    Ok(Page::from_rows(request, keyed, |(seq, _)| *seq).map(|(_, p)| p))
 }
 
 pub async fn list_user_conversations(
@@ -101,7 +69,7 @@ pub async fn list_user_conversations(
         .store
         .user_participations(user.sid.as_str(), None, request.keyset())
         .await?;
-    Ok((user.clone(), page_of(core, request, rows, true).await?))
+    Ok((user, page_of(request, rows)?))
 }
 
 /// The user's participation in conversation `key` (SID or unique name); 404 when none.
@@ -125,7 +93,7 @@ async fn find_user_conversation(
         .await?;
     let row = rows.into_iter().next().ok_or(Error::NotFound)?;
     let (_, found) = participation(row)?;
-    Ok((user, service, with_unread(core, found).await?))
+    Ok((user, service, found))
 }
 
 pub async fn fetch_user_conversation(
@@ -149,7 +117,7 @@ pub async fn update_user_conversation(
     update: ParticipantUpdate,
 ) -> Result<(User, Participation)> {
     let (user, service, found) = find_user_conversation(core, principal, scope, user, key).await?;
-    let participant = participants::apply_update(
+    participants::apply_update(
         core,
         &service,
         &found.conversation,
@@ -158,12 +126,10 @@ pub async fn update_user_conversation(
         false,
     )
     .await?;
-    let updated = Participation {
-        participant,
-        conversation: found.conversation,
-        unread_messages_count: None,
-    };
-    Ok((user, with_unread(core, updated).await?))
+    // Read back with its unread count under the new horizon.
+    let (user, _, updated) =
+        find_user_conversation(core, principal, scope, user.sid.as_str(), key).await?;
+    Ok((user, updated))
 }
 
 /// Leaves the conversation: the user's participant is removed.
@@ -202,5 +168,5 @@ pub async fn list_participant_conversations(
         .store
         .participations_by(service.sid.as_str(), key, by_identity, request.keyset())
         .await?;
-    Ok((service, page_of(core, request, rows, false).await?))
+    Ok((service, page_of(request, rows)?))
 }
