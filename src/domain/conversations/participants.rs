@@ -197,7 +197,7 @@ pub struct ParticipantUpdate {
 }
 
 /// An E.164 number (`+` and 2–15 digits), or `whatsapp:` and one; the binding type it makes.
-fn address_kind(address: &str) -> Option<&'static str> {
+pub(crate) fn address_kind(address: &str) -> Option<&'static str> {
     let (kind, number) = match address.strip_prefix("whatsapp:") {
         Some(number) => ("whatsapp", number),
         None => ("sms", address),

@@ -16,7 +16,10 @@ use crate::{
     error::{Error, INVALID_PARAMETER},
     store::{
         StoreError,
-        conversations::{RoleRow, ServiceRow, UserRow},
+        conversations::{
+            ConversationRow, MessageRow, ParticipantRow, RoleRow, ScopedWebhookRow, ServiceRow,
+            UserRow,
+        },
         seed::{AccountRecord, KeyRecord, Record, SeedTx},
         trusthub::end_users::EndUserRow,
     },
@@ -330,7 +333,11 @@ stamped!(
     ServiceRow,
     RoleRow,
     UserRow,
-    EndUserRow
+    EndUserRow,
+    ConversationRow,
+    ParticipantRow,
+    MessageRow,
+    ScopedWebhookRow
 );
 
 /// A kind of entry whose SID names a stored row that belongs to an owner (an account or a

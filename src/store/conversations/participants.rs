@@ -349,7 +349,8 @@ impl Store {
         let mut qb = participations_select();
         qb.push(" where p.user_sid = ").push_bind(user_sid);
         if let Some(conversation) = conversation_sid {
-            qb.push(" and p.conversation_sid = ").push_bind(conversation);
+            qb.push(" and p.conversation_sid = ")
+                .push_bind(conversation);
         }
         keyset.push(&mut qb, "p.seq");
         let rows: Vec<ParticipationRow> = fetch_all(qb, self).await?;
@@ -365,7 +366,11 @@ impl Store {
         by_identity: bool,
         keyset: Keyset,
     ) -> StoreResult<Vec<Participation>> {
-        let column = if by_identity { "p.identity" } else { "p.address" };
+        let column = if by_identity {
+            "p.identity"
+        } else {
+            "p.address"
+        };
         let mut qb = participations_select();
         qb.push(" where p.service_sid = ").push_bind(service_sid);
         qb.push(" and ").push(column).push(" = ").push_bind(key);
