@@ -8,30 +8,14 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    conversations::encode,
-    helpers::{Creds, MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json},
+    conversations::{default_service, encode, new_service},
+    helpers::{MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json},
     receiver::{Receiver, expected_signature},
     spec::{assert_schema, assert_v1_page},
 };
 
 const CONV: &str = "twilio_conversations_v1.json";
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn default_service(app: &TestApp, who: &Creds) -> String {
-    let (_, config) = app.get("/v1/Configuration", who).await;
-    config["default_chat_service_sid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn new_service(app: &TestApp, name: &str) -> String {
-    let (status, body) = app
-        .post("/v1/Services", &app.main(), &[("FriendlyName", name)])
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["sid"].as_str().unwrap().to_owned()
-}
 
 async fn conversation(app: &TestApp, family: &str, form: &[(&str, &str)]) -> Value {
     let (status, body) = app

@@ -17,7 +17,7 @@ use tracing::instrument;
 
 use super::{
     configuration::parse_duration,
-    events::{self, deliveries, read},
+    events::{self, deliveries, hook, read},
     scope::{Scope, Service, resolve},
 };
 use crate::{
@@ -653,11 +653,7 @@ pub async fn delete_conversation(
 ) -> Result<()> {
     let (service, current) = find(core, principal, scope, key).await?;
     let removed = targets_for(core, &current, CONVERSATION_REMOVED.event, webhooks).await?;
-    let queued = removed.clone();
-    let fire = Box::new(move |row: &ConversationRow| {
-        let conversation: Conversation = read(row)?;
-        deliveries(&CONVERSATION_REMOVED, &queued, &conversation)
-    });
+    let fire = hook::<ConversationRow, Conversation>(&CONVERSATION_REMOVED, &removed);
     let deleted = core
         .store
         .delete_conversation(

@@ -24,7 +24,7 @@ use crate::{
     error::{Error, Result},
     store::{
         StoreError, StoreResult,
-        conversations::ScopedWebhookRow,
+        conversations::{Fire, ScopedWebhookRow},
         webhooks::{AccountWebhookRow, NewDelivery, ServiceWebhookRow},
     },
 };
@@ -159,6 +159,17 @@ pub fn deliveries<T: Subject>(
         return Ok(Vec::new());
     }
     event.deliveries(targets, subject).map_err(in_store)
+}
+
+/// The store hook of a write that fires `event` about the one row it stores (or deletes) to
+/// `targets`: the row read back as its domain value, one delivery per target.
+pub fn hook<R, T>(event: &'static Declaration<T>, targets: &Targets) -> Fire<R>
+where
+    R: Clone + 'static,
+    T: TryFrom<R, Error = Error> + Subject + 'static,
+{
+    let queued = targets.clone();
+    Box::new(move |row: &R| deliveries(event, &queued, &read::<R, T>(row)?))
 }
 
 /// A stored row read back as its domain value inside a store hook.

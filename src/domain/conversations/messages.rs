@@ -19,7 +19,7 @@ use super::{
         CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, StateChange,
         check_json, closed_error, due, find, parse_date, targets_for,
     },
-    events::{self, deliveries, read},
+    events::{self, deliveries, hook, read},
     scope::Scope,
 };
 use crate::{
@@ -387,11 +387,7 @@ pub async fn update_message(
             .unwrap_or_else(time::now),
     };
     let targets = targets_for(core, &conversation, MESSAGE_UPDATED.event, webhooks).await?;
-    let queued = targets.clone();
-    let fire = Box::new(move |row: &MessageRow| {
-        let m: Message = read(row)?;
-        deliveries(&MESSAGE_UPDATED, &queued, &m)
-    });
+    let fire = hook::<MessageRow, Message>(&MESSAGE_UPDATED, &targets);
     let stored = core
         .store
         .update_message(
@@ -418,11 +414,7 @@ pub async fn delete_message(
 ) -> Result<()> {
     let (_, conversation) = find(core, principal, scope, conversation).await?;
     let targets = targets_for(core, &conversation, MESSAGE_REMOVED.event, webhooks).await?;
-    let queued = targets.clone();
-    let fire = Box::new(move |row: &MessageRow| {
-        let m: Message = read(row)?;
-        deliveries(&MESSAGE_REMOVED, &queued, &m)
-    });
+    let fire = hook::<MessageRow, Message>(&MESSAGE_REMOVED, &targets);
     let deleted = core
         .store
         .delete_message(

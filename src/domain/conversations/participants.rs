@@ -17,7 +17,7 @@ use tracing::instrument;
 
 use super::{
     conversations::{Conversation, check_json, closed_error, find, parse_date, targets_for},
-    events::{deliveries, read},
+    events::hook,
     scope::{Scope, Service},
     users::check_identity,
 };
@@ -389,11 +389,7 @@ pub async fn create_participant(
     }
     let new = prepare(core, &service, &conversation.sid, input, time::now()).await?;
     let targets = targets_for(core, &conversation, PARTICIPANT_ADDED.event, webhooks).await?;
-    let queued = targets.clone();
-    let fire = Box::new(move |row: &ParticipantRow| {
-        let p: Participant = read(row)?;
-        deliveries(&PARTICIPANT_ADDED, &queued, &p)
-    });
+    let fire = hook::<ParticipantRow, Participant>(&PARTICIPANT_ADDED, &targets);
     let stored = core
         .store
         .insert_participant(&new, fire, time::now_ms())
@@ -538,11 +534,7 @@ pub async fn apply_update(
         date_updated: parse_date(update.date_updated.as_deref(), "DateUpdated")?.unwrap_or(now),
     };
     let targets = targets_for(core, conversation, PARTICIPANT_UPDATED.event, webhooks).await?;
-    let queued = targets.clone();
-    let fire = Box::new(move |row: &ParticipantRow| {
-        let p: Participant = read(row)?;
-        deliveries(&PARTICIPANT_UPDATED, &queued, &p)
-    });
+    let fire = hook::<ParticipantRow, Participant>(&PARTICIPANT_UPDATED, &targets);
     let stored = core
         .store
         .update_participant(
@@ -582,11 +574,7 @@ pub async fn remove(
     webhooks: bool,
 ) -> Result<()> {
     let targets = targets_for(core, conversation, PARTICIPANT_REMOVED.event, webhooks).await?;
-    let queued = targets.clone();
-    let fire = Box::new(move |row: &ParticipantRow| {
-        let p: Participant = read(row)?;
-        deliveries(&PARTICIPANT_REMOVED, &queued, &p)
-    });
+    let fire = hook::<ParticipantRow, Participant>(&PARTICIPANT_REMOVED, &targets);
     let deleted = core
         .store
         .delete_participant(
