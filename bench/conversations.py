@@ -132,7 +132,8 @@ def main():
     lines = [
         f"Conversations core benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{os.cpu_count()} CPUs (shared with other builds: absolute numbers vary, ratios less so), "
-        f"{run.RUNS} runs × {run.DURATION} s, {run.CONNECTIONS} connections, median run:",
+        f"{run.RUNS} runs × {run.DURATION} s, {run.CONNECTIONS} connections, median run, "
+        f"binary {os.path.relpath(run.BIN, run.ROOT)}:",
         "",
         "| scenario | req/s | × ceiling | p50 ms | p99 ms | errors | server CPU µs/req | server RSS MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
