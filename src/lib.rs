@@ -181,6 +181,8 @@ impl Server {
                 self.state.core.clone(),
             ))
         });
+        // Conversation timers that came due (also while the server was stopped) fire from here.
+        let timers = tokio::spawn(domain::conversations::timers::run(self.state.core.clone()));
         let router = http::router(self.state);
         let connections = Arc::new(tokio::sync::Semaphore::new(
             self.limits.max_connections.max(1),
@@ -256,6 +258,8 @@ impl Server {
             epoch.abort();
             let _ = epoch.await;
         }
+        timers.abort();
+        let _ = timers.await;
         store.close().await;
         Ok(())
     }

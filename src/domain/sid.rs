@@ -179,6 +179,11 @@ sids! {
     ServiceSid = "IS", "A Conversations Service.";
     RoleSid = "RL", "A Conversations Role.";
     EndUserSid = "IT", "A TrustHub EndUser.";
+    ConversationSid = "CH", "A Conversation.";
+    ParticipantSid = "MB", "A Conversation Participant.";
+    ConversationMessageSid = "IM", "A Conversation Message.";
+    ScopedWebhookSid = "WH", "A Conversation-scoped Webhook.";
+    ReceiptSid = "DY", "A Conversation Message delivery Receipt.";
     EndUserTypeSid = "OY", "A TrustHub EndUserType.";
     SupportingDocumentTypeSid = "OY", "A TrustHub SupportingDocumentType (the same prefix as EndUserTypes).";
     SupportingDocumentSid = "RD", "A TrustHub SupportingDocument.";

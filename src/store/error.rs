@@ -13,6 +13,10 @@ pub enum StoreError {
     Batch(#[source] Arc<sqlx::Error>),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// A group-commit write that found it must not proceed (the reason, for its caller): its
+    /// savepoint is rolled back like any failed write's.
+    #[error("write refused: {0}")]
+    Refused(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -33,7 +37,7 @@ impl StoreError {
         match self {
             StoreError::Db(err) => is_storage_fault(err),
             StoreError::Batch(err) => is_storage_fault(err),
-            StoreError::Conflict(_) => false,
+            StoreError::Conflict(_) | StoreError::Refused(_) => false,
         }
     }
 
@@ -42,7 +46,7 @@ impl StoreError {
         match self {
             StoreError::Db(err) => super::dialect::is_retryable(err),
             StoreError::Batch(err) => super::dialect::is_retryable(err),
-            StoreError::Conflict(_) => false,
+            StoreError::Conflict(_) | StoreError::Refused(_) => false,
         }
     }
 }

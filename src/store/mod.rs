@@ -433,17 +433,25 @@ impl Keyset {
     /// cursors and `domain::paging::Page` work unchanged; here they become `seq` ranges, read
     /// in descending `seq` order (ascending for a `before` page, which `Page` reverses).
     pub(crate) fn push_newest_first(&self, qb: &mut Sql, column: &'static str) {
+        self.push_mirrored(qb, column, NEWEST_FIRST);
+    }
+
+    /// `push` for a list read newest first: the keys the page machinery sees are
+    /// `mirror - column` (so they still grow page by page), while the query walks `column`
+    /// down its own index (2010 Messages with `mirror` = [`NEWEST_FIRST`]; Conversations
+    /// messages with `Order=desc`).
+    pub(crate) fn push_mirrored(&self, qb: &mut Sql, column: &'static str, mirror: i64) {
         if let Some(after) = self.after {
             qb.push(" and ")
                 .push(column)
                 .push(" < ")
-                .push_bind(NEWEST_FIRST - after);
+                .push_bind(mirror - after);
         }
         if let Some(before) = self.before {
             qb.push(" and ")
                 .push(column)
                 .push(" > ")
-                .push_bind(NEWEST_FIRST - before);
+                .push_bind(mirror - before);
         }
         qb.push(" order by ").push(column);
         qb.push(if self.before.is_some() {

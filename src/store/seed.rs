@@ -88,6 +88,21 @@ impl SeedTx {
         save_sole(self.conn(), row).await
     }
 
+    /// The SID of the service's user `identity`, if it has one.
+    pub async fn user_sid_by_identity(
+        &mut self,
+        service_sid: &str,
+        identity: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(
+            sql("select sid from conversation_users where service_sid = $1 and identity = $2")
+                .bind(service_sid)
+                .bind(identity)
+                .fetch_optional_scalar::<String>(self.conn())
+                .await?,
+        )
+    }
+
     /// Main accounts (their own owner), in creation order.
     pub async fn main_accounts(&mut self) -> StoreResult<Vec<AccountRecord>> {
         let mut qb = AccountRecord::TABLE.select();

@@ -27,7 +27,7 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
-async fn default_service(app: &TestApp, who: &Creds) -> String {
+pub async fn default_service(app: &TestApp, who: &Creds) -> String {
     let (status, config) = app.get("/v1/Configuration", who).await;
     assert_eq!(status, 200, "{config}");
     config["default_chat_service_sid"]
@@ -36,7 +36,7 @@ async fn default_service(app: &TestApp, who: &Creds) -> String {
         .to_owned()
 }
 
-async fn new_service(app: &TestApp, name: &str) -> String {
+pub async fn new_service(app: &TestApp, name: &str) -> String {
     let (status, body) = app
         .post("/v1/Services", &app.main(), &[("FriendlyName", name)])
         .await;

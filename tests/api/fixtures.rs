@@ -813,3 +813,145 @@ async fn a_new_service_naming_no_default_roles_gets_the_standard_four() {
         .await;
     assert_eq!(again, roles);
 }
+
+#[tokio::test]
+async fn conversations_participants_messages_and_scoped_webhooks_export_and_seed_back_the_same() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let (status, c) = app
+        .post(
+            "/v1/Conversations",
+            &main,
+            &[
+                ("FriendlyName", "Kept"),
+                ("UniqueName", "kept"),
+                ("Attributes", "{\"n\": 1.50}"),
+                ("State", "active"),
+                ("Timers.Inactive", "PT5M"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    let ch = c["sid"].as_str().unwrap().to_owned();
+    let participants = format!("/v1/Conversations/{ch}/Participants");
+    app.post(&participants, &main, &[("Identity", "kay")]).await;
+    app.post(
+        &participants,
+        &main,
+        &[
+            ("MessagingBinding.Address", "+15558675310"),
+            ("MessagingBinding.ProxyAddress", "+15017122661"),
+        ],
+    )
+    .await;
+    app.post(
+        &format!("{participants}/kay"),
+        &main,
+        &[("LastReadMessageIndex", "0")],
+    )
+    .await;
+    let messages = format!("/v1/Conversations/{ch}/Messages");
+    for form in [
+        vec![("Body", "one"), ("Author", "kay")],
+        vec![("MediaSid", "ME0123456789abcdef0123456789abcdef")],
+        vec![("Body", "three")],
+    ] {
+        let (status, body) = app.post(&messages, &main, &form).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, second) = app.get(&format!("{messages}?PageSize=3"), &main).await;
+    let deleted = second["messages"][1]["sid"].as_str().unwrap().to_owned();
+    app.delete(&format!("{messages}/{deleted}"), &main).await;
+    let (status, hook) = app
+        .post(
+            &format!("/v1/Conversations/{ch}/Webhooks"),
+            &main,
+            &[
+                ("Target", "trigger"),
+                ("Configuration.Url", "https://example.com/t"),
+                ("Configuration.Triggers", "help"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let paths = [
+        "/v1/Conversations".to_owned(),
+        format!("/v1/Conversations/{ch}"),
+        participants.clone(),
+        messages.clone(),
+        format!("/v1/Conversations/{ch}/Webhooks"),
+        "/v1/Users/kay/Conversations".to_owned(),
+        "/v1/Users".to_owned(),
+    ];
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let original = reads(&app, &main, &paths).await;
+
+    let full = app.dir.path().join("conversations.json");
+    assert_ok(&cli(
+        &app.database(),
+        &["export", "--output", full.to_str().unwrap()],
+    ));
+    let text = std::fs::read_to_string(&full).unwrap();
+    assert!(
+        text.contains("\"participants\"") && text.contains("\"messages\""),
+        "{text}"
+    );
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy_db = crate::helpers::config(copy_dir.path()).database;
+    // The export has no credentials: the copy's account gets a new token, printed once.
+    let seeded = seed(&copy_db, &full);
+    assert_ok(&seeded);
+    let prefix = format!("{}: generated secret ", main.user);
+    let token = String::from_utf8_lossy(&seeded.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned));
+    let mut copy = TestApp::spawn_in(copy_dir).await;
+    let creds = match token {
+        Some(t) => Creds::new(&main.user, t.trim()),
+        None => main.clone(),
+    };
+    assert_eq!(reads(&copy, &creds, &paths).await, original);
+    copy.stop().await;
+    // A second apply changes nothing.
+    let again = seed(&copy_db, &full);
+    assert_ok(&again);
+    assert!(
+        stderr(&again).contains("0 created, 0 updated"),
+        "{}",
+        stderr(&again)
+    );
+    copy.restart().await;
+    // The index counter came along: the next message is 3, not a reused 1.
+    let (status, next) = copy.post(&messages, &creds, &[("Body", "four")]).await;
+    assert_eq!(status, 201, "{next}");
+    assert_eq!(next["index"], 3);
+    drop(copy);
+
+    // A refused participant (a service role) stops the file.
+    let bad = app.dir.path().join("bad.json");
+    let service_role = {
+        let (_, sc) = app.get("/v1/Configuration", &main).await;
+        let is = sc["default_chat_service_sid"].as_str().unwrap().to_owned();
+        let (_, config) = app
+            .get(&format!("/v1/Services/{is}/Configuration"), &main)
+            .await;
+        config["default_chat_service_role_sid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // The first participant's role becomes a service role.
+    let at = text.find("\"participants\"").unwrap();
+    let role_at = at + text[at..].find("\"role_sid\": \"").unwrap() + "\"role_sid\": \"".len();
+    let edited = format!(
+        "{}{service_role}{}",
+        &text[..role_at],
+        &text[role_at + service_role.len()..]
+    );
+    assert_ne!(edited, text, "the participant entry was found");
+    std::fs::write(&bad, edited).unwrap();
+    let copy_dir = tempfile::tempdir().unwrap();
+    let refused = seed(&crate::helpers::config(copy_dir.path()).database, &bad);
+    let line = assert_one_line_error(&refused);
+    assert!(line.contains("conversation role"), "{line}");
+}

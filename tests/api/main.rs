@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod console;
 mod conversations;
+mod conversations_core;
 mod corpus;
 mod crash;
 mod edge;

@@ -5,6 +5,9 @@
 //!   and the cache of resolved services. At the bottom: every other file imports it, it imports
 //!   none of them.
 //! - `services`, `configuration`, `roles`, `users`: each resource's rules and its domain value.
+//! - `conversations`, `participants`, `messages`, `scoped_webhooks`, `user_conversations`
+//!   (UserConversations and ParticipantConversations): the conversations core (issue 17);
+//!   `timers`: the background task that fires conversation timers.
 //! - `webhooks`: the webhook target resources; `events`: which targets an event reaches. The
 //!   events themselves are declared by their resource (`users::USER_ADDED` …) on the generic
 //!   `domain::webhooks` machinery.
@@ -13,10 +16,19 @@
 //! `GET /v1/Configuration`; `/v1/Users` and `/v1/Roles` act on it.
 
 pub mod configuration;
+pub mod conversation_with_participants;
+// The Conversation resource of the Conversations product: files are named after their resource.
+#[allow(clippy::module_inception)]
+pub mod conversations;
 pub mod events;
+pub mod messages;
+pub mod participants;
 pub mod roles;
 pub mod scope;
+pub mod scoped_webhooks;
 pub mod services;
+pub mod timers;
+pub mod user_conversations;
 pub mod users;
 pub mod webhooks;
 

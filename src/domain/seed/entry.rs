@@ -16,7 +16,10 @@ use crate::{
     error::{Error, INVALID_PARAMETER},
     store::{
         StoreError,
-        conversations::{RoleRow, ServiceRow, UserRow},
+        conversations::{
+            ConversationRow, MessageRow, ParticipantRow, RoleRow, ScopedWebhookRow, ServiceRow,
+            UserRow,
+        },
         seed::{AccountRecord, KeyRecord, Record, SeedTx},
         trusthub::{
             bundles::BundleRow, end_users::EndUserRow, supporting_documents::SupportingDocumentRow,
@@ -334,7 +337,11 @@ stamped!(
     UserRow,
     EndUserRow,
     SupportingDocumentRow,
-    BundleRow
+    BundleRow,
+    ConversationRow,
+    ParticipantRow,
+    MessageRow,
+    ScopedWebhookRow
 );
 
 /// A kind of entry whose SID names a stored row that belongs to an owner (an account or a

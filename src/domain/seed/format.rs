@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use super::entry::{Dated, Entry, Owned, seed_entry};
 use crate::store::{
-    conversations::{RoleRow, ServiceRow, UserRow},
+    conversations::{
+        ConversationRow, MessageRow, ParticipantRow, RoleRow, ScopedWebhookRow, ServiceRow, UserRow,
+    },
     seed::{FlowRecord, KeyRecord},
     trusthub::{
         bundles::BundleRow, channel_endpoint_assignments::ChannelEndpointAssignmentRow,
@@ -117,6 +119,92 @@ seed_entry! {
         pub webhooks: Option<Entry<SeedWebhooks>>,
         pub roles: Vec<Entry<SeedRole>>,
         pub users: Vec<Entry<SeedUser>>,
+        pub conversations: Vec<Entry<SeedConversation>>,
+    }
+}
+
+seed_entry! {
+    /// A conversation of the service, with what is under it.
+    pub struct SeedConversation {
+        pub sid: String,
+        pub friendly_name: Option<String>,
+        pub unique_name: Option<String>,
+        /// A JSON string is the attributes text itself; any other JSON value is written compactly.
+        pub attributes: Option<Value>,
+        pub messaging_service_sid: Option<String>,
+        /// `active` (default), `inactive` or `closed`.
+        pub state: Option<String>,
+        /// The timers as ISO 8601 durations, and when each fires next.
+        pub timer_inactive: Option<String>,
+        pub timer_closed: Option<String>,
+        pub date_inactive: Option<String>,
+        pub date_closed: Option<String>,
+        pub email_address: Option<String>,
+        pub email_name: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+        pub participants: Vec<Entry<SeedParticipant>>,
+        pub messages: Vec<Entry<SeedMessage>>,
+        pub webhooks: Vec<Entry<SeedScopedWebhook>>,
+    }
+}
+
+seed_entry! {
+    /// A participant: `identity` (chat; its user is created when the service has none), or a
+    /// `messaging_binding` with `address` and `proxy_address` (non-chat).
+    pub struct SeedParticipant {
+        pub sid: String,
+        pub identity: Option<String>,
+        pub messaging_binding: Option<SeedBinding>,
+        pub attributes: Option<Value>,
+        pub role_sid: Option<String>,
+        pub last_read_message_index: Option<i64>,
+        pub last_read_timestamp: Option<String>,
+        pub notification_level: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    pub struct SeedBinding {
+        pub address: Option<String>,
+        pub proxy_address: Option<String>,
+        pub projected_address: Option<String>,
+    }
+}
+
+seed_entry! {
+    /// A message; without `index`, the conversation's next one.
+    pub struct SeedMessage {
+        pub sid: String,
+        pub index: Option<i64>,
+        pub author: Option<String>,
+        pub body: Option<String>,
+        /// The media array, as the API answers it.
+        pub media: Option<Value>,
+        pub attributes: Option<Value>,
+        pub participant_sid: Option<String>,
+        pub content_sid: Option<String>,
+        pub subject: Option<String>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
+    }
+}
+
+seed_entry! {
+    /// A conversation-scoped webhook, as `…/Conversations/{CH}/Webhooks` takes it.
+    pub struct SeedScopedWebhook {
+        pub sid: String,
+        pub target: Option<String>,
+        pub url: Option<String>,
+        pub method: Option<String>,
+        pub filters: Option<Vec<String>>,
+        pub triggers: Option<Vec<String>>,
+        pub flow_sid: Option<String>,
+        pub replay_after: Option<i64>,
+        pub date_created: Option<String>,
+        pub date_updated: Option<String>,
     }
 }
 
@@ -257,6 +345,10 @@ owned! {
     SeedBundle => BundleRow, "BU", "bundle", account_sid of "account";
     SeedEntityAssignment => EntityAssignmentRow, "BV", "entity assignment", bundle_sid of "bundle";
     SeedChannelEndpointAssignment => ChannelEndpointAssignmentRow, "RA", "channel endpoint assignment", bundle_sid of "bundle";
+    SeedConversation => ConversationRow, "CH", "conversation", service_sid of "service";
+    SeedParticipant => ParticipantRow, "MB", "participant", conversation_sid of "conversation";
+    SeedMessage => MessageRow, "IM", "message", conversation_sid of "conversation";
+    SeedScopedWebhook => ScopedWebhookRow, "WH", "conversation webhook", conversation_sid of "conversation";
 }
 
 macro_rules! dated {
@@ -277,5 +369,9 @@ dated!(
     SeedUser,
     SeedEndUser,
     SeedSupportingDocument,
-    SeedBundle
+    SeedBundle,
+    SeedConversation,
+    SeedParticipant,
+    SeedMessage,
+    SeedScopedWebhook
 );

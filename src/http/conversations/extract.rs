@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 use crate::{
     domain::{
-        conversations::{Role, Scope, User},
+        conversations::{
+            Role, Scope, User, conversations::Conversation, participants::Participant,
+            scoped_webhooks::ScopedWebhook,
+        },
         paging::Page,
         sid::ServiceSid,
     },
@@ -19,6 +22,7 @@ use crate::{
     http::{
         call::{ApiCall, Listed},
         extract::true_or_false,
+        paging::v1_filtered_list,
         state::AppState,
     },
 };
@@ -102,9 +106,31 @@ impl<P: Family, F> ApiCall<P, F> {
         page: Page<T>,
         wire: impl Fn(&str, T) -> W,
     ) -> Result<Listed<W>> {
+        self.family_list_filtered(key, service_sid, tail, &[], page, wire)
+    }
+
+    /// `family_list` of a list read with `filters`, which its paging URLs repeat.
+    pub fn family_list_filtered<T, W>(
+        &self,
+        key: &'static str,
+        service_sid: &ServiceSid,
+        tail: &str,
+        filters: &[(&str, &str)],
+        page: Page<T>,
+        wire: impl Fn(&str, T) -> W,
+    ) -> Result<Listed<W>> {
         let family_url = self.family_url(service_sid);
         let list_path = format!("{}{tail}", self.path.family_path(service_sid));
-        self.v1_list(key, &list_path, page, |item, _| wire(&family_url, item))
+        let page = page.map(|item| wire(&family_url, item));
+        Ok(axum::Json(v1_filtered_list(
+            key, page, &self.base, &list_path, filters,
+        )))
+    }
+
+    /// The `chat_service_sid` of a resource under a conversation: only the service family's
+    /// schemas (participants, messages, scoped webhooks) have the field.
+    pub fn family_service(&self, service_sid: &ServiceSid) -> Option<ServiceSid> {
+        self.path.service().map(|_| service_sid.clone())
     }
 }
 
@@ -122,6 +148,57 @@ impl InService for Role {
 impl InService for User {
     fn service_sid(&self) -> &ServiceSid {
         &self.service_sid
+    }
+}
+
+impl InService for Conversation {
+    fn service_sid(&self) -> &ServiceSid {
+        &self.service_sid
+    }
+}
+
+impl InService for Participant {
+    fn service_sid(&self) -> &ServiceSid {
+        &self.service_sid
+    }
+}
+
+impl InService for ScopedWebhook {
+    fn service_sid(&self) -> &ServiceSid {
+        &self.service_sid
+    }
+}
+
+/// A route under one conversation (`…/Conversations/{ConversationSid}[/…]`): the family's
+/// `ServiceSid` and the conversation's `CH` SID or unique name.
+#[derive(Debug, Deserialize)]
+pub struct ConversationPath {
+    #[serde(rename = "ServiceSid", default)]
+    pub service: Option<ServiceSid>,
+    #[serde(rename = "ConversationSid")]
+    pub conversation: String,
+}
+
+/// An instance route under one conversation: `ConversationPath` and the item's `{Sid}`.
+#[derive(Debug, Deserialize)]
+pub struct ConversationItemPath<K> {
+    #[serde(rename = "ServiceSid", default)]
+    pub service: Option<ServiceSid>,
+    #[serde(rename = "ConversationSid")]
+    pub conversation: String,
+    #[serde(rename = "Sid")]
+    pub sid: K,
+}
+
+impl Family for ConversationPath {
+    fn service(&self) -> Option<&ServiceSid> {
+        self.service.as_ref()
+    }
+}
+
+impl<K> Family for ConversationItemPath<K> {
+    fn service(&self) -> Option<&ServiceSid> {
+        self.service.as_ref()
     }
 }
 

@@ -1,14 +1,31 @@
 //! Rows of the Conversations tables, one file per resource: services (with their default
-//! roles), configuration, roles and users. The webhook target rows live with the delivery queue
-//! in `store::webhooks`.
+//! roles), configuration, roles, users, conversations, participants, messages and
+//! conversation-scoped webhooks. The webhook target rows live with the delivery queue in
+//! `store::webhooks`.
 
 pub mod configuration;
+pub mod conversation_with_participants;
+// The Conversation resource of the Conversations product: files are named after their resource.
+#[allow(clippy::module_inception)]
+pub mod conversations;
+pub mod messages;
+pub mod participants;
 pub mod roles;
+pub mod scoped_webhooks;
 pub mod services;
 pub mod users;
 
 pub use configuration::{ConfigChange, ConfigurationRow};
+pub use conversation_with_participants::{CreateRefused, Created};
+pub use conversations::{
+    Changed, ConversationChange, ConversationFilter, ConversationRefused, ConversationRow, Fire,
+};
+pub use messages::{MessageChange, MessageRefused, MessageRow, Posted};
+pub use participants::{
+    NewParticipant, NewUser, ParticipantChange, ParticipantRefused, ParticipantRow,
+};
 pub use roles::{NewRole, RoleDelete, RoleRow};
+pub use scoped_webhooks::{ScopedWebhookRefused, ScopedWebhookRow};
 pub use services::{NewService, ServiceConfigChange, ServiceRow};
 pub use users::{UserRow, UserWrite};
 

@@ -110,6 +110,7 @@ impl Store {
         }
         let in_use: i64 = sql(
             "select (select count(*) from conversation_users where role_sid = $1) + \
+             (select count(*) from conversation_participants where role_sid = $1) + \
              (select count(*) from conversation_services where sid = $2 and $1 in \
               (default_chat_service_role_sid, default_conversation_role_sid, default_conversation_creator_role_sid))",
         )

@@ -79,3 +79,41 @@ test("conversations users with the webhook header on create, update and delete",
     receiver.close();
   }
 });
+
+test("conversations: a chat scenario with two chat participants and an SMS one", async () => {
+  const receiver = await startReceiver();
+  try {
+    const conv = tw.conversations.v1;
+    await conv.configuration.webhooks().update({ postWebhookUrl: `${receiver.base}/chat`, method: "POST", target: "webhook", filters: ["onMessageAdded"] });
+    const c = await conv.conversations.create({ friendlyName: "Node chat", uniqueName: "node-chat" });
+    assert.equal((await conv.conversations("node-chat").fetch()).sid, c.sid);
+    const alice = await conv.conversations(c.sid).participants.create({ identity: "node-alice" });
+    await conv.conversations(c.sid).participants.create({ identity: "node-bob" });
+    const sms = await conv.conversations(c.sid).participants.create({ "messagingBinding.address": "+15558675311", "messagingBinding.proxyAddress": "+15017122662" });
+    assert.deepEqual(sms.messagingBinding, { type: "sms", address: "+15558675311", proxy_address: "+15017122662" });
+    assert.equal((await conv.users("node-bob").fetch()).identity, "node-bob");
+    const first = await conv.conversations(c.sid).messages.create({ author: "node-alice", body: "hello", xTwilioWebhookEnabled: "true" });
+    assert.equal(first.index, 0);
+    assert.equal(first.participantSid, alice.sid);
+    for (const body of ["a", "b"]) await conv.conversations(c.sid).messages.create({ author: "node-bob", body });
+    const desc = await conv.conversations(c.sid).messages.list({ order: "desc" });
+    assert.deepEqual(desc.map((m) => m.index), [2, 1, 0]);
+    await conv.conversations(c.sid).participants(alice.sid).update({ lastReadMessageIndex: 0 });
+    const mine = await conv.users("node-alice").userConversations.list();
+    assert.deepEqual(mine.map((u) => [u.conversationSid, u.unreadMessagesCount]), [[c.sid, 2]]);
+    const muted = await conv.users("node-alice").userConversations(c.sid).update({ notificationLevel: "muted" });
+    assert.equal(muted.notificationLevel, "muted");
+    const found = await conv.participantConversations.list({ identity: "node-bob" });
+    assert.deepEqual(found.map((p) => p.conversationSid), [c.sid]);
+    assert.equal(await conv.users("node-alice").userConversations(c.sid).remove(), true);
+    assert.deepEqual(await conv.users("node-alice").userConversations.list(), []);
+    await assert.rejects(conv.conversations(c.sid).participants.create({ identity: "node-bob" }), (e) => e.status === 409 && e.code === 50433);
+    const got = await receiver.waitFor(1);
+    assert.equal(got[0].params.EventType, "onMessageAdded");
+    assert.ok(twilio.validateRequest(MAIN_TOKEN, got[0].headers["x-twilio-signature"], `${receiver.base}${got[0].url}`, got[0].params));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(receiver.received.length, 1, "only the message sent with the header fired");
+  } finally {
+    receiver.close();
+  }
+});

@@ -1,0 +1,432 @@
+//! Messages (`…/Conversations/{CH}/Messages`; conversations-core.md §3).
+//!
+//! - `index` per conversation from 0, strictly increasing, never reused (the conversation's
+//!   counter, taken in the message's own transaction through group commit).
+//! - `Author` defaults to `system`; `participant_sid` is the participant whose identity or
+//!   address equals the author, else null.
+//! - One of `Body` (≤ 1,600 characters, 50504), `MediaSid` (`ME…`) or `ContentSid` (`HX…`,
+//!   which makes Body and MediaSid ignored) is required (50503).
+//! - A closed conversation takes no message (50377); an inactive one becomes active
+//!   (onConversationStateUpdated `Reason=EVENT`), and the timers restart.
+//! - REST may edit and delete any message: a REST request has no acting identity for roles.
+//! - `delivery` is null and Receipts are empty: nothing is delivered to non-chat participants
+//!   yet (issue 19).
+
+use tracing::instrument;
+
+use super::{
+    conversations::{
+        CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, StateChange,
+        check_json, closed_error, due, find, parse_date, targets_for,
+    },
+    events::{self, deliveries, hook, read},
+    scope::Scope,
+};
+use crate::{
+    domain::{
+        Core,
+        auth::Principal,
+        check_chars,
+        paging::{Page, PageRequest},
+        read_back,
+        sid::{
+            AccountSid, ConversationSid, ConversationMessageSid, ParticipantSid, ServiceSid, matches_pattern,
+        },
+        time,
+        webhooks::{Action, Declaration, Event, Param, Subject, Targets},
+    },
+    error::{Error, Result},
+    store::conversations::{MessageChange, MessageRefused, MessageRow, Posted, messages::MIRROR},
+};
+
+/// 50503 "Message body not provided" / 50504 "Message body parameter is too long".
+pub const BODY_MISSING: u32 = 50503;
+pub const BODY_TOO_LONG: u32 = 50504;
+pub const MAX_BODY_CHARS: usize = 1600;
+
+/// `conversations.v1.conversation.conversation_message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub sid: ConversationMessageSid,
+    pub account_sid: AccountSid,
+    pub service_sid: ServiceSid,
+    pub conversation_sid: ConversationSid,
+    pub index: i64,
+    pub author: String,
+    pub body: Option<String>,
+    /// JSON text of the media array, or none.
+    pub media: Option<serde_json::Value>,
+    pub attributes: String,
+    pub participant_sid: Option<ParticipantSid>,
+    pub content_sid: Option<String>,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+fn media_of(row: &MessageRow) -> Result<Option<serde_json::Value>> {
+    row.media
+        .as_deref()
+        .map(|m| crate::domain::stored_json(m, "Message media"))
+        .transpose()
+}
+
+read_back!(|row: MessageRow| -> Message {
+    parsed: sid, account_sid, service_sid, conversation_sid;
+    optional: participant_sid;
+    computed: index = row.message_index, media = media_of(&row)?;
+    copied: author, body, attributes, content_sid, date_created, date_updated;
+});
+
+impl Subject for Message {
+    fn account_sid(&self) -> &AccountSid {
+        &self.account_sid
+    }
+}
+
+const MESSAGE_KEYS: &[Param<Message>] = &[
+    ("ConversationSid", |m| Some(m.conversation_sid.to_string())),
+    ("MessageSid", |m| Some(m.sid.to_string())),
+    ("Index", |m| Some(m.index.to_string())),
+    ("DateCreated", |m| Some(time::iso8601(m.date_created))),
+];
+
+const MESSAGE_FIELDS: &[Param<Message>] = &[
+    ("Body", |m| m.body.clone()),
+    ("Author", |m| Some(m.author.clone())),
+    ("ParticipantSid", |m| {
+        m.participant_sid.as_ref().map(ParticipantSid::to_string)
+    }),
+    ("Attributes", |m| Some(m.attributes.clone())),
+    ("Media", |m| {
+        m.media.as_ref().map(serde_json::Value::to_string)
+    }),
+];
+
+const DATE_UPDATED: &[Param<Message>] = &[("DateUpdated", |m| Some(time::iso8601(m.date_updated)))];
+
+const fn message_event(action: Action) -> Event {
+    Event {
+        resource: "Message",
+        action,
+    }
+}
+
+pub static MESSAGE_ADDED: Declaration<Message> = Declaration {
+    event: message_event(Action::Added),
+    params: &[MESSAGE_KEYS, MESSAGE_FIELDS],
+};
+
+pub static MESSAGE_UPDATED: Declaration<Message> = Declaration {
+    event: message_event(Action::Updated),
+    params: &[MESSAGE_KEYS, DATE_UPDATED, MESSAGE_FIELDS],
+};
+
+pub static MESSAGE_REMOVED: Declaration<Message> = Declaration {
+    event: message_event(Action::Removed),
+    params: &[
+        MESSAGE_KEYS,
+        DATE_UPDATED,
+        &[("DateRemoved", |_| Some(time::iso8601(time::now())))],
+        MESSAGE_FIELDS,
+    ],
+};
+
+#[derive(Debug, Default, Clone)]
+pub struct MessageInput {
+    pub author: Option<String>,
+    pub body: Option<String>,
+    pub attributes: Option<String>,
+    pub media_sid: Option<String>,
+    pub content_sid: Option<String>,
+    pub subject: Option<String>,
+    pub date_created: Option<String>,
+    pub date_updated: Option<String>,
+}
+
+fn check_common(input: &MessageInput) -> Result<()> {
+    check_chars(input.author.as_deref(), "Author", 256)?;
+    if input
+        .body
+        .as_deref()
+        .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS)
+    {
+        return Err(Error::invalid_code(
+            BODY_TOO_LONG,
+            format!("Message body parameter is too long (at most {MAX_BODY_CHARS} characters)"),
+        ));
+    }
+    // Message attributes: up to 4 KB (conversations-limits).
+    check_json(input.attributes.as_deref(), "Attributes", 4 * 1024)?;
+    check_chars(input.subject.as_deref(), "Subject", 256)?;
+    Ok(())
+}
+
+/// The conversation's targets for `event` with the message body (trigger keywords).
+async fn message_targets(
+    core: &Core,
+    conversation: &Conversation,
+    event: Event,
+    webhooks: bool,
+    body: Option<&str>,
+) -> Result<Targets> {
+    events::conversation_targets(
+        core,
+        &conversation.account_sid,
+        &conversation.service_sid,
+        conversation.sid.as_str(),
+        event,
+        webhooks,
+        body,
+    )
+    .await
+}
+
+#[instrument(skip_all)]
+pub async fn create_message(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    conversation: &str,
+    input: MessageInput,
+    webhooks: bool,
+) -> Result<(Conversation, Message)> {
+    let (_, conversation) = find(core, principal, scope, conversation).await?;
+    if conversation.state == "closed" {
+        return Err(closed_error());
+    }
+    check_common(&input)?;
+    if let Some(me) = &input.media_sid
+        && !matches_pattern(me, "ME")
+    {
+        return Err(Error::invalid(
+            "Invalid parameter MediaSid: must match ^ME[0-9a-fA-F]{32}$",
+        ));
+    }
+    if let Some(hx) = &input.content_sid
+        && !matches_pattern(hx, "HX")
+    {
+        return Err(Error::invalid(
+            "Invalid parameter ContentSid: must match ^HX[0-9a-fA-F]{32}$",
+        ));
+    }
+    let body = input.body.filter(|b| !b.is_empty());
+    let (body, media_sid) = match input.content_sid {
+        // "If set, Body and MediaSid parameters are ignored" (spec).
+        Some(_) => (None, None),
+        None => (body, input.media_sid),
+    };
+    if body.is_none() && media_sid.is_none() && input.content_sid.is_none() {
+        return Err(Error::invalid_code(
+            BODY_MISSING,
+            "Message body not provided",
+        ));
+    }
+    // MediaSid names media in Twilio's Media Content Service, which is not emulated: echoed.
+    let media = media_sid.map(|sid| {
+        serde_json::json!([{"sid": sid, "size": 0, "content_type": null, "filename": null}])
+            .to_string()
+    });
+    let now = time::now();
+    let date_created = parse_date(input.date_created.as_deref(), "DateCreated")?.unwrap_or(now);
+    let date_updated =
+        parse_date(input.date_updated.as_deref(), "DateUpdated")?.unwrap_or(date_created);
+    let row = MessageRow {
+        seq: 0,
+        sid: ConversationMessageSid::new().to_string(),
+        conversation_sid: conversation.sid.to_string(),
+        service_sid: conversation.service_sid.to_string(),
+        account_sid: conversation.account_sid.to_string(),
+        message_index: 0,
+        author: input
+            .author
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "system".to_owned()),
+        body,
+        media,
+        attributes: input.attributes.unwrap_or_else(|| "{}".to_owned()),
+        participant_sid: None,
+        content_sid: input.content_sid,
+        subject: input.subject,
+        date_created,
+        date_updated,
+    };
+    let added = message_targets(
+        core,
+        &conversation,
+        MESSAGE_ADDED.event,
+        webhooks,
+        row.body.as_deref(),
+    )
+    .await?;
+    let (updated, state_targets) = if conversation.state == "inactive" {
+        (
+            targets_for(core, &conversation, CONVERSATION_UPDATED.event, webhooks).await?,
+            targets_for(
+                core,
+                &conversation,
+                CONVERSATION_STATE_UPDATED.event,
+                webhooks,
+            )
+            .await?,
+        )
+    } else {
+        (Targets::default(), Targets::default())
+    };
+    let wake = [added.clone(), updated.clone(), state_targets.clone()];
+    let fire = std::sync::Arc::new(move |posted: &Posted| {
+        let message: Message = read(&posted.message)?;
+        let mut out = deliveries(&MESSAGE_ADDED, &added, &message)?;
+        if let Some(row) = &posted.reactivated {
+            let after: Conversation = read(row)?;
+            out.extend(deliveries(&CONVERSATION_UPDATED, &updated, &after)?);
+            let change = StateChange {
+                conversation: after,
+                from: "inactive".to_owned(),
+                reason: Reason::Event,
+            };
+            out.extend(deliveries(
+                &CONVERSATION_STATE_UPDATED,
+                &state_targets,
+                &change,
+            )?);
+        }
+        Ok(out)
+    });
+    let posted = core
+        .store
+        .insert_conversation_message(
+            row,
+            due(conversation.timer_inactive.as_deref(), now),
+            conversation
+                .date_closed
+                .and_then(|_| due(conversation.timer_closed.as_deref(), now)),
+            fire,
+            time::now_ms(),
+        )
+        .await?
+        .map_err(|refused| match refused {
+            MessageRefused::Missing => Error::NotFound,
+            MessageRefused::Closed => closed_error(),
+        })?;
+    for targets in &wake {
+        targets.wake(core);
+    }
+    Ok((conversation, Message::try_from(posted.message)?))
+}
+
+pub async fn fetch_message(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    conversation: &str,
+    sid: &ConversationMessageSid,
+) -> Result<(Conversation, Message)> {
+    let (_, conversation) = find(core, principal, scope, conversation).await?;
+    let row = core
+        .store
+        .fetch_message(conversation.sid.as_str(), sid.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((conversation, Message::try_from(row)?))
+}
+
+/// `Order`: `asc` (default) or `desc`.
+pub fn ascending(order: Option<&str>) -> Result<bool> {
+    match order {
+        None | Some("asc") => Ok(true),
+        Some("desc") => Ok(false),
+        Some(_) => Err(Error::invalid(
+            "Invalid parameter Order: must be asc or desc",
+        )),
+    }
+}
+
+pub async fn list_conversation_messages(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    conversation: &str,
+    ascending: bool,
+    request: PageRequest,
+) -> Result<(Conversation, Page<Message>)> {
+    let (_, conversation) = find(core, principal, scope, conversation).await?;
+    let rows = core
+        .store
+        .list_conversation_messages(conversation.sid.as_str(), ascending, request.keyset())
+        .await?;
+    let key = move |r: &MessageRow| {
+        if ascending {
+            r.message_index
+        } else {
+            MIRROR - r.message_index
+        }
+    };
+    let page = Page::from_rows(request, rows, key).try_map(Message::try_from)?;
+    Ok((conversation, page))
+}
+
+#[instrument(skip_all)]
+pub async fn update_message(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    conversation: &str,
+    sid: &ConversationMessageSid,
+    input: MessageInput,
+    webhooks: bool,
+) -> Result<(Conversation, Message)> {
+    let (_, conversation) = find(core, principal, scope, conversation).await?;
+    check_common(&input)?;
+    let change = MessageChange {
+        author: input.author,
+        body: input.body,
+        attributes: input.attributes,
+        subject: input.subject,
+        date_created: parse_date(input.date_created.as_deref(), "DateCreated")?,
+        date_updated: parse_date(input.date_updated.as_deref(), "DateUpdated")?
+            .unwrap_or_else(time::now),
+    };
+    let targets = targets_for(core, &conversation, MESSAGE_UPDATED.event, webhooks).await?;
+    let fire = hook::<MessageRow, Message>(&MESSAGE_UPDATED, &targets);
+    let stored = core
+        .store
+        .update_message(
+            conversation.sid.as_str(),
+            sid.as_str(),
+            &change,
+            fire,
+            time::now_ms(),
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    targets.wake(core);
+    Ok((conversation, Message::try_from(stored)?))
+}
+
+#[instrument(skip_all)]
+pub async fn delete_conversation_message(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    conversation: &str,
+    sid: &ConversationMessageSid,
+    webhooks: bool,
+) -> Result<()> {
+    let (_, conversation) = find(core, principal, scope, conversation).await?;
+    let targets = targets_for(core, &conversation, MESSAGE_REMOVED.event, webhooks).await?;
+    let fire = hook::<MessageRow, Message>(&MESSAGE_REMOVED, &targets);
+    let deleted = core
+        .store
+        .delete_conversation_message(
+            conversation.sid.as_str(),
+            sid.as_str(),
+            fire,
+            time::now_ms(),
+        )
+        .await?;
+    if !deleted {
+        return Err(Error::NotFound);
+    }
+    targets.wake(core);
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! UserConversations (`/v1/Users/{US}/Conversations[/{CH}]`) and ParticipantConversations
+//! (`/v1/ParticipantConversations?Identity=|Address=`), conversations-core.md §4: views of a
+//! participant row joined with its conversation.
+//!
+//! - One item per conversation the user participates in, in the order they joined.
+//! - `unread_messages_count`: messages with an index above `last_read_message_index`, at most
+//!   1,000 ("UnreadMessageCount returns a maximum value of 1000"); null while the read horizon
+//!   is null *(ours)*.
+//! - Update writes the participant's read horizon and `notification_level`; delete removes the
+//!   participant (no webhooks: these routes take no `X-Twilio-Webhook-Enabled`).
+//! - `created_by` is `system` for REST-created conversations *(ours)*.
+
+use super::{
+    conversations::{Conversation, find},
+    participants::{self, Participant, ParticipantUpdate},
+    scope::{Scope, Service, resolve},
+    users::{User, fetch_user},
+};
+use crate::{
+    domain::{
+        Core,
+        auth::Principal,
+        paging::{Page, PageRequest},
+    },
+    error::{Error, Result},
+    store::conversations::participants as store,
+};
+
+/// "UnreadMessageCount returns a maximum value of 1000" (UC).
+pub const MAX_UNREAD: i64 = 1000;
+
+/// A participant with its conversation.
+#[derive(Debug, Clone)]
+pub struct Participation {
+    pub participant: Participant,
+    pub conversation: Conversation,
+    pub unread_messages_count: Option<i64>,
+}
+
+fn participation(row: store::Participation) -> Result<(i64, Participation)> {
+    Ok((
+        row.participant.seq,
+        Participation {
+            participant: Participant::try_from(row.participant)?,
+            conversation: Conversation::try_from(row.conversation)?,
+            unread_messages_count: row.unread.map(|n| n.min(MAX_UNREAD)),
+        },
+    ))
+}
+
+/// A page of participations read by `rows` (keyed by the participant's `seq`).
+fn page_of(request: PageRequest, rows: Vec<store::Participation>) -> Result<Page<Participation>> {
+    let keyed = rows
+        .into_iter()
+        .map(participation)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(request, keyed, |(seq, _)| *seq).map(|(_, p)| p))
+}
+
+pub async fn list_user_conversations(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    user: &str,
+    request: PageRequest,
+) -> Result<(User, Page<Participation>)> {
+    let user = fetch_user(core, principal, scope, user).await?;
+    let rows = core
+        .store
+        .user_participations(user.sid.as_str(), None, request.keyset())
+        .await?;
+    Ok((user, page_of(request, rows)?))
+}
+
+/// The user's participation in conversation `key` (SID or unique name); 404 when none.
+async fn find_user_conversation(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    user: &str,
+    key: &str,
+) -> Result<(User, Service, Participation)> {
+    let user = fetch_user(core, principal, scope, user).await?;
+    let (service, conversation) =
+        find(core, principal, Scope::Service(&user.service_sid), key).await?;
+    let rows = core
+        .store
+        .user_participations(
+            user.sid.as_str(),
+            Some(conversation.sid.as_str()),
+            crate::store::Keyset::after(None, 1),
+        )
+        .await?;
+    let row = rows.into_iter().next().ok_or(Error::NotFound)?;
+    let (_, found) = participation(row)?;
+    Ok((user, service, found))
+}
+
+pub async fn fetch_user_conversation(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    user: &str,
+    key: &str,
+) -> Result<(User, Participation)> {
+    let (user, _, found) = find_user_conversation(core, principal, scope, user, key).await?;
+    Ok((user, found))
+}
+
+/// `NotificationLevel`, `LastReadMessageIndex`, `LastReadTimestamp`.
+pub async fn update_user_conversation(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    user: &str,
+    key: &str,
+    update: ParticipantUpdate,
+) -> Result<(User, Participation)> {
+    let (user, service, found) = find_user_conversation(core, principal, scope, user, key).await?;
+    participants::apply_update(
+        core,
+        &service,
+        &found.conversation,
+        &found.participant,
+        update,
+        false,
+    )
+    .await?;
+    // Read back with its unread count under the new horizon.
+    let (user, _, updated) =
+        find_user_conversation(core, principal, scope, user.sid.as_str(), key).await?;
+    Ok((user, updated))
+}
+
+/// Leaves the conversation: the user's participant is removed.
+pub async fn delete_user_conversation(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    user: &str,
+    key: &str,
+) -> Result<()> {
+    let (_, _, found) = find_user_conversation(core, principal, scope, user, key).await?;
+    participants::remove(core, &found.conversation, &found.participant, false).await
+}
+
+/// ParticipantConversations: the service's participants with exactly this identity or
+/// address ("Only one parameter should be specified"), with their conversations.
+pub async fn list_participant_conversations(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    identity: Option<&str>,
+    address: Option<&str>,
+    request: PageRequest,
+) -> Result<(Service, Page<Participation>)> {
+    let service = resolve(core, principal, scope).await?;
+    let (key, by_identity) = match (identity, address) {
+        (Some(identity), None) => (identity, true),
+        (None, Some(address)) => (address, false),
+        _ => {
+            return Err(Error::invalid(
+                "Invalid parameters: give exactly one of Identity and Address",
+            ));
+        }
+    };
+    let rows = core
+        .store
+        .participations_by(service.sid.as_str(), key, by_identity, request.keyset())
+        .await?;
+    Ok((service, page_of(request, rows)?))
+}
