@@ -30,7 +30,8 @@ use crate::{
         paging::{Page, PageRequest},
         read_back,
         sid::{
-            AccountSid, ConversationSid, ConversationMessageSid, ParticipantSid, ServiceSid, matches_pattern,
+            AccountSid, ConversationMessageSid, ConversationSid, ParticipantSid, ServiceSid,
+            matches_pattern,
         },
         time,
         webhooks::{Action, Declaration, Event, Param, Subject, Targets},

@@ -12,7 +12,7 @@ use super::{
 use crate::{
     domain::{
         conversations::messages::{self as rules, Message, MessageInput},
-        sid::{AccountSid, ConversationSid, ConversationMessageSid, ParticipantSid, ServiceSid},
+        sid::{AccountSid, ConversationMessageSid, ConversationSid, ParticipantSid, ServiceSid},
         time::iso8601,
     },
     error::Result,
