@@ -10,10 +10,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from conftest import MAIN_TOKEN
-from test_webhooks import receiver  # noqa: F401  (the fixture)
 
 
-def test_chat_scenario(client, receiver):  # noqa: F811
+def test_chat_scenario(client, receiver):
     base, got = receiver
     conv = client.conversations.v1
     conv.configuration.webhooks().update(
