@@ -1,6 +1,8 @@
-//! Studio: flows (search by name or SID), and a flow's page — its canvas (`canvas.rs`), its
-//! revisions (each one's canvas a click away), TestUsers, validation errors and the raw
-//! definition. Executions are drawn on the same canvas once they exist (`canvas::Step`).
+//! Studio: flows (search by name or SID); a flow's page — its canvas (`canvas.rs`), its
+//! revisions (each one's canvas a click away), TestUsers, its latest executions, validation
+//! errors and the raw definition; a flow's executions (search, status filter); and one
+//! **execution** drawn on the canvas of the revision it ran, the path it took highlighted and
+//! numbered, its steps with their contexts and its execution context beside it (live).
 
 use axum::{
     extract::{Path, Query, State},
@@ -12,11 +14,12 @@ use maud::{Markup, html};
 use super::{canvas, frame};
 use crate::{
     domain::{
-        sid::FlowSid,
+        sid::{ExecutionSid, FlowSid},
         studio::{
+            executions::{self, Execution, ExecutionFilter},
             flows, revisions,
             revisions::{Content, RevisionSelector},
-            test_users,
+            steps, test_users,
         },
     },
     error::Error,
@@ -27,7 +30,15 @@ routes! {
     "/_localtwilio/console/{account}/studio" => get(list),
     "/_localtwilio/console/{account}/studio/{flow}" => get(flow),
     "/_localtwilio/console/{account}/studio/{flow}/revisions/{revision}" => get(revision),
+    "/_localtwilio/console/{account}/studio/{flow}/executions" => get(execution_list),
+    "/_localtwilio/console/{account}/studio/{flow}/executions/{execution}" => get(execution),
 }
+
+/// How many executions the flow's page lists (the list page shows up to [`EXECUTION_LIST`]).
+const LATEST_EXECUTIONS: usize = 10;
+const EXECUTION_LIST: u32 = 1000;
+/// How many steps an execution page reads (Studio stops an execution long before).
+const STEP_LIMIT: u32 = 1000;
 
 async fn list(
     State(state): State<AppState>,
@@ -106,6 +117,10 @@ async fn flow(
         Ok(users) => users,
         Err(e) => return frame::failure(e),
     };
+    let latest = match newest_executions(core, &page, &sid, None).await {
+        Ok(latest) => latest,
+        Err(e) => return frame::failure(e),
+    };
     let body = html! {
         dl class="facts" {
             dt { "SID" } dd { code { (flow.sid) } }
@@ -118,6 +133,9 @@ async fn flow(
             }
         }
         (content_view(&flow.content))
+        h2 { "Executions" }
+        (executions_table(&page, &sid, latest.iter().take(LATEST_EXECUTIONS)))
+        p { a id="all-executions" href=(page.link(&format!("studio/{sid}/executions"))) { "All executions (" (latest.len()) ") →" } }
         h2 { "Revisions" }
         table id="revisions" {
             thead { tr { th { "Revision" } th { "Status" } th { "Name" } th { "Commit message" } th { "Written" } } }
@@ -171,6 +189,211 @@ async fn revision(
             "{} · revision {}",
             found.content.friendly_name, found.revision
         ),
+        body,
+    )
+}
+
+/// The flow's executions, newest first, optionally of one status.
+async fn newest_executions(
+    core: &crate::domain::Core,
+    page: &frame::Scoped,
+    flow: &FlowSid,
+    status: Option<&'static str>,
+) -> Result<Vec<Execution>, Error> {
+    let filter = ExecutionFilter {
+        status,
+        ..ExecutionFilter::default()
+    };
+    let mut found = executions::list(
+        core,
+        &page.principal,
+        flow,
+        filter,
+        frame::first(EXECUTION_LIST),
+    )
+    .await?
+    .items;
+    found.sort_by(|a, b| b.date_created.cmp(&a.date_created));
+    Ok(found)
+}
+
+fn executions_table<'a>(
+    page: &frame::Scoped,
+    flow: &FlowSid,
+    list: impl Iterator<Item = &'a Execution>,
+) -> Markup {
+    let list: Vec<&Execution> = list.collect();
+    html! {
+        @if list.is_empty() { (frame::empty("executions")) }
+        @else {
+            table id="executions" {
+                thead { tr { th { "Execution" } th { "Contact" } th { "Status" } th { "Revision" } th { "Started" } th { "Updated" } } }
+                tbody {
+                    @for e in list {
+                        tr data-status=(e.status) {
+                            td { a href=(page.link(&format!("studio/{flow}/executions/{}", e.sid))) { code { (e.sid) } } }
+                            td { (e.contact_channel_address) }
+                            td { span class=(format!("status {}", e.status)) { (e.status) } }
+                            td { (e.flow_version) }
+                            td { (frame::when(e.date_created)) }
+                            td { (frame::when(e.date_updated)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ExecutionQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn execution_list(
+    State(state): State<AppState>,
+    page: frame::Scoped,
+    Path((_, flow)): Path<(String, String)>,
+    Query(query): Query<ExecutionQuery>,
+) -> Response {
+    let core = &state.core;
+    let sid = match parse_flow(&flow) {
+        Ok(sid) => sid,
+        Err(e) => return frame::failure(e),
+    };
+    let flow = match flows::fetch(core, &page.principal, &sid).await {
+        Ok(flow) => flow,
+        Err(e) => return frame::failure(e),
+    };
+    let status = match query.status.as_str() {
+        "active" => Some("active"),
+        "ended" => Some("ended"),
+        _ => None,
+    };
+    let found = match newest_executions(core, &page, &sid, status).await {
+        Ok(found) => found,
+        Err(e) => return frame::failure(e),
+    };
+    let shown = found.iter().filter(|e| {
+        frame::matches(
+            &query.q,
+            &[&e.contact_channel_address, e.sid.as_str(), &e.status],
+        )
+    });
+    let body = html! {
+        p { a href=(page.link(&format!("studio/{sid}"))) { "← the flow" } }
+        form class="filters" method="get" role="search" {
+            input type="search" name="q" value=(query.q) placeholder="Contact or SID" aria-label="Search";
+            label { "Status "
+                select name="status" {
+                    @for s in ["", "active", "ended"] {
+                        option value=(s) selected[s == query.status] { @if s.is_empty() { "any" } @else { (s) } }
+                    }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+        (frame::live(executions_table(&page, &sid, shown)))
+    };
+    page.page(
+        "studio",
+        &format!("Executions · {}", flow.content.friendly_name),
+        body,
+    )
+}
+
+async fn execution(
+    State(state): State<AppState>,
+    page: frame::Scoped,
+    Path((_, flow, execution)): Path<(String, String, String)>,
+) -> Response {
+    let core = &state.core;
+    let (Ok(flow_sid), Some(sid)) = (parse_flow(&flow), ExecutionSid::parse(&execution)) else {
+        return frame::failure(Error::NotFound);
+    };
+    let found = match executions::fetch(core, &page.principal, &flow_sid, &sid).await {
+        Ok(found) => found,
+        Err(e) => return frame::failure(e),
+    };
+    // The canvas of the revision the execution ran (pinned at its start), not the latest.
+    let Ok(pinned) = found.flow_version.to_string().parse::<RevisionSelector>() else {
+        return frame::failure(Error::NotFound);
+    };
+    let ran = match revisions::fetch(core, &page.principal, &flow_sid, pinned).await {
+        Ok(ran) => ran,
+        Err(e) => return frame::failure(e),
+    };
+    let taken = match steps::list(core, &page.principal, &flow_sid, &sid, frame::first(STEP_LIMIT)).await {
+        Ok(taken) => taken.items,
+        Err(e) => return frame::failure(e),
+    };
+    // The flow's own steps make the path; a subflow's (with a parent step) ran another flow's
+    // widgets, listed but not drawn here.
+    let path: Vec<canvas::Step> = taken
+        .iter()
+        .filter(|s| s.step.parent_step_sid.is_none())
+        .map(|s| canvas::Step {
+            from: s.step.transitioned_from.clone(),
+            event: s.step.name.clone(),
+            to: s.step.transitioned_to.clone(),
+        })
+        .collect();
+    // Each drawn step's number, as on the canvas's badges.
+    let numbers: Vec<Option<usize>> = taken
+        .iter()
+        .scan(0, |n, s| {
+            Some(s.step.parent_step_sid.is_none().then(|| {
+                *n += 1;
+                *n
+            }))
+        })
+        .collect();
+    let body = html! {
+        p {
+            a href=(page.link(&format!("studio/{flow_sid}"))) { "← the flow" } " · "
+            a href=(page.link(&format!("studio/{flow_sid}/executions"))) { "all executions" }
+        }
+        (frame::live(html! {
+            dl class="facts" {
+                dt { "SID" } dd { code { (found.sid) } }
+                dt { "Contact" } dd { (found.contact_channel_address) " " code class="small" { (found.contact_sid) } }
+                dt { "Status" } dd { span id="execution-status" class=(format!("status {}", found.status)) { (found.status) } }
+                dt { "Revision" } dd { a href=(page.link(&format!("studio/{flow_sid}/revisions/{}", ran.revision))) { (ran.revision) } " · " (ran.content.friendly_name) }
+                dt { "Started" } dd { (frame::when(found.date_created)) }
+                dt { "Updated" } dd { (frame::when(found.date_updated)) }
+                dt { "Steps" } dd id="step-count" data-steps=(path.len()) { (taken.len()) }
+            }
+            div class="execution-layout" {
+                div class="canvas-wrap" { (canvas::flow_canvas(&ran.content.definition, &path)) }
+                aside class="steps-pane" {
+                    h2 { "Steps" }
+                    @if taken.is_empty() { (frame::empty("steps")) }
+                    @else {
+                        ol class="steps" id="steps" {
+                            @for (s, n) in taken.iter().zip(&numbers) {
+                                li class=(if n.is_some() { "step" } else { "step subflow" }) id=(s.step.sid) {
+                                    span class="step-number" { @if let Some(n) = n { (n) } @else { "↳" } }
+                                    strong { (s.step.transitioned_from) }
+                                    " —" span class="chip" { (s.step.name) } "→ "
+                                    strong { (s.step.transitioned_to) }
+                                    div class="small" { (s.step.kind) " · " (frame::when(s.step.date_created)) }
+                                    details { summary { "step context" } (frame::json_block(&s.step.context)) }
+                                }
+                            }
+                        }
+                    }
+                    h2 { "Execution context" }
+                    (frame::json_block(&found.context))
+                }
+            }
+        }))
+    };
+    page.page(
+        "studio",
+        &format!("Execution · {}", ran.content.friendly_name),
         body,
     )
 }
