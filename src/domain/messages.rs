@@ -285,6 +285,51 @@ fn progress(row: &MessageRow, now_ms: i64) -> Result<Progress> {
     Ok(current)
 }
 
+/// The statuses a message has passed through by `now_ms`, oldest first, each with when it was
+/// reached (Unix ms): its schedule up to the clock, then `canceled` if it was (the console's
+/// status history; the API shows only the current status).
+fn history(row: &MessageRow, now_ms: i64) -> Result<Vec<(&'static str, i64)>> {
+    let mut passed = vec![(status_name(&row.initial_status)?, row.date_created)];
+    let steps = [
+        (row.queued_at, "queued"),
+        (row.sent_at, "sent"),
+        (Some(row.final_at), status_name(&row.final_status)?),
+    ];
+    for (at, status) in steps {
+        let Some(at) = at.filter(|at| *at <= now_ms) else {
+            continue;
+        };
+        if row.canceled_at.is_some_and(|canceled| canceled < at) {
+            break;
+        }
+        if passed.last().map(|(s, _)| *s) != Some(status) {
+            passed.push((status, at));
+        }
+    }
+    if let Some(canceled) = row.canceled_at {
+        passed.push(("canceled", canceled));
+    }
+    Ok(passed)
+}
+
+/// The account's message `sid` with its status history (see `history`).
+pub async fn fetch_with_history(
+    core: &Core,
+    principal: &Principal,
+    account_sid: &AccountSid,
+    sid: &MessageSid,
+) -> Result<(Message, Vec<(&'static str, i64)>)> {
+    account(core, principal, account_sid).await?;
+    let row = core
+        .store
+        .fetch_owned::<MessageRow>(account_sid.as_str(), sid.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let now_ms = time::now_ms();
+    let passed = history(&row, now_ms)?;
+    Ok((Message::at(row, now_ms)?, passed))
+}
+
 /// The `error_message` of the error codes this server sets (Twilio's error titles).
 fn error_message(code: i64) -> Option<&'static str> {
     Some(match code {

@@ -107,6 +107,9 @@ pub struct DeliveryFilter {
     pub url_contains: Option<String>,
     /// Only deliveries older than this one (the next page).
     pub before_id: Option<i64>,
+    /// Only deliveries whose request parameters contain this text (a SID, matched
+    /// literally): a message's status callbacks name its `MessageSid`.
+    pub params_contain: Option<String>,
 }
 
 /// The outcome of one attempt.
@@ -351,12 +354,13 @@ impl Store {
             qb.push(" and event_type = ").push_bind(event.clone());
         }
         if let Some(part) = &filter.url_contains {
-            let escaped = part
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             qb.push(" and url like ")
-                .push_bind(format!("%{escaped}%"))
+                .push_bind(contains_pattern(part))
+                .push(" escape '\\'");
+        }
+        if let Some(part) = &filter.params_contain {
+            qb.push(" and params like ")
+                .push_bind(contains_pattern(part))
                 .push(" escape '\\'");
         }
         if let Some(before) = filter.before_id {
@@ -422,6 +426,15 @@ impl Store {
     }
 }
 
+/// A `like` pattern (with `escape '\'`) matching any text that contains `part` literally.
+fn contains_pattern(part: &str) -> String {
+    let escaped = part
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,3 +493,4 @@ mod tests {
         store.close().await;
     }
 }
+

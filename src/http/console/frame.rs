@@ -29,6 +29,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Accounts", "accounts"),
     ("Studio", "studio"),
     ("Conversations", "conversations"),
+    ("Messages", "messages"),
     ("Webhooks", "webhooks"),
     ("TrustHub", "trusthub"),
 ];

@@ -12,6 +12,7 @@ mod assets;
 pub mod canvas;
 mod conversations;
 mod frame;
+mod messages;
 pub mod operations;
 mod overview;
 mod session;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         accounts::routes(),
         studio::routes(),
         conversations::routes(),
+        messages::routes(),
         webhooks::routes(),
         trusthub::routes(),
     ])

@@ -41,7 +41,12 @@ async fn overview(State(state): State<AppState>, page: frame::Scoped) -> Respons
         section class="cards" {
             @for (product, tables) in &products {
                 div class="card" data-product=(product) {
-                    h2 { (product) }
+                    h2 {
+                        @match frame::NAV.iter().find(|(name, _)| name == product) {
+                            Some((_, path)) => { a href=(page.link(path)) { (product) } }
+                            None => { (product) }
+                        }
+                    }
                     dl {
                         @for (name, n) in tables {
                             dt { (name.replace('_', " ")) } dd data-table=(name) { (n) }

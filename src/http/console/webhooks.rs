@@ -55,6 +55,7 @@ async fn log(
         event_type: given(&query.event),
         url_contains: given(&query.url),
         before_id: query.before,
+        params_contain: None,
     };
     let deliveries =
         match webhooks::delivery_log(&state.core, &page.principal, &filter, LOG_PAGE).await {
