@@ -493,4 +493,3 @@ mod tests {
         store.close().await;
     }
 }
-

@@ -163,6 +163,7 @@ async fn an_account_sees_itself_and_its_subaccounts_and_nothing_else() {
         "accounts",
         "studio",
         "conversations",
+        "messages",
         "webhooks",
         "trusthub",
     ] {
@@ -690,4 +691,426 @@ async fn the_operator_signs_in_with_the_token_and_sees_every_account() {
         .await
         .unwrap();
     assert!(response.headers().get(header::SET_COOKIE).is_none());
+}
+
+/// What the round-2 pages show, made through the API by `creds`: a conversation with a chat
+/// and an SMS participant and messages, a flow run once, a 2010 message and a Customer
+/// Profile with an assigned end user and an evaluation.
+struct Made {
+    service: String,
+    conversation: String,
+    flow: String,
+    execution: String,
+    message: String,
+    bundle: String,
+}
+
+/// Trigger (REST) → `hello` (send-message) → Ended, at stored offsets.
+fn executed_flow() -> String {
+    json!({
+        "description": "console execution",
+        "flags": {"allow_concurrent_calls": true},
+        "initial_state": "Trigger",
+        "states": [
+            {"name": "Trigger", "type": "trigger", "properties": {"offset": {"x": 0, "y": 0}},
+             "transitions": [{"event": "incomingMessage"}, {"event": "incomingRequest", "next": "hello"}]},
+            {"name": "hello", "type": "send-message",
+             "properties": {"offset": {"x": 40, "y": 260}, "body": "Hi <b>there</b>"},
+             "transitions": [{"event": "sent"}, {"event": "failed"}]},
+            {"name": "unused", "type": "send-message",
+             "properties": {"offset": {"x": 400, "y": 260}, "body": "never"},
+             "transitions": [{"event": "sent"}, {"event": "failed"}]}
+        ]
+    })
+    .to_string()
+}
+
+async fn make(app: &TestApp, creds: &Creds, body: &str, attributes: &str) -> Made {
+    let (status, conversation) = app
+        .post(
+            "/v1/Conversations",
+            creds,
+            &[("FriendlyName", "Support chat")],
+        )
+        .await;
+    assert_eq!(status, 201, "{conversation}");
+    let ch = conversation["sid"].as_str().unwrap().to_owned();
+    let service = conversation["chat_service_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let participants = format!("/v1/Conversations/{ch}/Participants");
+    let (status, alice) = app
+        .post(
+            &participants,
+            creds,
+            &[("Identity", "alice"), ("Attributes", attributes)],
+        )
+        .await;
+    assert_eq!(status, 201, "{alice}");
+    let (status, sms) = app
+        .post(
+            &participants,
+            creds,
+            &[
+                ("MessagingBinding.Address", "+15558675310"),
+                ("MessagingBinding.ProxyAddress", "+15017122661"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{sms}");
+    let messages = format!("/v1/Conversations/{ch}/Messages");
+    for (author, text) in [
+        ("alice", body),
+        ("+15558675310", "Thanks!"),
+        ("alice", "Bye"),
+    ] {
+        let (status, m) = app
+            .post(&messages, creds, &[("Author", author), ("Body", text)])
+            .await;
+        assert_eq!(status, 201, "{m}");
+    }
+    // Alice has read up to the reply (index 1).
+    let (status, read) = app
+        .post(
+            &format!("{participants}/{}", alice["sid"].as_str().unwrap()),
+            creds,
+            &[("LastReadMessageIndex", "1")],
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+
+    let definition = executed_flow();
+    let (status, flow) = app
+        .post(
+            "/v2/Flows",
+            creds,
+            &[
+                ("FriendlyName", "Greeter"),
+                ("Status", "published"),
+                ("Definition", &definition),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{flow}");
+    let fw = flow["sid"].as_str().unwrap().to_owned();
+    let (status, execution) = app
+        .post(
+            &format!("/v2/Flows/{fw}/Executions"),
+            creds,
+            &[("To", "+15551230001"), ("From", "+15557650000")],
+        )
+        .await;
+    assert_eq!(status, 201, "{execution}");
+
+    let (status, message) = app
+        .post(
+            &format!("/2010-04-01/Accounts/{}/Messages.json", creds.user),
+            creds,
+            &[
+                ("To", "+15551230002"),
+                ("From", "+15557650000"),
+                ("Body", body),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{message}");
+
+    let (status, end_user) = app
+        .post(
+            "/v1/EndUsers",
+            creds,
+            &[
+                ("FriendlyName", "Rep"),
+                ("Type", "authorized_representative_1"),
+                ("Attributes", r#"{"first_name": "A"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{end_user}");
+    let policy = "RNdfbf3fae0e1107f8aded0e7cead80bf5";
+    let (status, bundle) = app
+        .post(
+            "/v1/CustomerProfiles",
+            creds,
+            &[
+                ("FriendlyName", "Bakery profile"),
+                ("Email", "compliance@bakery.example"),
+                ("PolicySid", policy),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{bundle}");
+    let bu = bundle["sid"].as_str().unwrap().to_owned();
+    let (status, assigned) = app
+        .post(
+            &format!("/v1/CustomerProfiles/{bu}/EntityAssignments"),
+            creds,
+            &[("ObjectSid", end_user["sid"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, 201, "{assigned}");
+    let (status, evaluation) = app
+        .post(
+            &format!("/v1/CustomerProfiles/{bu}/Evaluations"),
+            creds,
+            &[("PolicySid", policy)],
+        )
+        .await;
+    assert_eq!(status, 201, "{evaluation}");
+    Made {
+        service,
+        conversation: ch,
+        flow: fw,
+        execution: execution["sid"].as_str().unwrap().to_owned(),
+        message: message["sid"].as_str().unwrap().to_owned(),
+        bundle: bu,
+    }
+}
+
+impl Made {
+    /// Every round-2 page of these resources, under `/{account}/`.
+    fn pages(&self) -> Vec<String> {
+        vec![
+            format!("conversations/{}", self.service),
+            format!("conversations/{}/{}", self.service, self.conversation),
+            format!("studio/{}/executions", self.flow),
+            format!("studio/{}/executions/{}", self.flow, self.execution),
+            format!("messages/{}", self.message),
+            format!("trusthub/{}", self.bundle),
+        ]
+    }
+}
+
+#[tokio::test]
+async fn the_new_pages_show_their_data_and_are_404_to_another_account() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let a = app.subaccount(&main, "Sub A").await;
+    let b = app.subaccount(&main, "Sub B").await;
+    let made = make(&app, &a, "Hello", "{}").await;
+
+    let a_cookie = sign_in(&app, &a.user, &a.secret).await;
+    for (path, shows) in made.pages().iter().zip([
+        "Support chat",
+        "Thanks!",
+        made.execution.as_str(),
+        "hello",
+        "Hello",
+        "Bakery profile",
+    ]) {
+        let (status, body) = page(&app, &a_cookie, &format!("/{}/{path}", a.user)).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(body.contains(shows), "{path} does not show {shows}");
+    }
+    for list in ["messages", "trusthub", "studio"] {
+        let (status, _) = page(&app, &a_cookie, &format!("/{}/{list}", a.user)).await;
+        assert_eq!(status, 200, "{list}");
+    }
+    let (_, overview) = page(&app, &a_cookie, &format!("/{}/overview", a.user)).await;
+    assert!(
+        overview.contains(r#"data-table="conversation_messages">3<"#),
+        "{overview}"
+    );
+    assert!(overview.contains(r#"data-table="messages">"#));
+    assert!(overview.contains(r#"data-table="trust_bundles">1<"#));
+    assert!(overview.contains(&format!(r#"href="{CONSOLE}/{}/messages""#, a.user)));
+
+    // B, a sibling: every one of A's resources is 404 — under B's own account and under A's.
+    let b_cookie = sign_in(&app, &b.user, &b.secret).await;
+    for path in made.pages() {
+        for account in [&b.user, &a.user] {
+            let (status, _) = page(&app, &b_cookie, &format!("/{account}/{path}")).await;
+            assert_eq!(status, 404, "{account}/{path}");
+        }
+    }
+    // Malformed SIDs are 404 too, never 400 or 500.
+    for path in [
+        "conversations/ISnot/CHnot",
+        "studio/FWnot/executions/FNnot",
+        "messages/SMnot",
+        "trusthub/BUnot",
+    ] {
+        let (status, _) = page(&app, &b_cookie, &format!("/{}/{path}", b.user)).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    // The parent sees its subaccount's pages.
+    let main_cookie = sign_in(&app, &main.user, &main.secret).await;
+    let (status, _) = page(
+        &app,
+        &main_cookie,
+        &format!("/{}/{}", a.user, made.pages()[1]),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_transcript_and_a_message_render_markup_as_text() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let evil = "<script>alert('body')</script>";
+    let made = make(
+        &app,
+        &main,
+        evil,
+        r#"{"note": "<script>alert('attr')</script>"}"#,
+    )
+    .await;
+    let cookie = sign_in(&app, &main.user, &main.secret).await;
+
+    let (status, transcript) = page(
+        &app,
+        &cookie,
+        &format!(
+            "/{}/conversations/{}/{}",
+            main.user, made.service, made.conversation
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!transcript.contains("<script>alert"), "{transcript}");
+    assert!(transcript.contains("&lt;script&gt;alert"));
+    // Three bubbles: alice's two on the left (she spoke first), the SMS reply on the right.
+    assert_eq!(
+        transcript
+            .matches(r#"class="bubble left author-0""#)
+            .count(),
+        2
+    );
+    assert_eq!(
+        transcript
+            .matches(r#"class="bubble right author-1""#)
+            .count(),
+        1
+    );
+    // Alice read up to #1: the SMS reply (index 1) is read by her, her own messages by nobody.
+    assert_eq!(
+        transcript.matches(r#"data-read="1""#).count(),
+        1,
+        "{transcript}"
+    );
+    assert!(transcript.contains("✓ read by alice"));
+    // Both participants, the SMS one with its binding.
+    assert!(transcript.contains("+15558675310 ↔ +15017122661"));
+    assert!(transcript.contains(">sms<") && transcript.contains(">chat<"));
+
+    let (status, message) = page(
+        &app,
+        &cookie,
+        &format!("/{}/messages/{}", main.user, made.message),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!message.contains("<script>alert"), "{message}");
+    assert!(message.contains("&lt;script&gt;alert"));
+    assert!(message.contains(r#"id="direction">outbound-api<"#));
+    assert!(
+        message.contains(r#"<ol class="history" id="history"><li><span class="status queued">"#)
+    );
+    let (_, list) = page(&app, &cookie, &format!("/{}/messages", main.user)).await;
+    assert!(!list.contains("<script>alert") && !list.contains("<b>there"));
+    assert!(list.contains("Hi &lt;b&gt;there&lt;/b&gt;"));
+    assert_eq!(
+        list.matches(r#"data-direction="outbound-api""#).count(),
+        2,
+        "Studio's and the API's"
+    );
+    let (_, searched) = page(&app, &cookie, &format!("/{}/messages?q=alert", main.user)).await;
+    assert_eq!(searched.matches("data-direction=").count(), 1);
+    let (_, inbound) = page(
+        &app,
+        &cookie,
+        &format!("/{}/messages?direction=inbound", main.user),
+    )
+    .await;
+    assert_eq!(inbound.matches("data-direction=").count(), 0);
+}
+
+#[tokio::test]
+async fn an_execution_is_drawn_with_its_steps_numbered_on_the_widgets_they_left() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let made = make(&app, &main, "hi", "{}").await;
+    let (_, steps) = app
+        .get(
+            &format!(
+                "/v2/Flows/{}/Executions/{}/Steps",
+                made.flow, made.execution
+            ),
+            &main,
+        )
+        .await;
+    let steps = steps["steps"].as_array().unwrap().clone();
+    // Trigger —incomingRequest→ hello —sent→ Ended.
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    let cookie = sign_in(&app, &main.user, &main.secret).await;
+    let (status, body) = page(
+        &app,
+        &cookie,
+        &format!(
+            "/{}/studio/{}/executions/{}",
+            main.user, made.flow, made.execution
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Every step is numbered once on the canvas, on the widget it left, and listed once.
+    assert!(
+        body.contains(r#"data-widget="Trigger" data-steps="1""#),
+        "{body}"
+    );
+    assert!(body.contains(r#"data-widget="hello" data-steps="1""#));
+    assert!(body.contains(r#"data-widget="unused" data-steps="0""#));
+    assert_eq!(body.matches(r#"<g class="badge">"#).count(), steps.len());
+    assert_eq!(body.matches(r#"class="step-number""#).count(), steps.len());
+    // Highlighted: the two visited widgets of three, and the one edge taken.
+    assert!(body.contains(r#"data-widgets="3" data-highlighted="2""#));
+    assert_eq!(body.matches(r#"class="widget visited""#).count(), 2);
+    assert_eq!(body.matches(r#"class="edge taken""#).count(), 1);
+    assert!(body.contains(
+        r#"class="edge taken" data-from="Trigger" data-event="incomingRequest" data-to="hello""#
+    ));
+    // Badge geometry: on the top-right corner of the widget at its stored offset (40, 260).
+    assert!(body.contains(r#"<circle cx="280" cy="260" r="12"></circle><text x="280" y="264" text-anchor="middle">2</text>"#), "{body}");
+    // The widget's label is escaped, the execution context is beside the canvas.
+    assert!(body.contains("Execution context") && body.contains("step context"));
+    // The flow page lists the execution and links to it.
+    let (_, flow) = page(
+        &app,
+        &cookie,
+        &format!("/{}/studio/{}", main.user, made.flow),
+    )
+    .await;
+    assert!(flow.contains(&format!("executions/{}", made.execution)));
+}
+
+#[tokio::test]
+async fn a_bundle_shows_its_assignments_evaluations_and_history() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let made = make(&app, &main, "hi", "{}").await;
+    let cookie = sign_in(&app, &main.user, &main.secret).await;
+    let (status, body) = page(
+        &app,
+        &cookie,
+        &format!("/{}/trusthub/{}", main.user, made.bundle),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Customer Profile · Bakery profile"), "{body}");
+    assert_eq!(body.matches("<table id=\"items\">").count(), 1);
+    assert!(body.contains(&format!("{CONSOLE}/{}/trusthub/IT", main.user)));
+    // The evaluation (noncompliant: one end user is not a complete profile) is open.
+    assert!(body.contains(r#"<details class="evaluation" open>"#));
+    assert!(body.contains(r#"<span class="status draft">draft</span>"#));
+    let (_, list) = page(&app, &cookie, &format!("/{}/trusthub?q=bakery", main.user)).await;
+    assert!(list.contains(&made.bundle));
+    let (_, none) = page(
+        &app,
+        &cookie,
+        &format!("/{}/trusthub?q=nothing-like-it", main.user),
+    )
+    .await;
+    assert!(!none.contains(&made.bundle));
 }

@@ -222,7 +222,8 @@ fn read_by<'a>(message: &Message, participants: &'a [Participant]) -> Vec<&'a Pa
         .iter()
         .filter(|p| {
             message.participant_sid.as_ref() != Some(&p.sid)
-                && p.last_read_message_index.is_some_and(|i| i >= message.index)
+                && p.last_read_message_index
+                    .is_some_and(|i| i >= message.index)
         })
         .collect()
 }

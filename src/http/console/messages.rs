@@ -138,8 +138,7 @@ async fn message(
         return frame::failure(Error::NotFound);
     };
     let (found, history) =
-        match messages::fetch_with_history(core, &page.principal, &page.account.sid, &sid).await
-        {
+        match messages::fetch_with_history(core, &page.principal, &page.account.sid, &sid).await {
             Ok(found) => found,
             Err(e) => return frame::failure(e),
         };
@@ -159,11 +158,11 @@ async fn message(
         params_contain: Some(sid.to_string()),
         ..DeliveryFilter::default()
     };
-    let mut callbacks = match webhooks::delivery_log(core, &page.principal, &filter, CALLBACKS).await
-    {
-        Ok(callbacks) => callbacks,
-        Err(e) => return frame::failure(e),
-    };
+    let mut callbacks =
+        match webhooks::delivery_log(core, &page.principal, &filter, CALLBACKS).await {
+            Ok(callbacks) => callbacks,
+            Err(e) => return frame::failure(e),
+        };
     callbacks.reverse();
     let body = html! {
         p { a href=(page.link("messages")) { "← messages" } }

@@ -326,7 +326,15 @@ async fn execution(
         Ok(ran) => ran,
         Err(e) => return frame::failure(e),
     };
-    let taken = match steps::list(core, &page.principal, &flow_sid, &sid, frame::first(STEP_LIMIT)).await {
+    let taken = match steps::list(
+        core,
+        &page.principal,
+        &flow_sid,
+        &sid,
+        frame::first(STEP_LIMIT),
+    )
+    .await
+    {
         Ok(taken) => taken.items,
         Err(e) => return frame::failure(e),
     };

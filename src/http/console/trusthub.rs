@@ -155,10 +155,9 @@ async fn bundle_view(
         other => other?,
     };
     let kind = bundle.kind;
-    let items =
-        entity_assignments::list(core, principal, kind, sid, None, frame::first(LIST_SIZE))
-            .await?
-            .items;
+    let items = entity_assignments::list(core, principal, kind, sid, None, frame::first(LIST_SIZE))
+        .await?
+        .items;
     let endpoints = channel_endpoint_assignments::list(
         core,
         principal,
@@ -286,7 +285,11 @@ fn status_history(
     }
     for d in callbacks {
         if let Some((_, status)) = d.params.iter().find(|(k, _)| k == "Status") {
-            history.push((d.created_at.div_euclid(1000), status.clone(), "status callback"));
+            history.push((
+                d.created_at.div_euclid(1000),
+                status.clone(),
+                "status callback",
+            ));
         }
     }
     history.sort_by_key(|(at, _, _)| *at);
