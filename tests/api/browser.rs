@@ -1,8 +1,10 @@
 //! The console in a real browser: Debian's Chromium driven by its chromedriver over the
 //! W3C WebDriver protocol (plain JSON over HTTP, spoken with reqwest — no driver crate, nothing
 //! downloaded). It signs in, walks every page, opens a flow's canvas and counts its widgets,
-//! replays a webhook delivery into a local receiver, resets an account, and saves a screenshot
-//! of every page (1280×1000; light, and the canvas dark too) under `target/console-shots/`.
+//! opens a conversation and reads its messages, opens an execution and counts its highlighted
+//! widgets and numbered steps against the steps the API lists, replays a webhook delivery into
+//! a local receiver, resets an account, and saves a screenshot of every page (1280×1000; light,
+//! and the canvas and the transcript dark too) under `target/console-shots/`.
 //!
 //! `.ci/run` installs `chromium` and `chromium-driver`; on a machine without them the test says
 //! so and passes, except under CI (`CI` set), where it fails.
@@ -223,6 +225,14 @@ impl Browser {
         }
     }
 
+    async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -245,12 +255,13 @@ async fn seed(app: &TestApp, main: &Creds, hook: &str) -> String {
         "states": [
             {"name": "Trigger", "type": "trigger", "properties": {"offset": {"x": 0, "y": 0}},
              "transitions": [{"event": "incomingMessage", "next": "greet"},
-                             {"event": "incomingCall", "next": "menu"}]},
-            {"name": "greet", "type": "send-message", "properties": {"offset": {"x": -220, "y": 220}, "body": "Hi!"},
+                             {"event": "incomingCall", "next": "menu"},
+                             {"event": "incomingRequest", "next": "greet"}]},
+            {"name": "greet", "type": "send-message", "properties": {"offset": {"x": -220, "y": 220}, "body": "Hi! Thanks for contacting Owl Bakery."},
              "transitions": [{"event": "sent", "next": "ask"}, {"event": "failed"}]},
             {"name": "menu", "type": "gather-input-on-call", "properties": {"offset": {"x": 300, "y": 220}},
              "transitions": [{"event": "keypress", "next": "route"}, {"event": "speech"}, {"event": "timeout", "next": "menu"}]},
-            {"name": "ask", "type": "send-and-wait-for-reply", "properties": {"offset": {"x": -220, "y": 480}},
+            {"name": "ask", "type": "send-and-wait-for-reply", "properties": {"offset": {"x": -220, "y": 480}, "body": "What can we do for you?"},
              "transitions": [{"event": "incomingMessage", "next": "route"}, {"event": "timeout"}, {"event": "deliveryFailure"}]},
             {"name": "route", "type": "split-based-on", "properties": {},
              "transitions": [{"event": "noMatch"}]}
@@ -319,6 +330,121 @@ async fn seed(app: &TestApp, main: &Creds, hook: &str) -> String {
     flow["sid"].as_str().unwrap().to_owned()
 }
 
+/// A customer's SMS conversation with an agent (the transcript), the execution of the flow it
+/// started, and a Customer Profile with its end user and an evaluation: the data of the
+/// round-2 pages. Returns the conversation's path under the account and the number of steps
+/// the execution took (as the API lists them).
+async fn seed_activity(app: &TestApp, main: &Creds, flow: &str) -> (String, usize) {
+    let (status, execution) = app
+        .post(
+            &format!("/v2/Flows/{flow}/Executions"),
+            main,
+            &[("To", "+15558675310"), ("From", "+15017122661")],
+        )
+        .await;
+    assert_eq!(status, 201, "{execution}");
+    let (status, conversation) = app
+        .post(
+            "/v1/Conversations",
+            main,
+            &[
+                ("FriendlyName", "Order #1042"),
+                ("UniqueName", "order-1042"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{conversation}");
+    let ch = conversation["sid"].as_str().unwrap();
+    let service = conversation["chat_service_sid"].as_str().unwrap();
+    let participants = format!("/v1/Conversations/{ch}/Participants");
+    let (status, _) = app
+        .post(
+            &participants,
+            main,
+            &[
+                ("MessagingBinding.Address", "+15558675310"),
+                ("MessagingBinding.ProxyAddress", "+15017122661"),
+                ("Attributes", r#"{"customer": "<b>Dana</b>"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, agent) = app
+        .post(&participants, main, &[("Identity", "alice")])
+        .await;
+    assert_eq!(status, 201);
+    for (author, body) in [
+        ("+15558675310", "Hi, my order #1042 hasn't arrived yet."),
+        ("alice", "Sorry about that! Let me check with the courier."),
+        (
+            "alice",
+            "It's out for delivery and should reach you by 5 pm.",
+        ),
+        ("+15558675310", "Great, thanks <3"),
+    ] {
+        let (status, m) = app
+            .post(
+                &format!("/v1/Conversations/{ch}/Messages"),
+                main,
+                &[("Author", author), ("Body", body)],
+            )
+            .await;
+        assert_eq!(status, 201, "{m}");
+    }
+    let (status, _) = app
+        .post(
+            &format!("{participants}/{}", agent["sid"].as_str().unwrap()),
+            main,
+            &[("LastReadMessageIndex", "3")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, profile) = app
+        .post(
+            "/v1/CustomerProfiles",
+            main,
+            &[
+                ("FriendlyName", "Owl Bakery profile"),
+                ("Email", "compliance@owl.example"),
+                ("PolicySid", "RNdfbf3fae0e1107f8aded0e7cead80bf5"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{profile}");
+    let bu = profile["sid"].as_str().unwrap();
+    let (_, end_users) = app.get("/v1/EndUsers", main).await;
+    let it = end_users["results"][0]["sid"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .post(
+            &format!("/v1/CustomerProfiles/{bu}/EntityAssignments"),
+            main,
+            &[("ObjectSid", &it)],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .post(
+            &format!("/v1/CustomerProfiles/{bu}/Evaluations"),
+            main,
+            &[("PolicySid", "RNdfbf3fae0e1107f8aded0e7cead80bf5")],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, steps) = app
+        .get(
+            &format!(
+                "/v2/Flows/{flow}/Executions/{}/Steps",
+                execution["sid"].as_str().unwrap()
+            ),
+            main,
+        )
+        .await;
+    (
+        format!("conversations/{service}/{ch}"),
+        steps["steps"].as_array().unwrap().len(),
+    )
+}
+
 #[tokio::test]
 async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_account() {
     if !std::path::Path::new(CHROMEDRIVER).exists() {
@@ -336,6 +462,7 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
     let receiver = Receiver::start("127.0.0.1:0").await;
     let flow = seed(&app, &main, &receiver.url("/hook")).await;
     receiver.wait_for(2, Duration::from_secs(10)).await;
+    let (conversation, steps) = seed_activity(&app, &main, &flow).await;
 
     let browser = Browser::start().await;
     let console = format!("{}/_localtwilio/console", app.base);
@@ -365,7 +492,7 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
     );
     assert_eq!(
         browser.find_all("svg.canvas g.edge").await.len(),
-        6,
+        7,
         "every transition with a next"
     );
     assert!(browser.text("#test-users").await.contains("+15550001111"));
@@ -392,18 +519,79 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
         .await;
     browser.find("svg.canvas").await;
 
+    // An execution on the flow's canvas: from the flow's page to the execution, its path
+    // highlighted — one highlighted widget per widget its steps left or reached, one number
+    // per step the API lists.
+    browser.goto(&format!("{account}/studio/{flow}")).await;
+    browser.click("#executions a").await;
+    browser.find("#steps").await;
+    assert_eq!(browser.text("#execution-status").await, "active");
+    assert_eq!(
+        browser.find_all("svg.canvas g.widget.visited").await.len(),
+        steps + 1
+    );
+    assert_eq!(browser.find_all("svg.canvas g.badge").await.len(), steps);
+    assert_eq!(
+        browser.find_all("svg.canvas g.edge.taken").await.len(),
+        steps
+    );
+    assert_eq!(browser.find_all("#steps .step-number").await.len(), steps);
+    assert_eq!(
+        browser
+            .text(r#"g.widget[data-widget="greet"] .badge text"#)
+            .await,
+        "2"
+    );
+    browser.screenshot("06-execution").await;
+    browser.click("#theme").await;
+    browser.screenshot("07-execution-dark").await;
+    browser.click("#theme").await;
+    browser
+        .goto(&format!("{account}/studio/{flow}/executions"))
+        .await;
+    browser.find("#executions").await;
+    browser.screenshot("08-executions").await;
+
+    // A conversation: from the service's list to its transcript, every message a bubble.
     browser.goto(&format!("{account}/conversations")).await;
     browser.click("#services a").await;
     assert!(browser.text("#users").await.contains("alice"));
-    browser.screenshot("06-conversations-service").await;
+    browser.screenshot("09-conversations-service").await;
+    browser.click("#conversations a").await;
+    browser.find("#transcript").await;
+    assert_eq!(browser.find_all("#transcript li.bubble").await.len(), 4);
+    assert!(
+        browser
+            .text("#transcript")
+            .await
+            .contains("Great, thanks <3")
+    );
+    assert!(browser.text("#participants").await.contains("+15558675310"));
+    assert!(browser.current_url().await.ends_with(&conversation));
+    browser.screenshot("10-conversation").await;
+    browser.click("#theme").await;
+    browser.screenshot("11-conversation-dark").await;
+    browser.click("#theme").await;
+
+    // Messages: what the flow sent, then one message's page.
+    browser.goto(&format!("{account}/messages")).await;
+    assert!(browser.text("#messages").await.contains("Owl Bakery"));
+    browser.screenshot("12-messages").await;
+    browser.click("#messages a").await;
+    browser.find("#history").await;
+    assert_eq!(browser.text("#direction").await, "outbound-api");
+    browser.screenshot("13-message").await;
 
     browser.goto(&format!("{account}/trusthub")).await;
     assert!(browser.text("#end-users").await.contains("Acme Inc."));
-    browser.screenshot("07-trusthub").await;
+    browser.screenshot("14-trusthub").await;
+    browser.click("#bundles a").await;
+    browser.find("#items").await;
+    browser.screenshot("15-bundle").await;
 
     browser.goto(&format!("{account}/webhooks")).await;
     browser.find("#deliveries").await;
-    browser.screenshot("08-webhooks").await;
+    browser.screenshot("16-webhooks").await;
     browser.click("#deliveries a").await;
     browser.find("#params").await;
     browser.click("#replay").await;
@@ -419,14 +607,14 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    browser.screenshot("09-webhook-replayed").await;
+    browser.screenshot("17-webhook-replayed").await;
 
     browser.goto(&format!("{account}/accounts")).await;
     browser.click("#reset").await;
     browser.accept_confirmation().await;
     browser.find(".flash").await;
     assert!(browser.text(".flash").await.contains("reset"));
-    browser.screenshot("10-account-reset").await;
+    browser.screenshot("18-account-reset").await;
     let (_, flows) = app.get("/v2/Flows", &main).await;
     assert_eq!(flows["flows"].as_array().unwrap().len(), 0);
     browser.quit().await;
