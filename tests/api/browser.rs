@@ -526,6 +526,7 @@ async fn a_person_signs_in_reads_every_page_replays_a_webhook_and_resets_the_acc
     browser.click("#executions a").await;
     browser.find("#steps").await;
     assert_eq!(browser.text("#execution-status").await, "active");
+    assert_eq!(browser.text("#waiting-at").await, "ask");
     assert_eq!(
         browser.find_all("svg.canvas g.widget.visited").await.len(),
         steps + 1

@@ -811,6 +811,7 @@ async fn make(app: &TestApp, creds: &Creds, body: &str, attributes: &str) -> Mad
                 ("To", "+15551230002"),
                 ("From", "+15557650000"),
                 ("Body", body),
+                ("StatusCallback", "http://127.0.0.1:9/status"),
             ],
         )
         .await;
@@ -1005,6 +1006,10 @@ async fn a_transcript_and_a_message_render_markup_as_text() {
     assert!(!message.contains("<script>alert"), "{message}");
     assert!(message.contains("&lt;script&gt;alert"));
     assert!(message.contains(r#"id="direction">outbound-api<"#));
+    // Its status callbacks, queued with it, each linked to its delivery in the webhook log.
+    assert!(message.contains(r#"<table id="callbacks">"#), "{message}");
+    assert!(message.contains("MessageStatus:delivered"));
+    assert!(message.contains(&format!("{CONSOLE}/{}/webhooks/", main.user)));
     assert!(
         message.contains(r#"<ol class="history" id="history"><li><span class="status queued">"#)
     );
@@ -1075,6 +1080,10 @@ async fn an_execution_is_drawn_with_its_steps_numbered_on_the_widgets_they_left(
     assert!(body.contains(r#"<circle cx="280" cy="260" r="12"></circle><text x="280" y="264" text-anchor="middle">2</text>"#), "{body}");
     // The widget's label is escaped, the execution context is beside the canvas.
     assert!(body.contains("Execution context") && body.contains("step context"));
+    assert!(
+        !body.contains("waiting-at"),
+        "an ended execution waits nowhere"
+    );
     // The flow page lists the execution and links to it.
     let (_, flow) = page(
         &app,

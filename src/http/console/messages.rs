@@ -2,7 +2,8 @@
 //! sent and what it received (`direction`), newest first, searched by number, body or SID and
 //! filtered by direction, refreshed live; and one message — its body, media, the statuses it
 //! has passed through (its simulated delivery schedule, `domain::messages`) and the status
-//! callbacks it queued, each a link to its delivery in the webhook log.
+//! callbacks it queued (all at creation, each due when its status is reached), each a link to
+//! its delivery in the webhook log.
 
 use axum::{
     extract::{Path, Query, State},
@@ -202,7 +203,7 @@ async fn message(
                 p class="empty" { @if found.status_callback.is_some() { "None queued yet." } @else { "No StatusCallback was given." } }
             } @else {
                 table id="callbacks" {
-                    thead { tr { th { "#" } th { "Event" } th { "URL" } th { "Status" } th { "Attempts" } } }
+                    thead { tr { th { "#" } th { "Event" } th { "URL" } th { "Status" } th { "Due" } th { "Attempts" } } }
                     tbody {
                         @for d in &callbacks {
                             tr {
@@ -210,6 +211,7 @@ async fn message(
                                 td { (d.event_type) }
                                 td class="url" { (d.url) }
                                 td { span class=(format!("status {}", d.status)) { (d.status) } }
+                                td { (frame::when_ms(d.next_attempt_at)) }
                                 td { (d.attempts) }
                             }
                         }

@@ -213,7 +213,7 @@ async fn newest_executions(
     )
     .await?
     .items;
-    found.sort_by(|a, b| b.date_created.cmp(&a.date_created));
+    found.sort_by_key(|e| std::cmp::Reverse(e.date_created));
     Ok(found)
 }
 
@@ -365,7 +365,7 @@ async fn execution(
             a href=(page.link(&format!("studio/{flow_sid}/executions"))) { "all executions" }
         }
         (frame::live(html! {
-            dl class="facts" {
+            dl class="facts inline" {
                 dt { "SID" } dd { code { (found.sid) } }
                 dt { "Contact" } dd { (found.contact_channel_address) " " code class="small" { (found.contact_sid) } }
                 dt { "Status" } dd { span id="execution-status" class=(format!("status {}", found.status)) { (found.status) } }
@@ -373,6 +373,12 @@ async fn execution(
                 dt { "Started" } dd { (frame::when(found.date_created)) }
                 dt { "Updated" } dd { (frame::when(found.date_updated)) }
                 dt { "Steps" } dd id="step-count" data-steps=(path.len()) { (taken.len()) }
+                @if found.status == "active" {
+                    @if let Some(last) = path.last() {
+                        // An active execution waits at the widget its last step led to.
+                        dt { "Waiting at" } dd id="waiting-at" { strong { (last.to) } }
+                    }
+                }
             }
             div class="execution-layout" {
                 div class="canvas-wrap" { (canvas::flow_canvas(&ran.content.definition, &path)) }

@@ -58,7 +58,7 @@ async fn list(
             Err(e) => return frame::failure(e),
         }
     }
-    all.sort_by(|a, b| b.date_created.cmp(&a.date_created));
+    all.sort_by_key(|b| std::cmp::Reverse(b.date_created));
     let body = html! {
         (frame::search(&query.q, "Name, type, status or SID"))
         h2 { "Bundles" }
@@ -171,7 +171,7 @@ async fn bundle_view(
     let mut evaluations = evaluations::list(core, principal, kind, sid, frame::first(LIST_SIZE))
         .await?
         .items;
-    evaluations.sort_by(|a, b| b.date_created.cmp(&a.date_created));
+    evaluations.sort_by_key(|e| std::cmp::Reverse(e.date_created));
     let callbacks = webhooks::delivery_log(
         core,
         principal,
