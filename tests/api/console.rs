@@ -916,6 +916,10 @@ async fn the_new_pages_show_their_data_and_are_404_to_another_account() {
     assert!(overview.contains(r#"data-table="messages">"#));
     assert!(overview.contains(r#"data-table="trust_bundles">1<"#));
     assert!(overview.contains(&format!(r#"href="{CONSOLE}/{}/messages""#, a.user)));
+    assert!(overview.contains(&format!(
+        r#"href="{CONSOLE}/{}/messages/{}""#,
+        a.user, made.message
+    )));
 
     // B, a sibling: every one of A's resources is 404 — under B's own account and under A's.
     let b_cookie = sign_in(&app, &b.user, &b.secret).await;

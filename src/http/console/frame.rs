@@ -211,6 +211,25 @@ pub fn search(q: &str, placeholder: &str) -> Markup {
     }
 }
 
+/// The search box of a list page with one choice beside it: `select` names the parameter, its
+/// label, its values (the first, `""`, shown as "any") and the current one.
+pub fn search_with(q: &str, placeholder: &str, select: (&str, &str, &[&str], &str)) -> Markup {
+    let (name, label, values, current) = select;
+    html! {
+        form class="filters" method="get" role="search" {
+            input type="search" name="q" value=(q) placeholder=(placeholder) aria-label="Search";
+            label { (label) " "
+                select name=(name) {
+                    @for v in values {
+                        option value=(v) selected[*v == current] { @if v.is_empty() { "any" } @else { (v) } }
+                    }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+    }
+}
+
 /// Whether any of `fields` contains `q` (case-insensitive); an empty query matches all.
 pub fn matches(q: &str, fields: &[&str]) -> bool {
     let q = q.trim().to_lowercase();

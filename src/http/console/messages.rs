@@ -91,17 +91,8 @@ async fn list(
             )
     });
     let body = html! {
-        form class="filters" method="get" role="search" {
-            input type="search" name="q" value=(query.q) placeholder="Number, text or SID" aria-label="Search";
-            label { "Direction "
-                select name="direction" {
-                    @for d in ["", "inbound", "outbound"] {
-                        option value=(d) selected[d == query.direction] { @if d.is_empty() { "any" } @else { (d) } }
-                    }
-                }
-            }
-            button type="submit" { "Search" }
-        }
+        (frame::search_with(&query.q, "Number, text or SID",
+            ("direction", "Direction", &["", "inbound", "outbound"], &query.direction)))
         (frame::live(html! {
             @if found.is_empty() { (frame::empty("messages")) }
             @else {

@@ -1,6 +1,6 @@
 //! Overview of one account: its rows per product (every table of account data, from the one
-//! registry `store::account_data::ACCOUNT_DATA`), the server's health and recent webhook
-//! activity. Refreshed live.
+//! registry `store::account_data::ACCOUNT_DATA`, each product's card linked to its page), the
+//! server's health, the newest messages and recent webhook activity. Refreshed live.
 
 use axum::{extract::State, response::Response, routing::get};
 use maud::html;
@@ -18,6 +18,9 @@ routes! {
     "/_localtwilio/console/{account}/overview" => get(overview),
 }
 
+/// How many of the newest messages the overview shows.
+const RECENT_MESSAGES: u32 = 5;
+
 async fn overview(State(state): State<AppState>, page: frame::Scoped) -> Response {
     let core = &state.core;
     let counts = match console::counts(core, &page.viewer, &page.account.sid).await {
@@ -29,6 +32,18 @@ async fn overview(State(state): State<AppState>, page: frame::Scoped) -> Respons
             Ok(recent) => recent,
             Err(e) => return frame::failure(e),
         };
+    let messages = match crate::domain::messages::list(
+        core,
+        &page.principal,
+        &page.account.sid,
+        &crate::domain::messages::ListFilter::default(),
+        frame::first(RECENT_MESSAGES),
+    )
+    .await
+    {
+        Ok(messages) => messages.items,
+        Err(e) => return frame::failure(e),
+    };
     let healthy = core.store.health().takes_writes().await;
     let mut products: Vec<(&str, Vec<(&str, i64)>)> = Vec::new();
     for (table, n) in &counts {
@@ -60,6 +75,24 @@ async fn overview(State(state): State<AppState>, page: frame::Scoped) -> Respons
                     @if healthy { "Database takes writes" } @else { "Storage fault: writes are failing" }
                 }
                 p { "Account " code { (page.account.sid) } " · " (page.account.status) " · " (page.account.kind) }
+            }
+        }
+        h2 { "Recent messages" }
+        @if messages.is_empty() { (frame::empty("messages")) }
+        @else {
+            table id="recent-messages" {
+                thead { tr { th { "When" } th { "Direction" } th { "From" } th { "To" } th { "Status" } } }
+                tbody {
+                    @for m in &messages {
+                        tr {
+                            td { a href=(page.link(&format!("messages/{}", m.sid))) { (frame::when_ms(m.date_created)) } }
+                            td { (m.direction.as_str()) }
+                            td { (m.from.as_deref().unwrap_or("—")) }
+                            td { (m.to) }
+                            td { span class=(format!("status {}", m.status)) { (m.status) } }
+                        }
+                    }
+                }
             }
         }
         h2 { "Recent webhook deliveries" }

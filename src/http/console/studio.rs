@@ -285,17 +285,8 @@ async fn execution_list(
     });
     let body = html! {
         p { a href=(page.link(&format!("studio/{sid}"))) { "← the flow" } }
-        form class="filters" method="get" role="search" {
-            input type="search" name="q" value=(query.q) placeholder="Contact or SID" aria-label="Search";
-            label { "Status "
-                select name="status" {
-                    @for s in ["", "active", "ended"] {
-                        option value=(s) selected[s == query.status] { @if s.is_empty() { "any" } @else { (s) } }
-                    }
-                }
-            }
-            button type="submit" { "Search" }
-        }
+        (frame::search_with(&query.q, "Contact or SID",
+            ("status", "Status", &["", "active", "ended"], &query.status)))
         (frame::live(executions_table(&page, &sid, shown)))
     };
     page.page(
