@@ -384,6 +384,31 @@ mod tests {
     }
 
     #[test]
+    fn a_widget_run_twice_carries_both_step_numbers_and_the_end_is_not_a_widget() {
+        let step = |from: &str, event: &str, to: &str| Step {
+            from: from.into(),
+            event: event.into(),
+            to: to.into(),
+        };
+        let path = [
+            step("Trigger", "incomingMessage", "reply"),
+            step("reply", "failed", "log"),
+            step("log", "x", "reply"),
+            step("reply", "sent", "Ended"),
+        ];
+        let svg = flow_canvas(&flow(), &path).into_string();
+        assert!(
+            svg.contains(r#"data-widget="reply" data-steps="2""#),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"text-anchor="middle">2,4</text>"#));
+        assert_eq!(svg.matches(r#"<g class="badge">"#).count(), 3);
+        // Trigger, reply and log; "Ended" is no widget.
+        assert!(svg.contains(r#"data-highlighted="3""#));
+        assert_eq!(svg.matches(r#"class="edge taken""#).count(), 3);
+    }
+
+    #[test]
     fn names_are_escaped_in_the_svg() {
         let evil = json!({"initial_state": "<script>", "states": [
             {"name": "<script>alert(1)</script>", "type": "trigger", "transitions": []}]});
