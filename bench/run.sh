@@ -6,7 +6,7 @@
 #      (BENCH_GROWTH=0 skips it; it needs ~3 GB of free disk and ~2–3 minutes to generate)
 #   3. PostgreSQL, one instance, durable (issue 16's targets) -> bench/last-run-postgres.md
 #      (a throwaway cluster from scripts/pg-temp.sh with PGTEMP_DURABLE=1; BENCH_PG=0 skips it)
-# On the 2-core machine a full run takes about 25 minutes (see bench/RESULTS.md).
+# On the 2-core machine a full run should take 15–20 minutes (estimate: bench/RESULTS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null; then
