@@ -341,10 +341,12 @@ impl Store {
     }
 
     /// Runs `work` as one write and returns its result once committed: on SQLite inside the
-    /// group-commit writer's next batch, on PostgreSQL in its own transaction from the pool
-    /// (on a task of its own, finished even when the request is abandoned), run again (at most [`dialect::WRITE_RETRIES`] times, after
-    /// a short random pause) when PostgreSQL aborts it with a serialization failure or a
-    /// deadlock — so `work` may run more than once and clones what it moves into its future.
+    /// group-commit writer's next batch (run again when a neighbour in the batch fails: see
+    /// `writer::run_batch`), on PostgreSQL in its own transaction from the pool, on a task of
+    /// its own (finished even when the request is abandoned), run again (at most
+    /// [`dialect::WRITE_RETRIES`] times, after a short random pause) when PostgreSQL aborts it
+    /// with a serialization failure or a deadlock — so `work` may run more than once and clones
+    /// what it moves into its future.
     /// The hot write paths go through here.
     pub(crate) async fn write<T, F>(&self, mut work: F) -> StoreResult<T>
     where
