@@ -3,7 +3,7 @@
 # bench/run.py three times, leaving one table each:
 #   1. SQLite, the standard data set (100,000 users …)       -> bench/last-run.md
 #   2. SQLite, 10 million users (issue 21's growth targets)   -> bench/last-run-growth.md
-#      (BENCH_GROWTH=0 skips it; it needs ~3 GB of free disk and ~2–3 minutes to generate)
+#      (BENCH_GROWTH=0 skips it; generation peaked at ~11 GB of disk, WAL included, see RESULTS.md)
 #   3. PostgreSQL, one instance, durable (issue 16's targets) -> bench/last-run-postgres.md
 #      (a throwaway cluster from scripts/pg-temp.sh with PGTEMP_DURABLE=1; BENCH_PG=0 skips it)
 # On the 2-core machine a full run should take 15–20 minutes (estimate: bench/RESULTS.md).
