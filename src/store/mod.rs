@@ -341,10 +341,12 @@ impl Store {
     }
 
     /// Runs `work` as one write and returns its result once committed: on SQLite inside the
-    /// group-commit writer's next batch (its own savepoint), on PostgreSQL in its own
-    /// transaction from the pool, run again (at most [`dialect::WRITE_RETRIES`] times, after
-    /// a short random pause) when PostgreSQL aborts it with a serialization failure or a
-    /// deadlock — so `work` may run more than once and clones what it moves into its future.
+    /// group-commit writer's next batch (run again when a neighbour in the batch fails: see
+    /// `writer::run_batch`), on PostgreSQL in its own transaction from the pool, on a task of
+    /// its own (finished even when the request is abandoned), run again (at most
+    /// [`dialect::WRITE_RETRIES`] times, after a short random pause) when PostgreSQL aborts it
+    /// with a serialization failure or a deadlock — so `work` may run more than once and clones
+    /// what it moves into its future.
     /// The hot write paths go through here.
     pub(crate) async fn write<T, F>(&self, mut work: F) -> StoreResult<T>
     where
@@ -354,21 +356,34 @@ impl Store {
         match &*self.db {
             Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::Sqlite(c))).await,
             Db::Postgres { pool, .. } => {
-                let mut retries = 0;
-                loop {
-                    let mut tx = pool.begin().await?;
-                    let done = match work(Conn::Postgres(&mut tx)).await {
-                        Ok(done) => tx.commit().await.map(|()| done).map_err(StoreError::from),
-                        Err(e) => Err(e),
-                    };
-                    match done {
-                        Err(e) if e.is_retryable() && retries < dialect::WRITE_RETRIES => {
-                            retries += 1;
-                            tokio::time::sleep(dialect::retry_pause(retries)).await;
+                let pool = pool.clone();
+                // Run on a task of its own, so a request abandoned mid-write (its client hung
+                // up) does not drop the transaction between the statement sent and its answer:
+                // sqlx would then roll back on the connection's next use a transaction that had
+                // already committed or not yet begun — PostgreSQL's "there is no transaction in
+                // progress" / "there is already a transaction in progress" warnings under wrk.
+                // The write finishes (or rolls back) whole either way, as it does on SQLite,
+                // where the writer task owns it.
+                let write = tokio::spawn(async move {
+                    let mut retries = 0;
+                    loop {
+                        let mut tx = pool.begin().await?;
+                        let done = match work(Conn::Postgres(&mut tx)).await {
+                            Ok(done) => tx.commit().await.map(|()| done).map_err(StoreError::from),
+                            Err(e) => Err(e),
+                        };
+                        match done {
+                            Err(e) if e.is_retryable() && retries < dialect::WRITE_RETRIES => {
+                                retries += 1;
+                                tokio::time::sleep(dialect::retry_pause(retries)).await;
+                            }
+                            done => return done,
                         }
-                        done => return done,
                     }
-                }
+                });
+                write
+                    .await
+                    .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?
             }
         }
     }

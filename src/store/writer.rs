@@ -1,7 +1,7 @@
 //! Group commit: one writer connection runs the hot write paths. It takes every write queued
-//! while the previous batch was committing, runs each in its own SAVEPOINT (a failing write
-//! rolls back alone; its neighbours commit), then commits the batch with one fsync and only
-//! then answers each caller. A 2xx therefore still means "committed and durable"
+//! while the previous batch was committing, runs them in one transaction (a failing write
+//! rolls back alone; its neighbours commit: see `run_batch`), then commits the batch with one
+//! fsync and only then answers each caller. A 2xx therefore still means "committed and durable"
 //! (`synchronous=FULL`), but N concurrent writes cost one fsync instead of N, and writers queue
 //! on a channel instead of busy-waiting on SQLite's lock.
 //!
@@ -19,41 +19,49 @@ use super::{StoreError, StoreResult};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a job leaves for after the commit: how to answer, given the commit's error if any.
-type Finish = Box<dyn FnOnce(Option<&Arc<sqlx::Error>>) + Send>;
-
 /// One queued write.
 trait Job: Send {
-    /// Runs the write inside its savepoint: whether the savepoint is kept, and how to answer.
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)>;
-    /// Answers without running: the batch failed before this write could start.
+    /// Runs the write (again, if the batch was undone and is being replayed), keeping its result
+    /// for the answer: whether it succeeded.
+    fn run<'a>(&'a mut self, conn: &'a mut SqliteConnection) -> BoxFuture<'a, bool>;
+    /// Answers with the kept result, given the batch's commit error if any.
+    fn finish(self: Box<Self>, commit_error: Option<&Arc<sqlx::Error>>);
+    /// Answers without (or regardless of) running: the batch failed before this write could
+    /// start.
     fn refuse(self: Box<Self>, cause: Arc<sqlx::Error>);
 }
 
 struct Queued<T, F> {
     work: F,
+    result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
 
 impl<T, F> Job for Queued<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    F: for<'c> FnMut(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
 {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> {
-        let Queued { work, reply } = *self;
+    fn run<'a>(&'a mut self, conn: &'a mut SqliteConnection) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            let result = work(conn).await;
-            let keep = result.is_ok();
-            let finish: Finish = Box::new(move |commit_error| {
-                let outcome = match (commit_error, result) {
-                    (Some(cause), Ok(_)) => Err(StoreError::Batch(Arc::clone(cause))),
-                    (_, result) => result,
-                };
-                let _ = reply.send(outcome);
-            });
-            (keep, finish)
+            let result = (self.work)(conn).await;
+            let ok = result.is_ok();
+            self.result = Some(result);
+            ok
         })
+    }
+
+    fn finish(self: Box<Self>, commit_error: Option<&Arc<sqlx::Error>>) {
+        let outcome = match (commit_error, self.result) {
+            (Some(cause), Some(Ok(_))) | (Some(cause), None) => {
+                Err(StoreError::Batch(Arc::clone(cause)))
+            }
+            (_, Some(result)) => result,
+            // Never run and no commit error: cannot happen (run before finish), but answer
+            // with a failure rather than a success nothing backs.
+            (None, None) => Err(StoreError::Db(sqlx::Error::WorkerCrashed)),
+        };
+        let _ = self.reply.send(outcome);
     }
 
     fn refuse(self: Box<Self>, cause: Arc<sqlx::Error>) {
@@ -88,13 +96,17 @@ impl Writer {
     pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+        F: for<'c> FnMut(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
             + Send
             + 'static,
     {
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
         self.jobs
-            .send(Message::Job(Box::new(Queued { work, reply })))
+            .send(Message::Job(Box::new(Queued {
+                work,
+                result: None,
+                reply,
+            })))
             .await
             .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
         answer
@@ -148,37 +160,62 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
     }
 }
 
-/// One transaction: a savepoint per job, one commit, then every caller is answered.
+/// One transaction, one commit, then every caller is answered.
+///
+/// The jobs run back to back without savepoints (a savepoint and its release are two more
+/// statements, each a hop to sqlx's worker thread, for every write): a job that succeeds keeps
+/// what it wrote, and a statement that fails inside a job that still succeeds (a conflict it
+/// handles) was undone by SQLite itself, which rolls back only the failing statement. Only a
+/// job that *fails* may have left part of its work behind: then the whole transaction is rolled
+/// back, that job is answered with its own error (nothing of it is written), and the batch
+/// starts again without it — the jobs before it run again (writes are re-runnable: see
+/// `Store::write`) — this time with a savepoint per job, so further failures cost no replay.
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
-        tracing::error!(error = %e, "group commit could not begin");
-        // Nothing ran: every caller gets the cause (a lock wait exhausted, a read-only file …).
-        let cause = Arc::new(e);
-        for job in batch.drain(..) {
-            job.refuse(Arc::clone(&cause));
-        }
-        return;
-    }
-    let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
-    for job in batch.drain(..) {
-        if let Err(e) = exec(conn, "SAVEPOINT job").await {
-            tracing::error!(error = %e, "savepoint failed");
-            job.refuse(Arc::new(e));
-            continue;
-        }
-        let (keep, finish) = job.run(conn).await;
-        let closed = if keep {
-            exec(conn, "RELEASE job").await
-        } else {
-            match exec(conn, "ROLLBACK TO job").await {
-                Ok(()) => exec(conn, "RELEASE job").await,
-                Err(e) => Err(e),
+    let mut savepoints = false;
+    'batch: loop {
+        if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+            tracing::error!(error = %e, "group commit could not begin");
+            // Nothing ran: every caller gets the cause (a lock wait exhausted, a read-only file …).
+            let cause = Arc::new(e);
+            for job in batch.drain(..) {
+                job.refuse(Arc::clone(&cause));
             }
-        };
-        if let Err(e) = closed {
-            tracing::error!(error = %e, "closing a savepoint failed");
+            return;
         }
-        finishes.push(finish);
+        let mut index = 0;
+        while index < batch.len() {
+            let job = &mut batch[index];
+            if !savepoints {
+                if !job.run(conn).await {
+                    // SQLite may already have rolled back (some I/O errors do); then this fails
+                    // harmlessly, and a transaction still open makes the next BEGIN fail loudly.
+                    let _ = exec(conn, "ROLLBACK").await;
+                    batch.remove(index).finish(None);
+                    savepoints = true;
+                    continue 'batch;
+                }
+            } else {
+                if let Err(e) = exec(conn, "SAVEPOINT job").await {
+                    tracing::error!(error = %e, "savepoint failed");
+                    batch.remove(index).refuse(Arc::new(e));
+                    continue;
+                }
+                let keep = job.run(conn).await;
+                let closed = if keep {
+                    exec(conn, "RELEASE job").await
+                } else {
+                    match exec(conn, "ROLLBACK TO job").await {
+                        Ok(()) => exec(conn, "RELEASE job").await,
+                        Err(e) => Err(e),
+                    }
+                };
+                if let Err(e) = closed {
+                    tracing::error!(error = %e, "closing a savepoint failed");
+                }
+            }
+            index += 1;
+        }
+        break;
     }
     let committed = exec(conn, "COMMIT").await;
     if let Err(e) = &committed {
@@ -187,7 +224,74 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
         let _ = exec(conn, "ROLLBACK").await;
     }
     let error = committed.err().map(Arc::new);
-    for finish in finishes {
-        finish(error.as_ref());
+    for job in batch.drain(..) {
+        job.finish(error.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::ConnectOptions;
+
+    use super::*;
+
+    /// A write inserting `id` into `t` that fails afterwards when `then_fail`: a failure that
+    /// leaves part of its work behind, which must not be committed.
+    async fn insert(writer: &Writer, id: i64, then_fail: bool) -> StoreResult<i64> {
+        writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("insert into t (id) values ($1)")
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if then_fail {
+                        return Err(StoreError::Conflict(format!("{id} fails")));
+                    }
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_leaves_nothing_and_its_neighbours_in_the_batch_commit() {
+        let folder = tempfile::tempdir().unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(folder.path().join("w.db"))
+            .create_if_missing(true);
+        let mut conn = options.connect().await.unwrap();
+        sqlx::query("create table t (id integer primary key)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let writer = Writer::start(conn);
+        // Queued together (the writer task runs only once all six wait), so they share a batch;
+        // 3 fails after its insert, 5 after its own, and 4 collides with 1.
+        let results = tokio::join!(
+            insert(&writer, 1, false),
+            insert(&writer, 2, false),
+            insert(&writer, 3, true),
+            insert(&writer, 1, false),
+            insert(&writer, 5, true),
+            insert(&writer, 6, false),
+        );
+        assert_eq!(results.0.unwrap(), 1);
+        assert_eq!(results.1.unwrap(), 2);
+        assert!(matches!(results.2, Err(StoreError::Conflict(_))));
+        assert!(results.3.is_err(), "1 is taken by the first write");
+        assert!(matches!(results.4, Err(StoreError::Conflict(_))));
+        assert_eq!(results.5.unwrap(), 6);
+        writer.close().await;
+        let mut conn = options.connect().await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("select id from t order by id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids,
+            [1, 2, 6],
+            "exactly the writes answered Ok are committed"
+        );
     }
 }
