@@ -162,36 +162,56 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
 
 /// One transaction, one commit, then every caller is answered.
 ///
-/// The jobs run back to back without savepoints (a savepoint and its release are two more
+/// The jobs run back to back without a savepoint each (a savepoint and its release are two more
 /// statements, each a hop to sqlx's worker thread, for every write): a job that succeeds keeps
 /// what it wrote, and a statement that fails inside a job that still succeeds (a conflict it
 /// handles) was undone by SQLite itself, which rolls back only the failing statement. Only a
-/// job that *fails* may have left part of its work behind: then the whole transaction is rolled
-/// back, that job is answered with its own error (nothing of it is written), and the batch
-/// starts again without it — the jobs before it run again (writes are re-runnable: see
-/// `Store::write`) — this time with a savepoint per job, so further failures cost no replay.
+/// job that *fails* may have left part of its work behind: then the batch goes back to the one
+/// savepoint taken after `BEGIN IMMEDIATE` (the transaction and its write lock stay held, so
+/// no other writer slips in between), that job is set aside, and the jobs before it run again
+/// (writes are re-runnable: see `Store::write`), this time with a savepoint per job, so further
+/// failures cost no replay. Every caller, the failed ones too, is answered after the COMMIT:
+/// a refusal that rests on a neighbour's write ("already exists", "already active") is only
+/// sent once that write is durable and visible.
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
+    let mut failed: Vec<Box<dyn Job>> = Vec::new();
     let mut savepoints = false;
+    let mut begun = false;
     'batch: loop {
-        if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
-            tracing::error!(error = %e, "group commit could not begin");
-            // Nothing ran: every caller gets the cause (a lock wait exhausted, a read-only file …).
-            let cause = Arc::new(e);
-            for job in batch.drain(..) {
-                job.refuse(Arc::clone(&cause));
+        if !begun {
+            let begin = match exec(conn, "BEGIN IMMEDIATE").await {
+                Ok(()) => exec(conn, "SAVEPOINT batch").await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = begin {
+                tracing::error!(error = %e, "group commit could not begin");
+                let _ = exec(conn, "ROLLBACK").await;
+                // Nothing ran: every caller gets the cause (a lock wait exhausted, a read-only
+                // file …); the writes set aside answer with their own errors.
+                let cause = Arc::new(e);
+                for job in batch.drain(..) {
+                    job.refuse(Arc::clone(&cause));
+                }
+                for job in failed.drain(..) {
+                    job.finish(None);
+                }
+                return;
             }
-            return;
+            begun = true;
         }
         let mut index = 0;
         while index < batch.len() {
             let job = &mut batch[index];
             if !savepoints {
                 if !job.run(conn).await {
-                    // SQLite may already have rolled back (some I/O errors do); then this fails
-                    // harmlessly, and a transaction still open makes the next BEGIN fail loudly.
-                    let _ = exec(conn, "ROLLBACK").await;
-                    batch.remove(index).finish(None);
+                    failed.push(batch.remove(index));
                     savepoints = true;
+                    if exec(conn, "ROLLBACK TO batch").await.is_err() {
+                        // SQLite already rolled the whole transaction back (some I/O errors
+                        // do): start a new one.
+                        let _ = exec(conn, "ROLLBACK").await;
+                        begun = false;
+                    }
                     continue 'batch;
                 }
             } else {
@@ -217,6 +237,7 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
         }
         break;
     }
+    // COMMIT ends the transaction with the batch savepoint still open, which commits it too.
     let committed = exec(conn, "COMMIT").await;
     if let Err(e) = &committed {
         tracing::error!(error = %e, "group commit failed");
@@ -226,6 +247,10 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
     let error = committed.err().map(Arc::new);
     for job in batch.drain(..) {
         job.finish(error.as_ref());
+    }
+    // Their own errors, whatever the commit did (`finish` keeps a failed result).
+    for job in failed.drain(..) {
+        job.finish(None);
     }
 }
 
