@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod bulk;
 pub mod conversations;
 pub mod db;
+pub mod emulator;
 pub mod dialect;
 pub mod error;
 pub mod health;

@@ -19,6 +19,7 @@ mod fairness;
 mod fixtures;
 mod generate;
 mod helpers;
+mod inbound;
 mod instances;
 mod keys;
 mod layout;

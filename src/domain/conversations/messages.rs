@@ -16,7 +16,7 @@ use tracing::instrument;
 
 use super::{
     conversations::{
-        CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, StateChange,
+        CLOSED_IS_FINAL, CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, StateChange,
         check_json, closed_error, due, find, parse_date, targets_for,
     },
     events::{self, deliveries, hook, read},
@@ -29,15 +29,24 @@ use crate::{
         check_chars,
         paging::{Page, PageRequest},
         read_back,
+        emulator::clock,
+        messages::NewMessageInput,
         sid::{
-            AccountSid, ConversationMessageSid, ConversationSid, ParticipantSid, ServiceSid,
-            matches_pattern,
+            AccountSid, ConversationMessageSid, ConversationSid, FlowSid, ParticipantSid,
+            ReceiptSid, ServiceSid, matches_pattern,
         },
+        studio::executions,
         time,
         webhooks::{Action, Declaration, Event, Param, Subject, Targets},
     },
     error::{Error, Result},
-    store::conversations::{MessageChange, MessageRefused, MessageRow, Posted, messages::MIRROR},
+    store::{
+        conversations::{
+            Delivered, MessageChange, MessageRefused, MessageRow, Posted, ReceiptRow,
+            messages::MIRROR,
+        },
+        messages::NewMessage,
+    },
 };
 
 /// 50503 "Message body not provided" / 50504 "Message body parameter is too long".
@@ -62,6 +71,8 @@ pub struct Message {
     pub content_sid: Option<String>,
     pub date_created: i64,
     pub date_updated: i64,
+    /// The webhooks' `Source` (`API`, or `SMS` for a message that came in over SMS).
+    pub source: &'static str,
 }
 
 fn media_of(row: &MessageRow) -> Result<Option<serde_json::Value>> {
@@ -74,13 +85,47 @@ fn media_of(row: &MessageRow) -> Result<Option<serde_json::Value>> {
 read_back!(|row: MessageRow| -> Message {
     parsed: sid, account_sid, service_sid, conversation_sid;
     optional: participant_sid;
-    computed: index = row.message_index, media = media_of(&row)?;
+    computed: index = row.message_index, media = media_of(&row)?, source = "API";
     copied: author, body, attributes, content_sid, date_created, date_updated;
 });
 
 impl Subject for Message {
     fn account_sid(&self) -> &AccountSid {
         &self.account_sid
+    }
+
+    fn source(&self) -> &'static str {
+        self.source
+    }
+}
+
+/// Where a message comes from, which decides its webhooks (WH: "SDK and SMS actions fire by
+/// default … REST actions fire only with `X-Twilio-Webhook-Enabled=true`").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A REST request; `webhooks`: it carried `X-Twilio-Webhook-Enabled: true`.
+    Rest { webhooks: bool },
+    /// An inbound SMS from a participant's address (the emulator's InboundMessages):
+    /// webhooks always, `Source=SMS`.
+    Sms,
+    /// A Studio flow's send-message in its conversation: webhooks always, `Source=API`
+    /// *(ours: Twilio does not document what Studio's own posts carry)*.
+    Studio,
+}
+
+impl Source {
+    fn fires(self) -> bool {
+        match self {
+            Self::Rest { webhooks } => webhooks,
+            Self::Sms | Self::Studio => true,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sms => "SMS",
+            Self::Rest { .. } | Self::Studio => "API",
+        }
     }
 }
 
@@ -192,6 +237,84 @@ pub async fn create_message(
     webhooks: bool,
 ) -> Result<(Conversation, Message)> {
     let (_, conversation) = find(core, principal, scope, conversation).await?;
+    let message = post(
+        core,
+        principal,
+        &conversation,
+        input,
+        Source::Rest { webhooks },
+        Vec::new(),
+    )
+    .await?;
+    Ok((conversation, message))
+}
+
+/// A message that came in over SMS from `author` (the participant's address) to conversation
+/// `conversation_sid` of the account, written with `recorded` (the inbound 2010 Message).
+/// `None` when the conversation no longer takes it (gone or closed meanwhile).
+pub async fn post_from_channel(
+    core: &Core,
+    principal: &Principal,
+    conversation_sid: &str,
+    author: &str,
+    body: &str,
+    recorded: NewMessage,
+) -> Result<Option<Message>> {
+    let Some(row) = core
+        .store
+        .conversation_of_account(principal.account_sid.as_str(), conversation_sid)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let conversation = Conversation::try_from(row)?;
+    let input = MessageInput {
+        author: Some(author.to_owned()),
+        body: Some(body.to_owned()),
+        ..MessageInput::default()
+    };
+    match post(core, principal, &conversation, input, Source::Sms, vec![recorded]).await {
+        Ok(message) => Ok(Some(message)),
+        Err(Error::NotFound) => Ok(None),
+        Err(e) if e.code() == CLOSED_IS_FINAL => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A Studio flow's message into the conversation its `studio` webhook started it for.
+pub async fn post_as_flow(
+    core: &Core,
+    account: &AccountSid,
+    conversation_sid: &str,
+    body: &str,
+) -> Result<Message> {
+    let row = core
+        .store
+        .conversation_of_account(account.as_str(), conversation_sid)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let conversation = Conversation::try_from(row)?;
+    let input = MessageInput {
+        body: Some(body.to_owned()),
+        ..MessageInput::default()
+    };
+    let principal = Principal::of_account(account.clone());
+    post(core, &principal, &conversation, input, Source::Studio, Vec::new()).await
+}
+
+/// Posts a message into `conversation`: the checks, the index, the SMS sent to each non-chat
+/// participant (except its author) with its receipt, the webhooks of `source`, all in one
+/// write with `recorded`; then the conversation's `studio` webhooks take a participant's
+/// message.
+async fn post(
+    core: &Core,
+    principal: &Principal,
+    conversation: &Conversation,
+    input: MessageInput,
+    source: Source,
+    recorded: Vec<NewMessage>,
+) -> Result<Message> {
+    let webhooks = source.fires();
     if conversation.state == "closed" {
         return Err(closed_error());
     }
@@ -251,9 +374,13 @@ pub async fn create_message(
         date_created,
         date_updated,
     };
+    let now_ms = time::now_ms();
+    let (channel, receipts) = sms_deliveries(core, conversation, &row, now_ms).await?;
+    let mut channel_messages = recorded;
+    channel_messages.extend(channel);
     let added = message_targets(
         core,
-        &conversation,
+        conversation,
         MESSAGE_ADDED.event,
         webhooks,
         row.body.as_deref(),
@@ -261,10 +388,10 @@ pub async fn create_message(
     .await?;
     let (updated, state_targets) = if conversation.state == "inactive" {
         (
-            targets_for(core, &conversation, CONVERSATION_UPDATED.event, webhooks).await?,
+            targets_for(core, conversation, CONVERSATION_UPDATED.event, webhooks).await?,
             targets_for(
                 core,
-                &conversation,
+                conversation,
                 CONVERSATION_STATE_UPDATED.event,
                 webhooks,
             )
@@ -275,7 +402,8 @@ pub async fn create_message(
     };
     let wake = [added.clone(), updated.clone(), state_targets.clone()];
     let fire = std::sync::Arc::new(move |posted: &Posted| {
-        let message: Message = read(&posted.message)?;
+        let mut message: Message = read(&posted.message)?;
+        message.source = source.name();
         let mut out = deliveries(&MESSAGE_ADDED, &added, &message)?;
         if let Some(row) = &posted.reactivated {
             let after: Conversation = read(row)?;
@@ -293,16 +421,28 @@ pub async fn create_message(
         }
         Ok(out)
     });
+    // The timers restart on the account's clock (`emulator::clock`).
+    let timers_now = if conversation.timer_inactive.is_some() || conversation.timer_closed.is_some()
+    {
+        clock::now(core, conversation.account_sid.as_str()).await?
+    } else {
+        now
+    };
+    let has_callbacks = channel_messages.iter().any(|m| !m.callbacks.is_empty());
     let posted = core
         .store
         .insert_conversation_message(
             row,
-            due(conversation.timer_inactive.as_deref(), now),
+            due(conversation.timer_inactive.as_deref(), timers_now),
             conversation
                 .date_closed
-                .and_then(|_| due(conversation.timer_closed.as_deref(), now)),
+                .and_then(|_| due(conversation.timer_closed.as_deref(), timers_now)),
             fire,
-            time::now_ms(),
+            Delivered {
+                messages: channel_messages,
+                receipts,
+            },
+            now_ms,
         )
         .await?
         .map_err(|refused| match refused {
@@ -312,7 +452,164 @@ pub async fn create_message(
     for targets in &wake {
         targets.wake(core);
     }
-    Ok((conversation, Message::try_from(posted.message)?))
+    if has_callbacks {
+        core.webhook_wake.notify_one();
+    }
+    let mut message = Message::try_from(posted.message)?;
+    message.source = source.name();
+    if source != Source::Studio && message.participant_sid.is_some() {
+        studio_hooks(core, principal, conversation, &message).await?;
+    }
+    Ok(message)
+}
+
+/// The SMS a message sends: one outbound 2010 Message from each non-chat participant's proxy
+/// address to its address (not to the message's author), and the receipt (DY) naming it.
+/// Media is not forwarded (it lives in Twilio's Media Content Service, not emulated); a message
+/// without a body sends nothing.
+async fn sms_deliveries(
+    core: &Core,
+    conversation: &Conversation,
+    message: &MessageRow,
+    now_ms: i64,
+) -> Result<(Vec<NewMessage>, Vec<ReceiptRow>)> {
+    let Some(body) = message.body.as_deref().filter(|b| !b.is_empty()) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut messages = Vec::new();
+    let mut receipts = Vec::new();
+    for participant in core
+        .store
+        .sms_participants(conversation.sid.as_str())
+        .await?
+    {
+        let (Some(address), Some(proxy)) = (&participant.address, &participant.proxy_address)
+        else {
+            continue;
+        };
+        if *address == message.author {
+            continue;
+        }
+        let input = NewMessageInput::outbound(conversation.account_sid.clone(), proxy, address, body);
+        // An address the Messages resource refuses (not a phone number) sends nothing.
+        let Ok(sms) = crate::domain::messages::prepare(input, now_ms) else {
+            continue;
+        };
+        receipts.push(ReceiptRow {
+            seq: 0,
+            sid: ReceiptSid::new().to_string(),
+            account_sid: conversation.account_sid.to_string(),
+            conversation_sid: conversation.sid.to_string(),
+            message_sid: message.sid.clone(),
+            participant_sid: participant.sid.clone(),
+            channel_message_sid: sms.row.sid.clone(),
+            date_created: now_ms / 1000,
+        });
+        messages.push(sms);
+    }
+    Ok((messages, receipts))
+}
+
+/// The conversation's `studio` webhooks take a participant's message (STU: "A Studio Flow's
+/// Execution will start when a message is created in the Conversation"): the flow's active
+/// execution for the conversation waiting for a reply resumes with `incomingMessage`; without
+/// an active one, a new execution starts with `incomingConversationMessage` (one execution per
+/// conversation and flow: Studio keys it on the Conversation SID). An execution busy
+/// elsewhere (not waiting) lets the message pass *(ours)*. What the flow says is posted back.
+async fn studio_hooks(
+    core: &Core,
+    principal: &Principal,
+    conversation: &Conversation,
+    message: &Message,
+) -> Result<()> {
+    let flows: Vec<FlowSid> = core
+        .store
+        .scoped_webhooks(conversation.sid.as_str())
+        .await?
+        .into_iter()
+        .filter(|hook| hook.target == "studio")
+        .filter_map(|hook| hook.flow_sid.as_deref().and_then(FlowSid::parse))
+        .collect();
+    for flow_sid in flows {
+        let ran = studio_hook(core, principal, conversation, message, &flow_sid).await;
+        match ran {
+            Ok(Some(ran)) => {
+                for body in ran.conversation_posts {
+                    Box::pin(post_as_flow(
+                        core,
+                        &conversation.account_sid,
+                        conversation.sid.as_str(),
+                        &body,
+                    ))
+                    .await?;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(conversation = %conversation.sid, flow = %flow_sid, error = %e, "a conversation's studio webhook did not run its flow");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn studio_hook(
+    core: &Core,
+    principal: &Principal,
+    conversation: &Conversation,
+    message: &Message,
+    flow_sid: &FlowSid,
+) -> Result<Option<executions::Ran>> {
+    let fields = serde_json::json!({
+        "AccountSid": message.account_sid,
+        "Attributes": message.attributes,
+        "Author": message.author,
+        "Body": message.body,
+        "ConversationSid": conversation.sid,
+        "From": message.author,
+        "Index": message.index.to_string(),
+        "MessageSid": message.sid,
+        "ParticipantSid": message.participant_sid,
+        "Source": message.source,
+    });
+    if let Some(row) = core
+        .store
+        .conversation_execution(conversation.sid.as_str(), flow_sid.as_str())
+        .await?
+    {
+        return executions::resume(
+            core,
+            row,
+            "incomingMessage",
+            Some(("inbound".to_owned(), fields)),
+            Vec::new(),
+        )
+        .await;
+    }
+    let started = executions::start(
+        core,
+        principal,
+        flow_sid,
+        executions::NewExecution {
+            to: conversation.sid.to_string(),
+            from: conversation.sid.to_string(),
+            parameters: serde_json::Map::new(),
+        },
+        executions::Trigger {
+            event: "incomingConversationMessage",
+            context: Some(serde_json::json!({ "conversation": fields })),
+            contact: Some(message.author.clone()),
+            conversation_sid: Some(conversation.sid.to_string()),
+            recorded: Vec::new(),
+        },
+    )
+    .await;
+    match started {
+        Ok(ran) => Ok(Some(ran)),
+        // Another message started it first: this one passes *(ours)*.
+        Err(Error::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn fetch_message(

@@ -78,7 +78,13 @@ pub struct StudioRuntime {
     pub allowed_hosts: Vec<String>,
     /// Woken when an execution starts waiting, so the timeout worker looks again.
     pub wake: tokio::sync::Notify,
+    /// Posts what a flow said into its conversation (set at start by `emulator`, which knows
+    /// Conversations: Studio does not import it back).
+    pub conversation_poster: std::sync::OnceLock<ConversationPoster>,
 }
+
+/// Posts `bodies` into conversation `conversation_sid` of the account, as the flow's messages.
+pub type ConversationPoster = fn(Core, AccountSid, String, Vec<String>);
 
 impl StudioRuntime {
     /// `allowed_hosts`: comma-separated. The process's rustls provider must be installed
@@ -97,6 +103,7 @@ impl StudioRuntime {
                 .filter(|h| !h.is_empty())
                 .collect(),
             wake: tokio::sync::Notify::new(),
+            conversation_poster: std::sync::OnceLock::new(),
         })
     }
 
@@ -247,7 +254,12 @@ pub struct Run<'a> {
     pub steps: Vec<NewStep>,
     /// The messages the run sent, written with its steps.
     pub messages: Vec<NewMessage>,
-    now: i64,
+    /// What send-message and send-and-wait-for-reply said in a conversation (an execution its
+    /// `studio` webhook started: `conversation` is set): posted there after the run is saved.
+    pub conversation_posts: Vec<String>,
+    conversation: Option<String>,
+    /// The account's clock (`emulator::clock`), for the wait's timeout; epoch seconds.
+    timer_now: i64,
     now_ms: i64,
 }
 
@@ -347,6 +359,7 @@ impl<'a> Run<'a> {
         execution_sid: &'a ExecutionSid,
         book: Bookkeeping,
         now_ms: i64,
+        timer_now: i64,
     ) -> Self {
         Self {
             core,
@@ -355,9 +368,18 @@ impl<'a> Run<'a> {
             book,
             steps: Vec::new(),
             messages: Vec::new(),
-            now: now_ms / 1000,
+            conversation_posts: Vec::new(),
+            conversation: None,
+            timer_now,
             now_ms,
         }
+    }
+
+    /// The run is of an execution a conversation's `studio` webhook started: its messages go
+    /// into that conversation.
+    pub fn in_conversation(mut self, conversation_sid: Option<String>) -> Self {
+        self.conversation = conversation_sid;
+        self
     }
 
     /// Records a step, counting it toward the limits.
@@ -565,6 +587,13 @@ impl<'a> Run<'a> {
             outcome.step = json!({"emulator": "the message has no To, From or Body/MediaUrl"});
             return Ok(outcome);
         }
+        if let Some(conversation) = &self.conversation {
+            // Studio's Conversations integration: the flow's messages are posted into the
+            // conversation (author `system`, *ours*); "sending media is not supported".
+            self.conversation_posts.push(body.to_owned());
+            let output = json!({ "outbound": {"Body": body, "ConversationSid": conversation} });
+            return Ok(self.sent_or_wait(state, properties, output, waits));
+        }
         let message = Outbound {
             from: from.trim(),
             to: to.trim(),
@@ -583,8 +612,13 @@ impl<'a> Run<'a> {
             }
         };
         let output = json!({ "outbound": outbound });
+        Ok(self.sent_or_wait(state, properties, output, waits))
+    }
+
+    /// A sent message's outcome: `sent`, or the wait for a reply until its `timeout`.
+    fn sent_or_wait(&self, state: &Value, properties: &Value, output: Value, waits: bool) -> Outcome {
         if !waits {
-            return Ok(Outcome::to(state, "sent", Some(output)));
+            return Outcome::to(state, "sent", Some(output));
         }
         // The schema wants `timeout` as a string ("3600"); a number is taken too.
         let secs = match &properties["timeout"] {
@@ -594,13 +628,13 @@ impl<'a> Run<'a> {
         }
         .filter(|s| *s >= 0)
         .unwrap_or(DEFAULT_WAIT_SECS);
-        Ok(Outcome {
+        Outcome {
             event: String::new(),
             next: None,
             step: output.clone(),
             output: Some(output),
-            wait_until: Some(self.now.saturating_add(secs)),
-        })
+            wait_until: Some(self.timer_now.saturating_add(secs)),
+        }
     }
 
     /// make-http-request and run-function: a real request, only to an allowed host.

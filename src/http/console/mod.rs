@@ -14,7 +14,7 @@ mod conversations;
 mod frame;
 pub mod operations;
 mod overview;
-mod session;
+pub(crate) mod session;
 mod signin;
 mod studio;
 mod trusthub;

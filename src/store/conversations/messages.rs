@@ -9,6 +9,7 @@ use crate::store::{
     Keyset, Sql, Store, StoreError, StoreResult,
     db::sql,
     query::{Owned, Table, fetch_all, fetch_optional, row},
+    messages::{NewMessage, write_message},
     webhooks::enqueue,
 };
 
@@ -52,6 +53,36 @@ impl Owned for MessageRow {
     }
 }
 
+row! {
+    /// A delivery receipt (DY): the 2010 Message a conversation message was sent as to one
+    /// non-chat participant.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReceiptRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        conversation_sid: String,
+        message_sid: String,
+        participant_sid: String,
+        channel_message_sid: String,
+        date_created: i64,
+    }
+}
+
+const RECEIPTS: Table = Table::owned(
+    "conversation_message_receipts",
+    <ReceiptRow as crate::store::query::Columns>::COLUMNS,
+    "message_sid",
+);
+
+/// The channel side of a conversation message, written in its transaction: 2010 Messages (the
+/// inbound one it came as, the SMS it is sent as) and the receipts of those sent.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered {
+    pub messages: Vec<NewMessage>,
+    pub receipts: Vec<ReceiptRow>,
+}
+
 /// Page keys of a newest-first list are `MIRROR - index` (see `Keyset::push_mirrored`).
 pub const MIRROR: i64 = 1 << 52;
 
@@ -88,6 +119,21 @@ pub struct MessageChange {
 }
 
 impl Store {
+    /// The message's receipts, in the order they were written (at most `limit`), and the one
+    /// named `sid` when given.
+    pub async fn message_receipts(
+        &self,
+        message_sid: &str,
+        sid: Option<&str>,
+    ) -> StoreResult<Vec<ReceiptRow>> {
+        let mut qb = RECEIPTS.select_owned(message_sid);
+        if let Some(sid) = sid {
+            qb.push(" and sid = ").push_bind(sid.to_owned());
+        }
+        qb.push(" order by seq");
+        fetch_all(qb, self).await
+    }
+
     /// Posts a message: `row.message_index` and `row.participant_sid` are filled in here (the
     /// next index; the participant whose identity or address is the author). An inactive
     /// conversation becomes active; timers restart with `inactive_due`/`closed_due`.
@@ -97,11 +143,13 @@ impl Store {
         inactive_due: Option<i64>,
         closed_due: Option<i64>,
         fire: Fire<Posted>,
+        delivered: Delivered,
         now_ms: i64,
     ) -> StoreResult<Result<Posted, MessageRefused>> {
         let outcome = self
             .write(move |mut conn| {
                 let (mut row, fire) = (row.clone(), std::sync::Arc::clone(&fire));
+                let delivered = delivered.clone();
                 Box::pin(async move {
                     let reactivated: Option<ConversationRow> = {
                         let mut qb = Sql::new(
@@ -142,6 +190,12 @@ impl Store {
                         .insert(&row)
                         .fetch_one::<MessageRow>(&mut conn)
                         .await?;
+                    for channel in &delivered.messages {
+                        write_message(&mut conn, channel, now_ms).await?;
+                    }
+                    for receipt in &delivered.receipts {
+                        RECEIPTS.insert_values(receipt).execute(&mut conn).await?;
+                    }
                     let posted = Posted {
                         message,
                         reactivated,

@@ -34,6 +34,7 @@ row! {
         wake_at: Option<i64>,
         date_created: i64,
         date_updated: i64,
+        conversation_sid: Option<String>,
     }
 }
 owned_table!(EXECUTIONS: ExecutionRow = "studio_executions" by "flow_sid");
@@ -240,25 +241,59 @@ impl Store {
         fetch_optional(qb, self).await
     }
 
-    /// Executions whose wait has timed out by `now`, soonest first (at most `limit`).
+    /// Executions whose wait has timed out by `now` on their account's clock (`now` plus the
+    /// account's `account_clocks` offset), soonest first (at most `limit`).
     pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
-        Ok(sql("select sid, flow_sid, wake_at from studio_executions \
-             where wake_at is not null and wake_at <= $1 and status = 'active' \
-             order by wake_at limit $2")
+        Ok(sql("select e.sid, e.flow_sid, e.wake_at from studio_executions e \
+             left join account_clocks c on c.account_sid = e.account_sid \
+             where e.wake_at is not null and e.status = 'active' \
+             and e.wake_at <= $1 + coalesce(c.offset_secs, 0) \
+             order by e.wake_at limit $2")
         .bind(now)
         .bind(limit)
         .fetch_all::<DueExecution>(self)
         .await?)
     }
 
-    /// When the next wait times out, if any execution waits.
+    /// When (on the machine's clock) the next wait times out, if any execution waits.
     pub async fn next_wake(&self) -> StoreResult<Option<i64>> {
         Ok(sql(
-            "select min(wake_at) from studio_executions where wake_at is not null \
-             and status = 'active'",
+            "select min(e.wake_at - coalesce(c.offset_secs, 0)) from studio_executions e \
+             left join account_clocks c on c.account_sid = e.account_sid \
+             where e.wake_at is not null and e.status = 'active'",
         )
         .fetch_scalar::<Option<i64>>(self)
         .await?)
+    }
+
+    /// The account's active execution of contact `contact` waiting for a reply on `number`,
+    /// the most recent first (an inbound message resumes it).
+    pub async fn waiting_execution(
+        &self,
+        account_sid: &str,
+        contact: &str,
+        number: &str,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_where("account_sid", account_sid);
+        qb.push(" and contact_address = ")
+            .push_bind(contact.to_owned())
+            .push(" and from_address = ")
+            .push_bind(number.to_owned())
+            .push(" and status = 'active' and waiting_widget is not null order by seq desc limit 1");
+        fetch_optional(qb, self).await
+    }
+
+    /// The active execution a conversation's `studio` webhook started for flow `flow_sid`.
+    pub async fn conversation_execution(
+        &self,
+        conversation_sid: &str,
+        flow_sid: &str,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_where("conversation_sid", conversation_sid);
+        qb.push(" and flow_sid = ")
+            .push_bind(flow_sid.to_owned())
+            .push(" and status = 'active' order by seq desc limit 1");
+        fetch_optional(qb, self).await
     }
 
     /// An execution by SID alone (the timeout worker's read; it is nobody's request).
