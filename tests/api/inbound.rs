@@ -653,27 +653,8 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
     assert_eq!(context["context"]["trigger"]["conversation"]["Source"], "SMS");
     assert_eq!(context["context"]["trigger"]["conversation"]["Body"], "I want to book");
 
-    let transcript = |app: &TestApp| {
-        let url = format!("/v1/Conversations/{ch}/Messages");
-        let main = app.main();
-        async move {
-            let (_, messages) = app.get(&url, &main).await;
-            messages["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{}: {}",
-                        m["author"].as_str().unwrap(),
-                        m["body"].as_str().unwrap()
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
     assert_eq!(
-        transcript(&app).await,
+        transcript(&app, &ch).await,
         [
             format!("{CONTACT}: I want to book"),
             "system: Reply YES to confirm".to_owned()
@@ -693,7 +674,7 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
     assert_eq!(code, 201);
     assert_eq!(execution_status(&app, &flow, &execution).await, "ended");
     assert_eq!(
-        transcript(&app).await,
+        transcript(&app, &ch).await,
         [
             format!("{CONTACT}: I want to book"),
             "system: Reply YES to confirm".to_owned(),
@@ -710,4 +691,23 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
         .get(&format!("/v2/Flows/{flow}/Executions"), &main)
         .await;
     assert_eq!(list["executions"].as_array().unwrap().len(), 1);
+}
+
+/// The conversation's messages as `author: body`.
+async fn transcript(app: &TestApp, ch: &str) -> Vec<String> {
+    let (_, messages) = app
+        .get(&format!("/v1/Conversations/{ch}/Messages"), &app.main())
+        .await;
+    messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m["author"].as_str().unwrap(),
+                m["body"].as_str().unwrap()
+            )
+        })
+        .collect()
 }

@@ -119,19 +119,24 @@ pub struct MessageChange {
 }
 
 impl Store {
-    /// The message's receipts, in the order they were written (at most `limit`), and the one
-    /// named `sid` when given.
+    /// A keyset page of the message's receipts, in the order they were written.
     pub async fn message_receipts(
         &self,
         message_sid: &str,
-        sid: Option<&str>,
+        keyset: Keyset,
     ) -> StoreResult<Vec<ReceiptRow>> {
         let mut qb = RECEIPTS.select_owned(message_sid);
-        if let Some(sid) = sid {
-            qb.push(" and sid = ").push_bind(sid.to_owned());
-        }
-        qb.push(" order by seq");
+        keyset.push(&mut qb, RECEIPTS.seq);
         fetch_all(qb, self).await
+    }
+
+    /// The message's receipt `sid`.
+    pub async fn message_receipt(
+        &self,
+        message_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<ReceiptRow>> {
+        fetch_optional(RECEIPTS.select_one(message_sid, sid), self).await
     }
 
     /// Posts a message: `row.message_index` and `row.participant_sid` are filled in here (the
