@@ -711,3 +711,73 @@ async fn transcript(app: &TestApp, ch: &str) -> Vec<String> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_subflow_that_waits_makes_its_parent_wait_and_both_resume_on_the_reply() {
+    let mut app = TestApp::spawn().await;
+    let main = app.main();
+    let child = json!({"description": "child", "initial_state": "Trigger", "states": [
+        state("Trigger", "trigger", json!({}), json!([
+            {"event": "incomingMessage"}, {"event": "incomingCall"},
+            {"event": "incomingRequest"}, {"event": "incomingParent", "next": "ask"}])),
+        state("ask", "send-and-wait-for-reply", json!({"body": "Which colour?", "timeout": "3600"}),
+              json!([{"event": "incomingMessage", "next": "keep"}, {"event": "timeout"},
+                     {"event": "deliveryFailure"}])),
+        state("keep", "set-variables",
+              json!({"variables": [{"key": "colour", "value": "{{widgets.ask.inbound.Body}}"}]}),
+              json!([{"event": "next"}])),
+    ]});
+    let text = child.to_string();
+    let (code, created) = app
+        .post(
+            "/v2/Flows",
+            &main,
+            &[("FriendlyName", "child"), ("Status", "published"), ("Definition", &text)],
+        )
+        .await;
+    assert_eq!(code, 201, "{created}");
+    let child_sid = created["sid"].as_str().unwrap().to_owned();
+    let parent = json!({"description": "parent", "initial_state": "Trigger", "states": [
+        state("Trigger", "trigger", json!({}), json!([
+            {"event": "incomingMessage"}, {"event": "incomingCall"},
+            {"event": "incomingRequest", "next": "sub"}, {"event": "incomingParent"}])),
+        state("sub", "run-subflow", json!({"flow_sid": child_sid, "flow_revision": "LatestPublished"}),
+              json!([{"event": "completed", "next": "done"}, {"event": "failed"}])),
+        state("done", "send-message", json!({"body": "You chose {{widgets.sub.colour}}"}),
+              json!([{"event": "sent"}, {"event": "failed"}])),
+    ]});
+    let flow = draft_flow_with_test_user(&app, &main, &parent).await;
+    let execution = start_execution(&app, &flow).await;
+    assert_eq!(bodies_to(&app, &main, CONTACT).await, ["Which colour?"]);
+    assert_eq!(steps(&app, &flow, &execution).await, [step("incomingRequest", "Trigger", "sub"), step("incomingParent", "Trigger", "ask")]);
+
+    app.restart().await;
+    let reply = inbound(&app, &main, CONTACT, NUMBER, "blue").await;
+    assert_eq!(reply["routed_to"]["kind"], "execution-resumed");
+    assert_eq!(execution_status(&app, &flow, &execution).await, "ended");
+    assert_eq!(
+        steps(&app, &flow, &execution).await,
+        [
+            step("incomingRequest", "Trigger", "sub"),
+            step("incomingParent", "Trigger", "ask"),
+            step("incomingMessage", "ask", "keep"),
+            step("next", "keep", "Ended"),
+            step("completed", "sub", "done"),
+            step("sent", "done", "Ended"),
+        ]
+    );
+    assert_eq!(
+        bodies_to(&app, &main, CONTACT).await,
+        ["Which colour?", "You chose blue"]
+    );
+    // The subflow's steps name the run-subflow step as their parent.
+    let (_, page) = app
+        .get(&format!("/v2/Flows/{flow}/Executions/{execution}/Steps"), &main)
+        .await;
+    let all = page["steps"].as_array().unwrap();
+    let sub_step = all[4]["sid"].clone();
+    for child_step in &all[1..4] {
+        assert_eq!(child_step["parent_step_sid"], sub_step);
+    }
+    assert!(all[4]["parent_step_sid"].is_null());
+}

@@ -126,6 +126,20 @@ pub struct Bookkeeping {
     /// The widget run last, and how many times in a row.
     pub last_widget: String,
     pub repeats: u64,
+    /// While a subflow waits: the subflows the wait is in, innermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subflows: Vec<Frame>,
+}
+
+/// A subflow waiting inside its parent: which run-subflow widget started it (and its step),
+/// the revision it runs and its own context.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Frame {
+    pub widget: String,
+    pub step_sid: String,
+    pub flow_sid: String,
+    pub revision: i64,
+    pub context: Value,
 }
 
 /// Where a run stopped.
@@ -141,6 +155,8 @@ pub enum Halt {
 
 /// Where a run starts.
 pub enum Start<'a> {
+    /// At a widget (`None`: the end), as a transition leads there.
+    At(Option<String>),
     /// At the trigger, with its event (`incomingRequest`, `incomingParent`).
     Trigger(&'a str),
     /// At a waiting widget, with the event that ended its wait and what that adds to its
@@ -416,6 +432,7 @@ impl<'a> Run<'a> {
         depth: u32,
     ) -> Result<Halt> {
         let mut current = match start {
+            Start::At(next) => next,
             Start::Trigger(event) => {
                 let Some(trigger) = definition.states.get(definition.initial) else {
                     return Ok(Halt::Ended);
@@ -829,11 +846,143 @@ impl<'a> Run<'a> {
                 Ok(Ok(Outcome::to(state, "completed", Some(variables))))
             }
             Halt::Stopped => Ok(Err(Halt::Stopped)),
-            Halt::Waiting { widget, .. } => fail(format!(
-                "the subflow's widget {widget} waits for a reply; waiting inside a subflow is \
-                 not emulated"
-            )),
+            // The parent waits with its subflow (its run-subflow step is recorded when the
+            // subflow completes); `resume` goes back into the subflow.
+            Halt::Waiting { widget, wake_at } => {
+                self.book.subflows.push(Frame {
+                    widget: state["name"].as_str().unwrap_or_default().to_owned(),
+                    step_sid: step_sid.to_string(),
+                    flow_sid: flow_sid.to_string(),
+                    revision: revision.revision,
+                    context: child_context,
+                });
+                Ok(Err(Halt::Waiting { widget, wake_at }))
+            }
         }
+    }
+
+    /// Resumes the execution at its waiting `widget` with `event`: in the innermost waiting
+    /// subflow when there is one (`book.subflows`), each subflow that then completes handing
+    /// its variables to its parent's run-subflow widget (`completed`), which goes on.
+    pub async fn resume(
+        &mut self,
+        top: &Definition<'_>,
+        context: &mut Value,
+        widget: &str,
+        event: &str,
+        adds: Option<(String, Value)>,
+    ) -> Result<Halt> {
+        let frames = std::mem::take(&mut self.book.subflows);
+        if frames.is_empty() {
+            let start = Start::Resume {
+                widget,
+                event,
+                adds,
+            };
+            return self.go(top, context, start, None, 0).await;
+        }
+        let mut definitions = Vec::with_capacity(frames.len());
+        for frame in &frames {
+            let Some(revision) = self
+                .core
+                .store
+                .fetch_revision(
+                    self.account_sid.as_str(),
+                    &frame.flow_sid,
+                    RevisionAt::Number(frame.revision),
+                )
+                .await?
+            else {
+                return Ok(Halt::Ended);
+            };
+            definitions.push(stored_json::<Value>(
+                &revision.content.definition,
+                "Revision definition",
+            )?);
+        }
+        let mut frames = frames;
+        let n = frames.len();
+        let parent_sid = |frames: &[Frame], i: usize| {
+            frames
+                .get(i + 1)
+                .and_then(|f| StepSid::parse(&f.step_sid))
+        };
+        let Some(child) = Definition::new(&definitions[0]) else {
+            return Ok(Halt::Ended);
+        };
+        let own = StepSid::parse(&frames[0].step_sid);
+        let mut child_context = frames[0].context.clone();
+        let start = Start::Resume {
+            widget,
+            event,
+            adds,
+        };
+        let mut halt = self
+            .go(&child, &mut child_context, start, own.as_ref(), n as u32)
+            .await?;
+        frames[0].context = child_context;
+        for i in 0..n {
+            match halt {
+                Halt::Stopped => return Ok(Halt::Stopped),
+                Halt::Waiting { .. } => {
+                    // Frames the run entered since are innermost; then the ones still open.
+                    self.book.subflows.extend(frames.drain(i..));
+                    return Ok(halt);
+                }
+                Halt::Ended => {}
+            }
+            let frame = frames[i].clone();
+            let variables = frame.context["flow"]["variables"].clone();
+            let owned;
+            let parent_definition = match definitions.get(i + 1) {
+                Some(d) => {
+                    let Some(d) = Definition::new(d) else {
+                        return Ok(Halt::Ended);
+                    };
+                    owned = d;
+                    &owned
+                }
+                None => top,
+            };
+            let Some(state) = parent_definition.states.get(frame.widget.as_str()).copied() else {
+                return Ok(Halt::Ended);
+            };
+            let mut parent_context = match frames.get(i + 1) {
+                Some(f) => f.context.clone(),
+                None => std::mem::take(context),
+            };
+            set_in(
+                &mut parent_context,
+                &["widgets", &frame.widget],
+                variables.clone(),
+            );
+            let next = next_of(state, "completed");
+            let parent = parent_sid(&frames, i);
+            self.record(NewStep {
+                sid: StepSid::parse(&frame.step_sid).unwrap_or_else(StepSid::new),
+                parent_step_sid: parent.clone(),
+                name: "completed".into(),
+                kind: "run-subflow".into(),
+                from: frame.widget.clone(),
+                to: next.clone().unwrap_or_else(|| "Ended".into()),
+                context: variables,
+            });
+            let depth = (n - i - 1) as u32;
+            halt = self
+                .go(
+                    parent_definition,
+                    &mut parent_context,
+                    Start::At(next),
+                    parent.as_ref(),
+                    depth,
+                )
+                .await?;
+            match frames.get_mut(i + 1) {
+                Some(f) => f.context = parent_context,
+                None => *context = parent_context,
+            }
+        }
+        Ok(halt)
     }
 }
 

@@ -292,8 +292,16 @@ async fn run(
         )));
     };
     let timer_now = clock::now(core, account_sid.as_str()).await?;
-    let mut run = Run::new(core, account_sid, sid, book, now_ms, timer_now).in_conversation(conversation);
-    let halt = run.go(&definition, context, start, None, 0).await?;
+    let mut run =
+        Run::new(core, account_sid, sid, book, now_ms, timer_now).in_conversation(conversation);
+    let halt = match start {
+        Start::Resume {
+            widget,
+            event,
+            adds,
+        } => run.resume(&definition, context, widget, event, adds).await?,
+        start => run.go(&definition, context, start, None, 0).await?,
+    };
     let (status, waiting_widget, wake_at) = match halt {
         Halt::Ended | Halt::Stopped => ("ended", None, None),
         Halt::Waiting { widget, wake_at } => ("active", Some(widget), Some(wake_at)),
