@@ -26,6 +26,7 @@ mod layout;
 mod limits;
 mod messages;
 mod metrics;
+mod operator_api;
 mod paging;
 mod receiver;
 mod restart;
