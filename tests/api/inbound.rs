@@ -781,3 +781,43 @@ async fn a_subflow_that_waits_makes_its_parent_wait_and_both_resume_on_the_reply
     }
     assert!(all[4]["parent_step_sid"].is_null());
 }
+
+#[tokio::test]
+async fn conversation_timers_run_on_the_accounts_clock() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let other = app.subaccount(&main, "other").await;
+    let mut conversations = Vec::new();
+    for who in [&main, &other] {
+        let (code, c) = app
+            .post(
+                "/v1/Conversations",
+                who,
+                &[("State", "active"), ("Timers.Inactive", "PT10M")],
+            )
+            .await;
+        assert_eq!(code, 201, "{c}");
+        conversations.push(c["sid"].as_str().unwrap().to_owned());
+    }
+    let (code, _) = app
+        .post("/_localtwilio/Clock", &main, &[("Advance", "PT11M")])
+        .await;
+    assert_eq!(code, 200);
+    let mut state = String::new();
+    for _ in 0..50 {
+        let (_, c) = app
+            .get(&format!("/v1/Conversations/{}", conversations[0]), &main)
+            .await;
+        state = c["state"].as_str().unwrap().to_owned();
+        if state == "inactive" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "inactive");
+    // The other account's clock did not move: its conversation is still active.
+    let (_, c) = app
+        .get(&format!("/v1/Conversations/{}", conversations[1]), &other)
+        .await;
+    assert_eq!(c["state"], "active");
+}
