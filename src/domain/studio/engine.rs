@@ -274,7 +274,8 @@ pub struct Run<'a> {
     /// `studio` webhook started: `conversation` is set): posted there after the run is saved.
     pub conversation_posts: Vec<String>,
     conversation: Option<String>,
-    /// The account's clock (`emulator::clock`), for the wait's timeout; epoch seconds.
+    /// Now for the wait's timeout, epoch seconds (the caller moves it onto the account's
+    /// clock, `emulator::clock`, when the run waits).
     timer_now: i64,
     now_ms: i64,
 }

@@ -291,9 +291,8 @@ async fn run(
             "execution {sid} runs a revision that does not validate"
         )));
     };
-    let timer_now = clock::now(core, account_sid.as_str()).await?;
-    let mut run =
-        Run::new(core, account_sid, sid, book, now_ms, timer_now).in_conversation(conversation);
+    let mut run = Run::new(core, account_sid, sid, book, now_ms, now_ms / 1000)
+        .in_conversation(conversation);
     let halt = match start {
         Start::Resume {
             widget,
@@ -304,7 +303,12 @@ async fn run(
     };
     let (status, waiting_widget, wake_at) = match halt {
         Halt::Ended | Halt::Stopped => ("ended", None, None),
-        Halt::Waiting { widget, wake_at } => ("active", Some(widget), Some(wake_at)),
+        // The wait times out on the account's clock (read only for a run that waits: creates
+        // that end at once pay nothing for it).
+        Halt::Waiting { widget, wake_at } => {
+            let offset = clock::read(core, account_sid.as_str()).await?.offset_secs;
+            ("active", Some(widget), Some(wake_at.saturating_add(offset)))
+        }
     };
     let now = now_ms / 1000;
     let write = RunWrite {

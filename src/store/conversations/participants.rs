@@ -218,13 +218,8 @@ impl Store {
         address: &str,
         proxy: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(sql("select conversation_sid from conversation_participants \
-             where account_sid = $1 and address = $2 and proxy_address = $3 and binding_open")
-        .bind(account_sid)
-        .bind(address)
-        .bind(proxy)
-        .fetch_optional_scalar::<String>(self)
-        .await?)
+        let mut tx = self.begin_read().await?;
+        binding_holder(&mut tx.conn(), account_sid, address, proxy).await
     }
 
     /// The conversation's non-chat participants with an SMS binding (address and proxy
