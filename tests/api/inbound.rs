@@ -67,7 +67,11 @@ async fn draft_flow_with_test_user(app: &TestApp, who: &Creds, definition: &Valu
         .post(
             "/v2/Flows",
             who,
-            &[("FriendlyName", "confirm"), ("Status", "draft"), ("Definition", &text)],
+            &[
+                ("FriendlyName", "confirm"),
+                ("Status", "draft"),
+                ("Definition", &text),
+            ],
         )
         .await;
     assert_eq!(code, 201, "{flow}");
@@ -140,7 +144,10 @@ fn step(name: &str, from: &str, to: &str) -> (String, String, String) {
 
 async fn execution_status(app: &TestApp, flow: &str, execution: &str) -> String {
     let (_, body) = app
-        .get(&format!("/v2/Flows/{flow}/Executions/{execution}"), &app.main())
+        .get(
+            &format!("/v2/Flows/{flow}/Executions/{execution}"),
+            &app.main(),
+        )
         .await;
     body["status"].as_str().unwrap().to_owned()
 }
@@ -184,7 +191,10 @@ async fn a_test_user_confirms_by_replying_yes_across_a_restart() {
     let main = app.main();
     let flow = draft_flow_with_test_user(&app, &main, &reply_yes_flow("3600")).await;
     let execution = start_execution(&app, &flow).await;
-    assert_eq!(bodies_to(&app, &main, CONTACT).await, ["Reply YES to confirm"]);
+    assert_eq!(
+        bodies_to(&app, &main, CONTACT).await,
+        ["Reply YES to confirm"]
+    );
 
     // The server restarts while the execution waits for the reply.
     app.restart().await;
@@ -206,7 +216,10 @@ async fn a_test_user_confirms_by_replying_yes_across_a_restart() {
     );
     assert_eq!(
         bodies_to(&app, &main, CONTACT).await,
-        ["Reply YES to confirm", format!("Confirmed, {CONTACT}").as_str()]
+        [
+            "Reply YES to confirm",
+            format!("Confirmed, {CONTACT}").as_str()
+        ]
     );
     let (_, context) = app
         .get(
@@ -327,18 +340,30 @@ async fn a_number_attached_to_a_flow_starts_an_execution_from_an_inbound_message
 
     let started = inbound(&app, &main, CONTACT, NUMBER, "hello").await;
     assert_eq!(started["routed_to"]["kind"], "execution-started");
-    let execution = started["routed_to"]["execution_sid"].as_str().unwrap().to_owned();
+    let execution = started["routed_to"]["execution_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (_, fetched) = app
         .get(&format!("/v2/Flows/{flow}/Executions/{execution}"), &main)
         .await;
     assert_eq!(fetched["contact_channel_address"], CONTACT);
     let (_, context) = app
-        .get(&format!("/v2/Flows/{flow}/Executions/{execution}/Context"), &main)
+        .get(
+            &format!("/v2/Flows/{flow}/Executions/{execution}/Context"),
+            &main,
+        )
         .await;
     assert_eq!(context["context"]["trigger"]["message"]["Body"], "hello");
-    assert_eq!(context["context"]["trigger"]["message"]["MessageSid"], started["sid"]);
+    assert_eq!(
+        context["context"]["trigger"]["message"]["MessageSid"],
+        started["sid"]
+    );
     assert_eq!(context["context"]["flow"]["channel"]["address"], NUMBER);
-    assert_eq!(steps(&app, &flow, &execution).await[0], step("incomingMessage", "Trigger", "ask"));
+    assert_eq!(
+        steps(&app, &flow, &execution).await[0],
+        step("incomingMessage", "Trigger", "ask")
+    );
 
     // The next message from the contact is the reply.
     app.restart().await;
@@ -348,9 +373,13 @@ async fn a_number_attached_to_a_flow_starts_an_execution_from_an_inbound_message
     assert_eq!(execution_status(&app, &flow, &execution).await, "ended");
 
     // Detached: recorded only; a second detach is 404.
-    let (code, _) = app.delete("/_localtwilio/Numbers/%2B15557650000", &main).await;
+    let (code, _) = app
+        .delete("/_localtwilio/Numbers/%2B15557650000", &main)
+        .await;
     assert_eq!(code, 204);
-    let (code, _) = app.delete("/_localtwilio/Numbers/%2B15557650000", &main).await;
+    let (code, _) = app
+        .delete("/_localtwilio/Numbers/%2B15557650000", &main)
+        .await;
     assert_eq!(code, 404);
     let last = inbound(&app, &main, CONTACT, NUMBER, "hello").await;
     assert_eq!(last["routed_to"]["kind"], "recorded");
@@ -361,11 +390,19 @@ async fn inbound_checks_its_parameters() {
     let app = TestApp::spawn().await;
     let main = app.main();
     let (code, body) = app
-        .post("/_localtwilio/InboundMessages", &main, &[("To", NUMBER), ("Body", "x")])
+        .post(
+            "/_localtwilio/InboundMessages",
+            &main,
+            &[("To", NUMBER), ("Body", "x")],
+        )
         .await;
     assert_twilio_error(code, &body, 400, 20001);
     let (code, body) = app
-        .post("/_localtwilio/InboundMessages", &main, &[("From", CONTACT), ("Body", "x")])
+        .post(
+            "/_localtwilio/InboundMessages",
+            &main,
+            &[("From", CONTACT), ("Body", "x")],
+        )
         .await;
     assert_twilio_error(code, &body, 400, 20001);
     let (code, body) = app
@@ -380,7 +417,10 @@ async fn inbound_checks_its_parameters() {
         .post(
             "/_localtwilio/Numbers",
             &main,
-            &[("PhoneNumber", NUMBER), ("FlowSid", "FW00000000000000000000000000000000")],
+            &[
+                ("PhoneNumber", NUMBER),
+                ("FlowSid", "FW00000000000000000000000000000000"),
+            ],
         )
         .await;
     assert_twilio_error(code, &body, 404, 20404);
@@ -450,7 +490,9 @@ async fn another_accounts_executions_numbers_and_conversations_are_never_reached
     assert_twilio_error(code, &body, 404, 20404);
     let (_, list) = app.get("/_localtwilio/Numbers", &other).await;
     assert!(list["numbers"].as_array().unwrap().is_empty());
-    let (code, _) = app.delete("/_localtwilio/Numbers/%2B15557650009", &other).await;
+    let (code, _) = app
+        .delete("/_localtwilio/Numbers/%2B15557650009", &other)
+        .await;
     assert_eq!(code, 404);
 }
 
@@ -464,7 +506,10 @@ async fn two_replies_at_once_resume_one_waiting_execution_once() {
         inbound(&app, &main, CONTACT, NUMBER, "yes"),
         inbound(&app, &main, CONTACT, NUMBER, "no"),
     );
-    let kinds = [a["routed_to"]["kind"].clone(), b["routed_to"]["kind"].clone()];
+    let kinds = [
+        a["routed_to"]["kind"].clone(),
+        b["routed_to"]["kind"].clone(),
+    ];
     assert_eq!(
         kinds.iter().filter(|k| *k == "execution-resumed").count(),
         1,
@@ -473,7 +518,9 @@ async fn two_replies_at_once_resume_one_waiting_execution_once() {
     assert!(kinds.contains(&json!("recorded")), "{kinds:?}");
     let path = steps(&app, &flow, &execution).await;
     assert_eq!(
-        path.iter().filter(|(name, ..)| name == "incomingMessage").count(),
+        path.iter()
+            .filter(|(name, ..)| name == "incomingMessage")
+            .count(),
         1,
         "{path:?}"
     );
@@ -481,7 +528,10 @@ async fn two_replies_at_once_resume_one_waiting_execution_once() {
     // Both replies are recorded.
     let (_, page) = app
         .get(
-            &format!("/2010-04-01/Accounts/{}/Messages.json?From=%2B15551230001", main.user),
+            &format!(
+                "/2010-04-01/Accounts/{}/Messages.json?From=%2B15551230001",
+                main.user
+            ),
             &main,
         )
         .await;
@@ -595,14 +645,24 @@ async fn an_sms_participant_and_a_chat_participant_talk_in_one_conversation() {
     assert_eq!(list[1]["participant_sid"], sms_participant.as_str());
     assert_eq!(list[1]["sid"], received["routed_to"]["message_sid"]);
     // Its author is not sent its own message back.
-    assert_eq!(bodies_to(&app, &main, CONTACT).await, ["Hi, how can I help?"]);
+    assert_eq!(
+        bodies_to(&app, &main, CONTACT).await,
+        ["Hi, how can I help?"]
+    );
 
     let got = receiver.wait_for(1, WAIT).await;
-    assert_eq!(got.len(), 1, "only the SMS-sourced message fires without the header");
+    assert_eq!(
+        got.len(),
+        1,
+        "only the SMS-sourced message fires without the header"
+    );
     assert_eq!(got[0].param("EventType").as_deref(), Some("onMessageAdded"));
     assert_eq!(got[0].param("Source").as_deref(), Some("SMS"));
     assert_eq!(got[0].param("Author").as_deref(), Some(CONTACT));
-    assert_eq!(got[0].param("ParticipantSid").as_deref(), Some(sms_participant.as_str()));
+    assert_eq!(
+        got[0].param("ParticipantSid").as_deref(),
+        Some(sms_participant.as_str())
+    );
     receiver.stop().await;
 }
 
@@ -647,11 +707,23 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
         [step("incomingConversationMessage", "Trigger", "ask")]
     );
     let (_, context) = app
-        .get(&format!("/v2/Flows/{flow}/Executions/{execution}/Context"), &main)
+        .get(
+            &format!("/v2/Flows/{flow}/Executions/{execution}/Context"),
+            &main,
+        )
         .await;
-    assert_eq!(context["context"]["trigger"]["conversation"]["ConversationSid"], ch.as_str());
-    assert_eq!(context["context"]["trigger"]["conversation"]["Source"], "SMS");
-    assert_eq!(context["context"]["trigger"]["conversation"]["Body"], "I want to book");
+    assert_eq!(
+        context["context"]["trigger"]["conversation"]["ConversationSid"],
+        ch.as_str()
+    );
+    assert_eq!(
+        context["context"]["trigger"]["conversation"]["Source"],
+        "SMS"
+    );
+    assert_eq!(
+        context["context"]["trigger"]["conversation"]["Body"],
+        "I want to book"
+    );
 
     assert_eq!(
         transcript(&app, &ch).await,
@@ -660,7 +732,10 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
             "system: Reply YES to confirm".to_owned()
         ]
     );
-    assert_eq!(bodies_to(&app, &main, CONTACT).await, ["Reply YES to confirm"]);
+    assert_eq!(
+        bodies_to(&app, &main, CONTACT).await,
+        ["Reply YES to confirm"]
+    );
 
     // A restart while it waits; then the chat participant answers in the conversation.
     app.restart().await;
@@ -684,7 +759,11 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
     );
     // A system message (the flow's own, or REST without an author) starts nothing.
     let (code, _) = app
-        .post(&format!("/v1/Conversations/{ch}/Messages"), &main, &[("Body", "note")])
+        .post(
+            &format!("/v1/Conversations/{ch}/Messages"),
+            &main,
+            &[("Body", "note")],
+        )
         .await;
     assert_eq!(code, 201);
     let (_, list) = app
@@ -732,7 +811,11 @@ async fn a_subflow_that_waits_makes_its_parent_wait_and_both_resume_on_the_reply
         .post(
             "/v2/Flows",
             &main,
-            &[("FriendlyName", "child"), ("Status", "published"), ("Definition", &text)],
+            &[
+                ("FriendlyName", "child"),
+                ("Status", "published"),
+                ("Definition", &text),
+            ],
         )
         .await;
     assert_eq!(code, 201, "{created}");
@@ -749,7 +832,13 @@ async fn a_subflow_that_waits_makes_its_parent_wait_and_both_resume_on_the_reply
     let flow = draft_flow_with_test_user(&app, &main, &parent).await;
     let execution = start_execution(&app, &flow).await;
     assert_eq!(bodies_to(&app, &main, CONTACT).await, ["Which colour?"]);
-    assert_eq!(steps(&app, &flow, &execution).await, [step("incomingRequest", "Trigger", "sub"), step("incomingParent", "Trigger", "ask")]);
+    assert_eq!(
+        steps(&app, &flow, &execution).await,
+        [
+            step("incomingRequest", "Trigger", "sub"),
+            step("incomingParent", "Trigger", "ask")
+        ]
+    );
 
     app.restart().await;
     let reply = inbound(&app, &main, CONTACT, NUMBER, "blue").await;
@@ -772,7 +861,10 @@ async fn a_subflow_that_waits_makes_its_parent_wait_and_both_resume_on_the_reply
     );
     // The subflow's steps name the run-subflow step as their parent.
     let (_, page) = app
-        .get(&format!("/v2/Flows/{flow}/Executions/{execution}/Steps"), &main)
+        .get(
+            &format!("/v2/Flows/{flow}/Executions/{execution}/Steps"),
+            &main,
+        )
         .await;
     let all = page["steps"].as_array().unwrap();
     let sub_step = all[4]["sid"].clone();

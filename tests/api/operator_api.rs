@@ -44,7 +44,10 @@ fn routed(dir: &Path, out: &mut BTreeSet<(String, String)>) {
             let methods = if let Some(m) = after.strip_prefix(" =>") {
                 m
             } else if let Some(m) = after.trim_start().strip_prefix(',') {
-                if !text[..text.len() - literal.len() - 1].trim_end().ends_with(".route(") {
+                if !text[..text.len() - literal.len() - 1]
+                    .trim_end()
+                    .ends_with(".route(")
+                {
                     continue;
                 }
                 m
@@ -114,7 +117,10 @@ fn every_operator_route_is_in_the_openapi_file_and_nothing_else() {
     assert!(routes.contains(&("/_localtwilio/Accounts/{}/Reset".into(), "post".into())));
     assert!(routes.len() >= 14, "{routes:#?}");
     let missing: Vec<_> = routes.difference(&operations).collect();
-    assert!(missing.is_empty(), "routes missing from the OpenAPI file: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI file: {missing:#?}"
+    );
     let extra: Vec<_> = operations.difference(&routes).collect();
     assert!(extra.is_empty(), "operations no route serves: {extra:#?}");
 }

@@ -16,8 +16,8 @@ use tracing::instrument;
 
 use super::{
     conversations::{
-        CLOSED_IS_FINAL, CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, StateChange,
-        check_json, closed_error, due, find, parse_date, targets_for,
+        CLOSED_IS_FINAL, CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason,
+        StateChange, check_json, closed_error, due, find, parse_date, targets_for,
     },
     events::{self, deliveries, hook, read},
     scope::Scope,
@@ -27,10 +27,10 @@ use crate::{
         Core,
         auth::Principal,
         check_chars,
-        paging::{Page, PageRequest},
-        read_back,
         emulator::clock,
         messages::NewMessageInput,
+        paging::{Page, PageRequest},
+        read_back,
         sid::{
             AccountSid, ConversationMessageSid, ConversationSid, FlowSid, ParticipantSid,
             ReceiptSid, ServiceSid, matches_pattern,
@@ -273,7 +273,16 @@ pub async fn post_from_channel(
         body: Some(body.to_owned()),
         ..MessageInput::default()
     };
-    match post(core, principal, &conversation, input, Source::Sms, vec![recorded]).await {
+    match post(
+        core,
+        principal,
+        &conversation,
+        input,
+        Source::Sms,
+        vec![recorded],
+    )
+    .await
+    {
         Ok(message) => Ok(Some(message)),
         Err(Error::NotFound) => Ok(None),
         Err(e) if e.code() == CLOSED_IS_FINAL => Ok(None),
@@ -299,7 +308,15 @@ pub async fn post_as_flow(
         ..MessageInput::default()
     };
     let principal = Principal::of_account(account.clone());
-    post(core, &principal, &conversation, input, Source::Studio, Vec::new()).await
+    post(
+        core,
+        &principal,
+        &conversation,
+        input,
+        Source::Studio,
+        Vec::new(),
+    )
+    .await
 }
 
 /// Posts a message into `conversation`: the checks, the index, the SMS sent to each non-chat
@@ -490,7 +507,8 @@ async fn sms_deliveries(
         if *address == message.author {
             continue;
         }
-        let input = NewMessageInput::outbound(conversation.account_sid.clone(), proxy, address, body);
+        let input =
+            NewMessageInput::outbound(conversation.account_sid.clone(), proxy, address, body);
         // An address the Messages resource refuses (not a phone number) sends nothing.
         let Ok(sms) = crate::domain::messages::prepare(input, now_ms) else {
             continue;

@@ -86,7 +86,14 @@ mod tests {
     fn advance_takes_iso_8601_durations_only() {
         assert_eq!(parse_advance(Some("PT10M")).ok(), Some(600));
         assert_eq!(parse_advance(Some("P1DT1H")).ok(), Some(90_000));
-        for bad in [None, Some(""), Some("10"), Some("PT0S"), Some("P1000000W"), Some("-PT1M")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("10"),
+            Some("PT0S"),
+            Some("P1000000W"),
+            Some("-PT1M"),
+        ] {
             assert!(parse_advance(bad).is_err(), "{bad:?}");
         }
     }

@@ -245,7 +245,12 @@ async fn post_bodies(core: &Core, account: &AccountSid, conversation: &str, bodi
 
 /// `engine::ConversationPoster`, registered at start: the timeouts worker's runs post through
 /// it (Studio does not import Conversations).
-pub fn conversation_poster(core: Core, account: AccountSid, conversation: String, bodies: Vec<String>) {
+pub fn conversation_poster(
+    core: Core,
+    account: AccountSid,
+    conversation: String,
+    bodies: Vec<String>,
+) {
     tokio::spawn(async move { post_bodies(&core, &account, &conversation, bodies).await });
 }
 

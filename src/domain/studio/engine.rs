@@ -634,7 +634,13 @@ impl<'a> Run<'a> {
     }
 
     /// A sent message's outcome: `sent`, or the wait for a reply until its `timeout`.
-    fn sent_or_wait(&self, state: &Value, properties: &Value, output: Value, waits: bool) -> Outcome {
+    fn sent_or_wait(
+        &self,
+        state: &Value,
+        properties: &Value,
+        output: Value,
+        waits: bool,
+    ) -> Outcome {
         if !waits {
             return Outcome::to(state, "sent", Some(output));
         }
@@ -904,9 +910,7 @@ impl<'a> Run<'a> {
         let mut frames = frames;
         let n = frames.len();
         let parent_sid = |frames: &[Frame], i: usize| {
-            frames
-                .get(i + 1)
-                .and_then(|f| StepSid::parse(&f.step_sid))
+            frames.get(i + 1).and_then(|f| StepSid::parse(&f.step_sid))
         };
         let Some(child) = Definition::new(&definitions[0]) else {
             return Ok(Halt::Ended);
@@ -960,7 +964,7 @@ impl<'a> Run<'a> {
             let next = next_of(state, "completed");
             let parent = parent_sid(&frames, i);
             self.record(NewStep {
-                sid: StepSid::parse(&frame.step_sid).unwrap_or_else(StepSid::new),
+                sid: StepSid::parse(&frame.step_sid).unwrap_or_default(),
                 parent_step_sid: parent.clone(),
                 name: "completed".into(),
                 kind: "run-subflow".into(),

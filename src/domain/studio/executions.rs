@@ -29,10 +29,10 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
+        emulator::clock,
         found, found_value,
         paging::{Page, PageRequest},
         read_back,
-        emulator::clock,
         sid::{AccountSid, ContactSid, ExecutionSid, FlowSid, RequestSid},
         stored_json, time,
     },
@@ -291,14 +291,17 @@ async fn run(
             "execution {sid} runs a revision that does not validate"
         )));
     };
-    let mut run = Run::new(core, account_sid, sid, book, now_ms, now_ms / 1000)
-        .in_conversation(conversation);
+    let mut run =
+        Run::new(core, account_sid, sid, book, now_ms, now_ms / 1000).in_conversation(conversation);
     let halt = match start {
         Start::Resume {
             widget,
             event,
             adds,
-        } => run.resume(&definition, context, widget, event, adds).await?,
+        } => {
+            run.resume(&definition, context, widget, event, adds)
+                .await?
+        }
         start => run.go(&definition, context, start, None, 0).await?,
     };
     let (status, waiting_widget, wake_at) = match halt {

@@ -71,8 +71,9 @@ async fn attach_number(call: ApiCall<(), AttachForm>) -> Result<Created<NumberRe
     if raw.is_empty() {
         return Err(Error::missing("FlowSid"));
     }
-    let flow_sid = FlowSid::parse(&raw)
-        .ok_or_else(|| Error::invalid("Invalid parameter FlowSid: must match ^FW[0-9a-fA-F]{32}$"))?;
+    let flow_sid = FlowSid::parse(&raw).ok_or_else(|| {
+        Error::invalid("Invalid parameter FlowSid: must match ^FW[0-9a-fA-F]{32}$")
+    })?;
     let number = numbers::attach(&call.core, &call.principal, &phone_number, &flow_sid).await?;
     created(NumberResource::new(number, &call.base))
 }

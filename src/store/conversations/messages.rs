@@ -8,8 +8,8 @@ use super::conversations::{ConversationRow, Fire};
 use crate::store::{
     Keyset, Sql, Store, StoreError, StoreResult,
     db::sql,
-    query::{Owned, Table, fetch_all, fetch_optional, row},
     messages::{NewMessage, write_message},
+    query::{Owned, Table, fetch_all, fetch_optional, row},
     webhooks::enqueue,
 };
 

@@ -104,14 +104,16 @@ impl Store {
         self.write(move |mut conn| {
             let (account_sid, phone_number) = (account_sid.clone(), phone_number.clone());
             Box::pin(async move {
-                Ok(sql(
-                    "delete from emulator_numbers where account_sid = $1 and phone_number = $2",
+                Ok(
+                    sql(
+                        "delete from emulator_numbers where account_sid = $1 and phone_number = $2",
+                    )
+                    .bind(&account_sid)
+                    .bind(&phone_number)
+                    .execute(&mut conn)
+                    .await?
+                        > 0,
                 )
-                .bind(&account_sid)
-                .bind(&phone_number)
-                .execute(&mut conn)
-                .await?
-                    > 0)
             })
         })
         .await

@@ -244,11 +244,13 @@ impl Store {
     /// Executions whose wait has timed out by `now` on their account's clock (`now` plus the
     /// account's `account_clocks` offset), soonest first (at most `limit`).
     pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
-        Ok(sql("select e.sid, e.flow_sid, e.wake_at from studio_executions e \
+        Ok(sql(
+            "select e.sid, e.flow_sid, e.wake_at from studio_executions e \
              left join account_clocks c on c.account_sid = e.account_sid \
              where e.wake_at is not null and e.status = 'active' \
              and e.wake_at <= $1 + coalesce(c.offset_secs, 0) \
-             order by e.wake_at limit $2")
+             order by e.wake_at limit $2",
+        )
         .bind(now)
         .bind(limit)
         .fetch_all::<DueExecution>(self)
@@ -279,7 +281,9 @@ impl Store {
             .push_bind(contact.to_owned())
             .push(" and from_address = ")
             .push_bind(number.to_owned())
-            .push(" and status = 'active' and waiting_widget is not null order by seq desc limit 1");
+            .push(
+                " and status = 'active' and waiting_widget is not null order by seq desc limit 1",
+            );
         fetch_optional(qb, self).await
     }
 
