@@ -539,7 +539,9 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     assert_eq!(system["index"], 0);
     assert_eq!(system["author"], "system");
     assert_eq!(system["participant_sid"], Value::Null);
-    assert_eq!(system["delivery"], Value::Null);
+    // Sent to the SMS participant (issue 19): one SMS, not yet sent.
+    assert_eq!(system["delivery"]["total"], 1);
+    assert_eq!(system["delivery"]["delivered"], "none");
     assert_eq!(system["media"], Value::Null);
     assert_eq!(system["attributes"], "{}");
     assert!(system.get("chat_service_sid").is_none());

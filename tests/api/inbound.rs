@@ -600,6 +600,7 @@ async fn an_sms_participant_and_a_chat_participant_talk_in_one_conversation() {
         )
         .await;
     assert_eq!(code, 201, "{hello}");
+    assert_eq!(hello["delivery"]["total"], 1);
     let (_, page) = app
         .get(
             &format!(
@@ -644,6 +645,19 @@ async fn an_sms_participant_and_a_chat_participant_talk_in_one_conversation() {
     assert_eq!(list[1]["body"], "My order is late");
     assert_eq!(list[1]["participant_sid"], sms_participant.as_str());
     assert_eq!(list[1]["sid"], received["routed_to"]["message_sid"]);
+    // alice's went out as one SMS (on its way or delivered); the customer's went to nobody.
+    let delivery = &list[0]["delivery"];
+    assert_eq!(delivery["total"], 1);
+    assert_eq!(
+        (
+            &delivery["read"],
+            &delivery["failed"],
+            &delivery["undelivered"]
+        ),
+        (&json!("none"), &json!("none"), &json!("none"))
+    );
+    assert!(["all", "none"].contains(&delivery["delivered"].as_str().unwrap()));
+    assert!(list[1]["delivery"].is_null());
     // Its author is not sent its own message back.
     assert_eq!(
         bodies_to(&app, &main, CONTACT).await,

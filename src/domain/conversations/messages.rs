@@ -73,6 +73,102 @@ pub struct Message {
     pub date_updated: i64,
     /// The webhooks' `Source` (`API`, or `SMS` for a message that came in over SMS).
     pub source: &'static str,
+    /// The summary of its SMS deliveries (`None`: it was sent to no non-chat participant).
+    pub delivery: Option<Delivery>,
+}
+
+/// `delivery`: how many SMS the message was sent as, and of each status whether `all`, `some`
+/// or `none` of them reached it. Cumulative *(ours, after the spec's example `sent: all,
+/// delivered: some`)*: a delivered (or read, or undelivered) SMS was also sent, a read one also
+/// delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub total: i64,
+    pub sent: &'static str,
+    pub delivered: &'static str,
+    pub read: &'static str,
+    pub failed: &'static str,
+    pub undelivered: &'static str,
+}
+
+impl Delivery {
+    fn of(statuses: &[&'static str]) -> Self {
+        let share = |reached: &dyn Fn(&str) -> bool| {
+            let n = statuses.iter().filter(|s| reached(s)).count();
+            match n {
+                0 => "none",
+                n if n == statuses.len() => "all",
+                _ => "some",
+            }
+        };
+        Self {
+            total: statuses.len() as i64,
+            sent: share(&|s| matches!(s, "sent" | "delivered" | "read" | "undelivered")),
+            delivered: share(&|s| matches!(s, "delivered" | "read")),
+            read: share(&|s| s == "read"),
+            failed: share(&|s| s == "failed"),
+            undelivered: share(&|s| s == "undelivered"),
+        }
+    }
+}
+
+/// A receipt's status from its 2010 Message as it stands at `now_ms` (`sent` until the SMS
+/// is sent *(ours: the receipt enum has no `queued`)*), its error code and when it last
+/// changed (epoch seconds).
+pub fn channel_status(
+    row: crate::store::messages::MessageRow,
+    now_ms: i64,
+) -> Result<(&'static str, Option<i64>, i64)> {
+    let message = crate::domain::messages::Message::at(row, now_ms)?;
+    let status = match message.status {
+        "delivered" => "delivered",
+        "undelivered" => "undelivered",
+        "failed" => "failed",
+        "read" => "read",
+        _ => "sent",
+    };
+    Ok((status, message.error_code, message.date_updated / 1000))
+}
+
+/// Fills in `delivery` of `messages` from their receipts (two reads for the lot).
+async fn with_delivery(core: &Core, mut messages: Vec<Message>) -> Result<Vec<Message>> {
+    let sids: Vec<String> = messages.iter().map(|m| m.sid.to_string()).collect();
+    let receipts = core.store.receipts_of(&sids).await?;
+    if receipts.is_empty() {
+        return Ok(messages);
+    }
+    let channel_sids: Vec<String> = receipts
+        .iter()
+        .map(|r| r.channel_message_sid.clone())
+        .collect();
+    let account = messages[0].account_sid.to_string();
+    let channel = core.store.messages_by_sid(&account, &channel_sids).await?;
+    let now_ms = time::now_ms();
+    let mut statuses: std::collections::HashMap<String, Vec<&'static str>> =
+        std::collections::HashMap::new();
+    for receipt in receipts {
+        let status = match channel
+            .iter()
+            .find(|m| m.sid == receipt.channel_message_sid)
+        {
+            Some(row) => channel_status(row.clone(), now_ms)?.0,
+            None => "sent",
+        };
+        statuses
+            .entry(receipt.message_sid)
+            .or_default()
+            .push(status);
+    }
+    for message in &mut messages {
+        message.delivery = statuses.get(message.sid.as_str()).map(|s| Delivery::of(s));
+    }
+    Ok(messages)
+}
+
+async fn with_delivery_one(core: &Core, message: Message) -> Result<Message> {
+    let mut all = with_delivery(core, vec![message]).await?;
+    all.pop()
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("a message went missing")))
 }
 
 fn media_of(row: &MessageRow) -> Result<Option<serde_json::Value>> {
@@ -85,7 +181,7 @@ fn media_of(row: &MessageRow) -> Result<Option<serde_json::Value>> {
 read_back!(|row: MessageRow| -> Message {
     parsed: sid, account_sid, service_sid, conversation_sid;
     optional: participant_sid;
-    computed: index = row.message_index, media = media_of(&row)?, source = "API";
+    computed: index = row.message_index, media = media_of(&row)?, source = "API", delivery = None;
     copied: author, body, attributes, content_sid, date_created, date_updated;
 });
 
@@ -446,6 +542,7 @@ async fn post(
         now
     };
     let has_callbacks = channel_messages.iter().any(|m| !m.callbacks.is_empty());
+    let has_receipts = !receipts.is_empty();
     let posted = core
         .store
         .insert_conversation_message(
@@ -474,6 +571,9 @@ async fn post(
     }
     let mut message = Message::try_from(posted.message)?;
     message.source = source.name();
+    if has_receipts {
+        message = with_delivery_one(core, message).await?;
+    }
     if source != Source::Studio && message.participant_sid.is_some() {
         studio_hooks(core, principal, conversation, &message).await?;
     }
@@ -643,7 +743,8 @@ pub async fn fetch_message(
         .fetch_message(conversation.sid.as_str(), sid.as_str())
         .await?
         .ok_or(Error::NotFound)?;
-    Ok((conversation, Message::try_from(row)?))
+    let message = with_delivery_one(core, Message::try_from(row)?).await?;
+    Ok((conversation, message))
 }
 
 /// `Order`: `asc` (default) or `desc`.
@@ -677,7 +778,8 @@ pub async fn list_conversation_messages(
             MIRROR - r.message_index
         }
     };
-    let page = Page::from_rows(request, rows, key).try_map(Message::try_from)?;
+    let mut page = Page::from_rows(request, rows, key).try_map(Message::try_from)?;
+    page.items = with_delivery(core, std::mem::take(&mut page.items)).await?;
     Ok((conversation, page))
 }
 
@@ -716,7 +818,8 @@ pub async fn update_message(
         .await?
         .ok_or(Error::NotFound)?;
     targets.wake(core);
-    Ok((conversation, Message::try_from(stored)?))
+    let message = with_delivery_one(core, Message::try_from(stored)?).await?;
+    Ok((conversation, message))
 }
 
 #[instrument(skip_all)]

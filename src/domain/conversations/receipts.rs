@@ -9,7 +9,6 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
-        messages::Message as ChannelMessage,
         paging::{Page, PageRequest},
         sid::{ConversationMessageSid, ReceiptSid},
         time,
@@ -35,23 +34,12 @@ pub struct Receipt {
 }
 
 async fn receipt(core: &Core, row: ReceiptRow) -> Result<Receipt> {
-    let now_ms = time::now_ms();
     let channel = core
         .store
         .fetch_owned::<MessageRow>(&row.account_sid, &row.channel_message_sid)
         .await?;
     let (status, error_code, date_updated) = match channel {
-        Some(channel) => {
-            let message = ChannelMessage::at(channel, now_ms)?;
-            let status = match message.status {
-                "delivered" => "delivered",
-                "undelivered" => "undelivered",
-                "failed" => "failed",
-                "read" => "read",
-                _ => "sent",
-            };
-            (status, message.error_code, message.date_updated / 1000)
-        }
+        Some(channel) => messages::channel_status(channel, time::now_ms())?,
         // Its 2010 Message was deleted: it was sent *(ours)*.
         None => ("sent", None, row.date_created),
     };

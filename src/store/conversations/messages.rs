@@ -130,6 +130,21 @@ impl Store {
         fetch_all(qb, self).await
     }
 
+    /// The receipts of any of `message_sids`.
+    pub async fn receipts_of(&self, message_sids: &[String]) -> StoreResult<Vec<ReceiptRow>> {
+        if message_sids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = RECEIPTS.select();
+        qb.push(" where message_sid in (");
+        let mut list = qb.separated(", ");
+        for sid in message_sids {
+            list.push_bind(sid.clone());
+        }
+        qb.push(") order by seq");
+        fetch_all(qb, self).await
+    }
+
     /// The message's receipt `sid`.
     pub async fn message_receipt(
         &self,
