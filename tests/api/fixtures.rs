@@ -922,7 +922,10 @@ async fn conversations_participants_messages_and_scoped_webhooks_export_and_seed
         Some(t) => Creds::new(&main.user, t.trim()),
         None => main.clone(),
     };
-    assert_eq!(without_delivery(reads(&copy, &creds, &paths).await), original);
+    assert_eq!(
+        without_delivery(reads(&copy, &creds, &paths).await),
+        original
+    );
     copy.stop().await;
     // A second apply changes nothing.
     let again = seed(&copy_db, &full);

@@ -575,7 +575,10 @@ async fn post(
         message = with_delivery_one(core, message).await?;
     }
     if source != Source::Studio && message.participant_sid.is_some() {
-        studio_hooks(core, principal, conversation, &message).await?;
+        // Committed already: a failure here is logged, the message answered.
+        if let Err(e) = studio_hooks(core, principal, conversation, &message).await {
+            tracing::warn!(conversation = %conversation.sid, error = %e, "a conversation's studio webhooks did not run");
+        }
     }
     Ok(message)
 }
@@ -634,6 +637,9 @@ async fn sms_deliveries(
 /// an active one, a new execution starts with `incomingConversationMessage` (one execution per
 /// conversation and flow: Studio keys it on the Conversation SID). An execution busy
 /// elsewhere (not waiting) lets the message pass *(ours)*. What the flow says is posted back.
+///
+/// The flow runs after the message is committed, in the request that posted it *(ours)*: a
+/// crash between the two leaves the message without its run.
 async fn studio_hooks(
     core: &Core,
     principal: &Principal,
@@ -653,13 +659,18 @@ async fn studio_hooks(
         match ran {
             Ok(Some(ran)) => {
                 for body in ran.conversation_posts {
-                    Box::pin(post_as_flow(
+                    // The participant's message is committed: a flow message that cannot be
+                    // posted (the conversation closed meanwhile) is logged, not the answer.
+                    let posted = Box::pin(post_as_flow(
                         core,
                         &conversation.account_sid,
                         conversation.sid.as_str(),
                         &body,
                     ))
-                    .await?;
+                    .await;
+                    if let Err(e) = posted {
+                        tracing::warn!(conversation = %conversation.sid, error = %e, "a flow's message could not be posted into its conversation");
+                    }
                 }
             }
             Ok(None) => {}
