@@ -42,6 +42,10 @@ create index conversation_message_receipts_by_message
 alter table studio_executions add column conversation_sid text;
 create index studio_executions_by_conversation
     on studio_executions (conversation_sid) where conversation_sid is not null;
+-- How many runs the execution has written: a run lands only on the count it read, so one
+-- wait resumes once even when a flow loops back to the same wait within the same second (the
+-- same `wake_at`).
+alter table studio_executions add column runs BIGINT not null default 0;
 -- An execution waiting for a reply, found by its contact and number.
 create index studio_executions_waiting
     on studio_executions (account_sid, contact_address, from_address) where status = 'active';

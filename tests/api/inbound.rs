@@ -538,6 +538,77 @@ async fn two_replies_at_once_resume_one_waiting_execution_once() {
     assert_eq!(page["messages"].as_array().unwrap().len(), 2);
 }
 
+/// Asks until the reply is YES, counting the replies in `flow.variables.replies`: every reply
+/// comes back to the same wait, so within one second the wait's timeout is the same.
+fn ask_until_yes_flow() -> Value {
+    json!({"description": "ask until YES", "initial_state": "Trigger",
+           "flags": {"allow_concurrent_calls": true},
+           "states": [
+        state("Trigger", "trigger", json!({"offset": {"x": 0, "y": 0}}), json!([
+            {"event": "incomingMessage", "next": "ask"},
+            {"event": "incomingCall"},
+            {"event": "incomingConversationMessage", "next": "ask"},
+            {"event": "incomingRequest", "next": "ask"},
+            {"event": "incomingParent", "next": "ask"}
+        ])),
+        state("ask", "send-and-wait-for-reply",
+              json!({"body": "Reply YES to confirm", "timeout": "3600"}),
+              json!([{"event": "incomingMessage", "next": "count"},
+                     {"event": "timeout"},
+                     {"event": "deliveryFailure"}])),
+        state("count", "set-variables",
+              json!({"variables": [{"key": "replies",
+                                    "value": "{{flow.variables.replies | plus: 1}}"}]}),
+              json!([{"event": "next", "next": "check"}])),
+        state("check", "split-based-on", json!({"input": "{{widgets.ask.inbound.Body}}"}), json!([
+            {"event": "noMatch", "next": "ask"},
+            {"event": "match", "conditions": [
+                {"friendly_name": "yes", "arguments": ["{{widgets.ask.inbound.Body}}"],
+                 "type": "equal_to", "value": "yes"}]}
+        ])),
+    ]})
+}
+
+#[tokio::test]
+async fn two_replies_at_once_to_a_wait_the_flow_loops_back_to_resume_it_once_each() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let flow = draft_flow_with_test_user(&app, &main, &ask_until_yes_flow()).await;
+    let execution = start_execution(&app, &flow).await;
+    let (a, b) = tokio::join!(
+        inbound(&app, &main, CONTACT, NUMBER, "maybe"),
+        inbound(&app, &main, CONTACT, NUMBER, "perhaps"),
+    );
+    let resumed = [&a, &b]
+        .iter()
+        .filter(|m| m["routed_to"]["kind"] == "execution-resumed")
+        .count();
+    assert!(resumed >= 1, "{a} {b}");
+    // Each reply that resumed the execution ran once from where the other left it: the count
+    // sees both, and the question was asked again after each.
+    let (_, context) = app
+        .get(
+            &format!("/v2/Flows/{flow}/Executions/{execution}/Context"),
+            &main,
+        )
+        .await;
+    assert_eq!(
+        context["context"]["flow"]["variables"]["replies"],
+        resumed.to_string(),
+        "{context}"
+    );
+    assert_eq!(bodies_to(&app, &main, CONTACT).await.len(), 1 + resumed);
+    assert_eq!(
+        steps(&app, &flow, &execution)
+            .await
+            .iter()
+            .filter(|(name, ..)| name == "incomingMessage")
+            .count(),
+        resumed
+    );
+    assert_eq!(execution_status(&app, &flow, &execution).await, "active");
+}
+
 /// A conversation with a chat participant `alice` and an SMS participant `CONTACT` on
 /// `NUMBER`; returns its SID and the SMS participant's.
 async fn sms_and_chat_conversation(app: &TestApp) -> (String, String) {

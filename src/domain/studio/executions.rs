@@ -238,6 +238,7 @@ pub async fn start(
         date_created: run.now,
         date_updated: run.now,
         conversation_sid: trigger.conversation_sid,
+        runs: 0,
     };
     let waits = run.wake_at.is_some();
     let mut recorded = trigger.recorded;
@@ -366,7 +367,8 @@ fn deliver_posts(core: &Core, ran: Ran) {
 /// Resumes an execution waiting in a send-and-wait-for-reply with `event` (`incomingMessage`
 /// with `adds = ("inbound", …)`, or `timeout`), writing `recorded` (the reply) with its run.
 /// `None` when it no longer waits where it was read: another reply or its timeout came first
-/// (the write is guarded by the wait it resumed, so one wait resumes once).
+/// (the write is guarded by the execution's run count, so one wait resumes once, even when a
+/// flow loops back to the same wait within the same second).
 pub async fn resume(
     core: &Core,
     row: ExecutionRow,
@@ -374,9 +376,10 @@ pub async fn resume(
     adds: Option<(String, Value)>,
     recorded: Vec<NewMessage>,
 ) -> Result<Option<Ran>> {
-    let (Some(widget), Some(wake_at)) = (row.waiting_widget.clone(), row.wake_at) else {
+    let (Some(widget), Some(_)) = (row.waiting_widget.clone(), row.wake_at) else {
         return Ok(None);
     };
+    let read_runs = row.runs;
     if row.status != "active" {
         return Ok(None);
     }
@@ -417,7 +420,7 @@ pub async fn resume(
     all.extend(messages);
     let Some(saved) = core
         .store
-        .save_run(execution.sid.as_str(), wake_at, write, all)
+        .save_run(execution.sid.as_str(), read_runs, write, all)
         .await?
     else {
         return Ok(None);

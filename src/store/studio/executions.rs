@@ -35,6 +35,8 @@ row! {
         date_created: i64,
         date_updated: i64,
         conversation_sid: Option<String>,
+        /// Runs written so far (`write_run` lands only on the count its run read).
+        runs: i64,
     }
 }
 owned_table!(EXECUTIONS: ExecutionRow = "studio_executions" by "flow_sid");
@@ -140,12 +142,13 @@ impl Store {
                     row.status = "active".into();
                     row.waiting_widget = None;
                     row.wake_at = None;
+                    row.runs = 0;
                     EXECUTIONS
                         .insert(&row)
                         .execute(&mut conn)
                         .await
                         .map_err(classify)?;
-                    write_run(&mut conn, &row.sid, None, run, &messages).await
+                    write_run(&mut conn, &row.sid, 0, run, &messages).await
                 })
             })
             .await;
@@ -162,13 +165,13 @@ impl Store {
     }
 
     /// Writes a later run's outcome, steps and messages in one write, if the execution is still
-    /// active and still waits where the run started (`resumed_wake_at`: the timeout the run
-    /// resumed from). `None` when it no longer is (ended or deleted meanwhile): nothing is
-    /// written.
+    /// active and no other run was written since the run read it (`read_runs`: its `runs`).
+    /// `None` when it is not (another reply or its timeout came first, or it ended or was
+    /// deleted meanwhile): nothing is written.
     pub async fn save_run(
         &self,
         sid: &str,
-        resumed_wake_at: i64,
+        read_runs: i64,
         run: RunWrite,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Option<ExecutionRow>> {
@@ -176,7 +179,7 @@ impl Store {
         self.write(move |mut conn| {
             let (sid, run, messages) = (sid.clone(), run.clone(), messages.clone());
             Box::pin(async move {
-                write_run(&mut conn, &sid, Some(resumed_wake_at), run, &messages).await
+                write_run(&mut conn, &sid, read_runs, run, &messages).await
             })
         })
         .await
@@ -307,11 +310,13 @@ impl Store {
 }
 
 /// Gives the execution its state after a run and writes the run's steps and messages (on an
-/// open transaction), if it is active and waits at `resumed_wake_at` (`None`: not waiting).
+/// open transaction), if it is active and has written `read_runs` runs (the count the run
+/// read): the count changes with every run, unlike `wake_at`, which a flow looping back to the
+/// same wait within one second repeats.
 async fn write_run(
     conn: &mut Conn<'_>,
     sid: &str,
-    resumed_wake_at: Option<i64>,
+    read_runs: i64,
     run: RunWrite,
     messages: &[NewMessage],
 ) -> StoreResult<Option<ExecutionRow>> {
@@ -323,11 +328,12 @@ async fn write_run(
         .set("waiting_widget", run.waiting_widget)
         .set("wake_at", run.wake_at)
         .set("date_updated", run.now)
+        .set("runs", read_runs.saturating_add(1))
         .into_builder();
     qb.push(" where sid = ")
         .push_bind(sid.to_owned())
-        .push(" and status = 'active' and coalesce(wake_at, -1) = ")
-        .push_bind(resumed_wake_at.unwrap_or(-1));
+        .push(" and status = 'active' and runs = ")
+        .push_bind(read_runs);
     EXECUTIONS.push_returning(&mut qb);
     let Some(saved) = qb.fetch_optional::<ExecutionRow>(&mut *conn).await? else {
         return Ok(None);
