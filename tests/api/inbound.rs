@@ -998,3 +998,51 @@ async fn conversation_timers_run_on_the_accounts_clock() {
         .await;
     assert_eq!(c["state"], "active");
 }
+
+#[tokio::test]
+async fn a_media_only_mms_from_an_sms_participant_is_a_conversation_message_with_its_media() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let (ch, sms_participant) = sms_and_chat_conversation(&app).await;
+    let (code, received) = app
+        .post(
+            "/_localtwilio/InboundMessages",
+            &main,
+            &[
+                ("From", CONTACT),
+                ("To", NUMBER),
+                ("MediaUrl", "https://example.com/cat.jpg"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 201, "{received}");
+    assert_eq!(received["num_media"], "1");
+    assert_eq!(received["routed_to"]["kind"], "conversation");
+    let (_, media) = app
+        .get(
+            &format!(
+                "/2010-04-01/Accounts/{}/Messages/{}/Media.json",
+                main.user,
+                received["sid"].as_str().unwrap()
+            ),
+            &main,
+        )
+        .await;
+    let media_sid = media["media_list"][0]["sid"].clone();
+    assert!(media_sid.as_str().unwrap().starts_with("ME"), "{media}");
+    let (code, message) = app
+        .get(
+            &format!(
+                "/v1/Conversations/{ch}/Messages/{}",
+                received["routed_to"]["message_sid"].as_str().unwrap()
+            ),
+            &main,
+        )
+        .await;
+    assert_eq!(code, 200, "{message}");
+    assert_eq!(message["author"], CONTACT);
+    assert_eq!(message["participant_sid"], sms_participant.as_str());
+    assert_eq!(message["body"], Value::Null);
+    assert_eq!(message["media"].as_array().unwrap().len(), 1, "{message}");
+    assert_eq!(message["media"][0]["sid"], media_sid);
+}

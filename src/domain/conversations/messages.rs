@@ -346,7 +346,8 @@ pub async fn create_message(
 }
 
 /// A message that came in over SMS from `author` (the participant's address) to conversation
-/// `conversation_sid` of the account, written with `recorded` (the inbound 2010 Message).
+/// `conversation_sid` of the account, written with `recorded` (the inbound 2010 Message, whose
+/// media the conversation message carries: an MMS may have no body).
 /// `None` when the conversation no longer takes it (gone or closed meanwhile).
 pub async fn post_from_channel(
     core: &Core,
@@ -364,9 +365,10 @@ pub async fn post_from_channel(
         return Ok(None);
     };
     let conversation = Conversation::try_from(row)?;
+    // A media-only MMS has no body: its media (from `recorded`) makes the message.
     let input = MessageInput {
         author: Some(author.to_owned()),
-        body: Some(body.to_owned()),
+        body: Some(body.to_owned()).filter(|b| !b.is_empty()),
         ..MessageInput::default()
     };
     match post(
@@ -452,17 +454,41 @@ async fn post(
         Some(_) => (None, None),
         None => (body, input.media_sid),
     };
-    if body.is_none() && media_sid.is_none() && input.content_sid.is_none() {
+    // An MMS that came in over SMS carries its media (the inbound 2010 Message's, `ME…`), with
+    // or without a body; REST and Studio messages name theirs by MediaSid.
+    let channel_media: Vec<serde_json::Value> = if source == Source::Sms {
+        recorded
+            .iter()
+            .flat_map(|m| &m.media)
+            .map(|media| {
+                serde_json::json!({"sid": media.sid, "size": 0,
+                                   "content_type": media.content_type, "filename": null})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if body.is_none()
+        && media_sid.is_none()
+        && input.content_sid.is_none()
+        && channel_media.is_empty()
+    {
         return Err(Error::invalid_code(
             BODY_MISSING,
             "Message body not provided",
         ));
     }
     // MediaSid names media in Twilio's Media Content Service, which is not emulated: echoed.
-    let media = media_sid.map(|sid| {
-        serde_json::json!([{"sid": sid, "size": 0, "content_type": null, "filename": null}])
-            .to_string()
-    });
+    let media = match media_sid {
+        Some(sid) => Some(
+            serde_json::json!([{"sid": sid, "size": 0, "content_type": null, "filename": null}])
+                .to_string(),
+        ),
+        None if !channel_media.is_empty() => {
+            Some(serde_json::Value::Array(channel_media).to_string())
+        }
+        None => None,
+    };
     let now = time::now();
     let date_created = parse_date(input.date_created.as_deref(), "DateCreated")?.unwrap_or(now);
     let date_updated =
