@@ -115,6 +115,19 @@ async fn inbound(app: &TestApp, who: &Creds, from: &str, to: &str, body: &str) -
     received
 }
 
+/// A REST POST carrying `X-Twilio-Webhook-Enabled: true` (webhooks, the conversation's
+/// `studio` one included, fire for REST actions only with it).
+async fn post_hooked(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let main = app.main();
+    let req = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .basic_auth(&main.user, Some(&main.secret))
+        .header("X-Twilio-Webhook-Enabled", "true")
+        .form(form);
+    crate::helpers::into_json(crate::helpers::send(req).await).await
+}
+
 /// (name, from, to) of each step.
 async fn steps(app: &TestApp, flow: &str, execution: &str) -> Vec<(String, String, String)> {
     let (code, page) = app
@@ -822,15 +835,26 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
         ["Reply YES to confirm"]
     );
 
-    // A restart while it waits; then the chat participant answers in the conversation.
+    // A restart while it waits; then the chat participant answers in the conversation. A REST
+    // message without `X-Twilio-Webhook-Enabled: true` fires no webhook, the `studio` one
+    // included: the flow still waits.
     app.restart().await;
     let (code, _) = app
         .post(
             &format!("/v1/Conversations/{ch}/Messages"),
             &main,
-            &[("Author", "alice"), ("Body", "yes")],
+            &[("Author", "alice"), ("Body", "no")],
         )
         .await;
+    assert_eq!(code, 201);
+    assert_eq!(execution_status(&app, &flow, &execution).await, "active");
+    assert_eq!(steps(&app, &flow, &execution).await.len(), 1);
+    let (code, _) = post_hooked(
+        &app,
+        &format!("/v1/Conversations/{ch}/Messages"),
+        &[("Author", "alice"), ("Body", "yes")],
+    )
+    .await;
     assert_eq!(code, 201);
     assert_eq!(execution_status(&app, &flow, &execution).await, "ended");
     assert_eq!(
@@ -838,18 +862,18 @@ async fn a_conversation_studio_webhook_drives_a_flow_that_answers_into_the_conve
         [
             format!("{CONTACT}: I want to book"),
             "system: Reply YES to confirm".to_owned(),
+            "alice: no".to_owned(),
             "alice: yes".to_owned(),
             "system: Confirmed, alice".to_owned(),
         ]
     );
     // A system message (the flow's own, or REST without an author) starts nothing.
-    let (code, _) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &main,
-            &[("Body", "note")],
-        )
-        .await;
+    let (code, _) = post_hooked(
+        &app,
+        &format!("/v1/Conversations/{ch}/Messages"),
+        &[("Body", "note")],
+    )
+    .await;
     assert_eq!(code, 201);
     let (_, list) = app
         .get(&format!("/v2/Flows/{flow}/Executions"), &main)

@@ -600,7 +600,10 @@ async fn post(
     if has_receipts {
         message = with_delivery_one(core, message).await?;
     }
-    if source != Source::Studio && message.participant_sid.is_some() {
+    // The `studio` target is a conversation-scoped webhook: a REST message fires it only with
+    // `X-Twilio-Webhook-Enabled: true`, as every webhook ("This includes both Service-level
+    // webhooks and Conversation-Scoped Webhooks", conversations-core.md §webhooks).
+    if source != Source::Studio && source.fires() && message.participant_sid.is_some() {
         // Committed already: a failure here is logged, the message answered.
         if let Err(e) = studio_hooks(core, principal, conversation, &message).await {
             tracing::warn!(conversation = %conversation.sid, error = %e, "a conversation's studio webhooks did not run");
