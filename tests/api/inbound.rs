@@ -1070,3 +1070,64 @@ async fn a_media_only_mms_from_an_sms_participant_is_a_conversation_message_with
     assert_eq!(message["media"].as_array().unwrap().len(), 1, "{message}");
     assert_eq!(message["media"][0]["sid"], media_sid);
 }
+
+#[tokio::test]
+async fn participant_messages_racing_to_start_a_conversations_flow_all_reach_it() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let definition = ask_until_yes_flow().to_string();
+    let (code, flow) = app
+        .post(
+            "/v2/Flows",
+            &main,
+            &[
+                ("FriendlyName", "ask"),
+                ("Status", "published"),
+                ("Definition", &definition),
+            ],
+        )
+        .await;
+    assert_eq!(code, 201, "{flow}");
+    let flow = flow["sid"].as_str().unwrap().to_owned();
+    let (ch, _) = sms_and_chat_conversation(&app).await;
+    let (code, hook) = app
+        .post(
+            &format!("/v1/Conversations/{ch}/Webhooks"),
+            &main,
+            &[("Target", "studio"), ("Configuration.FlowSid", &flow)],
+        )
+        .await;
+    assert_eq!(code, 201, "{hook}");
+    let path = format!("/v1/Conversations/{ch}/Messages");
+    let (a, b, c) = tokio::join!(
+        post_hooked(&app, &path, &[("Author", "alice"), ("Body", "one")]),
+        post_hooked(&app, &path, &[("Author", "alice"), ("Body", "two")]),
+        post_hooked(&app, &path, &[("Author", "alice"), ("Body", "three")]),
+    );
+    for (code, body) in [a, b, c] {
+        assert_eq!(code, 201, "{body}");
+    }
+    // One execution: the first message started it, each other one resumed it once.
+    let (_, list) = app
+        .get(&format!("/v2/Flows/{flow}/Executions"), &main)
+        .await;
+    let executions = list["executions"].as_array().unwrap();
+    assert_eq!(executions.len(), 1, "{list}");
+    let execution = executions[0]["sid"].as_str().unwrap().to_owned();
+    let (_, context) = app
+        .get(
+            &format!("/v2/Flows/{flow}/Executions/{execution}/Context"),
+            &main,
+        )
+        .await;
+    assert_eq!(
+        context["context"]["flow"]["variables"]["replies"], "2",
+        "{context}"
+    );
+    let asked = transcript(&app, &ch)
+        .await
+        .iter()
+        .filter(|line| line.as_str() == "system: Reply YES to confirm")
+        .count();
+    assert_eq!(asked, 3);
+}

@@ -51,6 +51,10 @@ use crate::{
 
 /// 50503 "Message body not provided" / 50504 "Message body parameter is too long".
 pub const BODY_MISSING: u32 = 50503;
+
+/// How many times a participant's message tries to reach its flow's execution when other
+/// messages resume or start it at the same time.
+const STUDIO_ATTEMPTS: usize = 5;
 pub const BODY_TOO_LONG: u32 = 50504;
 pub const MAX_BODY_CHARS: usize = 1600;
 
@@ -730,44 +734,55 @@ async fn studio_hook(
         "ParticipantSid": message.participant_sid,
         "Source": message.source,
     });
-    if let Some(row) = core
-        .store
-        .conversation_execution(conversation.sid.as_str(), flow_sid.as_str())
-        .await?
-    {
-        return executions::resume(
+    // Two messages at once race for the one execution: a lost resume (the other's run came
+    // first) or a lost start (the other started it) re-reads and resumes the execution now
+    // waiting, as an inbound SMS does (`emulator::inbound_messages`), a bounded number of times.
+    for _ in 0..STUDIO_ATTEMPTS {
+        if let Some(row) = core
+            .store
+            .conversation_execution(conversation.sid.as_str(), flow_sid.as_str())
+            .await?
+        {
+            let resumed = executions::resume(
+                core,
+                row,
+                "incomingMessage",
+                Some(("inbound".to_owned(), fields.clone())),
+                Vec::new(),
+            )
+            .await?;
+            if resumed.is_some() {
+                return Ok(resumed);
+            }
+            continue;
+        }
+        let started = executions::start(
             core,
-            row,
-            "incomingMessage",
-            Some(("inbound".to_owned(), fields)),
-            Vec::new(),
+            principal,
+            flow_sid,
+            executions::NewExecution {
+                to: conversation.sid.to_string(),
+                from: conversation.sid.to_string(),
+                parameters: serde_json::Map::new(),
+            },
+            executions::Trigger {
+                event: "incomingConversationMessage",
+                context: Some(serde_json::json!({ "conversation": fields.clone() })),
+                contact: Some(message.author.clone()),
+                conversation_sid: Some(conversation.sid.to_string()),
+                recorded: Vec::new(),
+            },
         )
         .await;
+        match started {
+            Ok(ran) => return Ok(Some(ran)),
+            // Another message started it first: resume it.
+            Err(Error::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
     }
-    let started = executions::start(
-        core,
-        principal,
-        flow_sid,
-        executions::NewExecution {
-            to: conversation.sid.to_string(),
-            from: conversation.sid.to_string(),
-            parameters: serde_json::Map::new(),
-        },
-        executions::Trigger {
-            event: "incomingConversationMessage",
-            context: Some(serde_json::json!({ "conversation": fields })),
-            contact: Some(message.author.clone()),
-            conversation_sid: Some(conversation.sid.to_string()),
-            recorded: Vec::new(),
-        },
-    )
-    .await;
-    match started {
-        Ok(ran) => Ok(Some(ran)),
-        // Another message started it first: this one passes *(ours)*.
-        Err(Error::Conflict { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    // Still racing after every attempt *(ours)*: the message stays, without its run.
+    Ok(None)
 }
 
 pub async fn fetch_message(
