@@ -93,6 +93,8 @@ mod tests {
             Some("PT0S"),
             Some("P1000000W"),
             Some("-PT1M"),
+            // Days plus seconds past u64: refused, never wrapped to 600 seconds.
+            Some("P1DT18446744073709465816S"),
         ] {
             assert!(parse_advance(bad).is_err(), "{bad:?}");
         }
