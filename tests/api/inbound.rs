@@ -1132,3 +1132,46 @@ async fn participant_messages_racing_to_start_a_conversations_flow_all_reach_it(
         .count();
     assert_eq!(asked, 3);
 }
+
+#[tokio::test]
+async fn a_draft_flow_runs_from_a_conversation_for_its_test_user() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    // Draft only; its test user is the SMS participant's address.
+    let flow = draft_flow_with_test_user(&app, &main, &reply_yes_flow("3600")).await;
+    let (ch, _) = sms_and_chat_conversation(&app).await;
+    let (code, hook) = app
+        .post(
+            &format!("/v1/Conversations/{ch}/Webhooks"),
+            &main,
+            &[("Target", "studio"), ("Configuration.FlowSid", &flow)],
+        )
+        .await;
+    assert_eq!(code, 201, "{hook}");
+    // alice is no test user: the draft does not run for her (there is no published revision).
+    let (code, _) = post_hooked(
+        &app,
+        &format!("/v1/Conversations/{ch}/Messages"),
+        &[("Author", "alice"), ("Body", "hello")],
+    )
+    .await;
+    assert_eq!(code, 201);
+    let (_, list) = app
+        .get(&format!("/v2/Flows/{flow}/Executions"), &main)
+        .await;
+    assert_eq!(list["executions"].as_array().unwrap().len(), 0, "{list}");
+    // The test user writes by SMS: the draft runs and asks in the conversation.
+    inbound(&app, &main, CONTACT, NUMBER, "I want to book").await;
+    let (_, list) = app
+        .get(&format!("/v2/Flows/{flow}/Executions"), &main)
+        .await;
+    assert_eq!(list["executions"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        transcript(&app, &ch).await,
+        [
+            "alice: hello".to_owned(),
+            format!("{CONTACT}: I want to book"),
+            "system: Reply YES to confirm".to_owned()
+        ]
+    );
+}

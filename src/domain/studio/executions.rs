@@ -110,8 +110,9 @@ pub fn parse_status(raw: &str, name: &str) -> Result<&'static str> {
     }
 }
 
-/// The revision a contact runs: the latest (draft or published) for a test user, else the
-/// latest published; 404 when there is none.
+/// The revision a contact runs: the latest (draft or published) for a test user (`to`: the
+/// contact's address, or a conversation participant's address or identity), else the latest
+/// published; 404 when there is none.
 async fn revision_for(
     core: &Core,
     principal: &Principal,
@@ -185,7 +186,10 @@ pub async fn start(
     new: NewExecution,
     trigger: Trigger,
 ) -> Result<Ran> {
-    let revision = revision_for(core, principal, flow_sid, &new.to).await?;
+    // Test users are contacts' addresses: a conversation's execution runs for the
+    // conversation (`new.to`), but its contact is the participant who wrote (`trigger.contact`).
+    let contact = trigger.contact.as_deref().unwrap_or(&new.to);
+    let revision = revision_for(core, principal, flow_sid, contact).await?;
     // A draft may be saved with problems; it never runs (Validate's 81022, as a publish).
     if !revision.content.valid() {
         return Err(validation_failed(revision.content.errors.clone()));

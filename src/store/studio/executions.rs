@@ -178,9 +178,7 @@ impl Store {
         let sid = sid.to_owned();
         self.write(move |mut conn| {
             let (sid, run, messages) = (sid.clone(), run.clone(), messages.clone());
-            Box::pin(async move {
-                write_run(&mut conn, &sid, read_runs, run, &messages).await
-            })
+            Box::pin(async move { write_run(&mut conn, &sid, read_runs, run, &messages).await })
         })
         .await
     }
