@@ -668,8 +668,9 @@ async fn sms_deliveries(
 /// Execution will start when a message is created in the Conversation"): the flow's active
 /// execution for the conversation waiting for a reply resumes with `incomingMessage`; without
 /// an active one, a new execution starts with `incomingConversationMessage` (one execution per
-/// conversation and flow: Studio keys it on the Conversation SID). An execution busy
-/// elsewhere (not waiting) lets the message pass *(ours)*. What the flow says is posted back.
+/// conversation and flow: Studio keys it on the Conversation SID); a message that loses a race
+/// for it tries again (`STUDIO_ATTEMPTS`). A REST message runs them only with
+/// `X-Twilio-Webhook-Enabled: true`. What the flow says is posted back.
 ///
 /// The flow runs after the message is committed, in the request that posted it *(ours)*: a
 /// crash between the two leaves the message without its run.

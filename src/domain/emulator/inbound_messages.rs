@@ -18,7 +18,7 @@
 //!
 //! The message is written in the same transaction as what it causes (the resumed run, the
 //! conversation message, the new execution), so a 2xx means both are durable. Two replies
-//! racing for one wait: the wait resumes once (its write is guarded by the wait it resumed);
+//! racing for one wait: the wait resumes once (its write is guarded by the execution's run count);
 //! the other reply is routed again, from rule 1.
 
 use serde_json::{Map, Value, json};
