@@ -104,9 +104,15 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
         review_wake: Arc::new(tokio::sync::Notify::new()),
         delivery: Arc::new(domain::DeliveryStats::default()),
         services: Arc::new(domain::conversations::ServiceCache::default()),
-        studio: Arc::new(domain::studio::engine::StudioRuntime::new(
-            &config.studio_http_allowed_hosts,
-        )?),
+        studio: {
+            let studio =
+                domain::studio::engine::StudioRuntime::new(&config.studio_http_allowed_hosts)?;
+            // Studio runs that time out in a conversation post through the emulator's routing.
+            let _ = studio
+                .conversation_poster
+                .set(domain::emulator::inbound_messages::conversation_poster);
+            Arc::new(studio)
+        },
     })
 }
 

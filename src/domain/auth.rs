@@ -60,6 +60,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The account acting for itself: what the server does on an account's behalf with no
+    /// request behind it (a Studio flow posting into a conversation).
+    pub fn of_account(account_sid: AccountSid) -> Self {
+        Self {
+            owner_account_sid: account_sid.clone(),
+            account_sid,
+            key_sid: None,
+        }
+    }
+
     pub fn is_main_account(&self) -> bool {
         self.account_sid == self.owner_account_sid
     }

@@ -364,7 +364,7 @@ const PHONE_CHANNELS: &[&str] = &["whatsapp:", "rcs:", "sms:", "mms:"];
 const ID_CHANNELS: &[&str] = &["messenger:", "fbm:"];
 
 /// An address as stored: a phone number normalised, or a channel address whose number is.
-fn address(raw: &str) -> Option<String> {
+pub fn address(raw: &str) -> Option<String> {
     let raw = raw.trim();
     for prefix in PHONE_CHANNELS {
         if let Some(rest) = raw.strip_prefix(prefix) {

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod console;
 pub mod conversations;
+pub mod emulator;
 pub mod instances;
 pub mod keys;
 pub mod messages;

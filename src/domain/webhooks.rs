@@ -56,6 +56,12 @@ impl Event {
 /// signs the request).
 pub trait Subject {
     fn account_sid(&self) -> &AccountSid;
+
+    /// The common `Source` parameter: `API` for a REST request; Conversations messages that
+    /// came in over SMS say `SMS`.
+    fn source(&self) -> &'static str {
+        "API"
+    }
 }
 
 /// One parameter of an event: its name and how it is read off the subject; `None` leaves it
@@ -77,7 +83,7 @@ impl<T: Subject> Declaration<T> {
         let common = [
             ("AccountSid", subject.account_sid().to_string()),
             ("EventType", self.event.name()),
-            ("Source", "API".to_owned()),
+            ("Source", subject.source().to_owned()),
         ];
         common
             .into_iter()

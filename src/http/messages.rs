@@ -38,7 +38,7 @@ fn date(ms: i64) -> String {
 
 /// `api.v2010.account.message`. Fields in sorted order (see `http::paging::V1Page`).
 #[derive(Serialize)]
-struct MessageResource {
+pub(crate) struct MessageResource {
     account_sid: AccountSid,
     api_version: &'static str,
     body: String,

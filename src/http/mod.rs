@@ -7,6 +7,7 @@ pub mod call;
 pub mod console;
 pub mod conversations;
 pub mod edge;
+pub mod emulator;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(conversations::routes())
         .merge(webhooks::routes())
         .merge(console::operations::routes())
+        .merge(emulator::routes())
         .merge(console)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

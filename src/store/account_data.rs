@@ -87,6 +87,7 @@ pub const ACCOUNT_DATA: &[AccountTable] = &[
     AccountTable::direct("Webhooks", "service_webhooks"),
     AccountTable::direct("Webhooks", "account_webhooks"),
     AccountTable::direct("Conversations", "conversation_webhooks"),
+    AccountTable::direct("Conversations", "conversation_message_receipts"),
     AccountTable::direct("Conversations", "conversation_messages"),
     AccountTable::direct("Conversations", "conversation_participants"),
     AccountTable::direct("Conversations", "conversations"),
@@ -102,6 +103,7 @@ pub const ACCOUNT_DATA: &[AccountTable] = &[
     ),
     AccountTable::direct("Studio", "studio_executions"),
     AccountTable::via("Studio", "studio_contacts", "flow_sid", "flows"),
+    AccountTable::direct("Emulator", "emulator_numbers"),
     AccountTable::via("Studio", "flow_test_users", "flow_sid", "flows"),
     AccountTable::via("Studio", "flow_revisions", "flow_sid", "flows"),
     AccountTable::direct("Studio", "flows"),
@@ -113,6 +115,7 @@ pub const ACCOUNT_DATA: &[AccountTable] = &[
     AccountTable::direct("TrustHub", "trust_bundles"),
     AccountTable::direct("TrustHub", "supporting_documents"),
     AccountTable::direct("TrustHub", "end_users"),
+    AccountTable::direct("Emulator", "account_clocks"),
 ];
 
 /// The version of the snapshot format below.

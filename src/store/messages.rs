@@ -203,6 +203,25 @@ impl Store {
 
     /// Deletes the account's message `sid` (its media go by cascade) and withdraws its status
     /// callbacks not yet sent; false when it has none.
+    /// The account's messages among `sids` (in no particular order).
+    pub async fn messages_by_sid(
+        &self,
+        account_sid: &str,
+        sids: &[String],
+    ) -> StoreResult<Vec<MessageRow>> {
+        if sids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = MESSAGES.select_owned(account_sid);
+        qb.push(" and sid in (");
+        let mut list = qb.separated(", ");
+        for sid in sids {
+            list.push_bind(sid.clone());
+        }
+        qb.push(")");
+        fetch_all(qb, self).await
+    }
+
     pub async fn delete_message(&self, account_sid: &str, sid: &str) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let deleted = MESSAGES.delete(&mut tx, account_sid, sid).await?;

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod conversations;
 pub mod db;
 pub mod dialect;
+pub mod emulator;
 pub mod error;
 pub mod health;
 pub mod keys;

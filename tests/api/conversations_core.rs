@@ -539,7 +539,9 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     assert_eq!(system["index"], 0);
     assert_eq!(system["author"], "system");
     assert_eq!(system["participant_sid"], Value::Null);
-    assert_eq!(system["delivery"], Value::Null);
+    // Sent to the SMS participant (issue 19): one SMS, not yet sent.
+    assert_eq!(system["delivery"]["total"], 1);
+    assert_eq!(system["delivery"]["delivered"], "none");
     assert_eq!(system["media"], Value::Null);
     assert_eq!(system["attributes"], "{}");
     assert!(system.get("chat_service_sid").is_none());
@@ -644,11 +646,18 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     let (_, fetched) = app.get(&message, &main).await;
     assert_eq!(fetched["attributes"], "{\"e\":true}");
 
-    // Receipts: none for a chat-only delivery model.
+    // Receipts: alice's message went to the SMS participant as an SMS (issue 19).
     let (status, receipts) = app.get(&format!("{message}/Receipts"), &main).await;
     assert_eq!(status, 200);
     assert_v1_page(&receipts, "delivery_receipts");
-    assert_eq!(receipts["delivery_receipts"], json!([]));
+    let receipts = receipts["delivery_receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0]["participant_sid"], sms["sid"]);
+    // The SMS participant's own message is not sent back to it.
+    let (_, none) = app
+        .get(&format!("{path}/{}/Receipts", sid(&from_sms)), &main)
+        .await;
+    assert_eq!(none["delivery_receipts"], json!([]));
     let (status, _) = app
         .get(
             &format!("{message}/Receipts/DY0123456789abcdef0123456789abcdef"),

@@ -884,7 +884,19 @@ async fn conversations_participants_messages_and_scoped_webhooks_export_and_seed
         "/v1/Users".to_owned(),
     ];
     let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-    let original = reads(&app, &main, &paths).await;
+    // The SMS a message was sent as (2010 Messages) and its receipts are runtime data, which
+    // an export does not carry: `delivery` is compared without them.
+    let without_delivery = |mut answers: Vec<Value>| {
+        for answer in &mut answers {
+            if let Some(list) = answer.get_mut("messages").and_then(Value::as_array_mut) {
+                for message in list {
+                    message["delivery"] = Value::Null;
+                }
+            }
+        }
+        answers
+    };
+    let original = without_delivery(reads(&app, &main, &paths).await);
 
     let full = app.dir.path().join("conversations.json");
     assert_ok(&cli(
@@ -910,7 +922,10 @@ async fn conversations_participants_messages_and_scoped_webhooks_export_and_seed
         Some(t) => Creds::new(&main.user, t.trim()),
         None => main.clone(),
     };
-    assert_eq!(reads(&copy, &creds, &paths).await, original);
+    assert_eq!(
+        without_delivery(reads(&copy, &creds, &paths).await),
+        original
+    );
     copy.stop().await;
     // A second apply changes nothing.
     let again = seed(&copy_db, &full);

@@ -69,7 +69,8 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     }
     let days = units(date, &[('W', 7 * 86_400), ('D', 86_400)])?;
     let time = clock.map_or(Some(0), |t| units(t, &[('H', 3600), ('M', 60), ('S', 1)]))?;
-    (date.len() + clock.map_or(0, str::len) > 0).then_some(days + time)
+    // Checked: `Advance=P1DT18446744073709465816S` overflows a u64 of seconds (a 400).
+    (date.len() + clock.map_or(0, str::len) > 0).then_some(days.checked_add(time)?)
 }
 
 pub(crate) fn check_timer(
@@ -275,6 +276,7 @@ mod tests {
         assert_eq!(parse_duration("PT10M"), Some(600));
         assert_eq!(parse_duration("P1DT1H"), Some(90_000));
         assert_eq!(parse_duration("P2W"), Some(1_209_600));
+        assert_eq!(parse_duration("P1DT18446744073709465816S"), None);
         for bad in ["", "P", "PT", "1M", "PT1X", "PTM", "P1H"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }

@@ -25,6 +25,7 @@ use crate::{
         Core,
         auth::Principal,
         check_bytes, check_chars,
+        emulator::clock,
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, ConversationSid, ServiceSid, matches_pattern},
@@ -418,6 +419,12 @@ pub async fn prepare(
         config.as_ref().and_then(|c| c.default_closed_timer.clone()),
     );
     let state = input.state.clone().unwrap_or_else(|| "active".to_owned());
+    // Timers run on the account's clock (`emulator::clock`).
+    let timers_now = if timer_inactive.is_some() || timer_closed.is_some() {
+        clock::now(core, principal.account_sid.as_str()).await?
+    } else {
+        now
+    };
     let row = ConversationRow {
         seq: 0,
         sid: ConversationSid::new().to_string(),
@@ -432,11 +439,11 @@ pub async fn prepare(
                 .and_then(|c| c.default_messaging_service_sid.clone())
         }),
         date_inactive: if state == "active" {
-            due(timer_inactive.as_deref(), now)
+            due(timer_inactive.as_deref(), timers_now)
         } else {
             None
         },
-        date_closed: due(timer_closed.as_deref(), now),
+        date_closed: due(timer_closed.as_deref(), timers_now),
         state,
         timer_inactive,
         timer_closed,
@@ -600,7 +607,9 @@ pub async fn update_conversation(
         date_updated: parse_date(input.date_updated.as_deref(), "DateUpdated")?.unwrap_or(now),
         ..ConversationChange::default()
     };
-    timer_change(&current, &state, timers, &input, now, &mut change);
+    // Timers run on the account's clock (`emulator::clock`).
+    let timers_now = clock::now(core, current.account_sid.as_str()).await?;
+    timer_change(&current, &state, timers, &input, timers_now, &mut change);
     let updated = targets_for(core, &current, CONVERSATION_UPDATED.event, webhooks).await?;
     let state_targets =
         targets_for(core, &current, CONVERSATION_STATE_UPDATED.event, webhooks).await?;

@@ -23,6 +23,7 @@ pub mod conversations;
 pub mod events;
 pub mod messages;
 pub mod participants;
+pub mod receipts;
 pub mod roles;
 pub mod scope;
 pub mod scoped_webhooks;

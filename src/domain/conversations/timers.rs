@@ -11,7 +11,7 @@ use super::conversations::{
     CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, state_fire, targets_for,
 };
 use crate::{
-    domain::{Core, time},
+    domain::{Core, emulator::clock, time},
     error::Result,
     store::conversations::ConversationChange,
 };
@@ -37,7 +37,9 @@ pub async fn fire_due(core: &Core) -> Result<usize> {
     let mut moved = 0;
     for row in core.store.due_conversation_timers(now, BATCH).await? {
         let conversation = Conversation::try_from(row)?;
-        let closing = conversation.date_closed.is_some_and(|d| d <= now);
+        // Due times are on the account's clock (`emulator::clock`).
+        let account_now = clock::now(core, conversation.account_sid.as_str()).await?;
+        let closing = conversation.date_closed.is_some_and(|d| d <= account_now);
         let change = ConversationChange {
             state: Some(if closing { "closed" } else { "inactive" }.to_owned()),
             date_inactive: Some(None),

@@ -78,7 +78,13 @@ pub struct StudioRuntime {
     pub allowed_hosts: Vec<String>,
     /// Woken when an execution starts waiting, so the timeout worker looks again.
     pub wake: tokio::sync::Notify,
+    /// Posts what a flow said into its conversation (set at start by `emulator`, which knows
+    /// Conversations: Studio does not import it back).
+    pub conversation_poster: std::sync::OnceLock<ConversationPoster>,
 }
+
+/// Posts `bodies` into conversation `conversation_sid` of the account, as the flow's messages.
+pub type ConversationPoster = fn(Core, AccountSid, String, Vec<String>);
 
 impl StudioRuntime {
     /// `allowed_hosts`: comma-separated. The process's rustls provider must be installed
@@ -97,6 +103,7 @@ impl StudioRuntime {
                 .filter(|h| !h.is_empty())
                 .collect(),
             wake: tokio::sync::Notify::new(),
+            conversation_poster: std::sync::OnceLock::new(),
         })
     }
 
@@ -119,6 +126,20 @@ pub struct Bookkeeping {
     /// The widget run last, and how many times in a row.
     pub last_widget: String,
     pub repeats: u64,
+    /// While a subflow waits: the subflows the wait is in, innermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subflows: Vec<Frame>,
+}
+
+/// A subflow waiting inside its parent: which run-subflow widget started it (and its step),
+/// the revision it runs and its own context.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Frame {
+    pub widget: String,
+    pub step_sid: String,
+    pub flow_sid: String,
+    pub revision: i64,
+    pub context: Value,
 }
 
 /// Where a run stopped.
@@ -134,6 +155,8 @@ pub enum Halt {
 
 /// Where a run starts.
 pub enum Start<'a> {
+    /// At a widget (`None`: the end), as a transition leads there.
+    At(Option<String>),
     /// At the trigger, with its event (`incomingRequest`, `incomingParent`).
     Trigger(&'a str),
     /// At a waiting widget, with the event that ended its wait and what that adds to its
@@ -247,7 +270,13 @@ pub struct Run<'a> {
     pub steps: Vec<NewStep>,
     /// The messages the run sent, written with its steps.
     pub messages: Vec<NewMessage>,
-    now: i64,
+    /// What send-message and send-and-wait-for-reply said in a conversation (an execution its
+    /// `studio` webhook started: `conversation` is set): posted there after the run is saved.
+    pub conversation_posts: Vec<String>,
+    conversation: Option<String>,
+    /// Now for the wait's timeout, epoch seconds (the caller moves it onto the account's
+    /// clock, `emulator::clock`, when the run waits).
+    timer_now: i64,
     now_ms: i64,
 }
 
@@ -347,6 +376,7 @@ impl<'a> Run<'a> {
         execution_sid: &'a ExecutionSid,
         book: Bookkeeping,
         now_ms: i64,
+        timer_now: i64,
     ) -> Self {
         Self {
             core,
@@ -355,9 +385,18 @@ impl<'a> Run<'a> {
             book,
             steps: Vec::new(),
             messages: Vec::new(),
-            now: now_ms / 1000,
+            conversation_posts: Vec::new(),
+            conversation: None,
+            timer_now,
             now_ms,
         }
+    }
+
+    /// The run is of an execution a conversation's `studio` webhook started: its messages go
+    /// into that conversation.
+    pub fn in_conversation(mut self, conversation_sid: Option<String>) -> Self {
+        self.conversation = conversation_sid;
+        self
     }
 
     /// Records a step, counting it toward the limits.
@@ -394,6 +433,7 @@ impl<'a> Run<'a> {
         depth: u32,
     ) -> Result<Halt> {
         let mut current = match start {
+            Start::At(next) => next,
             Start::Trigger(event) => {
                 let Some(trigger) = definition.states.get(definition.initial) else {
                     return Ok(Halt::Ended);
@@ -565,6 +605,13 @@ impl<'a> Run<'a> {
             outcome.step = json!({"emulator": "the message has no To, From or Body/MediaUrl"});
             return Ok(outcome);
         }
+        if let Some(conversation) = &self.conversation {
+            // Studio's Conversations integration: the flow's messages are posted into the
+            // conversation (author `system`, *ours*); "sending media is not supported".
+            self.conversation_posts.push(body.to_owned());
+            let output = json!({ "outbound": {"Body": body, "ConversationSid": conversation} });
+            return Ok(self.sent_or_wait(state, properties, output, waits));
+        }
         let message = Outbound {
             from: from.trim(),
             to: to.trim(),
@@ -583,8 +630,19 @@ impl<'a> Run<'a> {
             }
         };
         let output = json!({ "outbound": outbound });
+        Ok(self.sent_or_wait(state, properties, output, waits))
+    }
+
+    /// A sent message's outcome: `sent`, or the wait for a reply until its `timeout`.
+    fn sent_or_wait(
+        &self,
+        state: &Value,
+        properties: &Value,
+        output: Value,
+        waits: bool,
+    ) -> Outcome {
         if !waits {
-            return Ok(Outcome::to(state, "sent", Some(output)));
+            return Outcome::to(state, "sent", Some(output));
         }
         // The schema wants `timeout` as a string ("3600"); a number is taken too.
         let secs = match &properties["timeout"] {
@@ -594,13 +652,13 @@ impl<'a> Run<'a> {
         }
         .filter(|s| *s >= 0)
         .unwrap_or(DEFAULT_WAIT_SECS);
-        Ok(Outcome {
+        Outcome {
             event: String::new(),
             next: None,
             step: output.clone(),
             output: Some(output),
-            wait_until: Some(self.now.saturating_add(secs)),
-        })
+            wait_until: Some(self.timer_now.saturating_add(secs)),
+        }
     }
 
     /// make-http-request and run-function: a real request, only to an allowed host.
@@ -795,11 +853,141 @@ impl<'a> Run<'a> {
                 Ok(Ok(Outcome::to(state, "completed", Some(variables))))
             }
             Halt::Stopped => Ok(Err(Halt::Stopped)),
-            Halt::Waiting { widget, .. } => fail(format!(
-                "the subflow's widget {widget} waits for a reply; waiting inside a subflow is \
-                 not emulated"
-            )),
+            // The parent waits with its subflow (its run-subflow step is recorded when the
+            // subflow completes); `resume` goes back into the subflow.
+            Halt::Waiting { widget, wake_at } => {
+                self.book.subflows.push(Frame {
+                    widget: state["name"].as_str().unwrap_or_default().to_owned(),
+                    step_sid: step_sid.to_string(),
+                    flow_sid: flow_sid.to_string(),
+                    revision: revision.revision,
+                    context: child_context,
+                });
+                Ok(Err(Halt::Waiting { widget, wake_at }))
+            }
         }
+    }
+
+    /// Resumes the execution at its waiting `widget` with `event`: in the innermost waiting
+    /// subflow when there is one (`book.subflows`), each subflow that then completes handing
+    /// its variables to its parent's run-subflow widget (`completed`), which goes on.
+    pub async fn resume(
+        &mut self,
+        top: &Definition<'_>,
+        context: &mut Value,
+        widget: &str,
+        event: &str,
+        adds: Option<(String, Value)>,
+    ) -> Result<Halt> {
+        let frames = std::mem::take(&mut self.book.subflows);
+        if frames.is_empty() {
+            let start = Start::Resume {
+                widget,
+                event,
+                adds,
+            };
+            return self.go(top, context, start, None, 0).await;
+        }
+        let mut definitions = Vec::with_capacity(frames.len());
+        for frame in &frames {
+            let Some(revision) = self
+                .core
+                .store
+                .fetch_revision(
+                    self.account_sid.as_str(),
+                    &frame.flow_sid,
+                    RevisionAt::Number(frame.revision),
+                )
+                .await?
+            else {
+                return Ok(Halt::Ended);
+            };
+            definitions.push(stored_json::<Value>(
+                &revision.content.definition,
+                "Revision definition",
+            )?);
+        }
+        let mut frames = frames;
+        let n = frames.len();
+        let parent_sid = |frames: &[Frame], i: usize| {
+            frames.get(i + 1).and_then(|f| StepSid::parse(&f.step_sid))
+        };
+        let Some(child) = Definition::new(&definitions[0]) else {
+            return Ok(Halt::Ended);
+        };
+        let own = StepSid::parse(&frames[0].step_sid);
+        let mut child_context = frames[0].context.clone();
+        let start = Start::Resume {
+            widget,
+            event,
+            adds,
+        };
+        let mut halt = self
+            .go(&child, &mut child_context, start, own.as_ref(), n as u32)
+            .await?;
+        frames[0].context = child_context;
+        for i in 0..n {
+            match halt {
+                Halt::Stopped => return Ok(Halt::Stopped),
+                Halt::Waiting { .. } => {
+                    // Frames the run entered since are innermost; then the ones still open.
+                    self.book.subflows.extend(frames.drain(i..));
+                    return Ok(halt);
+                }
+                Halt::Ended => {}
+            }
+            let frame = frames[i].clone();
+            let variables = frame.context["flow"]["variables"].clone();
+            let owned;
+            let parent_definition = match definitions.get(i + 1) {
+                Some(d) => {
+                    let Some(d) = Definition::new(d) else {
+                        return Ok(Halt::Ended);
+                    };
+                    owned = d;
+                    &owned
+                }
+                None => top,
+            };
+            let Some(state) = parent_definition.states.get(frame.widget.as_str()).copied() else {
+                return Ok(Halt::Ended);
+            };
+            let mut parent_context = match frames.get(i + 1) {
+                Some(f) => f.context.clone(),
+                None => std::mem::take(context),
+            };
+            set_in(
+                &mut parent_context,
+                &["widgets", &frame.widget],
+                variables.clone(),
+            );
+            let next = next_of(state, "completed");
+            let parent = parent_sid(&frames, i);
+            self.record(NewStep {
+                sid: StepSid::parse(&frame.step_sid).unwrap_or_default(),
+                parent_step_sid: parent.clone(),
+                name: "completed".into(),
+                kind: "run-subflow".into(),
+                from: frame.widget.clone(),
+                to: next.clone().unwrap_or_else(|| "Ended".into()),
+                context: variables,
+            });
+            let depth = (n - i - 1) as u32;
+            halt = self
+                .go(
+                    parent_definition,
+                    &mut parent_context,
+                    Start::At(next),
+                    parent.as_ref(),
+                    depth,
+                )
+                .await?;
+            match frames.get_mut(i + 1) {
+                Some(f) => f.context = parent_context,
+                None => *context = parent_context,
+            }
+        }
+        Ok(halt)
     }
 }
 

@@ -29,6 +29,7 @@ use crate::{
     domain::{
         Core,
         auth::Principal,
+        emulator::clock,
         found, found_value,
         paging::{Page, PageRequest},
         read_back,
@@ -66,13 +67,15 @@ pub struct Execution {
     pub context: Value,
     pub date_created: i64,
     pub date_updated: i64,
+    /// The conversation whose `studio` webhook started it.
+    pub conversation_sid: Option<String>,
 }
 
 read_back!(|row: ExecutionRow| -> Execution {
     parsed: sid, account_sid, flow_sid, contact_sid;
     json: context;
     computed: contact_channel_address = row.contact_address;
-    copied: flow_version, status, initiated_by, date_created, date_updated;
+    copied: flow_version, status, initiated_by, date_created, date_updated, conversation_sid;
 });
 
 /// What create receives, past the required-parameter checks.
@@ -107,8 +110,9 @@ pub fn parse_status(raw: &str, name: &str) -> Result<&'static str> {
     }
 }
 
-/// The revision a contact runs: the latest (draft or published) for a test user, else the
-/// latest published; 404 when there is none.
+/// The revision a contact runs: the latest (draft or published) for a test user (`to`: the
+/// contact's address, or a conversation participant's address or identity), else the latest
+/// published; 404 when there is none.
 async fn revision_for(
     core: &Core,
     principal: &Principal,
@@ -135,7 +139,57 @@ pub async fn create(
     flow_sid: &FlowSid,
     new: NewExecution,
 ) -> Result<Execution> {
-    let revision = revision_for(core, principal, flow_sid, &new.to).await?;
+    Ok(start(core, principal, flow_sid, new, Trigger::rest())
+        .await?
+        .execution)
+}
+
+/// What starts an execution: the trigger's event and what it adds to the context.
+pub struct Trigger {
+    /// `incomingRequest` (REST), `incomingMessage` (an inbound message to an attached number),
+    /// `incomingConversationMessage` (a conversation's `studio` webhook).
+    pub event: &'static str,
+    /// Replaces `trigger` in the context (`trigger.message`, `trigger.conversation`).
+    pub context: Option<Value>,
+    /// Replaces `contact.channel.address` in the context.
+    pub contact: Option<String>,
+    /// The conversation the execution runs for.
+    pub conversation_sid: Option<String>,
+    /// Messages written with the execution (the inbound message that started it).
+    pub recorded: Vec<NewMessage>,
+}
+
+impl Trigger {
+    fn rest() -> Self {
+        Self {
+            event: "incomingRequest",
+            context: None,
+            contact: None,
+            conversation_sid: None,
+            recorded: Vec::new(),
+        }
+    }
+}
+
+/// A run's result: the execution after it, and what its widgets said into its conversation.
+pub struct Ran {
+    pub execution: Execution,
+    pub conversation_posts: Vec<String>,
+}
+
+/// Starts an execution of the flow for `new.to` (the contact) on `new.from` and runs it to
+/// its first wait or its end; the 409 of an active one is the REST create's.
+pub async fn start(
+    core: &Core,
+    principal: &Principal,
+    flow_sid: &FlowSid,
+    new: NewExecution,
+    trigger: Trigger,
+) -> Result<Ran> {
+    // Test users are contacts' addresses: a conversation's execution runs for the
+    // conversation (`new.to`), but its contact is the participant who wrote (`trigger.contact`).
+    let contact = trigger.contact.as_deref().unwrap_or(&new.to);
+    let revision = revision_for(core, principal, flow_sid, contact).await?;
     // A draft may be saved with problems; it never runs (Validate's 81022, as a publish).
     if !revision.content.valid() {
         return Err(validation_failed(revision.content.errors.clone()));
@@ -151,16 +205,23 @@ pub async fn create(
     }
     let sid = ExecutionSid::new();
     let mut context = initial_context(&sid, flow_sid, &new.to, &new.from, &new.parameters);
+    if let Some(trigger_context) = trigger.context {
+        context["trigger"] = trigger_context;
+    }
+    if let Some(contact) = trigger.contact {
+        context["contact"]["channel"]["address"] = Value::String(contact);
+    }
     let now_ms = time::now_ms();
-    let (run, messages) = run(
+    let (run, messages, conversation_posts) = run(
         core,
         &principal.account_sid,
         &sid,
         &revision.content.definition,
         &mut context,
         Bookkeeping::default(),
-        Start::Trigger("incomingRequest"),
+        Start::Trigger(trigger.event),
         now_ms,
+        trigger.conversation_sid.clone(),
     )
     .await?;
     let row = ExecutionRow {
@@ -180,18 +241,25 @@ pub async fn create(
         wake_at: run.wake_at,
         date_created: run.now,
         date_updated: run.now,
+        conversation_sid: trigger.conversation_sid,
+        runs: 0,
     };
     let waits = run.wake_at.is_some();
+    let mut recorded = trigger.recorded;
+    recorded.extend(messages);
     match core
         .store
-        .start_execution(row, ContactSid::new().as_str(), run, messages)
+        .start_execution(row, ContactSid::new().as_str(), run, recorded)
         .await?
     {
         Started::Started(stored) => {
             if waits {
                 core.studio.wake.notify_one();
             }
-            Execution::try_from(*stored)
+            Ok(Ran {
+                execution: Execution::try_from(*stored)?,
+                conversation_posts,
+            })
         }
         Started::AlreadyActive(active) => Err(already_active(&active)),
     }
@@ -221,17 +289,34 @@ async fn run(
     book: Bookkeeping,
     start: Start<'_>,
     now_ms: i64,
-) -> Result<(RunWrite, Vec<NewMessage>)> {
+    conversation: Option<String>,
+) -> Result<(RunWrite, Vec<NewMessage>, Vec<String>)> {
     let Some(definition) = Definition::new(definition) else {
         return Err(Error::internal(anyhow::anyhow!(
             "execution {sid} runs a revision that does not validate"
         )));
     };
-    let mut run = Run::new(core, account_sid, sid, book, now_ms);
-    let halt = run.go(&definition, context, start, None, 0).await?;
+    let mut run =
+        Run::new(core, account_sid, sid, book, now_ms, now_ms / 1000).in_conversation(conversation);
+    let halt = match start {
+        Start::Resume {
+            widget,
+            event,
+            adds,
+        } => {
+            run.resume(&definition, context, widget, event, adds)
+                .await?
+        }
+        start => run.go(&definition, context, start, None, 0).await?,
+    };
     let (status, waiting_widget, wake_at) = match halt {
         Halt::Ended | Halt::Stopped => ("ended", None, None),
-        Halt::Waiting { widget, wake_at } => ("active", Some(widget), Some(wake_at)),
+        // The wait times out on the account's clock (read only for a run that waits: creates
+        // that end at once pay nothing for it).
+        Halt::Waiting { widget, wake_at } => {
+            let offset = clock::read(core, account_sid.as_str()).await?.offset_secs;
+            ("active", Some(widget), Some(wake_at.saturating_add(offset)))
+        }
     };
     let now = now_ms / 1000;
     let write = RunWrite {
@@ -248,7 +333,7 @@ async fn run(
         now,
         now_ms,
     };
-    Ok((write, run.messages))
+    Ok((write, run.messages, run.conversation_posts))
 }
 
 /// Takes the `timeout` transition of an execution whose wait has passed (the `timeouts`
@@ -257,13 +342,54 @@ pub async fn time_out(core: &Core, due: &DueExecution) -> Result<()> {
     let Some(row) = core.store.execution_by_sid(&due.sid).await? else {
         return Ok(());
     };
-    let (Some(widget), Some(wake_at)) = (row.waiting_widget.clone(), row.wake_at) else {
-        return Ok(());
-    };
-    if row.status != "active" || wake_at != due.wake_at {
+    if row.wake_at != Some(due.wake_at) {
         return Ok(());
     }
-    let execution = Execution::try_from(row.clone())?;
+    if let Some(ran) = resume(core, row, "timeout", None, Vec::new()).await? {
+        deliver_posts(core, ran);
+    }
+    Ok(())
+}
+
+/// Hands what a timed-out run said into its conversation to whoever posts it (the emulator's
+/// routing, which knows Conversations; this module does not).
+fn deliver_posts(core: &Core, ran: Ran) {
+    if let (Some(post), Some(conversation)) = (
+        core.studio.conversation_poster.get(),
+        ran.execution.conversation_sid.clone(),
+    ) && !ran.conversation_posts.is_empty()
+    {
+        post(
+            core.clone(),
+            ran.execution.account_sid.clone(),
+            conversation,
+            ran.conversation_posts,
+        );
+    }
+}
+
+/// Resumes an execution waiting in a send-and-wait-for-reply with `event` (`incomingMessage`
+/// with `adds = ("inbound", …)`, or `timeout`), writing `recorded` (the reply) with its run.
+/// `None` when it no longer waits where it was read: another reply or its timeout came first
+/// (the write is guarded by the execution's run count, so one wait resumes once, even when a
+/// flow loops back to the same wait within the same second).
+pub async fn resume(
+    core: &Core,
+    row: ExecutionRow,
+    event: &str,
+    adds: Option<(String, Value)>,
+    recorded: Vec<NewMessage>,
+) -> Result<Option<Ran>> {
+    let (Some(widget), Some(_)) = (row.waiting_widget.clone(), row.wake_at) else {
+        return Ok(None);
+    };
+    let read_runs = row.runs;
+    if row.status != "active" {
+        return Ok(None);
+    }
+    let conversation_sid = row.conversation_sid.clone();
+    let book: Bookkeeping = stored_json(&row.engine, "Execution engine")?;
+    let execution = Execution::try_from(row)?;
     let Some(revision) = core
         .store
         .fetch_revision(
@@ -273,12 +399,11 @@ pub async fn time_out(core: &Core, due: &DueExecution) -> Result<()> {
         )
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let definition: Value = stored_json(&revision.content.definition, "Revision definition")?;
-    let book: Bookkeeping = stored_json(&row.engine, "Execution engine")?;
     let mut context = execution.context;
-    let (write, messages) = run(
+    let (write, messages, conversation_posts) = run(
         core,
         &execution.account_sid,
         &execution.sid,
@@ -287,20 +412,30 @@ pub async fn time_out(core: &Core, due: &DueExecution) -> Result<()> {
         book,
         Start::Resume {
             widget: &widget,
-            event: "timeout",
-            adds: None,
+            event,
+            adds,
         },
         time::now_ms(),
+        conversation_sid,
     )
     .await?;
     let waits = write.wake_at.is_some();
-    core.store
-        .save_run(execution.sid.as_str(), wake_at, write, messages)
-        .await?;
+    let mut all = recorded;
+    all.extend(messages);
+    let Some(saved) = core
+        .store
+        .save_run(execution.sid.as_str(), read_runs, write, all)
+        .await?
+    else {
+        return Ok(None);
+    };
     if waits {
         core.studio.wake.notify_one();
     }
-    Ok(())
+    Ok(Some(Ran {
+        execution: Execution::try_from(saved)?,
+        conversation_posts,
+    }))
 }
 
 /// The timeouts worker: takes the `timeout` transition of every waiting execution whose

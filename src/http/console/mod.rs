@@ -15,7 +15,7 @@ mod frame;
 mod messages;
 pub mod operations;
 mod overview;
-mod session;
+pub(crate) mod session;
 mod signin;
 mod studio;
 mod trusthub;

@@ -46,14 +46,25 @@ struct MessageResource {
     conversation_sid: ConversationSid,
     date_created: String,
     date_updated: String,
-    /// No delivery to non-chat participants is emulated yet (issue 19): always null.
-    delivery: Option<Value>,
+    /// The summary of its SMS to non-chat participants; null when it was sent to none.
+    delivery: Option<DeliveryResource>,
     index: i64,
     links: Links,
     media: Option<Value>,
     participant_sid: Option<ParticipantSid>,
     sid: ConversationMessageSid,
     url: String,
+}
+
+/// `delivery`; fields in alphabetical order.
+#[derive(Serialize)]
+struct DeliveryResource {
+    delivered: &'static str,
+    failed: &'static str,
+    read: &'static str,
+    sent: &'static str,
+    total: i64,
+    undelivered: &'static str,
 }
 
 impl MessageResource {
@@ -80,7 +91,14 @@ impl MessageResource {
             conversation_sid: m.conversation_sid,
             date_created: iso8601(m.date_created),
             date_updated: iso8601(m.date_updated),
-            delivery: None,
+            delivery: m.delivery.map(|d| DeliveryResource {
+                delivered: d.delivered,
+                failed: d.failed,
+                read: d.read,
+                sent: d.sent,
+                total: d.total,
+                undelivered: d.undelivered,
+            }),
             index: m.index,
             media: m.media,
             participant_sid: m.participant_sid,

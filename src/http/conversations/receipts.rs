@@ -1,7 +1,6 @@
 //! Message delivery receipts on both path families:
-//! `…/Conversations/{ConversationSid}/Messages/{Sid}/Receipts[/{ReceiptSid}]`. Receipts record
-//! deliveries to non-chat participants, and none is emulated yet (issue 19): the list is an
-//! empty page and a fetch is 404, once the message itself is found.
+//! `…/Conversations/{ConversationSid}/Messages/{Sid}/Receipts[/{ReceiptSid}]`: one per non-chat
+//! participant the message was sent to as an SMS (see `domain::conversations::receipts`).
 
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -9,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::extract::Family;
 use crate::{
     domain::{
-        conversations::messages,
-        paging::Page,
+        conversations::receipts::{self, Receipt},
         sid::{ConversationMessageSid, ReceiptSid, ServiceSid},
+        time::iso8601,
     },
     error::{Error, Result},
     http::{
@@ -48,45 +47,91 @@ impl Family for ReceiptsPath {
     }
 }
 
-/// `…conversation_message_receipt`: none exists yet, so the page's item type has no values.
+/// `…conversation_message_receipt` / `…service_conversation_message_receipt` (which alone
+/// has `chat_service_sid`); fields in alphabetical order.
 #[derive(Serialize)]
-enum ReceiptResource {}
+struct ReceiptResource {
+    account_sid: String,
+    channel_message_sid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_service_sid: Option<ServiceSid>,
+    conversation_sid: String,
+    date_created: String,
+    date_updated: String,
+    /// Not nullable in the spec; its examples show `0` for no error.
+    error_code: i64,
+    message_sid: String,
+    participant_sid: String,
+    sid: String,
+    status: &'static str,
+    url: String,
+}
+
+impl ReceiptResource {
+    fn new(family_url: &str, service: Option<ServiceSid>, r: Receipt) -> Self {
+        Self {
+            url: format!(
+                "{family_url}/Conversations/{}/Messages/{}/Receipts/{}",
+                r.conversation_sid, r.message_sid, r.sid
+            ),
+            account_sid: r.account_sid,
+            channel_message_sid: r.channel_message_sid,
+            chat_service_sid: service,
+            conversation_sid: r.conversation_sid,
+            date_created: iso8601(r.date_created),
+            date_updated: iso8601(r.date_updated),
+            error_code: r.error_code.unwrap_or(0),
+            message_sid: r.message_sid,
+            participant_sid: r.participant_sid,
+            sid: r.sid,
+            status: r.status,
+        }
+    }
+}
 
 async fn list_receipts(
     call: ApiCall<ReceiptsPath>,
     Paging(request): Paging<MAX_RECEIPTS_PAGE>,
 ) -> Result<Listed<ReceiptResource>> {
-    let (conversation, message) = messages::fetch_message(
+    let (conversation, message, page) = receipts::list_receipts(
         &call.core,
         &call.principal,
         call.scope(),
         &call.path.conversation,
         &call.path.message,
+        request,
     )
     .await?;
-    let page: Page<ReceiptResource> = Page::from_rows(request, Vec::new(), |_| 0);
     let tail = format!(
         "/Conversations/{}/Messages/{}/Receipts",
         conversation.sid, message.sid
     );
+    let service = call.family_service(&conversation.service_sid);
     call.family_list(
         "delivery_receipts",
         &conversation.service_sid,
         &tail,
         page,
-        |_, none| none,
+        |family_url, r| ReceiptResource::new(family_url, service.clone(), r),
     )
 }
 
 async fn fetch_receipt(call: ApiCall<ReceiptsPath>) -> Result<axum::Json<ReceiptResource>> {
-    messages::fetch_message(
+    let Some(sid) = call.path.receipt.clone() else {
+        return Err(Error::NotFound);
+    };
+    let (conversation, _, receipt) = receipts::fetch_receipt(
         &call.core,
         &call.principal,
         call.scope(),
         &call.path.conversation,
         &call.path.message,
+        &sid,
     )
     .await?;
-    let _ = &call.path.receipt;
-    Err(Error::NotFound)
+    Ok(axum::Json(ReceiptResource::new(
+        &call.family_url(&conversation.service_sid),
+        call.family_service(&conversation.service_sid),
+        receipt,
+    )))
 }

@@ -151,6 +151,18 @@ async fn free_bindings(conn: &mut Conn<'_>, conversation_sid: &str) -> StoreResu
 }
 
 impl Store {
+    /// The account's conversation `sid`, whatever its service (inbound routing's read).
+    pub async fn conversation_of_account(
+        &self,
+        account_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<ConversationRow>> {
+        let mut qb = CONVERSATIONS.select_where("sid", sid);
+        qb.push(" and account_sid = ")
+            .push_bind(account_sid.to_owned());
+        fetch_optional(qb, self).await
+    }
+
     /// A conversation of the service by `CH` SID (`by_sid`) or unique name.
     pub async fn fetch_conversation(
         &self,
@@ -243,19 +255,27 @@ impl Store {
         Ok(true)
     }
 
-    /// Conversations whose inactive or closed timer is due at `now`, at most `limit`.
+    /// Conversations whose inactive or closed timer is due at `now` on their account's clock, at
+    /// most `limit`.
     pub async fn due_conversation_timers(
         &self,
         now: i64,
         limit: i64,
     ) -> StoreResult<Vec<ConversationRow>> {
+        // Due on the account's clock: `now` plus its `account_clocks` offset.
         let mut qb = CONVERSATIONS.select();
-        qb.push(" where sid in (select sid from conversations where date_closed <= ")
-            .push_bind(now)
-            .push(" union select sid from conversations where date_inactive <= ")
-            .push_bind(now)
-            .push(") limit ")
-            .push_bind(limit);
+        qb.push(
+            " where sid in (select c.sid from conversations c left join account_clocks k \
+             on k.account_sid = c.account_sid where c.date_closed <= coalesce(k.offset_secs, 0) + ",
+        )
+        .push_bind(now)
+        .push(
+            " union select c.sid from conversations c left join account_clocks k \
+             on k.account_sid = c.account_sid where c.date_inactive <= coalesce(k.offset_secs, 0) + ",
+        )
+        .push_bind(now)
+        .push(") limit ")
+        .push_bind(limit);
         fetch_all(qb, self).await
     }
 

@@ -8,6 +8,7 @@ use super::conversations::{ConversationRow, Fire};
 use crate::store::{
     Keyset, Sql, Store, StoreError, StoreResult,
     db::sql,
+    messages::{NewMessage, write_message},
     query::{Owned, Table, fetch_all, fetch_optional, row},
     webhooks::enqueue,
 };
@@ -52,6 +53,36 @@ impl Owned for MessageRow {
     }
 }
 
+row! {
+    /// A delivery receipt (DY): the 2010 Message a conversation message was sent as to one
+    /// non-chat participant.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReceiptRow {
+        seq: i64,
+        sid: String,
+        account_sid: String,
+        conversation_sid: String,
+        message_sid: String,
+        participant_sid: String,
+        channel_message_sid: String,
+        date_created: i64,
+    }
+}
+
+const RECEIPTS: Table = Table::owned(
+    "conversation_message_receipts",
+    <ReceiptRow as crate::store::query::Columns>::COLUMNS,
+    "message_sid",
+);
+
+/// The channel side of a conversation message, written in its transaction: 2010 Messages (the
+/// inbound one it came as, the SMS it is sent as) and the receipts of those sent.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered {
+    pub messages: Vec<NewMessage>,
+    pub receipts: Vec<ReceiptRow>,
+}
+
 /// Page keys of a newest-first list are `MIRROR - index` (see `Keyset::push_mirrored`).
 pub const MIRROR: i64 = 1 << 52;
 
@@ -88,6 +119,41 @@ pub struct MessageChange {
 }
 
 impl Store {
+    /// A keyset page of the message's receipts, in the order they were written.
+    pub async fn message_receipts(
+        &self,
+        message_sid: &str,
+        keyset: Keyset,
+    ) -> StoreResult<Vec<ReceiptRow>> {
+        let mut qb = RECEIPTS.select_owned(message_sid);
+        keyset.push(&mut qb, RECEIPTS.seq);
+        fetch_all(qb, self).await
+    }
+
+    /// The receipts of any of `message_sids`.
+    pub async fn receipts_of(&self, message_sids: &[String]) -> StoreResult<Vec<ReceiptRow>> {
+        if message_sids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = RECEIPTS.select();
+        qb.push(" where message_sid in (");
+        let mut list = qb.separated(", ");
+        for sid in message_sids {
+            list.push_bind(sid.clone());
+        }
+        qb.push(") order by seq");
+        fetch_all(qb, self).await
+    }
+
+    /// The message's receipt `sid`.
+    pub async fn message_receipt(
+        &self,
+        message_sid: &str,
+        sid: &str,
+    ) -> StoreResult<Option<ReceiptRow>> {
+        fetch_optional(RECEIPTS.select_one(message_sid, sid), self).await
+    }
+
     /// Posts a message: `row.message_index` and `row.participant_sid` are filled in here (the
     /// next index; the participant whose identity or address is the author). An inactive
     /// conversation becomes active; timers restart with `inactive_due`/`closed_due`.
@@ -97,11 +163,13 @@ impl Store {
         inactive_due: Option<i64>,
         closed_due: Option<i64>,
         fire: Fire<Posted>,
+        delivered: Delivered,
         now_ms: i64,
     ) -> StoreResult<Result<Posted, MessageRefused>> {
         let outcome = self
             .write(move |mut conn| {
                 let (mut row, fire) = (row.clone(), std::sync::Arc::clone(&fire));
+                let delivered = delivered.clone();
                 Box::pin(async move {
                     let reactivated: Option<ConversationRow> = {
                         let mut qb = Sql::new(
@@ -142,6 +210,12 @@ impl Store {
                         .insert(&row)
                         .fetch_one::<MessageRow>(&mut conn)
                         .await?;
+                    for channel in &delivered.messages {
+                        write_message(&mut conn, channel, now_ms).await?;
+                    }
+                    for receipt in &delivered.receipts {
+                        RECEIPTS.insert_values(receipt).execute(&mut conn).await?;
+                    }
                     let posted = Posted {
                         message,
                         reactivated,

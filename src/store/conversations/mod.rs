@@ -20,7 +20,7 @@ pub use conversation_with_participants::{CreateRefused, Created};
 pub use conversations::{
     Changed, ConversationChange, ConversationFilter, ConversationRefused, ConversationRow, Fire,
 };
-pub use messages::{MessageChange, MessageRefused, MessageRow, Posted};
+pub use messages::{Delivered, MessageChange, MessageRefused, MessageRow, Posted, ReceiptRow};
 pub use participants::{
     NewParticipant, NewUser, ParticipantChange, ParticipantRefused, ParticipantRow,
 };

@@ -210,6 +210,32 @@ pub(crate) async fn insert_participant_on(
 }
 
 impl Store {
+    /// The conversation holding the account's open SMS binding `address` + `proxy` (at most
+    /// one: a binding is in one non-closed conversation at a time).
+    pub async fn open_binding(
+        &self,
+        account_sid: &str,
+        address: &str,
+        proxy: &str,
+    ) -> StoreResult<Option<String>> {
+        let mut tx = self.begin_read().await?;
+        binding_holder(&mut tx.conn(), account_sid, address, proxy).await
+    }
+
+    /// The conversation's non-chat participants with an SMS binding (address and proxy
+    /// address), in the order they joined: who a message is sent to as an SMS.
+    pub async fn sms_participants(
+        &self,
+        conversation_sid: &str,
+    ) -> StoreResult<Vec<ParticipantRow>> {
+        let mut qb = PARTICIPANTS.select_owned(conversation_sid);
+        qb.push(
+            " and identity is null and address is not null and proxy_address is not null \
+             order by seq",
+        );
+        fetch_all(qb, self).await
+    }
+
     /// Inserts a participant with the deliveries `fire` derives from it, in one transaction.
     pub async fn insert_participant(
         &self,

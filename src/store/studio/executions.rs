@@ -34,6 +34,9 @@ row! {
         wake_at: Option<i64>,
         date_created: i64,
         date_updated: i64,
+        conversation_sid: Option<String>,
+        /// Runs written so far (`write_run` lands only on the count its run read).
+        runs: i64,
     }
 }
 owned_table!(EXECUTIONS: ExecutionRow = "studio_executions" by "flow_sid");
@@ -139,12 +142,13 @@ impl Store {
                     row.status = "active".into();
                     row.waiting_widget = None;
                     row.wake_at = None;
+                    row.runs = 0;
                     EXECUTIONS
                         .insert(&row)
                         .execute(&mut conn)
                         .await
                         .map_err(classify)?;
-                    write_run(&mut conn, &row.sid, None, run, &messages).await
+                    write_run(&mut conn, &row.sid, 0, run, &messages).await
                 })
             })
             .await;
@@ -161,22 +165,20 @@ impl Store {
     }
 
     /// Writes a later run's outcome, steps and messages in one write, if the execution is still
-    /// active and still waits where the run started (`resumed_wake_at`: the timeout the run
-    /// resumed from). `None` when it no longer is (ended or deleted meanwhile): nothing is
-    /// written.
+    /// active and no other run was written since the run read it (`read_runs`: its `runs`).
+    /// `None` when it is not (another reply or its timeout came first, or it ended or was
+    /// deleted meanwhile): nothing is written.
     pub async fn save_run(
         &self,
         sid: &str,
-        resumed_wake_at: i64,
+        read_runs: i64,
         run: RunWrite,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Option<ExecutionRow>> {
         let sid = sid.to_owned();
         self.write(move |mut conn| {
             let (sid, run, messages) = (sid.clone(), run.clone(), messages.clone());
-            Box::pin(async move {
-                write_run(&mut conn, &sid, Some(resumed_wake_at), run, &messages).await
-            })
+            Box::pin(async move { write_run(&mut conn, &sid, read_runs, run, &messages).await })
         })
         .await
     }
@@ -240,25 +242,63 @@ impl Store {
         fetch_optional(qb, self).await
     }
 
-    /// Executions whose wait has timed out by `now`, soonest first (at most `limit`).
+    /// Executions whose wait has timed out by `now` on their account's clock (`now` plus the
+    /// account's `account_clocks` offset), soonest first (at most `limit`).
     pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
-        Ok(sql("select sid, flow_sid, wake_at from studio_executions \
-             where wake_at is not null and wake_at <= $1 and status = 'active' \
-             order by wake_at limit $2")
+        Ok(sql(
+            "select e.sid, e.flow_sid, e.wake_at from studio_executions e \
+             left join account_clocks c on c.account_sid = e.account_sid \
+             where e.wake_at is not null and e.status = 'active' \
+             and e.wake_at <= $1 + coalesce(c.offset_secs, 0) \
+             order by e.wake_at limit $2",
+        )
         .bind(now)
         .bind(limit)
         .fetch_all::<DueExecution>(self)
         .await?)
     }
 
-    /// When the next wait times out, if any execution waits.
+    /// When (on the machine's clock) the next wait times out, if any execution waits.
     pub async fn next_wake(&self) -> StoreResult<Option<i64>> {
         Ok(sql(
-            "select min(wake_at) from studio_executions where wake_at is not null \
-             and status = 'active'",
+            "select min(e.wake_at - coalesce(c.offset_secs, 0)) from studio_executions e \
+             left join account_clocks c on c.account_sid = e.account_sid \
+             where e.wake_at is not null and e.status = 'active'",
         )
         .fetch_scalar::<Option<i64>>(self)
         .await?)
+    }
+
+    /// The account's active execution of contact `contact` waiting for a reply on `number`,
+    /// the most recent first (an inbound message resumes it).
+    pub async fn waiting_execution(
+        &self,
+        account_sid: &str,
+        contact: &str,
+        number: &str,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_where("account_sid", account_sid);
+        qb.push(" and contact_address = ")
+            .push_bind(contact.to_owned())
+            .push(" and from_address = ")
+            .push_bind(number.to_owned())
+            .push(
+                " and status = 'active' and waiting_widget is not null order by seq desc limit 1",
+            );
+        fetch_optional(qb, self).await
+    }
+
+    /// The active execution a conversation's `studio` webhook started for flow `flow_sid`.
+    pub async fn conversation_execution(
+        &self,
+        conversation_sid: &str,
+        flow_sid: &str,
+    ) -> StoreResult<Option<ExecutionRow>> {
+        let mut qb = EXECUTIONS.select_where("conversation_sid", conversation_sid);
+        qb.push(" and flow_sid = ")
+            .push_bind(flow_sid.to_owned())
+            .push(" and status = 'active' order by seq desc limit 1");
+        fetch_optional(qb, self).await
     }
 
     /// An execution by SID alone (the timeout worker's read; it is nobody's request).
@@ -268,11 +308,13 @@ impl Store {
 }
 
 /// Gives the execution its state after a run and writes the run's steps and messages (on an
-/// open transaction), if it is active and waits at `resumed_wake_at` (`None`: not waiting).
+/// open transaction), if it is active and has written `read_runs` runs (the count the run
+/// read): the count changes with every run, unlike `wake_at`, which a flow looping back to the
+/// same wait within one second repeats.
 async fn write_run(
     conn: &mut Conn<'_>,
     sid: &str,
-    resumed_wake_at: Option<i64>,
+    read_runs: i64,
     run: RunWrite,
     messages: &[NewMessage],
 ) -> StoreResult<Option<ExecutionRow>> {
@@ -284,11 +326,12 @@ async fn write_run(
         .set("waiting_widget", run.waiting_widget)
         .set("wake_at", run.wake_at)
         .set("date_updated", run.now)
+        .set("runs", read_runs.saturating_add(1))
         .into_builder();
     qb.push(" where sid = ")
         .push_bind(sid.to_owned())
-        .push(" and status = 'active' and coalesce(wake_at, -1) = ")
-        .push_bind(resumed_wake_at.unwrap_or(-1));
+        .push(" and status = 'active' and runs = ")
+        .push_bind(read_runs);
     EXECUTIONS.push_returning(&mut qb);
     let Some(saved) = qb.fetch_optional::<ExecutionRow>(&mut *conn).await? else {
         return Ok(None);
