@@ -9,8 +9,9 @@
 //! - A closed conversation takes no message (50377); an inactive one becomes active
 //!   (onConversationStateUpdated `Reason=EVENT`), and the timers restart.
 //! - REST may edit and delete any message: a REST request has no acting identity for roles.
-//! - `delivery` is null and Receipts are empty: nothing is delivered to non-chat participants
-//!   yet (issue 19).
+//! - A message goes to every non-chat participant but its author as an outbound 2010 Message
+//!   from the participant's proxy address; each such SMS has a Receipt, and `delivery`
+//!   summarises them (null when the conversation has no non-chat participant).
 
 use tracing::instrument;
 
