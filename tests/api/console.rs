@@ -996,6 +996,14 @@ async fn a_transcript_and_a_message_render_markup_as_text() {
         "{transcript}"
     );
     assert!(transcript.contains("✓ read by alice"));
+    // Alice's two messages went out as one SMS each to the SMS participant (their Receipts'
+    // summary); the SMS participant's own reply is not sent back to it.
+    assert_eq!(
+        transcript.matches(r#"data-sms="1""#).count(),
+        2,
+        "{transcript}"
+    );
+    assert!(transcript.contains("SMS to 1 · sent all"), "{transcript}");
     // Both participants, the SMS one with its binding.
     assert!(transcript.contains("+15558675310 ↔ +15017122661"));
     assert!(transcript.contains(">sms<") && transcript.contains(">chat<"));
@@ -1020,13 +1028,17 @@ async fn a_transcript_and_a_message_render_markup_as_text() {
     let (_, list) = page(&app, &cookie, &format!("/{}/messages", main.user)).await;
     assert!(!list.contains("<script>alert") && !list.contains("<b>there"));
     assert!(list.contains("Hi &lt;b&gt;there&lt;/b&gt;"));
+    // Studio's, the API's, and the two SMS alice's conversation messages went out as to the
+    // SMS participant.
     assert_eq!(
         list.matches(r#"data-direction="outbound-api""#).count(),
-        2,
-        "Studio's and the API's"
+        4,
+        "{list}"
     );
+    // `alert` is in the API message's body and in alice's first conversation message, sent on
+    // as SMS.
     let (_, searched) = page(&app, &cookie, &format!("/{}/messages?q=alert", main.user)).await;
-    assert_eq!(searched.matches("data-direction=").count(), 1);
+    assert_eq!(searched.matches("data-direction=").count(), 2, "{searched}");
     let (_, inbound) = page(
         &app,
         &cookie,

@@ -16,7 +16,7 @@ use crate::{
         conversations::{
             Scope,
             conversations::{Conversation, ListFilter, list_conversations},
-            messages::{Message, list_conversation_messages},
+            messages::{Delivery, Message, list_conversation_messages},
             participants::{Participant, list_participants},
             roles::list_roles,
             services::list_services,
@@ -228,6 +228,25 @@ fn read_by<'a>(message: &Message, participants: &'a [Participant]) -> Vec<&'a Pa
         .collect()
 }
 
+/// What became of the SMS a message was sent as (its `delivery` summary, built from its
+/// Receipts): "SMS to 2 · sent all · delivered some"; statuses none of them reached are left
+/// out.
+fn sms_delivery(d: &Delivery) -> String {
+    let mut text = format!("SMS to {}", d.total);
+    for (status, share) in [
+        ("sent", d.sent),
+        ("delivered", d.delivered),
+        ("read", d.read),
+        ("failed", d.failed),
+        ("undelivered", d.undelivered),
+    ] {
+        if share != "none" {
+            text.push_str(&format!(" · {status} {share}"));
+        }
+    }
+    text
+}
+
 async fn conversation(
     State(state): State<AppState>,
     page: frame::Scoped,
@@ -304,6 +323,9 @@ async fn conversation(
                                             "✓ read by "
                                             @for (i, p) in readers.iter().enumerate() { @if i > 0 { ", " } (who(p)) }
                                         }
+                                    }
+                                    @if let Some(d) = &m.delivery {
+                                        div class="delivery sms" data-sms=(d.total) { (sms_delivery(d)) }
                                     }
                                     @if m.attributes != "{}" {
                                         details { summary { "attributes" } code class="small" { (m.attributes) } }
