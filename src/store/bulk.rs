@@ -6,7 +6,7 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 use super::{
     Backend, Conn, Sql, Store, StoreResult,
     accounts::{NewAccount, insert_main_account_in},
-    conversations::UserRow,
+    conversations::{ConversationRow, MessageRow, ParticipantRow, UserRow},
     db::{Db, On, sql},
     dialect,
     keys::KeyRecord,
@@ -27,6 +27,20 @@ pub struct BulkFlow {
     pub friendly_name: String,
     pub definition: String,
     pub test_users: Vec<String>,
+}
+
+/// Generated conversations with their participants and messages.
+#[derive(Default)]
+pub struct BulkConversations {
+    pub conversations: Vec<ConversationRow>,
+    pub participants: Vec<ParticipantRow>,
+    pub messages: Vec<MessageRow>,
+}
+
+impl BulkConversations {
+    pub fn rows(&self) -> usize {
+        self.conversations.len() + self.participants.len() + self.messages.len()
+    }
 }
 
 /// A connection of its own for loading generated data: a 64 MiB page cache (index pages of
@@ -210,11 +224,28 @@ impl BulkSession {
         self.insert_rows(rows).await
     }
 
+    /// Conversations with their participants and messages, in one transaction (in that order:
+    /// PostgreSQL checks each row's references as it goes in).
+    pub async fn bulk_conversations(&mut self, batch: BulkConversations) -> StoreResult<()> {
+        self.begin().await?;
+        self.push_rows(batch.conversations).await?;
+        self.push_rows(batch.participants).await?;
+        self.push_rows(batch.messages).await?;
+        self.commit().await
+    }
+
     /// Every row (each column it writes), in one transaction. Multi-row INSERTs: one statement
     /// per 500 rows instead of one per row (each statement is a round trip to sqlx's worker
-    /// thread); 9 values × 500 rows stays under SQLite's limit.
+    /// thread).
     async fn insert_rows<R: Owned + Columns>(&mut self, rows: Vec<R>) -> StoreResult<()> {
         self.begin().await?;
+        self.push_rows(rows).await?;
+        self.commit().await
+    }
+
+    /// `rows` on the open load transaction, 500 to a statement (18 values × 500 rows stays
+    /// under SQLite's 32,766 parameters).
+    async fn push_rows<R: Owned + Columns>(&mut self, rows: Vec<R>) -> StoreResult<()> {
         for chunk in chunks(rows, 500) {
             let mut qb = self.insert_into("");
             R::TABLE.push_into::<R>(&mut qb);
@@ -222,7 +253,7 @@ impl BulkSession {
             qb.push_values(chunk, |mut values, row| row.into_written(&mut values));
             qb.execute(self.on()).await?;
         }
-        self.commit().await
+        Ok(())
     }
 
     pub async fn bulk_flows(
