@@ -25,6 +25,32 @@ async fn conversation(app: &TestApp, family: &str, form: &[(&str, &str)]) -> Val
     body
 }
 
+/// Adds a participant to conversation `ch` (on `family`), which must be created.
+async fn join(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str)]) -> Value {
+    let (status, body) = app
+        .post(
+            &format!("{family}/Conversations/{ch}/Participants"),
+            &app.main(),
+            form,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+/// Posts a message to conversation `ch` (on `family`), which must be created.
+async fn post_message(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str)]) -> Value {
+    let (status, body) = app
+        .post(
+            &format!("{family}/Conversations/{ch}/Messages"),
+            &app.main(),
+            form,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
 fn sid(v: &Value) -> String {
     v["sid"].as_str().unwrap().to_owned()
 }
@@ -494,13 +520,7 @@ async fn fifty_concurrent_posts_get_indexes_0_to_49_and_deletes_never_free_an_in
         )
         .await;
     assert_eq!(status, 204);
-    let (_, next) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &app.main(),
-            &[("Body", "after the delete")],
-        )
-        .await;
+    let next = post_message(&app, "/v1", &ch, &[("Body", "after the delete")]).await;
     assert_eq!(next["index"], 50, "an index is never reused");
 }
 
@@ -511,23 +531,17 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     let is = default_service(&app, &main).await;
     let ch = sid(&conversation(&app, "/v1", &[("State", "inactive")]).await);
     let path = format!("/v1/Conversations/{ch}/Messages");
-    let (_, alice) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Participants"),
-            &main,
-            &[("Identity", "alice")],
-        )
-        .await;
-    let (_, sms) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Participants"),
-            &main,
-            &[
-                ("MessagingBinding.Address", "+15558675310"),
-                ("MessagingBinding.ProxyAddress", "+15017122661"),
-            ],
-        )
-        .await;
+    let alice = join(&app, "/v1", &ch, &[("Identity", "alice")]).await;
+    let sms = join(
+        &app,
+        "/v1",
+        &ch,
+        &[
+            ("MessagingBinding.Address", "+15558675310"),
+            ("MessagingBinding.ProxyAddress", "+15017122661"),
+        ],
+    )
+    .await;
 
     let (status, system) = app.post(&path, &main, &[("Body", "welcome")]).await;
     assert_eq!(status, 201, "{system}");
@@ -924,21 +938,9 @@ async fn deletes_cascade_from_conversations_users_and_services() {
     let family = format!("/v1/Services/{other}");
     let ch = sid(&conversation(&app, &family, &[]).await);
     for identity in ["gus", "hal"] {
-        let (status, _) = app
-            .post(
-                &format!("{family}/Conversations/{ch}/Participants"),
-                &main,
-                &[("Identity", identity)],
-            )
-            .await;
-        assert_eq!(status, 201);
+        join(&app, &family, &ch, &[("Identity", identity)]).await;
     }
-    app.post(
-        &format!("{family}/Conversations/{ch}/Messages"),
-        &main,
-        &[("Body", "x")],
-    )
-    .await;
+    post_message(&app, &family, &ch, &[("Body", "x")]).await;
     let (status, hook) = app
         .post(
             &format!("{family}/Conversations/{ch}/Webhooks"),
@@ -1365,19 +1367,14 @@ async fn conversations_participants_and_messages_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let main = app.main();
     let ch = sid(&conversation(&app, "/v1", &[("UniqueName", "kept")]).await);
-    app.post(
-        &format!("/v1/Conversations/{ch}/Participants"),
-        &main,
-        &[("Identity", "kim")],
+    join(&app, "/v1", &ch, &[("Identity", "kim")]).await;
+    let m = post_message(
+        &app,
+        "/v1",
+        &ch,
+        &[("Body", "persisted"), ("Author", "kim")],
     )
     .await;
-    let (_, m) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &main,
-            &[("Body", "persisted"), ("Author", "kim")],
-        )
-        .await;
     app.restart().await;
     let (status, c) = app.get("/v1/Conversations/kept", &main).await;
     assert_eq!(status, 200);
@@ -1389,13 +1386,7 @@ async fn conversations_participants_and_messages_survive_a_restart() {
         )
         .await;
     assert_eq!(after, m);
-    let (_, next) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &main,
-            &[("Body", "next")],
-        )
-        .await;
+    let next = post_message(&app, "/v1", &ch, &[("Body", "next")]).await;
     assert_eq!(next["index"], 1);
     let (status, _) = app.get("/v1/Users/kim/Conversations/kept", &main).await;
     assert_eq!(status, 200);
