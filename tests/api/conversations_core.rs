@@ -1391,3 +1391,50 @@ async fn conversations_participants_and_messages_survive_a_restart() {
     let (status, _) = app.get("/v1/Users/kim/Conversations/kept", &main).await;
     assert_eq!(status, 200);
 }
+
+/// The unread count stops at 1,000 ("UnreadMessageCount returns a maximum value of 1000") and
+/// is exact below it, in a conversation of 1,100 messages (written straight into the
+/// database: posting them one by one would only slow the test).
+#[tokio::test]
+async fn unread_counts_are_exact_up_to_1000_in_a_long_conversation() {
+    let app = TestApp::spawn().await;
+    let ch = sid(&conversation(&app, "/v1", &[("UniqueName", "long")]).await);
+    join(&app, "/v1", &ch, &[("Identity", "reader")]).await;
+    app.execute(
+        "with recursive n(i) as (select 0 union all select i + 1 from n where i < 1099) \
+         insert into conversation_messages (sid, conversation_sid, service_sid, account_sid, \
+         message_index, author, body, attributes, date_created, date_updated) \
+         select 'IM000000000000000' || cast(10000000000000000 + i as text), c.sid, \
+         c.service_sid, c.account_sid, i, 'system', 'x', '{}', 0, 0 from n, conversations c \
+         where c.sid = $1",
+        &[&ch],
+    )
+    .await;
+    app.execute(
+        "update conversations set next_message_index = 1100 where sid = $1",
+        &[&ch],
+    )
+    .await;
+    for (horizon, unread) in [
+        ("5", 1000),
+        ("98", 1000),
+        ("99", 1000),
+        ("100", 999),
+        ("1097", 2),
+    ] {
+        let (status, body) = app
+            .post(
+                "/v1/Users/reader/Conversations/long",
+                &app.main(),
+                &[("LastReadMessageIndex", horizon)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["unread_messages_count"], unread, "horizon {horizon}");
+        let (_, list) = app.get("/v1/Users/reader/Conversations", &app.main()).await;
+        assert_eq!(
+            list["conversations"][0]["unread_messages_count"], unread,
+            "horizon {horizon}"
+        );
+    }
+}

@@ -93,14 +93,20 @@ pub struct Participation {
 }
 
 /// `select p.…, unread from conversation_participants p`: the unread count is a count on the
-/// messages' (conversation, index) index, in the same statement.
+/// messages' (conversation, index) index, in the same statement. It stops at the 1,000th unread
+/// message (the most Twilio reports, `MAX_UNREAD`): the count runs up to that message's index,
+/// found by an index walk of at most 1,000 entries, so a horizon far behind in a long
+/// conversation costs no more than one 1,000 behind.
 pub(super) fn participations_select() -> Sql {
     let mut qb = Sql::new("select ");
     push_columns(&mut qb, "p.", <ParticipantRow as Owned>::TABLE.columns);
     qb.push(
         ", case when p.last_read_message_index is null then null else \
          (select count(*) from conversation_messages m where m.conversation_sid = p.conversation_sid \
-         and m.message_index > p.last_read_message_index) end as unread \
+         and m.message_index > p.last_read_message_index \
+         and m.message_index <= coalesce((select t.message_index from conversation_messages t \
+         where t.conversation_sid = p.conversation_sid and t.message_index > p.last_read_message_index \
+         order by t.message_index limit 1 offset 999), m.message_index)) end as unread \
          from conversation_participants p",
     );
     qb
