@@ -17,38 +17,30 @@ use crate::{
 const CONV: &str = "twilio_conversations_v1.json";
 const WAIT: Duration = Duration::from_secs(15);
 
+/// POSTs `form` to `path` as the main account; the resource must be created (201).
+async fn created(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Value {
+    let (status, body) = app.post(path, &app.main(), form).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
 async fn conversation(app: &TestApp, family: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app
-        .post(&format!("{family}/Conversations"), &app.main(), form)
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    created(app, &format!("{family}/Conversations"), form).await
 }
 
-/// Adds a participant to conversation `ch` (on `family`), which must be created.
+/// Adds a participant to conversation `ch` (on `family`).
 async fn join(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app
-        .post(
-            &format!("{family}/Conversations/{ch}/Participants"),
-            &app.main(),
-            form,
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    created(
+        app,
+        &format!("{family}/Conversations/{ch}/Participants"),
+        form,
+    )
+    .await
 }
 
-/// Posts a message to conversation `ch` (on `family`), which must be created.
+/// Posts a message to conversation `ch` (on `family`).
 async fn post_message(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app
-        .post(
-            &format!("{family}/Conversations/{ch}/Messages"),
-            &app.main(),
-            form,
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    created(app, &format!("{family}/Conversations/{ch}/Messages"), form).await
 }
 
 fn sid(v: &Value) -> String {
