@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Conversations core benchmark (issue 17), beside bench/run.py and with its wrk driver: a
 release server on a temporary SQLite database holding one conversation of 100,000 messages and a
-user in 500 conversations (rows written straight into the file while the server is stopped, so
-setting up takes seconds), then, as ratios to the same run's /healthz ceiling: message create
+user in 500 conversations (made by two `seed --generate` runs, so setting up takes seconds), then, as ratios to the same run's /healthz ceiling: message create
 (durable, group commit), the first and the 1,000th page of the big conversation's messages, a
 user fetch, that user's conversation list and one of its user conversations.
 
@@ -11,25 +10,18 @@ user fetch, that user's conversation list and one of its user conversations.
 BENCH_RUNS / BENCH_SECONDS as in run.py. Leaves the table in bench/last-run-conversations.md."""
 
 import os
-import sqlite3
+import json
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import run  # noqa: E402  (the wrk driver, helpers and settings of the main benchmark)
 
-SID = "AC" + "b" * 32
-TOKEN = "0123456789abcdef0123456789abcdef"
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
 MEMBERSHIPS = int(os.environ.get("BENCH_MEMBERSHIPS", "500"))
 PAGE = 50
-
-
-def sid(prefix):
-    return prefix + uuid.uuid4().hex
 
 
 def start(env, port):
@@ -43,88 +35,73 @@ def start(env, port):
             time.sleep(0.1)
 
 
-def fill(db_path):
-    """The data set, in one transaction: returns (big conversation, post conversation)."""
-    db = sqlite3.connect(db_path)
-    service = db.execute("select default_chat_service_sid from conversation_configurations "
-                         "where account_sid = ?", (SID,)).fetchone()[0]
-    role = db.execute("select default_chat_service_role_sid, default_conversation_role_sid "
-                      "from conversation_services where sid = ?", (service,)).fetchone()
-    now = int(time.time())
+def generate(env, db_path, seed, *sizes):
+    """One `seed --generate` run into the benchmark's database; returns its one account."""
+    manifest = os.path.join(os.path.dirname(db_path), f"manifest-{seed}.json")
+    subprocess.run([run.BIN, "seed", "--generate", "--manifest", manifest, "--seed", str(seed),
+                    "--accounts", "1", "--flows", "0", "--end-users", "0", "--keys", "0", *sizes],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    with open(manifest) as f:
+        return json.load(f)["accounts"][0]
 
-    def conversation(name, next_index=0):
-        ch = sid("CH")
-        db.execute("insert into conversations (sid, service_sid, account_sid, friendly_name, unique_name, "
-                   "attributes, state, next_message_index, date_created, date_updated) "
-                   "values (?, ?, ?, ?, ?, '{}', 'active', ?, ?, ?)",
-                   (ch, service, SID, name, name, next_index, now, now))
-        return ch
 
-    big = conversation("big", MESSAGES)
-    db.executemany("insert into conversation_messages (sid, conversation_sid, service_sid, account_sid, "
-                   "message_index, author, body, attributes, date_created, date_updated) "
-                   "values (?, ?, ?, ?, ?, 'system', ?, '{}', ?, ?)",
-                   ((sid("IM"), big, service, SID, i, f"message {i}", now, now) for i in range(MESSAGES)))
-    post = conversation("post")
-    user = sid("US")
-    db.execute("insert into conversation_users (sid, service_sid, account_sid, identity, attributes, role_sid, "
-               "date_created, date_updated) values (?, ?, ?, 'member', '{}', ?, ?, ?)",
-               (user, service, SID, role[0], now, now))
-    for n in range(MEMBERSHIPS):
-        ch = conversation(f"member-{n}", 3)
-        db.execute("insert into conversation_participants (sid, conversation_sid, service_sid, account_sid, "
-                   "identity, user_sid, attributes, role_sid, last_read_message_index, date_created, date_updated) "
-                   "values (?, ?, ?, ?, 'member', ?, '{}', ?, 0, ?, ?)",
-                   (sid("MB"), ch, service, SID, user, role[1], now, now))
-        db.executemany("insert into conversation_messages (sid, conversation_sid, service_sid, account_sid, "
-                       "message_index, author, body, attributes, date_created, date_updated) "
-                       "values (?, ?, ?, ?, ?, 'system', 'x', '{}', ?, ?)",
-                       ((sid("IM"), ch, service, SID, i, now, now) for i in range(3)))
-    db.commit()
-    db.close()
-    return big, post
+def fill(env, db_path):
+    """The data set, from two `seed --generate` runs (their own accounts): one conversation of
+    MESSAGES messages; and 10 users in MEMBERSHIPS × 10 conversations of 3 messages, so that
+    each user is in MEMBERSHIPS of them (conversation i holds user i mod 10). Returns the big
+    conversation's account and SID, and the members' account."""
+    big = generate(env, db_path, 1, "--users", "1", "--conversations", "1", "--participants", "1",
+                   "--messages", str(MESSAGES))
+    members = generate(env, db_path, 2, "--users", "10", "--conversations", str(MEMBERSHIPS * 10),
+                       "--participants", "1", "--messages", "3")
+    return big, members
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="localtwilio-bench-conv-")
     db = os.path.join(tmp, "bench.db")
-    env = dict(os.environ, LOCALTWILIO_DATABASE=db, LOCALTWILIO_LOG="warn",
-               LOCALTWILIO_ACCOUNT_SID=SID, LOCALTWILIO_AUTH_TOKEN=TOKEN)
+    env = dict(os.environ, LOCALTWILIO_DATABASE=db, LOCALTWILIO_LOG="warn")
     port = run.free_port()
-    start(env, port).terminate()
-    time.sleep(1)
     started = time.perf_counter()
-    big, post = fill(db)
+    big, members = fill(env, db)
     print(f"data: {MESSAGES} messages in one conversation, a user in {MEMBERSHIPS} conversations "
           f"({time.perf_counter() - started:.1f} s)", flush=True)
     server = start(env, port)
-    auth = run.basic(SID, TOKEN)
+    auth = run.basic(big["sid"], big["auth_token"])
+    member_auth = run.basic(members["sid"], members["auth_token"])
     base = f"http://127.0.0.1:{port}"
     rows = []
     try:
-        run.timed_get(port, "/v1/Users?PageSize=1", auth)  # the one argon2 check
+        run.timed_get(port, "/v1/Users?PageSize=1", auth)  # the one argon2 check of each account
+        run.timed_get(port, "/v1/Users?PageSize=1", member_auth)
         form = ('local form = nil\nlocal function headers() if form == nil then form = {} '
                 'for k, v in pairs(wrk.headers) do form[k] = v end '
                 'form["Content-Type"] = "application/x-www-form-urlencoded" end return form end\n')
+        # Messages are posted to a members' conversation, by its participant (user 0).
+        post = members["sample_conversation_sids"][0]
+        member = "user-0-0000000"
         post_message = run.write_script(
             tmp, "post_message",
             form + f'request = function() return wrk.format("POST", "/v1/Conversations/{post}/Messages", '
-                   'headers(), "Body=hello&Author=member") end\n')
+                   f'headers(), "Body=hello&Author={member}") end\n')
+        big_sid = big["sample_conversation_sids"][0]
         # Page 1,000 starts after index PAGE × 999 − 1 (the keyset token the 999th page links to).
         deep_index = PAGE * 999 - 1 if MESSAGES >= PAGE * 1000 else MESSAGES // 2
+        # User 0 is in conversations 0, 10, 20 …; one from the middle of its list.
+        middle = f"conversation-0-{MEMBERSHIPS * 5:07}"
         scenarios = [
-            ("ceiling: GET /healthz", "/healthz", None),
-            ("message create (durable)", "/", post_message),
-            (f"list messages, first page (PageSize={PAGE})", f"/v1/Conversations/{big}/Messages?PageSize={PAGE}", None),
+            ("ceiling: GET /healthz", "/healthz", None, auth),
+            ("message create (durable)", "/", post_message, member_auth),
+            (f"list messages, first page (PageSize={PAGE})", f"/v1/Conversations/{big_sid}/Messages?PageSize={PAGE}", None, auth),
             (f"list messages, page 1,000 (PageSize={PAGE})",
-             f"/v1/Conversations/{big}/Messages?PageSize={PAGE}&Page=999&PageToken=PA{deep_index:x}", None),
-            ("fetch user", "/v1/Users/member", None),
-            (f"user conversations, list (user in {MEMBERSHIPS}; PageSize=50)", "/v1/Users/member/Conversations", None),
-            ("user conversation, fetch", "/v1/Users/member/Conversations/member-250", None),
+             f"/v1/Conversations/{big_sid}/Messages?PageSize={PAGE}&Page=999&PageToken=PA{deep_index:x}", None, auth),
+            ("fetch user", f"/v1/Users/{member}", None, member_auth),
+            (f"user conversations, list (user in {MEMBERSHIPS}; PageSize=50)", f"/v1/Users/{member}/Conversations", None, member_auth),
+            ("user conversation, fetch", f"/v1/Users/{member}/Conversations/{middle}", None, member_auth),
         ]
-        for name, path, script in scenarios:
+        for name, path, script, credentials in scenarios:
             print(f"running: {name}", flush=True)
-            rows.append((name, run.wrk(base, auth, path, script, server.pid)))
+            rows.append((name, run.wrk(base, credentials, path, script, server.pid)))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -10,8 +10,8 @@ use crate::{
     domain::{Core, conversations::default_service, secrets, sid::AccountSid, time},
     store::{
         accounts::NewAccount,
-        bulk::{BulkFlow, BulkKey, BulkSession},
-        conversations::{NewService, UserRow},
+        bulk::{BulkConversations, BulkFlow, BulkKey, BulkSession},
+        conversations::{ConversationRow, MessageRow, NewService, ParticipantRow, UserRow},
         trusthub::end_users::EndUserRow,
     },
 };
@@ -22,6 +22,10 @@ pub struct Sizes {
     pub users: usize,
     pub flows: usize,
     pub end_users: usize,
+    /// Conversations in all, and per conversation its chat participants and messages.
+    pub conversations: usize,
+    pub participants: usize,
+    pub messages: usize,
     pub keys: usize,
     pub seed: u64,
 }
@@ -92,6 +96,7 @@ enum Load {
     Users(Vec<UserRow>),
     Flows(String, Vec<BulkFlow>, i64),
     EndUsers(Vec<EndUserRow>),
+    Conversations(Box<BulkConversations>),
     Keys(String, Vec<BulkKey>, i64),
 }
 
@@ -124,6 +129,7 @@ async fn load(
             Load::Users(rows) => bulk.bulk_users(rows).await?,
             Load::Flows(account, flows, now) => bulk.bulk_flows(&account, &flows, now).await?,
             Load::EndUsers(rows) => bulk.bulk_end_users(rows).await?,
+            Load::Conversations(batch) => bulk.bulk_conversations(*batch).await?,
             Load::Keys(account, keys, now) => bulk.keys(&account, &keys, now).await?,
         }
     }
@@ -221,10 +227,17 @@ pub struct AccountManifest {
     pub users: usize,
     pub end_users: usize,
     pub flows: usize,
+    pub conversations: usize,
+    /// Chat participants and messages per conversation.
+    pub participants_per_conversation: usize,
+    pub messages_per_conversation: usize,
     /// Up to 1,000 user SIDs and their identities.
     pub sample_user_sids: Vec<String>,
     pub sample_identities: Vec<String>,
     pub sample_flow_sids: Vec<String>,
+    /// Up to 1,000 conversation SIDs; conversation `i` is named `conversation-{a}-{i:07}` and
+    /// holds users `(i × participants + p) mod users` for p in 0..participants.
+    pub sample_conversation_sids: Vec<String>,
     /// The last full page of users at PageSize=10 (page 999 for 10,000 users).
     pub deep_users_page: Option<String>,
 }
@@ -294,10 +307,20 @@ impl Hashes {
 
 /// Rows a data set of `sizes` has (for a progress bar's length): per account its row, its
 /// default service and 4 roles; users and end users one row each; a flow five (flow, revision,
-/// three test users); keys one each.
+/// three test users); a conversation itself, its participants and its messages; keys one each.
 pub fn expected_rows(sizes: &Sizes) -> u64 {
     let accounts = sizes.accounts.max(1);
-    (accounts * 6 + sizes.users + sizes.end_users + sizes.flows * 5 + sizes.keys) as u64
+    let conversations: usize = (0..accounts)
+        .map(|a| {
+            let (users, conversations) = (
+                share(sizes.users, accounts, a),
+                share(sizes.conversations, accounts, a),
+            );
+            conversations * (1 + sizes.participants.min(users) + sizes.messages)
+        })
+        .sum();
+    (accounts * 6 + sizes.users + sizes.end_users + sizes.flows * 5 + conversations + sizes.keys)
+        as u64
 }
 
 /// Generates the data set; `progress` is told the rows written so far after each batch.
@@ -414,8 +437,13 @@ async fn generate_into(
         let mut deep_anchor = None;
         let mut batch = Batch::new(BATCH, 1, Load::Users);
         let mut user_sids = SortedSids::new("US", users);
+        // Every user's SID, when conversations take them as participants.
+        let mut members = Vec::with_capacity(if sizes.conversations > 0 { users } else { 0 });
         for i in 0..users {
             let user_sid = user_sids.next(&mut rng);
+            if sizes.conversations > 0 {
+                members.push(user_sid.clone());
+            }
             let identity = format!("user-{a}-{i:07}");
             if i < 1000 {
                 sample_user_sids.push(user_sid.clone());
@@ -508,6 +536,24 @@ async fn generate_into(
         }
         eu_batch.flush(loader, &mut manifest.rows, progress).await?;
 
+        let conversations = share(sizes.conversations, accounts, a);
+        let participants = sizes.participants.min(users);
+        let sample_conversation_sids = generate_conversations(
+            &mut rng,
+            Members {
+                account: a,
+                account_sid: &sid,
+                service: &service,
+                users: &members,
+            },
+            (conversations, participants, sizes.messages),
+            now,
+            loader,
+            &mut manifest.rows,
+            progress,
+        )
+        .await?;
+
         manifest.accounts.push(AccountManifest {
             sid: sid.to_string(),
             auth_token: token,
@@ -515,9 +561,13 @@ async fn generate_into(
             users,
             end_users,
             flows,
+            conversations,
+            participants_per_conversation: participants,
+            messages_per_conversation: sizes.messages,
             sample_user_sids,
             sample_identities,
             sample_flow_sids,
+            sample_conversation_sids,
             deep_users_page: None,
         });
     }
@@ -544,6 +594,134 @@ async fn generate_into(
     loader.send(Load::Keys(first_account, keys, now)).await?;
     progress(manifest.rows as u64);
     Ok(deep_pages)
+}
+
+/// The users of one account that conversations take as participants.
+struct Members<'a> {
+    account: usize,
+    account_sid: &'a AccountSid,
+    service: &'a NewService,
+    /// Every user's SID; user `i`'s identity is `user-{account}-{i:07}`.
+    users: &'a [String],
+}
+
+/// `count` conversations of one account, each with `participants` chat participants (users in
+/// turn, so a user is in about `count × participants / users` of them) and `messages` messages
+/// (indexes 0.., written by the participants in turn; `system` without participants). Returns
+/// up to 1,000 of their SIDs.
+#[allow(clippy::too_many_arguments)]
+async fn generate_conversations(
+    rng: &mut Rng,
+    members: Members<'_>,
+    (count, participants, messages): (usize, usize, usize),
+    now: i64,
+    loader: &Loader,
+    rows: &mut usize,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<Vec<String>> {
+    let Members {
+        account,
+        account_sid,
+        service,
+        users,
+    } = members;
+    let per_conversation = 1 + participants + messages;
+    // Whole conversations to a batch, about BATCH rows each.
+    let per_batch = (BATCH / per_conversation).max(1);
+    let mut sids = SortedSids::new("CH", count);
+    let mut samples = Vec::new();
+    let mut batch = BulkConversations::default();
+    for c in 0..count {
+        let conversation_sid = sids.next(rng);
+        if c < 1000 {
+            samples.push(conversation_sid.clone());
+        }
+        let name = format!("conversation-{account}-{c:07}");
+        batch.conversations.push(ConversationRow {
+            seq: 0,
+            sid: conversation_sid.clone(),
+            service_sid: service.sid.clone(),
+            account_sid: account_sid.to_string(),
+            friendly_name: Some(name.clone()),
+            unique_name: Some(name),
+            attributes: "{}".to_owned(),
+            messaging_service_sid: None,
+            state: "active".to_owned(),
+            timer_inactive: None,
+            timer_closed: None,
+            date_inactive: None,
+            date_closed: None,
+            email_address: None,
+            email_name: None,
+            next_message_index: messages as i64,
+            date_created: now,
+            date_updated: now,
+        });
+        let mut authors = Vec::with_capacity(participants);
+        for p in 0..participants {
+            let user = (c * participants + p) % users.len().max(1);
+            let participant_sid = rng.sid("MB");
+            let identity = format!("user-{account}-{user:07}");
+            authors.push((identity.clone(), participant_sid.clone()));
+            batch.participants.push(ParticipantRow {
+                seq: 0,
+                sid: participant_sid,
+                conversation_sid: conversation_sid.clone(),
+                service_sid: service.sid.clone(),
+                account_sid: account_sid.to_string(),
+                identity: Some(identity),
+                user_sid: users.get(user).cloned(),
+                address: None,
+                proxy_address: None,
+                projected_address: None,
+                binding_type: None,
+                binding_open: false,
+                attributes: "{}".to_owned(),
+                role_sid: Some(service.default_conversation_role_sid.clone()),
+                last_read_message_index: None,
+                last_read_timestamp: None,
+                notification_level: "default".to_owned(),
+                date_created: now,
+                date_updated: now,
+            });
+        }
+        for m in 0..messages {
+            let (author, participant_sid) = match authors.get(m % participants.max(1)) {
+                Some((identity, sid)) => (identity.clone(), Some(sid.clone())),
+                None => ("system".to_owned(), None),
+            };
+            batch.messages.push(MessageRow {
+                seq: 0,
+                sid: rng.sid("IM"),
+                conversation_sid: conversation_sid.clone(),
+                service_sid: service.sid.clone(),
+                account_sid: account_sid.to_string(),
+                message_index: m as i64,
+                author,
+                body: Some(format!("Message {m}")),
+                media: None,
+                attributes: "{}".to_owned(),
+                participant_sid,
+                content_sid: None,
+                subject: None,
+                date_created: now,
+                date_updated: now,
+            });
+        }
+        if (c + 1) % per_batch == 0 || batch.rows() >= BATCH {
+            *rows += batch.rows();
+            loader
+                .send(Load::Conversations(Box::new(std::mem::take(&mut batch))))
+                .await?;
+            progress(*rows as u64);
+        }
+    }
+    if batch.rows() > 0 {
+        *rows += batch.rows();
+        loader.send(Load::Conversations(Box::new(batch))).await?;
+        progress(*rows as u64);
+    }
+    Ok(samples)
 }
 
 #[cfg(test)]

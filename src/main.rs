@@ -137,6 +137,16 @@ struct GenerateArgs {
         conflicts_with = "file"
     )]
     end_users: u64,
+    /// Conversations, spread over the accounts (each in its account's default service)
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "file")]
+    conversations: u64,
+    /// Chat participants per conversation, taken from the account's users in turn (at most
+    /// the account's users)
+    #[arg(long, value_name = "N", default_value_t = 2, conflicts_with = "file")]
+    participants: u64,
+    /// Messages per conversation, written by its participants in turn
+    #[arg(long, value_name = "N", default_value_t = 10, conflicts_with = "file")]
+    messages: u64,
     /// API keys of the first account
     #[arg(long, value_name = "N", default_value_t = 64, conflicts_with = "file")]
     keys: u64,
@@ -313,6 +323,9 @@ impl From<GenerateArgs> for localtwilio::generate::Sizes {
             users: size(args.users),
             flows: size(args.flows),
             end_users: size(args.end_users),
+            conversations: size(args.conversations),
+            participants: size(args.participants),
+            messages: size(args.messages),
             keys: size(args.keys),
             seed: args.random_seed,
         }

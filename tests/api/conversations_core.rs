@@ -17,12 +17,30 @@ use crate::{
 const CONV: &str = "twilio_conversations_v1.json";
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn conversation(app: &TestApp, family: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app
-        .post(&format!("{family}/Conversations"), &app.main(), form)
-        .await;
+/// POSTs `form` to `path` as the main account; the resource must be created (201).
+async fn created(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Value {
+    let (status, body) = app.post(path, &app.main(), form).await;
     assert_eq!(status, 201, "{body}");
     body
+}
+
+async fn conversation(app: &TestApp, family: &str, form: &[(&str, &str)]) -> Value {
+    created(app, &format!("{family}/Conversations"), form).await
+}
+
+/// Adds a participant to conversation `ch` (on `family`).
+async fn join(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str)]) -> Value {
+    created(
+        app,
+        &format!("{family}/Conversations/{ch}/Participants"),
+        form,
+    )
+    .await
+}
+
+/// Posts a message to conversation `ch` (on `family`).
+async fn post_message(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str)]) -> Value {
+    created(app, &format!("{family}/Conversations/{ch}/Messages"), form).await
 }
 
 fn sid(v: &Value) -> String {
@@ -494,13 +512,7 @@ async fn fifty_concurrent_posts_get_indexes_0_to_49_and_deletes_never_free_an_in
         )
         .await;
     assert_eq!(status, 204);
-    let (_, next) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &app.main(),
-            &[("Body", "after the delete")],
-        )
-        .await;
+    let next = post_message(&app, "/v1", &ch, &[("Body", "after the delete")]).await;
     assert_eq!(next["index"], 50, "an index is never reused");
 }
 
@@ -511,23 +523,17 @@ async fn messages_authors_order_paging_errors_and_receipts() {
     let is = default_service(&app, &main).await;
     let ch = sid(&conversation(&app, "/v1", &[("State", "inactive")]).await);
     let path = format!("/v1/Conversations/{ch}/Messages");
-    let (_, alice) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Participants"),
-            &main,
-            &[("Identity", "alice")],
-        )
-        .await;
-    let (_, sms) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Participants"),
-            &main,
-            &[
-                ("MessagingBinding.Address", "+15558675310"),
-                ("MessagingBinding.ProxyAddress", "+15017122661"),
-            ],
-        )
-        .await;
+    let alice = join(&app, "/v1", &ch, &[("Identity", "alice")]).await;
+    let sms = join(
+        &app,
+        "/v1",
+        &ch,
+        &[
+            ("MessagingBinding.Address", "+15558675310"),
+            ("MessagingBinding.ProxyAddress", "+15017122661"),
+        ],
+    )
+    .await;
 
     let (status, system) = app.post(&path, &main, &[("Body", "welcome")]).await;
     assert_eq!(status, 201, "{system}");
@@ -933,21 +939,9 @@ async fn deletes_cascade_from_conversations_users_and_services() {
     let family = format!("/v1/Services/{other}");
     let ch = sid(&conversation(&app, &family, &[]).await);
     for identity in ["gus", "hal"] {
-        let (status, _) = app
-            .post(
-                &format!("{family}/Conversations/{ch}/Participants"),
-                &main,
-                &[("Identity", identity)],
-            )
-            .await;
-        assert_eq!(status, 201);
+        join(&app, &family, &ch, &[("Identity", identity)]).await;
     }
-    app.post(
-        &format!("{family}/Conversations/{ch}/Messages"),
-        &main,
-        &[("Body", "x")],
-    )
-    .await;
+    post_message(&app, &family, &ch, &[("Body", "x")]).await;
     let (status, hook) = app
         .post(
             &format!("{family}/Conversations/{ch}/Webhooks"),
@@ -1374,19 +1368,14 @@ async fn conversations_participants_and_messages_survive_a_restart() {
     let mut app = TestApp::spawn().await;
     let main = app.main();
     let ch = sid(&conversation(&app, "/v1", &[("UniqueName", "kept")]).await);
-    app.post(
-        &format!("/v1/Conversations/{ch}/Participants"),
-        &main,
-        &[("Identity", "kim")],
+    join(&app, "/v1", &ch, &[("Identity", "kim")]).await;
+    let m = post_message(
+        &app,
+        "/v1",
+        &ch,
+        &[("Body", "persisted"), ("Author", "kim")],
     )
     .await;
-    let (_, m) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &main,
-            &[("Body", "persisted"), ("Author", "kim")],
-        )
-        .await;
     app.restart().await;
     let (status, c) = app.get("/v1/Conversations/kept", &main).await;
     assert_eq!(status, 200);
@@ -1398,14 +1387,55 @@ async fn conversations_participants_and_messages_survive_a_restart() {
         )
         .await;
     assert_eq!(after, m);
-    let (_, next) = app
-        .post(
-            &format!("/v1/Conversations/{ch}/Messages"),
-            &main,
-            &[("Body", "next")],
-        )
-        .await;
+    let next = post_message(&app, "/v1", &ch, &[("Body", "next")]).await;
     assert_eq!(next["index"], 1);
     let (status, _) = app.get("/v1/Users/kim/Conversations/kept", &main).await;
     assert_eq!(status, 200);
+}
+
+/// The unread count stops at 1,000 ("UnreadMessageCount returns a maximum value of 1000") and
+/// is exact below it, in a conversation of 1,100 messages (written straight into the
+/// database: posting them one by one would only slow the test).
+#[tokio::test]
+async fn unread_counts_are_exact_up_to_1000_in_a_long_conversation() {
+    let app = TestApp::spawn().await;
+    let ch = sid(&conversation(&app, "/v1", &[("UniqueName", "long")]).await);
+    join(&app, "/v1", &ch, &[("Identity", "reader")]).await;
+    app.execute(
+        "with recursive n(i) as (select 0 union all select i + 1 from n where i < 1099) \
+         insert into conversation_messages (sid, conversation_sid, service_sid, account_sid, \
+         message_index, author, body, attributes, date_created, date_updated) \
+         select 'IM000000000000000' || cast(10000000000000000 + i as text), c.sid, \
+         c.service_sid, c.account_sid, i, 'system', 'x', '{}', 0, 0 from n, conversations c \
+         where c.sid = $1",
+        &[&ch],
+    )
+    .await;
+    app.execute(
+        "update conversations set next_message_index = 1100 where sid = $1",
+        &[&ch],
+    )
+    .await;
+    for (horizon, unread) in [
+        ("5", 1000),
+        ("98", 1000),
+        ("99", 1000),
+        ("100", 999),
+        ("1097", 2),
+    ] {
+        let (status, body) = app
+            .post(
+                "/v1/Users/reader/Conversations/long",
+                &app.main(),
+                &[("LastReadMessageIndex", horizon)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["unread_messages_count"], unread, "horizon {horizon}");
+        let (_, list) = app.get("/v1/Users/reader/Conversations", &app.main()).await;
+        assert_eq!(
+            list["conversations"][0]["unread_messages_count"], unread,
+            "horizon {horizon}"
+        );
+    }
 }

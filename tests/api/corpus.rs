@@ -1,5 +1,6 @@
-//! The hostile-input corpus, run against every write endpoint that takes a form: each malformed
-//! body gets a Twilio-shaped 400 and changes nothing in the database.
+//! The hostile-input corpus, run against every write endpoint that takes a form (the first
+//! products', and Conversations core, Studio executions, 2010 Messages and TrustHub bundles):
+//! each malformed body gets a Twilio-shaped 400 and changes nothing in the database.
 
 use crate::{
     helpers::{MAIN_SID, MAIN_TOKEN, TestApp, assert_twilio_error, into_json, send},
@@ -45,6 +46,20 @@ const TABLES: &[&str] = &[
     "end_users",
     "account_webhooks",
     "service_webhooks",
+    "conversations",
+    "conversation_participants",
+    "conversation_messages",
+    "conversation_webhooks",
+    "studio_executions",
+    "studio_execution_steps",
+    "messages",
+    "message_media",
+    "supporting_documents",
+    "trust_bundles",
+    "trust_bundle_entities",
+    "trust_bundle_channel_endpoints",
+    "trust_bundle_evaluations",
+    "webhook_deliveries",
 ];
 
 async fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -106,6 +121,41 @@ async fn every_write_endpoint_refuses_every_malformed_body_and_writes_nothing() 
         "/v1/EndUsers".to_owned(),
         format!("/v1/EndUsers/{it}"),
     ];
+    // The writes of the later products. Instance paths take well-formed SIDs: a body is
+    // refused before anything is looked up.
+    let [ch, mb, im, wh, fnx, sm, bu, bt, rd] =
+        ["CH", "MB", "IM", "WH", "FN", "SM", "BU", "BU", "RD"]
+            .map(|prefix| format!("{prefix}{}", "0".repeat(32)));
+    let later = [
+        "/v1/Conversations".to_owned(),
+        format!("/v1/Conversations/{ch}"),
+        format!("/v1/Conversations/{ch}/Participants"),
+        format!("/v1/Conversations/{ch}/Participants/{mb}"),
+        format!("/v1/Conversations/{ch}/Messages"),
+        format!("/v1/Conversations/{ch}/Messages/{im}"),
+        format!("/v1/Conversations/{ch}/Webhooks"),
+        format!("/v1/Conversations/{ch}/Webhooks/{wh}"),
+        format!("/v1/Services/{is}/Conversations/{ch}/Messages"),
+        "/v1/ConversationWithParticipants".to_owned(),
+        format!("/v1/Users/{us}/Conversations/{ch}"),
+        format!("/v2/Flows/{flow}/Executions"),
+        format!("/v2/Flows/{flow}/Executions/{fnx}"),
+        format!("/2010-04-01/Accounts/{MAIN_SID}/Messages.json"),
+        format!("/2010-04-01/Accounts/{MAIN_SID}/Messages/{sm}.json"),
+        "/v1/SupportingDocuments".to_owned(),
+        format!("/v1/SupportingDocuments/{rd}"),
+        "/v1/CustomerProfiles".to_owned(),
+        format!("/v1/CustomerProfiles/{bu}"),
+        format!("/v1/CustomerProfiles/{bu}/EntityAssignments"),
+        format!("/v1/CustomerProfiles/{bu}/ChannelEndpointAssignments"),
+        format!("/v1/CustomerProfiles/{bu}/Evaluations"),
+        "/v1/TrustProducts".to_owned(),
+        format!("/v1/TrustProducts/{bt}"),
+        format!("/v1/TrustProducts/{bt}/EntityAssignments"),
+        format!("/v1/TrustProducts/{bt}/ChannelEndpointAssignments"),
+        format!("/v1/TrustProducts/{bt}/Evaluations"),
+    ];
+    let endpoints: Vec<String> = endpoints.into_iter().chain(later).collect();
     let before = snapshot(&app).await;
     for path in &endpoints {
         for (content_type, body) in HOSTILE {

@@ -1327,3 +1327,72 @@ async fn send_message_falls_back_to_the_contact_and_fails_without_a_body() {
     .await;
     assert_eq!(path(&all)[1], triple("failed", "send", "Ended"));
 }
+
+/// The body the widget `widget` sent (from the execution's context).
+async fn sent_body(app: &TestApp, flow: &str, execution: &Value, widget: &str) -> String {
+    let ctx = context(app, flow, execution["sid"].as_str().unwrap()).await;
+    ctx["widgets"][widget]["outbound"]["Body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Definitions and templates are parsed once and kept (by their text): each run still renders
+/// its own parameters, two flows with one definition stay apart, and an edited draft runs at
+/// once for a test user while everyone else keeps the published revision.
+#[tokio::test]
+async fn kept_definitions_and_templates_render_each_run_and_an_edited_draft_at_once() {
+    let app = TestApp::spawn().await;
+    let flow = create_flow(&app, &app.main(), "published", &six_widget_flow()).await;
+    let twin = create_flow(&app, &app.main(), "published", &six_widget_flow()).await;
+    for (flow, parameters, widget, body) in [
+        (&flow, r#"{"name":"Ann","n":1}"#, "english", "Hello Ann #2"),
+        (&twin, r#"{"name":"Bo","lang":"es"}"#, "spanish", "Hola Bo"),
+        (&flow, r#"{"name":"Cy","n":41}"#, "english", "Hello Cy #42"),
+        (&flow, r#"{"name":"Di","lang":"es"}"#, "spanish", "Hola Di"),
+        (&twin, r#"{}"#, "english", "Hello  #1"),
+    ] {
+        let execution = run(&app, flow, Some(parameters)).await;
+        assert_eq!(sent_body(&app, flow, &execution, widget).await, body);
+    }
+
+    // A draft that changes the English template: the test user runs it at once, anyone
+    // else the published revision still.
+    let mut edited = six_widget_flow();
+    for state in edited["states"].as_array_mut().unwrap() {
+        if state["name"] == "english" {
+            state["properties"]["body"] = json!("Edited {{flow.data.name | upcase}}");
+        }
+    }
+    update_flow(&app, &flow, "draft", &edited).await;
+    set_test_users(&app, &flow, &[TO]).await;
+    let execution = run(&app, &flow, Some(r#"{"name":"Ed"}"#)).await;
+    assert_eq!(execution["flow_version"], 2);
+    assert_eq!(
+        sent_body(&app, &flow, &execution, "english").await,
+        "Edited ED"
+    );
+    let (code, other) = start(
+        &app,
+        &app.main(),
+        &flow,
+        "+15551230002",
+        Some(r#"{"name":"Ed"}"#),
+    )
+    .await;
+    assert_eq!(code, 201, "{other}");
+    assert_eq!(other["flow_version"], 1);
+    assert_eq!(
+        sent_body(&app, &flow, &other, "english").await,
+        "Hello Ed #1"
+    );
+
+    // A draft saved with problems refuses to run for the test user (81022), from the same
+    // cache of what runs.
+    let broken = json!({"initial_state": "Trigger", "states": [
+        state("Trigger", "trigger", json!({}), json!([{"event": "incomingRequest", "next": "nowhere"}]))
+    ]});
+    update_flow(&app, &flow, "draft", &broken).await;
+    let (code, body) = start(&app, &app.main(), &flow, TO, None).await;
+    assert_twilio_error(code, &body, 400, 81022);
+}

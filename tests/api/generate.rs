@@ -17,6 +17,12 @@ const SIZES: &[&str] = &[
     "6",
     "--end-users",
     "10",
+    "--conversations",
+    "4",
+    "--participants",
+    "3",
+    "--messages",
+    "5",
     "--keys",
     "3",
     "--seed",
@@ -62,7 +68,8 @@ async fn generated_data_sets_are_deterministic_consistent_and_usable() {
             String::from_utf8_lossy(&output.stderr)
         );
         let summary = String::from_utf8_lossy(&output.stderr);
-        assert!(summary.contains("generated 115 rows"), "{summary}");
+        // 115 rows, and 4 conversations with 3 participants and 5 messages each.
+        assert!(summary.contains("generated 151 rows"), "{summary}");
         // Not on a terminal: no progress bar, just the one summary line.
         assert_eq!(summary.trim_end().lines().count(), 1, "{summary}");
     }
@@ -107,6 +114,63 @@ async fn generated_data_sets_are_deterministic_consistent_and_usable() {
     assert_eq!(test_users["test_users"].as_array().unwrap().len(), 3);
     let (_, end_users) = app.get("/v1/EndUsers", &creds).await;
     assert_eq!(end_users["results"].as_array().unwrap().len(), 5);
+    // Conversations: 2 per account, each with 3 of its users and 5 messages by them in turn.
+    let (_, conversations) = app.get("/v1/Conversations", &creds).await;
+    assert_eq!(conversations["conversations"].as_array().unwrap().len(), 2);
+    let conversation = account["sample_conversation_sids"][1].as_str().unwrap();
+    let (status, found) = app
+        .get("/v1/Conversations/conversation-1-0000001", &creds)
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["sid"], conversation);
+    let (_, participants) = app
+        .get(
+            &format!("/v1/Conversations/{conversation}/Participants"),
+            &creds,
+        )
+        .await;
+    let identities: Vec<&str> = participants["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["identity"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        identities,
+        ["user-1-0000003", "user-1-0000004", "user-1-0000005"]
+    );
+    let (_, messages) = app
+        .get(
+            &format!("/v1/Conversations/{conversation}/Messages"),
+            &creds,
+        )
+        .await;
+    let messages = messages["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 5);
+    for (i, message) in messages.iter().enumerate() {
+        assert_eq!(message["index"], i);
+        assert_eq!(message["author"], identities[i % 3]);
+        assert_eq!(
+            message["participant_sid"],
+            participants["participants"][i % 3]["sid"]
+        );
+    }
+    // The next message takes the next index; the participant's user sees its conversation.
+    let (status, posted) = app
+        .post(
+            &format!("/v1/Conversations/{conversation}/Messages"),
+            &creds,
+            &[("Author", "user-1-0000004"), ("Body", "next")],
+        )
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["index"], 5);
+    let (_, theirs) = app
+        .get("/v1/Users/user-1-0000004/Conversations", &creds)
+        .await;
+    let theirs = theirs["conversations"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["conversation_sid"], conversation);
     // Keys belong to the first account and authenticate with their secrets.
     let key = &manifest["keys"][2];
     assert_eq!(key["account_sid"], manifest["accounts"][0]["sid"]);

@@ -5,8 +5,8 @@
 //!   and the cache of resolved services. At the bottom: every other file imports it, it imports
 //!   none of them.
 //! - `services`, `configuration`, `roles`, `users`: each resource's rules and its domain value.
-//! - `conversations`, `participants`, `messages`, `scoped_webhooks`, `user_conversations`
-//!   (UserConversations and ParticipantConversations): the conversations core (issue 17);
+//! - `conversations`, `participants`, `messages`, `scoped_webhooks`, `user_conversations`,
+//!   `participant_conversations`: the conversations core (issue 17);
 //!   `timers`: the background task that fires conversation timers.
 //! - `webhooks`: the webhook target resources; `events`: which targets an event reaches. The
 //!   events themselves are declared by their resource (`users::USER_ADDED` …) on the generic
@@ -22,6 +22,7 @@ pub mod conversation_with_participants;
 pub mod conversations;
 pub mod events;
 pub mod messages;
+pub mod participant_conversations;
 pub mod participants;
 pub mod receipts;
 pub mod roles;

@@ -1,6 +1,6 @@
-//! UserConversations (`/v1/Users/{US}/Conversations[/{CH}]`) and ParticipantConversations
-//! (`/v1/ParticipantConversations?Identity=|Address=`), conversations-core.md §4: views of a
-//! participant row joined with its conversation.
+//! UserConversations (`/v1/Users/{US}/Conversations[/{CH}]`), conversations-core.md §4: views
+//! of a participant row joined with its conversation (ParticipantConversations, the other such
+//! view, is `participant_conversations`).
 //!
 //! - One item per conversation the user participates in, in the order they joined.
 //! - `unread_messages_count`: messages with an index above `last_read_message_index`, at most
@@ -13,7 +13,7 @@
 use super::{
     conversations::{Conversation, find},
     participants::{self, Participant, ParticipantUpdate},
-    scope::{Scope, Service, resolve},
+    scope::{Scope, Service},
     users::{User, fetch_user},
 };
 use crate::{
@@ -23,7 +23,7 @@ use crate::{
         paging::{Page, PageRequest},
     },
     error::{Error, Result},
-    store::conversations::participants as store,
+    store::conversations as store,
 };
 
 /// "UnreadMessageCount returns a maximum value of 1000" (UC).
@@ -49,7 +49,10 @@ fn participation(row: store::Participation) -> Result<(i64, Participation)> {
 }
 
 /// A page of participations read by `rows` (keyed by the participant's `seq`).
-fn page_of(request: PageRequest, rows: Vec<store::Participation>) -> Result<Page<Participation>> {
+pub(super) fn page_of(
+    request: PageRequest,
+    rows: Vec<store::Participation>,
+) -> Result<Page<Participation>> {
     let keyed = rows
         .into_iter()
         .map(participation)
@@ -67,7 +70,7 @@ pub async fn list_user_conversations(
     let user = fetch_user(core, principal, scope, user).await?;
     let rows = core
         .store
-        .user_participations(user.sid.as_str(), None, request.keyset())
+        .user_participations(user.sid.as_str(), request.keyset())
         .await?;
     Ok((user, page_of(request, rows)?))
 }
@@ -83,16 +86,16 @@ async fn find_user_conversation(
     let user = fetch_user(core, principal, scope, user).await?;
     let (service, conversation) =
         find(core, principal, Scope::Service(&user.service_sid), key).await?;
-    let rows = core
+    let (participant, unread) = core
         .store
-        .user_participations(
-            user.sid.as_str(),
-            Some(conversation.sid.as_str()),
-            crate::store::Keyset::after(None, 1),
-        )
-        .await?;
-    let row = rows.into_iter().next().ok_or(Error::NotFound)?;
-    let (_, found) = participation(row)?;
+        .user_participant(conversation.sid.as_str(), &user.identity, user.sid.as_str())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let found = Participation {
+        participant: Participant::try_from(participant)?,
+        conversation,
+        unread_messages_count: unread.map(|n| n.min(MAX_UNREAD)),
+    };
     Ok((user, service, found))
 }
 
@@ -142,31 +145,4 @@ pub async fn delete_user_conversation(
 ) -> Result<()> {
     let (_, _, found) = find_user_conversation(core, principal, scope, user, key).await?;
     participants::remove(core, &found.conversation, &found.participant, false).await
-}
-
-/// ParticipantConversations: the service's participants with exactly this identity or
-/// address ("Only one parameter should be specified"), with their conversations.
-pub async fn list_participant_conversations(
-    core: &Core,
-    principal: &Principal,
-    scope: Scope<'_>,
-    identity: Option<&str>,
-    address: Option<&str>,
-    request: PageRequest,
-) -> Result<(Service, Page<Participation>)> {
-    let service = resolve(core, principal, scope).await?;
-    let (key, by_identity) = match (identity, address) {
-        (Some(identity), None) => (identity, true),
-        (None, Some(address)) => (address, false),
-        _ => {
-            return Err(Error::invalid(
-                "Invalid parameters: give exactly one of Identity and Address",
-            ));
-        }
-    };
-    let rows = core
-        .store
-        .participations_by(service.sid.as_str(), key, by_identity, request.keyset())
-        .await?;
-    Ok((service, page_of(request, rows)?))
 }

@@ -180,6 +180,12 @@ impl<'a> Definition<'a> {
         if !validate_definition(definition).is_empty() {
             return None;
         }
+        Self::of_validated(definition)
+    }
+
+    /// A definition that `validate_definition` already accepted (`revisions::runnable` keeps
+    /// those parsed), without checking it again.
+    pub fn of_validated(definition: &'a Value) -> Option<Self> {
         let states = definition["states"]
             .as_array()?
             .iter()

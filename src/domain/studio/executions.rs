@@ -15,14 +15,15 @@
 //!   `timeouts` worker takes the widget's `timeout` transition when it passes, after a restart
 //!   too.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 use tracing::instrument;
 
 use super::{
     engine::{Bookkeeping, Definition, Halt, Run, Start, initial_context},
-    revisions::Revision,
+    revisions::runnable,
     scope::require_flow,
-    test_users,
     validate::validation_failed,
 };
 use crate::{
@@ -42,7 +43,7 @@ use crate::{
         query::Owned,
         studio::{
             executions::{DueExecution, ExecutionRow, RunWrite, Started},
-            revisions::RevisionAt,
+            revisions::{RevisionAt, RevisionContent, RevisionRow},
         },
     },
 };
@@ -112,24 +113,40 @@ pub fn parse_status(raw: &str, name: &str) -> Result<&'static str> {
 
 /// The revision a contact runs: the latest (draft or published) for a test user (`to`: the
 /// contact's address, or a conversation participant's address or identity), else the latest
-/// published; 404 when there is none.
+/// published; 404 when there is none (or the flow is not the account's: the revision is read
+/// through its flow's owner, so another account's test users decide nothing).
 async fn revision_for(
     core: &Core,
     principal: &Principal,
     flow_sid: &FlowSid,
     to: &str,
-) -> Result<Revision> {
-    let testers = test_users::fetch(core, principal, flow_sid).await?;
+) -> Result<RevisionRow> {
+    let testers = core.store.flow_test_users(flow_sid.as_str()).await?;
     let at = if testers.iter().any(|t| t.trim() == to.trim()) {
         RevisionAt::Latest
     } else {
         RevisionAt::LatestPublished
     };
-    found_value(
-        core.store
-            .fetch_revision(principal.account_sid.as_str(), flow_sid.as_str(), at)
-            .await?,
-    )
+    core.store
+        .fetch_revision(principal.account_sid.as_str(), flow_sid.as_str(), at)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// The parsed definition of a revision an execution runs (see `revisions::runnable`): a
+/// draft saved with problems refuses to run with Validate's 81022, as a publish does.
+fn definition_to_run(flow_sid: &FlowSid, content: &RevisionContent) -> Result<Arc<Value>> {
+    if content.errors != "[]" {
+        let problems: Vec<Value> = stored_json(&content.errors, "Revision errors")?;
+        if !problems.is_empty() {
+            return Err(validation_failed(problems));
+        }
+    }
+    runnable(&content.definition)?.ok_or_else(|| {
+        Error::internal(anyhow::anyhow!(
+            "a revision of flow {flow_sid} does not validate"
+        ))
+    })
 }
 
 #[instrument(skip_all)]
@@ -190,10 +207,7 @@ pub async fn start(
     // conversation (`new.to`), but its contact is the participant who wrote (`trigger.contact`).
     let contact = trigger.contact.as_deref().unwrap_or(&new.to);
     let revision = revision_for(core, principal, flow_sid, contact).await?;
-    // A draft may be saved with problems; it never runs (Validate's 81022, as a publish).
-    if !revision.content.valid() {
-        return Err(validation_failed(revision.content.errors.clone()));
-    }
+    let definition = definition_to_run(flow_sid, &revision.content)?;
     // A look first, so a refused create runs nothing (no HTTP widget calls out); the unique
     // index decides when two creates race.
     if let Some(active) = core
@@ -216,7 +230,7 @@ pub async fn start(
         core,
         &principal.account_sid,
         &sid,
-        &revision.content.definition,
+        &definition,
         &mut context,
         Bookkeeping::default(),
         Start::Trigger(trigger.event),
@@ -278,7 +292,8 @@ fn already_active(active: &str) -> Error {
 }
 
 /// Runs the execution from `start` (in memory: nothing is written) and returns what to write:
-/// its new state with the steps, and the messages it sent.
+/// its new state with the steps, and the messages it sent. `definition` comes from
+/// `revisions::runnable`, so it has been validated.
 #[allow(clippy::too_many_arguments)]
 async fn run(
     core: &Core,
@@ -291,7 +306,7 @@ async fn run(
     now_ms: i64,
     conversation: Option<String>,
 ) -> Result<(RunWrite, Vec<NewMessage>, Vec<String>)> {
-    let Some(definition) = Definition::new(definition) else {
+    let Some(definition) = Definition::of_validated(definition) else {
         return Err(Error::internal(anyhow::anyhow!(
             "execution {sid} runs a revision that does not validate"
         )));
@@ -401,7 +416,12 @@ pub async fn resume(
     else {
         return Ok(None);
     };
-    let definition: Value = stored_json(&revision.content.definition, "Revision definition")?;
+    let Some(definition) = runnable(&revision.content.definition)? else {
+        return Err(Error::internal(anyhow::anyhow!(
+            "execution {} runs a revision that does not validate",
+            execution.sid
+        )));
+    };
     let mut context = execution.context;
     let (write, messages, conversation_posts) = run(
         core,

@@ -12,7 +12,13 @@
 //! Indexing into a string (`{{flow.data.name.first}}`) stays an error of the template, as in
 //! the crate: the widget then takes its failure path (see `engine`).
 
-use std::{collections::BTreeMap, fmt, sync::LazyLock};
+use std::{
+    collections::BTreeMap,
+    fmt,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
+};
+
+use hashlink::LruCache;
 
 use liquid_core::{
     Display_filter, Filter, FilterReflection, ParseFilter, Runtime,
@@ -423,14 +429,41 @@ pub fn render(template: &str, context: &Lax) -> Result<String, String> {
     if !template.contains("{{") && !template.contains("{%") {
         return Ok(template.to_owned());
     }
-    let parser = PARSER.as_ref().map_err(Clone::clone)?;
-    let limited = limit_loops(template);
-    let parsed = parser
-        .parse(&limited)
-        .map_err(|e| format!("Liquid error: {e}"))?;
-    parsed
+    parsed(template)?
         .render(&Globals(context))
         .map_err(|e| format!("Liquid error: {e}"))
+}
+
+/// How many parsed templates [`TEMPLATES`] keeps (least recently used out first), and the
+/// longest it keeps (longer ones are parsed at each render): at most 4 MiB of template text.
+/// A flow's widgets hold a few short templates each, so this covers hundreds of busy flows.
+const MAX_CACHED_TEMPLATES: usize = 1024;
+const MAX_CACHED_TEMPLATE_LEN: usize = 4096;
+
+/// Parsed templates by their text: parsing is a pure function of the text (the parser's
+/// filters are fixed), so an entry can never be stale, whatever revision or draft it came
+/// from. Parsing costs far more than rendering, and every execution renders the same few.
+static TEMPLATES: LazyLock<Mutex<LruCache<String, Arc<liquid::Template>>>> =
+    LazyLock::new(|| Mutex::new(LruCache::new(MAX_CACHED_TEMPLATES)));
+
+/// `template` parsed (with its loops limited), from [`TEMPLATES`] when it was parsed before.
+/// A template that does not parse is not kept: it fails again at its next render.
+fn parsed(template: &str) -> Result<Arc<liquid::Template>, String> {
+    // A poisoned lock only means another render panicked; the map itself is intact.
+    let lock = || TEMPLATES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(hit) = lock().get(template) {
+        return Ok(Arc::clone(hit));
+    }
+    let parser = PARSER.as_ref().map_err(Clone::clone)?;
+    let parsed = Arc::new(
+        parser
+            .parse(&limit_loops(template))
+            .map_err(|e| format!("Liquid error: {e}"))?,
+    );
+    if template.len() <= MAX_CACHED_TEMPLATE_LEN {
+        lock().insert(template.to_owned(), Arc::clone(&parsed));
+    }
+    Ok(parsed)
 }
 
 /// Every `{% for … %}` tag with `limit: 15` added, or its literal limit lowered to 15.

@@ -2,6 +2,9 @@
 //! name, status or definition, writes one; `revision` counts up from 1 and old revisions keep
 //! their content. A flow shows its latest revision's content.
 
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use hashlink::LruCache;
 use serde_json::Value;
 
 use super::{
@@ -16,7 +19,7 @@ use crate::{
         paging::{Page, PageRequest},
         read_back,
         sid::{AccountSid, FlowSid},
-        stored,
+        stored, stored_json,
     },
     error::Result,
     store::studio::revisions::{RevisionAt, RevisionContent, RevisionRow},
@@ -62,6 +65,59 @@ read_back!(|row: RevisionRow| -> Revision {
         content = Content::try_from(row.content)?;
     copied: revision, date_created;
 });
+
+/// At most this much definition text stays parsed in [`RUNNABLE`] (least recently run out
+/// first); a longer definition is parsed at each run.
+const MAX_RUNNABLE_BYTES: usize = 16 << 20;
+
+/// Definitions that validate, parsed, by their stored text. A revision's content is written
+/// once and never changed, and the key is the text itself, so a new revision or a changed
+/// draft can never be served an older parse; executions of a busy flow skip the JSON parse and
+/// the structural checks (`validate_definition`) that its revision already passed.
+static RUNNABLE: LazyLock<Mutex<Runnable>> = LazyLock::new(|| {
+    Mutex::new(Runnable {
+        parsed: LruCache::new_unbounded(),
+        bytes: 0,
+    })
+});
+
+struct Runnable {
+    parsed: LruCache<String, Arc<Value>>,
+    /// The text length of the entries.
+    bytes: usize,
+}
+
+/// A stored definition the engine may run, parsed; `None` when it does not validate (the
+/// engine never runs those: a draft may be saved with problems).
+pub(super) fn runnable(text: &str) -> Result<Option<Arc<Value>>> {
+    // A poisoned lock only means another thread panicked holding it; the map is intact.
+    let lock = || RUNNABLE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(hit) = lock().parsed.get(text) {
+        return Ok(Some(Arc::clone(hit)));
+    }
+    let definition: Value = stored_json(text, "Revision definition")?;
+    if !validate_definition(&definition).is_empty() {
+        return Ok(None);
+    }
+    let definition = Arc::new(definition);
+    if text.len() <= MAX_RUNNABLE_BYTES {
+        let mut cache = lock();
+        if cache
+            .parsed
+            .insert(text.to_owned(), Arc::clone(&definition))
+            .is_none()
+        {
+            cache.bytes += text.len();
+        }
+        while cache.bytes > MAX_RUNNABLE_BYTES {
+            let Some((evicted, _)) = cache.parsed.remove_lru() else {
+                break;
+            };
+            cache.bytes -= evicted.len();
+        }
+    }
+    Ok(Some(definition))
+}
 
 /// `{Revision}` in a path: a number from 1, `LatestRevision` or `LatestPublished` (the spec's
 /// parameter text). Anything else names no revision: it fails to deserialize, so `TwilioPath`

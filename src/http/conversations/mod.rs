@@ -1,7 +1,7 @@
 //! Conversations v1 (API.md §2.2), one file per resource: services, configuration, roles,
 //! users, conversations (and ConversationWithParticipants), participants, messages (and their
-//! receipts), conversation-scoped webhooks, user conversations (and ParticipantConversations)
-//! and webhook targets. Everything below a service answers on both path families —
+//! receipts), conversation-scoped webhooks, user conversations, participant conversations and
+//! webhook targets. Everything below a service answers on both path families —
 //! `/v1/Users…` (the account's default service) and `/v1/Services/{IS}/Users…` — with one
 //! handler each; `extract` tells the families apart by the route's `ServiceSid`, and
 //! `url`/`links` follow the family used, always with SIDs.
@@ -13,6 +13,7 @@ pub mod conversation_with_participants;
 pub mod conversations;
 pub mod extract;
 pub mod messages;
+pub mod participant_conversations;
 pub mod participants;
 pub mod receipts;
 pub mod roles;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         roles::routes(),
         users::routes(),
         user_conversations::routes(),
+        participant_conversations::routes(),
         conversations::routes(),
         conversation_with_participants::routes(),
         participants::routes(),

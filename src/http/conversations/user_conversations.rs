@@ -1,6 +1,5 @@
 //! UserConversations on both path families: `…/Users/{Sid}/Conversations[/{ConversationSid}]`
-//! (`{Sid}`: the user's `US` SID or identity; `{ConversationSid}`: SID or unique name), and
-//! ParticipantConversations: `…/ParticipantConversations?Identity=…|Address=…`.
+//! (`{Sid}`: the user's `US` SID or identity; `{ConversationSid}`: SID or unique name).
 
 use axum::{Json, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
@@ -8,8 +7,7 @@ use serde_json::Value;
 
 use super::{
     conversations::timers,
-    extract::{Family, InstancePath, ListPath, MAX_PAGE},
-    participants::messaging_binding,
+    extract::{Family, InstancePath, MAX_PAGE},
 };
 use crate::{
     domain::{
@@ -23,7 +21,6 @@ use crate::{
     error::Result,
     http::{
         call::{ApiCall, Listed},
-        extract::TwilioQuery,
         paging::Paging,
         routing::routes,
     },
@@ -34,19 +31,18 @@ routes! {
     "/Users/{Sid}/Conversations" => get(list_user_conversations),
     "/Users/{Sid}/Conversations/{ConversationSid}" =>
         get(fetch_user_conversation).post(update_user_conversation).delete(delete_user_conversation),
-    "/ParticipantConversations" => get(list_participant_conversations),
 }
 
 /// `created_by` of a conversation created over REST *(ours)*.
-const CREATED_BY: &str = "system";
+pub(super) const CREATED_BY: &str = "system";
 
 #[derive(Serialize)]
-struct Links {
+pub(super) struct Links {
     conversation: String,
     participant: String,
 }
 
-fn links(family_url: &str, p: &Participation) -> Links {
+pub(super) fn links(family_url: &str, p: &Participation) -> Links {
     let conversation = format!("{family_url}/Conversations/{}", p.conversation.sid);
     Links {
         participant: format!("{conversation}/Participants/{}", p.participant.sid),
@@ -196,93 +192,4 @@ async fn delete_user_conversation(call: ApiCall<UserConversationPath>) -> Result
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `conversations.v1.participant_conversation` / `…service_participant_conversation`; fields
-/// in alphabetical order.
-#[derive(Serialize)]
-struct ParticipantConversationResource {
-    account_sid: AccountSid,
-    chat_service_sid: ServiceSid,
-    conversation_attributes: String,
-    conversation_created_by: &'static str,
-    conversation_date_created: String,
-    conversation_date_updated: String,
-    conversation_friendly_name: Option<String>,
-    conversation_sid: ConversationSid,
-    conversation_state: String,
-    conversation_timers: Value,
-    conversation_unique_name: Option<String>,
-    links: Links,
-    participant_identity: Option<String>,
-    participant_messaging_binding: Value,
-    participant_sid: ParticipantSid,
-    participant_user_sid: Option<UserSid>,
-}
-
-impl ParticipantConversationResource {
-    fn new(family_url: &str, p: Participation) -> Self {
-        let links = links(family_url, &p);
-        let Participation {
-            participant,
-            conversation: c,
-            ..
-        } = p;
-        Self {
-            links,
-            conversation_timers: timers(&c),
-            participant_messaging_binding: messaging_binding(participant.binding.as_ref()),
-            account_sid: c.account_sid,
-            chat_service_sid: c.service_sid,
-            conversation_attributes: c.attributes,
-            conversation_created_by: CREATED_BY,
-            conversation_date_created: iso8601(c.date_created),
-            conversation_date_updated: iso8601(c.date_updated),
-            conversation_friendly_name: c.friendly_name,
-            conversation_sid: c.sid,
-            conversation_state: c.state,
-            conversation_unique_name: c.unique_name,
-            participant_identity: participant.identity,
-            participant_sid: participant.sid,
-            participant_user_sid: participant.user_sid,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ParticipantConversationQuery {
-    identity: Option<String>,
-    address: Option<String>,
-}
-
-async fn list_participant_conversations(
-    call: ApiCall<ListPath>,
-    TwilioQuery(query): TwilioQuery<ParticipantConversationQuery>,
-    Paging(request): Paging<MAX_PAGE>,
-) -> Result<Listed<ParticipantConversationResource>> {
-    let (service, page) = rules::list_participant_conversations(
-        &call.core,
-        &call.principal,
-        call.scope(),
-        query.identity.as_deref(),
-        query.address.as_deref(),
-        request,
-    )
-    .await?;
-    let filters: Vec<(&str, &str)> = [
-        ("Identity", query.identity.as_deref()),
-        ("Address", query.address.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
-    .collect();
-    call.family_list_filtered(
-        "conversations",
-        &service.sid,
-        "/ParticipantConversations",
-        &filters,
-        page,
-        ParticipantConversationResource::new,
-    )
 }

@@ -93,11 +93,12 @@ pub struct Posted {
     pub reactivated: Option<ConversationRow>,
 }
 
-/// The index a message took, and the state of its conversation.
+/// The index a message took, the state of its conversation, and the author's participant.
 #[derive(sqlx::FromRow)]
 struct Taken {
     message_index: i64,
     state: String,
+    participant_sid: Option<String>,
 }
 
 /// Why a message was not written.
@@ -171,41 +172,44 @@ impl Store {
                 let (mut row, fire) = (row.clone(), std::sync::Arc::clone(&fire));
                 let delivered = delivered.clone();
                 Box::pin(async move {
-                    let reactivated: Option<ConversationRow> = {
+                    // One statement takes the index, restarts the timers and finds the author's
+                    // participant (a subquery of RETURNING, which both backends allow).
+                    let taken = sql(
+                        "update conversations set next_message_index = next_message_index + 1, \
+                         date_inactive = coalesce($2, date_inactive), \
+                         date_closed = coalesce($3, date_closed) \
+                         where sid = $1 returning next_message_index - 1 as message_index, state, \
+                         (select p.sid from conversation_participants p \
+                         where p.conversation_sid = $1 and (p.identity = $4 or p.address = $4) \
+                         order by p.seq limit 1) as participant_sid",
+                    )
+                    .bind(&row.conversation_sid)
+                    .bind(inactive_due)
+                    .bind(closed_due)
+                    .bind(&row.author)
+                    .fetch_optional::<Taken>(&mut conn)
+                    .await?;
+                    let taken = match taken {
+                        None => return Err(StoreError::Refused("missing")),
+                        Some(t) if t.state == "closed" => {
+                            return Err(StoreError::Refused("closed"));
+                        }
+                        Some(t) => t,
+                    };
+                    row.message_index = taken.message_index;
+                    row.participant_sid = taken.participant_sid;
+                    // A message reactivates an inactive conversation (only then a second
+                    // statement, which reads the conversation back for the webhooks).
+                    let reactivated: Option<ConversationRow> = if taken.state == "inactive" {
                         let mut qb = Sql::new(
                             "update conversations set state = 'active' where state = 'inactive' and sid = ",
                         );
                         qb.push_bind(row.conversation_sid.clone());
                         <ConversationRow as Owned>::TABLE.push_returning(&mut qb);
                         fetch_optional(qb, &mut conn).await?
+                    } else {
+                        None
                     };
-                    let taken = sql(
-                        "update conversations set next_message_index = next_message_index + 1, \
-                         date_inactive = coalesce($2, date_inactive), \
-                         date_closed = coalesce($3, date_closed) \
-                         where sid = $1 returning next_message_index - 1 as message_index, state",
-                    )
-                    .bind(&row.conversation_sid)
-                    .bind(inactive_due)
-                    .bind(closed_due)
-                    .fetch_optional::<Taken>(&mut conn)
-                    .await?;
-                    let index = match taken {
-                        None => return Err(StoreError::Refused("missing")),
-                        Some(t) if t.state == "closed" => {
-                            return Err(StoreError::Refused("closed"));
-                        }
-                        Some(t) => t.message_index,
-                    };
-                    row.message_index = index;
-                    row.participant_sid = sql(
-                        "select sid from conversation_participants where conversation_sid = $1 \
-                         and (identity = $2 or address = $2) order by seq limit 1",
-                    )
-                    .bind(&row.conversation_sid)
-                    .bind(&row.author)
-                    .fetch_optional_scalar::<String>(&mut conn)
-                    .await?;
                     let message = MESSAGES
                         .insert(&row)
                         .fetch_one::<MessageRow>(&mut conn)

@@ -1,5 +1,6 @@
 //! Rows of the Conversations tables, one file per resource: services (with their default
-//! roles), configuration, roles, users, conversations, participants, messages and
+//! roles), configuration, roles, users, conversations, participants (and the
+//! UserConversations and ParticipantConversations read from them), messages and
 //! conversation-scoped webhooks. The webhook target rows live with the delivery queue in
 //! `store::webhooks`.
 
@@ -9,10 +10,12 @@ pub mod conversation_with_participants;
 #[allow(clippy::module_inception)]
 pub mod conversations;
 pub mod messages;
+pub mod participant_conversations;
 pub mod participants;
 pub mod roles;
 pub mod scoped_webhooks;
 pub mod services;
+pub mod user_conversations;
 pub mod users;
 
 pub use configuration::{ConfigChange, ConfigurationRow};
@@ -27,6 +30,7 @@ pub use participants::{
 pub use roles::{NewRole, RoleDelete, RoleRow};
 pub use scoped_webhooks::{ScopedWebhookRefused, ScopedWebhookRow};
 pub use services::{NewService, ServiceConfigChange, ServiceRow};
+pub use user_conversations::Participation;
 pub use users::{UserRow, UserWrite};
 
 pub(crate) use services::insert_default_service;

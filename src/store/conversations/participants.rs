@@ -4,12 +4,12 @@
 //! concurrent first participants of one identity make one user). A non-chat participant holds
 //! its address/proxy pair while its conversation is not closed (a partial unique index).
 
-use super::conversations::{ConversationRow, Fire, lock_conversation};
+use super::conversations::{Fire, lock_conversation};
 use crate::store::{
-    Conn, Keyset, Sql, Store, StoreError, StoreResult,
+    Conn, Keyset, Store, StoreError, StoreResult,
     db::sql,
     error::classify,
-    query::{Owned, fetch_all, fetch_optional, owned_table, push_columns, row},
+    query::{fetch_all, fetch_optional, owned_table, row},
     webhooks::enqueue,
 };
 
@@ -363,107 +363,4 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
-
-    /// A user's participations (one conversation's, when given), in the order joined, with
-    /// their conversations and unread counts (UserConversations).
-    pub async fn user_participations(
-        &self,
-        user_sid: &str,
-        conversation_sid: Option<&str>,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<Participation>> {
-        let mut qb = participations_select();
-        qb.push(" where p.user_sid = ").push_bind(user_sid);
-        if let Some(conversation) = conversation_sid {
-            qb.push(" and p.conversation_sid = ")
-                .push_bind(conversation);
-        }
-        keyset.push(&mut qb, "p.seq");
-        let rows: Vec<ParticipationRow> = fetch_all(qb, self).await?;
-        self.with_conversations(rows).await
-    }
-
-    /// The service's participants whose identity (`by_identity`) or address is `key`, with
-    /// their conversations, in the order added (ParticipantConversations).
-    pub async fn participations_by(
-        &self,
-        service_sid: &str,
-        key: &str,
-        by_identity: bool,
-        keyset: Keyset,
-    ) -> StoreResult<Vec<Participation>> {
-        let column = if by_identity {
-            "p.identity"
-        } else {
-            "p.address"
-        };
-        let mut qb = participations_select();
-        qb.push(" where p.service_sid = ").push_bind(service_sid);
-        qb.push(" and ").push(column).push(" = ").push_bind(key);
-        keyset.push(&mut qb, "p.seq");
-        let rows: Vec<ParticipationRow> = fetch_all(qb, self).await?;
-        self.with_conversations(rows).await
-    }
-
-    /// The conversations of `rows`, in one query.
-    async fn with_conversations(
-        &self,
-        rows: Vec<ParticipationRow>,
-    ) -> StoreResult<Vec<Participation>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = <ConversationRow as Owned>::TABLE.select();
-        qb.push(" where sid in (");
-        let mut list = qb.separated(", ");
-        for row in &rows {
-            list.push_bind(row.participant.conversation_sid.clone());
-        }
-        qb.push(")");
-        let conversations: Vec<ConversationRow> = fetch_all(qb, self).await?;
-        let mut by_sid: std::collections::HashMap<String, ConversationRow> = conversations
-            .into_iter()
-            .map(|c| (c.sid.clone(), c))
-            .collect();
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| {
-                let conversation = by_sid.remove(&row.participant.conversation_sid)?;
-                Some(Participation {
-                    participant: row.participant,
-                    conversation,
-                    unread: row.unread,
-                })
-            })
-            .collect())
-    }
-}
-
-/// A participant row with the messages above its read horizon (null while it has none).
-#[derive(sqlx::FromRow)]
-struct ParticipationRow {
-    #[sqlx(flatten)]
-    participant: ParticipantRow,
-    unread: Option<i64>,
-}
-
-/// A participant, its conversation, and the number of messages above its read horizon.
-pub struct Participation {
-    pub participant: ParticipantRow,
-    pub conversation: ConversationRow,
-    pub unread: Option<i64>,
-}
-
-/// `select p.…, unread from conversation_participants p`: the unread count is a count on the
-/// messages' (conversation, index) index, in the same statement.
-fn participations_select() -> Sql {
-    let mut qb = Sql::new("select ");
-    push_columns(&mut qb, "p.", PARTICIPANTS.columns);
-    qb.push(
-        ", case when p.last_read_message_index is null then null else \
-         (select count(*) from conversation_messages m where m.conversation_sid = p.conversation_sid \
-         and m.message_index > p.last_read_message_index) end as unread \
-         from conversation_participants p",
-    );
-    qb
 }

@@ -122,21 +122,26 @@ impl Store {
                 let (mut row, run, messages) = (row.clone(), run.clone(), messages.clone());
                 let new_contact_sid = new_contact_sid.clone();
                 Box::pin(async move {
-                    sql(
+                    // A new contact's SID comes back from its insert; a known one's is read.
+                    let inserted = sql(
                         "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
-                         on conflict (flow_sid, address) do nothing",
+                         on conflict (flow_sid, address) do nothing returning sid",
                     )
                     .bind(&row.flow_sid)
                     .bind(&row.contact_address)
                     .bind(&new_contact_sid)
-                    .execute(&mut conn)
+                    .fetch_optional_scalar::<String>(&mut conn)
                     .await?;
-                    row.contact_sid =
-                        sql("select sid from studio_contacts where flow_sid = $1 and address = $2")
-                            .bind(&row.flow_sid)
-                            .bind(&row.contact_address)
-                            .fetch_scalar::<String>(&mut conn)
-                            .await?;
+                    row.contact_sid = match inserted {
+                        Some(sid) => sid,
+                        None => sql(
+                            "select sid from studio_contacts where flow_sid = $1 and address = $2",
+                        )
+                        .bind(&row.flow_sid)
+                        .bind(&row.contact_address)
+                        .fetch_scalar::<String>(&mut conn)
+                        .await?,
+                    };
                     // Inserted as a new, not yet waiting, active execution; `write_run` then
                     // gives it what its run left.
                     row.status = "active".into();

@@ -1,7 +1,11 @@
 //! Rows of `flow_test_users`: a flow's TestUsers list, in order (`position`).
 
 use super::flows::flow_exists_in;
-use crate::store::{Conn, Store, StoreResult, db::sql, dialect::lock_parent};
+use crate::store::{
+    Conn, Store, StoreResult,
+    db::{On, sql},
+    dialect::lock_parent,
+};
 
 impl Store {
     /// The flow's test users in order; `None` when the flow is not the account's.
@@ -16,6 +20,12 @@ impl Store {
             return Ok(None);
         }
         Ok(Some(select_test_users(&mut tx.conn(), sid).await?))
+    }
+
+    /// A flow's test users, in order, read without its flow (an execution's create, which
+    /// reads the revision through the flow's owner next).
+    pub async fn flow_test_users(&self, sid: &str) -> StoreResult<Vec<String>> {
+        select_test_users(self, sid).await
     }
 
     /// Replaces the whole list in one transaction (through the group-commit writer): readers
@@ -46,14 +56,14 @@ impl Store {
 }
 
 /// A flow's test users, in order.
-pub(in crate::store) async fn select_test_users(
-    conn: &mut Conn<'_>,
+pub(in crate::store) async fn select_test_users<'a>(
+    on: impl Into<On<'a>>,
     sid: &str,
 ) -> StoreResult<Vec<String>> {
     Ok(
         sql("select identity from flow_test_users where flow_sid = $1 order by position")
             .bind(sid)
-            .fetch_all_scalar(conn)
+            .fetch_all_scalar(on)
             .await?,
     )
 }
