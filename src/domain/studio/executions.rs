@@ -64,8 +64,9 @@ pub struct Execution {
     pub flow_version: i64,
     pub status: String,
     pub initiated_by: String,
-    /// The latest context (what `/Context` shows).
-    pub context: Value,
+    /// The latest context as stored (JSON text): parsed only where it is read (`/Context`, a
+    /// resume), not for every create, fetch and list row that never shows it.
+    pub context: String,
     pub date_created: i64,
     pub date_updated: i64,
     /// The conversation whose `studio` webhook started it.
@@ -74,10 +75,16 @@ pub struct Execution {
 
 read_back!(|row: ExecutionRow| -> Execution {
     parsed: sid, account_sid, flow_sid, contact_sid;
-    json: context;
     computed: contact_channel_address = row.contact_address;
-    copied: flow_version, status, initiated_by, date_created, date_updated, conversation_sid;
+    copied: context, flow_version, status, initiated_by, date_created, date_updated, conversation_sid;
 });
+
+impl Execution {
+    /// The latest context (what `/Context` shows).
+    pub fn context(&self) -> Result<Value> {
+        stored_json(&self.context, "Execution context")
+    }
+}
 
 /// What create receives, past the required-parameter checks.
 pub struct NewExecution {
@@ -422,7 +429,7 @@ pub async fn resume(
             execution.sid
         )));
     };
-    let mut context = execution.context;
+    let mut context = execution.context()?;
     let (write, messages, conversation_posts) = run(
         core,
         &execution.account_sid,

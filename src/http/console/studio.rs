@@ -391,7 +391,7 @@ async fn execution(
                         }
                     }
                     h2 { "Execution context" }
-                    (frame::json_block(&found.context))
+                    (frame::json_block(&found.context().unwrap_or_default()))
                 }
             }
         }))

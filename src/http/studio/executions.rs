@@ -240,13 +240,14 @@ async fn fetch_context(
 ) -> Result<Json<ExecutionContextResource>> {
     let (flow_sid, sid) = &call.path;
     let execution = executions::fetch(&call.core, &call.principal, flow_sid, sid).await?;
+    let context = execution.context()?;
     Ok(Json(ExecutionContextResource {
         url: format!(
             "{}/Context",
             execution_url(&call.base, &execution.flow_sid, &execution.sid)
         ),
         account_sid: execution.account_sid,
-        context: execution.context,
+        context,
         execution_sid: execution.sid,
         flow_sid: execution.flow_sid,
     }))
