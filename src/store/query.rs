@@ -278,7 +278,7 @@ impl Table {
     }
 
     /// `{statement} {from} where {owner} = $1 and {sid} = $2`.
-    fn on_owned_key(&self, statement: &str, owner: &str, sid: &str) -> Sql {
+    pub(crate) fn on_owned_key(&self, statement: &str, owner: &str, sid: &str) -> Sql {
         let mut qb = Sql::new(statement);
         qb.push(" ").push(self.from);
         self.push_owned_key(&mut qb, owner, sid);

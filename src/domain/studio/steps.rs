@@ -55,13 +55,13 @@ async fn require_execution(
     execution_sid: &ExecutionSid,
 ) -> Result<()> {
     core.store
-        .fetch_execution(
+        .execution_exists(
             principal.account_sid.as_str(),
             flow_sid.as_str(),
             execution_sid.as_str(),
         )
         .await?
-        .map(|_| ())
+        .then_some(())
         .ok_or(Error::NotFound)
 }
 

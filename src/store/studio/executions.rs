@@ -247,6 +247,20 @@ impl Store {
         fetch_optional(qb, self).await
     }
 
+    /// Whether the account has that execution under that flow (nothing is read: the steps
+    /// and contexts only need to know).
+    pub async fn execution_exists(
+        &self,
+        account_sid: &str,
+        flow_sid: &str,
+        sid: &str,
+    ) -> StoreResult<bool> {
+        let mut qb = EXECUTIONS.on_owned_key("select 1 from", flow_sid, sid);
+        qb.push(" and account_sid = ")
+            .push_bind(account_sid.to_owned());
+        Ok(qb.exists(self).await?)
+    }
+
     /// Executions whose wait has timed out by `now` on their account's clock (`now` plus the
     /// account's `account_clocks` offset), soonest first (at most `limit`).
     pub async fn due_executions(&self, now: i64, limit: i64) -> StoreResult<Vec<DueExecution>> {
