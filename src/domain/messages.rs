@@ -1069,20 +1069,6 @@ pub async fn delete_media(
     )
 }
 
-/// The account's latest message from `from` to `to`, if any (for routing an inbound reply).
-pub async fn latest_between(
-    core: &Core,
-    account_sid: &AccountSid,
-    from: &str,
-    to: &str,
-) -> Result<Option<Message>> {
-    core.store
-        .latest_message_between(account_sid.as_str(), from, to)
-        .await?
-        .map(Message::try_from)
-        .transpose()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,8 +108,10 @@ impl Store {
         message: NewMessage,
         now_ms: i64,
     ) -> StoreResult<MessageRow> {
+        // Shared, not copied, by every run of the write (a PostgreSQL retry runs it again).
+        let message = std::sync::Arc::new(message);
         self.write(move |mut conn| {
-            let message = message.clone();
+            let message = std::sync::Arc::clone(&message);
             Box::pin(async move { write_message(&mut conn, &message, now_ms).await })
         })
         .await
@@ -128,25 +130,6 @@ impl Store {
         push_filter(&mut qb, filter, now_ms);
         keyset.push_newest_first(&mut qb, "seq");
         fetch_all(qb, self).await
-    }
-
-    /// The account's most recent message from `from` to `to` (addresses as stored), if any:
-    /// how an inbound reply finds the message it answers.
-    pub async fn latest_message_between(
-        &self,
-        account_sid: &str,
-        from: &str,
-        to: &str,
-    ) -> StoreResult<Option<MessageRow>> {
-        let filter = MessageFilter {
-            to: Some(to.to_owned()),
-            from: Some(from.to_owned()),
-            ..MessageFilter::default()
-        };
-        let mut qb = MESSAGES.select_owned(account_sid);
-        push_filter(&mut qb, &filter, i64::MAX);
-        qb.push(" order by seq desc limit 1");
-        fetch_optional(qb, self).await
     }
 
     /// Empties the body of the account's message `sid`; `None` when it has none.
