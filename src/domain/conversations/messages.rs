@@ -520,6 +520,11 @@ async fn post(
     };
     let now_ms = time::now_ms();
     let (channel, receipts) = sms_deliveries(core, conversation, &row, now_ms).await?;
+    // The answer's `delivery` from the SMS in hand (one receipt each), not read back.
+    let channel_statuses = channel
+        .iter()
+        .map(|m| channel_status(m.row.clone(), now_ms).map(|(status, ..)| status))
+        .collect::<Result<Vec<_>>>()?;
     let mut channel_messages = recorded;
     channel_messages.extend(channel);
     let added = message_targets(
@@ -603,7 +608,7 @@ async fn post(
     let mut message = Message::try_from(posted.message)?;
     message.source = source.name();
     if has_receipts {
-        message = with_delivery_one(core, message).await?;
+        message.delivery = Some(Delivery::of(&channel_statuses));
     }
     // The `studio` target is a conversation-scoped webhook: a REST message fires it only with
     // `X-Twilio-Webhook-Enabled: true`, as every webhook ("This includes both Service-level

@@ -22,7 +22,6 @@ use crate::{
     http::{
         call::{ApiCall, Listed},
         extract::true_or_false,
-        paging::v1_filtered_list,
         state::AppState,
     },
 };
@@ -121,10 +120,9 @@ impl<P: Family, F> ApiCall<P, F> {
     ) -> Result<Listed<W>> {
         let family_url = self.family_url(service_sid);
         let list_path = format!("{}{tail}", self.path.family_path(service_sid));
-        let page = page.map(|item| wire(&family_url, item));
-        Ok(axum::Json(v1_filtered_list(
-            key, page, &self.base, &list_path, filters,
-        )))
+        self.v1_filtered_list(key, &list_path, filters, page, |item, _| {
+            wire(&family_url, item)
+        })
     }
 
     /// The `chat_service_sid` of a resource under a conversation: only the service family's
