@@ -88,7 +88,24 @@ impl Writer {
     /// is dropped.
     pub fn start(conn: SqliteConnection) -> Self {
         let (jobs, queue) = mpsc::channel::<Message>(4096);
-        tokio::spawn(run(conn, queue));
+        // The writer is the one serial path every durable write goes through: on the request
+        // runtime its task would wait behind every HTTP task after each statement's hop to
+        // sqlx's SQLite worker thread. A thread with its own single-threaded runtime wakes it
+        // straight away.
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(run(conn, queue)),
+                    Err(e) => tracing::error!(error = %e, "writer runtime could not start"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "writer thread could not start");
+        }
         Self { jobs }
     }
 
