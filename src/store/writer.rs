@@ -53,10 +53,11 @@ where
 
     fn finish(self: Box<Self>, commit_error: Option<&Arc<sqlx::Error>>) {
         let outcome = match (commit_error, self.result) {
-            (Some(cause), Some(Ok(_))) | (Some(cause), None) => {
-                Err(StoreError::Batch(Arc::clone(cause)))
-            }
-            (_, Some(result)) => result,
+            // A failed write's own refusal may rest on a neighbour's write ("already exists",
+            // "already active") that the failed COMMIT just undid: every caller of the batch
+            // gets the storage fault.
+            (Some(cause), _) => Err(StoreError::Batch(Arc::clone(cause))),
+            (None, Some(result)) => result,
             // Never run and no commit error: cannot happen (run before finish), but answer
             // with a failure rather than a success nothing backs.
             (None, None) => Err(StoreError::Db(sqlx::Error::WorkerCrashed)),
@@ -203,14 +204,15 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
             if let Err(e) = begin {
                 tracing::error!(error = %e, "group commit could not begin");
                 let _ = exec(conn, "ROLLBACK").await;
-                // Nothing ran: every caller gets the cause (a lock wait exhausted, a read-only
-                // file …); the writes set aside answer with their own errors.
+                // Nothing ran, or what ran was rolled back: every caller gets the cause (a lock
+                // wait exhausted, a read-only file …), the writes set aside too (their refusal
+                // may rest on a neighbour that is now undone).
                 let cause = Arc::new(e);
                 for job in batch.drain(..) {
                     job.refuse(Arc::clone(&cause));
                 }
                 for job in failed.drain(..) {
-                    job.finish(None);
+                    job.finish(Some(&cause));
                 }
                 return;
             }
@@ -265,9 +267,9 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
     for job in batch.drain(..) {
         job.finish(error.as_ref());
     }
-    // Their own errors, whatever the commit did (`finish` keeps a failed result).
+    // Their own errors, unless the commit failed (see `finish`).
     for job in failed.drain(..) {
-        job.finish(None);
+        job.finish(error.as_ref());
     }
 }
 
