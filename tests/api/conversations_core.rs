@@ -43,6 +43,33 @@ async fn post_message(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str
     created(app, &format!("{family}/Conversations/{ch}/Messages"), form).await
 }
 
+/// Gives conversation `ch` a scoped webhook to the receiver's `/scoped` taking `filter` and a
+/// trigger to its `/trigger` on `keyword`.
+async fn scoped_and_trigger(
+    app: &TestApp,
+    receiver: &Receiver,
+    ch: &str,
+    filter: &str,
+    keyword: &str,
+) {
+    let scoped_url = receiver.url("/scoped");
+    let trigger_url = receiver.url("/trigger");
+    for form in [
+        [
+            ("Target", "webhook"),
+            ("Configuration.Url", scoped_url.as_str()),
+            ("Configuration.Filters", filter),
+        ],
+        [
+            ("Target", "trigger"),
+            ("Configuration.Url", trigger_url.as_str()),
+            ("Configuration.Triggers", keyword),
+        ],
+    ] {
+        created(app, &format!("/v1/Conversations/{ch}/Webhooks"), &form).await;
+    }
+}
+
 fn sid(v: &Value) -> String {
     v["sid"].as_str().unwrap().to_owned()
 }
@@ -1190,25 +1217,7 @@ async fn conversation_events_are_sent_only_with_the_header_signed_and_to_scoped_
     assert_eq!(added.param("Source").as_deref(), Some("API"));
 
     // A scoped webhook (filters) and a trigger (keywords) on this conversation.
-    let scoped_url = receiver.url("/scoped");
-    let trigger_url = receiver.url("/trigger");
-    for form in [
-        vec![
-            ("Target", "webhook"),
-            ("Configuration.Url", scoped_url.as_str()),
-            ("Configuration.Filters", "onMessageAdded"),
-        ],
-        vec![
-            ("Target", "trigger"),
-            ("Configuration.Url", trigger_url.as_str()),
-            ("Configuration.Triggers", "help"),
-        ],
-    ] {
-        let (status, body) = app
-            .post(&format!("/v1/Conversations/{ch}/Webhooks"), &main, &form)
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
+    scoped_and_trigger(&app, &receiver, &ch, "onMessageAdded", "help").await;
     let (status, message) = post_with(
         &app,
         &format!("/v1/Conversations/{ch}/Messages"),
@@ -1476,26 +1485,15 @@ async fn a_message_that_reactivates_its_conversation_reaches_every_level_by_its_
     assert_eq!(status, 200);
     let ch = sid(&conversation(&app, "/v1", &[]).await);
     let (status, c) = app
-        .post(&format!("/v1/Conversations/{ch}"), &main, &[("State", "inactive")])
+        .post(
+            &format!("/v1/Conversations/{ch}"),
+            &main,
+            &[("State", "inactive")],
+        )
         .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["state"], "inactive");
-    let scoped_url = receiver.url("/scoped");
-    let trigger_url = receiver.url("/trigger");
-    for form in [
-        vec![
-            ("Target", "webhook"),
-            ("Configuration.Url", scoped_url.as_str()),
-            ("Configuration.Filters", "onConversationStateUpdated"),
-        ],
-        vec![
-            ("Target", "trigger"),
-            ("Configuration.Url", trigger_url.as_str()),
-            ("Configuration.Triggers", "wake"),
-        ],
-    ] {
-        created(&app, &format!("/v1/Conversations/{ch}/Webhooks"), &form).await;
-    }
+    scoped_and_trigger(&app, &receiver, &ch, "onConversationStateUpdated", "wake").await;
     let (status, message) = post_with(
         &app,
         &format!("/v1/Conversations/{ch}/Messages"),
@@ -1525,7 +1523,10 @@ async fn a_message_that_reactivates_its_conversation_reaches_every_level_by_its_
     .into_iter()
     .map(|(p, e)| (p.to_owned(), e.to_owned()))
     .collect();
-    assert_eq!(got, expected, "the account's target is replaced by the service's");
+    assert_eq!(
+        got, expected,
+        "the account's target is replaced by the service's"
+    );
     assert_eq!(receiver.received().len(), 4, "each once");
     let state = receiver
         .received()

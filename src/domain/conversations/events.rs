@@ -100,8 +100,10 @@ impl Hooks {
     pub fn targets(&self, event: Event, body: Option<&str>) -> Result<Targets> {
         let name = event.name();
         let subscribed = |hook: &HookRow| -> Result<bool> {
-            Ok(crate::domain::stored_json::<Vec<String>>(&hook.filters, "webhook filters")?
-                .contains(&name))
+            Ok(
+                crate::domain::stored_json::<Vec<String>>(&hook.filters, "webhook filters")?
+                    .contains(&name),
+            )
         };
         let overridden = SERVICE_FILTERS.contains(&name.as_str())
             && self

@@ -137,7 +137,12 @@ pub async fn update_user_conversation(
     let found = find_user_conversation(core, principal, scope, user, key).await?;
     let user = user_of(&found)?;
     // The conversation's service, as the lookup found it (cached: no query).
-    let service = resolve(core, principal, Scope::Service(&found.conversation.service_sid)).await?;
+    let service = resolve(
+        core,
+        principal,
+        Scope::Service(&found.conversation.service_sid),
+    )
+    .await?;
     participants::apply_update(
         core,
         &service,
