@@ -43,6 +43,33 @@ async fn post_message(app: &TestApp, family: &str, ch: &str, form: &[(&str, &str
     created(app, &format!("{family}/Conversations/{ch}/Messages"), form).await
 }
 
+/// Gives conversation `ch` a scoped webhook to the receiver's `/scoped` taking `filter` and a
+/// trigger to its `/trigger` on `keyword`.
+async fn scoped_and_trigger(
+    app: &TestApp,
+    receiver: &Receiver,
+    ch: &str,
+    filter: &str,
+    keyword: &str,
+) {
+    let scoped_url = receiver.url("/scoped");
+    let trigger_url = receiver.url("/trigger");
+    for form in [
+        [
+            ("Target", "webhook"),
+            ("Configuration.Url", scoped_url.as_str()),
+            ("Configuration.Filters", filter),
+        ],
+        [
+            ("Target", "trigger"),
+            ("Configuration.Url", trigger_url.as_str()),
+            ("Configuration.Triggers", keyword),
+        ],
+    ] {
+        created(app, &format!("/v1/Conversations/{ch}/Webhooks"), &form).await;
+    }
+}
+
 fn sid(v: &Value) -> String {
     v["sid"].as_str().unwrap().to_owned()
 }
@@ -1190,25 +1217,7 @@ async fn conversation_events_are_sent_only_with_the_header_signed_and_to_scoped_
     assert_eq!(added.param("Source").as_deref(), Some("API"));
 
     // A scoped webhook (filters) and a trigger (keywords) on this conversation.
-    let scoped_url = receiver.url("/scoped");
-    let trigger_url = receiver.url("/trigger");
-    for form in [
-        vec![
-            ("Target", "webhook"),
-            ("Configuration.Url", scoped_url.as_str()),
-            ("Configuration.Filters", "onMessageAdded"),
-        ],
-        vec![
-            ("Target", "trigger"),
-            ("Configuration.Url", trigger_url.as_str()),
-            ("Configuration.Triggers", "help"),
-        ],
-    ] {
-        let (status, body) = app
-            .post(&format!("/v1/Conversations/{ch}/Webhooks"), &main, &form)
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
+    scoped_and_trigger(&app, &receiver, &ch, "onMessageAdded", "help").await;
     let (status, message) = post_with(
         &app,
         &format!("/v1/Conversations/{ch}/Messages"),
@@ -1438,4 +1447,150 @@ async fn unread_counts_are_exact_up_to_1000_in_a_long_conversation() {
             "horizon {horizon}"
         );
     }
+}
+
+/// A message into an inactive conversation fires three events (onMessageAdded,
+/// onConversationUpdated, onConversationStateUpdated with `Reason=EVENT`), whose targets come
+/// from one read of the three levels: the service's target replaces the account's for them,
+/// and the conversation's own webhook and trigger are added.
+#[tokio::test]
+async fn a_message_that_reactivates_its_conversation_reaches_every_level_by_its_rules() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let account_url = receiver.url("/account");
+    let mut form = vec![("PostWebhookUrl", account_url.as_str()), ("Method", "POST")];
+    for f in [
+        "onMessageAdded",
+        "onConversationUpdated",
+        "onConversationStateUpdated",
+    ] {
+        form.push(("Filters", f));
+    }
+    let (status, _) = app.post("/v1/Configuration/Webhooks", &main, &form).await;
+    assert_eq!(status, 200);
+    let is = default_service(&app, &main).await;
+    let service_url = receiver.url("/service");
+    let (status, _) = app
+        .post(
+            &format!("/v1/Services/{is}/Configuration/Webhooks"),
+            &main,
+            &[
+                ("PostWebhookUrl", service_url.as_str()),
+                ("Filters", "onMessageAdded"),
+                ("Filters", "onConversationUpdated"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ch = sid(&conversation(&app, "/v1", &[]).await);
+    let (status, c) = app
+        .post(
+            &format!("/v1/Conversations/{ch}"),
+            &main,
+            &[("State", "inactive")],
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["state"], "inactive");
+    scoped_and_trigger(&app, &receiver, &ch, "onConversationStateUpdated", "wake").await;
+    let (status, message) = post_with(
+        &app,
+        &format!("/v1/Conversations/{ch}/Messages"),
+        &[("Body", "wake up")],
+        Some("true"),
+    )
+    .await;
+    assert_eq!(status, 201, "{message}");
+    receiver.wait_for(4, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got: BTreeSet<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            (
+                r.uri.path().to_owned(),
+                r.param("EventType").unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("/service", "onMessageAdded"),
+        ("/service", "onConversationUpdated"),
+        ("/scoped", "onConversationStateUpdated"),
+        ("/trigger", "onMessageAdded"),
+    ]
+    .into_iter()
+    .map(|(p, e)| (p.to_owned(), e.to_owned()))
+    .collect();
+    assert_eq!(
+        got, expected,
+        "the account's target is replaced by the service's"
+    );
+    assert_eq!(receiver.received().len(), 4, "each once");
+    let state = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.uri.path() == "/scoped")
+        .unwrap();
+    assert_eq!(state.param("StateFrom").as_deref(), Some("inactive"));
+    assert_eq!(state.param("StateTo").as_deref(), Some("active"));
+    assert_eq!(state.param("Reason").as_deref(), Some("EVENT"));
+    let (_, after) = app.get(&format!("/v1/Conversations/{ch}"), &main).await;
+    assert_eq!(after["state"], "active");
+}
+
+/// A UserConversation is found by the user's SID or identity and the conversation's SID or
+/// unique name, on both families, and by nothing else: another user, a conversation the user
+/// is not in, another service's path, another account.
+#[tokio::test]
+async fn a_user_conversation_is_found_by_each_key_and_only_its_own() {
+    let app = TestApp::spawn().await;
+    let main = app.main();
+    let is = default_service(&app, &main).await;
+    let c = conversation(&app, "/v1", &[("UniqueName", "room")]).await;
+    let ch = sid(&c);
+    let other = conversation(&app, "/v1", &[("UniqueName", "elsewhere")]).await;
+    let p = join(&app, "/v1", &ch, &[("Identity", "ana")]).await;
+    join(&app, "/v1", &sid(&other), &[("Identity", "ben")]).await;
+    let (_, user) = app.get("/v1/Users/ana", &main).await;
+    let us = sid(&user);
+    for family in ["/v1".to_owned(), format!("/v1/Services/{is}")] {
+        for user_key in [us.as_str(), "ana"] {
+            for conversation_key in [ch.as_str(), "room"] {
+                let path = format!("{family}/Users/{user_key}/Conversations/{conversation_key}");
+                let (status, found) = app.get(&path, &main).await;
+                assert_eq!(status, 200, "{path}: {found}");
+                assert_eq!(found["conversation_sid"], ch);
+                assert_eq!(found["participant_sid"], sid(&p));
+                assert_eq!(found["user_sid"], us);
+                assert_eq!(found["chat_service_sid"], is);
+                assert_eq!(
+                    found["url"],
+                    format!("{}{family}/Users/{us}/Conversations/{ch}", app.base)
+                );
+            }
+        }
+    }
+    let service = new_service(&app, "Another").await;
+    for path in [
+        "/v1/Users/ana/Conversations/elsewhere".to_owned(),
+        "/v1/Users/ben/Conversations/room".to_owned(),
+        "/v1/Users/nobody/Conversations/room".to_owned(),
+        "/v1/Users/ana/Conversations/CH0123456789abcdef0123456789abcdef".to_owned(),
+        format!("/v1/Services/{service}/Users/ana/Conversations/room"),
+        format!("/v1/Services/{service}/Users/{us}/Conversations/{ch}"),
+    ] {
+        let (status, body) = app.get(&path, &main).await;
+        assert_twilio_error(status, &body, 404, 20404);
+        let (status, body) = app
+            .post(&path, &main, &[("NotificationLevel", "muted")])
+            .await;
+        assert_twilio_error(status, &body, 404, 20404);
+    }
+    let stranger = app.subaccount(&main, "stranger").await;
+    let (status, body) = app
+        .get(&format!("/v1/Users/{us}/Conversations/{ch}"), &stranger)
+        .await;
+    assert_twilio_error(status, &body, 404, 20404);
 }

@@ -363,6 +363,22 @@ pub(super) async fn targets_for(
     .await
 }
 
+/// The webhooks of a conversation's events, read once for all the events a request fires.
+pub(super) async fn hooks_of(
+    core: &Core,
+    conversation: &Conversation,
+    webhooks: bool,
+) -> Result<events::Hooks> {
+    events::Hooks::read(
+        core,
+        &conversation.account_sid,
+        &conversation.service_sid,
+        Some(conversation.sid.as_str()),
+        webhooks,
+    )
+    .await
+}
+
 /// A checked conversation, ready to insert: its service, its row, and the targets of
 /// onConversationAdded.
 pub struct Prepared {
@@ -610,9 +626,9 @@ pub async fn update_conversation(
     // Timers run on the account's clock (`emulator::clock`).
     let timers_now = clock::now(core, current.account_sid.as_str()).await?;
     timer_change(&current, &state, timers, &input, timers_now, &mut change);
-    let updated = targets_for(core, &current, CONVERSATION_UPDATED.event, webhooks).await?;
-    let state_targets =
-        targets_for(core, &current, CONVERSATION_STATE_UPDATED.event, webhooks).await?;
+    let hooks = hooks_of(core, &current, webhooks).await?;
+    let updated = hooks.targets(CONVERSATION_UPDATED.event, None)?;
+    let state_targets = hooks.targets(CONVERSATION_STATE_UPDATED.event, None)?;
     let wake = [updated.clone(), state_targets.clone()];
     let fire = state_fire(updated, state_targets, Reason::Api);
     let changed = core

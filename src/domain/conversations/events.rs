@@ -14,18 +14,21 @@
 //!   body holds one of their keywords; `studio` targets are stored only (issue 19 starts Studio
 //!   executions from them).
 
-use super::webhooks::{AccountWebhook, SERVICE_FILTERS, ServiceWebhook};
+use super::webhooks::SERVICE_FILTERS;
 use crate::{
     domain::{
         Core,
-        sid::{AccountSid, ServiceSid},
+        sid::{AccountSid, FlowSid, ServiceSid},
         webhooks::{Declaration, Event, Subject, Target, Targets},
     },
     error::{Error, Result},
     store::{
         StoreError, StoreResult,
-        conversations::{Fire, ScopedWebhookRow},
-        webhooks::{AccountWebhookRow, NewDelivery, ServiceWebhookRow},
+        conversations::{
+            Fire, HookRow,
+            scoped_webhooks::{ACCOUNT_LEVEL, CONVERSATION_LEVEL, SERVICE_LEVEL},
+        },
+        webhooks::NewDelivery,
     },
 };
 
@@ -38,51 +41,9 @@ pub async fn targets(
     event: Event,
     requested: bool,
 ) -> Result<Targets> {
-    if !requested {
-        return Ok(Targets::default());
-    }
-    let name = event.name();
-    let subscribed = |filters: &[String]| filters.contains(&name);
-    let mut out = Vec::new();
-    let service_target = match core
-        .store
-        .sole::<ServiceWebhookRow>(service.as_str())
+    Hooks::read(core, account, service, None, requested)
         .await?
-    {
-        Some(row) => Some(ServiceWebhook::try_from(row)?),
-        None => None,
-    };
-    let overridden = SERVICE_FILTERS.contains(&name.as_str())
-        && service_target
-            .as_ref()
-            .is_some_and(|t| t.post_webhook_url.is_some());
-    if !overridden
-        && let Some(row) = core
-            .store
-            .sole::<AccountWebhookRow>(account.as_str())
-            .await?
-    {
-        let account_target = AccountWebhook::try_from(row)?;
-        if account_target.target == "webhook"
-            && subscribed(&account_target.filters)
-            && let Some(url) = account_target.post_webhook_url
-        {
-            out.push(Target {
-                url,
-                method: account_target.method,
-            });
-        }
-    }
-    if let Some(service_target) = service_target
-        && subscribed(&service_target.filters)
-        && let Some(url) = service_target.post_webhook_url
-    {
-        out.push(Target {
-            url,
-            method: service_target.method,
-        });
-    }
-    Ok(Targets(out))
+        .targets(event, None)
 }
 
 /// Whether a message body holds one of a trigger webhook's keywords *(ours: Twilio does not
@@ -104,43 +65,97 @@ pub async fn conversation_targets(
     requested: bool,
     body: Option<&str>,
 ) -> Result<Targets> {
-    let mut out = targets(core, account, service, event, requested).await?;
-    if !requested {
-        return Ok(out);
-    }
-    let name = event.name();
-    for hook in core.store.scoped_webhooks(conversation).await? {
-        let ScopedWebhookRow {
-            target,
-            url,
-            method,
-            filters,
-            triggers,
-            ..
-        } = hook;
-        let (Some(url), Some(method)) = (url, method) else {
-            continue;
-        };
-        let takes = match target.as_str() {
-            "webhook" => crate::domain::stored_json::<Vec<String>>(&filters, "webhook filters")?
-                .contains(&name),
-            "trigger" => {
-                name == "onMessageAdded"
-                    && triggered(
-                        body.unwrap_or_default(),
-                        &crate::domain::stored_json::<Vec<String>>(&triggers, "webhook triggers")?,
-                    )
-            }
-            _ => false,
-        };
-        if takes {
-            out.0.push(Target {
-                url,
-                method: method.to_ascii_uppercase(),
-            });
+    Hooks::read(core, account, service, Some(conversation), requested)
+        .await?
+        .targets(event, body)
+}
+
+/// The webhooks a request's events may reach — the account's target, the service's, and the
+/// conversation's own — read once per request in one query, however many events it fires (a
+/// message that reactivates its conversation fires three); none when the request did not ask
+/// for webhooks.
+#[derive(Debug, Default)]
+pub struct Hooks(Vec<HookRow>);
+
+impl Hooks {
+    /// The webhooks of `conversation` in `service` (`None`: the service's events alone).
+    pub async fn read(
+        core: &Core,
+        account: &AccountSid,
+        service: &ServiceSid,
+        conversation: Option<&str>,
+        requested: bool,
+    ) -> Result<Self> {
+        if !requested {
+            return Ok(Self::default());
         }
+        let rows = core
+            .store
+            .conversation_hooks(account.as_str(), service.as_str(), conversation)
+            .await?;
+        Ok(Self(rows))
     }
-    Ok(out)
+
+    /// The targets of `event` (`body`: a message event's body, for the trigger keywords).
+    pub fn targets(&self, event: Event, body: Option<&str>) -> Result<Targets> {
+        let name = event.name();
+        let subscribed = |hook: &HookRow| -> Result<bool> {
+            Ok(
+                crate::domain::stored_json::<Vec<String>>(&hook.filters, "webhook filters")?
+                    .contains(&name),
+            )
+        };
+        let overridden = SERVICE_FILTERS.contains(&name.as_str())
+            && self
+                .0
+                .iter()
+                .any(|hook| hook.level == SERVICE_LEVEL && hook.url.is_some());
+        let mut out = Vec::new();
+        for hook in &self.0 {
+            let (Some(url), Some(method)) = (&hook.url, &hook.method) else {
+                continue;
+            };
+            let takes = match hook.level {
+                ACCOUNT_LEVEL => !overridden && hook.target == "webhook" && subscribed(hook)?,
+                SERVICE_LEVEL => subscribed(hook)?,
+                _ => match hook.target.as_str() {
+                    "webhook" => subscribed(hook)?,
+                    "trigger" => {
+                        name == "onMessageAdded"
+                            && triggered(
+                                body.unwrap_or_default(),
+                                &crate::domain::stored_json::<Vec<String>>(
+                                    &hook.triggers,
+                                    "webhook triggers",
+                                )?,
+                            )
+                    }
+                    _ => false,
+                },
+            };
+            if takes {
+                out.push(Target {
+                    url: url.clone(),
+                    // A scoped webhook stores its method lower-case, as its resource shows it.
+                    method: if hook.level == CONVERSATION_LEVEL {
+                        method.to_ascii_uppercase()
+                    } else {
+                        method.clone()
+                    },
+                });
+            }
+        }
+        Ok(Targets(out))
+    }
+
+    /// The flows of the conversation's `studio` webhooks, in the order they were added.
+    pub fn studio_flows(&self) -> Vec<FlowSid> {
+        self.0
+            .iter()
+            .filter(|hook| hook.level == CONVERSATION_LEVEL && hook.target == "studio")
+            .filter_map(|hook| hook.flow_sid.as_deref().and_then(FlowSid::parse))
+            .collect()
+    }
 }
 
 /// A domain failure inside a store transaction (a stored row that does not read back): the

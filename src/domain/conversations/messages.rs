@@ -13,6 +13,8 @@
 //!   from the participant's proxy address; each such SMS has a Receipt, and `delivery`
 //!   summarises them (null when the conversation has no non-chat participant).
 
+use std::collections::HashMap;
+
 use tracing::instrument;
 
 use super::{
@@ -20,8 +22,8 @@ use super::{
         CLOSED_IS_FINAL, CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason,
         StateChange, check_json, closed_error, due, find, parse_date, targets_for,
     },
-    events::{self, deliveries, hook, read},
-    scope::Scope,
+    events::{Hooks, deliveries, hook, read},
+    scope::{Scope, resolve},
 };
 use crate::{
     domain::{
@@ -147,16 +149,20 @@ async fn with_delivery(core: &Core, mut messages: Vec<Message>) -> Result<Vec<Me
         .map(|r| r.channel_message_sid.clone())
         .collect();
     let account = messages[0].account_sid.to_string();
-    let channel = core.store.messages_by_sid(&account, &channel_sids).await?;
+    // By SID: a page of 50 messages sent to many participants has hundreds of them. Each
+    // receipt names an SMS of its own (one per participant a message was sent to).
+    let mut channel: HashMap<String, crate::store::messages::MessageRow> = core
+        .store
+        .messages_by_sid(&account, &channel_sids)
+        .await?
+        .into_iter()
+        .map(|m| (m.sid.clone(), m))
+        .collect();
     let now_ms = time::now_ms();
-    let mut statuses: std::collections::HashMap<String, Vec<&'static str>> =
-        std::collections::HashMap::new();
+    let mut statuses: HashMap<String, Vec<&'static str>> = HashMap::new();
     for receipt in receipts {
-        let status = match channel
-            .iter()
-            .find(|m| m.sid == receipt.channel_message_sid)
-        {
-            Some(row) => channel_status(row.clone(), now_ms)?.0,
+        let status = match channel.remove(&receipt.channel_message_sid) {
+            Some(row) => channel_status(row, now_ms)?.0,
             None => "sent",
         };
         statuses
@@ -308,26 +314,6 @@ fn check_common(input: &MessageInput) -> Result<()> {
     Ok(())
 }
 
-/// The conversation's targets for `event` with the message body (trigger keywords).
-async fn message_targets(
-    core: &Core,
-    conversation: &Conversation,
-    event: Event,
-    webhooks: bool,
-    body: Option<&str>,
-) -> Result<Targets> {
-    events::conversation_targets(
-        core,
-        &conversation.account_sid,
-        &conversation.service_sid,
-        conversation.sid.as_str(),
-        event,
-        webhooks,
-        body,
-    )
-    .await
-}
-
 #[instrument(skip_all)]
 pub async fn create_message(
     core: &Core,
@@ -337,7 +323,17 @@ pub async fn create_message(
     input: MessageInput,
     webhooks: bool,
 ) -> Result<(Conversation, Message)> {
-    let (_, conversation) = find(core, principal, scope, conversation).await?;
+    let service = resolve(core, principal, scope).await?;
+    let found = core
+        .store
+        .conversation_to_post(
+            service.sid.as_str(),
+            conversation,
+            matches_pattern(conversation, "CH"),
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    let conversation = Conversation::try_from(found.conversation)?;
     let message = post(
         core,
         principal,
@@ -345,6 +341,7 @@ pub async fn create_message(
         input,
         Source::Rest { webhooks },
         Vec::new(),
+        found.texted,
     )
     .await?;
     Ok((conversation, message))
@@ -383,6 +380,7 @@ pub async fn post_from_channel(
         input,
         Source::Sms,
         vec![recorded],
+        true,
     )
     .await
     {
@@ -418,6 +416,7 @@ pub async fn post_as_flow(
         input,
         Source::Studio,
         Vec::new(),
+        true,
     )
     .await
 }
@@ -425,7 +424,8 @@ pub async fn post_as_flow(
 /// Posts a message into `conversation`: the checks, the index, the SMS sent to each non-chat
 /// participant (except its author) with its receipt, the webhooks of `source`, all in one
 /// write with `recorded`; then the conversation's `studio` webhooks take a participant's
-/// message.
+/// message. `texted`: whether the conversation may have a participant to send an SMS to
+/// (false when the lookup found none, which saves reading its participants).
 async fn post(
     core: &Core,
     principal: &Principal,
@@ -433,6 +433,7 @@ async fn post(
     input: MessageInput,
     source: Source,
     recorded: Vec<NewMessage>,
+    texted: bool,
 ) -> Result<Message> {
     let webhooks = source.fires();
     if conversation.state == "closed" {
@@ -519,7 +520,11 @@ async fn post(
         date_updated,
     };
     let now_ms = time::now_ms();
-    let (channel, receipts) = sms_deliveries(core, conversation, &row, now_ms).await?;
+    let (channel, receipts) = if texted {
+        sms_deliveries(core, conversation, &row, now_ms).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // The answer's `delivery` from the SMS in hand (one receipt each), not read back.
     let channel_statuses = channel
         .iter()
@@ -527,30 +532,29 @@ async fn post(
         .collect::<Result<Vec<_>>>()?;
     let mut channel_messages = recorded;
     channel_messages.extend(channel);
-    let added = message_targets(
+    // The webhooks of all three events (and the `studio` flows) in one read.
+    let hooks = Hooks::read(
         core,
-        conversation,
-        MESSAGE_ADDED.event,
+        &conversation.account_sid,
+        &conversation.service_sid,
+        Some(conversation.sid.as_str()),
         webhooks,
-        row.body.as_deref(),
     )
     .await?;
+    let added = hooks.targets(MESSAGE_ADDED.event, row.body.as_deref())?;
     let (updated, state_targets) = if conversation.state == "inactive" {
         (
-            targets_for(core, conversation, CONVERSATION_UPDATED.event, webhooks).await?,
-            targets_for(
-                core,
-                conversation,
-                CONVERSATION_STATE_UPDATED.event,
-                webhooks,
-            )
-            .await?,
+            hooks.targets(CONVERSATION_UPDATED.event, None)?,
+            hooks.targets(CONVERSATION_STATE_UPDATED.event, None)?,
         )
     } else {
         (Targets::default(), Targets::default())
     };
     let wake = [added.clone(), updated.clone(), state_targets.clone()];
     let fire = std::sync::Arc::new(move |posted: &Posted| {
+        if added.is_empty() && updated.is_empty() && state_targets.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut message: Message = read(&posted.message)?;
         message.source = source.name();
         let mut out = deliveries(&MESSAGE_ADDED, &added, &message)?;
@@ -615,7 +619,8 @@ async fn post(
     // webhooks and Conversation-Scoped Webhooks", conversations-core.md §webhooks).
     if source != Source::Studio && source.fires() && message.participant_sid.is_some() {
         // Committed already: a failure here is logged, the message answered.
-        if let Err(e) = studio_hooks(core, principal, conversation, &message).await {
+        let flows = hooks.studio_flows();
+        if let Err(e) = studio_hooks(core, principal, conversation, &message, flows).await {
             tracing::warn!(conversation = %conversation.sid, error = %e, "a conversation's studio webhooks did not run");
         }
     }
@@ -678,6 +683,8 @@ async fn sms_deliveries(
 /// for it tries again (`STUDIO_ATTEMPTS`). A REST message runs them only with
 /// `X-Twilio-Webhook-Enabled: true`. What the flow says is posted back.
 ///
+/// `flows`: the conversation's `studio` flows, read with the message's other webhooks.
+///
 /// The flow runs after the message is committed, in the request that posted it *(ours)*: a
 /// crash between the two leaves the message without its run.
 async fn studio_hooks(
@@ -685,15 +692,8 @@ async fn studio_hooks(
     principal: &Principal,
     conversation: &Conversation,
     message: &Message,
+    flows: Vec<FlowSid>,
 ) -> Result<()> {
-    let flows: Vec<FlowSid> = core
-        .store
-        .scoped_webhooks(conversation.sid.as_str())
-        .await?
-        .into_iter()
-        .filter(|hook| hook.target == "studio")
-        .filter_map(|hook| hook.flow_sid.as_deref().and_then(FlowSid::parse))
-        .collect();
     for flow_sid in flows {
         let ran = studio_hook(core, principal, conversation, message, &flow_sid).await;
         match ran {
@@ -799,14 +799,27 @@ pub async fn fetch_message(
     conversation: &str,
     sid: &ConversationMessageSid,
 ) -> Result<(Conversation, Message)> {
+    let (conversation, message) = find_message(core, principal, scope, conversation, sid).await?;
+    let message = with_delivery_one(core, message).await?;
+    Ok((conversation, message))
+}
+
+/// The conversation's message `sid` without its `delivery` (left `None`): for its receipts,
+/// which read their own 2010 Messages.
+pub(super) async fn find_message(
+    core: &Core,
+    principal: &Principal,
+    scope: Scope<'_>,
+    conversation: &str,
+    sid: &ConversationMessageSid,
+) -> Result<(Conversation, Message)> {
     let (_, conversation) = find(core, principal, scope, conversation).await?;
     let row = core
         .store
         .fetch_message(conversation.sid.as_str(), sid.as_str())
         .await?
         .ok_or(Error::NotFound)?;
-    let message = with_delivery_one(core, Message::try_from(row)?).await?;
-    Ok((conversation, message))
+    Ok((conversation, Message::try_from(row)?))
 }
 
 /// `Order`: `asc` (default) or `desc`.

@@ -4,6 +4,8 @@
 //! *(ours: the receipt enum has no `queued`)*, then `delivered`, `undelivered` or `failed`),
 //! with that message's error code.
 
+use std::collections::HashMap;
+
 use super::{conversations::Conversation, messages, scope::Scope};
 use crate::{
     domain::{
@@ -33,13 +35,9 @@ pub struct Receipt {
     pub date_updated: i64,
 }
 
-async fn receipt(core: &Core, row: ReceiptRow) -> Result<Receipt> {
-    let channel = core
-        .store
-        .fetch_owned::<MessageRow>(&row.account_sid, &row.channel_message_sid)
-        .await?;
+fn receipt(row: ReceiptRow, channel: Option<MessageRow>, now_ms: i64) -> Result<Receipt> {
     let (status, error_code, date_updated) = match channel {
-        Some(channel) => messages::channel_status(channel, time::now_ms())?,
+        Some(channel) => messages::channel_status(channel, now_ms)?,
         // Its 2010 Message was deleted: it was sent *(ours)*.
         None => ("sent", None, row.date_created),
     };
@@ -57,6 +55,30 @@ async fn receipt(core: &Core, row: ReceiptRow) -> Result<Receipt> {
     })
 }
 
+/// The receipts of `rows` (one message's, so one account's) with the statuses of their 2010
+/// Messages, read in one query for the lot.
+async fn receipts(core: &Core, rows: Vec<ReceiptRow>) -> Result<Vec<Receipt>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let sids: Vec<String> = rows.iter().map(|r| r.channel_message_sid.clone()).collect();
+    // Each receipt names an SMS of its own (one per participant it was sent to).
+    let mut channel: HashMap<String, MessageRow> = core
+        .store
+        .messages_by_sid(&first.account_sid, &sids)
+        .await?
+        .into_iter()
+        .map(|m| (m.sid.clone(), m))
+        .collect();
+    let now_ms = time::now_ms();
+    rows.into_iter()
+        .map(|row| {
+            let sms = channel.remove(&row.channel_message_sid);
+            receipt(row, sms, now_ms)
+        })
+        .collect()
+}
+
 pub async fn list_receipts(
     core: &Core,
     principal: &Principal,
@@ -66,16 +88,13 @@ pub async fn list_receipts(
     request: PageRequest,
 ) -> Result<(Conversation, messages::Message, Page<Receipt>)> {
     let (conversation, message) =
-        messages::fetch_message(core, principal, scope, conversation, message).await?;
+        messages::find_message(core, principal, scope, conversation, message).await?;
     let rows = core
         .store
         .message_receipts(message.sid.as_str(), request.keyset())
         .await?;
-    let page = Page::from_rows(request, rows, |r| r.seq);
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(receipt(core, row).await?);
-    }
+    let mut page = Page::from_rows(request, rows, |r| r.seq);
+    let items = receipts(core, std::mem::take(&mut page.items)).await?;
     let page = Page {
         items,
         request: page.request,
@@ -94,12 +113,15 @@ pub async fn fetch_receipt(
     sid: &ReceiptSid,
 ) -> Result<(Conversation, messages::Message, Receipt)> {
     let (conversation, message) =
-        messages::fetch_message(core, principal, scope, conversation, message).await?;
+        messages::find_message(core, principal, scope, conversation, message).await?;
     let row = core
         .store
         .message_receipt(message.sid.as_str(), sid.as_str())
         .await?
         .ok_or(Error::NotFound)?;
-    let receipt = receipt(core, row).await?;
+    let receipt = receipts(core, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("a receipt went missing")))?;
     Ok((conversation, message, receipt))
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::conversations::{
-    CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, state_fire, targets_for,
+    CONVERSATION_STATE_UPDATED, CONVERSATION_UPDATED, Conversation, Reason, hooks_of, state_fire,
 };
 use crate::{
     domain::{Core, emulator::clock, time},
@@ -49,9 +49,9 @@ pub async fn fire_due(core: &Core) -> Result<usize> {
         };
         // Timer transitions are Twilio's own actions, not REST requests: they always reach
         // the configured targets.
-        let updated = targets_for(core, &conversation, CONVERSATION_UPDATED.event, true).await?;
-        let state_targets =
-            targets_for(core, &conversation, CONVERSATION_STATE_UPDATED.event, true).await?;
+        let hooks = hooks_of(core, &conversation, true).await?;
+        let updated = hooks.targets(CONVERSATION_UPDATED.event, None)?;
+        let state_targets = hooks.targets(CONVERSATION_STATE_UPDATED.event, None)?;
         let wake = [updated.clone(), state_targets.clone()];
         let fired = core
             .store

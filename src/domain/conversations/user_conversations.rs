@@ -11,9 +11,9 @@
 //! - `created_by` is `system` for REST-created conversations *(ours)*.
 
 use super::{
-    conversations::{Conversation, find},
+    conversations::Conversation,
     participants::{self, Participant, ParticipantUpdate},
-    scope::{Scope, Service},
+    scope::{Scope, resolve},
     users::{User, fetch_user},
 };
 use crate::{
@@ -21,6 +21,7 @@ use crate::{
         Core,
         auth::Principal,
         paging::{Page, PageRequest},
+        sid::{UserSid, matches_pattern},
     },
     error::{Error, Result},
     store::conversations as store,
@@ -75,39 +76,53 @@ pub async fn list_user_conversations(
     Ok((user, page_of(request, rows)?))
 }
 
-/// The user's participation in conversation `key` (SID or unique name); 404 when none.
+/// The user's participation in conversation `key` (SID or unique name), in one query; 404
+/// when there is none (no such user, conversation, or participation).
 async fn find_user_conversation(
     core: &Core,
     principal: &Principal,
     scope: Scope<'_>,
     user: &str,
     key: &str,
-) -> Result<(User, Service, Participation)> {
-    let user = fetch_user(core, principal, scope, user).await?;
-    let (service, conversation) =
-        find(core, principal, Scope::Service(&user.service_sid), key).await?;
-    let (participant, unread) = core
+) -> Result<Participation> {
+    let service = match scope {
+        Scope::Default => None,
+        Scope::Service(sid) => Some(sid.as_str()),
+    };
+    let row = core
         .store
-        .user_participant(conversation.sid.as_str(), &user.identity, user.sid.as_str())
+        .user_conversation(
+            principal.account_sid.as_str(),
+            service,
+            user,
+            matches_pattern(user, "US"),
+            key,
+            matches_pattern(key, "CH"),
+        )
         .await?
         .ok_or(Error::NotFound)?;
-    let found = Participation {
-        participant: Participant::try_from(participant)?,
-        conversation,
-        unread_messages_count: unread.map(|n| n.min(MAX_UNREAD)),
-    };
-    Ok((user, service, found))
+    Ok(participation(row)?.1)
 }
 
+/// The user of a participation (a user's participant always names it).
+fn user_of(found: &Participation) -> Result<UserSid> {
+    found
+        .participant
+        .user_sid
+        .clone()
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("a user's participant has no user")))
+}
+
+/// The user (its SID) and its participation.
 pub async fn fetch_user_conversation(
     core: &Core,
     principal: &Principal,
     scope: Scope<'_>,
     user: &str,
     key: &str,
-) -> Result<(User, Participation)> {
-    let (user, _, found) = find_user_conversation(core, principal, scope, user, key).await?;
-    Ok((user, found))
+) -> Result<(UserSid, Participation)> {
+    let found = find_user_conversation(core, principal, scope, user, key).await?;
+    Ok((user_of(&found)?, found))
 }
 
 /// `NotificationLevel`, `LastReadMessageIndex`, `LastReadTimestamp`.
@@ -118,8 +133,16 @@ pub async fn update_user_conversation(
     user: &str,
     key: &str,
     update: ParticipantUpdate,
-) -> Result<(User, Participation)> {
-    let (user, service, found) = find_user_conversation(core, principal, scope, user, key).await?;
+) -> Result<(UserSid, Participation)> {
+    let found = find_user_conversation(core, principal, scope, user, key).await?;
+    let user = user_of(&found)?;
+    // The conversation's service, as the lookup found it (cached: no query).
+    let service = resolve(
+        core,
+        principal,
+        Scope::Service(&found.conversation.service_sid),
+    )
+    .await?;
     participants::apply_update(
         core,
         &service,
@@ -129,9 +152,15 @@ pub async fn update_user_conversation(
         false,
     )
     .await?;
-    // Read back with its unread count under the new horizon.
-    let (user, _, updated) =
-        find_user_conversation(core, principal, scope, user.sid.as_str(), key).await?;
+    // Read back with its unread count under the new horizon (the same one query).
+    let updated = find_user_conversation(
+        core,
+        principal,
+        Scope::Service(&found.conversation.service_sid),
+        user.as_str(),
+        found.conversation.sid.as_str(),
+    )
+    .await?;
     Ok((user, updated))
 }
 
@@ -143,6 +172,6 @@ pub async fn delete_user_conversation(
     user: &str,
     key: &str,
 ) -> Result<()> {
-    let (_, _, found) = find_user_conversation(core, principal, scope, user, key).await?;
+    let found = find_user_conversation(core, principal, scope, user, key).await?;
     participants::remove(core, &found.conversation, &found.participant, false).await
 }

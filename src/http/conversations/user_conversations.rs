@@ -145,8 +145,8 @@ async fn fetch_user_conversation(
         &call.path.conversation,
     )
     .await?;
-    let url = call.family_url(&user.service_sid);
-    Ok(Json(UserConversationResource::new(&url, &user.sid, found)))
+    let url = call.family_url(&found.conversation.service_sid);
+    Ok(Json(UserConversationResource::new(&url, &user, found)))
 }
 
 #[derive(Deserialize)]
@@ -176,10 +176,8 @@ async fn update_user_conversation(
         update,
     )
     .await?;
-    let url = call.family_url(&user.service_sid);
-    Ok(Json(UserConversationResource::new(
-        &url, &user.sid, updated,
-    )))
+    let url = call.family_url(&updated.conversation.service_sid);
+    Ok(Json(UserConversationResource::new(&url, &user, updated)))
 }
 
 async fn delete_user_conversation(call: ApiCall<UserConversationPath>) -> Result<StatusCode> {

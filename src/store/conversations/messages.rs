@@ -9,7 +9,7 @@ use crate::store::{
     Keyset, Sql, Store, StoreError, StoreResult,
     db::sql,
     messages::{NewMessage, write_message},
-    query::{Owned, Table, fetch_all, fetch_optional, row},
+    query::{Owned, Table, fetch_all, fetch_optional, push_columns, row},
     webhooks::enqueue,
 };
 
@@ -93,6 +93,14 @@ pub struct Posted {
     pub reactivated: Option<ConversationRow>,
 }
 
+/// A conversation to post to, and whether any of its participants is sent messages as SMS.
+#[derive(sqlx::FromRow)]
+pub struct ToPost {
+    #[sqlx(flatten)]
+    pub conversation: ConversationRow,
+    pub texted: bool,
+}
+
 /// The index a message took, the state of its conversation, and the author's participant.
 #[derive(sqlx::FromRow)]
 struct Taken {
@@ -144,6 +152,32 @@ impl Store {
         }
         qb.push(") order by seq");
         fetch_all(qb, self).await
+    }
+
+    /// The conversation a message is posted to, by SID (`by_sid`) or unique name within the
+    /// service, and whether it has a participant a message is sent to as an SMS (the same rule
+    /// as `sms_participants`), in one query: a chat-only conversation needs no second read.
+    pub async fn conversation_to_post(
+        &self,
+        service_sid: &str,
+        key: &str,
+        by_sid: bool,
+    ) -> StoreResult<Option<ToPost>> {
+        let mut qb = Sql::new("select ");
+        push_columns(&mut qb, "c.", <ConversationRow as Owned>::TABLE.columns);
+        qb.push(
+            ", exists(select 1 from conversation_participants p where p.conversation_sid = c.sid \
+             and p.identity is null and p.address is not null and p.proxy_address is not null) \
+             as texted from conversations c where c.service_sid = ",
+        )
+        .push_bind(service_sid)
+        .push(if by_sid {
+            " and c.sid = "
+        } else {
+            " and c.unique_name = "
+        })
+        .push_bind(key);
+        fetch_optional(qb, self).await
     }
 
     /// The message's receipt `sid`.
@@ -210,10 +244,11 @@ impl Store {
                     } else {
                         None
                     };
-                    let message = MESSAGES
-                        .insert(&row)
-                        .fetch_one::<MessageRow>(&mut conn)
-                        .await?;
+                    // The row is the one built here: only its `seq` comes back.
+                    let mut insert = MESSAGES.insert_values(&row);
+                    insert.push(" returning seq");
+                    row.seq = insert.fetch_scalar::<i64>(&mut conn).await?;
+                    let message = row;
                     for channel in &delivered.messages {
                         write_message(&mut conn, channel, now_ms).await?;
                     }

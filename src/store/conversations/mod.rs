@@ -23,12 +23,14 @@ pub use conversation_with_participants::{CreateRefused, Created};
 pub use conversations::{
     Changed, ConversationChange, ConversationFilter, ConversationRefused, ConversationRow, Fire,
 };
-pub use messages::{Delivered, MessageChange, MessageRefused, MessageRow, Posted, ReceiptRow};
+pub use messages::{
+    Delivered, MessageChange, MessageRefused, MessageRow, Posted, ReceiptRow, ToPost,
+};
 pub use participants::{
     NewParticipant, NewUser, ParticipantChange, ParticipantRefused, ParticipantRow,
 };
 pub use roles::{NewRole, RoleDelete, RoleRow};
-pub use scoped_webhooks::{ScopedWebhookRefused, ScopedWebhookRow};
+pub use scoped_webhooks::{HookRow, ScopedWebhookRefused, ScopedWebhookRow};
 pub use services::{NewService, ServiceConfigChange, ServiceRow};
 pub use user_conversations::Participation;
 pub use users::{UserRow, UserWrite};

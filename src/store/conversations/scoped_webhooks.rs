@@ -97,3 +97,52 @@ impl Store {
         .await
     }
 }
+
+/// One post-event webhook a conversation's events may reach, of any of the three levels:
+/// `level` 0 the account's target, 1 the service's, 2 one of the conversation's own (in `seq`
+/// order; their `triggers` and `flow_sid`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct HookRow {
+    pub level: i64,
+    pub seq: i64,
+    pub target: String,
+    pub url: Option<String>,
+    pub method: Option<String>,
+    /// JSON arrays.
+    pub filters: String,
+    pub triggers: String,
+    pub flow_sid: Option<String>,
+}
+
+/// `HookRow::level` of each table.
+pub const ACCOUNT_LEVEL: i64 = 0;
+pub const SERVICE_LEVEL: i64 = 1;
+pub const CONVERSATION_LEVEL: i64 = 2;
+
+impl Store {
+    /// Every webhook an event of `conversation_sid` (or, `None`, of the service alone) may
+    /// reach, in one query: the account's target, the service's and the conversation's own, in
+    /// that order (a request that fires several events reads them once).
+    pub async fn conversation_hooks(
+        &self,
+        account_sid: &str,
+        service_sid: &str,
+        conversation_sid: Option<&str>,
+    ) -> StoreResult<Vec<HookRow>> {
+        Ok(sql(
+            "select cast(0 as bigint) as level, cast(0 as bigint) as seq, target, \
+             post_webhook_url as url, method, filters, '[]' as triggers, \
+             cast(null as text) as flow_sid from account_webhooks where account_sid = $1 \
+             union all select 1, 0, 'webhook', post_webhook_url, method, filters, '[]', null \
+             from service_webhooks where service_sid = $2 \
+             union all select 2, seq, target, url, method, filters, triggers, flow_sid \
+             from conversation_webhooks where conversation_sid = $3 \
+             order by level, seq",
+        )
+        .bind(account_sid)
+        .bind(service_sid)
+        .bind(conversation_sid)
+        .fetch_all::<HookRow>(self)
+        .await?)
+    }
+}

@@ -22,25 +22,63 @@ impl Store {
         self.with_conversations(rows).await
     }
 
-    /// The participant of user `user_sid` (identity `identity`) in one conversation, with its
-    /// unread count (a UserConversation of a conversation the caller has read already). Looked
-    /// up on the (conversation, identity) unique index: a user's participants carry its
-    /// identity, and a user in many conversations would otherwise be a scan of them all.
-    pub async fn user_participant(
+    /// User `user_key`'s participation in conversation `conversation_key`, both in service
+    /// `service_sid` (`None`: the account's default service), with the conversation and the
+    /// unread count, in one query (a UserConversation). The user is a `US` SID
+    /// (`user_by_sid`) or an identity, the conversation a `CH` SID (`conversation_by_sid`) or a
+    /// unique name; the participant is found on the (conversation, identity) unique index, as a
+    /// user's participants carry its identity.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn user_conversation(
         &self,
-        conversation_sid: &str,
-        identity: &str,
-        user_sid: &str,
-    ) -> StoreResult<Option<(ParticipantRow, Option<i64>)>> {
-        let mut qb = participations_select();
-        qb.push(" where p.conversation_sid = ")
-            .push_bind(conversation_sid)
-            .push(" and p.identity = ")
-            .push_bind(identity)
-            .push(" and p.user_sid = ")
-            .push_bind(user_sid);
-        let row: Option<ParticipationRow> = fetch_optional(qb, self).await?;
-        Ok(row.map(|row| (row.participant, row.unread)))
+        account_sid: &str,
+        service_sid: Option<&str>,
+        user_key: &str,
+        user_by_sid: bool,
+        conversation_key: &str,
+        conversation_by_sid: bool,
+    ) -> StoreResult<Option<Participation>> {
+        let mut qb = Sql::new("select ");
+        push_columns(&mut qb, "c.", <ConversationRow as Owned>::TABLE.columns);
+        qb.push(", ")
+            .push(PARTICIPANT_BESIDE_CONVERSATION)
+            .push(", ")
+            .push(UNREAD)
+            .push(" as unread from ");
+        qb.push(match service_sid {
+            None => {
+                "conversation_configurations cfg join conversation_users u \
+                 on u.service_sid = cfg.default_chat_service_sid"
+            }
+            Some(_) => "conversation_users u",
+        });
+        qb.push(" join conversations c on c.service_sid = u.service_sid and ")
+            .push(if conversation_by_sid {
+                "c.sid = "
+            } else {
+                "c.unique_name = "
+            })
+            .push_bind(conversation_key)
+            .push(
+                " join conversation_participants p on p.conversation_sid = c.sid \
+                 and p.identity = u.identity and p.user_sid = u.sid",
+            );
+        match service_sid {
+            None => qb.push(" where cfg.account_sid = ").push_bind(account_sid),
+            Some(service) => qb
+                .push(" where u.account_sid = ")
+                .push_bind(account_sid)
+                .push(" and u.service_sid = ")
+                .push_bind(service),
+        };
+        qb.push(if user_by_sid {
+            " and u.sid = "
+        } else {
+            " and u.identity = "
+        })
+        .push_bind(user_key);
+        let row: Option<UserConversationRow> = fetch_optional(qb, self).await?;
+        Ok(row.map(UserConversationRow::into_participation))
     }
 
     /// The conversations of `rows`, in one query.
@@ -100,14 +138,82 @@ pub struct Participation {
 pub(super) fn participations_select() -> Sql {
     let mut qb = Sql::new("select ");
     push_columns(&mut qb, "p.", <ParticipantRow as Owned>::TABLE.columns);
-    qb.push(
-        ", case when p.last_read_message_index is null then null else \
-         (select count(*) from conversation_messages m where m.conversation_sid = p.conversation_sid \
-         and m.message_index > p.last_read_message_index \
-         and m.message_index <= coalesce((select t.message_index from conversation_messages t \
-         where t.conversation_sid = p.conversation_sid and t.message_index > p.last_read_message_index \
-         order by t.message_index limit 1 offset 999), m.message_index)) end as unread \
-         from conversation_participants p",
-    );
+    qb.push(", ")
+        .push(UNREAD)
+        .push(" as unread from conversation_participants p");
     qb
+}
+
+/// The unread count of participant `p` (see `participations_select`).
+const UNREAD: &str = "case when p.last_read_message_index is null then null else \
+     (select count(*) from conversation_messages m where m.conversation_sid = p.conversation_sid \
+     and m.message_index > p.last_read_message_index \
+     and m.message_index <= coalesce((select t.message_index from conversation_messages t \
+     where t.conversation_sid = p.conversation_sid and t.message_index > p.last_read_message_index \
+     order by t.message_index limit 1 offset 999), m.message_index)) end";
+
+/// The participant's columns beside its conversation's (`c.…`) in one select: those both
+/// tables have under their own names (the account and service are the conversation's).
+const PARTICIPANT_BESIDE_CONVERSATION: &str = "p.seq as participant_seq, \
+     p.sid as participant_sid, p.attributes as participant_attributes, \
+     p.date_created as participant_date_created, p.date_updated as participant_date_updated, \
+     p.conversation_sid, p.identity, p.user_sid, p.address, p.proxy_address, \
+     p.projected_address, p.binding_type, p.binding_open, p.role_sid, \
+     p.last_read_message_index, p.last_read_timestamp, p.notification_level";
+
+/// A row of `user_conversation`: a conversation, one of its participants
+/// (`PARTICIPANT_BESIDE_CONVERSATION`) and the participant's unread count.
+#[derive(sqlx::FromRow)]
+struct UserConversationRow {
+    #[sqlx(flatten)]
+    conversation: ConversationRow,
+    participant_seq: i64,
+    participant_sid: String,
+    participant_attributes: String,
+    participant_date_created: i64,
+    participant_date_updated: i64,
+    conversation_sid: String,
+    identity: Option<String>,
+    user_sid: Option<String>,
+    address: Option<String>,
+    proxy_address: Option<String>,
+    projected_address: Option<String>,
+    binding_type: Option<String>,
+    binding_open: bool,
+    role_sid: Option<String>,
+    last_read_message_index: Option<i64>,
+    last_read_timestamp: Option<String>,
+    notification_level: String,
+    unread: Option<i64>,
+}
+
+impl UserConversationRow {
+    fn into_participation(self) -> Participation {
+        let participant = ParticipantRow {
+            seq: self.participant_seq,
+            sid: self.participant_sid,
+            conversation_sid: self.conversation_sid,
+            service_sid: self.conversation.service_sid.clone(),
+            account_sid: self.conversation.account_sid.clone(),
+            identity: self.identity,
+            user_sid: self.user_sid,
+            address: self.address,
+            proxy_address: self.proxy_address,
+            projected_address: self.projected_address,
+            binding_type: self.binding_type,
+            binding_open: self.binding_open,
+            attributes: self.participant_attributes,
+            role_sid: self.role_sid,
+            last_read_message_index: self.last_read_message_index,
+            last_read_timestamp: self.last_read_timestamp,
+            notification_level: self.notification_level,
+            date_created: self.participant_date_created,
+            date_updated: self.participant_date_updated,
+        };
+        Participation {
+            participant,
+            conversation: self.conversation,
+            unread: self.unread,
+        }
+    }
 }
