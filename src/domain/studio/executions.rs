@@ -233,7 +233,7 @@ pub async fn start(
         context["contact"]["channel"]["address"] = Value::String(contact);
     }
     let now_ms = time::now_ms();
-    let (run, messages, conversation_posts) = run(
+    let (mut run, messages, conversation_posts) = run(
         core,
         &principal.account_sid,
         &sid,
@@ -256,14 +256,16 @@ pub async fn start(
         flow_version: revision.revision,
         status: run.status.into(),
         initiated_by: RequestSid::new().to_string(),
-        context: run.context.clone(),
-        engine: run.engine.clone(),
-        waiting_widget: run.waiting_widget.clone(),
+        // The row carries the run's state (`start_execution` writes it with the first run
+        // counted); the run keeps its steps.
+        context: std::mem::take(&mut run.context),
+        engine: std::mem::take(&mut run.engine),
+        waiting_widget: run.waiting_widget.take(),
         wake_at: run.wake_at,
         date_created: run.now,
         date_updated: run.now,
         conversation_sid: trigger.conversation_sid,
-        runs: 0,
+        runs: 1,
     };
     let waits = run.wake_at.is_some();
     let mut recorded = trigger.recorded;

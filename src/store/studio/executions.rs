@@ -4,6 +4,8 @@
 //! written in one transaction (`save_run`), guarded so that a run only lands on the state it
 //! started from (an execution ended meanwhile stays ended).
 
+use std::sync::Arc;
+
 use super::steps::StepRow;
 use crate::store::{
     Conn, Keyset, Sql, Store, StoreResult,
@@ -101,9 +103,10 @@ impl Store {
 
     /// Writes a new execution as its first run left it (`row`: its final status, context and
     /// wait), with the run's steps and messages, in one write through the group-commit writer.
-    /// It is inserted `active` first, so the unique index refuses it while another execution
-    /// of the flow is active for the contact, whatever its run did; then given its status. The
-    /// contact gets its stable SID (`new_contact_sid` when the flow has never seen it).
+    /// It is inserted `active`, so the unique index refuses it while another execution of the
+    /// flow is active for the contact, whatever its run did; a run that ended then sets only
+    /// its status (nothing is read back: the row is what was written). The contact gets its
+    /// stable SID (`new_contact_sid` when the flow has never seen it).
     pub async fn start_execution(
         &self,
         row: ExecutionRow,
@@ -116,12 +119,13 @@ impl Store {
             row.contact_address.clone(),
             row.from_address.clone(),
         );
-        let new_contact_sid = new_contact_sid.to_owned();
-        let written = self
+        let written = Arc::new((row, new_contact_sid.to_owned(), run, messages));
+        let job = Arc::clone(&written);
+        let outcome = self
             .write(move |mut conn| {
-                let (mut row, run, messages) = (row.clone(), run.clone(), messages.clone());
-                let new_contact_sid = new_contact_sid.clone();
+                let written = Arc::clone(&job);
                 Box::pin(async move {
+                    let (row, new_contact_sid, run, messages) = &*written;
                     // A new contact's SID comes back from its insert; a known one's is read.
                     let inserted = sql(
                         "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
@@ -129,10 +133,10 @@ impl Store {
                     )
                     .bind(&row.flow_sid)
                     .bind(&row.contact_address)
-                    .bind(&new_contact_sid)
+                    .bind(new_contact_sid)
                     .fetch_optional_scalar::<String>(&mut conn)
                     .await?;
-                    row.contact_sid = match inserted {
+                    let contact_sid = match inserted {
                         Some(sid) => sid,
                         None => sql(
                             "select sid from studio_contacts where flow_sid = $1 and address = $2",
@@ -142,24 +146,36 @@ impl Store {
                         .fetch_scalar::<String>(&mut conn)
                         .await?,
                     };
-                    // Inserted as a new, not yet waiting, active execution; `write_run` then
-                    // gives it what its run left.
-                    row.status = "active".into();
-                    row.waiting_widget = None;
-                    row.wake_at = None;
-                    row.runs = 0;
-                    EXECUTIONS
-                        .insert(&row)
-                        .execute(&mut conn)
-                        .await
-                        .map_err(classify)?;
-                    write_run(&mut conn, &row.sid, 0, run, &messages).await
+                    let mut qb = Sql::new("insert into ");
+                    EXECUTIONS.push_into::<ExecutionRow>(&mut qb);
+                    qb.push(" values (");
+                    let mut values = qb.separated(", ");
+                    // The row's columns, with the contact's SID and `active` (see above).
+                    ExecutionRow {
+                        contact_sid: contact_sid.clone(),
+                        status: "active".into(),
+                        ..row.clone()
+                    }
+                    .into_written(&mut values);
+                    qb.push(")");
+                    qb.execute(&mut conn).await.map_err(classify)?;
+                    write_steps_and_messages(&mut conn, &run.steps, messages, run.now_ms).await?;
+                    if row.status != "active" {
+                        sql("update studio_executions set status = $1 where sid = $2")
+                            .bind(&row.status)
+                            .bind(&row.sid)
+                            .execute(&mut conn)
+                            .await?;
+                    }
+                    Ok(contact_sid)
                 })
             })
             .await;
-        match written {
-            Ok(Some(stored)) => Ok(Started::Started(Box::new(stored))),
-            Ok(None) => Err(sqlx::Error::RowNotFound.into()),
+        match outcome {
+            Ok(contact_sid) => Ok(Started::Started(Box::new(ExecutionRow {
+                contact_sid,
+                ..written.0.clone()
+            }))),
             Err(StoreError::Conflict(_)) => Ok(Started::AlreadyActive(
                 self.active_execution(&flow_sid, &contact, &from)
                     .await?
@@ -355,15 +371,31 @@ async fn write_run(
     let Some(saved) = qb.fetch_optional::<ExecutionRow>(&mut *conn).await? else {
         return Ok(None);
     };
+    write_steps_and_messages(conn, &run.steps, messages, run.now_ms).await?;
+    Ok(Some(saved))
+}
+
+/// A run's steps, in multi-row inserts of at most [`STEPS_PER_INSERT`] rows, and its messages
+/// (on an open transaction).
+async fn write_steps_and_messages(
+    conn: &mut Conn<'_>,
+    steps: &[StepRow],
+    messages: &[NewMessage],
+    now_ms: i64,
+) -> StoreResult<()> {
     for message in messages {
-        write_message(conn, message, run.now_ms).await?;
+        write_message(conn, message, now_ms).await?;
     }
-    for chunk in run.steps.chunks(500) {
+    for chunk in steps.chunks(STEPS_PER_INSERT) {
         let mut qb = Sql::new("insert into ");
         <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
         qb.push(" ");
         qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
         qb.execute(&mut *conn).await?;
     }
-    Ok(Some(saved))
+    Ok(())
 }
+
+/// Steps per insert: a step binds 9 values, and SQLite's binding costs grow with the square
+/// of a statement's parameters (see `bulk`): at most 300 values per statement.
+const STEPS_PER_INSERT: usize = 300 / 9;
