@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use super::steps::StepRow;
+use super::{
+    revisions::{RevisionContent, RevisionRow},
+    steps::StepRow,
+};
 use crate::store::{
     Conn, Keyset, Sql, Store, StoreResult,
     db::sql,
@@ -81,7 +84,111 @@ pub struct DueExecution {
     pub wake_at: i64,
 }
 
+/// What an execution's create reads before it runs, in one query (see
+/// [`Store::execution_start`]).
+#[derive(Debug, sqlx::FromRow)]
+struct StartReadRow {
+    revision: Option<i64>,
+    friendly_name: Option<String>,
+    status: Option<String>,
+    definition: Option<String>,
+    commit_message: Option<String>,
+    errors: Option<String>,
+    date_created: Option<i64>,
+    exact_tester: bool,
+    has_testers: bool,
+    active: Option<String>,
+}
+
+/// What an execution's create needs to know of its flow before it runs.
+#[derive(Debug)]
+pub struct StartRead {
+    /// The latest revision if the contact is one of the flow's TestUsers exactly as stored,
+    /// else the latest published one (`None`: there is none).
+    pub revision: Option<RevisionRow>,
+    /// The contact is one of the TestUsers exactly as stored.
+    pub exact_tester: bool,
+    /// The flow has TestUsers at all (a contact that matches none exactly may still match one
+    /// the domain compares trimmed).
+    pub has_testers: bool,
+    /// The flow's active execution for this `To`/`From`, if any.
+    pub active: Option<String>,
+}
+
 impl Store {
+    /// The account's flow as an execution's create reads it before its run (`None`: no such
+    /// flow): the revision it runs, whether `tester` is one of its TestUsers, and its active
+    /// execution for `contact_address`/`from_address` — one round trip instead of three.
+    pub async fn execution_start(
+        &self,
+        account_sid: &str,
+        flow_sid: &str,
+        contact_address: &str,
+        from_address: &str,
+        tester: &str,
+    ) -> StoreResult<Option<StartRead>> {
+        let read = sql(
+            "select r.revision, r.friendly_name, r.status, r.definition, r.commit_message, \
+             r.errors, r.date_created, t.exact_tester, t.has_testers, \
+             (select e.sid from studio_executions e where e.flow_sid = f.sid \
+              and e.contact_address = $3 and e.from_address = $4 and e.status = 'active') \
+             as active \
+             from flows f cross join (select \
+              exists (select 1 from flow_test_users where flow_sid = $2 and identity = $5) \
+              as exact_tester, \
+              exists (select 1 from flow_test_users where flow_sid = $2) as has_testers) t \
+             left join flow_revisions r on r.flow_sid = f.sid and r.revision = \
+              case when t.exact_tester then f.revision else (select max(p.revision) \
+              from flow_revisions p where p.flow_sid = f.sid and p.status = 'published') end \
+             where f.account_sid = $1 and f.sid = $2",
+        )
+        .bind(account_sid)
+        .bind(flow_sid)
+        .bind(contact_address)
+        .bind(from_address)
+        .bind(tester)
+        .fetch_optional::<StartReadRow>(self)
+        .await?;
+        Ok(read.map(|read| {
+            let revision = match (
+                read.revision,
+                read.friendly_name,
+                read.status,
+                read.definition,
+                read.errors,
+                read.date_created,
+            ) {
+                (
+                    Some(revision),
+                    Some(friendly_name),
+                    Some(status),
+                    Some(definition),
+                    Some(errors),
+                    Some(date_created),
+                ) => Some(RevisionRow {
+                    sid: flow_sid.to_owned(),
+                    account_sid: account_sid.to_owned(),
+                    revision,
+                    content: RevisionContent {
+                        friendly_name,
+                        status,
+                        definition,
+                        commit_message: read.commit_message,
+                        errors,
+                    },
+                    date_created,
+                }),
+                _ => None,
+            };
+            StartRead {
+                revision,
+                exact_tester: read.exact_tester,
+                has_testers: read.has_testers,
+                active: read.active,
+            }
+        }))
+    }
+
     /// The flow's active execution for this contact, if any (a cheap look before a run, so a
     /// refused create makes no HTTP call; the unique index still decides).
     pub async fn active_execution(
