@@ -585,7 +585,10 @@ mod tests {
         context["widgets"]["early"] = json!(1);
         mirror.view(&context);
         let changes = [
-            (vec!["widgets", "send"], json!({"outbound": {"Body": "hi", "Sid": "SM1"}})),
+            (
+                vec!["widgets", "send"],
+                json!({"outbound": {"Body": "hi", "Sid": "SM1"}}),
+            ),
             (vec!["flow", "variables", "greeting"], json!("Hello")),
             (vec!["widgets", "send"], json!({"outbound": null})),
             // Through a value that is no object: replaced by one, as `set_in` does.

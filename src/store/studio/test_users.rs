@@ -105,7 +105,10 @@ async fn insert_test_users(
     for (chunk_index, chunk) in identities.chunks(TEST_USERS_PER_INSERT).enumerate() {
         let first = chunk_index * TEST_USERS_PER_INSERT;
         let mut qb = Sql::new("insert into flow_test_users (flow_sid, position, identity) ");
-        let rows = chunk.iter().enumerate().map(|(i, identity)| (first + i, identity));
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, identity)| (first + i, identity));
         match owner {
             None => {
                 qb.push_values(rows, |mut values, (position, identity)| {
