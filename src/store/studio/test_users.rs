@@ -44,18 +44,15 @@ impl Store {
             Box::pin(async move {
                 // Two replacements of one list run one after the other (PostgreSQL).
                 lock_parent(&mut conn, "flows", "sid", &sid).await?;
-                // Two statements, both guarded by the account's flow row instead of a look-up
-                // of their own: the list is never empty (`test_users::normalize`), so an insert
-                // of no rows means the flow is not the account's (and the delete removed none).
-                sql("delete from flow_test_users where flow_sid = $1 \
-                     and exists (select 1 from flows where sid = $1 and account_sid = $2)")
-                .bind(&sid)
-                .bind(&account_sid)
-                .execute(&mut conn)
-                .await?;
-                let inserted =
-                    insert_test_users(&mut conn, &sid, &identities, Some(&account_sid)).await?;
-                Ok(inserted > 0)
+                if !flow_exists_in(&mut conn, &account_sid, &sid).await? {
+                    return Ok(false);
+                }
+                // A delete and one multi-row insert (not one insert per identity). Guarding
+                // both with the flow's row instead of the look-up above (`insert … select …
+                // where exists`) made SQLite re-prepare the insert on every call: more
+                // instructions than the look-up it saved (bench/RESULTS.md, session 5).
+                write_test_users(&mut conn, &sid, &identities).await?;
+                Ok(true)
             })
         })
         .await
@@ -85,23 +82,19 @@ pub(in crate::store) async fn write_test_users(
         .bind(sid)
         .execute(&mut *conn)
         .await?;
-    insert_test_users(conn, sid, identities, None).await?;
-    Ok(())
+    insert_test_users(conn, sid, identities).await
 }
 
 /// Rows per insert: 3 bound values each, within the ≤ 300 values per statement that keep
 /// SQLite's binding cheap (see `bulk`).
 const TEST_USERS_PER_INSERT: usize = 100;
 
-/// Inserts `identities` at positions 0… in multi-row inserts; with `owner`, only if the flow is
-/// that account's. Returns the rows inserted.
+/// Inserts `identities` at positions 0… in multi-row inserts.
 async fn insert_test_users(
     conn: &mut Conn<'_>,
     sid: &str,
     identities: &[String],
-    owner: Option<&str>,
-) -> StoreResult<u64> {
-    let mut inserted = 0;
+) -> StoreResult<()> {
     for (chunk_index, chunk) in identities.chunks(TEST_USERS_PER_INSERT).enumerate() {
         let first = chunk_index * TEST_USERS_PER_INSERT;
         let mut qb = Sql::new("insert into flow_test_users (flow_sid, position, identity) ");
@@ -109,36 +102,13 @@ async fn insert_test_users(
             .iter()
             .enumerate()
             .map(|(i, identity)| (first + i, identity));
-        match owner {
-            None => {
-                qb.push_values(rows, |mut values, (position, identity)| {
-                    values
-                        .push_bind(sid.to_owned())
-                        .push_bind(position as i64)
-                        .push_bind(identity.clone());
-                });
-            }
-            Some(account_sid) => {
-                // `insert … select … where exists`: nothing when the flow is not the account's.
-                qb.push("select t.column1, t.column2, t.column3 from (");
-                qb.push_values(rows, |mut values, (position, identity)| {
-                    values
-                        .push_bind(sid.to_owned())
-                        .push_bind(position as i64)
-                        .push_bind(identity.clone());
-                });
-                qb.push(") t where exists (select 1 from flows where sid = ")
-                    .push_bind(sid.to_owned())
-                    .push(" and account_sid = ")
-                    .push_bind(account_sid.to_owned())
-                    .push(")");
-            }
-        }
-        let count = qb.execute(&mut *conn).await?;
-        if count == 0 {
-            break;
-        }
-        inserted += count;
+        qb.push_values(rows, |mut values, (position, identity)| {
+            values
+                .push_bind(sid.to_owned())
+                .push_bind(position as i64)
+                .push_bind(identity.clone());
+        });
+        qb.execute(&mut *conn).await?;
     }
-    Ok(inserted)
+    Ok(())
 }
