@@ -173,3 +173,34 @@ async fn concurrent_replacements_leave_one_complete_list() {
     );
     assert_eq!(app.count("flow_test_users").await, 20);
 }
+
+#[tokio::test]
+async fn another_accounts_replacement_is_404_and_leaves_the_list() {
+    let app = TestApp::spawn().await;
+    let sid = new_flow(&app, &app.main()).await;
+    post_users(&app, &sid, &["a", "b"]).await;
+    let other = app.subaccount(&app.main(), "other").await;
+    let (status, body) = app
+        .post(
+            &format!("/v2/Flows/{sid}/TestUsers"),
+            &other,
+            &[("TestUsers", "intruder")],
+        )
+        .await;
+    assert_twilio_error(status, &body, 404, 20404);
+    assert_eq!(stored(&app, &sid).await, json!(["a", "b"]));
+}
+
+#[tokio::test]
+async fn long_lists_keep_their_order_across_several_inserts() {
+    let app = TestApp::spawn().await;
+    let sid = new_flow(&app, &app.main()).await;
+    let users: Vec<String> = (0..250).map(|i| format!("client:u{i}")).collect();
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let (status, body) = post_users(&app, &sid, &refs).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stored(&app, &sid).await, json!(users));
+    let (_, body) = post_users(&app, &sid, &refs[..3]).await;
+    assert_eq!(body["test_users"], json!(users[..3]));
+    assert_eq!(stored(&app, &sid).await, json!(users[..3]));
+}

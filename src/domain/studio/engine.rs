@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     conditions,
-    liquid::{Lax, render},
+    liquid::{Lax, Mirror, render},
     outbound::{Outbound, prepare_message},
     validate::validate_definition,
 };
@@ -480,6 +480,8 @@ impl<'a> Run<'a> {
                 next
             }
         };
+        // The context as Liquid sees it, kept in step with `context` by every change below.
+        let mut mirror = Mirror::default();
         while let Some(name) = current {
             if self.book.steps >= MAX_STEPS {
                 return Ok(self.stop(format!(
@@ -496,12 +498,15 @@ impl<'a> Run<'a> {
                 return Ok(Halt::Ended);
             };
             let step_sid = StepSid::new();
-            let outcome = self.widget(state, context, &step_sid, depth).await?;
+            let outcome = self
+                .widget(state, context, &mut mirror, &step_sid, depth)
+                .await?;
             let outcome = match outcome {
                 Ok(outcome) => outcome,
                 Err(halt) => return Ok(halt),
             };
             if let Some(output) = outcome.output {
+                mirror.set(&["widgets", &name], &output);
                 set_in(context, &["widgets", &name], output);
             }
             if let Some(wake_at) = outcome.wait_until {
@@ -529,20 +534,21 @@ impl<'a> Run<'a> {
         &mut self,
         state: &Value,
         context: &mut Value,
+        mirror: &mut Mirror,
         step_sid: &StepSid,
         depth: u32,
     ) -> Result<Result<Outcome, Halt>> {
         let kind = state["type"].as_str().unwrap_or_default();
         if kind == "set-variables" {
-            return Ok(Ok(set_variables(state, context)));
+            return Ok(Ok(set_variables(state, context, mirror)));
         }
-        let lax = Lax::from_json(context);
-        let properties = match render_all(&state["properties"], &lax) {
+        let lax = mirror.view(context);
+        let properties = match render_all(&state["properties"], lax) {
             Ok(p) => p,
             Err(reason) => return Ok(Ok(unsupported(state, reason))),
         };
         Ok(Ok(match kind {
-            "split-based-on" => split(state, &properties, &lax),
+            "split-based-on" => split(state, &properties, lax),
             "send-message" => self.send(state, &properties, context, false)?,
             "send-and-wait-for-reply" => self.send(state, &properties, context, true)?,
             "make-http-request" => self.http(state, &properties, "failed", false).await,
@@ -999,16 +1005,16 @@ impl<'a> Run<'a> {
 
 /// set-variables: each `{key, value}` rendered in order (a later value sees the earlier ones
 /// in `flow.variables`), kept as text unless `parse_as_json` (text that is no JSON stays text).
-fn set_variables(state: &Value, context: &mut Value) -> Outcome {
+fn set_variables(state: &Value, context: &mut Value, mirror: &mut Mirror) -> Outcome {
     let parse = flag(&state["properties"]["parse_as_json"]);
     let mut output = Map::new();
     for (key, template) in pairs(&state["properties"]["variables"]) {
-        let lax = Lax::from_json(context);
-        let key = match render(&key, &lax) {
+        let lax = mirror.view(context);
+        let key = match render(&key, lax) {
             Ok(k) => k,
             Err(reason) => return unsupported(state, reason),
         };
-        let rendered = match render(&template, &lax) {
+        let rendered = match render(&template, lax) {
             Ok(v) => v,
             Err(reason) => return unsupported(state, reason),
         };
@@ -1017,6 +1023,7 @@ fn set_variables(state: &Value, context: &mut Value) -> Outcome {
         } else {
             Value::String(rendered)
         };
+        mirror.set(&["flow", "variables", &key], &value);
         set_in(context, &["flow", "variables", &key], value.clone());
         output.insert(key, value);
     }

@@ -118,26 +118,48 @@ pub fn parse_status(raw: &str, name: &str) -> Result<&'static str> {
     }
 }
 
-/// The revision a contact runs: the latest (draft or published) for a test user (`to`: the
-/// contact's address, or a conversation participant's address or identity), else the latest
-/// published; 404 when there is none (or the flow is not the account's: the revision is read
-/// through its flow's owner, so another account's test users decide nothing).
+/// The revision a contact runs and the flow's active execution for `to`/`from`: the latest
+/// revision (draft or published) for a test user (`contact`: the contact's address, or a
+/// conversation participant's address or identity), else the latest published; 404 when there
+/// is none (or the flow is not the account's: everything is read through the flow's owner, so
+/// another account's test users decide nothing). TestUsers are compared trimmed: the store
+/// answers an exact match; only a flow with TestUsers none of which matched exactly has its
+/// list read to compare trimmed.
 async fn revision_for(
     core: &Core,
     principal: &Principal,
     flow_sid: &FlowSid,
+    contact: &str,
     to: &str,
-) -> Result<RevisionRow> {
-    let testers = core.store.flow_test_users(flow_sid.as_str()).await?;
-    let at = if testers.iter().any(|t| t.trim() == to.trim()) {
-        RevisionAt::Latest
-    } else {
-        RevisionAt::LatestPublished
-    };
-    core.store
-        .fetch_revision(principal.account_sid.as_str(), flow_sid.as_str(), at)
+    from: &str,
+) -> Result<(RevisionRow, Option<String>)> {
+    let contact = contact.trim();
+    let read = core
+        .store
+        .execution_start(
+            principal.account_sid.as_str(),
+            flow_sid.as_str(),
+            to,
+            from,
+            contact,
+        )
         .await?
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    let mut revision = read.revision;
+    if !read.exact_tester && read.has_testers {
+        let testers = core.store.flow_test_users(flow_sid.as_str()).await?;
+        if testers.iter().any(|t| t.trim() == contact) {
+            revision = core
+                .store
+                .fetch_revision(
+                    principal.account_sid.as_str(),
+                    flow_sid.as_str(),
+                    RevisionAt::Latest,
+                )
+                .await?;
+        }
+    }
+    Ok((revision.ok_or(Error::NotFound)?, read.active))
 }
 
 /// The parsed definition of a revision an execution runs (see `revisions::runnable`): a
@@ -213,15 +235,12 @@ pub async fn start(
     // Test users are contacts' addresses: a conversation's execution runs for the
     // conversation (`new.to`), but its contact is the participant who wrote (`trigger.contact`).
     let contact = trigger.contact.as_deref().unwrap_or(&new.to);
-    let revision = revision_for(core, principal, flow_sid, contact).await?;
+    let (revision, active) =
+        revision_for(core, principal, flow_sid, contact, &new.to, &new.from).await?;
     let definition = definition_to_run(flow_sid, &revision.content)?;
     // A look first, so a refused create runs nothing (no HTTP widget calls out); the unique
     // index decides when two creates race.
-    if let Some(active) = core
-        .store
-        .active_execution(flow_sid.as_str(), &new.to, &new.from)
-        .await?
-    {
+    if let Some(active) = active {
         return Err(already_active(&active));
     }
     let sid = ExecutionSid::new();
@@ -233,7 +252,7 @@ pub async fn start(
         context["contact"]["channel"]["address"] = Value::String(contact);
     }
     let now_ms = time::now_ms();
-    let (run, messages, conversation_posts) = run(
+    let (mut run, messages, conversation_posts) = run(
         core,
         &principal.account_sid,
         &sid,
@@ -256,14 +275,16 @@ pub async fn start(
         flow_version: revision.revision,
         status: run.status.into(),
         initiated_by: RequestSid::new().to_string(),
-        context: run.context.clone(),
-        engine: run.engine.clone(),
-        waiting_widget: run.waiting_widget.clone(),
+        // The row carries the run's state (`start_execution` writes it with the first run
+        // counted); the run keeps its steps.
+        context: std::mem::take(&mut run.context),
+        engine: std::mem::take(&mut run.engine),
+        waiting_widget: run.waiting_widget.take(),
         wake_at: run.wake_at,
         date_created: run.now,
         date_updated: run.now,
         conversation_sid: trigger.conversation_sid,
-        runs: 0,
+        runs: 1,
     };
     let waits = run.wake_at.is_some();
     let mut recorded = trigger.recorded;

@@ -67,16 +67,26 @@ pub async fn create(core: &Core, principal: &Principal, new: NewFlow) -> Result<
         &new.definition,
         new.commit_message,
     )?;
+    let sid = FlowSid::new();
     let row = core
         .store
         .create_flow(
-            FlowSid::new().as_str(),
+            sid.as_str(),
             principal.account_sid.as_str(),
             content,
             time::now(),
         )
         .await?;
-    Flow::try_from(row)
+    // The definition was parsed from the form: answer with it rather than parse the text just
+    // written back again.
+    Ok(Flow {
+        sid,
+        account_sid: principal.account_sid.clone(),
+        revision: row.revision,
+        content: Content::written(row.content, new.definition)?,
+        date_created: row.date_created,
+        date_updated: row.date_updated,
+    })
 }
 
 pub async fn fetch(core: &Core, principal: &Principal, sid: &FlowSid) -> Result<Flow> {

@@ -67,6 +67,56 @@ impl Lax {
     }
 }
 
+/// A context's [`Lax`] kept in step with the context through one run of a flow: converted once,
+/// at the first widget that renders, then given each change the engine makes to the context
+/// ([`Mirror::set`], the same path and value as its `set_in`) instead of converting the whole
+/// context again for every widget and every set-variables pair.
+#[derive(Debug, Default)]
+pub struct Mirror(Option<Lax>);
+
+impl Mirror {
+    /// The context as Liquid sees it (`context` must be the one the changes were made to).
+    pub fn view(&mut self, context: &Json) -> &Lax {
+        self.0.get_or_insert_with(|| Lax::from_json(context))
+    }
+
+    /// `context.<path…> = value`, creating objects on the way, as the engine's `set_in` does
+    /// to the context itself. Nothing to do before the first [`Mirror::view`].
+    pub fn set(&mut self, path: &[&str], value: &Json) {
+        let kept = self
+            .0
+            .as_mut()
+            .is_some_and(|lax| Self::set_in(lax, path, value));
+        if !kept {
+            // Not an object where the context has one: convert afresh at the next view.
+            self.0 = None;
+        }
+    }
+
+    fn set_in(mut at: &mut Lax, path: &[&str], value: &Json) -> bool {
+        let Some((last, parents)) = path.split_last() else {
+            return true;
+        };
+        for key in parents {
+            let Lax::Object(map) = at else {
+                return false;
+            };
+            let entry = map
+                .entry((*key).to_owned())
+                .or_insert_with(|| Lax::Object(BTreeMap::new()));
+            if !matches!(entry, Lax::Object(_)) {
+                *entry = Lax::Object(BTreeMap::new());
+            }
+            at = entry;
+        }
+        let Lax::Object(map) = at else {
+            return false;
+        };
+        map.insert((*last).to_owned(), Lax::from_json(value));
+        true
+    }
+}
+
 impl ValueView for Lax {
     fn as_debug(&self) -> &dyn fmt::Debug {
         self
@@ -526,6 +576,45 @@ fn limited_tag(tag: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_mirror_given_the_contexts_changes_reads_as_the_context_converted_afresh() {
+        let mut context = json!({"flow": {"variables": {}}, "widgets": {}, "trigger": "x"});
+        let mut mirror = Mirror::default();
+        mirror.set(&["widgets", "early"], &json!(1)); // before the first view: nothing to do
+        context["widgets"]["early"] = json!(1);
+        mirror.view(&context);
+        let changes = [
+            (
+                vec!["widgets", "send"],
+                json!({"outbound": {"Body": "hi", "Sid": "SM1"}}),
+            ),
+            (vec!["flow", "variables", "greeting"], json!("Hello")),
+            (vec!["widgets", "send"], json!({"outbound": null})),
+            // Through a value that is no object: replaced by one, as `set_in` does.
+            (vec!["trigger", "message", "Body"], json!("reply")),
+            (vec!["contact", "channel", "address"], json!("+1555")),
+        ];
+        for (path, value) in changes {
+            mirror.set(&path, &value);
+            let mut at: &mut Json = &mut context;
+            for key in &path[..path.len() - 1] {
+                let object = at.as_object_mut().unwrap();
+                if !object.get(*key).is_some_and(Json::is_object) {
+                    object.insert((*key).to_owned(), json!({}));
+                }
+                at = object.get_mut(*key).unwrap();
+            }
+            at.as_object_mut()
+                .unwrap()
+                .insert(String::from(path[path.len() - 1]), value);
+            assert_eq!(
+                mirror.view(&context).to_value(),
+                Lax::from_json(&context).to_value(),
+                "after {path:?}"
+            );
+        }
+    }
 
     fn ctx() -> Lax {
         Lax::from_json(&json!({

@@ -40,6 +40,18 @@ impl Content {
     pub fn valid(&self) -> bool {
         self.errors.is_empty()
     }
+
+    /// What `content` wrote, with the definition it was made from (already parsed: only the
+    /// problems, `[]` for a valid definition, are read back from their text).
+    pub(crate) fn written(stored: RevisionContent, definition: Value) -> Result<Self> {
+        Ok(Self {
+            errors: stored_json(&stored.errors, "Revision errors")?,
+            friendly_name: stored.friendly_name,
+            status: stored.status,
+            definition,
+            commit_message: stored.commit_message,
+        })
+    }
 }
 
 // What `content` wrote, read back.

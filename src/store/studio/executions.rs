@@ -4,7 +4,12 @@
 //! written in one transaction (`save_run`), guarded so that a run only lands on the state it
 //! started from (an execution ended meanwhile stays ended).
 
-use super::steps::StepRow;
+use std::sync::Arc;
+
+use super::{
+    revisions::{RevisionContent, RevisionRow},
+    steps::StepRow,
+};
 use crate::store::{
     Conn, Keyset, Sql, Store, StoreResult,
     db::sql,
@@ -79,7 +84,111 @@ pub struct DueExecution {
     pub wake_at: i64,
 }
 
+/// What an execution's create reads before it runs, in one query (see
+/// [`Store::execution_start`]).
+#[derive(Debug, sqlx::FromRow)]
+struct StartReadRow {
+    revision: Option<i64>,
+    friendly_name: Option<String>,
+    status: Option<String>,
+    definition: Option<String>,
+    commit_message: Option<String>,
+    errors: Option<String>,
+    date_created: Option<i64>,
+    exact_tester: bool,
+    has_testers: bool,
+    active: Option<String>,
+}
+
+/// What an execution's create needs to know of its flow before it runs.
+#[derive(Debug)]
+pub struct StartRead {
+    /// The latest revision if the contact is one of the flow's TestUsers exactly as stored,
+    /// else the latest published one (`None`: there is none).
+    pub revision: Option<RevisionRow>,
+    /// The contact is one of the TestUsers exactly as stored.
+    pub exact_tester: bool,
+    /// The flow has TestUsers at all (a contact that matches none exactly may still match one
+    /// the domain compares trimmed).
+    pub has_testers: bool,
+    /// The flow's active execution for this `To`/`From`, if any.
+    pub active: Option<String>,
+}
+
 impl Store {
+    /// The account's flow as an execution's create reads it before its run (`None`: no such
+    /// flow): the revision it runs, whether `tester` is one of its TestUsers, and its active
+    /// execution for `contact_address`/`from_address` — one round trip instead of three.
+    pub async fn execution_start(
+        &self,
+        account_sid: &str,
+        flow_sid: &str,
+        contact_address: &str,
+        from_address: &str,
+        tester: &str,
+    ) -> StoreResult<Option<StartRead>> {
+        let read = sql(
+            "select r.revision, r.friendly_name, r.status, r.definition, r.commit_message, \
+             r.errors, r.date_created, t.exact_tester, t.has_testers, \
+             (select e.sid from studio_executions e where e.flow_sid = f.sid \
+              and e.contact_address = $3 and e.from_address = $4 and e.status = 'active') \
+             as active \
+             from flows f cross join (select \
+              exists (select 1 from flow_test_users where flow_sid = $2 and identity = $5) \
+              as exact_tester, \
+              exists (select 1 from flow_test_users where flow_sid = $2) as has_testers) t \
+             left join flow_revisions r on r.flow_sid = f.sid and r.revision = \
+              case when t.exact_tester then f.revision else (select max(p.revision) \
+              from flow_revisions p where p.flow_sid = f.sid and p.status = 'published') end \
+             where f.account_sid = $1 and f.sid = $2",
+        )
+        .bind(account_sid)
+        .bind(flow_sid)
+        .bind(contact_address)
+        .bind(from_address)
+        .bind(tester)
+        .fetch_optional::<StartReadRow>(self)
+        .await?;
+        Ok(read.map(|read| {
+            let revision = match (
+                read.revision,
+                read.friendly_name,
+                read.status,
+                read.definition,
+                read.errors,
+                read.date_created,
+            ) {
+                (
+                    Some(revision),
+                    Some(friendly_name),
+                    Some(status),
+                    Some(definition),
+                    Some(errors),
+                    Some(date_created),
+                ) => Some(RevisionRow {
+                    sid: flow_sid.to_owned(),
+                    account_sid: account_sid.to_owned(),
+                    revision,
+                    content: RevisionContent {
+                        friendly_name,
+                        status,
+                        definition,
+                        commit_message: read.commit_message,
+                        errors,
+                    },
+                    date_created,
+                }),
+                _ => None,
+            };
+            StartRead {
+                revision,
+                exact_tester: read.exact_tester,
+                has_testers: read.has_testers,
+                active: read.active,
+            }
+        }))
+    }
+
     /// The flow's active execution for this contact, if any (a cheap look before a run, so a
     /// refused create makes no HTTP call; the unique index still decides).
     pub async fn active_execution(
@@ -101,9 +210,10 @@ impl Store {
 
     /// Writes a new execution as its first run left it (`row`: its final status, context and
     /// wait), with the run's steps and messages, in one write through the group-commit writer.
-    /// It is inserted `active` first, so the unique index refuses it while another execution
-    /// of the flow is active for the contact, whatever its run did; then given its status. The
-    /// contact gets its stable SID (`new_contact_sid` when the flow has never seen it).
+    /// It is inserted `active`, so the unique index refuses it while another execution of the
+    /// flow is active for the contact, whatever its run did; a run that ended then sets only
+    /// its status (nothing is read back: the row is what was written). The contact gets its
+    /// stable SID (`new_contact_sid` when the flow has never seen it).
     pub async fn start_execution(
         &self,
         row: ExecutionRow,
@@ -116,12 +226,13 @@ impl Store {
             row.contact_address.clone(),
             row.from_address.clone(),
         );
-        let new_contact_sid = new_contact_sid.to_owned();
-        let written = self
+        let written = Arc::new((row, new_contact_sid.to_owned(), run, messages));
+        let job = Arc::clone(&written);
+        let outcome = self
             .write(move |mut conn| {
-                let (mut row, run, messages) = (row.clone(), run.clone(), messages.clone());
-                let new_contact_sid = new_contact_sid.clone();
+                let written = Arc::clone(&job);
                 Box::pin(async move {
+                    let (row, new_contact_sid, run, messages) = &*written;
                     // A new contact's SID comes back from its insert; a known one's is read.
                     let inserted = sql(
                         "insert into studio_contacts (flow_sid, address, sid) values ($1, $2, $3) \
@@ -129,10 +240,10 @@ impl Store {
                     )
                     .bind(&row.flow_sid)
                     .bind(&row.contact_address)
-                    .bind(&new_contact_sid)
+                    .bind(new_contact_sid)
                     .fetch_optional_scalar::<String>(&mut conn)
                     .await?;
-                    row.contact_sid = match inserted {
+                    let contact_sid = match inserted {
                         Some(sid) => sid,
                         None => sql(
                             "select sid from studio_contacts where flow_sid = $1 and address = $2",
@@ -142,24 +253,36 @@ impl Store {
                         .fetch_scalar::<String>(&mut conn)
                         .await?,
                     };
-                    // Inserted as a new, not yet waiting, active execution; `write_run` then
-                    // gives it what its run left.
-                    row.status = "active".into();
-                    row.waiting_widget = None;
-                    row.wake_at = None;
-                    row.runs = 0;
-                    EXECUTIONS
-                        .insert(&row)
-                        .execute(&mut conn)
-                        .await
-                        .map_err(classify)?;
-                    write_run(&mut conn, &row.sid, 0, run, &messages).await
+                    let mut qb = Sql::new("insert into ");
+                    EXECUTIONS.push_into::<ExecutionRow>(&mut qb);
+                    qb.push(" values (");
+                    let mut values = qb.separated(", ");
+                    // The row's columns, with the contact's SID and `active` (see above).
+                    ExecutionRow {
+                        contact_sid: contact_sid.clone(),
+                        status: "active".into(),
+                        ..row.clone()
+                    }
+                    .into_written(&mut values);
+                    qb.push(")");
+                    qb.execute(&mut conn).await.map_err(classify)?;
+                    write_steps_and_messages(&mut conn, &run.steps, messages, run.now_ms).await?;
+                    if row.status != "active" {
+                        sql("update studio_executions set status = $1 where sid = $2")
+                            .bind(&row.status)
+                            .bind(&row.sid)
+                            .execute(&mut conn)
+                            .await?;
+                    }
+                    Ok(contact_sid)
                 })
             })
             .await;
-        match written {
-            Ok(Some(stored)) => Ok(Started::Started(Box::new(stored))),
-            Ok(None) => Err(sqlx::Error::RowNotFound.into()),
+        match outcome {
+            Ok(contact_sid) => Ok(Started::Started(Box::new(ExecutionRow {
+                contact_sid,
+                ..written.0.clone()
+            }))),
             Err(StoreError::Conflict(_)) => Ok(Started::AlreadyActive(
                 self.active_execution(&flow_sid, &contact, &from)
                     .await?
@@ -355,15 +478,31 @@ async fn write_run(
     let Some(saved) = qb.fetch_optional::<ExecutionRow>(&mut *conn).await? else {
         return Ok(None);
     };
+    write_steps_and_messages(conn, &run.steps, messages, run.now_ms).await?;
+    Ok(Some(saved))
+}
+
+/// A run's steps, in multi-row inserts of at most [`STEPS_PER_INSERT`] rows, and its messages
+/// (on an open transaction).
+async fn write_steps_and_messages(
+    conn: &mut Conn<'_>,
+    steps: &[StepRow],
+    messages: &[NewMessage],
+    now_ms: i64,
+) -> StoreResult<()> {
     for message in messages {
-        write_message(conn, message, run.now_ms).await?;
+        write_message(conn, message, now_ms).await?;
     }
-    for chunk in run.steps.chunks(500) {
+    for chunk in steps.chunks(STEPS_PER_INSERT) {
         let mut qb = Sql::new("insert into ");
         <StepRow as Owned>::TABLE.push_into::<StepRow>(&mut qb);
         qb.push(" ");
         qb.push_values(chunk, |mut values, step| step.push_written(&mut values));
         qb.execute(&mut *conn).await?;
     }
-    Ok(Some(saved))
+    Ok(())
 }
+
+/// Steps per insert: a step binds 9 values, and SQLite's binding costs grow with the square
+/// of a statement's parameters (see `bulk`): at most 300 values per statement.
+const STEPS_PER_INSERT: usize = 300 / 9;

@@ -2,7 +2,7 @@
 
 use super::flows::flow_exists_in;
 use crate::store::{
-    Conn, Store, StoreResult,
+    Conn, Sql, Store, StoreResult,
     db::{On, sql},
     dialect::lock_parent,
 };
@@ -47,6 +47,10 @@ impl Store {
                 if !flow_exists_in(&mut conn, &account_sid, &sid).await? {
                     return Ok(false);
                 }
+                // A delete and one multi-row insert (not one insert per identity). Guarding
+                // both with the flow's row instead of the look-up above (`insert … select …
+                // where exists`) made SQLite re-prepare the insert on every call: more
+                // instructions than the look-up it saved (bench/RESULTS.md, session 5).
                 write_test_users(&mut conn, &sid, &identities).await?;
                 Ok(true)
             })
@@ -78,13 +82,33 @@ pub(in crate::store) async fn write_test_users(
         .bind(sid)
         .execute(&mut *conn)
         .await?;
-    for (position, identity) in identities.iter().enumerate() {
-        sql("insert into flow_test_users (flow_sid, position, identity) values ($1, $2, $3)")
-            .bind(sid)
-            .bind(position as i64)
-            .bind(identity)
-            .execute(&mut *conn)
-            .await?;
+    insert_test_users(conn, sid, identities).await
+}
+
+/// Rows per insert: 3 bound values each, within the ≤ 300 values per statement that keep
+/// SQLite's binding cheap (see `bulk`).
+const TEST_USERS_PER_INSERT: usize = 100;
+
+/// Inserts `identities` at positions 0… in multi-row inserts.
+async fn insert_test_users(
+    conn: &mut Conn<'_>,
+    sid: &str,
+    identities: &[String],
+) -> StoreResult<()> {
+    for (chunk_index, chunk) in identities.chunks(TEST_USERS_PER_INSERT).enumerate() {
+        let first = chunk_index * TEST_USERS_PER_INSERT;
+        let mut qb = Sql::new("insert into flow_test_users (flow_sid, position, identity) ");
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, identity)| (first + i, identity));
+        qb.push_values(rows, |mut values, (position, identity)| {
+            values
+                .push_bind(sid.to_owned())
+                .push_bind(position as i64)
+                .push_bind(identity.clone());
+        });
+        qb.execute(&mut *conn).await?;
     }
     Ok(())
 }
