@@ -254,6 +254,8 @@ impl Tx {
 pub struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// `push_bind` writes `?` instead of `$n` (see [`Sql::anonymous_placeholders`]).
+    anonymous: bool,
 }
 
 /// A statement from static text: `sql("select … where sid = $1").bind(sid)`.
@@ -266,7 +268,18 @@ impl Sql {
         Self {
             text: text.into(),
             args: Vec::new(),
+            anonymous: false,
         }
+    }
+
+    /// From here on `push_bind` writes anonymous `?` placeholders, bound in order. Only for
+    /// SQLite's bulk loads (`store::bulk`, chosen in `dialect::bulk_placeholders`): sqlx-sqlite
+    /// binds a `$n` by asking SQLite its name, which SQLite finds by walking the statement's
+    /// parameter list, so binding a statement of n `$n` costs n²; an anonymous `?` has no name
+    /// and binds in one step.
+    pub(crate) fn anonymous_placeholders(mut self) -> Self {
+        self.anonymous = true;
+        self
     }
 
     /// Binds the next placeholder of static text (`$1`, then `$2`, …).
@@ -285,6 +298,9 @@ impl Sql {
     /// Appends the next placeholder (`$n`) and binds `value` to it.
     pub fn push_bind(&mut self, value: impl Into<Arg>) -> &mut Self {
         self.args.push(value.into());
+        if self.anonymous {
+            return self.push("?");
+        }
         let n = self.args.len();
         self.push(format_args!("${n}"))
     }
@@ -322,7 +338,7 @@ impl Sql {
 
     /// Runs the statement; the number of rows it changed.
     pub async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
             .execute(e)
             .await?
@@ -330,7 +346,7 @@ impl Sql {
     }
 
     pub async fn fetch_one<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<R, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)
             .await)
@@ -340,14 +356,14 @@ impl Sql {
         self,
         on: impl Into<On<'a>>,
     ) -> Result<Option<R>, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
             .await)
     }
 
     pub async fn fetch_all<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<Vec<R>, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_all(e)
             .await)
@@ -358,7 +374,7 @@ impl Sql {
         self,
         on: impl Into<On<'a>>,
     ) -> Result<T, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)
             .await)
@@ -369,7 +385,7 @@ impl Sql {
         self,
         on: impl Into<On<'a>>,
     ) -> Result<Option<T>, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
             .await)
@@ -380,7 +396,7 @@ impl Sql {
         self,
         on: impl Into<On<'a>>,
     ) -> Result<Vec<T>, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_all(e)
             .await)
@@ -389,7 +405,7 @@ impl Sql {
     /// Whether the statement returns a row (nothing is decoded: `select 1 …` is INT4 on
     /// PostgreSQL).
     pub async fn exists<'a>(self, on: impl Into<On<'a>>) -> Result<bool, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
             .await?
@@ -462,7 +478,7 @@ where
 impl Sql {
     /// Every row, without a row type (see [`JsonRows`]).
     pub async fn fetch_all_json<'a>(self, on: impl Into<On<'a>>) -> Result<JsonRows, sqlx::Error> {
-        let Sql { text, args } = self;
+        let Sql { text, args, .. } = self;
         run!(on.into(), e, DB => {
             let rows = sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
                 .fetch_all(e)

@@ -33,12 +33,13 @@ pub async fn lock_parent<'c>(
 }
 
 /// How a bulk load (`seed --generate`) starts an insert: on SQLite `insert or rollback`, so
-/// no statement can fail half-way and SQLite keeps no statement journal (see `bulk`); on
-/// PostgreSQL a plain insert (an error aborts the transaction anyway).
-pub fn bulk_insert(backend: Backend) -> &'static str {
+/// no statement can fail half-way and SQLite keeps no statement journal (see `bulk`), with
+/// anonymous placeholders; on PostgreSQL a plain insert (an error aborts the transaction
+/// anyway).
+pub fn bulk_insert(backend: Backend) -> Sql {
     match backend {
-        Backend::Sqlite => "insert or rollback into ",
-        Backend::Postgres => "insert into ",
+        Backend::Sqlite => Sql::new("insert or rollback into ").anonymous_placeholders(),
+        Backend::Postgres => Sql::new("insert into "),
     }
 }
 

@@ -33,17 +33,42 @@ read_back!(|row: EndUserTypeRow| -> EndUserType {
 
 /// `Type` must be a `machine_name` of the catalog (the catalog is read-only: migration data).
 pub(crate) async fn require_known_type(core: &Core, kind: &str) -> Result<()> {
+    if found_before(kind) {
+        return Ok(());
+    }
     let known = core
         .store
         .fetch_end_user_type(kind)
         .await?
         .is_some_and(|t| t.machine_name == kind);
     if known {
+        remember(kind);
         Ok(())
     } else {
         Err(Error::invalid(format!(
             "Invalid parameter Type: '{kind}' is not an EndUserType machine_name (see GET /v1/EndUserTypes)"
         )))
+    }
+}
+
+/// Machine names the catalog was found to hold, in this process. The catalog is migration data
+/// (fixed rows, additive migrations only: every database this binary opens holds at least
+/// them), so a name found once stays valid, and an end-user create of a known type skips the
+/// catalog query (one read on the pool per create before the write). Unknown names are asked
+/// of the database each time. A handful of names at most: the catalog's own.
+static FOUND: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+fn found_before(kind: &str) -> bool {
+    FOUND
+        .read()
+        .is_ok_and(|found| found.iter().any(|name| name == kind))
+}
+
+fn remember(kind: &str) {
+    if let Ok(mut found) = FOUND.write()
+        && !found.iter().any(|name| name == kind)
+    {
+        found.push(kind.to_owned());
     }
 }
 
