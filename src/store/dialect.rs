@@ -23,7 +23,7 @@ pub async fn lock_parent<'c>(
     value: &str,
 ) -> StoreResult<()> {
     let on = db.into();
-    if matches!(on, On::Postgres(_) | On::PgPool(_)) {
+    if on.backend() == Backend::Postgres {
         let mut qb = Sql::new("select 1 from ");
         qb.push(table).push(" where ").push(key).push(" = ");
         qb.push_bind(value).push(" for update");
