@@ -7,7 +7,8 @@ use super::{
     db::{On, Sql},
 };
 
-/// Connections per instance on PostgreSQL: N instances × this must stay under the server's
+/// Pooled connections per instance on PostgreSQL (each instance opens one more for its
+/// group-commit writer, `pg_writer`): N instances × (this + 1) must stay under the server's
 /// `max_connections` (100 by default).
 pub const PG_POOL_SIZE: u32 = 16;
 

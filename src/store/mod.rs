@@ -492,7 +492,9 @@ mod tests {
     /// its URL and the admin connection that drops it; `None` without the variable.
     async fn postgres_database() -> Option<(String, sqlx::PgConnection, String)> {
         let admin_url = std::env::var("LOCALTWILIO_TEST_POSTGRES").ok()?;
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.unwrap();
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .unwrap();
         let name = format!("lt_store_{}", uuid::Uuid::new_v4().simple());
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
             .execute(&mut admin)
@@ -532,17 +534,24 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+        let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
         let committed: i64 = sqlx::query_scalar("select count(*) from begin_probe")
             .fetch_one(&mut other)
             .await
             .unwrap();
         drop(other);
         store.close().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("drop database {name} with (force)")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        assert_eq!(committed, tries, "every write answered as done is committed");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "drop database {name} with (force)"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(
+            committed, tries,
+            "every write answered as done is committed"
+        );
     }
 }

@@ -305,16 +305,15 @@ async fn run_batch(conn: &mut PgConnection, batch: &mut Vec<Box<dyn Job>>) -> bo
         }
         let committed = exec(conn, "commit").await;
         match committed {
-            Err(e)
-                if dialect::is_retryable(&e) && attempt < dialect::WRITE_RETRIES =>
-            {
+            Err(e) if dialect::is_retryable(&e) && attempt < dialect::WRITE_RETRIES => {
                 attempt += 1;
                 tokio::time::sleep(dialect::retry_pause(attempt)).await;
                 continue 'batch;
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
-                let healthy = !dialect::is_storage_fault(&e) && exec(conn, "rollback").await.is_ok();
+                let healthy =
+                    !dialect::is_storage_fault(&e) && exec(conn, "rollback").await.is_ok();
                 let cause = Arc::new(e);
                 for job in batch.drain(..) {
                     job.finish(Some(&cause));
@@ -433,6 +432,10 @@ mod tests {
             .execute(&mut admin)
             .await
             .unwrap();
-        assert_eq!(ids, [1, 2, 6], "exactly the writes answered Ok are committed");
+        assert_eq!(
+            ids,
+            [1, 2, 6],
+            "exactly the writes answered Ok are committed"
+        );
     }
 }
