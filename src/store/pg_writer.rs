@@ -25,6 +25,7 @@
 //! (unique indexes, `dialect::lock_parent`), as before.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sqlx::{ConnectOptions, Connection, PgConnection, postgres::PgConnectOptions};
 use tokio::sync::{mpsc, oneshot};
@@ -51,6 +52,11 @@ trait Job: Send {
     fn finish(self: Box<Self>, commit_error: Option<&Arc<sqlx::Error>>);
     /// Answers without (or regardless of) running: the batch failed as a whole.
     fn refuse(self: Box<Self>, cause: Arc<sqlx::Error>);
+    /// Replaces the kept result with `cause`: the write reported success, but PostgreSQL had
+    /// aborted the transaction under it, so what it wrote is undone.
+    fn fail(&mut self, cause: Arc<sqlx::Error>);
+    /// Whether the kept result is a storage fault (the connection is then replaced).
+    fn storage_fault(&self) -> bool;
 }
 
 struct Queued<T, F> {
@@ -80,10 +86,11 @@ where
 
     fn finish(self: Box<Self>, commit_error: Option<&Arc<sqlx::Error>>) {
         let outcome = match (commit_error, self.result) {
-            (Some(cause), Some(Ok(_))) | (Some(cause), None) => {
-                Err(StoreError::Batch(Arc::clone(cause)))
-            }
-            (_, Some(result)) => result,
+            // A failed write's own refusal may rest on a neighbour's write ("already exists",
+            // "already active") that the failed COMMIT just undid: every caller of the batch
+            // gets the storage fault (as in the SQLite writer).
+            (Some(cause), _) => Err(StoreError::Batch(Arc::clone(cause))),
+            (None, Some(result)) => result,
             // Never run and no commit error: cannot happen (run before finish), but answer
             // with a failure rather than a success nothing backs.
             (None, None) => Err(StoreError::Db(sqlx::Error::WorkerCrashed)),
@@ -93,6 +100,14 @@ where
 
     fn refuse(self: Box<Self>, cause: Arc<sqlx::Error>) {
         let _ = self.reply.send(Err(StoreError::Batch(cause)));
+    }
+
+    fn fail(&mut self, cause: Arc<sqlx::Error>) {
+        self.result = Some(Err(StoreError::Batch(cause)));
+    }
+
+    fn storage_fault(&self) -> bool {
+        matches!(&self.result, Some(Err(e)) if e.is_storage_fault())
     }
 }
 
@@ -132,7 +147,7 @@ impl PgWriter {
                     }
                 };
                 runtime.block_on(async move {
-                    match options.connect().await {
+                    match connect(&options).await {
                         Ok(conn) => {
                             let _ = ready.send(Ok(()));
                             run(Some(conn), options, queue).await;
@@ -173,15 +188,63 @@ impl PgWriter {
 
     /// Finishes the writes already queued, then closes the writer's connection.
     pub async fn close(&self) {
-        let (done, closed) = oneshot::channel();
-        if self.jobs.send(Message::Close(done)).await.is_ok() {
-            let _ = closed.await;
-        }
+        // Bounded: a writer stalled on a connection that answers nothing must not hold up
+        // shutdown (its batch times out by then anyway).
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            let (done, closed) = oneshot::channel();
+            if self.jobs.send(Message::Close(done)).await.is_ok() {
+                let _ = closed.await;
+            }
+        })
+        .await;
     }
+}
+
+/// The writer session's server-side limits (sent at connect, as startup parameters): a write
+/// waiting on a row lock another transaction holds, or a statement that runs away, stalls
+/// every hot write of the instance, so it fails after 10 s — the pool's acquire timeout, the
+/// longest a request already waits for storage — with 55P03 / 57014, a storage fault (503).
+const SESSION_LIMITS: [(&str, &str); 2] = [("lock_timeout", "10s"), ("statement_timeout", "10s")];
+
+/// Connecting (TCP, TLS, startup) may take at most this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A whole batch may take at most this long (a half-open TCP connection answers nothing, and
+/// the session limits do not cover it): two statement timeouts (a write that waited out its
+/// lock, then again in the savepoint replay) and some. On expiry the connection is closed hard
+/// and every write of the batch gets a storage fault (503); the outcome of a COMMIT in flight
+/// is then unknown to us, which a 503 does not contradict.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection idle longer than this is pinged before its next batch (an idle-connection drop
+/// by a proxy or firewall, a restarted server), and replaced when the ping fails — so the
+/// batch does not find out at its BEGIN.
+const IDLE_PING: Duration = Duration::from_secs(60);
+
+/// `close` waits at most this long for the queued writes and the connection's close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(35);
+
+fn timed_out(what: &'static str) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, what))
+}
+
+/// Opens the writer's connection, with its session limits, within [`CONNECT_TIMEOUT`].
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
+    let options = options.clone().options(SESSION_LIMITS);
+    tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+        .await
+        .unwrap_or_else(|_| Err(timed_out("connecting to PostgreSQL timed out")))
 }
 
 async fn exec(conn: &mut PgConnection, sql: &'static str) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ())
+}
+
+/// 25P02: a statement sent in a transaction PostgreSQL has already aborted.
+fn is_aborted(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|pg| pg.code() == "25P02"))
 }
 
 async fn run(
@@ -191,6 +254,7 @@ async fn run(
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut closing: Option<oneshot::Sender<()>> = None;
+    let mut last_used = Instant::now();
     while closing.is_none() {
         match queue.recv().await {
             Some(Message::Job(first)) => batch.push(first),
@@ -210,8 +274,19 @@ async fn run(
                 Err(_) => break,
             }
         }
+        if last_used.elapsed() > IDLE_PING
+            && let Some(c) = conn.as_mut()
+            && !matches!(
+                tokio::time::timeout(CONNECT_TIMEOUT, c.ping()).await,
+                Ok(Ok(()))
+            )
+            && let Some(lost) = conn.take()
+        {
+            tracing::warn!("the PostgreSQL writer's idle connection was lost; reconnecting");
+            let _ = lost.close_hard().await;
+        }
         if conn.is_none() {
-            match options.connect().await {
+            match connect(&options).await {
                 Ok(fresh) => conn = Some(fresh),
                 Err(e) => {
                     tracing::error!(error = %e, "the PostgreSQL writer could not reconnect");
@@ -223,26 +298,64 @@ async fn run(
                 }
             }
         }
-        if let Some(c) = conn.as_mut()
-            && !run_batch(c, &mut batch).await
-        {
-            // The connection failed under a control statement: open a new one next time.
-            if let Some(lost) = conn.take() {
+        if let Some(c) = conn.as_mut() {
+            let healthy =
+                match tokio::time::timeout(BATCH_TIMEOUT, run_batch(c, &options, &mut batch)).await
+                {
+                    Ok(healthy) => healthy,
+                    // What the batch did is undone when the connection closes (or, for a COMMIT
+                    // in flight, unknown): answer with a storage fault.
+                    Err(_) => refuse(
+                        &mut batch,
+                        timed_out("the PostgreSQL group commit timed out"),
+                        "group commit timed out",
+                    ),
+                };
+            if !healthy && let Some(lost) = conn.take() {
+                // Failed under a control statement, timed out, or a write met a storage fault:
+                // open a new connection next time.
                 let _ = lost.close_hard().await;
             }
         }
+        last_used = Instant::now();
     }
     queue.close();
-    if let Some(conn) = conn {
-        let _ = conn.close().await;
+    if let Some(conn) = conn
+        && tokio::time::timeout(CONNECT_TIMEOUT, conn.close())
+            .await
+            .is_err()
+    {
+        tracing::warn!("closing the PostgreSQL writer's connection timed out");
     }
     if let Some(done) = closing {
         let _ = done.send(());
     }
 }
 
-/// One transaction, one commit, then every caller is answered; false when the connection
-/// failed under one of the batch's own statements (it is then replaced).
+/// BEGIN; when the connection turns out to be lost (a PostgreSQL restart,
+/// `pg_terminate_backend`, a failover), nothing has run yet, so the writer connects again and
+/// tries once more before failing the batch — the database may be fine.
+async fn begin(
+    conn: &mut PgConnection,
+    options: &PgConnectOptions,
+    reconnected: &mut bool,
+) -> Result<(), sqlx::Error> {
+    match exec(conn, "begin").await {
+        Err(e) if !*reconnected && dialect::is_connection_lost(&e) => {
+            *reconnected = true;
+            tracing::warn!(error = %e, "the PostgreSQL writer's connection was lost; reconnecting");
+            let fresh = connect(options).await?;
+            let lost = std::mem::replace(conn, fresh);
+            let _ = lost.close_hard().await;
+            exec(conn, "begin").await
+        }
+        begun => begun,
+    }
+}
+
+/// One transaction, one commit, then every caller is answered; false when the connection is
+/// in doubt (it failed under one of the batch's own statements, or a write met a storage
+/// fault) and is to be replaced.
 ///
 /// The writes run back to back without a savepoint each (a savepoint and its release would be
 /// two more round trips per write: the BEGIN and COMMIT saved). The first write that fails, or
@@ -251,11 +364,16 @@ async fn run(
 /// savepoint and keeps its answer. Every caller, the failed ones too, is answered after the
 /// COMMIT: a refusal that rests on a neighbour's write ("already exists") is only sent once that
 /// write is durable and visible.
-async fn run_batch(conn: &mut PgConnection, batch: &mut Vec<Box<dyn Job>>) -> bool {
+async fn run_batch(
+    conn: &mut PgConnection,
+    options: &PgConnectOptions,
+    batch: &mut Vec<Box<dyn Job>>,
+) -> bool {
     let mut savepoints = false;
     let mut attempt = 0;
+    let mut reconnected = false;
     'batch: loop {
-        if let Err(e) = exec(conn, "begin").await {
+        if let Err(e) = begin(conn, options, &mut reconnected).await {
             return refuse(batch, e, "group commit could not begin");
         }
         let last_attempt = attempt >= dialect::WRITE_RETRIES;
@@ -292,7 +410,19 @@ async fn run_batch(conn: &mut PgConnection, batch: &mut Vec<Box<dyn Job>>) -> bo
                 continue 'batch;
             }
             let closed = if ran == Ran::Clean {
-                exec(conn, "release savepoint write").await
+                match exec(conn, "release savepoint write").await {
+                    // The write reported success, yet a statement of it failed unseen and
+                    // PostgreSQL aborted the transaction: undo it alone and fail it, never
+                    // answering 2xx for what is not committed.
+                    Err(e) if is_aborted(&e) => {
+                        batch[index - 1].fail(Arc::new(e));
+                        match exec(conn, "rollback to savepoint write").await {
+                            Ok(()) => exec(conn, "release savepoint write").await,
+                            Err(e) => Err(e),
+                        }
+                    }
+                    released => released,
+                }
             } else {
                 match exec(conn, "rollback to savepoint write").await {
                     Ok(()) => exec(conn, "release savepoint write").await,
@@ -303,8 +433,20 @@ async fn run_batch(conn: &mut PgConnection, batch: &mut Vec<Box<dyn Job>>) -> bo
                 return refuse(batch, e, "closing a savepoint failed");
             }
         }
-        let committed = exec(conn, "commit").await;
+        // PostgreSQL answers the COMMIT of an aborted transaction with a ROLLBACK and no error
+        // (its manual, COMMIT), which sqlx's result does not tell apart: the `select 1` in the
+        // same message fails (25P02) when the transaction is aborted, and the COMMIT is then
+        // not run. Without savepoints, a write reported success over a statement that failed
+        // unseen: run the batch again with a savepoint each, which finds it.
+        let committed = exec(conn, "select 1; commit").await;
         match committed {
+            Err(e) if is_aborted(&e) && !savepoints => {
+                if let Err(e) = exec(conn, "rollback").await {
+                    return refuse(batch, e, "group commit could not roll back");
+                }
+                savepoints = true;
+                continue 'batch;
+            }
             Err(e) if dialect::is_retryable(&e) && attempt < dialect::WRITE_RETRIES => {
                 attempt += 1;
                 tokio::time::sleep(dialect::retry_pause(attempt)).await;
@@ -321,10 +463,13 @@ async fn run_batch(conn: &mut PgConnection, batch: &mut Vec<Box<dyn Job>>) -> bo
                 return healthy;
             }
             Ok(()) => {
+                // A write that met a storage fault (a read-only session after a failover, a
+                // lost connection under it) leaves the connection in doubt.
+                let healthy = !batch.iter().any(|job| job.storage_fault());
                 for job in batch.drain(..) {
                     job.finish(None);
                 }
-                return true;
+                return healthy;
             }
         }
     }
