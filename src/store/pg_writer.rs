@@ -415,7 +415,12 @@ async fn run_batch(
                     // PostgreSQL aborted the transaction: undo it alone and fail it, never
                     // answering 2xx for what is not committed.
                     Err(e) if is_aborted(&e) => {
-                        batch[index - 1].fail(Arc::new(e));
+                        // A fault of the storage path, not of the request: 503 (25P02 itself
+                        // would be a 500).
+                        tracing::error!(error = %e, "a write reported success in an aborted transaction");
+                        batch[index - 1].fail(Arc::new(sqlx::Error::Io(std::io::Error::other(
+                            "the transaction was aborted under a write that reported success",
+                        ))));
                         match exec(conn, "rollback to savepoint write").await {
                             Ok(()) => exec(conn, "release savepoint write").await,
                             Err(e) => Err(e),
@@ -582,5 +587,120 @@ mod tests {
             [1, 2, 6],
             "exactly the writes answered Ok are committed"
         );
+    }
+}
+
+#[cfg(test)]
+mod connection_tests {
+    use super::*;
+
+    async fn admin_and_table() -> Option<(PgConnectOptions, PgConnection, String)> {
+        let url = std::env::var("LOCALTWILIO_TEST_POSTGRES").ok()?;
+        let options: PgConnectOptions = url.parse().unwrap();
+        let mut admin = options.connect().await.unwrap();
+        let table = format!("pg_writer_{}", uuid::Uuid::new_v4().simple());
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "create table {table} (id bigint primary key)"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        Some((options, admin, table))
+    }
+
+    /// A write inserting `id`; with `unseen_failure`, it also runs a failing statement straight
+    /// on the connection, past the flag `Conn::PgBatch` keeps, and reports success anyway.
+    async fn write(
+        writer: &PgWriter,
+        table: &str,
+        id: i64,
+        unseen_failure: bool,
+    ) -> StoreResult<i64> {
+        let text = format!("insert into {table} (id) values ($1)");
+        writer
+            .write(move |mut conn| {
+                let text = text.clone();
+                Box::pin(async move {
+                    if unseen_failure {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if let Conn::PgBatch(c, _) = &mut conn {
+                            let _ = sqlx::raw_sql("select 1/0").execute(&mut **c).await;
+                        }
+                        return Ok(id);
+                    }
+                    super::super::Sql::new(text)
+                        .bind(id)
+                        .execute(&mut conn)
+                        .await?;
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    async fn committed(admin: &mut PgConnection, table: &str) -> Vec<i64> {
+        let ids = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select id from {table} order by id"
+        )))
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("drop table {table}")))
+            .execute(&mut *admin)
+            .await
+            .unwrap();
+        ids
+    }
+
+    /// After `pg_terminate_backend` of the writer's connection (as a PostgreSQL restart or a
+    /// failover does), the next write still commits: its BEGIN finds the connection lost, and
+    /// the writer connects again before failing anything.
+    #[tokio::test]
+    async fn a_write_after_the_writer_connection_was_terminated_commits() {
+        let Some((options, mut admin, table)) = admin_and_table().await else {
+            eprintln!("skipped: LOCALTWILIO_TEST_POSTGRES is not set");
+            return;
+        };
+        let name = format!("w{}", uuid::Uuid::new_v4().simple());
+        let writer = PgWriter::start(options.application_name(&name))
+            .await
+            .unwrap();
+        assert_eq!(write(&writer, &table, 1, false).await.unwrap(), 1);
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+        )
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(killed, [true]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(write(&writer, &table, 2, false).await.unwrap(), 2);
+        writer.close().await;
+        assert_eq!(committed(&mut admin, &table).await, [1, 2]);
+    }
+
+    /// A write that reports success over a statement that failed unseen (PostgreSQL aborted the
+    /// transaction, and would answer its COMMIT with ROLLBACK and no error) is not answered Ok;
+    /// its neighbour in the batch commits.
+    #[tokio::test]
+    async fn a_write_over_an_aborted_transaction_is_never_answered_ok() {
+        let Some((options, mut admin, table)) = admin_and_table().await else {
+            eprintln!("skipped: LOCALTWILIO_TEST_POSTGRES is not set");
+            return;
+        };
+        let writer = PgWriter::start(options).await.unwrap();
+        let (unseen, neighbour) = tokio::join!(write(&writer, &table, 9, true), async {
+            // Queued while the first write holds the writer: one batch.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            write(&writer, &table, 1, false).await
+        });
+        assert!(
+            matches!(&unseen, Err(e) if e.is_storage_fault()),
+            "{unseen:?}"
+        );
+        assert_eq!(neighbour.unwrap(), 1);
+        writer.close().await;
+        assert_eq!(committed(&mut admin, &table).await, [1]);
     }
 }
