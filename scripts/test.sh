@@ -31,10 +31,13 @@ pg_start() {
 }
 
 # The API suite again on PostgreSQL: the same test binary (no rebuild), the backend chosen at
-# run time; tests about SQLite itself pass as skipped.
+# run time; tests about SQLite itself pass as skipped. Then the library's own PostgreSQL tests
+# (the group-commit writer, the store's transactions), which skip themselves without
+# LOCALTWILIO_TEST_POSTGRES: the lib test binary the rust suite built, again no rebuild.
 rust_pg_suite() {
   pg_start || return 1
-  LOCALTWILIO_TEST_BACKEND=postgres cargo test --test api
+  LOCALTWILIO_TEST_BACKEND=postgres cargo test --test api &&
+    LOCALTWILIO_TEST_POSTGRES="$LOCALTWILIO_TEST_POSTGRES" cargo test --lib -- pg_writer store::tests
 }
 
 python_pg_suite() {

@@ -30,6 +30,8 @@ pub(crate) enum Db {
     },
     Postgres {
         pool: PgPool,
+        /// The group-commit writer for the hot write paths (see `pg_writer`).
+        writer: super::pg_writer::PgWriter,
         /// How connections are opened (bulk loading opens one of its own).
         options: sqlx::postgres::PgConnectOptions,
     },
@@ -146,6 +148,19 @@ pub enum On<'a> {
     PgPool(&'a PgPool),
     Sqlite(&'a mut SqliteConnection),
     Postgres(&'a mut PgConnection),
+    /// A connection inside a PostgreSQL group-commit batch (`pg_writer`): a statement that
+    /// fails sets the flag, because PostgreSQL then aborts the whole transaction even when the
+    /// write handles the error and goes on (see [`Conn::PgBatch`]).
+    PgBatch(&'a mut PgConnection, &'a mut bool),
+}
+
+impl On<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            On::SqlitePool(_) | On::Sqlite(_) => Backend::Sqlite,
+            On::PgPool(_) | On::Postgres(_) | On::PgBatch(..) => Backend::Postgres,
+        }
+    }
 }
 
 impl<'a> From<&'a Store> for On<'a> {
@@ -162,6 +177,7 @@ impl<'a> From<&'a mut Conn<'_>> for On<'a> {
         match conn {
             Conn::Sqlite(c) => On::Sqlite(c),
             Conn::Postgres(c) => On::Postgres(c),
+            Conn::PgBatch(c, failed) => On::PgBatch(c, failed),
         }
     }
 }
@@ -196,6 +212,14 @@ macro_rules! run {
                 type $db = Postgres;
                 $body
             }
+            On::PgBatch($e, failed) => {
+                type $db = Postgres;
+                let result = async { $body }.await;
+                if result.is_err() {
+                    *failed = true;
+                }
+                result
+            }
         }
     };
 }
@@ -205,13 +229,18 @@ macro_rules! run {
 pub enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
+    /// Inside a PostgreSQL group-commit batch (`pg_writer`), with the flag a failed statement
+    /// sets: a write that handles a statement's error (a foreign key it reports as "orphaned")
+    /// still leaves PostgreSQL's transaction aborted, which the batch must know to undo only
+    /// that write (unlike SQLite, PostgreSQL has no statement-level rollback).
+    PgBatch(&'c mut PgConnection, &'c mut bool),
 }
 
 impl Conn<'_> {
     pub fn backend(&self) -> Backend {
         match self {
             Conn::Sqlite(_) => Backend::Sqlite,
-            Conn::Postgres(_) => Backend::Postgres,
+            Conn::Postgres(_) | Conn::PgBatch(..) => Backend::Postgres,
         }
     }
 }
@@ -238,10 +267,16 @@ impl Tx {
         }
     }
 
+    /// Commits. On PostgreSQL the COMMIT runs on a task of its own: dropped between sending it
+    /// and reading its answer (a request abandoned by its client), sqlx's commit would count
+    /// the transaction as still open and send a ROLLBACK for it on the connection's next use
+    /// ("there is no transaction in progress"); on a task it completes, answered or not.
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Tx::Postgres(t) => tokio::spawn(t.commit())
+                .await
+                .map_err(|_| sqlx::Error::WorkerCrashed)??,
         }
         Ok(())
     }

@@ -7,7 +7,8 @@ use super::{
     db::{On, Sql},
 };
 
-/// Connections per instance on PostgreSQL: N instances × this must stay under the server's
+/// Pooled connections per instance on PostgreSQL (each instance opens one more for its
+/// group-commit writer, `pg_writer`): N instances × (this + 1) must stay under the server's
 /// `max_connections` (100 by default).
 pub const PG_POOL_SIZE: u32 = 16;
 
@@ -23,7 +24,7 @@ pub async fn lock_parent<'c>(
     value: &str,
 ) -> StoreResult<()> {
     let on = db.into();
-    if matches!(on, On::Postgres(_) | On::PgPool(_)) {
+    if on.backend() == Backend::Postgres {
         let mut qb = Sql::new("select 1 from ");
         qb.push(table).push(" where ").push(key).push(" = ");
         qb.push_bind(value).push(" for update");
@@ -89,7 +90,9 @@ pub fn redacted_url(url: &str) -> String {
 /// PostgreSQL (SQLSTATE, Appendix A of its manual): class 53 (insufficient resources: disk
 /// full, out of memory, too many connections), class 08 (connection exception), 57P01–57P03
 /// (the server shutting down or not accepting connections yet), 25006 (a read-only
-/// transaction: a standby after a failover), 58030 (I/O error).
+/// transaction: a standby after a failover), 58030 (I/O error), 55P03 and 57014 (a lock wait
+/// or a statement past the writer session's `lock_timeout` / `statement_timeout`: see
+/// `pg_writer`).
 ///
 /// Either: an I/O error, or no connection within the pool's wait.
 pub fn is_storage_fault(err: &sqlx::Error) -> bool {
@@ -99,7 +102,10 @@ pub fn is_storage_fault(err: &sqlx::Error) -> bool {
                 let code = pg.code();
                 code.starts_with("53")
                     || code.starts_with("08")
-                    || matches!(code, "57P01" | "57P02" | "57P03" | "25006" | "58030")
+                    || matches!(
+                        code,
+                        "57P01" | "57P02" | "57P03" | "25006" | "58030" | "55P03" | "57014"
+                    )
             } else {
                 db.code()
                     .and_then(|code| code.parse::<i32>().ok())
@@ -107,6 +113,21 @@ pub fn is_storage_fault(err: &sqlx::Error) -> bool {
             }
         }
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// The connection to PostgreSQL is gone (I/O, TLS or protocol failure; SQLSTATE class 08; the
+/// backend terminated by an administrator, a shutdown or a crash: 57P01–57P03): a statement that
+/// meets this did not run, and a new connection may succeed.
+pub fn is_connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|pg| {
+                pg.code().starts_with("08") || matches!(pg.code(), "57P01" | "57P02" | "57P03")
+            }),
         _ => false,
     }
 }

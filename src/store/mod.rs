@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod keys;
 pub mod messages;
+pub mod pg_writer;
 pub mod query;
 pub mod seed;
 pub mod shared;
@@ -212,9 +213,14 @@ impl Store {
         if open == Open::CreateAndMigrate {
             migrator.run(&pool).await?;
         }
+        let writer = pg_writer::PgWriter::start(options.clone()).await?;
         let health = StorageHealth::postgres(pool.clone());
         let store = Self {
-            db: Arc::new(Db::Postgres { pool, options }),
+            db: Arc::new(Db::Postgres {
+                pool,
+                writer,
+                options,
+            }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(None)),
             instance: new_instance_id(),
@@ -291,7 +297,8 @@ impl Store {
                 self.health.close().await;
                 pool.close().await;
             }
-            Db::Postgres { pool, .. } => {
+            Db::Postgres { pool, writer, .. } => {
+                writer.close().await;
                 self.health.close().await;
                 pool.close().await;
             }
@@ -318,10 +325,15 @@ impl Store {
     /// read-then-write cannot fail half-way with SQLITE_BUSY; on PostgreSQL it is a plain
     /// READ COMMITTED transaction, and a read-then-write locks the row it depends on first
     /// (`dialect::lock_parent`).
+    ///
+    /// On PostgreSQL the BEGIN runs on a task of its own (see [`pg_begin`]), and so does the
+    /// COMMIT (`Tx::commit`), so a request abandoned while either is on the wire cannot leave a
+    /// pooled connection inside a transaction; abandoned anywhere else, the transaction is
+    /// rolled back whole (as on SQLite) and the client, who hung up, had no answer.
     pub(crate) async fn begin_write(&self) -> StoreResult<Tx> {
         Ok(match &*self.db {
             Db::Sqlite { pool, .. } => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres { pool, .. } => Tx::Postgres(pool.begin().await?),
+            Db::Postgres { pool, .. } => Tx::Postgres(pg_begin(pool, "begin").await?),
         })
     }
 
@@ -330,8 +342,7 @@ impl Store {
         let mut tx = match &*self.db {
             Db::Sqlite { pool, .. } => Tx::Sqlite(pool.begin().await?),
             Db::Postgres { pool, .. } => Tx::Postgres(
-                pool.begin_with("begin isolation level repeatable read read only")
-                    .await?,
+                pg_begin(pool, "begin isolation level repeatable read read only").await?,
             ),
         };
         // A deferred SQLite transaction takes its snapshot at the first read; take it now.
@@ -343,11 +354,12 @@ impl Store {
 
     /// Runs `work` as one write and returns its result once committed: on SQLite inside the
     /// group-commit writer's next batch (run again when a neighbour in the batch fails: see
-    /// `writer::run_batch`), on PostgreSQL in its own transaction from the pool, on a task of
-    /// its own (finished even when the request is abandoned), run again (at most
-    /// [`dialect::WRITE_RETRIES`] times, after a short random pause) when PostgreSQL aborts it
-    /// with a serialization failure or a deadlock — so `work` may run more than once and clones
-    /// what it moves into its future.
+    /// `writer::run_batch`), on PostgreSQL inside the PostgreSQL writer's next batch (see
+    /// `pg_writer::run_batch`: run again when a neighbour fails, and — at most
+    /// [`dialect::WRITE_RETRIES`] times, after a short random pause — when PostgreSQL aborts it
+    /// with a serialization failure or a deadlock) — so `work` may run more than once and
+    /// clones what it moves into its future. Either writer owns the write once it is queued, so
+    /// it runs to its end even when the request is abandoned.
     /// The hot write paths go through here.
     pub(crate) async fn write<T, F>(&self, mut work: F) -> StoreResult<T>
     where
@@ -356,38 +368,27 @@ impl Store {
     {
         match &*self.db {
             Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::Sqlite(c))).await,
-            Db::Postgres { pool, .. } => {
-                let pool = pool.clone();
-                // Run on a task of its own, so a request abandoned mid-write (its client hung
-                // up) does not drop the transaction between the statement sent and its answer:
-                // sqlx would then roll back on the connection's next use a transaction that had
-                // already committed or not yet begun — PostgreSQL's "there is no transaction in
-                // progress" / "there is already a transaction in progress" warnings under wrk.
-                // The write finishes (or rolls back) whole either way, as it does on SQLite,
-                // where the writer task owns it.
-                let write = tokio::spawn(async move {
-                    let mut retries = 0;
-                    loop {
-                        let mut tx = pool.begin().await?;
-                        let done = match work(Conn::Postgres(&mut tx)).await {
-                            Ok(done) => tx.commit().await.map(|()| done).map_err(StoreError::from),
-                            Err(e) => Err(e),
-                        };
-                        match done {
-                            Err(e) if e.is_retryable() && retries < dialect::WRITE_RETRIES => {
-                                retries += 1;
-                                tokio::time::sleep(dialect::retry_pause(retries)).await;
-                            }
-                            done => return done,
-                        }
-                    }
-                });
-                write
-                    .await
-                    .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?
-            }
+            Db::Postgres { writer, .. } => writer.write(work).await,
         }
     }
+}
+
+/// Begins a PostgreSQL transaction with `statement` on a task of its own. sqlx's `begin`
+/// dropped between sending BEGIN and reading its answer (a request abandoned by its client)
+/// counts no transaction, so nothing rolls it back: the connection went back to the pool
+/// inside it, and the next borrower's statements ran in that stale transaction — plain writes
+/// answered as done but not committed, or refused as read-only after a `begin_read`. On a task
+/// the BEGIN always completes; if nobody waits for the transaction any more, dropping it rolls
+/// it back before the connection is reused.
+async fn pg_begin(
+    pool: &sqlx::PgPool,
+    statement: &'static str,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with(statement).await })
+        .await
+        .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?
+        .map_err(StoreError::from)
 }
 
 fn new_instance_id() -> Arc<str> {
@@ -482,3 +483,75 @@ impl Keyset {
 /// The origin of newest-first positions (see [`Keyset::push_newest_first`]): above any `seq`
 /// a table will reach, and small enough that the position fits a page token (15 hex digits).
 pub const NEWEST_FIRST: i64 = 1 << 56;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of its own on the server `LOCALTWILIO_TEST_POSTGRES` names (scripts/pg-temp.sh),
+    /// its URL and the admin connection that drops it; `None` without the variable.
+    async fn postgres_database() -> Option<(String, sqlx::PgConnection, String)> {
+        let admin_url = std::env::var("LOCALTWILIO_TEST_POSTGRES").ok()?;
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .unwrap();
+        let name = format!("lt_store_{}", uuid::Uuid::new_v4().simple());
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let (server, _) = admin_url.rsplit_once('/').unwrap();
+        Some((format!("{server}/{name}"), admin, name))
+    }
+
+    /// Requests abandoned at every moment of their BEGIN (a client that hung up) leave no
+    /// pooled connection inside a transaction: each plain write after them, answered as done,
+    /// is committed (visible from another connection). Before BEGIN ran on a task of its own, a
+    /// BEGIN dropped on the wire left its connection in the pool inside the transaction, where
+    /// the next plain writes waited uncommitted.
+    #[tokio::test]
+    async fn an_abandoned_begin_leaves_no_connection_inside_a_transaction() {
+        let Some((url, mut admin, name)) = postgres_database().await else {
+            eprintln!("skipped: LOCALTWILIO_TEST_POSTGRES is not set");
+            return;
+        };
+        let store = Store::open_exclusive(Path::new(&url), 0).await.unwrap();
+        sql("create table begin_probe (id bigint primary key)")
+            .execute(&store)
+            .await
+            .unwrap();
+        let tries = 300;
+        for i in 0..tries {
+            // Cut at a moment that sweeps through the acquire, the BEGIN and its answer.
+            let cut = Duration::from_micros((i * 7 % 400) as u64);
+            let begun = tokio::time::timeout(cut, store.begin_write()).await;
+            drop(begun);
+            let read = tokio::time::timeout(cut, store.begin_read()).await;
+            drop(read);
+            sql("insert into begin_probe (id) values ($1)")
+                .bind(i)
+                .execute(&store)
+                .await
+                .unwrap();
+        }
+        let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let committed: i64 = sqlx::query_scalar("select count(*) from begin_probe")
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        drop(other);
+        store.close().await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "drop database {name} with (force)"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(
+            committed, tries,
+            "every write answered as done is committed"
+        );
+    }
+}
