@@ -148,6 +148,15 @@ pub enum On<'a> {
     Postgres(&'a mut PgConnection),
 }
 
+impl On<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            On::SqlitePool(_) | On::Sqlite(_) => Backend::Sqlite,
+            On::PgPool(_) | On::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
 impl<'a> From<&'a Store> for On<'a> {
     fn from(store: &'a Store) -> Self {
         match &*store.db {
@@ -318,6 +327,15 @@ impl Sql {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// This statement inside another: `{before}{this}{after}`, its values bound as they were
+    /// (the placeholders keep their numbers; `after` binds nothing).
+    pub fn wrapped(self, before: &str, after: &str) -> Sql {
+        Sql {
+            text: format!("{before}{}{after}", self.text),
+            args: self.args,
+        }
     }
 
     /// Runs the statement; the number of rows it changed.
