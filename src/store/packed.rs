@@ -148,3 +148,85 @@ fn unqualified(column: &str) -> &str {
     let column = column.trim();
     column.rsplit('.').next().unwrap_or(column)
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use crate::store::{
+        Keyset,
+        db::{On, Sql},
+        query::{Columns, fetch_all, row},
+    };
+
+    row! {
+        #[derive(Debug, PartialEq)]
+        pub struct Sample {
+            seq: i64,
+            text: String,
+            maybe: Option<String>,
+            big: Option<i64>,
+            flag: bool,
+            maybe_flag: Option<bool>,
+        }
+    }
+
+    /// A packed page is the page the row-by-row read gives, value for value and in order, in
+    /// both directions: text that JSON must escape, NULLs, the extremes of `i64`, booleans.
+    #[tokio::test]
+    async fn a_packed_page_reads_the_rows_the_streamed_read_does() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query(
+            "create table samples (seq integer primary key, text text not null, maybe text, \
+             big bigint, flag boolean not null, maybe_flag boolean)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let texts = [
+            "plain",
+            "quote \" backslash \\ slash / newline \n tab \t nul-less control \u{1}",
+            "unicode é 日本 🎉 and \u{2028}",
+            "",
+            "{\"json\": [1, 2.50, true]}",
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let big = [Some(i64::MAX), Some(i64::MIN), None, Some(0), Some(-1)][i];
+            sqlx::query("insert into samples (text, maybe, big, flag, maybe_flag) values ($1, $2, $3, $4, $5)")
+                .bind(*text)
+                .bind((i % 2 == 0).then(|| format!("maybe {i}")))
+                .bind(big)
+                .bind(i % 3 == 0)
+                .bind([Some(true), Some(false), None][i % 3])
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        for keyset in [
+            Keyset::after(None, 10),
+            Keyset::after(Some(1), 3),
+            Keyset::before(5, 2),
+        ] {
+            let page = || {
+                let mut qb = Sql::new("select ");
+                qb.push(Sample::COLUMNS).push(" from samples where 1 = 1");
+                keyset.push(&mut qb, "seq");
+                qb
+            };
+            let streamed: Vec<Sample> = fetch_all(page(), On::Sqlite(&mut conn)).await.unwrap();
+            let packed: Vec<Sample> = super::fetch_page(
+                page(),
+                Sample::COLUMNS,
+                ("seq", keyset.direction(false)),
+                super::unpack_rows::<Sample>,
+                On::Sqlite(&mut conn),
+            )
+            .await
+            .unwrap();
+            assert!(!streamed.is_empty());
+            assert_eq!(packed, streamed, "{keyset:?}");
+        }
+    }
+}
