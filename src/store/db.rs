@@ -371,6 +371,15 @@ impl Sql {
         &self.text
     }
 
+    /// This statement inside another: `{before}{this}{after}`, its values bound as they were
+    /// (the placeholders keep their numbers; `after` binds nothing).
+    pub fn wrapped(self, before: &str, after: &str) -> Sql {
+        Sql {
+            text: format!("{before}{}{after}", self.text),
+            ..self
+        }
+    }
+
     /// Runs the statement; the number of rows it changed.
     pub async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, sqlx::Error> {
         let Sql { text, args, .. } = self;

@@ -44,6 +44,30 @@ pub fn bulk_insert(backend: Backend) -> Sql {
     }
 }
 
+/// The text around a page's select (`store::packed`) that makes its rows one JSON array of
+/// arrays, each of `values` (the page's columns as `page_rows.column`), in `order`: SQLite's
+/// `json_group_array(json_array(…))` (an empty page is `[]`), PostgreSQL's
+/// `json_agg(json_build_array(…))` (NULL for an empty page, hence the `coalesce`) as text.
+pub fn json_page(backend: Backend, values: &str, order: &str) -> (String, String) {
+    let before = match backend {
+        Backend::Sqlite => {
+            format!("select json_group_array(json_array({values}) order by {order}) from (")
+        }
+        Backend::Postgres => format!(
+            "select coalesce(json_agg(json_build_array({values}) order by {order})::text, '[]') from ("
+        ),
+    };
+    (before, ") page_rows".to_owned())
+}
+
+/// A JSON array of `values` inside a packed page's row (see `json_page`).
+pub fn json_row(backend: Backend, values: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_array({values})"),
+        Backend::Postgres => format!("json_build_array({values})"),
+    }
+}
+
 /// What `backup` says on PostgreSQL, in one line.
 pub const BACKUP_ON_POSTGRES: &str = "backup copies SQLite databases only: on PostgreSQL use pg_dump (or your engine's own backups), e.g. `pg_dump --format=custom --file=localtwilio.dump \"$LOCALTWILIO_DATABASE\"`";
 

@@ -14,6 +14,7 @@ pub mod health;
 pub mod keys;
 pub mod messages;
 pub mod pg_writer;
+pub mod packed;
 pub mod query;
 pub mod seed;
 pub mod shared;
@@ -443,6 +444,16 @@ impl Keyset {
             " asc"
         });
         qb.push(" limit ").push_bind(self.limit);
+    }
+
+    /// The direction `push` (`mirrored` false) or `push_mirrored` (true) reads rows in: a
+    /// `before` page walks back from its anchor.
+    pub(crate) fn direction(&self, mirrored: bool) -> &'static str {
+        if self.before.is_some() != mirrored {
+            "desc"
+        } else {
+            "asc"
+        }
     }
 
     /// [`Keyset::push`] for a list shown newest first (2010 Messages). Its page tokens carry

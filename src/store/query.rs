@@ -7,6 +7,7 @@
 use super::{
     Keyset, Store, StoreResult,
     db::{Arg, On, Separated, Sql},
+    packed::{Unpack, fetch_page},
 };
 
 pub use super::db::Row;
@@ -30,6 +31,8 @@ fn each(columns: &'static str) -> impl Iterator<Item = &'static str> {
 pub trait Columns {
     /// The column names, in field order (`a, b, c`).
     const COLUMNS: &'static str;
+    /// Whether a page of these rows can be read as one value (see `store::packed`).
+    const PACKABLE: bool;
     /// Binds the value of every written column (see [`is_written`]), in `COLUMNS` order.
     fn push_written(&self, values: &mut Separated<'_>);
     /// [`Columns::push_written`], moving the values into the statement (no copies: bulk loads).
@@ -67,14 +70,18 @@ macro_rules! row {
         $($(#[$field_attr:meta])* $field:ident: $ty:ty),+ $(,)?
     }) => {
         $(#[$attr])*
-        #[derive(sqlx::FromRow)]
+        #[derive(sqlx::FromRow, serde::Deserialize)]
         pub struct $row {
-            $($(#[$field_attr])* pub $field: $ty),+
+            $($(#[$field_attr])*
+            #[serde(deserialize_with = "crate::store::packed::unpack")]
+            pub $field: $ty),+
         }
 
         impl $crate::store::query::Columns for $row {
             const COLUMNS: &'static str =
                 $crate::store::query::column_list!($($field),+);
+            const PACKABLE: bool = true
+                $(&& <$ty as $crate::store::packed::Packable>::PACKABLE)+;
 
             fn push_written(
                 &self,
@@ -193,8 +200,9 @@ impl Table {
         fetch_optional(self.select_one(owner, sid), db).await
     }
 
-    /// One keyset page of the owner's rows, in `seq` order.
-    pub(crate) async fn page<'c, R: Row>(
+    /// One keyset page of the owner's rows, in `seq` order, read as one value
+    /// (`store::packed`).
+    pub(crate) async fn page<'c, R: Owned>(
         &self,
         db: impl Into<On<'c>>,
         owner: &str,
@@ -202,7 +210,13 @@ impl Table {
     ) -> StoreResult<Vec<R>> {
         let mut qb = self.select_owned(owner);
         keyset.push(&mut qb, self.seq);
-        fetch_all(qb, db).await
+        match R::UNPACK {
+            Some(unpack) => {
+                let order = (self.seq, keyset.direction(false));
+                fetch_page(qb, self.columns, order, unpack, db).await
+            }
+            None => fetch_all(qb, db).await,
+        }
     }
 
     /// `insert into {from} (…) values (…) returning {columns}`: every written column of `row`
@@ -346,6 +360,9 @@ pub trait Owned: Row {
     const TABLE: Table;
     /// The row's place in its list (the keyset the pages are cut by).
     fn seq(&self) -> i64;
+    /// How a page of these rows is read as one value (`store::packed`): every `row!` type
+    /// without a blob column; `None` reads pages row by row.
+    const UNPACK: Option<Unpack<Self>> = None;
 }
 
 /// Declares the owned table `$name` (`Table::owned`, with the columns of `$row`, a [`row!`]) and
@@ -364,6 +381,12 @@ macro_rules! owned_table {
             fn seq(&self) -> i64 {
                 self.seq
             }
+            const UNPACK: Option<$crate::store::packed::Unpack<Self>> =
+                if <$row as $crate::store::query::Columns>::PACKABLE {
+                    Some($crate::store::packed::unpack_rows::<$row>)
+                } else {
+                    None
+                };
         }
 
         $(impl $crate::store::query::$extra for $row {})?

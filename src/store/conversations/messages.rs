@@ -9,6 +9,7 @@ use crate::store::{
     Keyset, Sql, Store, StoreError, StoreResult,
     db::sql,
     messages::{NewMessage, write_message},
+    packed::{Unpack, fetch_page, unpack_rows},
     query::{Owned, Table, fetch_all, fetch_optional, push_columns, row},
     webhooks::enqueue,
 };
@@ -51,6 +52,7 @@ impl Owned for MessageRow {
     fn seq(&self) -> i64 {
         self.message_index
     }
+    const UNPACK: Option<Unpack<Self>> = Some(unpack_rows::<Self>);
 }
 
 row! {
@@ -293,7 +295,8 @@ impl Store {
         }
         let mut qb = MESSAGES.select_owned(conversation_sid);
         keyset.push_mirrored(&mut qb, MESSAGES.seq, MIRROR);
-        fetch_all(qb, self).await
+        let order = (MESSAGES.seq, keyset.direction(true));
+        fetch_page(qb, MESSAGES.columns, order, unpack_rows::<MessageRow>, self).await
     }
 
     pub async fn update_message(

@@ -4,22 +4,71 @@
 use super::{conversations::ConversationRow, participants::ParticipantRow};
 use crate::store::{
     Keyset, Sql, Store, StoreResult,
+    dialect::json_row,
+    packed::{fetch_packed, page_columns},
     query::{Owned, fetch_all, fetch_optional, push_columns},
 };
 
 impl Store {
     /// A user's participations, in the order joined, with their conversations and unread
-    /// counts (UserConversations).
+    /// counts (UserConversations): one statement joining each participant to its conversation,
+    /// its page read as one value (`store::packed`; the two rows' columns share names, so the
+    /// select names them `c0…`).
     pub async fn user_participations(
         &self,
         user_sid: &str,
         keyset: Keyset,
     ) -> StoreResult<Vec<Participation>> {
-        let mut qb = participations_select();
-        qb.push(" where p.user_sid = ").push_bind(user_sid);
+        let backend = self.backend();
+        let mut qb = Sql::new("select p.seq as page_seq");
+        let (mut participant, mut conversation) = (Vec::new(), Vec::new());
+        let tables = [
+            (
+                "p.",
+                <ParticipantRow as Owned>::TABLE.columns,
+                &mut participant,
+            ),
+            (
+                "c.",
+                <ConversationRow as Owned>::TABLE.columns,
+                &mut conversation,
+            ),
+        ];
+        let mut n = 0;
+        for (prefix, columns, names) in tables {
+            for column in columns.split(',') {
+                qb.push(format_args!(", {prefix}{} as c{n}", column.trim()));
+                names.push(format!("c{n}"));
+                n += 1;
+            }
+        }
+        qb.push(", ")
+            .push(UNREAD)
+            .push(
+                " as unread from conversation_participants p \
+                 join conversations c on c.sid = p.conversation_sid where p.user_sid = ",
+            )
+            .push_bind(user_sid);
         keyset.push(&mut qb, "p.seq");
-        let rows: Vec<ParticipationRow> = fetch_all(qb, self).await?;
-        self.with_conversations(rows).await
+        let row =
+            |names: &[String]| json_row(backend, &page_columns(names.iter().map(String::as_str)));
+        let values = format!(
+            "{}, {}, page_rows.unread",
+            row(&participant),
+            row(&conversation)
+        );
+        let order = format!("page_rows.page_seq {}", keyset.direction(false));
+        let text = fetch_packed(qb, &values, &order, self).await?;
+        let rows: Vec<(ParticipantRow, ConversationRow, Option<i64>)> =
+            serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(participant, conversation, unread)| Participation {
+                participant,
+                conversation,
+                unread,
+            })
+            .collect())
     }
 
     /// User `user_key`'s participation in conversation `conversation_key`, both in service
