@@ -13,9 +13,9 @@
 //!   fails or sets it undoes the batch, which then runs again with a savepoint per write, so
 //!   that write alone is undone (a handled error keeps its `Ok` answer, as its own transaction's
 //!   silent rollback at COMMIT did before).
-//! - A serialization failure or deadlock (`dialect::is_retryable`) undoes the batch, releasing
+//! - A serialization failure or deadlock (`faults::is_retryable`) undoes the batch, releasing
 //!   every lock it held (the other transaction may be waiting for one of them), and runs it
-//!   again after a pause, at most `dialect::WRITE_RETRIES` times; past that the write that met
+//!   again after a pause, at most `faults::WRITE_RETRIES` times; past that the write that met
 //!   it answers with it (503).
 //! - The connection may be lost (a restart, a failover): a batch whose BEGIN, savepoint or
 //!   COMMIT fails answers every write with the cause (a storage fault: 503 20503), and the next
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use sqlx::{ConnectOptions, Connection, PgConnection, postgres::PgConnectOptions};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Conn, StoreError, StoreResult, dialect, writer::BoxFuture};
+use super::{Conn, StoreError, StoreResult, faults, writer::BoxFuture};
 
 /// How one run of a write went.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -341,7 +341,7 @@ async fn begin(
     reconnected: &mut bool,
 ) -> Result<(), sqlx::Error> {
     match exec(conn, "begin").await {
-        Err(e) if !*reconnected && dialect::is_connection_lost(&e) => {
+        Err(e) if !*reconnected && faults::is_connection_lost(&e) => {
             *reconnected = true;
             tracing::warn!(error = %e, "the PostgreSQL writer's connection was lost; reconnecting");
             let fresh = connect(options).await?;
@@ -376,7 +376,7 @@ async fn run_batch(
         if let Err(e) = begin(conn, options, &mut reconnected).await {
             return refuse(batch, e, "group commit could not begin");
         }
-        let last_attempt = attempt >= dialect::WRITE_RETRIES;
+        let last_attempt = attempt >= faults::WRITE_RETRIES;
         let mut index = 0;
         while index < batch.len() {
             index += 1;
@@ -391,7 +391,7 @@ async fn run_batch(
                 savepoints = true;
                 if ran == Ran::Retryable {
                     attempt += 1;
-                    tokio::time::sleep(dialect::retry_pause(attempt)).await;
+                    tokio::time::sleep(faults::retry_pause(attempt)).await;
                 }
                 continue 'batch;
             }
@@ -406,7 +406,7 @@ async fn run_batch(
                     return refuse(batch, e, "group commit could not roll back");
                 }
                 attempt += 1;
-                tokio::time::sleep(dialect::retry_pause(attempt)).await;
+                tokio::time::sleep(faults::retry_pause(attempt)).await;
                 continue 'batch;
             }
             let closed = if ran == Ran::Clean {
@@ -452,15 +452,14 @@ async fn run_batch(
                 savepoints = true;
                 continue 'batch;
             }
-            Err(e) if dialect::is_retryable(&e) && attempt < dialect::WRITE_RETRIES => {
+            Err(e) if faults::is_retryable(&e) && attempt < faults::WRITE_RETRIES => {
                 attempt += 1;
-                tokio::time::sleep(dialect::retry_pause(attempt)).await;
+                tokio::time::sleep(faults::retry_pause(attempt)).await;
                 continue 'batch;
             }
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed");
-                let healthy =
-                    !dialect::is_storage_fault(&e) && exec(conn, "rollback").await.is_ok();
+                let healthy = !faults::is_storage_fault(&e) && exec(conn, "rollback").await.is_ok();
                 let cause = Arc::new(e);
                 for job in batch.drain(..) {
                     job.finish(Some(&cause));

@@ -55,6 +55,9 @@ impl Owned for MessageRow {
     const UNPACK: Option<Unpack<Self>> = Some(unpack_rows::<Self>);
 }
 
+// The list always reads messages packed: a column JSON cannot carry must not slip in.
+const _: () = assert!(<MessageRow as crate::store::query::Columns>::PACKABLE);
+
 row! {
     /// A delivery receipt (DY): the 2010 Message a conversation message was sent as to one
     /// non-chat participant.

@@ -266,3 +266,10 @@ impl UserConversationRow {
         }
     }
 }
+
+// The list reads both rows packed (`user_participations`): a column JSON cannot carry must
+// not slip into either.
+const _: () = assert!(
+    <ParticipantRow as crate::store::query::Columns>::PACKABLE
+        && <ConversationRow as crate::store::query::Columns>::PACKABLE
+);
