@@ -122,7 +122,7 @@ pub const ACCOUNT_DATA: &[AccountTable] = &[
 const SNAPSHOT_FORMAT: i64 = 1;
 
 /// A stored snapshot, without its body.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct SnapshotRow {
     pub id: i64,
     pub account_sid: String,

@@ -48,7 +48,7 @@ row! {
 owned_table!(ACCOUNT_RECORDS: AccountRecord = "accounts" by "owner_account_sid");
 
 /// What authentication needs to know about an account credential.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct AccountCredentialRow {
     pub sid: String,
     pub owner_account_sid: String,

@@ -4,7 +4,7 @@
 //! and it runs on whatever [`On`] names — the store's pool, an open transaction ([`Tx`]) or a
 //! connection handed to a write ([`Conn`]). Inside, each run is one `match` with an arm per
 //! backend (the [`run!`] macro), so each statement is type-checked against both native drivers;
-//! rows decode through `#[derive(FromRow)]`, which is generic over the backend.
+//! rows decode through `#[derive(FromRow, serde::Deserialize)]`, which is generic over the backend.
 //!
 //! Rejected: `sqlx::Any` (no backend-specific connect options, `?` placeholders in its builder,
 //! few types), a trait with two implementations of every query, a generic `Store<DB>` (walls of
@@ -12,12 +12,14 @@
 
 use std::fmt::Display;
 
+use serde::de::DeserializeOwned;
 use sqlx::{
     Arguments, AssertSqlSafe, Database, Decode, Encode, FromRow, PgConnection, PgPool, Postgres,
     Sqlite, SqliteConnection, SqlitePool, Type, postgres::PgRow, sqlite::SqliteRow,
 };
 
-use super::{Store, StoreResult, writer::Writer};
+pub use super::arg::Arg;
+use super::{Store, StoreResult, direct::Direct, writer::Writer};
 
 /// The database a store runs on, with what only that backend has.
 pub(crate) enum Db {
@@ -53,47 +55,6 @@ impl Db {
     }
 }
 
-/// A value bound to a `$n` placeholder. Typed (a `NULL` keeps its type), so PostgreSQL needs
-/// no inference from the statement.
-#[derive(Debug, Clone)]
-pub enum Arg {
-    Text(Option<String>),
-    Int(Option<i64>),
-    Bool(Option<bool>),
-    Bytes(Option<Vec<u8>>),
-}
-
-macro_rules! arg_from {
-    ($variant:ident: $($ty:ty => $conv:expr),+ $(,)?) => {
-        $(impl From<$ty> for Arg {
-            fn from(value: $ty) -> Self {
-                #[allow(clippy::redundant_closure_call)]
-                Arg::$variant(($conv)(value))
-            }
-        })+
-    };
-}
-arg_from!(Text:
-    String => Some,
-    &str => |v: &str| Some(v.to_owned()),
-    Option<String> => |v| v,
-    Option<&str> => |v: Option<&str>| v.map(str::to_owned),
-);
-arg_from!(Int: i64 => Some, Option<i64> => |v| v);
-arg_from!(Bool: bool => Some, Option<bool> => |v| v);
-arg_from!(Bytes:
-    Vec<u8> => Some,
-    &[u8] => |v: &[u8]| Some(v.to_vec()),
-    Option<Vec<u8>> => |v| v,
-);
-
-/// A borrowed value binds as its copy (row fields are bound by reference).
-impl<T: Clone + Into<Arg>> From<&T> for Arg {
-    fn from(value: &T) -> Self {
-        value.clone().into()
-    }
-}
-
 /// The arguments of one statement for backend `DB`.
 fn arguments<DB: Database>(args: Vec<Arg>) -> Result<DB::Arguments, sqlx::Error>
 where
@@ -116,10 +77,20 @@ where
 }
 
 /// A row type read whole by a statement: decodable from both backends' rows (what
-/// `#[derive(sqlx::FromRow)]` gives).
-pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{}
+/// `#[derive(sqlx::FromRow, serde::Deserialize)]` gives), and from the group-commit writer's (`direct`: serde,
+/// fields by column name, what `#[derive(serde::Deserialize)]` beside it gives).
+pub trait Row:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin
+{
+}
+impl<T> Row for T where
+    T: for<'r> FromRow<'r, SqliteRow>
+        + for<'r> FromRow<'r, PgRow>
+        + DeserializeOwned
+        + Send
+        + Unpin
+{
+}
 
 /// A single-column value (`count(*)`, a SID) decodable from both backends.
 pub trait Scalar:
@@ -127,6 +98,7 @@ pub trait Scalar:
     + Type<Sqlite>
     + for<'r> Decode<'r, Postgres>
     + Type<Postgres>
+    + DeserializeOwned
     + Send
     + Unpin
 {
@@ -136,6 +108,7 @@ impl<T> Scalar for T where
         + Type<Sqlite>
         + for<'r> Decode<'r, Postgres>
         + Type<Postgres>
+        + DeserializeOwned
         + Send
         + Unpin
 {
@@ -152,12 +125,14 @@ pub enum On<'a> {
     /// fails sets the flag, because PostgreSQL then aborts the whole transaction even when the
     /// write handles the error and goes on (see [`Conn::PgBatch`]).
     PgBatch(&'a mut PgConnection, &'a mut bool),
+    /// The SQLite group-commit writer's connection, stepped on its own thread (`direct`).
+    SqliteDirect(&'a mut Direct),
 }
 
 impl On<'_> {
     pub fn backend(&self) -> Backend {
         match self {
-            On::SqlitePool(_) | On::Sqlite(_) => Backend::Sqlite,
+            On::SqlitePool(_) | On::Sqlite(_) | On::SqliteDirect(_) => Backend::Sqlite,
             On::PgPool(_) | On::Postgres(_) | On::PgBatch(..) => Backend::Postgres,
         }
     }
@@ -178,6 +153,7 @@ impl<'a> From<&'a mut Conn<'_>> for On<'a> {
             Conn::Sqlite(c) => On::Sqlite(c),
             Conn::Postgres(c) => On::Postgres(c),
             Conn::PgBatch(c, failed) => On::PgBatch(c, failed),
+            Conn::SqliteDirect(c) => On::SqliteDirect(c),
         }
     }
 }
@@ -220,6 +196,10 @@ macro_rules! run {
                 }
                 result
             }
+            // Taken by each method before it gets here (`direct!`).
+            On::SqliteDirect(_) => Err(sqlx::Error::Protocol(
+                "the writer's connection runs statements itself".into(),
+            )),
         }
     };
 }
@@ -228,6 +208,8 @@ macro_rules! run {
 /// write's own transaction (PostgreSQL). Helpers that run several statements take `&mut Conn`.
 pub enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
+    /// Inside the SQLite group-commit batch (`writer`, `direct`).
+    SqliteDirect(&'c mut Direct),
     Postgres(&'c mut PgConnection),
     /// Inside a PostgreSQL group-commit batch (`pg_writer`), with the flag a failed statement
     /// sets: a write that handles a statement's error (a foreign key it reports as "orphaned")
@@ -239,7 +221,7 @@ pub enum Conn<'c> {
 impl Conn<'_> {
     pub fn backend(&self) -> Backend {
         match self {
-            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Sqlite(_) | Conn::SqliteDirect(_) => Backend::Sqlite,
             Conn::Postgres(_) | Conn::PgBatch(..) => Backend::Postgres,
         }
     }
@@ -383,7 +365,11 @@ impl Sql {
     /// Runs the statement; the number of rows it changed.
     pub async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => return d.run(&text, &args, |_| Ok(true)),
+            on => on,
+        };
+        run!(on, e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
             .execute(e)
             .await?
             .rows_affected()))
@@ -391,7 +377,15 @@ impl Sql {
 
     pub async fn fetch_one<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<R, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => {
+                return direct_rows(d, &text, &args, Some(1), |c| c.row())?
+                    .pop()
+                    .ok_or(sqlx::Error::RowNotFound);
+            }
+            on => on,
+        };
+        run!(on, e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)
             .await)
     }
@@ -401,14 +395,24 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<Option<R>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => {
+                return Ok(direct_rows(d, &text, &args, Some(1), |c| c.row())?.pop());
+            }
+            on => on,
+        };
+        run!(on, e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
             .await)
     }
 
     pub async fn fetch_all<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<Vec<R>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => return direct_rows(d, &text, &args, None, |c| c.row()),
+            on => on,
+        };
+        run!(on, e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_all(e)
             .await)
     }
@@ -419,7 +423,15 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<T, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => {
+                return direct_rows(d, &text, &args, Some(1), |c| c.first())?
+                    .pop()
+                    .ok_or(sqlx::Error::RowNotFound);
+            }
+            on => on,
+        };
+        run!(on, e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)
             .await)
     }
@@ -430,7 +442,13 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<Option<T>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => {
+                return Ok(direct_rows(d, &text, &args, Some(1), |c| c.first())?.pop());
+            }
+            on => on,
+        };
+        run!(on, e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
             .await)
     }
@@ -441,7 +459,11 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<Vec<T>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => return direct_rows(d, &text, &args, None, |c| c.first()),
+            on => on,
+        };
+        run!(on, e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_all(e)
             .await)
     }
@@ -450,11 +472,37 @@ impl Sql {
     /// PostgreSQL).
     pub async fn exists<'a>(self, on: impl Into<On<'a>>) -> Result<bool, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
+        let on = match on.into() {
+            On::SqliteDirect(d) => {
+                return Ok(!direct_rows(d, &text, &args, Some(1), |_| Ok(()))?.is_empty());
+            }
+            on => on,
+        };
+        run!(on, e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
             .await?
             .is_some()))
     }
+}
+
+/// The rows the writer's connection returns for a statement, each decoded by `decode`; at most
+/// `limit` (the statement still runs to its end, as sqlx's `fetch_one` lets it: an `UPDATE …
+/// RETURNING` changes every row it matches).
+fn direct_rows<T>(
+    direct: &mut Direct,
+    text: &str,
+    args: &[Arg],
+    limit: Option<usize>,
+    decode: impl Fn(&super::direct::Columns<'_>) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut rows = Vec::new();
+    direct.run(text, args, |columns| {
+        if limit.is_none_or(|limit| rows.len() < limit) {
+            rows.push(decode(columns)?);
+        }
+        Ok(true)
+    })?;
+    Ok(rows)
 }
 
 /// Rows read without a row type (the console's snapshots copy any table of account data):
@@ -523,7 +571,21 @@ impl Sql {
     /// Every row, without a row type (see [`JsonRows`]).
     pub async fn fetch_all_json<'a>(self, on: impl Into<On<'a>>) -> Result<JsonRows, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        run!(on.into(), e, DB => {
+        let on = match on.into() {
+            On::SqliteDirect(d) => {
+                let mut out = JsonRows::default();
+                for (columns, types, values) in
+                    direct_rows(d, &text, &args, None, |c| Ok(c.json()))?
+                {
+                    out.columns = columns;
+                    out.types = types;
+                    out.rows.push(values);
+                }
+                return Ok(out);
+            }
+            on => on,
+        };
+        run!(on, e, DB => {
             let rows = sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
                 .fetch_all(e)
                 .await?;

@@ -39,7 +39,7 @@ row! {
 owned_table!(KEY_RECORDS: KeyRecord = "api_keys" by "account_sid");
 
 /// What authentication needs to know about a key credential.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct KeyCredentialRow {
     pub sid: String,
     pub account_sid: String,

@@ -4,10 +4,13 @@
 
 pub mod account_data;
 pub mod accounts;
+pub mod arg;
 pub mod bulk;
 pub mod conversations;
 pub mod db;
 pub mod dialect;
+#[allow(unsafe_code)]
+pub mod direct;
 pub mod emulator;
 pub mod error;
 pub mod faults;
@@ -369,7 +372,7 @@ impl Store {
         F: for<'c> FnMut(Conn<'c>) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
         match &*self.db {
-            Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::Sqlite(c))).await,
+            Db::Sqlite { writer, .. } => writer.write(move |c| work(Conn::SqliteDirect(c))).await,
             Db::Postgres { writer, .. } => writer.write(work).await,
         }
     }

@@ -80,12 +80,14 @@ impl Packable for Option<bool> {
     }
 }
 
+/// Never read from a packed page (`PACKABLE` is false), only from the writer's own rows
+/// (`store::direct`), which decode them as they are.
 macro_rules! not_packable {
     ($($ty:ty),+) => {
         $(impl Packable for $ty {
             const PACKABLE: bool = false;
-            fn unpack<'de, D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
-                Err(serde::de::Error::custom("a blob column is not read packed"))
+            fn unpack<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$ty>::deserialize(d)
             }
         })+
     };

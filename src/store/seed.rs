@@ -18,11 +18,12 @@ use super::{
 pub use super::{accounts::AccountRecord, keys::KeyRecord, studio::flows::FlowRecord};
 
 /// `flow_revisions`.
-#[derive(Debug, Clone, PartialEq, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Deserialize)]
 pub struct RevisionRecord {
     pub flow_sid: String,
     pub revision: i64,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     pub content: RevisionContent,
     pub date_created: i64,
 }

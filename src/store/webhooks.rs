@@ -44,7 +44,7 @@ pub struct NewDelivery {
     pub params: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct DeliveryRow {
     pub id: i64,
     pub account_sid: String,

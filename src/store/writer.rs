@@ -13,6 +13,8 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use sqlx::{Connection, SqliteConnection};
+
+use super::direct::Direct;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, StoreResult};
@@ -23,7 +25,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 trait Job: Send {
     /// Runs the write (again, if the batch was undone and is being replayed), keeping its result
     /// for the answer: whether it succeeded.
-    fn run<'a>(&'a mut self, conn: &'a mut SqliteConnection) -> BoxFuture<'a, bool>;
+    fn run<'a>(&'a mut self, conn: &'a mut Direct) -> BoxFuture<'a, bool>;
     /// Answers with the kept result, given the batch's commit error if any.
     fn finish(self: Box<Self>, commit_error: Option<&Arc<sqlx::Error>>);
     /// Answers without (or regardless of) running: the batch failed before this write could
@@ -40,9 +42,9 @@ struct Queued<T, F> {
 impl<T, F> Job for Queued<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnMut(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    F: for<'c> FnMut(&'c mut Direct) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
 {
-    fn run<'a>(&'a mut self, conn: &'a mut SqliteConnection) -> BoxFuture<'a, bool> {
+    fn run<'a>(&'a mut self, conn: &'a mut Direct) -> BoxFuture<'a, bool> {
         Box::pin(async move {
             let result = (self.work)(conn).await;
             let ok = result.is_ok();
@@ -114,9 +116,7 @@ impl Writer {
     pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnMut(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
+        F: for<'c> FnMut(&'c mut Direct) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
         self.jobs
@@ -142,11 +142,35 @@ impl Writer {
     }
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
-    sqlx::query(sql).execute(&mut *conn).await.map(|_| ())
+async fn exec(conn: &mut Direct, sql: &'static str) -> Result<(), sqlx::Error> {
+    conn.exec(sql)
 }
 
-async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
+async fn run(mut conn: SqliteConnection, queue: mpsc::Receiver<Message>) {
+    // The writer steps its statements itself on this thread (see `direct`): sqlx's worker
+    // thread for the connection waits on its lock until the writer ends.
+    let closing = match super::direct::with_direct(&mut conn, async |direct| {
+        serve(direct, queue).await
+    })
+    .await
+    {
+        Ok(closing) => closing,
+        Err(e) => {
+            tracing::error!(error = %e, "the writer could not take its connection");
+            None
+        }
+    };
+    let _ = conn.close().await;
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// Runs batches until `close` or until every `Writer` is dropped; the close's answer, if any.
+async fn serve(
+    conn: &mut Direct,
+    mut queue: mpsc::Receiver<Message>,
+) -> Option<oneshot::Sender<()>> {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
@@ -168,14 +192,11 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, &mut batch).await;
+        run_batch(conn, &mut batch).await;
     }
     // Whatever is still queued is refused (its callers get an error), then the file is closed.
     queue.close();
-    let _ = conn.close().await;
-    if let Some(done) = closing {
-        let _ = done.send(());
-    }
+    closing
 }
 
 /// One transaction, one commit, then every caller is answered.
@@ -191,7 +212,7 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Message>) {
 /// failures cost no replay. Every caller, the failed ones too, is answered after the COMMIT:
 /// a refusal that rests on a neighbour's write ("already exists", "already active") is only
 /// sent once that write is durable and visible.
-async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
+async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
     let mut failed: Vec<Box<dyn Job>> = Vec::new();
     let mut savepoints = false;
     let mut begun = false;
@@ -285,9 +306,9 @@ mod tests {
         writer
             .write(move |conn| {
                 Box::pin(async move {
-                    sqlx::query("insert into t (id) values ($1)")
+                    crate::store::db::sql("insert into t (id) values ($1)")
                         .bind(id)
-                        .execute(&mut *conn)
+                        .execute(crate::store::db::On::SqliteDirect(conn))
                         .await?;
                     if then_fail {
                         return Err(StoreError::Conflict(format!("{id} fails")));

@@ -99,15 +99,16 @@ pub struct Posted {
 }
 
 /// A conversation to post to, and whether any of its participants is sent messages as SMS.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct ToPost {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     pub conversation: ConversationRow,
     pub texted: bool,
 }
 
 /// The index a message took, the state of its conversation, and the author's participant.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Taken {
     message_index: i64,
     state: String,

@@ -87,7 +87,7 @@ pub struct ParticipantChange {
 }
 
 /// A conversation's participants, and of them non-chat ones.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Counts {
     total: i64,
     non_chat: i64,

@@ -101,7 +101,7 @@ impl Store {
 /// One post-event webhook a conversation's events may reach, of any of the three levels:
 /// `level` 0 the account's target, 1 the service's, 2 one of the conversation's own (in `seq`
 /// order; their `triggers` and `flow_sid`).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct HookRow {
     pub level: i64,
     pub seq: i64,

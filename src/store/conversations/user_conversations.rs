@@ -165,9 +165,10 @@ impl Store {
 }
 
 /// A participant row with the messages above its read horizon (null while it has none).
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct ParticipationRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     pub(super) participant: ParticipantRow,
     pub(super) unread: Option<i64>,
 }
@@ -212,9 +213,10 @@ const PARTICIPANT_BESIDE_CONVERSATION: &str = "p.seq as participant_seq, \
 
 /// A row of `user_conversation`: a conversation, one of its participants
 /// (`PARTICIPANT_BESIDE_CONVERSATION`) and the participant's unread count.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct UserConversationRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     conversation: ConversationRow,
     participant_seq: i64,
     participant_sid: String,

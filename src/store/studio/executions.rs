@@ -77,7 +77,7 @@ pub enum Started {
 }
 
 /// An execution whose send-and-wait-for-reply timeout has passed.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct DueExecution {
     pub sid: String,
     pub flow_sid: String,
@@ -86,7 +86,7 @@ pub struct DueExecution {
 
 /// What an execution's create reads before it runs, in one query (see
 /// [`Store::execution_start`]).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 struct StartReadRow {
     revision: Option<i64>,
     friendly_name: Option<String>,

@@ -11,13 +11,14 @@ use crate::store::{
 };
 
 /// A flow joined with its latest revision.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct FlowRow {
     pub seq: i64,
     pub sid: String,
     pub account_sid: String,
     pub revision: i64,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     pub content: RevisionContent,
     pub date_created: i64,
     pub date_updated: Option<i64>,

@@ -11,7 +11,7 @@ use crate::store::{
 };
 
 /// The content of one revision, as stored.
-#[derive(Debug, Clone, PartialEq, FromRow)]
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Deserialize)]
 pub struct RevisionContent {
     pub friendly_name: String,
     pub status: String,
@@ -23,13 +23,14 @@ pub struct RevisionContent {
 }
 
 /// One revision of a flow, as its own resource.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct RevisionRow {
     /// The flow's SID (a revision has none of its own).
     pub sid: String,
     pub account_sid: String,
     pub revision: i64,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     pub content: RevisionContent,
     /// When this revision was written.
     pub date_created: i64,

@@ -10,7 +10,7 @@ use crate::store::{
     query::{fetch_all, fetch_optional},
 };
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct EndUserTypeRow {
     pub seq: i64,
     pub sid: String,
