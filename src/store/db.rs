@@ -19,7 +19,11 @@ use sqlx::{
 };
 
 pub use super::arg::Arg;
-use super::{Store, StoreResult, direct::Direct, writer::Writer};
+use super::{
+    Store, StoreResult,
+    direct::{Columns, Direct, Readers},
+    writer::Writer,
+};
 
 /// The database a store runs on, with what only that backend has.
 pub(crate) enum Db {
@@ -29,6 +33,8 @@ pub(crate) enum Db {
         writer: Writer,
         /// How connections are opened (bulk loading opens one of its own).
         options: sqlx::sqlite::SqliteConnectOptions,
+        /// Plain reads run here, on the request's thread, when a reader is free (`direct`).
+        readers: Readers,
     },
     Postgres {
         pool: PgPool,
@@ -127,12 +133,16 @@ pub enum On<'a> {
     PgBatch(&'a mut PgConnection, &'a mut bool),
     /// The SQLite group-commit writer's connection, stepped on its own thread (`direct`).
     SqliteDirect(&'a mut Direct),
+    /// The store's SQLite pool, with the readers that take its plain reads when free.
+    SqliteRead(&'a SqlitePool, &'a Readers),
 }
 
 impl On<'_> {
     pub fn backend(&self) -> Backend {
         match self {
-            On::SqlitePool(_) | On::Sqlite(_) | On::SqliteDirect(_) => Backend::Sqlite,
+            On::SqlitePool(_) | On::Sqlite(_) | On::SqliteDirect(_) | On::SqliteRead(..) => {
+                Backend::Sqlite
+            }
             On::PgPool(_) | On::Postgres(_) | On::PgBatch(..) => Backend::Postgres,
         }
     }
@@ -141,7 +151,7 @@ impl On<'_> {
 impl<'a> From<&'a Store> for On<'a> {
     fn from(store: &'a Store) -> Self {
         match &*store.db {
-            Db::Sqlite { pool, .. } => On::SqlitePool(pool),
+            Db::Sqlite { pool, readers, .. } => On::SqliteRead(pool, readers),
             Db::Postgres { pool, .. } => On::PgPool(pool),
         }
     }
@@ -196,7 +206,11 @@ macro_rules! run {
                 }
                 result
             }
-            // Taken by each method before it gets here (`direct!`).
+            On::SqliteRead($e, _) => {
+                type $db = Sqlite;
+                $body
+            }
+            // Taken by each method before it gets here (`try_direct`).
             On::SqliteDirect(_) => Err(sqlx::Error::Protocol(
                 "the writer's connection runs statements itself".into(),
             )),
@@ -367,6 +381,10 @@ impl Sql {
         let Sql { text, args, .. } = self;
         let on = match on.into() {
             On::SqliteDirect(d) => return d.run(&text, &args, |_| Ok(true)),
+            On::SqliteRead(pool, readers) => match readers.read(&text, &args, |_| Ok(true)) {
+                Some(ran) => return ran,
+                None => On::SqlitePool(pool),
+            },
             on => on,
         };
         run!(on, e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
@@ -377,13 +395,9 @@ impl Sql {
 
     pub async fn fetch_one<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<R, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => {
-                return direct_rows(d, &text, &args, Some(1), |c| c.row())?
-                    .pop()
-                    .ok_or(sqlx::Error::RowNotFound);
-            }
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, Some(1), |c| c.row()) {
+            Ok(rows) => return rows?.pop().ok_or(sqlx::Error::RowNotFound),
+            Err(on) => on,
         };
         run!(on, e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)
@@ -395,11 +409,9 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<Option<R>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => {
-                return Ok(direct_rows(d, &text, &args, Some(1), |c| c.row())?.pop());
-            }
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, Some(1), |c| c.row()) {
+            Ok(rows) => return Ok(rows?.pop()),
+            Err(on) => on,
         };
         run!(on, e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
@@ -408,9 +420,9 @@ impl Sql {
 
     pub async fn fetch_all<'a, R: Row>(self, on: impl Into<On<'a>>) -> Result<Vec<R>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => return direct_rows(d, &text, &args, None, |c| c.row()),
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, None, |c| c.row()) {
+            Ok(rows) => return rows,
+            Err(on) => on,
         };
         run!(on, e, DB => sqlx::query_as_with::<DB, R, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_all(e)
@@ -423,13 +435,9 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<T, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => {
-                return direct_rows(d, &text, &args, Some(1), |c| c.first())?
-                    .pop()
-                    .ok_or(sqlx::Error::RowNotFound);
-            }
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, Some(1), |c| c.first()) {
+            Ok(rows) => return rows?.pop().ok_or(sqlx::Error::RowNotFound),
+            Err(on) => on,
         };
         run!(on, e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_one(e)
@@ -442,11 +450,9 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<Option<T>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => {
-                return Ok(direct_rows(d, &text, &args, Some(1), |c| c.first())?.pop());
-            }
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, Some(1), |c| c.first()) {
+            Ok(rows) => return Ok(rows?.pop()),
+            Err(on) => on,
         };
         run!(on, e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
@@ -459,9 +465,9 @@ impl Sql {
         on: impl Into<On<'a>>,
     ) -> Result<Vec<T>, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => return direct_rows(d, &text, &args, None, |c| c.first()),
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, None, |c| c.first()) {
+            Ok(rows) => return rows,
+            Err(on) => on,
         };
         run!(on, e, DB => sqlx::query_scalar_with::<DB, T, _>(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_all(e)
@@ -472,11 +478,9 @@ impl Sql {
     /// PostgreSQL).
     pub async fn exists<'a>(self, on: impl Into<On<'a>>) -> Result<bool, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => {
-                return Ok(!direct_rows(d, &text, &args, Some(1), |_| Ok(()))?.is_empty());
-            }
-            on => on,
+        let on = match try_direct(on.into(), &text, &args, Some(1), |_| Ok(())) {
+            Ok(rows) => return Ok(!rows?.is_empty()),
+            Err(on) => on,
         };
         run!(on, e, DB => Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)
             .fetch_optional(e)
@@ -485,24 +489,31 @@ impl Sql {
     }
 }
 
-/// The rows the writer's connection returns for a statement, each decoded by `decode`; at most
-/// `limit` (the statement still runs to its end, as sqlx's `fetch_one` lets it: an `UPDATE …
-/// RETURNING` changes every row it matches).
-fn direct_rows<T>(
-    direct: &mut Direct,
+/// The rows of a statement run by the writer's connection or a free reader (`direct`), each
+/// decoded by `decode`, at most `limit` (then the statement stops, as sqlx's `fetch_one` stops
+/// it: SQLite runs a DML statement whole at its first step, `RETURNING` rows buffered). `Err`
+/// gives `on` back when it is neither, or the read must go to the pool.
+fn try_direct<'a, T>(
+    on: On<'a>,
     text: &str,
     args: &[Arg],
     limit: Option<usize>,
-    decode: impl Fn(&super::direct::Columns<'_>) -> Result<T, sqlx::Error>,
-) -> Result<Vec<T>, sqlx::Error> {
+    decode: impl Fn(&Columns<'_>) -> Result<T, sqlx::Error>,
+) -> Result<Result<Vec<T>, sqlx::Error>, On<'a>> {
     let mut rows = Vec::new();
-    direct.run(text, args, |columns| {
-        if limit.is_none_or(|limit| rows.len() < limit) {
-            rows.push(decode(columns)?);
-        }
-        Ok(true)
-    })?;
-    Ok(rows)
+    let mut each = |columns: &Columns<'_>| {
+        rows.push(decode(columns)?);
+        Ok(limit.is_none_or(|limit| rows.len() < limit))
+    };
+    let ran = match on {
+        On::SqliteDirect(direct) => direct.run(text, args, &mut each),
+        On::SqliteRead(pool, readers) => match readers.read(text, args, &mut each) {
+            Some(ran) => ran,
+            None => return Err(On::SqlitePool(pool)),
+        },
+        on => return Err(on),
+    };
+    Ok(ran.map(|_| rows))
 }
 
 /// Rows read without a row type (the console's snapshots copy any table of account data):
@@ -571,19 +582,17 @@ impl Sql {
     /// Every row, without a row type (see [`JsonRows`]).
     pub async fn fetch_all_json<'a>(self, on: impl Into<On<'a>>) -> Result<JsonRows, sqlx::Error> {
         let Sql { text, args, .. } = self;
-        let on = match on.into() {
-            On::SqliteDirect(d) => {
+        let on = match try_direct(on.into(), &text, &args, None, |c| Ok(c.json())) {
+            Ok(rows) => {
                 let mut out = JsonRows::default();
-                for (columns, types, values) in
-                    direct_rows(d, &text, &args, None, |c| Ok(c.json()))?
-                {
+                for (columns, types, values) in rows? {
                     out.columns = columns;
                     out.types = types;
                     out.rows.push(values);
                 }
                 return Ok(out);
             }
-            on => on,
+            Err(on) => on,
         };
         run!(on, e, DB => {
             let rows = sqlx::query_with(AssertSqlSafe(text), arguments::<DB>(args)?)

@@ -28,7 +28,15 @@ const CACHED_STATEMENTS: usize = 256;
 /// prepared statements.
 pub struct Direct {
     db: NonNull<ffi::sqlite3>,
-    statements: HashMap<String, Vec<NonNull<ffi::sqlite3_stmt>>>,
+    statements: HashMap<String, Prepared>,
+    /// Whether the handle is ours to close (a reader's) rather than sqlx's (the writer's).
+    owned: bool,
+}
+
+/// The statements of one text, and whether they only read.
+struct Prepared {
+    statements: Vec<NonNull<ffi::sqlite3_stmt>>,
+    read_only: bool,
 }
 
 // The handle is used only inside `with_direct`, while sqlx's lock on it is held, so sqlx's
@@ -46,6 +54,7 @@ pub async fn with_direct<R>(
     let mut direct = Direct {
         db: handle.as_raw_handle(),
         statements: HashMap::new(),
+        owned: false,
     };
     let out = work(&mut direct).await;
     direct.finish();
@@ -56,11 +65,34 @@ pub async fn with_direct<R>(
 impl Direct {
     /// Finalizes the prepared statements (the cache starts over).
     fn finish(&mut self) {
-        for (_, statements) in self.statements.drain() {
-            for statement in statements {
+        for (_, prepared) in self.statements.drain() {
+            for statement in prepared.statements {
                 unsafe { ffi::sqlite3_finalize(statement.as_ptr()) };
             }
         }
+    }
+
+    /// Prepares `text` unless it is cached.
+    fn prepared(&mut self, text: &str) -> Result<&Prepared, sqlx::Error> {
+        if !self.statements.contains_key(text) {
+            let statements = self.prepare(text)?;
+            let read_only = statements
+                .iter()
+                .all(|s| unsafe { ffi::sqlite3_stmt_readonly(s.as_ptr()) } != 0);
+            if self.statements.len() >= CACHED_STATEMENTS {
+                self.finish();
+            }
+            self.statements.insert(
+                text.to_owned(),
+                Prepared {
+                    statements,
+                    read_only,
+                },
+            );
+        }
+        self.statements
+            .get(text)
+            .ok_or_else(|| sqlx::Error::Protocol("statement cache".into()))
     }
 
     /// Runs statements without values or rows (`BEGIN IMMEDIATE`, `COMMIT`).
@@ -77,17 +109,9 @@ impl Direct {
         args: &[Arg],
         mut row: impl FnMut(&Columns<'_>) -> Result<bool, sqlx::Error>,
     ) -> Result<u64, sqlx::Error> {
-        if !self.statements.contains_key(text) {
-            let prepared = self.prepare(text)?;
-            if self.statements.len() >= CACHED_STATEMENTS {
-                self.finish();
-            }
-            self.statements.insert(text.to_owned(), prepared);
-        }
         let db = self.db;
-        let statements = self.statements.get(text).map(Vec::as_slice).unwrap_or(&[]);
         let mut changed = 0;
-        for statement in statements {
+        for statement in &self.prepared(text)?.statements {
             let statement = Statement {
                 db,
                 raw: statement.as_ptr(),
@@ -140,6 +164,119 @@ impl Direct {
 impl Drop for Direct {
     fn drop(&mut self) {
         self.finish();
+        if self.owned {
+            // Its statements are finalized above, so the close succeeds.
+            unsafe { ffi::sqlite3_close(self.db.as_ptr()) };
+        }
+    }
+}
+
+/// Connections of our own that run plain reads (`select …`, `with …`) on the request's thread,
+/// each behind a lock: a read sent to one of sqlx's pooled connections crossed to that
+/// connection's worker thread and back, and its rows one by one through a channel, like the
+/// writer's statements did. A read finding every reader busy, and every statement that may
+/// write, goes to the pool as before.
+pub struct Readers {
+    slots: Vec<std::sync::Mutex<Option<Direct>>>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Readers {
+    /// `count` connections to the database file at `path` (already created, in WAL mode),
+    /// waiting up to `busy` for a lock as the pool's connections do.
+    pub fn open(
+        path: &std::path::Path,
+        count: usize,
+        busy: std::time::Duration,
+    ) -> Result<Self, sqlx::Error> {
+        let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+        let mut slots = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut raw = std::ptr::null_mut();
+            // No mutex of SQLite's own: each connection is used under its slot's lock.
+            let code = unsafe {
+                ffi::sqlite3_open_v2(
+                    name.as_ptr(),
+                    &mut raw,
+                    ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_NOMUTEX,
+                    std::ptr::null(),
+                )
+            };
+            let Some(db) = NonNull::new(raw) else {
+                return Err(sqlx::Error::Protocol(
+                    "out of memory opening a reader".into(),
+                ));
+            };
+            let direct = Direct {
+                db,
+                statements: HashMap::new(),
+                owned: true,
+            };
+            if code != ffi::SQLITE_OK {
+                return Err(error(db));
+            }
+            unsafe {
+                ffi::sqlite3_extended_result_codes(db.as_ptr(), 1);
+                ffi::sqlite3_busy_timeout(
+                    db.as_ptr(),
+                    i32::try_from(busy.as_millis()).unwrap_or(i32::MAX),
+                );
+            }
+            slots.push(std::sync::Mutex::new(Some(direct)));
+        }
+        Ok(Self {
+            slots,
+            closed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Runs `text` on a free reader if it is a plain read, handing each row to `row` until it
+    /// returns false; `None` when it must go to the pool instead.
+    pub fn read(
+        &self,
+        text: &str,
+        args: &[Arg],
+        row: impl FnMut(&Columns<'_>) -> Result<bool, sqlx::Error>,
+    ) -> Option<Result<u64, sqlx::Error>> {
+        let head = text.trim_start();
+        let plain_read = head
+            .get(..6)
+            .is_some_and(|h| h.eq_ignore_ascii_case("select"))
+            || head
+                .get(..4)
+                .is_some_and(|h| h.eq_ignore_ascii_case("with"));
+        if !plain_read {
+            return None;
+        }
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        for slot in &self.slots {
+            let Ok(mut guard) = slot.try_lock() else {
+                continue;
+            };
+            let reader = guard.as_mut()?;
+            match reader.prepared(text) {
+                Ok(prepared) if !prepared.read_only => return None,
+                Ok(_) => return Some(reader.run(text, args, row)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        None
+    }
+
+    /// Closes every reader (waiting for reads under way); later reads go to the pool.
+    pub fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        for slot in &self.slots {
+            let reader = match slot.lock() {
+                Ok(mut guard) => guard.take(),
+                Err(poisoned) => poisoned.into_inner().take(),
+            };
+            drop(reader);
+        }
     }
 }
 
@@ -165,6 +302,11 @@ impl Statement {
                         if !row(&columns)? {
                             break Ok(0);
                         }
+                    }
+                    // The count is the last INSERT, UPDATE or DELETE's on the connection: none
+                    // for a statement that only reads.
+                    ffi::SQLITE_DONE if unsafe { ffi::sqlite3_stmt_readonly(self.raw) } != 0 => {
+                        break Ok(0);
                     }
                     ffi::SQLITE_DONE => {
                         break Ok(unsafe { ffi::sqlite3_changes64(self.db.as_ptr()) } as u64);
@@ -567,12 +709,12 @@ impl<'de> de::Deserializer<'de> for ValueDe {
         }
     }
 
-    /// A blob as a sequence of bytes (`Vec<u8>`).
+    /// A blob (or text, as sqlx reads either into one) as a sequence of bytes (`Vec<u8>`).
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.kind() {
-            ffi::SQLITE_BLOB => visitor.visit_seq(de::value::SeqDeserializer::new(
-                self.bytes().iter().copied(),
-            )),
+            ffi::SQLITE_BLOB | ffi::SQLITE_TEXT => visitor.visit_seq(
+                de::value::SeqDeserializer::new(self.bytes().iter().copied()),
+            ),
             _ => self.deserialize_any(visitor),
         }
     }

@@ -171,7 +171,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
         let options = if max_pages > 0 {
             options.pragma("max_page_count", max_pages.to_string())
         } else {
@@ -187,11 +187,15 @@ impl Store {
         }
         let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?);
         let health = StorageHealth::sqlite(sqlx::ConnectOptions::connect(&options).await?);
+        // One reader per core and one more: reads run on the request runtime's threads.
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+        let readers = direct::Readers::open(path, readers.min(8), SQLITE_BUSY_TIMEOUT)?;
         let store = Self {
             db: Arc::new(Db::Sqlite {
                 pool,
                 writer,
                 options,
+                readers,
             }),
             health: Arc::new(health),
             lock: Arc::new(std::sync::Mutex::new(lock)),
@@ -297,7 +301,13 @@ impl Store {
     /// a restart on the same file can take it.
     pub async fn close(&self) {
         match &*self.db {
-            Db::Sqlite { pool, writer, .. } => {
+            Db::Sqlite {
+                pool,
+                writer,
+                readers,
+                ..
+            } => {
+                readers.close();
                 writer.close().await;
                 self.health.close().await;
                 pool.close().await;
@@ -395,6 +405,9 @@ async fn pg_begin(
         .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?
         .map_err(StoreError::from)
 }
+
+/// How long a SQLite connection waits for a lock before giving up (`SQLITE_BUSY`: 503).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn new_instance_id() -> Arc<str> {
     uuid::Uuid::new_v4().simple().to_string().into()

@@ -92,9 +92,9 @@ impl Writer {
     pub fn start(conn: SqliteConnection) -> Self {
         let (jobs, queue) = mpsc::channel::<Message>(4096);
         // The writer is the one serial path every durable write goes through: on the request
-        // runtime its task would wait behind every HTTP task after each statement's hop to
-        // sqlx's SQLite worker thread. A thread with its own single-threaded runtime wakes it
-        // straight away.
+        // runtime its task would wait behind every HTTP task. A thread with its own
+        // single-threaded runtime, stepping the statements itself (`direct`), never waits for
+        // another thread between two statements.
         let spawned = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
@@ -202,7 +202,7 @@ async fn serve(
 /// One transaction, one commit, then every caller is answered.
 ///
 /// The jobs run back to back without a savepoint each (a savepoint and its release are two more
-/// statements, each a hop to sqlx's worker thread, for every write): a job that succeeds keeps
+/// statements for every write): a job that succeeds keeps
 /// what it wrote, and a statement that fails inside a job that still succeeds (a conflict it
 /// handles) was undone by SQLite itself, which rolls back only the failing statement. Only a
 /// job that *fails* may have left part of its work behind: then the batch goes back to the one
