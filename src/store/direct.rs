@@ -728,3 +728,128 @@ impl<'de> de::Deserializer<'de> for ValueDe {
         unit unit_struct newtype_struct tuple tuple_struct map struct enum identifier
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, sqlx::FromRow, serde::Deserialize)]
+    struct Sample {
+        id: i64,
+        name: String,
+        note: Option<String>,
+        flag: bool,
+        maybe_flag: Option<bool>,
+        data: Option<Vec<u8>>,
+    }
+
+    /// What the writer and the readers decode is what sqlx decodes, value for value (NULLs,
+    /// booleans as integers, blobs, text JSON must not touch), and a constraint failure is the
+    /// error sqlx gives (kind and extended code), so conflicts classify the same.
+    #[tokio::test]
+    async fn direct_statements_read_and_fail_as_sqlx_does() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("d.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("pragma journal_mode = wal")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "create table samples (id integer primary key, name text not null unique, \
+             note text, flag boolean not null, maybe_flag boolean, data blob)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let rows = [
+            (1, "plain", None, true, None, Some(vec![0u8, 255, 7])),
+            (
+                2,
+                "quote \" and \u{1} é 日本",
+                Some("n"),
+                false,
+                Some(true),
+                None,
+            ),
+        ];
+        let inserted = with_direct(&mut conn, async |d| {
+            let mut changed = 0;
+            for (id, name, note, flag, maybe_flag, data) in rows.clone() {
+                let args = [
+                    Arg::from(id as i64),
+                    Arg::from(name),
+                    Arg::from(note),
+                    Arg::from(flag),
+                    Arg::from(maybe_flag),
+                    Arg::from(data),
+                ];
+                changed += d
+                    .run(
+                        "insert into samples values ($1, $2, $3, $4, $5, $6)",
+                        &args,
+                        |_| Ok(true),
+                    )
+                    .unwrap();
+            }
+            let duplicate = d.run(
+                "insert into samples (id, name, flag) values (3, $1, 0)",
+                &[Arg::from("plain")],
+                |_| Ok(true),
+            );
+            let mut read = Vec::new();
+            d.run("select * from samples order by id", &[], |c| {
+                read.push(c.row::<Sample>()?);
+                Ok(true)
+            })
+            .unwrap();
+            (changed, duplicate, read)
+        })
+        .await
+        .unwrap();
+        let (changed, duplicate, direct_rows) = inserted;
+        assert_eq!(changed, 2);
+        let Err(sqlx::Error::Database(e)) = duplicate else {
+            panic!("a duplicate name must fail: {duplicate:?}");
+        };
+        assert!(e.is_unique_violation(), "{e}");
+        assert_eq!(e.code().as_deref(), Some("2067"));
+        let sqlx_rows: Vec<Sample> = sqlx::query_as("select * from samples order by id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(direct_rows, sqlx_rows);
+        assert_eq!(direct_rows[0].data.as_deref(), Some(&[0u8, 255, 7][..]));
+
+        let readers = Readers::open(&path, 2, std::time::Duration::from_secs(1)).unwrap();
+        let mut names = Vec::new();
+        let read = readers.read(
+            "select name from samples where id = $1",
+            &[Arg::from(2i64)],
+            |c| {
+                names.push(c.first::<String>()?);
+                Ok(true)
+            },
+        );
+        assert!(matches!(read, Some(Ok(0))), "{read:?}");
+        assert_eq!(names, [rows[1].1]);
+        // Anything that may write goes to the pool.
+        assert!(
+            readers
+                .read("delete from samples", &[], |_| Ok(true))
+                .is_none()
+        );
+        assert!(
+            readers
+                .read("with x as (select 1) delete from samples", &[], |_| Ok(
+                    true
+                ))
+                .is_none()
+        );
+        readers.close();
+        assert!(readers.read("select 1", &[], |_| Ok(true)).is_none());
+    }
+}

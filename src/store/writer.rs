@@ -13,11 +13,9 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use sqlx::{Connection, SqliteConnection};
-
-use super::direct::Direct;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, direct::Direct};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
