@@ -535,19 +535,11 @@ impl<'de> de::Deserializer<'de> for RowDe {
     type Error = DecodeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_map(RowMap {
-            raw: self.raw,
-            next: 0,
-            count: unsafe { ffi::sqlite3_column_count(self.raw) },
-        })
+        visitor.visit_map(RowColumns::new(self.raw))
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_seq(RowSeq {
-            raw: self.raw,
-            next: 0,
-            count: unsafe { ffi::sqlite3_column_count(self.raw) },
-        })
+        visitor.visit_seq(RowColumns::new(self.raw))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -573,13 +565,35 @@ impl<'de> de::Deserializer<'de> for RowDe {
     }
 }
 
-struct RowMap {
+/// A row's columns, walked in order: as a map from their names (a struct) or as a sequence (a
+/// tuple).
+struct RowColumns {
     raw: *mut ffi::sqlite3_stmt,
     next: i32,
     count: i32,
 }
 
-impl<'de> de::MapAccess<'de> for RowMap {
+impl RowColumns {
+    fn new(raw: *mut ffi::sqlite3_stmt) -> Self {
+        Self {
+            raw,
+            next: 0,
+            count: unsafe { ffi::sqlite3_column_count(raw) },
+        }
+    }
+
+    /// The next column's value, moving past it.
+    fn take(&mut self) -> ValueDe {
+        let column = self.next;
+        self.next += 1;
+        ValueDe {
+            raw: self.raw,
+            column,
+        }
+    }
+}
+
+impl<'de> de::MapAccess<'de> for RowColumns {
     type Error = DecodeError;
 
     fn next_key_seed<K: de::DeserializeSeed<'de>>(
@@ -603,22 +617,11 @@ impl<'de> de::MapAccess<'de> for RowMap {
         &mut self,
         seed: V,
     ) -> Result<V::Value, DecodeError> {
-        let column = self.next;
-        self.next += 1;
-        seed.deserialize(ValueDe {
-            raw: self.raw,
-            column,
-        })
+        seed.deserialize(self.take())
     }
 }
 
-struct RowSeq {
-    raw: *mut ffi::sqlite3_stmt,
-    next: i32,
-    count: i32,
-}
-
-impl<'de> de::SeqAccess<'de> for RowSeq {
+impl<'de> de::SeqAccess<'de> for RowColumns {
     type Error = DecodeError;
 
     fn next_element_seed<T: de::DeserializeSeed<'de>>(
@@ -628,13 +631,7 @@ impl<'de> de::SeqAccess<'de> for RowSeq {
         if self.next >= self.count {
             return Ok(None);
         }
-        let column = self.next;
-        self.next += 1;
-        seed.deserialize(ValueDe {
-            raw: self.raw,
-            column,
-        })
-        .map(Some)
+        seed.deserialize(self.take()).map(Some)
     }
 }
 
