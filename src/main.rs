@@ -265,6 +265,10 @@ where
     Ok(Invocation { config, command })
 }
 
+/// mimalloc rather than glibc's malloc: see Cargo.toml (measured in bench/RESULTS.md, session 7).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = parse_args();
     let runtime = match tokio::runtime::Runtime::new() {
