@@ -30,13 +30,27 @@ pub struct Sizes {
     pub seed: u64,
 }
 
-/// splitmix64: tiny, fast and the same everywhere.
-struct Rng(u64);
+/// splitmix64: tiny, fast and the same everywhere; it also mints the SIDs (see `sid`).
+struct Rng {
+    state: u64,
+    /// SIDs minted so far: each SID's leading "time" (see `sid`).
+    minted: u64,
+}
+
+/// The made-up creation time of the first generated SID: 2025-01-01T00:00:00Z, in ms.
+const GENERATED_EPOCH_MS: u64 = 1_735_689_600_000;
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Self {
+            state: seed,
+            minted: 0,
+        }
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
@@ -46,39 +60,20 @@ impl Rng {
         format!("{:016x}{:016x}", self.next(), self.next())
     }
 
+    /// A SID shaped like the server's own (`domain::sid`, v7 UUIDs): 12 hex digits of a
+    /// creation time in ms — here one ms after the previous SID's, from
+    /// `GENERATED_EPOCH_MS` — then 20 random ones. Every SID is greater than the one before,
+    /// so each table's `sid` index is only ever appended to (the rows go in in SID order), and
+    /// the data set stays the same for the same seed. The times lie before any the server
+    /// mints, so its own creates append after the generated rows too.
     fn sid(&mut self, prefix: &str) -> String {
-        format!("{prefix}{}", self.hex32())
-    }
-}
-
-/// SIDs handed out in ascending order, a batch at a time: a batch's rows then enter the SID
-/// index in order (appends instead of inserts at random places: a fifth less load time), and
-/// the data set stays the same for the same seed.
-struct SortedSids {
-    prefix: &'static str,
-    pending: std::vec::IntoIter<String>,
-    left: usize,
-}
-
-impl SortedSids {
-    fn new(prefix: &'static str, total: usize) -> Self {
-        Self {
-            prefix,
-            pending: Vec::new().into_iter(),
-            left: total,
-        }
-    }
-
-    fn next(&mut self, rng: &mut Rng) -> String {
-        if let Some(sid) = self.pending.next() {
-            return sid;
-        }
-        let n = BATCH.min(self.left).max(1);
-        self.left = self.left.saturating_sub(n);
-        let mut batch: Vec<String> = (0..n).map(|_| rng.sid(self.prefix)).collect();
-        batch.sort_unstable();
-        self.pending = batch.into_iter();
-        self.pending.next().unwrap_or_default()
+        let time = GENERATED_EPOCH_MS + self.minted;
+        self.minted += 1;
+        format!(
+            "{prefix}{time:012x}{:04x}{:016x}",
+            self.next() & 0xffff,
+            self.next()
+        )
     }
 }
 
@@ -373,10 +368,10 @@ async fn generate_into(
     now: i64,
 ) -> anyhow::Result<Vec<Option<DeepPage>>> {
     let mut deep_pages = Vec::new();
-    let mut rng = Rng(sizes.seed);
+    let mut rng = Rng::new(sizes.seed);
     let accounts = sizes.accounts.max(1);
     // Credentials come from a stream of their own so they can be hashed up front.
-    let mut credential_rng = Rng(sizes.seed ^ 0x5eed_c0de_0000_0001);
+    let mut credential_rng = Rng::new(sizes.seed ^ 0x5eed_c0de_0000_0001);
     let tokens: Vec<String> = (0..accounts).map(|_| credential_rng.hex32()).collect();
     let key_credentials: Vec<(String, String)> = (0..sizes.keys)
         .map(|_| (credential_rng.sid("SK"), credential_rng.hex32()))
@@ -436,11 +431,10 @@ async fn generate_into(
         let deep_page = (users >= 20).then(|| users / 10 - 1);
         let mut deep_anchor = None;
         let mut batch = Batch::new(BATCH, 1, Load::Users);
-        let mut user_sids = SortedSids::new("US", users);
         // Every user's SID, when conversations take them as participants.
         let mut members = Vec::with_capacity(if sizes.conversations > 0 { users } else { 0 });
         for i in 0..users {
-            let user_sid = user_sids.next(&mut rng);
+            let user_sid = rng.sid("US");
             if sizes.conversations > 0 {
                 members.push(user_sid.clone());
             }
@@ -490,9 +484,8 @@ async fn generate_into(
         let mut flow_batch = Batch::new(BATCH / 5, 5, |flows| {
             Load::Flows(account_sid.clone(), flows, now)
         });
-        let mut flow_sids = SortedSids::new("FW", flows);
         for i in 0..flows {
-            let flow_sid = flow_sids.next(&mut rng);
+            let flow_sid = rng.sid("FW");
             if i < 1000 {
                 sample_flow_sids.push(flow_sid.clone());
             }
@@ -515,11 +508,10 @@ async fn generate_into(
 
         let end_users = share(sizes.end_users, accounts, a);
         let mut eu_batch = Batch::new(BATCH, 1, Load::EndUsers);
-        let mut end_user_sids = SortedSids::new("IT", end_users);
         for i in 0..end_users {
             let end_user = EndUserRow {
                 seq: 0,
-                sid: end_user_sids.next(&mut rng),
+                sid: rng.sid("IT"),
                 account_sid: sid.to_string(),
                 friendly_name: format!("End user {i}"),
                 r#type: "individual".into(),
@@ -628,11 +620,10 @@ async fn generate_conversations(
     let per_conversation = 1 + participants + messages;
     // Whole conversations to a batch, about BATCH rows each.
     let per_batch = (BATCH / per_conversation).max(1);
-    let mut sids = SortedSids::new("CH", count);
     let mut samples = Vec::new();
     let mut batch = BulkConversations::default();
     for c in 0..count {
-        let conversation_sid = sids.next(rng);
+        let conversation_sid = rng.sid("CH");
         if c < 1000 {
             samples.push(conversation_sid.clone());
         }
@@ -730,9 +721,13 @@ mod tests {
 
     #[test]
     fn the_generator_is_deterministic() {
-        let (mut a, mut b) = (Rng(7), Rng(7));
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
         assert_eq!(a.sid("AC"), b.sid("AC"));
-        assert_ne!(Rng(7).sid("AC"), Rng(8).sid("AC"));
+        assert_ne!(Rng::new(7).sid("AC"), Rng::new(8).sid("AC"));
+        // Each SID sorts after the one before (the indexes are appended to) and has the shape.
+        let (first, second) = (a.sid("US"), a.sid("US"));
+        assert!(first < second, "{first} then {second}");
+        assert!(crate::domain::sid::matches_pattern(&second, "US"));
         assert_eq!(share(10, 3, 0) + share(10, 3, 1) + share(10, 3, 2), 10);
     }
 }

@@ -138,6 +138,12 @@ pub enum On<'a> {
 }
 
 impl On<'_> {
+    /// True where SQLite's statements are stepped on the calling thread (`store::direct`):
+    /// the writer's connection, or a read that a direct reader may take.
+    pub fn steps_directly(&self) -> bool {
+        matches!(self, On::SqliteDirect(_) | On::SqliteRead(..))
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             On::SqlitePool(_) | On::Sqlite(_) | On::SqliteDirect(_) | On::SqliteRead(..) => {
