@@ -93,7 +93,7 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
     };
     // Studio's HTTP client (make-http-request, run-function) needs the provider installed.
     install_tls_provider();
-    Ok(Core {
+    Ok(Core::new(domain::CoreParts {
         store,
         server_key,
         auth: Arc::new(Authenticator::new(config.auth_concurrency)?),
@@ -115,7 +115,7 @@ async fn core_on(store: Store, config: &Config) -> anyhow::Result<Core> {
                 .set(domain::emulator::inbound_messages::conversation_poster);
             Arc::new(studio)
         },
-    })
+    }))
 }
 
 impl Server {
@@ -141,7 +141,7 @@ impl Server {
                 per_target: config.webhook_concurrency_per_target.max(1),
                 per_account: config.webhook_concurrency_per_account.max(1),
             },
-            state: http::AppState {
+            state: http::AppState::new(http::state::Shared {
                 core,
                 public_url: config.public_url(),
                 max_body_bytes: config.max_body_bytes,
@@ -153,7 +153,7 @@ impl Server {
                     enabled: config.console_enabled(),
                     operator_token: config.console_token(),
                 },
-            },
+            }),
             bootstrap,
         })
     }

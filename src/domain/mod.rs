@@ -176,10 +176,29 @@ pub fn found(present: bool) -> Result<()> {
     }
 }
 
-/// What every domain operation needs: the store, the key that seals tokens, and the
-/// verified-credential cache (which writes must invalidate).
+/// What every domain operation needs (see [`CoreParts`]), behind one `Arc`: every request
+/// takes its own copy (`http::call::ApiCall`), which is then one reference count rather than
+/// a dozen (each `Arc` inside the parts, the store's own) — a copy and a drop that were 3–4 %
+/// of a fetch's CPU (bench/RESULTS.md, session 7).
 #[derive(Clone)]
-pub struct Core {
+pub struct Core(Arc<CoreParts>);
+
+impl Core {
+    pub fn new(parts: CoreParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for Core {
+    type Target = CoreParts;
+    fn deref(&self) -> &CoreParts {
+        &self.0
+    }
+}
+
+/// The store, the key that seals tokens, and the verified-credential cache (which writes must
+/// invalidate), and the rest every operation may reach.
+pub struct CoreParts {
     pub store: Store,
     pub server_key: secrets::ServerKey,
     pub auth: Arc<auth::Authenticator>,

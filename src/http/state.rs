@@ -8,8 +8,27 @@ use axum::extract::FromRef;
 use super::metrics::Metrics;
 use crate::domain::{Core, console::ConsoleSettings};
 
+/// Cloned for every request by axum (each handler and middleware call takes the state by
+/// value), so it is one `Arc`: a plain struct copied its strings (`public_url`, the console's
+/// token) and every reference count inside `Core` on each of those clones.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub core: Core,
     /// `LOCALTWILIO_PUBLIC_URL` without a trailing slash, when set.
     pub public_url: Option<String>,
