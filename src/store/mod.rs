@@ -171,6 +171,12 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // The writer's batch savepoint journals every page the batch touches before it
+            // changes it (SQLite's statement journal); past 64 KiB that journal spilled to a
+            // temporary file created, written and unlinked for every batch (strace: an
+            // openat/unlink per fsync and thousands of pwrites a second). In memory it is a
+            // few hundred KiB at most (128 writes a batch).
+            .pragma("temp_store", "memory")
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
         let options = if max_pages > 0 {
             options.pragma("max_page_count", max_pages.to_string())
