@@ -270,6 +270,7 @@ where
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    localtwilio::store::direct::configure_process();
     let args = parse_args();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
