@@ -12,7 +12,9 @@
 //!
 //! Since the SQLite statements run on our own threads (`store::direct`, session 6) there is no
 //! such hand-off there, and `fetch_page` reads those pages row by row again; the packing
-//! remains for PostgreSQL and for a read that found every direct reader busy (sqlx's pool).
+//! remains for PostgreSQL and for pages read on sqlx's own SQLite connections (inside a
+//! transaction). A plain read that finds every direct reader busy falls back to sqlx's pool
+//! row by row (`db::try_direct`): slower, and rare.
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 
@@ -121,8 +123,8 @@ pub(crate) async fn fetch_page<'c, R: Row>(
     let on = db.into();
     // Where SQLite steps the statement on our thread (`store::direct`) there is no hand-off
     // per row to save, and the packing would only add work: SQLite building and sorting the
-    // JSON, serde parsing it back (a list of 50 spent more of its CPU there than in the rows
-    // themselves). The rows decode as they are, by name, into the same structs.
+    // JSON, serde parsing it back (list of 50: 239 -> 188 µs of server CPU without it,
+    // bench/RESULTS.md session 7). The rows decode as they are, by name, into the same structs.
     if on.steps_directly() {
         return page.fetch_all(on).await.map_err(Into::into);
     }
