@@ -4,9 +4,9 @@
 //! Why v7 and not v4 *(ours)*: a v7 UUID starts with its creation time in milliseconds, then
 //! 74 random bits. Every table has a unique index on `sid`; with random SIDs each insert of a
 //! group commit lands on a different leaf page of that index, and every such page is written
-//! whole to the WAL and again at the checkpoint — about 3.5 pages per user create (146 MB/s
-//! of writes at 10k creates/s, bench/RESULTS.md session 7). Time-ordered SIDs put a batch's
-//! new keys on the index's last pages. Twilio documents SIDs only as the prefix and 32 hex
+//! whole to the WAL and again at the checkpoint — 46 KB of disk writes per user create
+//! (`/proc/PID/io`, bench/RESULTS.md session 7), 16 KB with these. Time-ordered SIDs put a
+//! batch's new keys on the index's last pages. Twilio documents SIDs only as the prefix and 32 hex
 //! digits, which these are; they remain unguessable (74 random bits) but show when they were
 //! made, which an emulator's SIDs may.
 
