@@ -137,6 +137,10 @@ async fn with_the_header_each_event_arrives_once_signed_with_the_documented_para
         added.param("DateCreated").as_deref(),
         user["date_created"].as_str()
     );
+    // The worker logs an attempt just after the receiver answers; wait for that log entry, or a
+    // second worker could log the update's attempt first and the newest-first order below would
+    // not be the order of the events.
+    attempts_until(&app, |a| !a.is_empty()).await;
 
     let (status, _) = send(
         &app,
