@@ -264,7 +264,8 @@ async fn a_receiver_that_is_down_gets_the_delivery_when_it_comes_back() {
     )
     .await;
     send(&app, "/v1/Users", &[("Identity", "patient")], Some("true")).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // At least one attempt has failed before the receiver comes up.
+    attempts_until(&app, |a| !a.is_empty()).await;
     let receiver = Receiver::start(&addr).await;
     let got = receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].param("Identity").as_deref(), Some("patient"));
