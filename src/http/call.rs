@@ -27,7 +27,7 @@ use crate::{
 pub type Created<T> = (StatusCode, Json<T>);
 
 /// What a v1/v2 list answers: a page of wire structs (see `ApiCall::v1_list`).
-pub type Listed<T> = Json<V1Page<T>>;
+pub type Listed<T> = V1Page<T>;
 
 /// A create's answer for `resource`.
 pub fn created<T>(resource: T) -> Result<Created<T>> {
@@ -128,6 +128,6 @@ impl<P, F> ApiCall<P, F> {
         wire: impl Fn(T, &str) -> W,
     ) -> Result<Listed<W>> {
         let page = page.map(|item| wire(item, &self.base));
-        Ok(Json(v1_filtered_list(key, page, &self.base, path, filters)))
+        Ok(v1_filtered_list(key, page, &self.base, path, filters))
     }
 }

@@ -75,7 +75,7 @@ async fn create_key(call: ApiCall<AccountSid, KeyForm>) -> Result<Created<KeyRes
 async fn list_keys(
     call: ApiCall<AccountSid>,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
-) -> Result<Json<V2010Page<KeyResource>>> {
+) -> Result<V2010Page<KeyResource>> {
     call.principal.require_account_credential()?;
     let page = keys::list(
         &call.core,
@@ -86,7 +86,7 @@ async fn list_keys(
     .await?;
     let page = page.map(KeyResource::from);
     let list_path = format!("/2010-04-01/Accounts/{}/Keys.json", call.path);
-    Ok(Json(v2010_list("keys", page, &list_path, &[])))
+    Ok(v2010_list("keys", page, &list_path, &[]))
 }
 
 /// `/Accounts/{AccountSid}/Keys/{Sid}.json`.

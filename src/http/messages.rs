@@ -143,7 +143,7 @@ async fn list_messages(
     call: ApiCall<AccountSid>,
     Paging(request): Paging,
     TwilioQuery(params): TwilioQuery<MessageFilterParams>,
-) -> Result<Json<V2010Page<MessageResource>>> {
+) -> Result<V2010Page<MessageResource>> {
     let filter = ListFilter {
         to: params.to,
         from: params.from,
@@ -165,12 +165,12 @@ async fn list_messages(
         .filter_map(|(name, value)| Some((*name, value.as_deref().filter(|v| !v.is_empty())?)))
         .collect();
     let list_path = format!("/2010-04-01/Accounts/{}/Messages.json", call.path);
-    Ok(Json(v2010_list(
+    Ok(v2010_list(
         "messages",
         page.map(MessageResource::from),
         &list_path,
         &filters,
-    )))
+    ))
 }
 
 /// `/Accounts/{AccountSid}/Messages/{Sid}.json`.
@@ -241,16 +241,16 @@ impl From<Media> for MediaResource {
 async fn list_media(
     call: ApiCall<(AccountSid, MessageSid)>,
     Paging(request): Paging,
-) -> Result<Json<V2010Page<MediaResource>>> {
+) -> Result<V2010Page<MediaResource>> {
     let (account, message) = &call.path;
     let page = messages::list_media(&call.core, &call.principal, account, message, request).await?;
     let list_path = format!("/2010-04-01/Accounts/{account}/Messages/{message}/Media.json");
-    Ok(Json(v2010_list(
+    Ok(v2010_list(
         "media_list",
         page.map(MediaResource::from),
         &list_path,
         &[],
-    )))
+    ))
 }
 
 /// `/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{Sid}.json`.

@@ -7,7 +7,11 @@
 //!
 //! Links repeat the list's filters, then `PageSize`, `Page` and (after the first page) the token.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderValue, header, request::Parts},
+    response::{IntoResponse, Response},
+};
 use serde::{Deserialize, Serialize, ser::SerializeMap};
 
 use super::extract::TwilioQuery;
@@ -53,6 +57,41 @@ impl<S: Send + Sync, const MAX: u32> FromRequestParts<S> for Paging<MAX> {
         let TwilioQuery(params) =
             TwilioQuery::<PagingParams>::from_request_parts(parts, state).await?;
         params.request(MAX).map(Paging)
+    }
+}
+
+/// Bytes reserved per item of a page before it is serialized (a Conversations user is ~600,
+/// a 2010 message ~1,100): the body is written into one buffer instead of one that starts at
+/// 128 bytes and is copied each time it doubles, as `axum::Json`'s is (~8 copies for a
+/// 50-item page).
+const BYTES_PER_ITEM: usize = 768;
+
+/// `page` as a JSON response, serialized into a buffer sized for its `items`. A page that
+/// cannot be serialized (never: every wire struct is plain data) is an internal error.
+fn page_response<P: Serialize>(page: &P, items: usize) -> Response {
+    let mut body = Vec::with_capacity(512 + items.saturating_mul(BYTES_PER_ITEM));
+    match serde_json::to_writer(&mut body, page) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => Error::Internal(e.into()).into_response(),
+    }
+}
+
+impl<T: Serialize> IntoResponse for V1Page<T> {
+    fn into_response(self) -> Response {
+        page_response(&self, self.items.len())
+    }
+}
+
+impl<T: Serialize> IntoResponse for V2010Page<T> {
+    fn into_response(self) -> Response {
+        page_response(&self, self.items.len())
     }
 }
 

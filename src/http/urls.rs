@@ -15,7 +15,14 @@ pub type Links = BTreeMap<&'static str, String>;
 pub fn links(url: &str, subresources: &[(&'static str, &str)]) -> Links {
     subresources
         .iter()
-        .map(|(key, segment)| (*key, format!("{url}/{segment}")))
+        .map(|(key, segment)| {
+            // Concatenated rather than `format!`ed: one per item of every list page.
+            let mut link = String::with_capacity(url.len() + 1 + segment.len());
+            link.push_str(url);
+            link.push('/');
+            link.push_str(segment);
+            (*key, link)
+        })
         .collect()
 }
 
