@@ -185,7 +185,9 @@ fn four_digits(out: &mut [u8], value: u16) {
 
 /// The buffer the formatters filled with ASCII only.
 fn ascii(bytes: &[u8]) -> String {
-    std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_default()
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
