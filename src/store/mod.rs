@@ -171,12 +171,11 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // A savepoint journals every page it touches before changing it (SQLite's
-            // statement journal); past 64 KiB that journal spilled to a temporary file created,
-            // written and unlinked each time (strace: an openat/unlink per fsync and thousands
-            // of pwrites a second, when the writer still held a savepoint around every batch).
-            // The writer's per-job savepoints after a failed job, and the transactions' own,
-            // journal in memory: a few hundred KiB at most (128 writes a batch).
+            // The writer's batch savepoint journals every page the batch touches before it
+            // changes it (SQLite's statement journal); past 64 KiB that journal spilled to a
+            // temporary file created, written and unlinked for every batch (strace: an
+            // openat/unlink per fsync and thousands of pwrites a second). In memory it is a
+            // few hundred KiB at most (128 writes a batch).
             .pragma("temp_store", "memory")
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
         let options = if max_pages > 0 {

@@ -203,35 +203,39 @@ async fn serve(
 /// statements for every write): a job that succeeds keeps
 /// what it wrote, and a statement that fails inside a job that still succeeds (a conflict it
 /// handles) was undone by SQLite itself, which rolls back only the failing statement. Only a
-/// job that *fails* may have left part of its work behind: then the whole transaction is
-/// rolled back, that job is set aside, and the jobs before it run again in a new one (writes
-/// are re-runnable: see `Store::write`, and they read again what they depend on, so a write of
-/// another connection committed in between is seen), this time with a savepoint per job, so
-/// further failures cost no replay. There is no savepoint around the batch itself: with one
-/// open, SQLite copies every page the batch changes into the statement journal before changing
-/// it (`subjournalPageIfRequired`, ~6 % of a durable create's CPU), to serve a rollback that
-/// almost never comes. Every caller, the failed ones too, is answered after the COMMIT:
+/// job that *fails* may have left part of its work behind: then the batch goes back to the one
+/// savepoint taken after `BEGIN IMMEDIATE` (the transaction and its write lock stay held, so
+/// no other writer slips in between), that job is set aside, and the jobs before it run again
+/// (writes are re-runnable: see `Store::write`), this time with a savepoint per job, so further
+/// failures cost no replay. Every caller, the failed ones too, is answered after the COMMIT:
 /// a refusal that rests on a neighbour's write ("already exists", "already active") is only
 /// sent once that write is durable and visible.
 async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
     let mut failed: Vec<Box<dyn Job>> = Vec::new();
     let mut savepoints = false;
-    // Each pass is one transaction: the first, or the replay after a failed job.
+    let mut begun = false;
     'batch: loop {
-        if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
-            tracing::error!(error = %e, "group commit could not begin");
-            let _ = exec(conn, "ROLLBACK").await;
-            // Nothing ran, or what ran was rolled back: every caller gets the cause (a lock
-            // wait exhausted, a read-only file …), the writes set aside too (their refusal
-            // may rest on a neighbour that is now undone).
-            let cause = Arc::new(e);
-            for job in batch.drain(..) {
-                job.refuse(Arc::clone(&cause));
+        if !begun {
+            let begin = match exec(conn, "BEGIN IMMEDIATE").await {
+                Ok(()) => exec(conn, "SAVEPOINT batch").await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = begin {
+                tracing::error!(error = %e, "group commit could not begin");
+                let _ = exec(conn, "ROLLBACK").await;
+                // Nothing ran, or what ran was rolled back: every caller gets the cause (a lock
+                // wait exhausted, a read-only file …), the writes set aside too (their refusal
+                // may rest on a neighbour that is now undone).
+                let cause = Arc::new(e);
+                for job in batch.drain(..) {
+                    job.refuse(Arc::clone(&cause));
+                }
+                for job in failed.drain(..) {
+                    job.finish(Some(&cause));
+                }
+                return;
             }
-            for job in failed.drain(..) {
-                job.finish(Some(&cause));
-            }
-            return;
+            begun = true;
         }
         let mut index = 0;
         while index < batch.len() {
@@ -240,8 +244,12 @@ async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
                 if !job.run(conn).await {
                     failed.push(batch.remove(index));
                     savepoints = true;
-                    // Fails harmlessly when SQLite already rolled it back (some I/O errors do).
-                    let _ = exec(conn, "ROLLBACK").await;
+                    if exec(conn, "ROLLBACK TO batch").await.is_err() {
+                        // SQLite already rolled the whole transaction back (some I/O errors
+                        // do): start a new one.
+                        let _ = exec(conn, "ROLLBACK").await;
+                        begun = false;
+                    }
                     continue 'batch;
                 }
             } else {
@@ -267,6 +275,7 @@ async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
         }
         break;
     }
+    // COMMIT ends the transaction with the batch savepoint still open, which commits it too.
     let committed = exec(conn, "COMMIT").await;
     if let Err(e) = &committed {
         tracing::error!(error = %e, "group commit failed");
