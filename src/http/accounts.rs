@@ -137,7 +137,7 @@ async fn list_accounts(
     call: ApiCall,
     TwilioQuery(paging): TwilioQuery<PagingParams>,
     TwilioQuery(filter): TwilioQuery<AccountFilter>,
-) -> Result<Json<V2010Page<AccountResource>>> {
+) -> Result<V2010Page<AccountResource>> {
     call.principal.require_account_credential()?;
     let friendly_name = filter.friendly_name.filter(|n| !n.is_empty());
     let status_text = filter.status.filter(|s| !s.is_empty());
@@ -164,10 +164,10 @@ async fn list_accounts(
         filters.push(("Status", status));
     }
     let page = page.map(AccountResource::from);
-    Ok(Json(v2010_list(
+    Ok(v2010_list(
         "accounts",
         page,
         "/2010-04-01/Accounts.json",
         &filters,
-    )))
+    ))
 }
