@@ -179,6 +179,13 @@ impl Direct {
             .ok_or_else(|| sqlx::Error::Protocol("statement cache".into()))
     }
 
+    /// Whether a transaction is open: false once SQLite has rolled one back by itself, which it
+    /// may do at an I/O error, a full disk or out of memory (<https://sqlite.org/lang_transaction.html>,
+    /// "Response To Errors Within A Transaction"; `sqlite3_get_autocommit`).
+    pub fn in_transaction(&self) -> bool {
+        unsafe { ffi::sqlite3_get_autocommit(self.db.as_ptr()) == 0 }
+    }
+
     /// Runs statements without values or rows (`BEGIN IMMEDIATE`, `COMMIT`).
     pub fn exec(&mut self, text: &str) -> Result<(), sqlx::Error> {
         self.run(text, &[], |_| Ok(true)).map(|_| ())

@@ -271,6 +271,25 @@ async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
                     tracing::error!(error = %e, "closing a savepoint failed");
                 }
             }
+            if !conn.in_transaction() {
+                // SQLite rolled the whole transaction back during this job (an I/O error, a
+                // full disk, out of memory), undoing the jobs before it. Running on would
+                // commit each later job on its own (a `SAVEPOINT` outside a transaction opens
+                // one, its `RELEASE` commits it) while the final `COMMIT` fails and answers
+                // them with an error: the batch ends here, nothing of it committed, and every
+                // caller gets the storage fault.
+                tracing::error!("SQLite rolled the group commit's transaction back");
+                let cause = Arc::new(sqlx::Error::Io(std::io::Error::other(
+                    "SQLite rolled the transaction back (an I/O error, a full disk or out of memory)",
+                )));
+                for job in batch.drain(..) {
+                    job.refuse(Arc::clone(&cause));
+                }
+                for job in failed.drain(..) {
+                    job.finish(Some(&cause));
+                }
+                return;
+            }
             index += 1;
         }
         break;
@@ -315,6 +334,92 @@ mod tests {
                 })
             })
             .await
+    }
+
+    /// A write that meets what SQLite does at some I/O errors and a full disk: the whole
+    /// transaction rolled back under it (here by a `ROLLBACK` of its own), then an answer of Ok.
+    async fn loses_the_transaction(writer: &Writer) -> StoreResult<i64> {
+        writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    conn.exec("ROLLBACK")?;
+                    Ok(0)
+                })
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_fails_the_whole_batch_and_commits_nothing() {
+        let folder = tempfile::tempdir().unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(folder.path().join("w.db"))
+            .create_if_missing(true);
+        let mut conn = options.connect().await.unwrap();
+        sqlx::query("create table t (id integer primary key)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let writer = Writer::start(conn);
+        // The writer thread takes what is queued when it looks: a write that keeps it busy
+        // makes the next ones one batch.
+        let hold = |writer: &Writer| {
+            let writer = writer.clone();
+            let held = tokio::spawn(async move {
+                writer
+                    .write(|_| {
+                        Box::pin(async {
+                            std::thread::sleep(std::time::Duration::from_millis(300));
+                            Ok(())
+                        })
+                    })
+                    .await
+            });
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                held
+            }
+        };
+        // The first batch loses its transaction in the first pass; the second in the replay
+        // pass (with a savepoint per job) that 12's failure starts. In both, the writes after
+        // the loss would otherwise commit on their own.
+        let held = hold(&writer).await;
+        let first = tokio::join!(
+            insert(&writer, 1, false),
+            loses_the_transaction(&writer),
+            insert(&writer, 3, false),
+        );
+        assert!(held.await.unwrap().is_ok());
+        let held = hold(&writer).await;
+        let second = tokio::join!(
+            insert(&writer, 11, false),
+            insert(&writer, 12, true),
+            loses_the_transaction(&writer),
+            insert(&writer, 14, false),
+        );
+        assert!(held.await.unwrap().is_ok());
+        let storage_fault = |r: &StoreResult<i64>| matches!(r, Err(e @ StoreError::Batch(_)) if e.is_storage_fault());
+        assert!(storage_fault(&first.0) && storage_fault(&first.1) && storage_fault(&first.2));
+        assert!(
+            storage_fault(&second.0)
+                && storage_fault(&second.1)
+                && storage_fault(&second.2)
+                && storage_fault(&second.3),
+            "{second:?}"
+        );
+        // The writer goes on: the next batch commits.
+        assert_eq!(insert(&writer, 21, false).await.unwrap(), 21);
+        writer.close().await;
+        let mut conn = options.connect().await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("select id from t order by id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids,
+            [21],
+            "nothing of a batch whose transaction was lost commits"
+        );
     }
 
     #[tokio::test]
