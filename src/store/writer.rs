@@ -365,7 +365,7 @@ mod tests {
         // makes the next ones one batch.
         let hold = |writer: &Writer| {
             let writer = writer.clone();
-            let held = tokio::spawn(async move {
+            tokio::spawn(async move {
                 writer
                     .write(|_| {
                         Box::pin(async {
@@ -374,23 +374,22 @@ mod tests {
                         })
                     })
                     .await
-            });
-            async move {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                held
-            }
+            })
         };
+        let settle = || tokio::time::sleep(std::time::Duration::from_millis(100));
         // The first batch loses its transaction in the first pass; the second in the replay
         // pass (with a savepoint per job) that 12's failure starts. In both, the writes after
         // the loss would otherwise commit on their own.
-        let held = hold(&writer).await;
+        let held = hold(&writer);
+        settle().await;
         let first = tokio::join!(
             insert(&writer, 1, false),
             loses_the_transaction(&writer),
             insert(&writer, 3, false),
         );
         assert!(held.await.unwrap().is_ok());
-        let held = hold(&writer).await;
+        let held = hold(&writer);
+        settle().await;
         let second = tokio::join!(
             insert(&writer, 11, false),
             insert(&writer, 12, true),
