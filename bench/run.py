@@ -29,7 +29,6 @@ import threading
 import time
 import urllib.parse
 
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("LOCALTWILIO_BIN", os.path.join(ROOT, "target", "release", "localtwilio"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))

@@ -226,13 +226,7 @@ async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
                 // Nothing ran, or what ran was rolled back: every caller gets the cause (a lock
                 // wait exhausted, a read-only file …), the writes set aside too (their refusal
                 // may rest on a neighbour that is now undone).
-                let cause = Arc::new(e);
-                for job in batch.drain(..) {
-                    job.refuse(Arc::clone(&cause));
-                }
-                for job in failed.drain(..) {
-                    job.finish(Some(&cause));
-                }
+                fail_all(batch, &mut failed, Arc::new(e));
                 return;
             }
             begun = true;
@@ -279,15 +273,10 @@ async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
                 // them with an error: the batch ends here, nothing of it committed, and every
                 // caller gets the storage fault.
                 tracing::error!("SQLite rolled the group commit's transaction back");
-                let cause = Arc::new(sqlx::Error::Io(std::io::Error::other(
+                let cause = sqlx::Error::Io(std::io::Error::other(
                     "SQLite rolled the transaction back (an I/O error, a full disk or out of memory)",
-                )));
-                for job in batch.drain(..) {
-                    job.refuse(Arc::clone(&cause));
-                }
-                for job in failed.drain(..) {
-                    job.finish(Some(&cause));
-                }
+                ));
+                fail_all(batch, &mut failed, Arc::new(cause));
                 return;
             }
             index += 1;
@@ -308,6 +297,21 @@ async fn run_batch(conn: &mut Direct, batch: &mut Vec<Box<dyn Job>>) {
     // Their own errors, unless the commit failed (see `finish`).
     for job in failed.drain(..) {
         job.finish(error.as_ref());
+    }
+}
+
+/// The batch failed as a whole: every caller gets `cause`, the writes set aside with their own
+/// error too (their refusal may rest on a neighbour that is now undone).
+fn fail_all(
+    batch: &mut Vec<Box<dyn Job>>,
+    failed: &mut Vec<Box<dyn Job>>,
+    cause: Arc<sqlx::Error>,
+) {
+    for job in batch.drain(..) {
+        job.refuse(Arc::clone(&cause));
+    }
+    for job in failed.drain(..) {
+        job.finish(Some(&cause));
     }
 }
 
@@ -336,6 +340,33 @@ mod tests {
             .await
     }
 
+    /// A writer on a fresh database with one table `t (id)`; the folder lives as long as it.
+    async fn started() -> (
+        tempfile::TempDir,
+        sqlx::sqlite::SqliteConnectOptions,
+        Writer,
+    ) {
+        let folder = tempfile::tempdir().unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(folder.path().join("w.db"))
+            .create_if_missing(true);
+        let mut conn = options.connect().await.unwrap();
+        sqlx::query("create table t (id integer primary key)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        (folder, options, Writer::start(conn))
+    }
+
+    /// The ids committed to `t`, read on a connection of its own once the writer closed.
+    async fn committed(options: &sqlx::sqlite::SqliteConnectOptions) -> Vec<i64> {
+        let mut conn = options.connect().await.unwrap();
+        sqlx::query_scalar("select id from t order by id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    }
+
     /// A write that meets what SQLite does at some I/O errors and a full disk: the whole
     /// transaction rolled back under it (here by a `ROLLBACK` of its own), then an answer of Ok.
     async fn loses_the_transaction(writer: &Writer) -> StoreResult<i64> {
@@ -351,16 +382,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_sqlite_rolled_back_fails_the_whole_batch_and_commits_nothing() {
-        let folder = tempfile::tempdir().unwrap();
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(folder.path().join("w.db"))
-            .create_if_missing(true);
-        let mut conn = options.connect().await.unwrap();
-        sqlx::query("create table t (id integer primary key)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let writer = Writer::start(conn);
+        let (_folder, options, writer) = started().await;
         // The writer thread takes what is queued when it looks: a write that keeps it busy
         // makes the next ones one batch.
         let hold = |writer: &Writer| {
@@ -409,11 +431,7 @@ mod tests {
         // The writer goes on: the next batch commits.
         assert_eq!(insert(&writer, 21, false).await.unwrap(), 21);
         writer.close().await;
-        let mut conn = options.connect().await.unwrap();
-        let ids: Vec<i64> = sqlx::query_scalar("select id from t order by id")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+        let ids = committed(&options).await;
         assert_eq!(
             ids,
             [21],
@@ -423,16 +441,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_write_leaves_nothing_and_its_neighbours_in_the_batch_commit() {
-        let folder = tempfile::tempdir().unwrap();
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(folder.path().join("w.db"))
-            .create_if_missing(true);
-        let mut conn = options.connect().await.unwrap();
-        sqlx::query("create table t (id integer primary key)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let writer = Writer::start(conn);
+        let (_folder, options, writer) = started().await;
         // Queued together (the writer task runs only once all six wait), so they share a batch;
         // 3 fails after its insert, 5 after its own, and 4 collides with 1.
         let results = tokio::join!(
@@ -450,11 +459,7 @@ mod tests {
         assert!(matches!(results.4, Err(StoreError::Conflict(_))));
         assert_eq!(results.5.unwrap(), 6);
         writer.close().await;
-        let mut conn = options.connect().await.unwrap();
-        let ids: Vec<i64> = sqlx::query_scalar("select id from t order by id")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+        let ids = committed(&options).await;
         assert_eq!(
             ids,
             [1, 2, 6],
